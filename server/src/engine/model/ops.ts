@@ -1,0 +1,130 @@
+/**
+ * Differentiable building blocks shared by the architectures. Matrix products go through custom
+ * gradients that transpose explicitly: on wasm a matMul with a transpose flag is 10–30× slower than an
+ * explicit tf.transpose first (docs/ENVIRONMENT.md), and tfjs's own matMul gradient uses those flags.
+ */
+import { tf, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
+
+/**
+ * An op with a hand-written gradient. `backward` gets dy and the inputs and returns one gradient per
+ * input; inputs are saved for the backward pass only when it needs them.
+ */
+function customOp(
+  inputs: Tensor[],
+  forward: (...xs: Tensor[]) => Tensor,
+  backward: (dy: Tensor, xs: Tensor[]) => Tensor[],
+): Tensor {
+  const n = inputs.length;
+  const f = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
+    const xs = args.slice(0, n) as Tensor[];
+    (args[n] as tf.GradSaveFunc)(xs);
+    return { value: forward(...xs), gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => backward(dy as Tensor, saved) };
+  });
+  return f(...inputs);
+}
+
+/** x [N, in] · W, where the caller keeps W in both layouts: wT [in, out] for the product, w [out, in] for dx. */
+export function linear(x: Tensor2D, wT: Tensor2D, w: Tensor2D): Tensor2D {
+  // W is a closure constant, so no gradient is computed for it (the captures never need one).
+  return customOp([x], (xx) => tf.matMul(xx as Tensor2D, wT), (dy) => [tf.matMul(dy as Tensor2D, w)]) as Tensor2D;
+}
+
+/** a [N, K] · b [K, M] with gradients for both operands (used where W itself is differentiated). */
+export function matMul2(a: Tensor2D, b: Tensor2D): Tensor2D {
+  return customOp(
+    [a, b],
+    (aa, bb) => tf.matMul(aa as Tensor2D, bb as Tensor2D),
+    (dy, [aa, bb]) => [
+      tf.matMul(dy as Tensor2D, tf.transpose(bb as Tensor2D)),
+      tf.matMul(tf.transpose(aa as Tensor2D), dy as Tensor2D),
+    ],
+  ) as Tensor2D;
+}
+
+/** Batched a [B, M, K] · b [B, K, N] with explicitly transposed gradients. */
+export function bmm(a: Tensor3D, b: Tensor3D): Tensor3D {
+  return customOp(
+    [a, b],
+    (aa, bb) => batchMatMul(aa as Tensor3D, bb as Tensor3D),
+    (dy, [aa, bb]) => [
+      batchMatMul(dy as Tensor3D, tf.transpose(bb, [0, 2, 1]) as Tensor3D),
+      batchMatMul(tf.transpose(aa, [0, 2, 1]) as Tensor3D, dy as Tensor3D),
+    ],
+  ) as Tensor3D;
+}
+
+/**
+ * wasm runs batched matMul with a naive loop (about 1 GFLOP/s) and slices slowly, while a 2-D matMul goes
+ * through XNNPACK: so on wasm, read both operands once and multiply slice by slice. Elsewhere batched
+ * matMul is native and fast.
+ */
+function batchMatMul(a: Tensor3D, b: Tensor3D): Tensor3D {
+  if (tf.getBackend() !== 'wasm' || a.shape[0] === 1) return tf.matMul(a, b);
+  const [Z, M, K] = a.shape;
+  const N = b.shape[2];
+  const ad = a.dataSync() as Float32Array;
+  const bd = b.dataSync() as Float32Array;
+  return tf.tidy(() => {
+    const products: Tensor[] = [];
+    for (let z = 0; z < Z; z++) {
+      const az = tf.tensor2d(ad.subarray(z * M * K, (z + 1) * M * K), [M, K]);
+      const bz = tf.tensor2d(bd.subarray(z * K * N, (z + 1) * K * N), [K, N]);
+      products.push(tf.matMul(az, bz));
+    }
+    return tf.reshape(tf.concat(products), [Z, M, N]) as Tensor3D;
+  });
+}
+
+export function rmsNorm(x: Tensor2D, weight: Tensor, eps: number): Tensor2D {
+  const ms = tf.mean(tf.mul(x, x), -1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+}
+
+/** LayerNorm composed from primitives (tfjs has no layerNorm op); biased variance as PyTorch. */
+export function layerNorm(x: Tensor2D, weight: Tensor, bias: Tensor, eps: number): Tensor2D {
+  const mean = tf.mean(x, -1, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.mul(centred, centred), -1, true);
+  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), weight), bias);
+}
+
+export function silu(x: Tensor): Tensor {
+  return tf.mul(x, tf.sigmoid(x));
+}
+
+/** GPT-2's "gelu_new": 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))); x*x*x because pow is slow on wasm. */
+export function geluTanh(x: Tensor): Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+/** Exact GELU: 0.5 x (1 + erf(x/√2)). */
+export function geluErf(x: Tensor): Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+}
+
+/** Additive causal mask [rep·L, L] for rep query heads stacked along rows: row r·L + i sees keys ≤ i. */
+export function causalMask(length: number, rep = 1): Tensor2D {
+  const m = new Float32Array(rep * length * length);
+  for (let r = 0; r < rep; r++) {
+    for (let i = 0; i < length; i++) m.fill(-1e9, (r * length + i) * length + i + 1, (r * length + i + 1) * length);
+  }
+  return tf.tensor2d(m, [rep * length, length]);
+}
+
+/**
+ * Causal multi-head attention with grouped-query heads (query head h reads kv head ⌊h / (H/Hkv)⌋).
+ * q [B, L, H, hd], k/v [B, L, Hkv, hd] → [B·L, H·hd]. The rep query heads that share a kv head are
+ * stacked along rows, so each kv head is multiplied once and never repeated in memory.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, nHeads: number, nKvHeads: number, mask: Tensor2D): Tensor2D {
+  const [B, L, , hd] = q.shape as number[];
+  const rep = nHeads / nKvHeads;
+  const Z = B * nKvHeads;
+  const qg = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [Z, rep * L, hd]) as Tensor3D;
+  const kT = tf.reshape(tf.transpose(k, [0, 2, 3, 1]), [Z, hd, L]) as Tensor3D;
+  const vh = tf.reshape(tf.transpose(v, [0, 2, 1, 3]), [Z, L, hd]) as Tensor3D;
+  const scores = tf.add(tf.mul(bmm(qg, kT), 1 / Math.sqrt(hd)), mask);
+  const out = bmm(tf.softmax(scores) as Tensor3D, vh);
+  return tf.reshape(tf.transpose(tf.reshape(out, [B, nHeads, L, hd]), [0, 2, 1, 3]), [B * L, nHeads * hd]) as Tensor2D;
+}

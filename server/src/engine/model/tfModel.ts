@@ -1,0 +1,111 @@
+/**
+ * A checkpoint's weights uploaded as tfjs tensors, with the architecture's forward pass. The forward pass
+ * exposes the hooks the influence engine needs on every tracked MLP linear (docs/EKFAC.md): its input
+ * a_t, a zero "tap" added to its output (d loss / d tap = g_t for every token), and optional
+ * differentiable weight overrides (autograd reference gradients in tests).
+ */
+import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
+import type { Checkpoint, ModelConfig } from './types';
+import { linear, matMul2 } from './ops';
+import { llamaForward, llamaTrackedModules, LLAMA_LINEARS } from './llama';
+import { gpt2Forward, gpt2TrackedModules, GPT2_LINEARS } from './gpt2';
+
+/** One tracked MLP linear: y = W a (+ b). With a bias, a_t gets an extra constant 1 column. */
+export interface TrackedModule {
+  name: string;
+  weight: string;
+  bias?: string;
+  /** Columns of W (without the bias column). */
+  inDim: number;
+  outDim: number;
+}
+
+export interface ForwardHooks {
+  /** Zeros [B·L, out] added to each tracked module's output; their gradients are g_t. */
+  taps?: Map<string, Tensor2D>;
+  /** Called with each tracked module's input a_t [B·L, in]. */
+  onInput?: (module: string, a: Tensor2D) => void;
+  /** Differentiable stand-ins for tracked weights: wT [in, out] and bias [out]. */
+  weightOverrides?: Map<string, { wT: Tensor2D; b?: Tensor1D }>;
+}
+
+export class TfModel {
+  readonly config: ModelConfig;
+  readonly tracked: TrackedModule[];
+  private readonly tensors = new Map<string, Tensor>();
+  private readonly constants = new Map<string, Tensor>();
+  private disposed = false;
+
+  constructor(checkpoint: Checkpoint) {
+    this.config = checkpoint.config;
+    const linears = this.config.architecture === 'llama' ? LLAMA_LINEARS : GPT2_LINEARS;
+    this.tracked =
+      this.config.architecture === 'llama' ? llamaTrackedModules(this.config) : gpt2TrackedModules(this.config);
+    for (const [name, t] of checkpoint.weights) {
+      const tensor = tf.tensor(t.data, t.shape);
+      this.tensors.set(name, tensor);
+      if (linears.some((suffix) => name === suffix || name.endsWith('.' + suffix))) {
+        this.tensors.set(name + '^T', tf.transpose(tensor));
+      }
+    }
+  }
+
+  /** A weight as uploaded. */
+  t(name: string): Tensor {
+    const t = this.tensors.get(name);
+    if (!t) throw new Error(`model has no weight "${name}"`);
+    return t;
+  }
+
+  /**
+   * A constant that depends only on shapes (RoPE tables, masks), made once and owned by the model.
+   * Backward closures may use it, so it must outlive the tidy scope of the forward pass.
+   */
+  constant<T extends Tensor>(key: string, make: () => T): T {
+    let t = this.constants.get(key);
+    if (!t) {
+      t = tf.keep(tf.tidy(make));
+      this.constants.set(key, t);
+    }
+    return t as T;
+  }
+
+  /** x · Wᵀ for a stored linear weight W [out, in]. */
+  linear(x: Tensor2D, weight: string): Tensor2D {
+    return linear(x, this.t(weight + '^T') as Tensor2D, this.t(weight) as Tensor2D);
+  }
+
+  /** A tracked linear with its hooks applied. */
+  trackedLinear(module: TrackedModule, x: Tensor2D, hooks: ForwardHooks | undefined): Tensor2D {
+    hooks?.onInput?.(module.name, x);
+    const override = hooks?.weightOverrides?.get(module.name);
+    let y: Tensor2D;
+    if (override) {
+      y = matMul2(x, override.wT);
+      if (override.b) y = tf.add(y, override.b);
+    } else {
+      y = this.linear(x, module.weight);
+      if (module.bias) y = tf.add(y, this.t(module.bias));
+    }
+    const tap = hooks?.taps?.get(module.name);
+    return tap ? tf.add(y, tap) : y;
+  }
+
+  /** ids [B, L] int32 → logits [B·L, vocab]. Positions attend causally, so right padding is inert. */
+  forward(ids: Tensor2D, hooks?: ForwardHooks): Tensor2D {
+    if (this.disposed) throw new Error('model was disposed');
+    const L = ids.shape[1];
+    if (L > this.config.maxSeqLen) {
+      throw new Error(`sequence of ${L} tokens exceeds the model's context of ${this.config.maxSeqLen}`);
+    }
+    return this.config.architecture === 'llama' ? llamaForward(this, ids, hooks) : gpt2Forward(this, ids, hooks);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of [...this.tensors.values(), ...this.constants.values()]) t.dispose();
+    this.tensors.clear();
+    this.constants.clear();
+  }
+}

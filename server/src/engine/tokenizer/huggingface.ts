@@ -1,0 +1,110 @@
+/**
+ * A Hugging Face `tokenizer.json` (plus `tokenizer_config.json` when present) behind our
+ * Tokenizer interface, via @huggingface/tokenizers. The engine adds BOS itself, so encode
+ * never adds special tokens.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { InfluenceLensError } from '../errors';
+import type { Tokenizer } from './types';
+
+/** Special tokens we recognise when tokenizer_config.json does not name BOS/EOS. */
+const WELL_KNOWN_BOS = ['<s>', '<|begin_of_text|>', '<|endoftext|>'];
+const WELL_KNOWN_EOS = ['</s>', '<|end_of_text|>', '<|endoftext|>'];
+
+type Json = Record<string, unknown>;
+
+/** `path` is a model folder holding tokenizer.json, or the tokenizer.json file itself. */
+export function loadHuggingFaceTokenizer(path: string): Tokenizer {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'tokenizer.json') : path;
+  const json = readJson(file, 'Hugging Face tokenizer');
+  if (json === undefined) throw new InfluenceLensError('NOT_FOUND', `Hugging Face tokenizer not found: ${file}`, { file });
+  if (typeof json.model !== 'object' || json.model === null) {
+    throw new InfluenceLensError('MODEL_FORMAT', `malformed tokenizer.json ${file}: no "model" object`, { file });
+  }
+  // The library iterates added_tokens unconditionally; older files may omit it.
+  json.added_tokens ??= [];
+  const configFile = join(dirname(file), 'tokenizer_config.json');
+  const config = readJson(configFile, 'tokenizer config') ?? {};
+  const bosConfigured = tokenContent(config.bos_token);
+  const eosConfigured = tokenContent(config.eos_token);
+  let hf: HfTokenizer;
+  try {
+    // The library reads bos/eos/unk as plain strings; configs may store them as AddedToken objects.
+    hf = new HfTokenizer(json, { ...config, bos_token: bosConfigured ?? undefined, eos_token: eosConfigured ?? undefined });
+  } catch (e) {
+    throw new InfluenceLensError('MODEL_FORMAT', `cannot build a tokenizer from ${file}: ${(e as Error).message}`, { file, cause: e });
+  }
+  const idOf = (token: string | null | undefined) => (token ? (hf.token_to_id(token) ?? -1) : -1);
+  const firstKnown = (names: string[]) => idOf(names.find((n) => hf.token_to_id(n) !== undefined));
+  // A config that names the token (even as null) decides; otherwise fall back to well-known names.
+  const bosId = 'bos_token' in config ? idOf(bosConfigured) : firstKnown(WELL_KNOWN_BOS);
+  const eosId = 'eos_token' in config ? idOf(eosConfigured) : firstKnown(WELL_KNOWN_EOS);
+  let maxId = -1;
+  for (const id of hf.get_vocab(true).values()) maxId = Math.max(maxId, id);
+  return new HuggingFaceTokenizer(hf, maxId + 1, bosId, eosId, file);
+}
+
+class HuggingFaceTokenizer implements Tokenizer {
+  readonly kind = 'huggingface' as const;
+
+  constructor(
+    private readonly hf: HfTokenizer,
+    readonly vocabSize: number,
+    readonly bosId: number,
+    readonly eosId: number,
+    private readonly file: string,
+  ) {}
+
+  encode(text: string): number[] {
+    if (text.length === 0) return [];
+    const ids = this.hf.encode(text, { add_special_tokens: false }).ids;
+    // Models without an unk token map unknown pieces to undefined rather than failing.
+    if (ids.some((id) => id === undefined)) throw new InfluenceLensError('UNSUPPORTED', `${this.file} cannot encode ${JSON.stringify(text.slice(0, 40))}`, { file: this.file });
+    return ids;
+  }
+
+  /**
+   * Decodes without cleanup so that pieces concatenate back to the text. With `prev`, decodes
+   * prev+ids and drops prev's text, so decoders that strip a leading space (Metaspace) see context.
+   */
+  decode(ids: number[], prev?: number): string {
+    if (ids.length === 0) return '';
+    const opts = { skip_special_tokens: false, clean_up_tokenization_spaces: false };
+    if (prev !== undefined && prev >= 0) {
+      const head = this.hf.decode([prev], opts);
+      const full = this.hf.decode([prev, ...ids], opts);
+      if (full.startsWith(head)) return full.slice(head.length);
+    }
+    return this.hf.decode(ids, opts);
+  }
+}
+
+/** bos_token/eos_token may be a string, an AddedToken object ({content}), or null. */
+function tokenContent(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && typeof (v as Json).content === 'string') return (v as Json).content as string;
+  return null;
+}
+
+/** Parsed JSON object, or undefined when the file does not exist. */
+function readJson(file: string, what: string): Json | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new InfluenceLensError('IO', `cannot read ${what} ${file}: ${(e as Error).message}`, { file, cause: e });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new InfluenceLensError('MODEL_FORMAT', `malformed ${what} ${file}: ${(e as Error).message}`, { file, cause: e });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InfluenceLensError('MODEL_FORMAT', `malformed ${what} ${file}: not a JSON object`, { file });
+  }
+  return parsed as Json;
+}
