@@ -74,6 +74,8 @@ let current: BackendInfo | undefined;
 /** Initialise once per thread; later calls with the same request return the same answer. */
 export async function initBackend(request: BackendRequest = 'auto'): Promise<BackendInfo> {
   if (current && (request === 'auto' || request === current.name)) return current;
+  // Production mode: skips debug checks and the cpu backend's console banner (the choice is reported here).
+  tf.enableProdMode();
   const order: readonly BackendName[] = request === 'auto' ? BACKEND_NAMES : [request];
   const failures: string[] = [];
   for (const name of order) {

@@ -6,15 +6,23 @@ import { TfModel } from '../model/tfModel';
 import type { Checkpoint } from '../model/types';
 import { captureBatch } from '../capture/captureBatch';
 import type { CaptureOptions, CaptureResult, CaptureSequence } from '../capture/types';
+import { generateGreedy } from '../inference/generate';
+import { tokenLosses } from '../inference/loss';
 import { tf } from '../tf';
 
-export type Task = { kind: 'capture'; sequences: CaptureSequence[]; options: CaptureOptions } | { kind: 'memory' };
+export type Task =
+  | { kind: 'capture'; sequences: CaptureSequence[]; options: CaptureOptions }
+  | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
+  | { kind: 'tokenLosses'; tokens: number[] }
+  | { kind: 'memory' };
 
-export type TaskResult<T extends Task> = T extends { kind: 'capture' }
-  ? CaptureResult
-  : T extends { kind: 'memory' }
-    ? { numTensors: number; numBytes: number }
-    : never;
+interface TaskResults {
+  capture: CaptureResult;
+  generate: number[];
+  tokenLosses: number[];
+  memory: { numTensors: number; numBytes: number };
+}
+export type TaskResult<T extends Task> = TaskResults[T['kind']];
 
 /** Per-thread state: the model uploaded to this thread's backend. */
 export class TaskRunner {
@@ -29,6 +37,10 @@ export class TaskRunner {
     switch (task.kind) {
       case 'capture':
         return captureBatch(this.requireModel(), task.sequences, task.options) as TaskResult<T>;
+      case 'generate':
+        return generateGreedy(this.requireModel(), task.prompt, task) as TaskResult<T>;
+      case 'tokenLosses':
+        return tokenLosses(this.requireModel(), task.tokens) as TaskResult<T>;
       case 'memory': {
         const m = tf.memory();
         return { numTensors: m.numTensors, numBytes: m.numBytes } as TaskResult<T>;

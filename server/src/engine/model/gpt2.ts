@@ -2,7 +2,7 @@
 import { tf, type Tensor2D } from '../tf';
 import type { ModelConfig } from './types';
 import type { ForwardHooks, TfModel, TrackedModule } from './tfModel';
-import { attention, causalMask, geluErf, geluTanh, layerNorm } from './ops';
+import { attention, geluErf, geluTanh, layerNorm } from './ops';
 
 export const GPT2_LINEARS = ['qkv.weight', 'proj.weight', 'fc.weight', 'fc_proj.weight', 'lm_head'];
 
@@ -28,7 +28,7 @@ export function gpt2Forward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): Te
     const h = layerNorm(x, m.t(p + 'ln1.weight'), m.t(p + 'ln1.bias'), c.normEps);
     const qkv = tf.add(m.linear(h, p + 'qkv.weight'), m.t(p + 'qkv.bias')) as Tensor2D;
     const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.reshape(t, [B, L, c.nHeads, hd]));
-    const att = attention(q, k, v, c.nHeads, c.nHeads, m.constant(`mask:${L}x1`, () => causalMask(L)));
+    const att = attention(q, k, v, c.nHeads, c.nHeads, m.causalMask(L, 1));
     x = tf.add(x, tf.add(m.linear(att, p + 'proj.weight'), m.t(p + 'proj.bias')));
     const h2 = layerNorm(x, m.t(p + 'ln2.weight'), m.t(p + 'ln2.bias'), c.normEps);
     const [fc, proj] = m.tracked.slice(2 * i, 2 * i + 2);

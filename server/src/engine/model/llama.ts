@@ -2,7 +2,7 @@
 import { tf, type Tensor2D } from '../tf';
 import type { ModelConfig } from './types';
 import type { ForwardHooks, TfModel, TrackedModule } from './tfModel';
-import { attention, causalMask, linear, rmsNorm, silu } from './ops';
+import { attention, linear, rmsNorm, silu } from './ops';
 
 export const LLAMA_LINEARS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'lm_head'];
 
@@ -21,12 +21,13 @@ export function llamaTrackedModules(c: ModelConfig): TrackedModule[] {
  * split/concat, whose gradients are slow on wasm. Cached on the model: the backward pass uses R too.
  */
 function rope(m: TfModel, L: number, hd: number, theta: number) {
+  const n = m.config.maxSeqLen;
   const table = (fn: (a: number) => number) => () => {
-    const t = new Float32Array(L * hd);
-    for (let p = 0; p < L; p++) {
+    const t = new Float32Array(n * hd);
+    for (let p = 0; p < n; p++) {
       for (let i = 0; i < hd; i += 2) t[p * hd + i] = t[p * hd + i + 1] = fn(p / Math.pow(theta, i / hd));
     }
-    return tf.tensor4d(t, [1, L, 1, hd]);
+    return tf.tensor4d(t, [1, n, 1, hd]);
   };
   const rotation = (transposed: boolean) => () => {
     const r = new Float32Array(hd * hd);
@@ -37,8 +38,9 @@ function rope(m: TfModel, L: number, hd: number, theta: number) {
     return tf.tensor2d(r, [hd, hd]);
   };
   return {
-    cos: m.constant(`rope.cos:${L}`, table(Math.cos)),
-    sin: m.constant(`rope.sin:${L}`, table(Math.sin)),
+    // Sliced per call: only the custom-gradient closures (R, RT) must outlive the forward pass.
+    cos: tf.slice(m.constant('rope.cos', table(Math.cos)), [0, 0, 0, 0], [1, L, 1, hd]),
+    sin: tf.slice(m.constant('rope.sin', table(Math.sin)), [0, 0, 0, 0], [1, L, 1, hd]),
     R: m.constant('rope.R', rotation(false)),
     RT: m.constant('rope.RT', rotation(true)),
   };
@@ -56,7 +58,7 @@ export function llamaForward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): T
   };
   const modules = m.tracked;
   const rep = c.nHeads / c.nKvHeads;
-  const mask = m.constant(`mask:${L}x${rep}`, () => causalMask(L, rep));
+  const mask = m.causalMask(L, rep);
   let x = tf.gather(m.t('embed'), tf.reshape(ids, [B * L])) as Tensor2D;
   for (let i = 0; i < c.nLayers; i++) {
     const p = `layers.${i}.`;

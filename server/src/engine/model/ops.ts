@@ -103,13 +103,17 @@ export function geluErf(x: Tensor): Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
 
-/** Additive causal mask [rep·L, L] for rep query heads stacked along rows: row r·L + i sees keys ≤ i. */
-export function causalMask(length: number, rep = 1): Tensor2D {
-  const m = new Float32Array(rep * length * length);
-  for (let r = 0; r < rep; r++) {
-    for (let i = 0; i < length; i++) m.fill(-1e9, (r * length + i) * length + i + 1, (r * length + i + 1) * length);
-  }
-  return tf.tensor2d(m, [rep * length, length]);
+/** Additive causal mask [L, L]: 0 on and below the diagonal, a large negative number above. */
+export function causalMask(length: number): Tensor2D {
+  const m = new Float32Array(length * length);
+  for (let i = 0; i < length; i++) m.fill(-1e9, i * length + i + 1, (i + 1) * length);
+  return tf.tensor2d(m, [length, length]);
+}
+
+/** The mask for L positions and rep query heads stacked along rows, cut from a full-context one. */
+export function groupedCausalMask(full: Tensor2D, length: number, rep: number): Tensor2D {
+  const m = tf.slice(full, [0, 0], [length, length]);
+  return rep === 1 ? m : tf.tile(m, [rep, 1]);
 }
 
 /**

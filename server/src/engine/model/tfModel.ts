@@ -6,7 +6,7 @@
  */
 import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { Checkpoint, ModelConfig } from './types';
-import { linear, matMul2 } from './ops';
+import { causalMask, groupedCausalMask, linear, matMul2 } from './ops';
 import { llamaForward, llamaTrackedModules, LLAMA_LINEARS } from './llama';
 import { gpt2Forward, gpt2TrackedModules, GPT2_LINEARS } from './gpt2';
 
@@ -68,6 +68,11 @@ export class TfModel {
       this.constants.set(key, t);
     }
     return t as T;
+  }
+
+  /** The additive causal mask for ids of length L, with rep query heads per kv head stacked along rows. */
+  causalMask(length: number, rep: number): Tensor2D {
+    return groupedCausalMask(this.constant('mask', () => causalMask(this.config.maxSeqLen)), length, rep);
   }
 
   /** x · Wᵀ for a stored linear weight W [out, in]. */
