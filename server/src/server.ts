@@ -7,14 +7,16 @@ import { fileURLToPath } from 'node:url';
 import {
   createConnection,
   DidChangeConfigurationNotification,
+  MessageType,
   ProposedFeatures,
+  ShowMessageNotification,
   TextDocuments,
   TextDocumentSyncKind,
   type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { BackendInfoRequest, StatusNotification } from './protocol';
+import { BackendInfoRequest, CONFIGURATION_SECTION, StatusNotification } from './protocol';
 import { Session, type ProgressHandle, type SessionHost } from './session';
 import { createSettingsSource, type SettingsSource } from './settings';
 
@@ -24,7 +26,11 @@ const documents = new TextDocuments(TextDocument);
 
 const host: SessionHost = {
   status: (params) => void connection.sendNotification(StatusNotification.type, params).catch(logFailure),
-  showError: (message) => void connection.window.showErrorMessage(message).catch(logFailure),
+  // The notification, not window.showErrorMessage (a request the client must answer).
+  showError: (message) =>
+    void connection
+      .sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message })
+      .catch(logFailure),
   log: (message) => connection.console.log(message),
   beginProgress: async (title) => {
     const nothing: ProgressHandle = { report: () => undefined, done: () => undefined };
@@ -53,9 +59,11 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 });
 
 connection.onInitialized(() => {
-  // Ask to be told about every configuration change; clients without dynamic registration push anyway.
+  // Ask to be told when our section changes; clients without dynamic registration push changes anyway.
   if (dynamicConfiguration) {
-    connection.client.register(DidChangeConfigurationNotification.type, undefined).catch(logFailure);
+    connection.client
+      .register(DidChangeConfigurationNotification.type, { section: CONFIGURATION_SECTION })
+      .catch(logFailure);
   }
   host.status(session.status);
   reload();
@@ -85,7 +93,8 @@ function logFailure(e: unknown): void {
   connection.console.error(String(e instanceof Error ? (e.stack ?? e.message) : e));
 }
 
-// The server must outlive any single failure: log it and carry on.
+// The server must outlive any single failure: log it and carry on (the engine removes the rethrowing
+// handlers that the wasm backend's Emscripten glue installs).
 process.on('unhandledRejection', logFailure);
 process.on('uncaughtException', logFailure);
 

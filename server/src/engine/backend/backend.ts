@@ -51,6 +51,7 @@ function gpuVisible(): boolean {
 
 let wasmConfigured = false;
 async function tryWasm(): Promise<string | null> {
+  const restore = withoutNewFailureHandlers();
   try {
     const wasm = nodeRequire('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     if (!wasmConfigured) {
@@ -62,18 +63,35 @@ async function tryWasm(): Promise<string | null> {
     return (await tf.setBackend('wasm')) ? null : 'the wasm backend failed to initialise';
   } catch (e) {
     return `wasm failed: ${firstLine(e)}`;
+  } finally {
+    restore();
   }
+}
+
+/**
+ * The wasm backend's Emscripten glue adds process-wide uncaughtException/unhandledRejection handlers that
+ * rethrow, which turns any stray rejection anywhere in the host (a language server!) into exit code 7.
+ * Returns a function that removes whatever handlers for those events were added since the call.
+ */
+function withoutNewFailureHandlers(): () => void {
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const emitter = process as NodeJS.EventEmitter;
+  const before = events.map((e) => new Set(emitter.listeners(e)));
+  return () =>
+    events.forEach((e, i) => {
+      for (const l of emitter.listeners(e)) if (!before[i].has(l)) emitter.removeListener(e, l as (...a: unknown[]) => void);
+    });
 }
 
 function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0];
 }
 
-let current: BackendInfo | undefined;
+let current: { request: BackendRequest; info: BackendInfo } | undefined;
 
 /** Initialise once per thread; later calls with the same request return the same answer. */
 export async function initBackend(request: BackendRequest = 'auto'): Promise<BackendInfo> {
-  if (current && (request === 'auto' || request === current.name)) return current;
+  if (current && current.request === request) return current.info;
   // Production mode: skips debug checks and the cpu backend's console banner (the choice is reported here).
   tf.enableProdMode();
   const order: readonly BackendName[] = request === 'auto' ? BACKEND_NAMES : [request];
@@ -88,8 +106,8 @@ export async function initBackend(request: BackendRequest = 'auto'): Promise<Bac
           : failures.length === 0
             ? 'first choice'
             : `fallback: ${failures.join('; ')}`;
-      current = { name, reason, wantsWorkers: name === 'wasm' || name === 'cpu' };
-      return current;
+      current = { request, info: { name, reason, wantsWorkers: name === 'wasm' || name === 'cpu' } };
+      return current.info;
     }
     failures.push(failure);
   }

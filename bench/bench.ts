@@ -1,0 +1,50 @@
+/**
+ * `npm run bench`: speed figures as JSON on stdout (progress on stderr). Figures, not pass/fail:
+ * record them in notes with the machine and backend.
+ */
+import { cpus, totalmem } from 'node:os';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../server/src/engine/backend/backend';
+import { benchCaptures, type CaptureFigure } from './captures';
+import { openStories260K, tinyStoriesSequences } from './fixtures';
+
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+/** Which backends initialise here (tfjs-node only where it is installed). */
+async function availableBackends(): Promise<BackendName[]> {
+  const out: BackendName[] = [];
+  for (const name of BACKEND_NAMES) {
+    try {
+      await initBackend(name);
+      out.push(name);
+    } catch (e) {
+      log(`${name}: unavailable (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const m = await openStories260K();
+  const all = tinyStoriesSequences(m, 256);
+  const backends = await availableBackends();
+  const captures: CaptureFigure[] = [];
+  for (const backend of backends) {
+    // The plain JS cpu backend is ~30× slower than wasm: time it on fewer documents.
+    const docs = backend === 'cpu' ? all.slice(0, 24) : all.slice(0, 200);
+    const workerCounts = backend === 'wasm' || backend === 'cpu' ? [1, 2] : [0];
+    for (const workers of workerCounts) captures.push(await benchCaptures(m, docs, backend, workers, 8, log));
+  }
+  const report = {
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+    model: { name: 'stories260K', ...m.checkpoint.config },
+    corpus: { name: 'tinystories valid-head', maxLen: 256 },
+    captures,
+    peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+  };
+  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : e}\n`);
+  process.exit(1);
+});

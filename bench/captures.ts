@@ -1,0 +1,42 @@
+/** Per-token capture throughput (forward + backward, a_t and g_t of every tracked module) per backend and worker count. */
+import { ComputePool } from '../server/src/engine/backend/pool';
+import type { BackendName } from '../server/src/engine/backend/backend';
+import { captureStream } from '../server/src/engine/capture/stream';
+import type { OpenedModel } from '../server/src/engine/model/openModel';
+
+export interface CaptureFigure {
+  backend: BackendName;
+  workers: number;
+  batchSize: number;
+  sequences: number;
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+}
+
+export async function benchCaptures(
+  m: OpenedModel,
+  sequences: number[][],
+  backend: BackendName,
+  workers: number,
+  batchSize: number,
+  log: (s: string) => void,
+): Promise<CaptureFigure> {
+  const pool = await ComputePool.create(m.checkpoint, { backend, workers });
+  try {
+    const seqs = sequences.map((tokens) => ({ tokens }));
+    // Warm-up: compile kernels and fill caches on every thread, outside the timing.
+    await captureStream(pool, seqs.slice(0, batchSize * pool.size), { batchSize, labels: 'sampled', seed: 0 }, () => undefined);
+    let tokens = 0;
+    const t0 = performance.now();
+    await captureStream(pool, seqs, { batchSize, labels: 'sampled', seed: 0 }, (r) => {
+      tokens += r.tokenCounts.reduce((a, b) => a + b, 0);
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const figure = { backend, workers, batchSize, sequences: seqs.length, tokens, seconds, tokensPerSecond: tokens / seconds };
+    log(`captures ${backend} × ${workers} worker(s): ${Math.round(figure.tokensPerSecond)} tokens/s (${tokens} tokens in ${seconds.toFixed(1)} s)`);
+    return figure;
+  } finally {
+    await pool.dispose();
+  }
+}
