@@ -1,57 +1,141 @@
 /**
  * The work a compute thread does, as plain messages: the same handler runs in a worker thread or in the
- * calling thread, so results never depend on where a task ran.
+ * calling thread, so results never depend on where a task ran. Long-lived device state (the model, the
+ * eigenbases, prepared queries) is uploaded once per thread and replaced, never leaked.
  */
 import { TfModel } from '../model/tfModel';
 import type { Checkpoint } from '../model/types';
 import { captureBatch } from '../capture/captureBatch';
+import { withDeviceCaptures } from '../capture/deviceCaptures';
 import type { CaptureOptions, CaptureResult, CaptureSequence } from '../capture/types';
+import { covarianceSums, diagonalSums, ekfacLambdaSums, perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
+import { pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from '../score/reductions';
+import type { PreparedQueries, SelfPreconditioner } from '../score/types';
 import { generateGreedy } from '../inference/generate';
 import { tokenLosses } from '../inference/loss';
-import { tf } from '../tf';
+import { tf, type Tensor, type Tensor2D } from '../tf';
+
+/** Eigenbases as uploaded for the eigenvalue-correction stage (float32, eigenvectors as columns). */
+export interface BasesMessage {
+  name: string;
+  inDim: number;
+  outDim: number;
+  QA: Float32Array;
+  QS: Float32Array;
+}
 
 export type Task =
   | { kind: 'capture'; sequences: CaptureSequence[]; options: CaptureOptions }
+  | { kind: 'covariance'; sequences: CaptureSequence[]; options: CaptureOptions }
+  | { kind: 'setBases'; bases: BasesMessage[] }
+  | { kind: 'lambda'; sequences: CaptureSequence[]; options: CaptureOptions; rotate: boolean }
+  | { kind: 'sequenceGradients'; sequences: CaptureSequence[] }
+  | { kind: 'setQueries'; queries: PreparedQueries }
+  | { kind: 'score'; sequences: CaptureSequence[] }
+  | { kind: 'setSelf'; modules: SelfPreconditioner[] }
+  | { kind: 'selfScore'; sequences: CaptureSequence[] }
+  | { kind: 'tokenScore'; sequence: CaptureSequence; P: { name: string; outDim: number; inDim: number; P: Float32Array }[] }
   | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
   | { kind: 'tokenLosses'; tokens: number[] }
   | { kind: 'memory' };
 
 interface TaskResults {
   capture: CaptureResult;
+  covariance: { A: ModuleSum[]; S: ModuleSum[]; tokens: number };
+  setBases: null;
+  lambda: { sums: ModuleSum[]; documents: number };
+  sequenceGradients: { losses: number[]; gradients: ModuleSum[][] /* per sequence, per module [out×in] */ };
+  setQueries: null;
+  score: Float32Array;
+  setSelf: null;
+  selfScore: Float32Array;
+  tokenScore: Float32Array;
   generate: number[];
   tokenLosses: number[];
   memory: { numTensors: number; numBytes: number };
 }
 export type TaskResult<T extends Task> = TaskResults[T['kind']];
 
-/** Per-thread state: the model uploaded to this thread's backend. */
+const ACTUAL: CaptureOptions = { labels: 'actual', seed: 0 };
+
+/** Per-thread state: the model and factors uploaded to this thread's backend. */
 export class TaskRunner {
   private model: TfModel | undefined;
+  private bases = new Map<string, { QA: Tensor2D; QS: Tensor2D }>();
+  private queries = new Map<string, DeviceQueryModule>();
+  private queryCount = 0;
+  private self = new Map<string, DeviceSelfModule>();
 
   load(checkpoint: Checkpoint): void {
-    this.model?.dispose();
+    this.dispose();
     this.model = new TfModel(checkpoint);
   }
 
   run<T extends Task>(task: T): TaskResult<T> {
+    return this.dispatch(task) as TaskResult<T>;
+  }
+
+  private dispatch(task: Task): TaskResults[Task['kind']] {
     switch (task.kind) {
       case 'capture':
-        return captureBatch(this.requireModel(), task.sequences, task.options) as TaskResult<T>;
+        return captureBatch(this.requireModel(), task.sequences, task.options);
+      case 'covariance':
+        return withDeviceCaptures(this.requireModel(), task.sequences, task.options, covarianceSums);
+      case 'setBases':
+        this.bases = replace(this.bases, task.bases.map((b) => [b.name, { QA: square(b.QA, b.inDim), QS: square(b.QS, b.outDim) }]));
+        return null;
+      case 'lambda':
+        return withDeviceCaptures(this.requireModel(), task.sequences, task.options, (c) => ({
+          sums: task.rotate ? ekfacLambdaSums(c, this.bases) : diagonalSums(c),
+          documents: c.B,
+        }));
+      case 'sequenceGradients':
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => {
+          const perModule = c.modules.map((m) => ({ name: m.module.name, data: perSequenceGradients(c, m).dataSync() as Float32Array }));
+          const gradients = task.sequences.map((_, b) =>
+            perModule.map(({ name, data }) => {
+              const size = data.length / c.B;
+              return { name, data: data.slice(b * size, (b + 1) * size) };
+            }),
+          );
+          return { losses: c.losses, gradients };
+        });
+      case 'setQueries':
+        this.queryCount = task.queries.count;
+        this.queries = replace(this.queries, task.queries.modules.map((q) => [q.name, uploadQuery(q, task.queries.count)]));
+        return null;
+      case 'score':
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => pairwiseScores(c, this.queries, this.queryCount));
+      case 'setSelf':
+        this.self = replace(this.self, task.modules.map((m) => [m.name, uploadSelf(m)]));
+        return null;
+      case 'selfScore':
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => selfScores(c, this.self));
+      case 'tokenScore': {
+        const P = new Map(task.P.map((p) => [p.name, tf.tidy(() => tf.transpose(tf.tensor2d(p.P, [p.outDim, p.inDim]))) as Tensor2D]));
+        try {
+          return withDeviceCaptures(this.requireModel(), [task.sequence], ACTUAL, (c) => tokenScores(c, P));
+        } finally {
+          for (const t of P.values()) t.dispose();
+        }
+      }
       case 'generate':
-        return generateGreedy(this.requireModel(), task.prompt, task) as TaskResult<T>;
+        return generateGreedy(this.requireModel(), task.prompt, task);
       case 'tokenLosses':
-        return tokenLosses(this.requireModel(), task.tokens) as TaskResult<T>;
+        return tokenLosses(this.requireModel(), task.tokens);
       case 'memory': {
         const m = tf.memory();
-        return { numTensors: m.numTensors, numBytes: m.numBytes } as TaskResult<T>;
+        return { numTensors: m.numTensors, numBytes: m.numBytes };
       }
     }
-    throw new Error(`unknown task ${(task as Task).kind}`);
   }
 
   dispose(): void {
     this.model?.dispose();
     this.model = undefined;
+    this.bases = replace(this.bases, []);
+    this.queries = replace(this.queries, []);
+    this.self = replace(this.self, []);
   }
 
   private requireModel(): TfModel {
@@ -60,8 +144,43 @@ export class TaskRunner {
   }
 }
 
+function square(data: Float32Array, n: number): Tensor2D {
+  return tf.tensor2d(data, [n, n]);
+}
+
+/** Disposes every tensor held by the old map and returns the new one. */
+function replace<V>(old: Map<string, V>, entries: [string, V][]): Map<string, V> {
+  for (const v of old.values()) tf.dispose(Object.values(v as object).filter((x): x is Tensor => x instanceof tf.Tensor));
+  return new Map(entries);
+}
+
+function uploadQuery(q: PreparedQueries['modules'][number], count: number): DeviceQueryModule {
+  if (q.kind === 'dense') {
+    // P [Q, out·in] → PT [out·in, Q] for one 2-D product per batch.
+    return { kind: 'dense', PT: tf.tidy(() => tf.transpose(tf.tensor2d(q.P, [count, q.outDim * q.inDim]))) as Tensor2D };
+  }
+  return {
+    kind: 'lowrank',
+    rank: q.rank,
+    L: tf.tensor2d(q.L, [q.outDim, count * q.rank]),
+    R: tf.tensor2d(q.R, [q.inDim, count * q.rank]),
+  };
+}
+
+function uploadSelf(m: SelfPreconditioner): DeviceSelfModule {
+  if (m.QA && m.QS) {
+    return {
+      QA: square(m.QA, m.inDim),
+      QS: square(m.QS, m.outDim),
+      inverseDamped: tf.tidy(() => tf.transpose(tf.tensor2d(m.inverseDamped, [m.outDim, m.inDim]))) as Tensor2D,
+    };
+  }
+  return { inverseDamped: tf.tensor2d(m.inverseDamped, [m.outDim, m.inDim]) };
+}
+
 /** Buffers a result can hand over without copying. */
 export function transferables(result: unknown): ArrayBuffer[] {
-  const r = result as Partial<CaptureResult>;
-  return r.modules ? r.modules.flatMap((m) => [m.a.buffer as ArrayBuffer, m.g.buffer as ArrayBuffer]) : [];
+  if (result instanceof Float32Array) return [result.buffer as ArrayBuffer];
+  const r = result as Partial<CaptureResult> | null;
+  return r?.modules ? r.modules.flatMap((m) => [m.a.buffer as ArrayBuffer, m.g.buffer as ArrayBuffer]) : [];
 }

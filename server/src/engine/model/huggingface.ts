@@ -9,7 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { InfluenceLensError } from '../errors';
-import { readSafetensors, readSafetensorsHeader, writeFileAtomically, writeSafetensors, type FloatDtype } from './safetensors';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors, type FloatDtype } from './safetensors';
+import { writeFileAtomically } from '../util/atomic';
 import type { Checkpoint, HostTensor, ModelConfig, Weights } from './types';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'gpt2'] as const;

@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InfluenceLensError } from '../errors';
-import { writeFileAtomically } from './safetensors';
+import { writeFileAtomically } from '../util/atomic';
 import type { Checkpoint, HostTensor, ModelConfig, Weights } from './types';
 
 const MAGIC = 0x616b3432; // "ak42" read as a little-endian uint32

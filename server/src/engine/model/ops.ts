@@ -58,7 +58,7 @@ export function bmm(a: Tensor3D, b: Tensor3D): Tensor3D {
  * through XNNPACK: so on wasm, read both operands once and multiply slice by slice. Elsewhere batched
  * matMul is native and fast.
  */
-function batchMatMul(a: Tensor3D, b: Tensor3D): Tensor3D {
+export function batchMatMul(a: Tensor3D, b: Tensor3D): Tensor3D {
   if (tf.getBackend() !== 'wasm' || a.shape[0] === 1) return tf.matMul(a, b);
   const [Z, M, K] = a.shape;
   const N = b.shape[2];

@@ -4,10 +4,9 @@
  * __metadata__?: {string: string}}, then the data; offsets are relative to the data start.
  * F32, F16 and BF16 are read into Float32Array; other dtypes are refused.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomically } from '../util/atomic';
 import { InfluenceLensError } from '../errors';
 import type { HostTensor } from './types';
 
@@ -240,32 +239,6 @@ function encode(data: Float32Array, dtype: FloatDtype): Uint8Array {
   if (dtype === 'F32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const half = dtype === 'F16' ? f32ToF16(data) : f32ToBf16(data);
   return new Uint8Array(half.buffer);
-}
-
-/**
- * Writes `path` through a temp file in the same folder, fsynced then renamed, so readers never
- * see a half-written file. Shared by the model writers.
- */
-export function writeFileAtomically(path: string, body: (write: (bytes: Uint8Array) => void) => void): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'w');
-  let open = true;
-  try {
-    let position = 0;
-    body((bytes) => {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-      position += bytes.length;
-    });
-    fsyncSync(fd);
-    open = false;
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    if (open) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 // ---- half-precision conversions ---------------------------------------------------------

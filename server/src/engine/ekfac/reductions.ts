@@ -1,0 +1,60 @@
+/**
+ * Device-side reductions of one batch of captures for the fitting stages. Each returns sums over the
+ * batch (float32, summed into float64 by the caller), so stages are sums and shards simply add.
+ */
+import { tf, type Tensor2D, type Tensor3D } from '../tf';
+import { batchMatMul } from '../model/ops';
+import type { DeviceCaptures, DeviceModuleCapture } from '../capture/deviceCaptures';
+
+export interface ModuleSum {
+  name: string;
+  data: Float32Array;
+}
+
+/** Σ a_t a_tᵀ and Σ g_t g_tᵀ over the real tokens (padding rows are zero). */
+export function covarianceSums(c: DeviceCaptures): { A: ModuleSum[]; S: ModuleSum[]; tokens: number } {
+  const gram = (x: Tensor2D) => tf.matMul(tf.transpose(x), x).dataSync() as Float32Array;
+  return {
+    A: c.modules.map((m) => ({ name: m.module.name, data: gram(m.a) })),
+    S: c.modules.map((m) => ({ name: m.module.name, data: gram(m.g) })),
+    tokens: c.tokenCounts.reduce((x, y) => x + y, 0),
+  };
+}
+
+/** G_d = Σ_t g_t a_tᵀ for every sequence of the batch: [B, out, in]. */
+export function perSequenceGradients(c: DeviceCaptures, m: DeviceModuleCapture): Tensor3D {
+  const inDim = m.a.shape[1];
+  const outDim = m.g.shape[1];
+  const a3 = tf.reshape(m.a, [c.B, c.L, inDim]) as Tensor3D;
+  const gT = tf.transpose(tf.reshape(m.g, [c.B, c.L, outDim]), [0, 2, 1]) as Tensor3D;
+  return batchMatMul(gT, a3);
+}
+
+/**
+ * Q_Sᵀ G_d Q_A for every G_d of [B, out, in], returned transposed as [B·in, out] (two 2-D products,
+ * which wasm runs fast, instead of batched ones).
+ */
+export function rotateTransposed(G: Tensor3D, QA: Tensor2D, QS: Tensor2D): Tensor2D {
+  const [B, outDim, inDim] = G.shape;
+  const right = tf.reshape(tf.matMul(tf.reshape(G, [B * outDim, inDim]) as Tensor2D, QA), [B, outDim, inDim]);
+  return tf.matMul(tf.reshape(tf.transpose(right, [0, 2, 1]), [B * inDim, outDim]) as Tensor2D, QS);
+}
+
+/** Σ_d (Q_Sᵀ G_d Q_A)² per module, [out×in]: the EK-FAC eigenvalue correction's numerator. */
+export function ekfacLambdaSums(c: DeviceCaptures, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>): ModuleSum[] {
+  return c.modules.map((m) => {
+    const { QA, QS } = bases.get(m.module.name)!;
+    const rotT = rotateTransposed(perSequenceGradients(c, m), QA, QS);
+    const inDim = m.a.shape[1];
+    const summedT = tf.sum(tf.reshape(tf.square(rotT), [c.B, inDim, -1]), 0);
+    return { name: m.module.name, data: tf.transpose(summedT).dataSync() as Float32Array };
+  });
+}
+
+/** Σ_d G_d² per module, [out×in]: the diagonal strategy's Fisher. */
+export function diagonalSums(c: DeviceCaptures): ModuleSum[] {
+  return c.modules.map((m) => ({
+    name: m.module.name,
+    data: tf.sum(tf.square(perSequenceGradients(c, m)), 0).dataSync() as Float32Array,
+  }));
+}
