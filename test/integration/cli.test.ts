@@ -72,7 +72,7 @@ test('bad input gives a clear error and a non-zero exit', { skip: SKIP_NO_SHARED
     [['generate', '--model', pickle], /pickle/i],
     [['generate', '--model', join(lonely, 'model.bin')], /missing tokenizer: pass --tokenizer/],
     [['generate', '--model', join(dir, 'nope')], /nope/],
-    [['generate', '--model', STORIES260K(), '--tokenizer', TOK512(), '--max-tokens', 'many'], /--max-tokens must be a positive integer/],
+    [['generate', '--model', STORIES260K(), '--tokenizer', TOK512(), '--max-tokens', 'many'], /--max-tokens must be an integer ≥ 1/],
     [['loss', '--model', STORIES260K(), '--tokenizer', TOK512()], /missing --text/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['generate', '--model', STORIES260K(), '--tokenizer', TOK512(), '--backend', 'tpu'], /unknown backend "tpu"/],

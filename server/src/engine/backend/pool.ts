@@ -16,6 +16,8 @@ export interface PoolOptions {
   backend?: BackendRequest;
   /** Worker threads; 0 runs tasks in this thread; undefined: one per core when the backend wants workers. */
   workers?: number;
+  /** Tracked MLP linears (by name); all of them by default. */
+  modules?: string[];
 }
 
 interface Pending {
@@ -83,12 +85,12 @@ export class ComputePool {
     const count = options.workers ?? (backend.wantsWorkers ? availableParallelism() : 0);
     if (count === 0) {
       const local = new TaskRunner();
-      local.load(checkpoint);
+      local.load(checkpoint, options.modules);
       return new ComputePool(backend, [], local);
     }
     const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript()));
     try {
-      await Promise.all(workers.map((w) => w.request({ type: 'init', backend: backend.name, checkpoint })));
+      await Promise.all(workers.map((w) => w.request({ type: 'init', backend: backend.name, checkpoint, modules: options.modules })));
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;

@@ -31,9 +31,8 @@ export type Task =
   | { kind: 'lambda'; sequences: CaptureSequence[]; options: CaptureOptions; rotate: boolean }
   | { kind: 'sequenceGradients'; sequences: CaptureSequence[] }
   | { kind: 'setQueries'; queries: PreparedQueries }
-  | { kind: 'score'; sequences: CaptureSequence[] }
+  | { kind: 'score'; sequences: CaptureSequence[]; self: boolean }
   | { kind: 'setSelf'; modules: SelfPreconditioner[] }
-  | { kind: 'selfScore'; sequences: CaptureSequence[] }
   | { kind: 'tokenScore'; sequence: CaptureSequence; P: { name: string; outDim: number; inDim: number; P: Float32Array }[] }
   | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
   | { kind: 'tokenLosses'; tokens: number[] }
@@ -44,17 +43,18 @@ interface TaskResults {
   covariance: { A: ModuleSum[]; S: ModuleSum[]; tokens: number };
   setBases: null;
   lambda: { sums: ModuleSum[]; documents: number };
-  sequenceGradients: { losses: number[]; gradients: ModuleSum[][] /* per sequence, per module [out×in] */ };
+  sequenceGradients: { losses: number[]; gradients: (ModuleSum & { outDim: number; inDim: number })[][] /* per sequence, per module [out×in] */ };
   setQueries: null;
-  score: Float32Array;
+  /** [B × Q] pairwise scores, and [B] self-influence when asked for. */
+  score: { pairwise: Float32Array; self?: Float32Array };
   setSelf: null;
-  selfScore: Float32Array;
   tokenScore: Float32Array;
   generate: number[];
   tokenLosses: number[];
   memory: { numTensors: number; numBytes: number };
 }
 export type TaskResult<T extends Task> = TaskResults[T['kind']];
+export type TaskOf<K extends Task['kind']> = Extract<Task, { kind: K }>;
 
 const ACTUAL: CaptureOptions = { labels: 'actual', seed: 0 };
 
@@ -66,9 +66,9 @@ export class TaskRunner {
   private queryCount = 0;
   private self = new Map<string, DeviceSelfModule>();
 
-  load(checkpoint: Checkpoint): void {
+  load(checkpoint: Checkpoint, modules?: string[]): void {
     this.dispose();
-    this.model = new TfModel(checkpoint);
+    this.model = new TfModel(checkpoint, modules);
   }
 
   run<T extends Task>(task: T): TaskResult<T> {
@@ -91,12 +91,12 @@ export class TaskRunner {
         }));
       case 'sequenceGradients':
         return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => {
-          const perModule = c.modules.map((m) => ({ name: m.module.name, data: perSequenceGradients(c, m).dataSync() as Float32Array }));
+          const perModule = c.modules.map((m) => {
+            const G = perSequenceGradients(c, m);
+            return { name: m.module.name, outDim: G.shape[1], inDim: G.shape[2], data: G.dataSync() as Float32Array };
+          });
           const gradients = task.sequences.map((_, b) =>
-            perModule.map(({ name, data }) => {
-              const size = data.length / c.B;
-              return { name, data: data.slice(b * size, (b + 1) * size) };
-            }),
+            perModule.map(({ data, ...m }) => ({ ...m, data: data.slice(b * m.outDim * m.inDim, (b + 1) * m.outDim * m.inDim) })),
           );
           return { losses: c.losses, gradients };
         });
@@ -105,12 +105,13 @@ export class TaskRunner {
         this.queries = replace(this.queries, task.queries.modules.map((q) => [q.name, uploadQuery(q, task.queries.count)]));
         return null;
       case 'score':
-        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => pairwiseScores(c, this.queries, this.queryCount));
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => ({
+          pairwise: pairwiseScores(c, this.queries, this.queryCount),
+          self: task.self ? selfScores(c, this.self) : undefined,
+        }));
       case 'setSelf':
         this.self = replace(this.self, task.modules.map((m) => [m.name, uploadSelf(m)]));
         return null;
-      case 'selfScore':
-        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => selfScores(c, this.self));
       case 'tokenScore': {
         const P = new Map(task.P.map((p) => [p.name, tf.tidy(() => tf.transpose(tf.tensor2d(p.P, [p.outDim, p.inDim]))) as Tensor2D]));
         try {
@@ -180,7 +181,12 @@ function uploadSelf(m: SelfPreconditioner): DeviceSelfModule {
 
 /** Buffers a result can hand over without copying. */
 export function transferables(result: unknown): ArrayBuffer[] {
-  if (result instanceof Float32Array) return [result.buffer as ArrayBuffer];
-  const r = result as Partial<CaptureResult> | null;
-  return r?.modules ? r.modules.flatMap((m) => [m.a.buffer as ArrayBuffer, m.g.buffer as ArrayBuffer]) : [];
+  const out = new Set<ArrayBuffer>();
+  const visit = (v: unknown, depth: number) => {
+    if (v instanceof Float32Array) out.add(v.buffer as ArrayBuffer);
+    else if (depth < 3 && Array.isArray(v)) v.forEach((x) => visit(x, depth + 1));
+    else if (depth < 3 && v && typeof v === 'object') Object.values(v).forEach((x) => visit(x, depth + 1));
+  };
+  visit(result, 0);
+  return [...out];
 }

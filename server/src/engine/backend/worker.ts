@@ -4,7 +4,7 @@ import { initBackend, type BackendRequest } from './backend';
 import { TaskRunner, transferables, type Task } from './tasks';
 import type { Checkpoint } from '../model/types';
 
-export type WorkerMessage = { type: 'init'; backend: BackendRequest; checkpoint: Checkpoint } | { type: 'task'; task: Task };
+export type WorkerMessage = { type: 'init'; backend: BackendRequest; checkpoint: Checkpoint; modules?: string[] } | { type: 'task'; task: Task };
 export type WorkerRequest = WorkerMessage & { id: number };
 
 export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; stack?: string };
@@ -18,7 +18,7 @@ port.on('message', async (msg: WorkerRequest) => {
     let result: unknown;
     if (msg.type === 'init') {
       result = await initBackend(msg.backend);
-      runner.load(msg.checkpoint);
+      runner.load(msg.checkpoint, msg.modules);
     } else {
       result = runner.run(msg.task);
     }

@@ -31,7 +31,7 @@ export function gpt2Forward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): Te
     const att = attention(q, k, v, c.nHeads, c.nHeads, m.causalMask(L, 1));
     x = tf.add(x, tf.add(m.linear(att, p + 'proj.weight'), m.t(p + 'proj.bias')));
     const h2 = layerNorm(x, m.t(p + 'ln2.weight'), m.t(p + 'ln2.bias'), c.normEps);
-    const [fc, proj] = m.tracked.slice(2 * i, 2 * i + 2);
+    const [fc, proj] = m.allTracked.slice(2 * i, 2 * i + 2);
     x = tf.add(x, m.trackedLinear(proj, act(m.trackedLinear(fc, h2, hooks)) as Tensor2D, hooks));
   }
   return m.linear(layerNorm(x, m.t('final_norm.weight'), m.t('final_norm.bias'), c.normEps), 'lm_head');

@@ -56,7 +56,7 @@ export function llamaForward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): T
     const rotated = tf.reshape(linear(tf.reshape(x, [B * L * heads, hd]) as Tensor2D, r.R, r.RT), [B, L, heads, hd]);
     return tf.add(tf.mul(x4, r.cos), tf.mul(rotated, r.sin));
   };
-  const modules = m.tracked;
+  const modules = m.allTracked;
   const rep = c.nHeads / c.nKvHeads;
   const mask = m.causalMask(L, rep);
   let x = tf.gather(m.t('embed'), tf.reshape(ids, [B * L])) as Tensor2D;

@@ -29,18 +29,30 @@ export interface ForwardHooks {
   weightOverrides?: Map<string, { wT: Tensor2D; b?: Tensor1D }>;
 }
 
+export function trackedModules(config: ModelConfig): TrackedModule[] {
+  return config.architecture === 'llama' ? llamaTrackedModules(config) : gpt2TrackedModules(config);
+}
+
 export class TfModel {
   readonly config: ModelConfig;
+  /** Every MLP linear, in layer order (the forward passes address them by position). */
+  readonly allTracked: TrackedModule[];
+  /** The ones whose captures are taken. */
   readonly tracked: TrackedModule[];
   private readonly tensors = new Map<string, Tensor>();
   private readonly constants = new Map<string, Tensor>();
   private disposed = false;
 
-  constructor(checkpoint: Checkpoint) {
+  /** `modules` narrows the tracked MLP linears (by name); all of them by default. */
+  constructor(checkpoint: Checkpoint, modules?: string[]) {
     this.config = checkpoint.config;
     const linears = this.config.architecture === 'llama' ? LLAMA_LINEARS : GPT2_LINEARS;
-    this.tracked =
-      this.config.architecture === 'llama' ? llamaTrackedModules(this.config) : gpt2TrackedModules(this.config);
+    this.allTracked = trackedModules(this.config);
+    const unknown = modules?.filter((n) => !this.allTracked.some((m) => m.name === n)) ?? [];
+    if (unknown.length > 0) {
+      throw new Error(`unknown module(s) ${unknown.join(', ')}; this model's MLP linears are ${this.allTracked.map((m) => m.name).join(', ')}`);
+    }
+    this.tracked = modules ? this.allTracked.filter((m) => modules.includes(m.name)) : this.allTracked;
     for (const [name, t] of checkpoint.weights) {
       const tensor = tf.tensor(t.data, t.shape);
       this.tensors.set(name, tensor);
@@ -82,7 +94,7 @@ export class TfModel {
 
   /** A tracked linear with its hooks applied. */
   trackedLinear(module: TrackedModule, x: Tensor2D, hooks: ForwardHooks | undefined): Tensor2D {
-    hooks?.onInput?.(module.name, x);
+    if (this.tracked.includes(module)) hooks?.onInput?.(module.name, x);
     const override = hooks?.weightOverrides?.get(module.name);
     let y: Tensor2D;
     if (override) {
@@ -92,6 +104,7 @@ export class TfModel {
       y = this.linear(x, module.weight);
       if (module.bias) y = tf.add(y, this.t(module.bias));
     }
+    if (!this.tracked.includes(module)) return y;
     const tap = hooks?.taps?.get(module.name);
     return tap ? tf.add(y, tap) : y;
   }

@@ -1,0 +1,153 @@
+/** `score`: influence of every corpus document on every query, written as a results folder. */
+import { parseShard } from '../engine/corpus/sequences';
+import { readCorpus } from '../engine/corpus/corpus';
+import { corpusFingerprint } from '../engine/corpus/fingerprint';
+import { loadFactors } from '../engine/ekfac/load';
+import { readManifest } from '../engine/ekfac/store';
+import { InfluenceLensError } from '../engine/errors';
+import { fingerprintCheckpoint } from '../engine/model/load';
+import { bosId, stopIds } from '../engine/model/openModel';
+import { readQueries } from '../engine/queries/read';
+import { writeResults } from '../engine/results/io';
+import type { ResultsFile } from '../engine/results/types';
+import { resolveQueries } from '../engine/score/queries';
+import { scoreCorpus, type ScoreOutput } from '../engine/score/score';
+import { TOOL_VERSION } from '../engine/version';
+import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
+import { corpusOptions, logSkipped, withModel } from './context';
+
+export async function score(argv: string[], signal: AbortSignal): Promise<void> {
+  const v = parse(argv, {
+    ...COMMON_OPTIONS,
+    ...MODEL_OPTIONS,
+    ...CORPUS_OPTIONS,
+    factors: { type: 'string' },
+    queries: { type: 'string' },
+    out: { type: 'string' },
+    damping: { type: 'string' },
+    rank: { type: 'string' },
+    top: { type: 'string', default: '10' },
+    self: { type: 'boolean', default: false },
+    'max-len': { type: 'string' },
+    'max-new-tokens': { type: 'string', default: '64' },
+    shard: { type: 'string' },
+  });
+  const factorsDir = str(v, 'factors');
+  const out = str(v, 'out');
+  const corpus = corpusOptions(v);
+  const shard = parseShard(optStr(v, 'shard'));
+  const top = int(v, 'top', { min: 0 })!;
+  const manifest = readManifest(factorsDir);
+  if (!manifest) throw new InfluenceLensError('NOT_FOUND', `no factors in ${factorsDir} (run influence-lens fit first)`, { file: factorsDir });
+  const records = await readQueries(str(v, 'queries'));
+  await withModel(v, signal, { modules: manifest.settings.modules }, async (m) => {
+    const modelId = { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: str(v, 'model'), architecture: m.checkpoint.config.architecture };
+    const factors = await loadFactors(factorsDir, { model: modelId });
+    const maxLen = int(v, 'max-len', { min: 2 }) ?? manifest.settings.maxLen;
+    if (maxLen > m.checkpoint.config.maxSeqLen) throw new UsageError(`--max-len ${maxLen} exceeds the model's context of ${m.checkpoint.config.maxSeqLen}`);
+    const started = Date.now();
+    const queries = await resolveQueries(records, {
+      pool: m.pool,
+      tokenizer: m.tokenizer,
+      bos: bosId(m),
+      stopIds: stopIds(m),
+      maxNewTokens: int(v, 'max-new-tokens')!,
+      maxLen,
+      signal,
+      onQuery: (done, total) => m.progress.update({ label: 'queries', done, total, elapsedMs: Date.now() - started }),
+    });
+    const output = await scoreCorpus({
+      pool: m.pool,
+      tokenizer: m.tokenizer,
+      bos: bosId(m),
+      corpus,
+      factors,
+      queries,
+      maxLen,
+      damping: num(v, 'damping'),
+      rank: int(v, 'rank'),
+      selfInfluence: v.self === true,
+      shard,
+      batchSize: int(v, 'batch-size'),
+      signal,
+      onProgress: (p) => m.progress.update({ label: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
+    });
+    m.progress.done();
+    if (output.skipped > 0) logSkipped(m.log, output.skippedIssues, output.skipped);
+    const results = writeResults(
+      out,
+      {
+        version: 1,
+        tool: TOOL_VERSION,
+        createdAt: new Date().toISOString(),
+        model: modelId,
+        corpus: {
+          path: corpus.path,
+          fingerprint: await corpusFingerprint(corpus, signal),
+          documents: output.documents.length,
+          skipped: output.skipped,
+          skippedIssues: output.skippedIssues,
+        },
+        factors: {
+          path: factorsDir,
+          strategy: manifest.settings.strategy,
+          fisher: manifest.settings.fisher,
+          documents: manifest.stages.lambda?.documents ?? manifest.stages.covariance?.documents ?? null,
+          tokens: manifest.stages.lambda?.tokens ?? manifest.stages.covariance?.tokens ?? null,
+        },
+        strategy: manifest.settings.strategy,
+        damping: output.damping,
+        rank: output.rank,
+        method: { scoring: 'exact', contraction: output.contraction, maxLen, shard: shard ? `${shard.index}/${shard.count}` : null },
+        documents: output.documents.map(({ index, id, source, tokens, file, line }) => ({ index, id, source, tokens, file, line })),
+        queries: output.queries.map((q) => ({
+          id: q.record.id,
+          kind: q.record.kind ?? null,
+          task: q.record.task ?? null,
+          prompt: q.record.prompt,
+          completion: q.completion,
+          generated: q.generated,
+          answer: q.record.answer ?? null,
+          nllNats: q.nllNats,
+          promptTokens: q.promptTokens,
+          completionTokens: q.completionTokens,
+        })),
+      },
+      output.scores,
+      output.self,
+    );
+    m.log(`results: ${out} (${results.queries.length} queries × ${results.documents.length} documents${output.skipped ? `, ${output.skipped} corpus lines skipped` : ''})`);
+    if (top > 0) process.stdout.write(await topTable(results, output, corpus, top, signal));
+  });
+}
+
+/** The top K documents per query by per-nat score, with a one-line snippet of each. */
+async function topTable(results: ResultsFile, output: ScoreOutput, corpus: ReturnType<typeof corpusOptions>, k: number, signal: AbortSignal): Promise<string> {
+  const D = results.documents.length;
+  const tops = results.queries.map((q, qi) => {
+    const order = Array.from({ length: D }, (_, d) => d).sort((a, b) => output.scores[qi * D + b] - output.scores[qi * D + a] || a - b);
+    return order.slice(0, k);
+  });
+  const wanted = new Set(tops.flat().map((d) => results.documents[d].index));
+  const text = new Map<number, string>();
+  for await (const doc of readCorpus(corpus, undefined, signal)) {
+    if (wanted.has(doc.index)) text.set(doc.index, doc.text);
+    if (text.size === wanted.size) break;
+  }
+  const lines: string[] = [];
+  results.queries.forEach((q, qi) => {
+    lines.push('', `query ${q.id}${q.kind ? ` (${q.kind}${q.task ? `/${q.task}` : ''})` : ''}: ${oneLine(q.prompt, 70)} → ${oneLine(q.completion, 40)}   [${q.nllNats.toFixed(2)} nats]`);
+    lines.push('  rank  score/nat     source        id                snippet');
+    tops[qi].forEach((d, r) => {
+      const doc = results.documents[d];
+      const s = output.scores[qi * D + d] / q.nllNats;
+      lines.push(`  ${String(r + 1).padStart(4)}  ${s.toExponential(3).padStart(10)}  ${oneLine(doc.source || '-', 12).padEnd(12)}  ${oneLine(doc.id, 16).padEnd(16)}  ${oneLine(text.get(doc.index) ?? '', 60)}`);
+    });
+  });
+  return lines.join('\n') + '\n';
+}
+
+function oneLine(s: string, max: number): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}

@@ -1,0 +1,145 @@
+/**
+ * Plain-text corpora: a folder of .txt/.md files (one document per file), and a TinyStories-style .txt
+ * file whose documents are separated by `<|endoftext|>`.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { InfluenceLensError } from '../errors';
+import { readLines } from './jsonl';
+import { MAX_DOCUMENT_CHARS, type CorpusFile, type RawItem, type ReaderContext } from './types';
+
+/** Extensions (lower case) of the files a folder corpus reads. */
+export const TEXT_EXTENSIONS: readonly string[] = ['.txt', '.md'];
+
+/** The separator of TinyStories-style text files. */
+export const END_OF_TEXT = '<|endoftext|>';
+
+/** Code-unit order: the same on every machine and locale (localeCompare is not). */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The .txt/.md files under `root`, recursively, sorted by their '/'-separated relative path. Entries whose
+ * name starts with '.' (.git, .DS_Store, editor swap files) are left out; symbolic links to files are
+ * followed, symbolic links to folders are not (no cycles).
+ */
+export async function listTextFiles(root: string, signal?: AbortSignal): Promise<CorpusFile[]> {
+  const out: CorpusFile[] = [];
+  const walk = async (dir: string, relDir: string): Promise<void> => {
+    signal?.throwIfAborted();
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      throw new InfluenceLensError('IO', `cannot list ${dir}: ${(e as Error).message}`, { file: dir, cause: e });
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const file = join(dir, entry.name);
+      const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        await walk(file, rel);
+        continue;
+      }
+      if (!TEXT_EXTENSIONS.includes(extname(entry.name).toLowerCase())) continue;
+      if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+      const st = await stat(file).catch(() => undefined); // a dangling link is not a document
+      if (st?.isFile()) out.push({ file, rel, size: st.size });
+    }
+  };
+  await walk(root, '');
+  return out.sort((a, b) => byCodeUnits(a.rel, b.rel));
+}
+
+/**
+ * One document per file: id = relative path, source = first folder under the root ('' at the root),
+ * text = the file's contents (a UTF-8 BOM removed, CRLF turned into LF so a story reads the same
+ * whatever editor saved it). Whitespace-only and oversized files are skipped with an issue.
+ */
+export async function* readFolder(files: CorpusFile[], ctx: ReaderContext): AsyncGenerator<RawItem> {
+  for (const f of files) {
+    ctx.signal?.throwIfAborted();
+    const slash = f.rel.indexOf('/');
+    const source = slash < 0 ? '' : f.rel.slice(0, slash);
+    if (f.size > MAX_DOCUMENT_CHARS * 4) {
+      yield { kind: 'issue', issue: { file: f.file, reason: `file larger than ${MAX_DOCUMENT_CHARS * 4} bytes` } };
+      continue;
+    }
+    let text: string;
+    try {
+      text = await readFile(f.file, 'utf8');
+    } catch (e) {
+      throw new InfluenceLensError('IO', `cannot read ${f.file}: ${(e as Error).message}`, { file: f.file, cause: e });
+    }
+    ctx.onBytes(f.size);
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    text = text.replace(/\r\n/g, '\n');
+    if (text.length > MAX_DOCUMENT_CHARS) {
+      yield { kind: 'issue', issue: { file: f.file, reason: `file longer than ${MAX_DOCUMENT_CHARS} characters` } };
+    } else if (text.trim() === '') {
+      yield { kind: 'issue', issue: { file: f.file, reason: 'empty file' } };
+    } else {
+      yield { kind: 'doc', id: f.rel, source, text, file: f.file };
+    }
+  }
+}
+
+/**
+ * A text file of documents separated by `<|endoftext|>` (anywhere in a line). Each part is trimmed and
+ * empty parts are skipped silently (the file usually ends with a separator). id = 1-based number of the
+ * part among the non-empty ones, source = the file name without extension, line = the line where the
+ * part's text starts. Lines are joined with '\n' (CRLF files read the same).
+ */
+export async function* readEndOfText(file: string, ctx: ReaderContext): AsyncGenerator<RawItem> {
+  const ext = extname(file);
+  const source = basename(file, ext);
+  let pieces: string[] = [];
+  let chars = 0;
+  let tooLong = false;
+  let startLine: number | undefined; // line of the part's first non-whitespace text
+  let part = 0;
+  const flush = (): RawItem | undefined => {
+    const text = tooLong ? '' : pieces.join('').trim();
+    const line = startLine;
+    const long = tooLong;
+    pieces = [];
+    chars = 0;
+    tooLong = false;
+    startLine = undefined;
+    if (long) return { kind: 'issue', issue: { file, line, reason: `document longer than ${MAX_DOCUMENT_CHARS} characters` } };
+    if (text === '') return undefined;
+    part++;
+    return { kind: 'doc', id: String(part), source, text, file, line };
+  };
+  const add = (piece: string, line: number): void => {
+    if (startLine === undefined && piece.trim() !== '') startLine = line;
+    if (tooLong) return;
+    chars += piece.length;
+    if (chars > MAX_DOCUMENT_CHARS) {
+      tooLong = true;
+      pieces = [];
+    } else {
+      pieces.push(piece);
+    }
+  };
+  for await (const l of readLines(file, { onBytes: ctx.onBytes, signal: ctx.signal })) {
+    if (l.tooLong) {
+      if (startLine === undefined) startLine = l.line;
+      tooLong = true;
+      pieces = [];
+      continue;
+    }
+    const segments = l.text.split(END_OF_TEXT);
+    for (let k = 0; k < segments.length; k++) {
+      if (k > 0) {
+        const item = flush();
+        if (item) yield item;
+      }
+      add(segments[k], l.line);
+    }
+    add('\n', l.line);
+  }
+  const item = flush();
+  if (item) yield item;
+}

@@ -1,0 +1,47 @@
+/** Corpus documents as capture sequences: [BOS] + tokens truncated to maxLen, keyed by document index. */
+import type { CaptureSequence } from '../capture/types';
+import type { Tokenizer } from '../tokenizer/types';
+import { readCorpus } from './corpus';
+import { tokenizeDocument } from './tokenize';
+import type { CorpusDocument, CorpusOptions, CorpusReport } from './types';
+
+export type DocumentMeta = Omit<CorpusDocument, 'text'>;
+
+export interface CorpusItem {
+  doc: DocumentMeta;
+  sequence: CaptureSequence;
+}
+
+/** Documents i with i mod count = index belong to shard index/count. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export function parseShard(s: string | undefined): Shard | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index >= count) throw new Error(`--shard must be i/n with 0 ≤ i < n, got "${s}"`);
+  return { index, count };
+}
+
+export function inShard(index: number, shard: Shard | undefined): boolean {
+  return !shard || index % shard.count === shard.index;
+}
+
+export async function* corpusItems(
+  corpus: CorpusOptions,
+  tokenizer: Tokenizer,
+  bos: number,
+  maxLen: number,
+  options: { shard?: Shard; report?: CorpusReport; signal?: AbortSignal } = {},
+): AsyncGenerator<CorpusItem> {
+  for await (const doc of readCorpus(corpus, options.report, options.signal)) {
+    if (!inShard(doc.index, options.shard)) continue;
+    const { text, ...meta } = doc;
+    // The sampling stream is keyed by the document's index: labels do not depend on batching or shards.
+    yield { doc: meta, sequence: { tokens: tokenizeDocument(text, tokenizer, bos, maxLen), sampleKey: doc.index } };
+  }
+}

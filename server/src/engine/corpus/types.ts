@@ -1,0 +1,117 @@
+/**
+ * The corpus: the pretraining documents that influence is attributed to. Readers stream them one at a
+ * time (a corpus can be far larger than memory) and fill a report of what they skipped on the way.
+ */
+
+export interface CorpusDocument {
+  /** 0-based position among the accepted documents: the one key that is always unique (score vectors use it). */
+  index: number;
+  /** The id from the file (JSONL), the relative path (folder) or the part number (`<|endoftext|>` text). Not necessarily unique. */
+  id: string;
+  /** Source label (code, math, wiki, …); '' when the corpus has none. */
+  source: string;
+  text: string;
+  /** Absolute path of the file the document came from. */
+  file: string;
+  /** 1-based line where the document starts (JSONL and `<|endoftext|>` text; absent for one-file-per-document folders). */
+  line?: number;
+}
+
+export interface CorpusOptions {
+  /** A JSONL file (any extension but .txt), a `<|endoftext|>`-separated .txt file, or a folder of .txt/.md files. */
+  path: string;
+  /** JSONL key of the document text (default 'text'). */
+  textField?: string;
+  /** JSONL key of the document id (default 'id'; the 1-based line number when absent). */
+  idField?: string;
+  /** JSONL key of the source label (default 'source'; '' when absent). */
+  sourceField?: string;
+  /** Stop after this many accepted documents (a positive integer; absent: read everything). */
+  maxDocs?: number;
+}
+
+/** A problem with one line, part or file of the corpus. */
+export interface CorpusIssue {
+  file: string;
+  line?: number;
+  reason: string;
+}
+
+/**
+ * What the reader saw, filled while it streams (so a progress display can read it at any time). Only
+ * `documents` and `skipped` are required: pass `{ documents: 0, skipped: [] }` or `newCorpusReport()`.
+ * The reader resets every field when it starts.
+ */
+export interface CorpusReport {
+  /** Documents accepted so far. */
+  documents: number;
+  /**
+   * Lines, parts or files that were skipped (malformed JSON, missing or empty text, …), in file order.
+   * At most MAX_REPORTED_ISSUES are kept; `skippedCount` has the true number.
+   */
+  skipped: CorpusIssue[];
+  /** How many were skipped in all (≥ skipped.length). */
+  skippedCount?: number;
+  /**
+   * Accepted documents whose id repeats an earlier document's id. Both are kept (dropping one would
+   * change the corpus silently); results address documents by `index`, and by file:line for display.
+   * At most MAX_REPORTED_ISSUES are kept; `duplicateCount` has the true number.
+   */
+  duplicates?: CorpusIssue[];
+  duplicateCount?: number;
+  /** Bytes of input consumed so far (compare with `CorpusInput.totalBytes` for a progress bar). */
+  bytesRead?: number;
+}
+
+/** At most this many issues of each kind are kept in a report (a wrong `textField` would otherwise keep one per line). */
+export const MAX_REPORTED_ISSUES = 10_000;
+
+/** A JSONL line, or a `<|endoftext|>` part, or a folder file longer than this is skipped rather than held in memory. */
+export const MAX_DOCUMENT_CHARS = 64 * 1024 * 1024;
+
+/** How the path is read. */
+export type CorpusFormat = 'jsonl' | 'endoftext' | 'folder';
+
+/** One file that the corpus reads. */
+export interface CorpusFile {
+  /** Absolute path. */
+  file: string;
+  /** Path relative to the corpus root with '/' separators (the file name for a one-file corpus). */
+  rel: string;
+  size: number;
+}
+
+/** The files behind a corpus path, in reading order. */
+export interface CorpusInput {
+  format: CorpusFormat;
+  /** Absolute path of the corpus (file or folder). */
+  root: string;
+  files: CorpusFile[];
+  totalBytes: number;
+}
+
+/** What a format reader yields: a document (before numbering and id checks) or a skipped piece. */
+export type RawItem =
+  | { kind: 'doc'; id: string; source: string; text: string; file: string; line?: number }
+  | { kind: 'issue'; issue: CorpusIssue };
+
+/** Options with defaults applied. */
+export interface ResolvedCorpusOptions {
+  path: string;
+  textField: string;
+  idField: string;
+  sourceField: string;
+  maxDocs: number | undefined;
+}
+
+/** Shared by the format readers. */
+export interface ReaderContext {
+  options: ResolvedCorpusOptions;
+  /** Called with each number of newly read bytes. */
+  onBytes: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export function newCorpusReport(): Required<CorpusReport> {
+  return { documents: 0, skipped: [], skippedCount: 0, duplicates: [], duplicateCount: 0, bytesRead: 0 };
+}

@@ -1,0 +1,96 @@
+/**
+ * Query files: JSONL, one query per line:
+ *   {"id": "capital-fr", "prompt": "The capital of France is", "completion": " Paris", "kind": "factual",
+ *    "task": "capitals", "answer": "Paris"}
+ * Queries are few and written by hand, so unlike the corpus any malformed line is an error
+ * (QUERY_FORMAT, with file and line) rather than a skipped line. Blank lines are ignored; keys other
+ * than the ones above are ignored (room for notes); null counts as absent for the optional fields.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InfluenceLensError } from '../errors';
+import { QUERY_KINDS, type QueryKind, type QueryRecord } from './types';
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** Parses the text of a query file (`file` is only used in errors and records). */
+export function parseQueries(content: string, file: string): QueryRecord[] {
+  const text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
+  const lines = text.split('\n');
+  const out: QueryRecord[] = [];
+  const seen = new Map<string, number>(); // id → line
+  for (let i = 0; i < lines.length; i++) {
+    const line = i + 1;
+    const raw = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
+    if (raw.trim() === '') continue;
+    const fail = (what: string): never => {
+      throw new InfluenceLensError('QUERY_FORMAT', `${file}:${line}: ${what}`, { file, line });
+    };
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      return fail(`invalid JSON: ${(e as Error).message}`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`a query must be a JSON object, not ${typeName(value)}`);
+    const obj = value as Record<string, unknown>;
+    const optionalString = (key: string): string | undefined => {
+      const v = obj[key];
+      if (v === undefined || v === null) return undefined;
+      if (typeof v !== 'string') return fail(`"${key}" must be a string, not ${typeName(v)}`);
+      return v;
+    };
+
+    let id: string;
+    const rawId = obj.id;
+    if (rawId === undefined || rawId === null) id = String(line);
+    else if (typeof rawId === 'string' && rawId.trim() !== '') id = rawId;
+    else if (typeof rawId === 'number' && Number.isFinite(rawId)) id = String(rawId);
+    else return fail(`"id" must be a non-empty string or a number, not ${typeof rawId === 'string' ? 'an empty string' : typeName(rawId)}`);
+
+    if (obj.prompt === undefined || obj.prompt === null) return fail('missing "prompt"');
+    const prompt = optionalString('prompt') as string;
+    if (prompt.trim() === '') return fail('"prompt" is empty');
+
+    const completion = optionalString('completion');
+    if (completion === '') return fail('"completion" is empty (leave it out to use the model\'s own completion)');
+    const kindValue = optionalString('kind');
+    if (kindValue !== undefined && !(QUERY_KINDS as readonly string[]).includes(kindValue)) {
+      return fail(`"kind" must be one of ${QUERY_KINDS.join(', ')}, not ${JSON.stringify(kindValue)}`);
+    }
+    const task = optionalString('task');
+    const answer = optionalString('answer');
+
+    const previous = seen.get(id);
+    if (previous !== undefined) return fail(`duplicate id ${JSON.stringify(id)} (also on line ${previous})`);
+    seen.set(id, line);
+
+    const q: QueryRecord = { id, prompt, file, line };
+    if (completion !== undefined) q.completion = completion;
+    if (kindValue !== undefined) q.kind = kindValue as QueryKind;
+    if (task !== undefined) q.task = task;
+    if (answer !== undefined) q.answer = answer;
+    out.push(q);
+  }
+  if (out.length === 0) throw new InfluenceLensError('QUERY_FORMAT', `${file}: no queries (the file is empty)`, { file });
+  return out;
+}
+
+/** Reads a JSONL query file. Errors: NOT_FOUND, IO, QUERY_FORMAT (with file and line). */
+export async function readQueries(path: string): Promise<QueryRecord[]> {
+  const file = resolve(path);
+  let content: string;
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw new InfluenceLensError('QUERY_FORMAT', `${file}: is a folder, not a query file`, { file });
+    content = await readFile(file, 'utf8');
+  } catch (e) {
+    if (e instanceof InfluenceLensError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new InfluenceLensError('NOT_FOUND', `query file not found: ${file}`, { file, cause: e });
+    throw new InfluenceLensError('IO', `cannot read query file ${file}: ${(e as Error).message}`, { file, cause: e });
+  }
+  return parseQueries(content, file);
+}

@@ -1,0 +1,44 @@
+/** Joins results of corpus shards (score --shard i/n) into one results folder, documents in corpus order. */
+import { InfluenceLensError } from '../errors';
+import { readResults, writeResults } from './io';
+import type { LoadedResults, ResultsFile } from './types';
+
+export function mergeResults(dirs: string[], out: string): ResultsFile {
+  if (dirs.length === 0) throw new Error('no results to merge');
+  const parts = dirs.map(readResults);
+  const first = parts[0].results;
+  const same = (r: LoadedResults) =>
+    r.results.model.fingerprint === first.model.fingerprint &&
+    r.results.corpus.fingerprint === first.corpus.fingerprint &&
+    r.results.factors.path === first.factors.path &&
+    JSON.stringify(r.results.queries.map((q) => [q.id, q.promptTokens, q.completionTokens])) ===
+      JSON.stringify(first.queries.map((q) => [q.id, q.promptTokens, q.completionTokens]));
+  const odd = parts.find((p) => !same(p));
+  if (odd) throw new InfluenceLensError('RESULTS_MISMATCH', `${odd.dir} was scored with another model, corpus, factors or queries than ${parts[0].dir}`, { file: odd.dir });
+  const all = parts.flatMap((p) => p.results.documents.map((doc, d) => ({ doc, d, p })));
+  all.sort((a, b) => a.doc.index - b.doc.index);
+  const dup = all.find((x, i) => i > 0 && all[i - 1].doc.index === x.doc.index);
+  if (dup) throw new InfluenceLensError('RESULTS_MISMATCH', `document ${dup.doc.index} appears in more than one part (overlapping shards?)`, { file: dup.p.dir });
+  const Q = first.queries.length;
+  const D = all.length;
+  const scores = new Float32Array(Q * D);
+  all.forEach(({ d, p }, j) => {
+    const n = p.results.documents.length;
+    for (let q = 0; q < Q; q++) scores[q * D + j] = p.scores[q * n + d];
+  });
+  const self = parts.every((p) => p.self) ? Float32Array.from(all, ({ d, p }) => p.self![d]) : undefined;
+  const { scoresFile: _a, scoresSha256: _b, selfScoresFile: _c, selfScoresSha256: _d, ...meta } = first;
+  return writeResults(
+    out,
+    {
+      ...meta,
+      createdAt: new Date().toISOString(),
+      // Every shard reads (and reports the malformed lines of) the whole corpus.
+      corpus: { ...first.corpus, documents: D },
+      method: { ...first.method, shard: null },
+      documents: all.map((x) => x.doc),
+    },
+    scores,
+    self,
+  );
+}

@@ -1,0 +1,61 @@
+/**
+ * The results folder, the format every later feature reads (documented in docs/RESULTS.md):
+ * results.json (metadata, documents, queries) and scores.f32 (raw influence, little-endian float32,
+ * row-major queries × documents, in the order of the two lists). Per-nat score = raw / nllNats.
+ */
+
+export interface ResultsDocument {
+  /** Position in the corpus (0-based, among accepted documents): unique, stable for a corpus fingerprint. */
+  index: number;
+  id: string;
+  source: string;
+  /** Tokens scored, [BOS] included, after truncation to the maximum length. */
+  tokens: number;
+  file: string;
+  line?: number;
+}
+
+export interface ResultsQuery {
+  id: string;
+  kind: string | null;
+  task: string | null;
+  prompt: string;
+  completion: string;
+  /** Whether the completion is the model's own greedy generation. */
+  generated: boolean;
+  answer: string | null;
+  /** Information content of the completion (summed NLL, nats): divide raw scores by it for per-nat scores. */
+  nllNats: number;
+  promptTokens: number[];
+  completionTokens: number[];
+}
+
+export interface ResultsFile {
+  version: 1;
+  tool: string;
+  createdAt: string;
+  model: { path: string; fingerprint: string; architecture: string };
+  corpus: { path: string; fingerprint: string; documents: number; skipped: number; skippedIssues: { file: string; line?: number; reason: string }[] };
+  factors: { path: string; strategy: string; fisher: string; documents: number | null; tokens: number | null };
+  strategy: string;
+  /** λ per module. */
+  damping: Record<string, number>;
+  rank: number | null;
+  method: { scoring: 'exact'; contraction: Record<string, 'dense' | 'lowrank'>; maxLen: number; shard: string | null };
+  documents: ResultsDocument[];
+  queries: ResultsQuery[];
+  scoresFile: string;
+  /** sha256 of scoresFile, checked on load. */
+  scoresSha256: string;
+  /** Self-influence I(d, d) per document (little-endian float32), when computed. */
+  selfScoresFile?: string;
+  selfScoresSha256?: string;
+}
+
+export interface LoadedResults {
+  dir: string;
+  results: ResultsFile;
+  /** [queries × documents] raw scores. */
+  scores: Float32Array;
+  self?: Float32Array;
+}

@@ -1,0 +1,204 @@
+/**
+ * Scoring: every query's preconditioned gradient against every corpus document, in one streaming pass
+ * over the corpus that scores all queries together (docs/EKFAC.md, "Scoring").
+ */
+import type { ComputePool } from '../backend/pool';
+import { runBatched } from '../backend/batched';
+import type { TaskOf } from '../backend/tasks';
+import { corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
+import { newCorpusReport, type CorpusOptions } from '../corpus/types';
+import { InfluenceLensError } from '../errors';
+import type { LoadedFactors } from '../ekfac/load';
+import type { Tokenizer } from '../tokenizer/types';
+import { dampingFor, inverseDamped, lowRank, precondition } from './precondition';
+import { querySequence, type PreparedQuery } from './queries';
+import type { PreparedQueries, QueryModule, SelfPreconditioner } from './types';
+
+export interface ScoreProgress {
+  phase: 'queries' | 'corpus';
+  done: number;
+  total?: number;
+  tokens: number;
+  elapsedMs: number;
+}
+
+export interface ScoreOptions {
+  pool: ComputePool;
+  tokenizer: Tokenizer;
+  bos: number;
+  corpus: CorpusOptions;
+  factors: LoadedFactors;
+  queries: PreparedQuery[];
+  maxLen: number;
+  /** λ for every module; default 0.1 × mean(Λ) per module. */
+  damping?: number;
+  /** Rank of the low-rank query approximation; full rank when absent. */
+  rank?: number;
+  selfInfluence?: boolean;
+  shard?: Shard;
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: ScoreProgress) => void;
+}
+
+export interface ScoredDocument extends DocumentMeta {
+  tokens: number;
+}
+
+export interface ScoredQuery extends PreparedQuery {
+  /** Information content of the completion: its summed NLL in nats. */
+  nllNats: number;
+}
+
+export interface ScoreOutput {
+  documents: ScoredDocument[];
+  queries: ScoredQuery[];
+  /** Raw influence, [queries × documents] row-major. */
+  scores: Float32Array;
+  self?: Float32Array;
+  damping: Record<string, number>;
+  rank: number | null;
+  /** How each module scored: materialised per-document gradients or the low-rank contraction. */
+  contraction: Record<string, 'dense' | 'lowrank'>;
+  skipped: number;
+  skippedIssues: { file: string; line?: number; reason: string }[];
+}
+
+export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
+  const started = Date.now();
+  const { strategy } = o.factors.manifest.settings;
+  const progress = (p: Omit<ScoreProgress, 'elapsedMs'>) => o.onProgress?.({ ...p, elapsedMs: Date.now() - started });
+
+  // 1. Query gradients, one capture pass per batch of queries.
+  const gradients: Map<string, Float64Array>[] = [];
+  const dims = new Map<string, [number, number]>();
+  const nll: number[] = [];
+  await runBatched<PreparedQuery, TaskOf<'sequenceGradients'>>(
+    o.pool,
+    o.queries,
+    o.batchSize ?? 8,
+    (batch) => ({ kind: 'sequenceGradients', sequences: batch.map(querySequence) }),
+    (r) => {
+      nll.push(...r.losses);
+      for (const perModule of r.gradients) {
+        for (const m of perModule) dims.set(m.name, [m.outDim, m.inDim]);
+        gradients.push(new Map(perModule.map((m) => [m.name, Float64Array.from(m.data)])));
+      }
+      progress({ phase: 'queries', done: gradients.length, total: o.queries.length, tokens: 0 });
+    },
+    o.signal,
+  );
+
+  // 2. Precondition (float64), optionally compress, and upload to every compute thread.
+  const Q = o.queries.length;
+  const damping: Record<string, number> = {};
+  const contraction: Record<string, 'dense' | 'lowrank'> = {};
+  const modules: QueryModule[] = [];
+  const self: SelfPreconditioner[] = [];
+  for (const f of o.factors.modules) {
+    const [outDim, inDim] = dims.get(f.name) ?? [0, 0];
+    if (f.lambda && f.lambda.length !== outDim * inDim) {
+      throw new InfluenceLensError('FACTORS_MISMATCH', `factors for ${f.name} are ${f.outDim}×${f.inDim}; the model's gradients are ${outDim}×${inDim}`, { file: o.factors.dir });
+    }
+    const lambda = (damping[f.name] = dampingFor(f, o.damping));
+    const P = gradients.map((g) => precondition(g.get(f.name)!, f, strategy, lambda));
+    modules.push(queryModule(f.name, outDim, inDim, P, o.rank, contraction));
+    if (o.selfInfluence) {
+      self.push({
+        name: f.name,
+        outDim,
+        inDim,
+        QA: strategy === 'ekfac' || strategy === 'kfac' ? Float32Array.from(f.eigen!.QA) : undefined,
+        QS: strategy === 'ekfac' || strategy === 'kfac' ? Float32Array.from(f.eigen!.QS) : undefined,
+        inverseDamped: Float32Array.from(inverseDamped(f, strategy, lambda, outDim * inDim)),
+      });
+    }
+  }
+  const prepared: PreparedQueries = { count: Q, modules };
+  await o.pool.broadcast({ kind: 'setQueries', queries: prepared });
+  if (o.selfInfluence) await o.pool.broadcast({ kind: 'setSelf', modules: self });
+
+  // 3. One pass over the corpus scores every query.
+  const report = newCorpusReport();
+  const documents: ScoredDocument[] = [];
+  const columns: Float32Array[] = [];
+  const selfScores: number[] = [];
+  let tokens = 0;
+  await runBatched<CorpusItem, TaskOf<'score'>>(
+    o.pool,
+    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report, signal: o.signal }),
+    o.batchSize ?? 8,
+    (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true }),
+    (r, batch) => {
+      batch.forEach((it, b) => {
+        documents.push({ ...it.doc, tokens: it.sequence.tokens.length });
+        columns.push(r.pairwise.slice(b * Q, (b + 1) * Q));
+        tokens += it.sequence.tokens.length;
+      });
+      if (r.self) selfScores.push(...r.self);
+      progress({ phase: 'corpus', done: documents.length, tokens });
+    },
+    o.signal,
+  );
+  if (documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to score', { file: o.corpus.path });
+
+  const D = documents.length;
+  const scores = new Float32Array(Q * D);
+  columns.forEach((col, d) => col.forEach((v, q) => (scores[q * D + d] = v)));
+  return {
+    documents,
+    queries: o.queries.map((q, i) => ({ ...q, nllNats: nll[i] })),
+    scores,
+    self: o.selfInfluence ? Float32Array.from(selfScores) : undefined,
+    damping,
+    rank: o.rank ?? null,
+    contraction,
+    skipped: report.skippedCount,
+    skippedIssues: report.skipped,
+  };
+}
+
+/**
+ * One module's prepared queries. Low rank (P ≈ L Rᵀ) is scored by contraction when that is cheaper per
+ * token than materialising G_d: r·(in+out)·Q < in·out (amortising the per-document part over a typical
+ * document of 256 tokens); otherwise the (possibly low-rank) P is sent dense.
+ */
+function queryModule(
+  name: string,
+  outDim: number,
+  inDim: number,
+  P: Float64Array[],
+  rank: number | undefined,
+  contraction: Record<string, 'dense' | 'lowrank'>,
+): QueryModule {
+  const Q = P.length;
+  const useRank = rank !== undefined && Math.min(outDim, inDim) > rank;
+  const factors = useRank ? P.map((p) => lowRank(p, outDim, inDim, rank)) : undefined;
+  const r = factors ? Math.max(...factors.map((f) => f.rank)) : 0;
+  const denseCostPerToken = outDim * inDim * (1 + Q / 256);
+  if (factors && r * (inDim + outDim) * Q < denseCostPerToken) {
+    contraction[name] = 'lowrank';
+    const L = new Float32Array(outDim * Q * r);
+    const R = new Float32Array(inDim * Q * r);
+    factors.forEach((f, q) => {
+      for (let o = 0; o < outDim; o++) for (let j = 0; j < f.rank; j++) L[o * Q * r + q * r + j] = f.L[o * f.rank + j];
+      for (let i = 0; i < inDim; i++) for (let j = 0; j < f.rank; j++) R[i * Q * r + q * r + j] = f.R[i * f.rank + j];
+    });
+    return { name, kind: 'lowrank', outDim, inDim, rank: r, L, R };
+  }
+  contraction[name] = 'dense';
+  const dense = new Float32Array(Q * outDim * inDim);
+  P.forEach((p, q) => {
+    if (!factors) return dense.set(p, q * outDim * inDim);
+    // P ≈ L Rᵀ, written out.
+    const f = factors[q];
+    for (let o = 0; o < outDim; o++) {
+      for (let i = 0; i < inDim; i++) {
+        let s = 0;
+        for (let j = 0; j < f.rank; j++) s += f.L[o * f.rank + j] * f.R[i * f.rank + j];
+        dense[q * outDim * inDim + o * inDim + i] = s;
+      }
+    }
+  });
+  return { name, kind: 'dense', outDim, inDim, P: dense };
+}

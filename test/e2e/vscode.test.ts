@@ -1,0 +1,397 @@
+/**
+ * End to end in a real VS Code: code-server 4.100.3 (VS Code 1.100.3) serves the workbench, Debian's chromium
+ * (driven by playwright-core) shows it. The extension is installed from the working tree's build exactly as
+ * its .vsix would hold it (the files vsce packages: .vscodeignore applied, production node_modules included).
+ * A workspace whose settings pick the wasm backend and stories260K must give: the status bar item
+ * "Influence Lens: wasm", the backend in a notification from "Influence Lens: Show Compute Backend", and the
+ * backend in the webview of "Influence Lens: Show Panel". Screenshots (and, always, the logs) go to
+ * test/e2e/.artifacts/.
+ *
+ * Needs scripts/e2e-setup.sh (chromium, code-server) and `npm run build`; scripts/run-e2e.sh does all three.
+ * Skips when ../shared is absent, or when code-server/chromium are missing, unless INFLUENCE_LENS_CODE_SERVER
+ * names the code-server to use (run-e2e.sh does): then a missing tool is a failure.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { listFiles, PackageManager, type IListFilesOptions } from '@vscode/vsce';
+import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import { REPO } from '../helpers/cli';
+import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
+
+const CODE_SERVER_VERSION = '4.100.3';
+/** Where scripts/e2e-setup.sh installs code-server, unless INFLUENCE_LENS_CODE_SERVER says otherwise. */
+const CODE_SERVER =
+  process.env.INFLUENCE_LENS_CODE_SERVER ??
+  join(
+    process.env.INFLUENCE_LENS_E2E_CACHE ?? join(homedir(), '.cache', 'influence-lens-e2e'),
+    `code-server-${CODE_SERVER_VERSION}`,
+    'node_modules',
+    '.bin',
+    'code-server',
+  );
+const CHROMIUM = process.env.INFLUENCE_LENS_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = join(REPO, 'test', 'e2e', '.artifacts');
+
+/**
+ * Watchdogs only (every wait ends on a DOM or process event), generous for a cold 2-core machine. Each test's
+ * own limit is longer than its waits, so a wait that runs out still leaves a …-failed.png behind.
+ */
+const START_TIMEOUT = 180_000;
+const READY_TIMEOUT = 240_000;
+const STEP_TIMEOUT = 60_000;
+const TEST_TIMEOUT = READY_TIMEOUT + 2 * STEP_TIMEOUT;
+
+function skipReason(): string | false {
+  if (SKIP_NO_SHARED) return SKIP_NO_SHARED;
+  if (process.env.INFLUENCE_LENS_CODE_SERVER !== undefined) return false; // required: before() reports what is missing
+  const missing = [CODE_SERVER, CHROMIUM].filter((p) => !existsSync(p));
+  return missing.length ? `skipped: ${missing.join(' and ')} not found (run scripts/e2e-setup.sh as root, or scripts/run-e2e.sh)` : false;
+}
+const SKIP = skipReason();
+
+interface Run {
+  scratch: string;
+  workspace: string;
+  userData: string;
+  codeServer?: ChildProcess;
+  /** code-server's stdout and stderr, for the artifacts. */
+  serverOutput: string[];
+  browserConsole: string[];
+  context?: BrowserContext;
+  page?: Page;
+}
+
+let run: Run | undefined;
+
+describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () => {
+  before(
+    async () => {
+      rmSync(ARTIFACTS, { recursive: true, force: true });
+      mkdirSync(ARTIFACTS, { recursive: true });
+      for (const [path, what] of [
+        [CODE_SERVER, 'code-server (run scripts/e2e-setup.sh)'],
+        [CHROMIUM, 'chromium (run scripts/e2e-setup.sh)'],
+        [join(REPO, 'dist', 'client.js'), 'the build (run npm run build)'],
+      ]) {
+        assert.ok(existsSync(path), `${path} is missing: ${what}`);
+      }
+      run = prepare();
+      const url = await startCodeServer(run);
+      await openWorkbench(run, url);
+    },
+    { timeout: 2 * START_TIMEOUT + 2 * STEP_TIMEOUT },
+  );
+
+  after(async () => {
+    const r = run;
+    run = undefined;
+    if (r) await teardown(r);
+  });
+
+  it('shows "Influence Lens: wasm" in the status bar once the model is loaded', { timeout: TEST_TIMEOUT }, () =>
+    step('1-status-bar', async (page) => {
+      const item = page.locator('.statusbar-item').filter({ hasText: 'Influence Lens' });
+      // Ready shows the pulse icon, an error the error icon (client/src/statusBar.ts); anything else (starting,
+      // loading the model) is on the way.
+      const ready = item.filter({ has: page.locator('.codicon-pulse') });
+      const failed = item.filter({ has: page.locator('.codicon-error') });
+      await ready.or(failed).waitFor({ timeout: READY_TIMEOUT });
+      assert.equal(await failed.count(), 0, `the server reported an error: ${(await item.allInnerTexts()).join(' | ')} (see the logs in ${ARTIFACTS})`);
+      assert.match(await ready.innerText(), /Influence Lens: wasm/);
+      // Its tooltip: the reason for the backend and the model, as a person hovering it reads them.
+      await ready.hover();
+      const tooltip = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Backend: wasm' });
+      await tooltip.waitFor({ timeout: STEP_TIMEOUT });
+      assert.match(await tooltip.innerText(), /Model:\s\S*stories260K\.bin/); // \s: the hover's spaces are &nbsp;
+    }),
+  );
+
+  it('"Influence Lens: Show Compute Backend" names the backend and the model in a notification', { timeout: TEST_TIMEOUT }, () =>
+    step('2-show-backend', async (page) => {
+      await runCommand(page, 'Influence Lens: Show Compute Backend');
+      // .notification-fade-in-done: VS Code adds it when the toast's slide-in transition ends (a settled screenshot).
+      const toast = page
+        .locator('.notifications-toasts .notification-toast.notification-fade-in-done')
+        .filter({ hasText: 'Influence Lens: Ready on wasm' });
+      await toast.waitFor({ timeout: STEP_TIMEOUT });
+      const message = await toast.locator('.notification-list-item-message').innerText();
+      assert.match(message, /Backend: wasm \(/);
+      assert.match(message, /1 compute thread/);
+      assert.match(message, /Model: \S*stories260K\.bin \(llama2c, llama, /);
+    }),
+  );
+
+  it('"Influence Lens: Show Panel" opens the webview showing the backend and the model', { timeout: TEST_TIMEOUT }, () =>
+    step('3-panel', async (page) => {
+      await runCommand(page, 'Notifications: Clear All Notifications'); // an unobstructed screenshot
+      await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+      await runCommand(page, 'Influence Lens: Show Panel');
+      await page.locator('.tabs-container .tab').filter({ hasText: 'Influence Lens' }).waitFor({ timeout: STEP_TIMEOUT });
+      const status = webviewContent(page).locator('#app section.status');
+      await status.locator('.badge').filter({ hasText: 'Ready' }).waitFor({ timeout: STEP_TIMEOUT });
+      const facts = await status.locator('dl.facts').evaluate((dl) => {
+        const out: Record<string, string> = {};
+        for (const dt of Array.from(dl.querySelectorAll('dt'))) out[dt.textContent ?? ''] = dt.nextElementSibling?.textContent ?? '';
+        return out;
+      });
+      assert.equal(facts.Backend, 'wasm');
+      assert.equal(facts['Compute threads'], '1');
+      assert.match(facts.Model ?? '', /stories260K\.bin$/);
+      assert.match(facts.Architecture ?? '', /llama/);
+    }),
+  );
+});
+
+/** A scratch tree: code-server's folders, a workspace with the settings, the extension installed. */
+function prepare(): Run {
+  const scratch = mkdtempSync(join(tmpdir(), 'influence-lens-e2e-'));
+  const r: Run = {
+    scratch,
+    workspace: join(scratch, 'workspace'),
+    userData: join(scratch, 'user-data'),
+    serverOutput: [],
+    browserConsole: [],
+  };
+  for (const d of ['xdg-config', 'xdg-data', 'xdg-cache', 'tmp', 'extensions', 'chromium']) mkdirSync(join(scratch, d));
+  writeJson(join(r.userData, 'User', 'settings.json'), {
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'extensions.ignoreRecommendations': true,
+    'security.workspace.trust.enabled': false,
+  });
+  // Relative paths, as a user writes them: the server resolves them against the workspace folder.
+  writeJson(join(r.workspace, '.vscode', 'settings.json'), {
+    'influenceLens.backend': 'wasm',
+    'influenceLens.workers': 1,
+    'influenceLens.model': relative(r.workspace, STORIES260K()),
+    'influenceLens.tokenizer': relative(r.workspace, TOK512()),
+  });
+  writeFileSync(join(r.workspace, 'prompt.txt'), 'Once upon a time, there was a little girl named Lily.\n');
+  return r;
+}
+
+/**
+ * Copies the files a .vsix of the working tree would hold into code-server's extensions folder, where VS Code
+ * registers it on start (a fresh folder has no extensions.json yet: VS Code scans it and writes one).
+ */
+async function installExtension(extensionsDir: string): Promise<void> {
+  const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+  // Given the manifest, vsce skips its publishing checks of package.json (which `vsce package` still runs):
+  // only the file list matters here, the same one `vsce package` zips.
+  const options = { cwd: REPO, packageManager: PackageManager.Npm, manifest } as IListFilesOptions;
+  const files = await listFiles(options);
+  assert.ok(files.includes('dist/client.js') && files.includes('dist/server.js'), 'the package lacks dist/client.js or dist/server.js');
+  const dest = join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`);
+  for (const f of files) {
+    mkdirSync(dirname(join(dest, f)), { recursive: true });
+    copyFileSync(join(REPO, f), join(dest, f));
+  }
+}
+
+/**
+ * The environment of code-server and chromium: their config, data, cache and temporary files in the scratch
+ * tree (nothing lands in $HOME), and a marker every process they start inherits (extension host, language
+ * server, workers, renderers): teardown finds leftovers by it.
+ */
+function scratchEnv(r: Run): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // VSCODE_*: when run from a VS Code terminal, code-server would take them as its own.
+    if (v !== undefined && !k.startsWith('VSCODE_') && k !== 'NODE_TEST_CONTEXT' && k !== 'PASSWORD') env[k] = v;
+  }
+  return {
+    ...env,
+    XDG_CONFIG_HOME: join(r.scratch, 'xdg-config'),
+    XDG_DATA_HOME: join(r.scratch, 'xdg-data'),
+    XDG_CACHE_HOME: join(r.scratch, 'xdg-cache'),
+    TMPDIR: join(r.scratch, 'tmp'),
+    INFLUENCE_LENS_E2E_RUN: r.scratch,
+  };
+}
+
+/** Starts code-server on a free port (it binds port 0 and prints the address) and answers its URL. */
+async function startCodeServer(r: Run): Promise<string> {
+  const extensions = join(r.scratch, 'extensions');
+  await installExtension(extensions);
+  const child = spawn(
+    process.execPath,
+    [
+      CODE_SERVER,
+      '--bind-addr', '127.0.0.1:0',
+      '--auth', 'none',
+      '--user-data-dir', r.userData,
+      '--extensions-dir', extensions,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      r.workspace,
+    ],
+    { env: scratchEnv(r), cwd: r.scratch, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  r.codeServer = child;
+  const listening = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      r.serverOutput.push(text);
+      const m = /HTTP server listening on (http:\/\/\S+?)\/?\s/.exec(r.serverOutput.join(''));
+      if (m) resolve(m[1]);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      reject(new Error(`exited (${signal ?? code}) before listening`)),
+    );
+  });
+  const url = await withTimeout(listening, START_TIMEOUT).catch((e: Error) => {
+    throw new Error(`code-server: ${e.message}\n${r.serverOutput.join('').slice(-4000)}`);
+  });
+  return url!;
+}
+
+async function openWorkbench(r: Run, url: string): Promise<void> {
+  r.context = await chromium.launchPersistentContext(join(r.scratch, 'chromium'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+    env: scratchEnv(r),
+    timeout: STEP_TIMEOUT,
+  });
+  const page = r.context.pages()[0] ?? (await r.context.newPage());
+  r.page = page;
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') r.browserConsole.push(`[${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => r.browserConsole.push(`[pageerror] ${e.message}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) r.browserConsole.push(`[http ${res.status()}] ${res.url()}`);
+  });
+  await page.goto(`${url}/?folder=${encodeURIComponent(r.workspace)}`, { waitUntil: 'domcontentloaded', timeout: STEP_TIMEOUT });
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: START_TIMEOUT });
+}
+
+/** Runs a test body on the page; a screenshot named after the step either way (…-failed.png on failure). */
+async function step(name: string, body: (page: Page) => Promise<void>): Promise<void> {
+  const page = run?.page;
+  assert.ok(page, 'the workbench did not open (see the before hook)');
+  try {
+    await body(page);
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  } catch (e) {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-failed.png`) }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** F1, the command's title, Enter once the palette has it selected; resolves when the palette closes. */
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: STEP_TIMEOUT });
+  await input.fill(`>${title}`);
+  await page
+    .locator('.quick-input-widget .monaco-list-row.focused')
+    .filter({ hasText: title })
+    .waitFor({ timeout: STEP_TIMEOUT });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT });
+}
+
+/** A webview's document: VS Code's host iframe (iframe.webview), and inside it the content (#active-frame). */
+function webviewContent(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+/** Closes chromium, stops code-server and everything it started, keeps the logs, removes the scratch tree. */
+async function teardown(r: Run): Promise<void> {
+  await withTimeout(r.context?.close(), 15_000).catch(() => undefined);
+  const child = r.codeServer;
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    killGroup(child.pid, 'SIGTERM');
+    await withTimeout(exited, 10_000).catch(() => killGroup(child.pid!, 'SIGKILL'));
+  }
+  killLeftovers(r.scratch);
+  try {
+    writeFileSync(join(ARTIFACTS, 'code-server.log'), r.serverOutput.join(''));
+    writeFileSync(join(ARTIFACTS, 'browser-console.log'), r.browserConsole.join('\n') + '\n');
+    // VS Code's own logs, the extension host's and the "Influence Lens" output channel among them.
+    const logs = join(r.userData, 'logs');
+    if (existsSync(logs)) cpSync(logs, join(ARTIFACTS, 'vscode-logs'), { recursive: true });
+  } finally {
+    rmSync(r.scratch, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal); // code-server was started detached: its own process group
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGKILLs any process that still carries this run's marker or names its scratch folder (Linux /proc). */
+function killLeftovers(scratch: string): void {
+  if (!existsSync('/proc')) return;
+  const marker = `INFLUENCE_LENS_E2E_RUN=${scratch}`;
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (environ.split('\0').includes(marker) || cmdline.includes(scratch)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+}
+
+function withTimeout<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!p) return Promise.resolve(undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function writeJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+// code-server runs in its own process group, out of reach of a Ctrl-C or a CI timeout's signal to ours.
+function killOnExit(): void {
+  if (!run) return;
+  if (run.codeServer?.pid !== undefined) killGroup(run.codeServer.pid, 'SIGKILL');
+  killLeftovers(run.scratch);
+  rmSync(run.scratch, { recursive: true, force: true });
+}
+process.once('exit', killOnExit);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killOnExit();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
+}

@@ -1,0 +1,72 @@
+/** `influence-lens fit` then `score` end to end on stories260K + TinyStories: the documented results folder. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli';
+import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
+import { readResults } from '../../server/src/engine/results/io';
+
+test('fit then score writes results.json + scores.f32 and prints the top documents', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'il-cli-influence-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const corpus = join(dir, 'corpus.jsonl');
+  const lines = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 40);
+  // Two malformed lines, which must be reported with file:line and skipped.
+  writeFileSync(corpus, [...lines.slice(0, 10), '{"text": broken', ...lines.slice(10), '{"id": "no-text"}'].join('\n') + '\n');
+  const queries = join(dir, 'queries.jsonl');
+  writeFileSync(
+    queries,
+    [
+      { id: 'lily', prompt: 'Once upon a time, there was a little girl named', completion: ' Lily.', kind: 'factual', answer: 'Lily' },
+      { id: 'own', prompt: 'One day, Tom went to the park and', kind: 'control' },
+    ]
+      .map((q) => JSON.stringify(q))
+      .join('\n') + '\n',
+  );
+  const model = ['--model', STORIES260K(), '--tokenizer', TOK512()];
+  const factors = join(dir, 'factors');
+  const f = await runCli(['fit', ...model, '--corpus', corpus, '--out', factors, '--max-len', '128', '--workers', '2']);
+  assert.equal(f.code, 0, f.stderr);
+  assert.match(f.stderr, /backend wasm/);
+  assert.match(f.stderr, /covariance: done[\s\S]*eigen: done[\s\S]*lambda: done/);
+  assert.match(f.stderr, /corpus\.jsonl:11/, 'malformed line reported with file:line');
+  const again = await runCli(['fit', ...model, '--corpus', corpus, '--out', factors, '--max-len', '128', '--quiet']);
+  assert.equal(again.code, 0, again.stderr);
+
+  const out = join(dir, 'results');
+  const s = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', out, '--top', '3', '--self']);
+  assert.equal(s.code, 0, s.stderr);
+  const r = readResults(out);
+  assert.equal(r.results.version, 1);
+  assert.equal(r.results.documents.length, 40);
+  assert.equal(r.results.corpus.skipped, 2);
+  assert.equal(r.results.queries.length, 2);
+  assert.equal(r.results.queries[1].generated, true, 'a query without completion gets the greedy one');
+  assert.ok(r.results.queries.every((q) => q.nllNats > 0 && q.promptTokens[0] === 1 && q.completionTokens.length > 0));
+  assert.equal(r.scores.length, 2 * 40);
+  assert.ok(r.self && r.self.every((x) => x > 0), 'self-influence is positive');
+  assert.ok(existsSync(join(out, 'scores.f32')));
+  assert.match(s.stdout, /query lily \(factual\)/);
+  assert.match(s.stdout, /rank\s+score\/nat/);
+  assert.equal(s.stdout.split('\n').filter((l) => /^\s+[123]\s/.test(l)).length, 6, 'top 3 rows per query');
+});
+
+test('score refuses factors of another model and bad queries with file:line', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'il-cli-influence-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const corpus = join(dir, 'c.jsonl');
+  writeFileSync(corpus, '{"text": "Lily had a ball."}\n{"text": "Tom ran fast."}\n');
+  const factors = join(dir, 'f');
+  const model = ['--model', STORIES260K(), '--tokenizer', TOK512()];
+  assert.equal((await runCli(['fit', ...model, '--corpus', corpus, '--out', factors, '--strategy', 'identity', '--quiet'])).code, 0);
+  const queries = join(dir, 'q.jsonl');
+  writeFileSync(queries, '{"prompt": "Lily"}\n{"prompt": "x", "kind": "opinion"}\n');
+  const bad = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', join(dir, 'r')]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /q\.jsonl:2/);
+  const empty = await runCli(['fit', ...model, '--corpus', join(dir, 'missing.jsonl'), '--out', join(dir, 'g')]);
+  assert.notEqual(empty.code, 0);
+  assert.match(empty.stderr, /missing\.jsonl/);
+});
