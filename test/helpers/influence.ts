@@ -72,7 +72,7 @@ export async function score(
   s: Setup,
   factorsDir: string,
   queries: QueryRecord[],
-  opts: { rank?: number; damping?: number; selfInfluence?: boolean; shard?: Shard; batchSize?: number } = {},
+  opts: { rank?: number; damping?: number; selfInfluence?: boolean; shard?: Shard; batchSize?: number; contraction?: 'auto' | 'dense' | 'lowrank' } = {},
 ): Promise<ScoreOutput & { factors: LoadedFactors }> {
   const identity = await identityFor(s, 'identity');
   const factors = await loadFactors(factorsDir, { model: identity.model });

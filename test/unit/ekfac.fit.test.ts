@@ -14,7 +14,7 @@ import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { readStage, readManifest } from '../../server/src/engine/ekfac/store';
 import { openModel, type OpenedModel } from '../../server/src/engine/model/openModel';
 import { spearman } from '../../server/src/engine/analysis/stats';
-import { fit, identityFor, queryRecords, score, writeJsonlCorpus, type Setup } from '../helpers/influence';
+import { fit, identityFor, queryRecords, score, withPool, writeJsonlCorpus, type Setup } from '../helpers/influence';
 import { assertRelClose } from '../helpers/compare';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 
@@ -27,6 +27,8 @@ const QUERIES = queryRecords([
 
 let model: OpenedModel;
 let corpus: string;
+/** ekfac fitted once with 2 workers, shared by the tests that only read it. */
+let shared: string;
 const dirs: string[] = [];
 const tmp = () => {
   const d = mkdtempSync(join(tmpdir(), 'il-fit-'));
@@ -40,6 +42,8 @@ before(async () => {
   model = await openModel(STORIES260K(), TOK512());
   const lines = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 60);
   corpus = writeJsonlCorpus(lines.map((l) => JSON.parse(l) as { text: string; source: string }));
+  shared = tmp();
+  await fit(setup(), 'ekfac', shared);
 });
 
 test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -52,8 +56,7 @@ async function tensorsOf(dir: string) {
 }
 
 test('sharded fit (n = 3) merged equals the unsharded fit, and so do their scores', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
-  const whole = tmp();
-  assert.equal((await fit(setup(), 'ekfac', whole)).status, 'complete');
+  const whole = shared;
   const sharded = tmp();
   for (const stage of ['covariance', 'lambda'] as const) {
     for (let i = 0; i < 3; i++) {
@@ -85,10 +88,9 @@ test('sharded fit (n = 3) merged equals the unsharded fit, and so do their score
 
 test('1 vs 2 workers give identical factors and scores; batch size changes nothing beyond rounding', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
   const one = tmp();
-  const two = tmp();
+  const two = shared;
   const batch = tmp();
   await fit(setup({ workers: 1 }), 'ekfac', one);
-  await fit(setup({ workers: 2 }), 'ekfac', two);
   await fit(setup({ workers: 2 }), 'ekfac', batch, { batchSize: 5 });
   const [a, b, c] = await Promise.all([tensorsOf(one), tensorsOf(two), tensorsOf(batch)]);
   for (const [name, t] of a.lambda) {
@@ -103,16 +105,40 @@ test('1 vs 2 workers give identical factors and scores; batch size changes nothi
 });
 
 test('rank-32 queries keep the full-rank ranking (Spearman ≥ 0.9 for every query)', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
-  const dir = tmp();
-  await fit(setup(), 'ekfac', dir);
-  const full = await score(setup(), dir, QUERIES);
-  const low = await score(setup(), dir, QUERIES, { rank: 32 });
+  const full = await score(setup(), shared, QUERIES);
+  const low = await score(setup(), shared, QUERIES, { rank: 32 });
   const D = full.documents.length;
   for (let q = 0; q < QUERIES.length; q++) {
     const rho = spearman(full.scores.subarray(q * D, (q + 1) * D), low.scores.subarray(q * D, (q + 1) * D));
     console.log(`# rank 32 vs full, query ${q}: Spearman ${rho.toFixed(4)}`);
     assert.ok(rho >= 0.9, `query ${q}: Spearman ${rho}`);
   }
+});
+
+test('low-rank queries score the same by contraction as written out dense', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+  const dense = await score(setup(), shared, QUERIES, { rank: 16, contraction: 'dense' });
+  const contracted = await score(setup(), shared, QUERIES, { rank: 16, contraction: 'lowrank' });
+  assert.ok(Object.values(contracted.contraction).every((c) => c === 'lowrank'));
+  assert.ok(Object.values(dense.contraction).every((c) => c === 'dense'));
+  assertRelClose(contracted.scores, dense.scores, 1e-4, 'rank-16 scores: contraction vs dense');
+});
+
+test('per-token influence adds up to the document score; self-influence is positive', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+  const out = await score(setup(), shared, QUERIES, { selfInfluence: true });
+  assert.ok(out.self && out.self.length === out.documents.length && out.self.every((x) => x > 0));
+  const { tokenInfluence } = await import('../../server/src/engine/score/tokenInfluence');
+  const { tokenizeDocument } = await import('../../server/src/engine/corpus/tokenize');
+  const text = (JSON.parse(readFileSync(corpus, 'utf8').split('\n')[3]) as { text: string }).text;
+  const doc = { tokens: tokenizeDocument(text, model.tokenizer, 1, 96) };
+  const D = out.documents.length;
+  await withPool(setup(), async (pool) => {
+    for (let q = 0; q < 2; q++) {
+      const perToken = await tokenInfluence(pool, out.factors, out.queries[q], doc);
+      assert.equal(perToken.length, doc.tokens.length);
+      const sum = perToken.reduce((a, b) => a + b, 0);
+      assertRelClose([sum], [out.scores[q * D + 3]], 1e-4, `per-token sum, query ${q}`);
+    }
+  });
 });
 
 test('a cancelled fit leaves no factor set that loads as valid; rerunning completes it', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
@@ -122,7 +148,6 @@ test('a cancelled fit leaves no factor set that loads as valid; rerunning comple
   const s = setup();
   const identity = await identityFor(s, 'ekfac');
   const { fitFactors } = await import('../../server/src/engine/ekfac/fit');
-  const { withPool } = await import('../helpers/influence');
   await assert.rejects(
     withPool(s, (pool) =>
       fitFactors({

@@ -34,6 +34,8 @@ export interface ScoreOptions {
   damping?: number;
   /** Rank of the low-rank query approximation; full rank when absent. */
   rank?: number;
+  /** How low-rank queries are scored: chosen by cost (auto), or forced (benchmarks, tests). */
+  contraction?: 'auto' | 'dense' | 'lowrank';
   selfInfluence?: boolean;
   shard?: Shard;
   batchSize?: number;
@@ -102,7 +104,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     }
     const lambda = (damping[f.name] = dampingFor(f, o.damping));
     const P = gradients.map((g) => precondition(g.get(f.name)!, f, strategy, lambda));
-    modules.push(queryModule(f.name, outDim, inDim, P, o.rank, contraction));
+    modules.push(queryModule(f.name, outDim, inDim, P, o.rank, o.contraction ?? 'auto', contraction));
     if (o.selfInfluence) {
       self.push({
         name: f.name,
@@ -169,6 +171,7 @@ function queryModule(
   inDim: number,
   P: Float64Array[],
   rank: number | undefined,
+  mode: 'auto' | 'dense' | 'lowrank',
   contraction: Record<string, 'dense' | 'lowrank'>,
 ): QueryModule {
   const Q = P.length;
@@ -176,7 +179,7 @@ function queryModule(
   const factors = useRank ? P.map((p) => lowRank(p, outDim, inDim, rank)) : undefined;
   const r = factors ? Math.max(...factors.map((f) => f.rank)) : 0;
   const denseCostPerToken = outDim * inDim * (1 + Q / 256);
-  if (factors && r * (inDim + outDim) * Q < denseCostPerToken) {
+  if (factors && (mode === 'lowrank' || (mode === 'auto' && r * (inDim + outDim) * Q < denseCostPerToken))) {
     contraction[name] = 'lowrank';
     const L = new Float32Array(outDim * Q * r);
     const R = new Float32Array(inDim * Q * r);
