@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../server/src/engine/backend/backend';
 import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
+import { benchEkfac } from './ekfac';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -30,15 +31,17 @@ async function main() {
   const captures: CaptureFigure[] = [];
   for (const backend of backends) {
     // The plain JS cpu backend is ~30× slower than wasm: time it on fewer documents.
-    const docs = backend === 'cpu' ? all.slice(0, 24) : all.slice(0, 200);
+    const docs = backend === 'cpu' ? all.slice(0, 8) : all.slice(0, 200);
     const workerCounts = backend === 'wasm' || backend === 'cpu' ? [1, 2] : [0];
     for (const workers of workerCounts) captures.push(await benchCaptures(m, docs, backend, workers, 8, log));
   }
+  const ekfac = await benchEkfac(m, 2, 256, log);
   const report = {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
     model: { name: 'stories260K', ...m.checkpoint.config },
     corpus: { name: 'tinystories valid-head', maxLen: 256 },
     captures,
+    ekfac,
     peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
   };
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -125,10 +125,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, nHeads: number, nKvHe
   const [B, L, , hd] = q.shape as number[];
   const rep = nHeads / nKvHeads;
   const Z = B * nKvHeads;
-  const qg = tf.reshape(tf.transpose(q, [0, 2, 1, 3]), [Z, rep * L, hd]) as Tensor3D;
+  // Scaling q (B·L·H·hd values) is cheaper than scaling the scores (Z·rep·L·L values), forward and backward.
+  const qg = tf.reshape(tf.transpose(tf.mul(q, 1 / Math.sqrt(hd)), [0, 2, 1, 3]), [Z, rep * L, hd]) as Tensor3D;
   const kT = tf.reshape(tf.transpose(k, [0, 2, 3, 1]), [Z, hd, L]) as Tensor3D;
   const vh = tf.reshape(tf.transpose(v, [0, 2, 1, 3]), [Z, L, hd]) as Tensor3D;
-  const scores = tf.add(tf.mul(bmm(qg, kT), 1 / Math.sqrt(hd)), mask);
+  const scores = tf.add(bmm(qg, kT), mask);
   const out = bmm(tf.softmax(scores) as Tensor3D, vh);
   return tf.reshape(tf.transpose(tf.reshape(out, [B, nHeads, L, hd]), [0, 2, 1, 3]), [B * L, nHeads * hd]) as Tensor2D;
 }
