@@ -13,6 +13,7 @@ import { pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type D
 import type { PreparedQueries, SelfPreconditioner } from '../score/types';
 import { generateGreedy } from '../inference/generate';
 import { tokenLosses } from '../inference/loss';
+import { evalLoss, ParamSet, trainGradients, type ParamMessage } from '../train/tasks';
 import { tf, type Tensor, type Tensor2D } from '../tf';
 
 /** Eigenbases as uploaded for the eigenvalue-correction stage (float32, eigenvectors as columns). */
@@ -36,6 +37,9 @@ export type Task =
   | { kind: 'tokenScore'; sequence: CaptureSequence; P: { name: string; outDim: number; inDim: number; P: Float32Array }[] }
   | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
   | { kind: 'tokenLosses'; tokens: number[] }
+  | { kind: 'setParams'; params: ParamMessage[]; tied: boolean }
+  | { kind: 'trainGrads'; rows: number[][] }
+  | { kind: 'evalLoss'; rows: number[][] }
   | { kind: 'memory' };
 
 interface TaskResults {
@@ -51,6 +55,9 @@ interface TaskResults {
   tokenScore: Float32Array;
   generate: number[];
   tokenLosses: number[];
+  setParams: null;
+  trainGrads: { lossSum: number; tokens: number; grads: ParamMessage[] };
+  evalLoss: { lossSum: number; tokens: number };
   memory: { numTensors: number; numBytes: number };
 }
 export type TaskResult<T extends Task> = TaskResults[T['kind']];
@@ -65,6 +72,7 @@ export class TaskRunner {
   private queries = new Map<string, DeviceQueryModule>();
   private queryCount = 0;
   private self = new Map<string, DeviceSelfModule>();
+  private params: ParamSet | undefined;
 
   load(checkpoint: Checkpoint, modules?: string[]): void {
     this.dispose();
@@ -124,6 +132,14 @@ export class TaskRunner {
         return generateGreedy(this.requireModel(), task.prompt, task);
       case 'tokenLosses':
         return tokenLosses(this.requireModel(), task.tokens);
+      case 'setParams':
+        this.params?.dispose();
+        this.params = new ParamSet(task.params, task.tied);
+        return null;
+      case 'trainGrads':
+        return trainGradients(this.requireModel(), this.requireParams(), task.rows);
+      case 'evalLoss':
+        return evalLoss(this.requireModel(), this.requireParams(), task.rows);
       case 'memory': {
         const m = tf.memory();
         return { numTensors: m.numTensors, numBytes: m.numBytes };
@@ -137,6 +153,13 @@ export class TaskRunner {
     this.bases = replace(this.bases, []);
     this.queries = replace(this.queries, []);
     this.self = replace(this.self, []);
+    this.params?.dispose();
+    this.params = undefined;
+  }
+
+  private requireParams(): ParamSet {
+    if (!this.params) throw new Error('no training parameters set in this compute thread');
+    return this.params;
   }
 
   private requireModel(): TfModel {

@@ -22,7 +22,7 @@ export function gpt2Forward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): Te
   const hd = c.dim / c.nHeads;
   const act = c.activation === 'gelu' ? geluErf : geluTanh;
   const positions = tf.tile(tf.range(0, L, 1, 'int32'), [B]);
-  let x = tf.add(tf.gather(m.t('embed'), tf.reshape(ids, [B * L])), tf.gather(m.t('pos_embed'), positions)) as Tensor2D;
+  let x = tf.add(m.embed('embed', ids), m.embed('pos_embed', positions)) as Tensor2D;
   for (let i = 0; i < c.nLayers; i++) {
     const p = `layers.${i}.`;
     const h = layerNorm(x, m.t(p + 'ln1.weight'), m.t(p + 'ln1.bias'), c.normEps);

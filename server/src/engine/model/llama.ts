@@ -59,7 +59,7 @@ export function llamaForward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): T
   const modules = m.allTracked;
   const rep = c.nHeads / c.nKvHeads;
   const mask = m.causalMask(L, rep);
-  let x = tf.gather(m.t('embed'), tf.reshape(ids, [B * L])) as Tensor2D;
+  let x = m.embed('embed', ids);
   for (let i = 0; i < c.nLayers; i++) {
     const p = `layers.${i}.`;
     const h = rmsNorm(x, m.t(p + 'attn_norm'), c.normEps);

@@ -75,6 +75,29 @@ export function batchMatMul(a: Tensor3D, b: Tensor3D): Tensor3D {
   });
 }
 
+/**
+ * table[ids] with a gradient for the table. tfjs's own gather gradient needs UnsortedSegmentSum, which
+ * wasm lacks, so the backward pass scatter-adds the rows on the host.
+ */
+export function gatherRows(table: Tensor2D, ids: Tensor): Tensor2D {
+  const [V, dim] = table.shape;
+  // Read now: tensors made in the forward pass are gone by the time the backward pass runs.
+  const idx = ids.dataSync().slice();
+  return customOp(
+    [table],
+    (t) => tf.gather(t, ids),
+    (dy) => {
+      const g = dy.dataSync();
+      const out = new Float32Array(V * dim);
+      for (let r = 0; r < idx.length; r++) {
+        const base = idx[r] * dim;
+        for (let j = 0; j < dim; j++) out[base + j] += g[r * dim + j];
+      }
+      return [tf.tensor2d(out, [V, dim])];
+    },
+  ) as Tensor2D;
+}
+
 export function rmsNorm(x: Tensor2D, weight: Tensor, eps: number): Tensor2D {
   const ms = tf.mean(tf.mul(x, x), -1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);

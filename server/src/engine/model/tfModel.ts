@@ -6,7 +6,7 @@
  */
 import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { Checkpoint, ModelConfig } from './types';
-import { causalMask, groupedCausalMask, linear, matMul2 } from './ops';
+import { causalMask, gatherRows, groupedCausalMask, linear, matMul2 } from './ops';
 import { llamaForward, llamaTrackedModules, LLAMA_LINEARS } from './llama';
 import { gpt2Forward, gpt2TrackedModules, GPT2_LINEARS } from './gpt2';
 
@@ -62,8 +62,29 @@ export class TfModel {
     }
   }
 
-  /** A weight as uploaded. */
+  /** Differentiable stand-ins for every weight while `withParams` runs (training). */
+  private params: Map<string, Tensor> | undefined;
+
+  /**
+   * Runs `fn` with every weight replaced by the given tensors, through ops that are differentiable in
+   * the weights (training computes weight gradients; the influence passes never need them).
+   */
+  withParams<T>(params: Map<string, Tensor>, fn: () => T): T {
+    this.params = params;
+    try {
+      return fn();
+    } finally {
+      this.params = undefined;
+    }
+  }
+
+  /** A weight as uploaded (or its stand-in inside withParams). */
   t(name: string): Tensor {
+    if (this.params) {
+      const p = this.params.get(name);
+      if (!p) throw new Error(`no parameter "${name}" given`);
+      return p;
+    }
     const t = this.tensors.get(name);
     if (!t) throw new Error(`model has no weight "${name}"`);
     return t;
@@ -89,7 +110,14 @@ export class TfModel {
 
   /** x · Wᵀ for a stored linear weight W [out, in]. */
   linear(x: Tensor2D, weight: string): Tensor2D {
+    if (this.params) return matMul2(x, tf.transpose(this.t(weight)) as Tensor2D);
     return linear(x, this.t(weight + '^T') as Tensor2D, this.t(weight) as Tensor2D);
+  }
+
+  /** Rows of an embedding table for ids [B, L] → [B·L, dim]. */
+  embed(table: string, ids: Tensor): Tensor2D {
+    const flat = tf.reshape(ids, [-1]);
+    return (this.params ? gatherRows(this.t(table) as Tensor2D, flat) : tf.gather(this.t(table), flat)) as Tensor2D;
   }
 
   /** A tracked linear with its hooks applied. */
