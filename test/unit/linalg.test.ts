@@ -183,7 +183,7 @@ test('symmetricEigen: 1×1 and 2×2 in closed form, sign convention', () => {
 test('symmetricEigen: repeated eigenvalues', () => {
   const e = [4, 4, 4, 4, 1, 1, 1, -2, -2, -2, -2, -2, 0, 0, 0, 0, 0, 0, 7, 3.5];
   for (const reps of [1, 5]) {
-    // reps copies → n = 20 (a QL leaf) and n = 100 (divide and conquer with heavy deflation).
+    // reps copies → n = 20 and n = 100 (divide and conquer with heavy deflation).
     const spectrum = Array.from({ length: reps }, () => e).flat();
     const n = spectrum.length;
     const m = withEigenvalues(spectrum, 3 + reps);
@@ -463,6 +463,23 @@ test('truncatedSvd: flat spectrum, Eckart–Young error against a full decomposi
     assert.ok(Math.abs(errExact / opt - 1) < 1e-10, `k=${k}: exact ${errExact} vs optimal ${opt}`);
     exact.s.forEach((x, i) => assert.ok(Math.abs(x - sigma[i]) < 1e-10 * sigma[0], `exact s[${i}]`));
   }
+});
+
+test('truncatedSvd: large ranks (ℓ×ℓ core above 256; exact path above 256)', () => {
+  const s1 = Array.from({ length: 400 }, (_, i) => Math.exp(-i / 40));
+  const m1 = withSingularValues(600, 400, s1, 12);
+  const a = truncatedSvd(m1, 600, 400, 300); // randomized, ℓ = 375
+  checkSvdShape(a, 600, 400);
+  const errA = reconstructionError(m1, 600, 400, a);
+  assert.ok(errA / tailNorm(s1, 300) < 1 + 1e-6, `rank 300: ${errA} vs ${tailNorm(s1, 300)}`);
+
+  // Full rank of a 300×280 matrix with 100 non-zero singular values (exact path, rank-deficient).
+  const s2 = Array.from({ length: 100 }, (_, i) => 1 + i);
+  const m2 = withSingularValues(300, 280, s2, 13);
+  const b = truncatedSvd(m2, 300, 280, 280);
+  checkSvdShape(b, 300, 280);
+  assert.ok(reconstructionError(m2, 300, 280, b) < 1e-12 * 100);
+  for (let i = 100; i < 280; i++) assert.ok(b.s[i] < 1e-12 * 100, `s[${i}] = ${b.s[i]}`);
 });
 
 test('truncatedSvd: deterministic, sign convention, degenerate arguments', () => {

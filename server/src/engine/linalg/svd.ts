@@ -8,12 +8,14 @@
  *    QR; then q power iterations Q ← orth(M orth(Mᵀ Q)), re-orthonormalising every half step so that
  *    no precision is lost to the squaring of the spectrum.
  *  - Bᵀ = Mᵀ Q = Q₂ R (Householder QR), and the small ℓ×ℓ core Rᵀ is decomposed by one-sided
- *    (Hestenes) Jacobi, which is accurate for every singular value including the small ones (no
- *    Gram matrix is ever formed on this path).
+ *    (Hestenes) Jacobi, preconditioned by the eigenvectors of its Gram matrix so that it converges
+ *    in a couple of sweeps; Jacobi keeps every singular value accurate to ε·σ₁, the small ones
+ *    included (the Gram matrix alone would give only ε·σ₁²/σ).
  *  - M ≈ (Q W) Σ (Q₂ X)ᵀ, truncated to k.
  * Cost: (2q + 2) products with M or Mᵀ (2·rows·cols·ℓ flops each, in the blocked kernel) plus
- * O((rows + cols)·ℓ²). When ℓ would reach min(rows, cols) (small matrices or large ranks) the
- * decomposition is computed exactly instead (QR of the matrix, then Jacobi) — no randomness.
+ * O((rows + cols)·ℓ² + ℓ³). When ℓ would reach min(rows, cols), or half of it for a smaller side of
+ * at most 256, the decomposition is computed exactly instead (QR of the matrix, then the same
+ * core) — no randomness.
  *
  * Accuracy: the exact path is backward stable (‖M − UΣVᵀ‖ ≈ ε‖M‖ at full rank). The randomised path
  * is exact for matrices of rank ≤ ℓ and otherwise within a factor (1 + small) of the Eckart–Young
@@ -27,6 +29,9 @@ import { symmetricEigen } from './eigh';
 import { Rng } from '../util/random';
 
 const EPS = 2 ** -52;
+
+/** Matrices whose smaller side is at most this (and at most 2ℓ) are decomposed exactly. */
+const EXACT_MAX = 256;
 
 export interface TruncatedSvd {
   /** rows×k, orthonormal columns (left singular vectors). */
@@ -47,9 +52,6 @@ export interface TruncatedSvdOptions {
   /** Seed of the random test matrix (default 0). */
   seed?: number;
 }
-
-/** The one-sided Jacobi core is used up to this size; beyond it, the core's Gram matrix. */
-const JACOBI_MAX = 256;
 
 /**
  * The best rank-k approximation m ≈ u diag(s) vᵀ of the rows×cols matrix m (row-major), with
@@ -79,7 +81,7 @@ export function truncatedSvd(
   const q = Math.max(0, Math.floor(options.powerIterations ?? 2));
 
   let result: { u: Float64Array; s: Float64Array; v: Float64Array };
-  if (l >= mn || (mn <= JACOBI_MAX && 2 * l >= mn)) result = exactSvd(a, rows, cols, k);
+  if (l >= mn || (mn <= EXACT_MAX && 2 * l >= mn)) result = exactSvd(a, rows, cols, k);
   else result = randomizedSvd(a, rows, cols, k, l, q, options.seed ?? 0);
   normaliseSigns(result.u, result.v, rows, cols, k);
   return { ...result, k };
@@ -209,7 +211,7 @@ export function householderQr(a: Float64Array, m: number, l: number): { q: Float
     tau[j] = t;
     h[cj + j] = beta;
     if (t === 0) continue;
-    for (let c = j + 1; c < l; c++) reflect(h, cj, h, c * m, j, m, t);
+    reflectRows(h, cj, h, j + 1, l, j, m, t);
   }
   for (let i = 0; i < l; i++) for (let j = i; j < l; j++) r[i * l + j] = h[j * m + i];
   // Q = H_0 … H_{l−1} [I; 0], accumulated backwards (rows of qt are the columns of Q).
@@ -218,28 +220,78 @@ export function householderQr(a: Float64Array, m: number, l: number): { q: Float
   for (let j = l - 1; j >= 0; j--) {
     const t = tau[j];
     if (t === 0) continue;
-    for (let c = j; c < l; c++) reflect(h, j * m, qt, c * m, j, m, t);
+    reflectRows(h, j * m, qt, j, l, j, m, t);
   }
   return { q: transposeOf(qt, l, m), r };
 }
 
-/** x[j..m) −= τ (vᵀx) v for the reflector v = (1, v[vOff+j+1 .. vOff+m)), x at xOff. */
-function reflect(v: Float64Array, vOff: number, x: Float64Array, xOff: number, j: number, m: number, t: number): void {
-  let dot = x[xOff + j];
-  for (let i = j + 1; i < m; i++) dot += v[vOff + i] * x[xOff + i];
-  const f = t * dot;
-  if (f === 0) return;
-  x[xOff + j] -= f;
-  for (let i = j + 1; i < m; i++) x[xOff + i] -= f * v[vOff + i];
+/**
+ * Applies the reflector I − τ v vᵀ, v = (1, v[vOff+j+1 .. vOff+m)), to rows c0..c1−1 of x (each of
+ * length m, entries j..m−1): x_c −= τ (vᵀx_c) v. Rows are taken four at a time to share the loads
+ * of v.
+ */
+function reflectRows(v: Float64Array, vOff: number, x: Float64Array, c0: number, c1: number, j: number, m: number, t: number): void {
+  let c = c0;
+  for (; c + 3 < c1; c += 4) {
+    const o0 = c * m;
+    const o1 = o0 + m;
+    const o2 = o1 + m;
+    const o3 = o2 + m;
+    let d0 = x[o0 + j];
+    let d1 = x[o1 + j];
+    let d2 = x[o2 + j];
+    let d3 = x[o3 + j];
+    for (let i = j + 1; i < m; i++) {
+      const vi = v[vOff + i];
+      d0 += vi * x[o0 + i];
+      d1 += vi * x[o1 + i];
+      d2 += vi * x[o2 + i];
+      d3 += vi * x[o3 + i];
+    }
+    const f0 = t * d0;
+    const f1 = t * d1;
+    const f2 = t * d2;
+    const f3 = t * d3;
+    x[o0 + j] -= f0;
+    x[o1 + j] -= f1;
+    x[o2 + j] -= f2;
+    x[o3 + j] -= f3;
+    for (let i = j + 1; i < m; i++) {
+      const vi = v[vOff + i];
+      x[o0 + i] -= f0 * vi;
+      x[o1 + i] -= f1 * vi;
+      x[o2 + i] -= f2 * vi;
+      x[o3 + i] -= f3 * vi;
+    }
+  }
+  for (; c < c1; c++) {
+    const o = c * m;
+    let d = x[o + j];
+    for (let i = j + 1; i < m; i++) d += v[vOff + i] * x[o + i];
+    const f = t * d;
+    if (f === 0) continue;
+    x[o + j] -= f;
+    for (let i = j + 1; i < m; i++) x[o + i] -= f * v[vOff + i];
+  }
 }
 
 /**
  * SVD of the small square matrix g (n×n): g = W diag(s) Xᵀ, s descending, W and X with the
- * singular vectors as columns (row-major n×n). One-sided Jacobi on the rows of g up to
- * {@link JACOBI_MAX}, the eigendecomposition of g gᵀ beyond.
+ * singular vectors as columns (row-major n×n). Preconditioned one-sided Jacobi: the eigenvectors
+ * W₀ of g gᵀ (symmetricEigen) make the rows of W₀ᵀ g nearly orthogonal, so that Jacobi on them
+ * converges in a couple of sweeps; Jacobi then restores full accuracy for the small singular values
+ * (which the Gram matrix alone would only give to ε·σ₁²/σ).
  */
 function coreSvd(g: Float64Array, n: number): { w: Float64Array; s: Float64Array; x: Float64Array } {
-  return n <= JACOBI_MAX ? jacobiSvd(g, n) : gramSvd(g, n);
+  const ggt = new Float64Array(n * n);
+  gemmAcc(ggt, g, transposeOf(g, n, n), n, n, n);
+  const w0 = symmetricEigen(ggt, n).vectors;
+  const g1 = new Float64Array(n * n);
+  gemmAcc(g1, w0, g, n, n, n, true); // W₀ᵀ g
+  const { w: w1, s, x } = jacobiSvd(g1, n);
+  const w = new Float64Array(n * n);
+  gemmAcc(w, w0, w1, n, n, n);
+  return { w, s, x };
 }
 
 /**
@@ -314,74 +366,42 @@ function rotateRows(g: Float64Array, p: number, q: number, n: number, c: number,
 
 /**
  * Rows of xt for (numerically) zero singular values carry no direction: replaces them by an
- * orthonormal completion of the others (Gram–Schmidt, twice, over unit vectors).
+ * orthonormal completion of the others. Each new row starts from the unit vector e_i least
+ * represented in the span so far (largest 1 − Σ_j x_j[i]², at least (n − g)/n), orthogonalised
+ * twice by Gram–Schmidt.
  */
 function completeRows(xt: Float64Array, n: number, s: Float64Array): void {
   const smax = s[0];
   const good: number[] = [];
   const bad: number[] = [];
-  for (let i = 0; i < n; i++) (s[i] > smax * 1e-280 && s[i] > 0 ? good : bad).push(i);
+  for (let i = 0; i < n; i++) (s[i] > 0 && s[i] > smax * 1e-280 ? good : bad).push(i);
   if (bad.length === 0) return;
+  const resid = new Float64Array(n).fill(1); // 1 − Σ_good x_j[i]²
+  for (const j of good) for (let c = 0; c < n; c++) resid[c] -= xt[j * n + c] ** 2;
   const cand = new Float64Array(n);
-  let next = 0;
   for (const i of bad) {
-    for (;;) {
-      if (next >= n) throw new Error('truncatedSvd: orthonormal completion failed');
-      cand.fill(0);
-      cand[next++] = 1;
-      for (let pass = 0; pass < 2; pass++) {
-        for (const j of good) {
-          let d = 0;
-          for (let c = 0; c < n; c++) d += xt[j * n + c] * cand[c];
-          for (let c = 0; c < n; c++) cand[c] -= d * xt[j * n + c];
-        }
-      }
-      let nn = 0;
-      for (let c = 0; c < n; c++) nn += cand[c] * cand[c];
-      if (nn > 0.25) {
-        const inv = 1 / Math.sqrt(nn);
-        for (let c = 0; c < n; c++) xt[i * n + c] = cand[c] * inv;
-        s[i] = 0;
-        good.push(i);
-        break;
-      }
-    }
-  }
-}
-
-/**
- * Large cores: g gᵀ = W Σ² Wᵀ by symmetricEigen, X = gᵀ W Σ⁻¹ re-orthonormalised by QR. Singular
- * values below ~√ε·σ₁ then carry absolute (not relative) accuracy ε·σ₁²/σ — irrelevant to a rank-k
- * approximation's error, which is what this is for.
- */
-function gramSvd(g: Float64Array, n: number): { w: Float64Array; s: Float64Array; x: Float64Array } {
-  const gg = new Float64Array(n * n);
-  gemmAcc(gg, g, transposeOf(g, n, n), n, n, n);
-  const { values, vectors } = symmetricEigen(gg, n);
-  const s = values.map((x) => Math.sqrt(Math.max(x, 0)));
-  const x = new Float64Array(n * n);
-  gemmAcc(x, g, vectors, n, n, n, true); // gᵀ W
-  for (let c = 0; c < n; c++) {
-    const inv = s[c] > 0 ? 1 / s[c] : 0;
-    for (let r = 0; r < n; r++) x[r * n + c] *= inv;
-  }
-  // Re-orthonormalise X column by column (keeping each column's direction).
-  const xt = transposeOf(x, n, n);
-  for (let i = 0; i < n; i++) {
+    let pick = 0;
+    for (let c = 1; c < n; c++) if (resid[c] > resid[pick]) pick = c;
+    cand.fill(0);
+    cand[pick] = 1;
     for (let pass = 0; pass < 2; pass++) {
-      for (let j = 0; j < i; j++) {
-        const d = dotRows(xt, i, j, n);
-        for (let c = 0; c < n; c++) xt[i * n + c] -= d * xt[j * n + c];
+      for (const j of good) {
+        let d = 0;
+        for (let c = 0; c < n; c++) d += xt[j * n + c] * cand[c];
+        for (let c = 0; c < n; c++) cand[c] -= d * xt[j * n + c];
       }
     }
-    const nn = Math.sqrt(dotRows(xt, i, i, n));
-    if (nn > 0.5) for (let c = 0; c < n; c++) xt[i * n + c] /= nn;
-    else for (let c = 0; c < n; c++) xt[i * n + c] = 0;
+    let nn = 0;
+    for (let c = 0; c < n; c++) nn += cand[c] * cand[c];
+    const inv = 1 / Math.sqrt(nn);
+    for (let c = 0; c < n; c++) {
+      const x = cand[c] * inv;
+      xt[i * n + c] = x;
+      resid[c] -= x * x;
+    }
+    s[i] = 0;
+    good.push(i);
   }
-  const s2 = Float64Array.from(s);
-  for (let i = 0; i < n; i++) if (dotRows(xt, i, i, n) === 0) s2[i] = 0;
-  completeRows(xt, n, s2);
-  return { w: vectors, s: s2, x: transposeOf(xt, n, n) };
 }
 
 /** Flips each singular pair so that the largest-magnitude entry of u's column is positive. */
