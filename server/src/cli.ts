@@ -7,6 +7,8 @@ import { UsageError } from './cli/args';
 import { generate, loss } from './cli/basic';
 import { fit, merge } from './cli/fit';
 import { score } from './cli/score';
+import { index } from './cli/indexCommand';
+import { analyze } from './cli/analyze';
 
 const USAGE = `usage: influence-lens <command> [options]
 
@@ -21,9 +23,19 @@ commands:
   merge --factors FACTORS            add the shards of the pending fit stage
   merge --results R --results R … --out R
                                      join results of corpus shards (score --shard i/n)
+  merge --index I --index I … --out I
+                                     join indexes of corpus shards (index --shard i/n)
   score --model PATH --corpus C --factors FACTORS --queries Q.jsonl --out RESULTS [--damping X]
       [--rank R] [--top K] [--self] [--max-len L] [--max-new-tokens N] [--shard i/n]
       influence of every document on every query: RESULTS/results.json + scores.f32
+  analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
+      the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
+      (query correlations, power law, influence per nat, answers in the top k, source multipliers)
+  index --model PATH --corpus C --factors FACTORS --out INDEX [--dim K] [--max-len L] [--shard i/n]
+      the gradient index: each document's gradient in the EK-FAC eigenbasis at the K positions of
+      largest Λ per module, for instant queries
+  score … --index INDEX [--rerank N]
+      score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
 
 PATH is a Hugging Face folder (config.json, model.safetensors, tokenizer.json) or a llama2.c .bin
 checkpoint (then --tokenizer is its tokenizer .bin; default tokenizer.bin beside it).
@@ -37,7 +49,7 @@ common options:
   --quiet          no progress or diagnostics on stderr
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -5,6 +5,7 @@ import { parseShard } from '../engine/corpus/sequences';
 import { fitFactors, mergeShards } from '../engine/ekfac/fit';
 import { FISHER_MODES, STRATEGIES, type FitSettings } from '../engine/ekfac/types';
 import { mergeResults } from '../engine/results/merge';
+import { mergeIndexes } from '../engine/index/merge';
 import { bosId } from '../engine/model/openModel';
 import { fingerprintCheckpoint } from '../engine/model/load';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, parse, str, UsageError } from './args';
@@ -79,12 +80,25 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
 }
 
 export async function merge(argv: string[]): Promise<void> {
-  const v = parse(argv, { ...COMMON_OPTIONS, factors: { type: 'string' }, results: { type: 'string', multiple: true }, out: { type: 'string' } });
+  const v = parse(argv, {
+    ...COMMON_OPTIONS,
+    factors: { type: 'string' },
+    results: { type: 'string', multiple: true },
+    index: { type: 'string', multiple: true },
+    out: { type: 'string' },
+  });
   const factors = optStr(v, 'factors');
   const results = v.results as string[] | undefined;
-  if ((factors === undefined) === (results === undefined)) throw new UsageError('merge needs either --factors DIR or --results DIR [--results DIR …] --out DIR');
+  const indexes = v.index as string[] | undefined;
+  if ([factors, results, indexes].filter((x) => x !== undefined).length !== 1) {
+    throw new UsageError('merge needs one of: --factors DIR | --results DIR [--results DIR …] --out DIR | --index DIR [--index DIR …] --out DIR');
+  }
   const say = (s: string) => v.quiet || process.stderr.write(`influence-lens: ${s}\n`);
-  if (factors) {
+  if (indexes) {
+    const out = str(v, 'out');
+    const merged = mergeIndexes(indexes, out);
+    say(`merged ${indexes.length} indexes into ${out}: ${merged.documents} documents`);
+  } else if (factors) {
     const { stage, shards } = await mergeShards(factors);
     say(`merged ${shards} shards of the ${stage} stage in ${factors}; run fit again (with the same options) to continue`);
   } else {

@@ -11,7 +11,8 @@ import { readQueries } from '../engine/queries/read';
 import { writeResults } from '../engine/results/io';
 import type { ResultsFile } from '../engine/results/types';
 import { resolveQueries } from '../engine/score/queries';
-import { scoreCorpus, type ScoreOutput } from '../engine/score/score';
+import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../engine/score/score';
+import { scoreWithIndex } from '../engine/index/scoreWithIndex';
 import { TOOL_VERSION } from '../engine/version';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, logSkipped, withModel } from './context';
@@ -31,7 +32,14 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     'max-len': { type: 'string' },
     'max-new-tokens': { type: 'string', default: '64' },
     shard: { type: 'string' },
+    index: { type: 'string' },
+    rerank: { type: 'string' },
   });
+  const indexDir = optStr(v, 'index');
+  const rerank = int(v, 'rerank', { min: 0 });
+  if (rerank !== undefined && !indexDir) throw new UsageError('--rerank needs --index');
+  if (indexDir && optStr(v, 'shard')) throw new UsageError('--shard applies to corpus passes; an index is sharded when it is built');
+  if (indexDir && v.self === true) throw new UsageError('--self needs a pass over the corpus; drop --index');
   const factorsDir = str(v, 'factors');
   const out = str(v, 'out');
   const corpus = corpusOptions(v);
@@ -56,7 +64,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
       signal,
       onQuery: (done, total) => m.progress.update({ label: 'queries', done, total, elapsedMs: Date.now() - started }),
     });
-    const output = await scoreCorpus({
+    const base = {
       pool: m.pool,
       tokenizer: m.tokenizer,
       bos: bosId(m),
@@ -67,11 +75,15 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
       damping: num(v, 'damping'),
       rank: int(v, 'rank'),
       selfInfluence: v.self === true,
-      shard,
       batchSize: int(v, 'batch-size'),
       signal,
-      onProgress: (p) => m.progress.update({ label: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
-    });
+      onProgress: (p: ScoreProgress) =>
+        m.progress.update({ label: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
+    };
+    const output = indexDir
+      ? await scoreWithIndex({ ...withoutSelf(base), indexDir, modelFingerprint: modelId.fingerprint, rerank: rerank ?? 0 })
+      : await scoreCorpus({ ...base, shard });
+    const indexInfo = output.index;
     m.progress.done();
     if (output.skipped > 0) logSkipped(m.log, output.skippedIssues, output.skipped);
     const results = writeResults(
@@ -98,8 +110,14 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
         strategy: manifest.settings.strategy,
         damping: output.damping,
         rank: output.rank,
-        method: { scoring: 'exact', contraction: output.contraction, maxLen, shard: shard ? `${shard.index}/${shard.count}` : null },
-        documents: output.documents.map(({ index, id, source, tokens, file, line }) => ({ index, id, source, tokens, file, line })),
+        method: {
+          scoring: indexInfo ? 'index' : 'exact',
+          contraction: output.contraction,
+          maxLen,
+          shard: shard ? `${shard.index}/${shard.count}` : null,
+          ...(indexInfo ? { index: indexInfo, rerank: rerank ?? 0 } : {}),
+        },
+        documents: output.documents.map(({ index, id, source, tokens, file, line, exact }) => ({ index, id, source, tokens, file, line, ...(indexInfo ? { exact: exact === true } : {}) })),
         queries: output.queries.map((q) => ({
           id: q.record.id,
           kind: q.record.kind ?? null,
@@ -145,6 +163,10 @@ async function topTable(results: ResultsFile, output: ScoreOutput, corpus: Retur
     });
   });
   return lines.join('\n') + '\n';
+}
+
+function withoutSelf<T extends { selfInfluence?: boolean }>({ selfInfluence: _, ...rest }: T): Omit<T, 'selfInfluence'> {
+  return rest;
 }
 
 function oneLine(s: string, max: number): string {

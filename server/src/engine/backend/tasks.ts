@@ -14,7 +14,18 @@ import type { PreparedQueries, SelfPreconditioner } from '../score/types';
 import { generateGreedy } from '../inference/generate';
 import { tokenLosses } from '../inference/loss';
 import { evalLoss, ParamSet, trainGradients, type ParamMessage } from '../train/tasks';
+import { indexRows, type DeviceIndexModule } from '../index/reductions';
 import { tf, type Tensor, type Tensor2D } from '../tf';
+
+/** What a thread needs to compute index rows for one module. */
+export interface IndexBasisMessage {
+  name: string;
+  outDim: number;
+  inDim: number;
+  QA: Float32Array;
+  QS: Float32Array;
+  positions: number[];
+}
 
 /** Eigenbases as uploaded for the eigenvalue-correction stage (float32, eigenvectors as columns). */
 export interface BasesMessage {
@@ -37,6 +48,8 @@ export type Task =
   | { kind: 'tokenScore'; sequence: CaptureSequence; P: { name: string; outDim: number; inDim: number; P: Float32Array }[] }
   | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
   | { kind: 'tokenLosses'; tokens: number[] }
+  | { kind: 'setIndexBasis'; modules: IndexBasisMessage[] }
+  | { kind: 'indexRows'; sequences: CaptureSequence[] }
   | { kind: 'setParams'; params: ParamMessage[]; tied: boolean }
   | { kind: 'trainGrads'; rows: number[][] }
   | { kind: 'evalLoss'; rows: number[][] }
@@ -55,6 +68,8 @@ interface TaskResults {
   tokenScore: Float32Array;
   generate: number[];
   tokenLosses: number[];
+  setIndexBasis: null;
+  indexRows: Float32Array;
   setParams: null;
   trainGrads: { lossSum: number; tokens: number; grads: ParamMessage[] };
   evalLoss: { lossSum: number; tokens: number };
@@ -73,6 +88,8 @@ export class TaskRunner {
   private queryCount = 0;
   private self = new Map<string, DeviceSelfModule>();
   private params: ParamSet | undefined;
+  private indexBasis = new Map<string, DeviceIndexModule>();
+  private indexOrder: string[] = [];
 
   load(checkpoint: Checkpoint, modules?: string[]): void {
     this.dispose();
@@ -132,6 +149,23 @@ export class TaskRunner {
         return generateGreedy(this.requireModel(), task.prompt, task);
       case 'tokenLosses':
         return tokenLosses(this.requireModel(), task.tokens);
+      case 'setIndexBasis':
+        this.indexOrder = task.modules.map((m) => m.name);
+        this.indexBasis = replace(
+          this.indexBasis,
+          task.modules.map((m) => [
+            m.name,
+            {
+              QA: square(m.QA, m.inDim),
+              QS: square(m.QS, m.outDim),
+              // Flat position o·in + i → column i·out + o of the transposed rotation.
+              columns: tf.tensor1d(Int32Array.from(m.positions, (p) => (p % m.inDim) * m.outDim + Math.floor(p / m.inDim)), 'int32'),
+            },
+          ]),
+        );
+        return null;
+      case 'indexRows':
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => indexRows(c, this.indexBasis, this.indexOrder));
       case 'setParams':
         this.params?.dispose();
         this.params = new ParamSet(task.params, task.tied);
@@ -155,6 +189,7 @@ export class TaskRunner {
     this.self = replace(this.self, []);
     this.params?.dispose();
     this.params = undefined;
+    this.indexBasis = replace(this.indexBasis, []);
   }
 
   private requireParams(): ParamSet {

@@ -36,10 +36,10 @@ export async function* corpusItems(
   tokenizer: Tokenizer,
   bos: number,
   maxLen: number,
-  options: { shard?: Shard; report?: CorpusReport; signal?: AbortSignal } = {},
+  options: { shard?: Shard; only?: Set<number>; report?: CorpusReport; signal?: AbortSignal } = {},
 ): AsyncGenerator<CorpusItem> {
   for await (const doc of readCorpus(corpus, options.report, options.signal)) {
-    if (!inShard(doc.index, options.shard)) continue;
+    if (!inShard(doc.index, options.shard) || (options.only && !options.only.has(doc.index))) continue;
     const { text, ...meta } = doc;
     // The sampling stream is keyed by the document's index: labels do not depend on batching or shards.
     yield { doc: meta, sequence: { tokens: tokenizeDocument(text, tokenizer, bos, maxLen), sampleKey: doc.index } };

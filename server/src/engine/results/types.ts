@@ -13,6 +13,8 @@ export interface ResultsDocument {
   tokens: number;
   file: string;
   line?: number;
+  /** With index scoring: whether this document's scores were recomputed exactly (--rerank). */
+  exact?: boolean;
 }
 
 export interface ResultsQuery {
@@ -41,7 +43,16 @@ export interface ResultsFile {
   /** λ per module. */
   damping: Record<string, number>;
   rank: number | null;
-  method: { scoring: 'exact'; contraction: Record<string, 'dense' | 'lowrank'>; maxLen: number; shard: string | null };
+  method: {
+    /** exact: a full corpus pass; index: the gradient index (approximate unless a document is marked exact). */
+    scoring: 'exact' | 'index';
+    contraction: Record<string, 'dense' | 'lowrank'>;
+    maxLen: number;
+    shard: string | null;
+    index?: { path: string; dim: number; rowDim: number };
+    /** Top and bottom N per query rescored exactly. */
+    rerank?: number;
+  };
   documents: ResultsDocument[];
   queries: ResultsQuery[];
   scoresFile: string;

@@ -38,6 +38,8 @@ export interface ScoreOptions {
   contraction?: 'auto' | 'dense' | 'lowrank';
   selfInfluence?: boolean;
   shard?: Shard;
+  /** Score only these documents (by corpus index), e.g. to rerank an index's top documents exactly. */
+  only?: Set<number>;
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: ScoreProgress) => void;
@@ -45,6 +47,8 @@ export interface ScoreOptions {
 
 export interface ScoredDocument extends DocumentMeta {
   tokens: number;
+  /** Index scoring: whether this document was rescored exactly. */
+  exact?: boolean;
 }
 
 export interface ScoredQuery extends PreparedQuery {
@@ -64,6 +68,8 @@ export interface ScoreOutput {
   contraction: Record<string, 'dense' | 'lowrank'>;
   skipped: number;
   skippedIssues: { file: string; line?: number; reason: string }[];
+  /** Set when the scores came from a gradient index. */
+  index?: { path: string; dim: number; rowDim: number };
 }
 
 export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
@@ -72,23 +78,8 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   const progress = (p: Omit<ScoreProgress, 'elapsedMs'>) => o.onProgress?.({ ...p, elapsedMs: Date.now() - started });
 
   // 1. Query gradients, one capture pass per batch of queries.
-  const gradients: Map<string, Float64Array>[] = [];
-  const dims = new Map<string, [number, number]>();
-  const nll: number[] = [];
-  await runBatched<PreparedQuery, TaskOf<'sequenceGradients'>>(
-    o.pool,
-    o.queries,
-    o.batchSize ?? 8,
-    (batch) => ({ kind: 'sequenceGradients', sequences: batch.map(querySequence) }),
-    (r) => {
-      nll.push(...r.losses);
-      for (const perModule of r.gradients) {
-        for (const m of perModule) dims.set(m.name, [m.outDim, m.inDim]);
-        gradients.push(new Map(perModule.map((m) => [m.name, Float64Array.from(m.data)])));
-      }
-      progress({ phase: 'queries', done: gradients.length, total: o.queries.length, tokens: 0 });
-    },
-    o.signal,
+  const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
+    progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }),
   );
 
   // 2. Precondition (float64), optionally compress, and upload to every compute thread.
@@ -128,7 +119,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   let tokens = 0;
   await runBatched<CorpusItem, TaskOf<'score'>>(
     o.pool,
-    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report, signal: o.signal }),
+    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal }),
     o.batchSize ?? 8,
     (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true }),
     (r, batch) => {
@@ -158,6 +149,44 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     skipped: report.skippedCount,
     skippedIssues: report.skipped,
   };
+}
+
+export interface QueryGradients {
+  /** Per query, per module: G_q [out×in] in float64. */
+  gradients: Map<string, Float64Array>[];
+  /** [out, in] per module (the bias column included). */
+  dims: Map<string, [number, number]>;
+  /** Per query: the completion's summed NLL (nats). */
+  nll: number[];
+}
+
+/** Each query's gradient of its completion loss, in batches of queries. */
+export async function queryGradients(
+  pool: ComputePool,
+  queries: PreparedQuery[],
+  batchSize: number,
+  signal?: AbortSignal,
+  onDone?: (done: number) => void,
+): Promise<QueryGradients> {
+  const gradients: Map<string, Float64Array>[] = [];
+  const dims = new Map<string, [number, number]>();
+  const nll: number[] = [];
+  await runBatched<PreparedQuery, TaskOf<'sequenceGradients'>>(
+    pool,
+    queries,
+    batchSize,
+    (batch) => ({ kind: 'sequenceGradients', sequences: batch.map(querySequence) }),
+    (r) => {
+      nll.push(...r.losses);
+      for (const perModule of r.gradients) {
+        for (const m of perModule) dims.set(m.name, [m.outDim, m.inDim]);
+        gradients.push(new Map(perModule.map((m) => [m.name, Float64Array.from(m.data)])));
+      }
+      onDone?.(gradients.length);
+    },
+    signal,
+  );
+  return { gradients, dims, nll };
 }
 
 /**

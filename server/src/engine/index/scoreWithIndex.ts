@@ -1,0 +1,55 @@
+/**
+ * Scoring many queries from the index, in the results format, with the top and bottom N documents of
+ * every query rescored exactly (and marked exact) when asked.
+ */
+import { bottomK, topK } from '../analysis/stats';
+import { scoreCorpus, queryGradients, type ScoreOptions, type ScoreOutput } from '../score/score';
+import { IndexSearcher } from './search';
+
+export interface IndexScoreOutput extends ScoreOutput {
+  index: { path: string; dim: number; rowDim: number };
+}
+
+export async function scoreWithIndex(
+  o: Omit<ScoreOptions, 'shard' | 'only' | 'selfInfluence'> & { indexDir: string; modelFingerprint: string; rerank: number },
+): Promise<IndexScoreOutput> {
+  const searcher = IndexSearcher.open(o.indexDir, { modelFingerprint: o.modelFingerprint, factors: o.factors });
+  const started = Date.now();
+  const g = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
+    o.onProgress?.({ phase: 'queries', done, total: o.queries.length, tokens: 0, elapsedMs: Date.now() - started }),
+  );
+  const Q = o.queries.length;
+  const D = searcher.documents.length;
+  const scores = new Float32Array(Q * D);
+  for (let q = 0; q < Q; q++) scores.set(searcher.scores(searcher.queryVector(g.gradients[q], o.factors, o.damping), o.signal), q * D);
+  const documents = searcher.documents.map((d) => ({ ...d, exact: false }));
+  let contraction: ScoreOutput['contraction'] = {};
+  let damping: Record<string, number> = {};
+  const rerank = new Set<number>();
+  for (let q = 0; q < Q && o.rerank > 0; q++) {
+    const row = scores.subarray(q * D, (q + 1) * D);
+    for (const d of [...topK(row, o.rerank), ...bottomK(row, o.rerank)]) rerank.add(d);
+  }
+  if (rerank.size > 0) {
+    const byIndex = new Map(documents.map((d, j) => [d.index, j]));
+    const exact = await scoreCorpus({ ...o, selfInfluence: false, only: new Set([...rerank].map((j) => documents[j].index)) });
+    contraction = exact.contraction;
+    damping = exact.damping;
+    exact.documents.forEach((doc, e) => {
+      const j = byIndex.get(doc.index)!;
+      documents[j].exact = true;
+      for (let q = 0; q < Q; q++) scores[q * D + j] = exact.scores[q * exact.documents.length + e];
+    });
+  }
+  return {
+    documents,
+    queries: o.queries.map((q, i) => ({ ...q, nllNats: g.nll[i] })),
+    scores,
+    damping,
+    rank: o.rank ?? null,
+    contraction,
+    skipped: 0,
+    skippedIssues: [],
+    index: { path: o.indexDir, dim: searcher.manifest.settings.dim, rowDim: searcher.manifest.rowDim },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * The gradient index on stories260K + TinyStories: index scores against exact EK-FAC scores per
+ * dimension, rerank recovering the exact top 10, sharded builds merged equal to one build, corrupted files
+ * refused, and the in-process query engine holding memory flat.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../server/src/engine/backend/backend';
+import { spearman, topK } from '../../server/src/engine/analysis/stats';
+import { loadFactors } from '../../server/src/engine/ekfac/load';
+import { buildIndex } from '../../server/src/engine/index/build';
+import { mergeIndexes } from '../../server/src/engine/index/merge';
+import { IndexSearcher } from '../../server/src/engine/index/search';
+import { scoreWithIndex } from '../../server/src/engine/index/scoreWithIndex';
+import { bosId, openModel, stopIds, type OpenedModel } from '../../server/src/engine/model/openModel';
+import { resolveQueries } from '../../server/src/engine/score/queries';
+import { fit, identityFor, queryRecords, score, withPool, writeJsonlCorpus, type Setup } from '../helpers/influence';
+import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
+import type { Shard } from '../../server/src/engine/corpus/sequences';
+
+const QUERIES = queryRecords([
+  { prompt: 'Once upon a time, there was a little girl named', completion: ' Lily. She loved to play outside.' },
+  { prompt: 'Tom had a red ball. He', completion: ' threw it to his friend Sam.' },
+  { prompt: 'The sun was shining and the birds', completion: ' were singing in the trees.' },
+  { prompt: 'Mom said, "Time for bed." The boy', completion: ' was sad but he went to sleep.' },
+  { prompt: 'One day, a big dog found a', completion: ' bone in the garden.' },
+  { prompt: 'Lily and Ben went to the park to', completion: ' play on the swings.' },
+  { prompt: 'The cat was hungry, so it', completion: ' ate the fish.' },
+  { prompt: 'Sue wanted to help her friend, so she', completion: ' gave her a hug.' },
+  { prompt: 'There was a tree with many', completion: ' red apples.' },
+  { prompt: 'At night, the moon', completion: ' was big and bright.' },
+]);
+
+let model: OpenedModel;
+let corpus: string;
+let factorsDir: string;
+let exact: Awaited<ReturnType<typeof score>>;
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'il-index-'));
+  dirs.push(d);
+  return d;
+};
+const setup = (): Setup => ({ model, corpus, settings: { maxLen: 96 }, workers: 2 });
+
+async function build(out: string, dim: number, shard?: Shard) {
+  const s = setup();
+  const identity = await identityFor(s, 'ekfac');
+  const factors = await loadFactors(factorsDir, { model: identity.model });
+  return withPool(s, (pool) =>
+    buildIndex({ pool, tokenizer: model.tokenizer, bos: 1, corpus: { path: corpus }, factors, model: identity.model, corpusFingerprint: identity.corpus.fingerprint, out, dim, maxLen: 96, shard }),
+  );
+}
+
+async function indexScores(dir: string, rerank = 0) {
+  const s = setup();
+  const identity = await identityFor(s, 'ekfac');
+  const factors = await loadFactors(factorsDir, { model: identity.model });
+  return withPool(s, async (pool) => {
+    const queries = await resolveQueries(QUERIES, { pool, tokenizer: model.tokenizer, bos: 1, stopIds: [1, 2], maxNewTokens: 8, maxLen: 96 });
+    return scoreWithIndex({ pool, tokenizer: model.tokenizer, bos: 1, corpus: { path: corpus }, factors, queries, maxLen: 96, indexDir: dir, modelFingerprint: identity.model.fingerprint, rerank });
+  });
+}
+
+before(async () => {
+  if (SKIP_NO_SHARED) return;
+  await initBackend('wasm');
+  model = await openModel(STORIES260K(), TOK512());
+  const lines = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 90);
+  corpus = writeJsonlCorpus(lines.map((l) => JSON.parse(l) as { text: string; source: string }));
+  factorsDir = tmp();
+  await fit(setup(), 'ekfac', factorsDir);
+  exact = await score(setup(), factorsDir, QUERIES);
+});
+
+test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the default dim); full dim is exact', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+  const D = exact.documents.length;
+  const table: string[] = [];
+  for (const dim of (process.env.IL_DIMS ?? '100000,32,128,512,2048').split(',').map(Number)) {
+    const dir = tmp();
+    const manifest = await build(dir, dim);
+    const out = await indexScores(dir);
+    const rhos = QUERIES.map((_, q) => spearman(out.scores.subarray(q * D, (q + 1) * D), exact.scores.subarray(q * D, (q + 1) * D)));
+    const bytes = manifest.modules.length * 4 + manifest.rowDim * 2;
+    table.push(`dim ${String(dim).padStart(6)}: rowDim ${manifest.rowDim}, ${bytes} B/doc, Spearman min ${Math.min(...rhos).toFixed(4)} mean ${(rhos.reduce((a, b) => a + b) / rhos.length).toFixed(4)}`);
+    console.log(`# ${table[table.length - 1]}`);
+    if (dim === 512) rhos.forEach((r, q) => assert.ok(r >= 0.9, `dim 512, query ${q}: Spearman ${r}`));
+    if (dim >= 100_000) {
+      // Every position kept: only float16 storage separates it from exact.
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < out.scores.length; i++) {
+        worst = Math.max(worst, Math.abs(out.scores[i] - exact.scores[i]));
+        scale = Math.max(scale, Math.abs(exact.scores[i]));
+      }
+      assert.ok(worst / scale < 2e-3, `full-dim index vs exact: relative ${worst / scale}`);
+    }
+  }
+});
+
+test('with --rerank 10, the top 10 equal the exact top 10 for ≥ 90% of queries', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+  const dir = tmp();
+  await build(dir, 128);
+  const out = await indexScores(dir, 10);
+  const D = exact.documents.length;
+  let hits = 0;
+  QUERIES.forEach((_, q) => {
+    const got = new Set(topK(out.scores.subarray(q * D, (q + 1) * D), 10));
+    const want = topK(exact.scores.subarray(q * D, (q + 1) * D), 10);
+    if (want.every((d) => got.has(d))) hits++;
+    for (const d of got) assert.equal(out.documents[d].exact, true, 'reranked documents are marked exact');
+  });
+  console.log(`# rerank 10 at dim 128: exact top-10 recovered for ${hits}/${QUERIES.length} queries`);
+  assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
+});
+
+test('a sharded build (n = 3) merged equals a single build; corrupt or truncated files are refused', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+  const whole = tmp();
+  await build(whole, 64);
+  const parts = [];
+  for (let i = 0; i < 3; i++) {
+    const d = tmp();
+    await build(d, 64, { index: i, count: 3 });
+    parts.push(d);
+  }
+  const merged = tmp();
+  mergeIndexes(parts, merged);
+  const identity = await identityFor(setup(), 'ekfac');
+  const factors = await loadFactors(factorsDir, { model: identity.model });
+  const a = IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors });
+  const b = IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors });
+  assert.deepEqual(b.documents, a.documents);
+  const q = new Float32Array(a.manifest.rowDim).map((_, i) => Math.sin(i));
+  assert.deepEqual(b.scores(q), a.scores(q));
+
+  const chunk = join(merged, b.manifest.chunks[0].file);
+  const bytes = readFileSync(chunk);
+  bytes[bytes.length - 3] ^= 0xff;
+  writeFileSync(chunk, bytes);
+  assert.throws(() => IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors }), /does not match its hash/);
+  truncateSync(chunk, 100);
+  assert.throws(() => IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors }), /truncated/);
+  assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: 'x'.repeat(64), factors }), /another model/);
+  rmSync(join(whole, 'manifest.json'));
+  assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), /no index/);
+});
+
+test('the in-process query engine answers 1,000 queries with flat tensor count and heap', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+  const dir = tmp();
+  await build(dir, 64);
+  const identity = await identityFor(setup(), 'ekfac');
+  const factors = await loadFactors(factorsDir, { model: identity.model });
+  const { IndexQueryEngine } = await import('../../server/src/engine/index/queryEngine');
+  // In-process compute (workers: 0), so tf.memory() here is the engine's own.
+  await withPool({ ...setup(), workers: 0 }, async (pool) => {
+    const searcher = IndexSearcher.open(dir, { modelFingerprint: identity.model.fingerprint, factors });
+    const engine = new IndexQueryEngine({ pool, tokenizer: model.tokenizer, bos: bosId(model), stopIds: stopIds(model), factors, searcher, maxLen: 96 });
+    const { tf } = await import('../../server/src/engine/tf');
+    const ask = (i: number) => engine.query({ prompt: `Once upon a time ${i % 7 === 0 ? 'a cat' : 'a dog'}`, completion: ' ran.' }, { top: 5 });
+    const first = await ask(0);
+    assert.equal(first.top.length, 5);
+    assert.ok(first.top[0].score >= first.top[4].score && first.bottom[0].score <= first.bottom[4].score);
+    for (let i = 1; i < 50; i++) await ask(i);
+    const tensors = tf.memory().numTensors;
+    global.gc?.();
+    const heap = process.memoryUsage().heapUsed;
+    for (let i = 50; i < 1000; i++) await ask(i);
+    global.gc?.();
+    assert.equal(tf.memory().numTensors, tensors, 'tensor count after 1,000 queries');
+    const growth = process.memoryUsage().heapUsed - heap;
+    console.log(`# 1,000 queries: tensors ${tensors} → ${tf.memory().numTensors}, heap growth ${(growth / 2 ** 20).toFixed(1)} MiB`);
+    assert.ok(growth < 20 * 2 ** 20, `heap grew by ${growth} bytes`);
+    const abort = new AbortController();
+    abort.abort();
+    await assert.rejects(engine.query({ prompt: 'x', completion: ' y' }, { signal: abort.signal }), (e: Error) => e.name === 'AbortError');
+  });
+});
