@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { initBackend } from '../../server/src/engine/backend/backend';
 import { spearman, topK } from '../../server/src/engine/analysis/stats';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
-import { buildIndex } from '../../server/src/engine/index/build';
+import { buildIndex, DEFAULT_INDEX_DIM } from '../../server/src/engine/index/build';
 import { mergeIndexes } from '../../server/src/engine/index/merge';
 import { IndexSearcher } from '../../server/src/engine/index/search';
 import { scoreWithIndex } from '../../server/src/engine/index/scoreWithIndex';
@@ -20,6 +20,9 @@ import { resolveQueries } from '../../server/src/engine/score/queries';
 import { fit, identityFor, queryRecords, score, withPool, writeJsonlCorpus, type Setup } from '../helpers/influence';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import type { Shard } from '../../server/src/engine/corpus/sequences';
+
+/** Candidates rescored exactly per query (top and bottom). */
+const RERANK = 20;
 
 const QUERIES = queryRecords([
   { prompt: 'Once upon a time, there was a little girl named', completion: ' Lily. She loved to play outside.' },
@@ -81,7 +84,7 @@ test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })
 test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the default dim); full dim is exact', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const D = exact.documents.length;
   const table: string[] = [];
-  for (const dim of (process.env.IL_DIMS ?? '100000,32,128,512,2048').split(',').map(Number)) {
+  for (const dim of (process.env.IL_DIMS ?? `256,1024,${DEFAULT_INDEX_DIM},100000`).split(',').map(Number)) {
     const dir = tmp();
     const manifest = await build(dir, dim);
     const out = await indexScores(dir);
@@ -89,7 +92,7 @@ test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the 
     const bytes = manifest.modules.length * 4 + manifest.rowDim * 2;
     table.push(`dim ${String(dim).padStart(6)}: rowDim ${manifest.rowDim}, ${bytes} B/doc, Spearman min ${Math.min(...rhos).toFixed(4)} mean ${(rhos.reduce((a, b) => a + b) / rhos.length).toFixed(4)}`);
     console.log(`# ${table[table.length - 1]}`);
-    if (dim === 512) rhos.forEach((r, q) => assert.ok(r >= 0.9, `dim 512, query ${q}: Spearman ${r}`));
+    if (dim === DEFAULT_INDEX_DIM) rhos.forEach((r, q) => assert.ok(r >= 0.9, `dim ${dim}, query ${q}: Spearman ${r}`));
     if (dim >= 100_000) {
       // Every position kept: only float16 storage separates it from exact.
       let worst = 0;
@@ -103,10 +106,10 @@ test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the 
   }
 });
 
-test('with --rerank 10, the top 10 equal the exact top 10 for ≥ 90% of queries', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+test('with --rerank 20, the top 10 equal the exact top 10 for ≥ 90% of queries', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const dir = tmp();
-  await build(dir, 128);
-  const out = await indexScores(dir, 10);
+  await build(dir, DEFAULT_INDEX_DIM);
+  const out = await indexScores(dir, RERANK);
   const D = exact.documents.length;
   let hits = 0;
   QUERIES.forEach((_, q) => {
@@ -115,7 +118,7 @@ test('with --rerank 10, the top 10 equal the exact top 10 for ≥ 90% of queries
     if (want.every((d) => got.has(d))) hits++;
     for (const d of got) assert.equal(out.documents[d].exact, true, 'reranked documents are marked exact');
   });
-  console.log(`# rerank 10 at dim 128: exact top-10 recovered for ${hits}/${QUERIES.length} queries`);
+  console.log(`# rerank ${RERANK} at dim ${DEFAULT_INDEX_DIM}: exact top-10 recovered for ${hits}/${QUERIES.length} queries`);
   assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
 });
 

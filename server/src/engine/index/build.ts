@@ -17,7 +17,7 @@ import { TOOL_VERSION } from '../version';
 import { MANIFEST, writeChunk, writeDocuments } from './store';
 import type { IndexChunk, IndexManifest, IndexModule } from './types';
 
-export const DEFAULT_INDEX_DIM = 512;
+export const DEFAULT_INDEX_DIM = 4096;
 const CHUNK_ROWS = 4096;
 
 export interface BuildIndexOptions {
