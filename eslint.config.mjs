@@ -3,7 +3,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'out/', 'node_modules/', '.bench/', '.cache/', '**/*.vsix'] },
+  { ignores: ['.device/**', 'demo/out/**', 'dist/', 'out/', 'node_modules/', '.bench/', '.cache/', '**/*.vsix'] },
   tseslint.configs.recommended,
   {
     rules: {

@@ -12,6 +12,7 @@ import { trackedModules } from '../server/src/engine/model/tfModel';
 import { resolveQueries } from '../server/src/engine/score/queries';
 import { scoreCorpus } from '../server/src/engine/score/score';
 import { sharedFixtures } from './fixtures';
+import { benchIndex } from './index';
 
 const PROMPTS = [
   'Once upon a time, there was a little girl named',
@@ -84,7 +85,8 @@ export async function benchEkfac(m: OpenedModel, workers: number, maxLen: number
       log(`score ${key} (10 queries): ${Math.round(tokens / seconds)} tokens/s`);
     }
     writeFileSync(join(dir, 'done'), '');
-    return { workers, maxLen, corpusTokens: stages.covariance?.tokens, stages, scoring };
+    const index = await benchIndex(m, pool, factors, { fingerprint: identity.model.fingerprint, path: 'stories260K' }, identity.corpus, maxLen, log);
+    return { ekfac: { workers, maxLen, corpusTokens: stages.covariance?.tokens, stages, scoring }, index };
   } finally {
     await pool.dispose();
     rmSync(dir, { recursive: true, force: true });

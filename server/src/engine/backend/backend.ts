@@ -53,7 +53,9 @@ let wasmConfigured = false;
 async function tryWasm(): Promise<string | null> {
   const restore = withoutNewFailureHandlers();
   try {
-    const wasm = nodeRequire('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    // A plain require (not nodeRequire): a self-contained bundle can then include the wasm backend.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     if (!wasmConfigured) {
       // In the bundles the .wasm files are copied beside the bundle; unbundled, the package finds its own.
       const beside = join(__dirname, 'tfjs-backend-wasm-simd.wasm');

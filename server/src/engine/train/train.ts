@@ -29,6 +29,8 @@ export interface TrainOptions {
   evalEvery: number;
   signal?: AbortSignal;
   onStep?: (s: StepInfo) => void;
+  /** Checked after every step: true ends training there (e.g. a time budget), keeping what was learnt. */
+  shouldStop?: () => boolean;
 }
 
 export interface StepInfo {
@@ -98,8 +100,13 @@ export async function train(o: TrainOptions): Promise<{ checkpoint: Checkpoint; 
       await o.pool.broadcast({ kind: 'setParams', params: message(), tied });
       info.heldOutLoss = await heldOutLoss(o.pool, o.heldOut, o.rowsPerMicroBatch);
     }
+    if (o.shouldStop?.() && info.heldOutLoss === undefined) {
+      await o.pool.broadcast({ kind: 'setParams', params: message(), tied });
+      info.heldOutLoss = await heldOutLoss(o.pool, o.heldOut, o.rowsPerMicroBatch);
+    }
     history.push(info);
     o.onStep?.(info);
+    if (o.shouldStop?.()) break;
   }
   const weights: Weights = new Map();
   for (const [name, data] of params) weights.set(name, { shape: shapes.get(name)!, data });
