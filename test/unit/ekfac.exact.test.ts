@@ -24,6 +24,7 @@
  * which is what the engine's identity strategy must produce; a separate test checks the engine's
  * identity scores against it.
  */
+import { pearson, spearman } from '../../server/src/engine/analysis/stats';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -58,48 +59,6 @@ const QUERIES = [
   { prompt: 'on a', completion: ' mat, we sat.' },
 ];
 
-// ---------------------------------------------------------------------------------------------
-// Statistics (local: no engine helper is assumed)
-// ---------------------------------------------------------------------------------------------
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = a[i] - ma;
-    const y = b[i] - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}
-
-/** Ranks 0..n−1, ties sharing their average rank. */
-function ranks(a: ArrayLike<number>): Float64Array {
-  const idx = Array.from({ length: a.length }, (_, i) => i).sort((i, j) => a[i] - a[j]);
-  const r = new Float64Array(a.length);
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && a[idx[j + 1]] === a[idx[i]]) j++;
-    for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2;
-    i = j + 1;
-  }
-  return r;
-}
-
-const spearman = (a: ArrayLike<number>, b: ArrayLike<number>) => pearson(ranks(a), ranks(b));
 
 // ---------------------------------------------------------------------------------------------
 // Setup: model, corpus, engine fits and scores, exact curvature and gradients
