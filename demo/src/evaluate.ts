@@ -44,7 +44,9 @@ export async function demoHeldOutLoss(pool: ComputePool, modelPath = DEMO_MODEL,
 }
 
 async function main() {
-  const m = await openModel(DEMO_MODEL);
+  const at = process.argv.indexOf('--model');
+  const modelDir = at > 0 ? resolve(process.argv[at + 1]) : DEMO_MODEL;
+  const m = await openModel(modelDir);
   const queries = await readQueries(join(ROOT, 'demo', 'queries.jsonl'));
   const pool = await ComputePool.create(m.checkpoint, {});
   try {
@@ -65,9 +67,9 @@ async function main() {
         groups.set(key, g);
       }
     }
-    const loss = await demoHeldOutLoss(pool);
+    const loss = await demoHeldOutLoss(pool, modelDir);
     const accuracy = Object.fromEntries([...groups].map(([k, g]) => [k, { ...g, accuracy: g.correct / g.n }]));
-    writeTextAtomically(join(DEMO_MODEL, 'eval.json'), JSON.stringify({ heldOutLoss: loss, accuracy, results }, null, 1) + '\n');
+    writeTextAtomically(join(modelDir, 'eval.json'), JSON.stringify({ heldOutLoss: loss, accuracy, results }, null, 1) + '\n');
     for (const [k, g] of groups) process.stdout.write(`${k.padEnd(24)} ${g.correct}/${g.n}\n`);
     process.stdout.write(`held-out loss ${loss.toFixed(4)} nats/token\n`);
   } finally {
