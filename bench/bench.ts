@@ -2,7 +2,9 @@
  * `npm run bench`: speed figures as JSON on stdout (progress on stderr). Figures, not pass/fail:
  * record them in notes with the machine and backend.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../server/src/engine/backend/backend';
 import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
@@ -45,7 +47,12 @@ async function main() {
     index,
     peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
   };
-  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  const json = JSON.stringify(report, null, 2) + '\n';
+  process.stdout.write(json);
+  // Also on disk: `npm run bench` prints npm's own banner on stdout before the JSON.
+  mkdirSync('.bench', { recursive: true });
+  writeFileSync(join('.bench', 'latest.json'), json);
+  log('figures also written to .bench/latest.json');
 }
 
 main().catch((e) => {
