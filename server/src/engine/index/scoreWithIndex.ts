@@ -5,6 +5,7 @@
 import { bottomK, topK } from '../analysis/stats';
 import { scoreCorpus, queryGradients, type ScoreOptions, type ScoreOutput } from '../score/score';
 import { IndexSearcher } from './search';
+import { dampingFor } from '../score/precondition';
 
 export interface IndexScoreOutput extends ScoreOutput {
   index: { path: string; dim: number; rowDim: number };
@@ -24,7 +25,8 @@ export async function scoreWithIndex(
   for (let q = 0; q < Q; q++) scores.set(searcher.scores(searcher.queryVector(g.gradients[q], o.factors, o.damping), o.signal), q * D);
   const documents = searcher.documents.map((d) => ({ ...d, exact: false }));
   let contraction: ScoreOutput['contraction'] = {};
-  let damping: Record<string, number> = {};
+  // λ per module, as the index's query vectors used it (the same rule as exact scoring).
+  const damping: Record<string, number> = Object.fromEntries(o.factors.modules.map((f) => [f.name, dampingFor(f, o.damping)]));
   const rerank = new Set<number>();
   for (let q = 0; q < Q && o.rerank > 0; q++) {
     const row = scores.subarray(q * D, (q + 1) * D);
@@ -34,7 +36,6 @@ export async function scoreWithIndex(
     const byIndex = new Map(documents.map((d, j) => [d.index, j]));
     const exact = await scoreCorpus({ ...o, selfInfluence: false, only: new Set([...rerank].map((j) => documents[j].index)) });
     contraction = exact.contraction;
-    damping = exact.damping;
     exact.documents.forEach((doc, e) => {
       const j = byIndex.get(doc.index)!;
       documents[j].exact = true;
