@@ -51,6 +51,28 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   assert.match(s.stdout, /query lily \(factual\)/);
   assert.match(s.stdout, /rank\s+score\/nat/);
   assert.equal(s.stdout.split('\n').filter((l) => /^\s+[123]\s/.test(l)).length, 6, 'top 3 rows per query');
+
+  // The gradient index: build, then score from it with the top and bottom 5 rescored exactly.
+  const index = join(dir, 'index');
+  const i = await runCli(['index', ...model, '--corpus', corpus, '--factors', factors, '--out', index, '--dim', '256', '--quiet']);
+  assert.equal(i.code, 0, i.stderr);
+  const viaIndex = join(dir, 'results-index');
+  const si = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', viaIndex, '--index', index, '--rerank', '5', '--top', '2', '--quiet']);
+  assert.equal(si.code, 0, si.stderr);
+  const ri = readResults(viaIndex);
+  assert.equal(ri.results.method.scoring, 'index');
+  assert.equal(ri.results.documents.length, 40);
+  const exactDocs = ri.results.documents.filter((d) => d.exact);
+  assert.ok(exactDocs.length >= 10 && exactDocs.length <= 20, `${exactDocs.length} documents reranked`);
+  // Reranked documents carry the exact scores.
+  for (const [j, d] of ri.results.documents.entries()) {
+    if (!d.exact) continue;
+    const e = r.results.documents.findIndex((x) => x.index === d.index);
+    for (let q = 0; q < 2; q++) assert.ok(Math.abs(ri.scores[q * 40 + j] - r.scores[q * 40 + e]) <= 1e-4 * Math.abs(r.scores[q * 40 + e]) + 1e-6);
+  }
+  const bad = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', viaIndex, '--index', index, '--self']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--self needs a pass over the corpus/);
 });
 
 test('score refuses factors of another model and bad queries with file:line', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async (t) => {
