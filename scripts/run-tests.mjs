@@ -24,7 +24,7 @@ if (files.length === 0) {
   console.error(`no test files under ${suites.map((s) => 'test/' + s).join(', ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...extra, ...files], {
+const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--test', '--test-concurrency=1', ...extra, ...files], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);

@@ -1,5 +1,5 @@
 /** Fit-and-score through the engine's own entry points, on a corpus written to a temp folder. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComputePool } from '../../server/src/engine/backend/pool';
@@ -82,4 +82,31 @@ export async function score(
     const out = await scoreCorpus({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, factors, queries: prepared, maxLen, ...opts });
     return { ...out, factors };
   });
+}
+
+/** Ten TinyStories-style queries with completions (tests take the first n). */
+export const STORY_QUERIES = queryRecords([
+  { prompt: 'Once upon a time, there was a little girl named', completion: ' Lily. She loved to play outside.' },
+  { prompt: 'Tom had a red ball. He', completion: ' threw it to his friend Sam.' },
+  { prompt: 'The sun was shining and the birds', completion: ' were singing in the trees.' },
+  { prompt: 'Mom said, "Time for bed." The boy', completion: ' was sad but he went to sleep.' },
+  { prompt: 'One day, a big dog found a', completion: ' bone in the garden.' },
+  { prompt: 'Lily and Ben went to the park to', completion: ' play on the swings.' },
+  { prompt: 'The cat was hungry, so it', completion: ' ate the fish.' },
+  { prompt: 'Sue wanted to help her friend, so she', completion: ' gave her a hug.' },
+  { prompt: 'There was a tree with many', completion: ' red apples.' },
+  { prompt: 'At night, the moon', completion: ' was big and bright.' },
+]);
+
+/** Temp folders for one test file, removed by `cleanup` (register it with test.after). */
+export function tempDirs(prefix: string): { tmp: () => string; cleanup: () => void } {
+  const dirs: string[] = [];
+  return {
+    tmp: () => {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+    cleanup: () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })),
+  };
 }

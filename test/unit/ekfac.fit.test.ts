@@ -5,36 +5,24 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { initBackend } from '../../server/src/engine/backend/backend';
 import { mergeShards } from '../../server/src/engine/ekfac/fit';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { readStage, readManifest } from '../../server/src/engine/ekfac/store';
 import { openModel, type OpenedModel } from '../../server/src/engine/model/openModel';
 import { spearman } from '../../server/src/engine/analysis/stats';
-import { fit, identityFor, queryRecords, score, withPool, writeJsonlCorpus, type Setup } from '../helpers/influence';
+import { fit, identityFor, score, withPool, writeJsonlCorpus, STORY_QUERIES, tempDirs, type Setup } from '../helpers/influence';
 import { assertRelClose } from '../helpers/compare';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 
-const QUERIES = queryRecords([
-  { prompt: 'Once upon a time, there was a little girl named', completion: ' Lily. She loved to play outside.' },
-  { prompt: 'Tom had a red ball. He', completion: ' threw it to his friend Sam.' },
-  { prompt: 'The sun was shining and the birds', completion: ' were singing in the trees.' },
-  { prompt: 'Mom said, "Time for bed." The boy', completion: ' was sad but he went to sleep.' },
-]);
+const QUERIES = STORY_QUERIES.slice(0, 4);
 
 let model: OpenedModel;
 let corpus: string;
 /** ekfac fitted once with 2 workers, shared by the tests that only read it. */
 let shared: string;
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'il-fit-'));
-  dirs.push(d);
-  return d;
-};
+const { tmp, cleanup } = tempDirs('il-fit-');
 
 before(async () => {
   if (SKIP_NO_SHARED) return;
@@ -46,7 +34,7 @@ before(async () => {
   await fit(setup(), 'ekfac', shared);
 });
 
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+test.after(cleanup);
 
 const setup = (over: Partial<Setup> = {}): Setup => ({ model, corpus, settings: { maxLen: 96 }, workers: 2, ...over });
 

@@ -5,8 +5,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../server/src/engine/backend/backend';
 import { spearman, topK } from '../../server/src/engine/analysis/stats';
@@ -17,36 +16,20 @@ import { IndexSearcher } from '../../server/src/engine/index/search';
 import { scoreWithIndex } from '../../server/src/engine/index/scoreWithIndex';
 import { bosId, openModel, stopIds, type OpenedModel } from '../../server/src/engine/model/openModel';
 import { resolveQueries } from '../../server/src/engine/score/queries';
-import { fit, identityFor, queryRecords, score, withPool, writeJsonlCorpus, type Setup } from '../helpers/influence';
+import { fit, identityFor, score, withPool, writeJsonlCorpus, STORY_QUERIES, tempDirs, type Setup } from '../helpers/influence';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import type { Shard } from '../../server/src/engine/corpus/sequences';
 
 /** Candidates rescored exactly per query (top and bottom). */
 const RERANK = 20;
 
-const QUERIES = queryRecords([
-  { prompt: 'Once upon a time, there was a little girl named', completion: ' Lily. She loved to play outside.' },
-  { prompt: 'Tom had a red ball. He', completion: ' threw it to his friend Sam.' },
-  { prompt: 'The sun was shining and the birds', completion: ' were singing in the trees.' },
-  { prompt: 'Mom said, "Time for bed." The boy', completion: ' was sad but he went to sleep.' },
-  { prompt: 'One day, a big dog found a', completion: ' bone in the garden.' },
-  { prompt: 'Lily and Ben went to the park to', completion: ' play on the swings.' },
-  { prompt: 'The cat was hungry, so it', completion: ' ate the fish.' },
-  { prompt: 'Sue wanted to help her friend, so she', completion: ' gave her a hug.' },
-  { prompt: 'There was a tree with many', completion: ' red apples.' },
-  { prompt: 'At night, the moon', completion: ' was big and bright.' },
-]);
+const QUERIES = STORY_QUERIES;
 
 let model: OpenedModel;
 let corpus: string;
 let factorsDir: string;
 let exact: Awaited<ReturnType<typeof score>>;
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'il-index-'));
-  dirs.push(d);
-  return d;
-};
+const { tmp, cleanup } = tempDirs('il-index-');
 const setup = (): Setup => ({ model, corpus, settings: { maxLen: 96 }, workers: 2 });
 
 async function build(out: string, dim: number, shard?: Shard) {
@@ -79,7 +62,7 @@ before(async () => {
   exact = await score(setup(), factorsDir, QUERIES);
 });
 
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+test.after(cleanup);
 
 test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the default dim); full dim is exact', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const D = exact.documents.length;
