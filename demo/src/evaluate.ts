@@ -9,7 +9,7 @@ import { heldOutLoss, packRows } from '../../server/src/engine/train/train';
 import { openModel, bosId, stopIds } from '../../server/src/engine/model/openModel';
 import { readQueries } from '../../server/src/engine/queries/read';
 import { writeTextAtomically } from '../../server/src/engine/util/atomic';
-import { isHeldOut } from './train';
+import { demoSequences } from './train';
 
 const ROOT = resolve(__dirname, '..', '..');
 export const DEMO_MODEL = join(ROOT, 'demo', 'model');
@@ -28,19 +28,14 @@ export function completionCorrect(kind: string | undefined, completion: string, 
 /** The held-out documents' mean next-token loss through the normal loader and forward pass. */
 export async function demoHeldOutLoss(pool: ComputePool, modelPath = DEMO_MODEL, corpus = join(ROOT, 'demo', 'data', 'corpus.jsonl')): Promise<number> {
   const m = await openModel(modelPath);
-  const docs = readFileSync(corpus, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { id: string; text: string })
-    .filter((d) => isHeldOut(d.id))
-    .map((d) => [m.tokenizer.bosId, ...m.tokenizer.encode(d.text), m.tokenizer.eosId]);
+  const { heldOut } = demoSequences(corpus, m.tokenizer);
   const training = JSON.parse(readFileSync(join(modelPath, 'training.json'), 'utf8')) as { rowLength: number };
   await pool.broadcast({
     kind: 'setParams',
     params: [...m.checkpoint.weights].filter(([n]) => n !== 'lm_head').map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
     tied: m.checkpoint.weights.get('lm_head')?.data === m.checkpoint.weights.get('embed')?.data,
   });
-  return heldOutLoss(pool, packRows(docs, training.rowLength), 2);
+  return heldOutLoss(pool, packRows(heldOut, training.rowLength), 2);
 }
 
 async function main() {

@@ -17,6 +17,8 @@ import { initLlama } from '../../server/src/engine/train/init';
 import { packRows, train } from '../../server/src/engine/train/train';
 import { hashInts } from '../../server/src/engine/util/random';
 import { writeTextAtomically } from '../../server/src/engine/util/atomic';
+import type { Tokenizer } from '../../server/src/engine/tokenizer/types';
+import { readCorpusJsonl } from './tokenizer/main';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -41,6 +43,17 @@ export function isHeldOut(id: string): boolean {
   return hashInts(Array.from(id, (c) => c.charCodeAt(0))) % 50 === 0;
 }
 
+/** The demo corpus as [BOS] + tokens + [EOS] sequences, split into training and held-out documents. */
+export function demoSequences(corpus: string, tokenizer: Tokenizer): { all: number; train: number[][]; heldOut: number[][] } {
+  const docs = readCorpusJsonl(corpus);
+  const encode = (text: string) => [tokenizer.bosId, ...tokenizer.encode(text), tokenizer.eosId];
+  return {
+    all: docs.length,
+    train: docs.filter((d) => !isHeldOut(d.id)).map((d) => encode(d.text)),
+    heldOut: docs.filter((d) => isHeldOut(d.id)).map((d) => encode(d.text)),
+  };
+}
+
 async function main() {
   const { values: v } = parseArgs({
     options: {
@@ -60,13 +73,7 @@ async function main() {
     },
   });
   const tokenizer = loadHuggingFaceTokenizer(v.tokenizer!);
-  const docs = readFileSync(v.corpus!, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { id: string; text: string });
-  const encode = (text: string) => [tokenizer.bosId, ...tokenizer.encode(text), tokenizer.eosId];
-  const trainDocs = docs.filter((d) => !isHeldOut(d.id)).map((d) => encode(d.text));
-  const heldDocs = docs.filter((d) => isHeldOut(d.id)).map((d) => encode(d.text));
+  const { all, train: trainDocs, heldOut: heldDocs } = demoSequences(v.corpus!, tokenizer);
   const rowLength = Number(v['row-length']);
   const rows = packRows(trainDocs, rowLength);
   const heldOut = packRows(heldDocs, rowLength);
@@ -79,7 +86,7 @@ async function main() {
   const workers = v.workers !== undefined ? Number(v.workers) : undefined;
   const pool = await ComputePool.create(init, { backend: parseBackendRequest(v.backend), workers });
   const log = (s: string) => process.stderr.write(`demo:train: ${s}\n`);
-  log(`${docs.length} documents (${heldDocs.length} held out), ${rows.length} training rows of ${rowLength} tokens, ${steps} steps, backend ${pool.backend.name} × ${pool.size}`);
+  log(`${all} documents (${heldDocs.length} held out), ${rows.length} training rows of ${rowLength} tokens, ${steps} steps, backend ${pool.backend.name} × ${pool.size}`);
   const started = Date.now();
   try {
     const { checkpoint, history } = await train({

@@ -6,7 +6,8 @@
 import type { ComputePool } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
-import { corpusItems, type CorpusItem, type Shard } from '../corpus/sequences';
+import { readCorpus } from '../corpus/corpus';
+import { corpusItems, inShard, type CorpusItem, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusIssue, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import { symmetricEigen } from '../linalg/eigh';
@@ -16,6 +17,7 @@ import {
   invalidateFrom,
   listShards,
   openFactorFolder,
+  readManifest,
   readShard,
   readStage,
   removeShards,
@@ -156,9 +158,8 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
 }
 
 async function countDocuments(corpus: CorpusOptions, shard: Shard | undefined, signal?: AbortSignal): Promise<number> {
-  const { readCorpus } = await import('../corpus/corpus');
   let n = 0;
-  for await (const doc of readCorpus(corpus, undefined, signal)) if (!shard || doc.index % shard.count === shard.index) n++;
+  for await (const doc of readCorpus(corpus, undefined, signal)) if (inShard(doc.index, shard)) n++;
   return n;
 }
 
@@ -202,7 +203,6 @@ async function basesMessage(dir: string, manifest: FactorManifest) {
 
 /** Adds the shards of the first pending corpus-pass stage into the stage itself. */
 export async function mergeShards(dir: string): Promise<{ stage: StageName; shards: number }> {
-  const { readManifest } = await import('./store');
   const manifest = readManifest(dir);
   if (!manifest) throw new InfluenceLensError('NOT_FOUND', `no factor manifest in ${dir}`, { file: dir });
   for (const stage of stagesFor(manifest.settings.strategy)) {

@@ -18,10 +18,10 @@ export class ParamSet {
     for (const p of params) this.tensors.set(p.name, tf.tensor(p.data, p.shape));
   }
 
-  /** The map the forward pass reads. */
-  forForward(): Map<string, Tensor> {
-    const m = new Map(this.tensors);
-    if (this.tied) m.set('lm_head', this.tensors.get('embed')!);
+  /** The map the forward pass reads, for these tensors or differentiable stand-ins of them. */
+  forForward(tensors: Map<string, Tensor> = this.tensors): Map<string, Tensor> {
+    const m = new Map(tensors);
+    if (this.tied) m.set('lm_head', tensors.get('embed')!);
     return m;
   }
 
@@ -55,8 +55,7 @@ export function trainGradients(model: TfModel, params: ParamSet, rows: number[][
   const grads: ParamMessage[] = [];
   tf.tidy(() => {
     const f = (...ps: Tensor[]) => {
-      const map = new Map(names.map((n, i) => [n, ps[i]]));
-      if (params.tied) map.set('lm_head', map.get('embed')!);
+      const map = params.forForward(new Map(names.map((n, i) => [n, ps[i]])));
       const r = model.withParams(map, () => rowsLoss(model, rows));
       tokens = r.tokens;
       return r.loss as tf.Scalar;
