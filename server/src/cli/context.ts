@@ -3,7 +3,11 @@ import { parseBackendRequest } from '../engine/backend/backend';
 import { ComputePool } from '../engine/backend/pool';
 import type { CorpusOptions } from '../engine/corpus/types';
 import { openModel, type OpenedModel } from '../engine/model/openModel';
-import { int, optStr, str, type Values } from './args';
+import { int, optStr, str, UsageError, type Values } from './args';
+import { loadFactors, type LoadedFactors } from '../engine/ekfac/load';
+import { readManifest } from '../engine/ekfac/store';
+import { InfluenceLensError } from '../engine/errors';
+import { fingerprintCheckpoint } from '../engine/model/load';
 import { ProgressBar } from './progress';
 
 export interface RunContext extends OpenedModel {
@@ -45,6 +49,27 @@ export function logSkipped(log: (line: string) => void, issues: { file: string; 
   log(`skipped ${count} malformed corpus ${count === 1 ? 'entry' : 'entries'}:`);
   for (const i of issues.slice(0, 10)) log(`  ${i.file}${i.line ? `:${i.line}` : ''}: ${i.reason}`);
   if (count > 10) log(`  … and ${count - 10} more`);
+}
+
+export interface FactorRun extends RunContext {
+  factors: LoadedFactors;
+  /** The running model's identity, as recorded in results and indexes. */
+  modelId: { fingerprint: string; path: string; architecture: string };
+  /** --max-len, defaulting to the length the factors were fitted with. */
+  maxLen: number;
+}
+
+/** withModel for commands that use fitted factors: tracks the factors' modules and checks they fit the model. */
+export async function withFactors<T>(v: Values, signal: AbortSignal, factorsDir: string, fn: (ctx: FactorRun) => Promise<T>): Promise<T> {
+  const manifest = readManifest(factorsDir);
+  if (!manifest) throw new InfluenceLensError('NOT_FOUND', `no factors in ${factorsDir} (run influence-lens fit first)`, { file: factorsDir });
+  return withModel(v, signal, { modules: manifest.settings.modules }, async (m) => {
+    const modelId = { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: str(v, 'model'), architecture: m.checkpoint.config.architecture };
+    const factors = await loadFactors(factorsDir, { model: modelId });
+    const maxLen = int(v, 'max-len', { min: 2 }) ?? manifest.settings.maxLen;
+    if (maxLen > m.checkpoint.config.maxSeqLen) throw new UsageError(`--max-len ${maxLen} exceeds the model's context of ${m.checkpoint.config.maxSeqLen}`);
+    return fn({ ...m, factors, modelId, maxLen });
+  });
 }
 
 export function corpusOptions(v: Values): CorpusOptions {

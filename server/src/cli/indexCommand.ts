@@ -1,14 +1,10 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
 import { corpusFingerprint } from '../engine/corpus/fingerprint';
 import { parseShard } from '../engine/corpus/sequences';
-import { loadFactors } from '../engine/ekfac/load';
-import { readManifest as readFactorManifest } from '../engine/ekfac/store';
-import { InfluenceLensError } from '../engine/errors';
 import { buildIndex, DEFAULT_INDEX_DIM } from '../engine/index/build';
-import { fingerprintCheckpoint } from '../engine/model/load';
 import { bosId } from '../engine/model/openModel';
-import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, optStr, parse, str, UsageError } from './args';
-import { corpusOptions, withModel } from './context';
+import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, optStr, parse, str } from './args';
+import { corpusOptions, withFactors } from './context';
 
 export async function index(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
@@ -26,13 +22,9 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
   const corpus = corpusOptions(v);
   const shard = parseShard(optStr(v, 'shard'));
   const dim = int(v, 'dim') ?? DEFAULT_INDEX_DIM;
-  const fm = readFactorManifest(factorsDir);
-  if (!fm) throw new InfluenceLensError('NOT_FOUND', `no factors in ${factorsDir} (run influence-lens fit first)`, { file: factorsDir });
-  await withModel(v, signal, { modules: fm.settings.modules }, async (m) => {
-    const model = { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: str(v, 'model') };
-    const factors = await loadFactors(factorsDir, { model: { ...model, architecture: m.checkpoint.config.architecture } });
-    const maxLen = int(v, 'max-len', { min: 2 }) ?? fm.settings.maxLen;
-    if (maxLen > m.checkpoint.config.maxSeqLen) throw new UsageError(`--max-len ${maxLen} exceeds the model's context of ${m.checkpoint.config.maxSeqLen}`);
+  await withFactors(v, signal, factorsDir, async (m) => {
+    const { factors, maxLen } = m;
+    const model = { fingerprint: m.modelId.fingerprint, path: m.modelId.path };
     const manifest = await buildIndex({
       pool: m.pool,
       tokenizer: m.tokenizer,

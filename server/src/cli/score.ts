@@ -2,10 +2,6 @@
 import { parseShard } from '../engine/corpus/sequences';
 import { readCorpus } from '../engine/corpus/corpus';
 import { corpusFingerprint } from '../engine/corpus/fingerprint';
-import { loadFactors } from '../engine/ekfac/load';
-import { readManifest } from '../engine/ekfac/store';
-import { InfluenceLensError } from '../engine/errors';
-import { fingerprintCheckpoint } from '../engine/model/load';
 import { bosId, stopIds } from '../engine/model/openModel';
 import { readQueries } from '../engine/queries/read';
 import { writeResults } from '../engine/results/io';
@@ -15,7 +11,7 @@ import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../engine/sco
 import { scoreWithIndex } from '../engine/index/scoreWithIndex';
 import { TOOL_VERSION } from '../engine/version';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
-import { corpusOptions, logSkipped, withModel } from './context';
+import { corpusOptions, logSkipped, withFactors } from './context';
 
 export async function score(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
@@ -45,14 +41,10 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
   const corpus = corpusOptions(v);
   const shard = parseShard(optStr(v, 'shard'));
   const top = int(v, 'top', { min: 0 })!;
-  const manifest = readManifest(factorsDir);
-  if (!manifest) throw new InfluenceLensError('NOT_FOUND', `no factors in ${factorsDir} (run influence-lens fit first)`, { file: factorsDir });
   const records = await readQueries(str(v, 'queries'));
-  await withModel(v, signal, { modules: manifest.settings.modules }, async (m) => {
-    const modelId = { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: str(v, 'model'), architecture: m.checkpoint.config.architecture };
-    const factors = await loadFactors(factorsDir, { model: modelId });
-    const maxLen = int(v, 'max-len', { min: 2 }) ?? manifest.settings.maxLen;
-    if (maxLen > m.checkpoint.config.maxSeqLen) throw new UsageError(`--max-len ${maxLen} exceeds the model's context of ${m.checkpoint.config.maxSeqLen}`);
+  await withFactors(v, signal, factorsDir, async (m) => {
+    const { factors, modelId, maxLen } = m;
+    const manifest = factors.manifest;
     const started = Date.now();
     const queries = await resolveQueries(records, {
       pool: m.pool,
