@@ -9,6 +9,7 @@ import { BACKEND_NAMES, initBackend, type BackendName } from '../server/src/engi
 import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
 import { benchEkfac } from './ekfac';
+import { benchDemoIndex } from './index';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -44,7 +45,7 @@ async function main() {
     corpus: { name: 'tinystories valid-head', maxLen: 256 },
     captures,
     ekfac,
-    index,
+    index: { ...index, demo: await benchDemoIndex(2, log) },
     peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
   };
   const json = JSON.stringify(report, null, 2) + '\n';

@@ -1,23 +1,84 @@
-/** Gradient-index figures: build speed, size, load time, query latency (cold and warm), and a synthetic 100k-document index. */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+/**
+ * Gradient-index figures: build speed, size, load time, query latency (cold and warm) on stories260K +
+ * TinyStories and on the demo model + demo corpus, and a synthetic 100k-document index for scaling.
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ComputePool } from '../server/src/engine/backend/pool';
-import type { LoadedFactors } from '../server/src/engine/ekfac/load';
+import { join, resolve } from 'node:path';
+import { ComputePool } from '../server/src/engine/backend/pool';
+import { corpusFingerprint } from '../server/src/engine/corpus/fingerprint';
+import { fitFactors } from '../server/src/engine/ekfac/fit';
+import { loadFactors, type LoadedFactors } from '../server/src/engine/ekfac/load';
 import { buildIndex, DEFAULT_INDEX_DIM, factorsFingerprint } from '../server/src/engine/index/build';
 import { IndexQueryEngine } from '../server/src/engine/index/queryEngine';
 import { IndexSearcher } from '../server/src/engine/index/search';
-import { writeChunk, writeDocuments, MANIFEST } from '../server/src/engine/index/store';
+import { ChunkWriter, MANIFEST, packRow, writeDocuments, bytesPerRow } from '../server/src/engine/index/store';
 import type { IndexManifest } from '../server/src/engine/index/types';
-import { bosId, stopIds, type OpenedModel } from '../server/src/engine/model/openModel';
+import { fingerprintCheckpoint } from '../server/src/engine/model/load';
+import { bosId, openModel, stopIds, type OpenedModel } from '../server/src/engine/model/openModel';
+import { trackedModules } from '../server/src/engine/model/tfModel';
 import { Rng } from '../server/src/engine/util/random';
 import { writeTextAtomically } from '../server/src/engine/util/atomic';
+import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
+interface Query {
+  prompt: string;
+  completion: string;
+}
+
+/** Builds the default index over a corpus, opens it, and times 40 queries through the in-process engine. */
+async function measure(
+  m: OpenedModel,
+  pool: ComputePool,
+  factors: LoadedFactors,
+  model: { fingerprint: string; path: string },
+  corpus: { path: string; fingerprint: string },
+  maxLen: number,
+  queries: Query[],
+  label: string,
+  log: (s: string) => void,
+) {
+  const dir = mkdtempSync(join(tmpdir(), 'il-bench-index-'));
+  try {
+    const t0 = Date.now();
+    let tokens = 0;
+    const manifest = await buildIndex({ pool, tokenizer: m.tokenizer, bos: bosId(m), corpus: { path: corpus.path }, factors, model, corpusFingerprint: corpus.fingerprint, out: dir, dim: DEFAULT_INDEX_DIM, maxLen, onProgress: (p) => (tokens = p.tokens) });
+    const buildSeconds = (Date.now() - t0) / 1000;
+    const l0 = performance.now();
+    const searcher = IndexSearcher.open(dir, { modelFingerprint: model.fingerprint, factors });
+    const loadSeconds = (performance.now() - l0) / 1000;
+    const engine = new IndexQueryEngine({ pool, tokenizer: m.tokenizer, bos: bosId(m), stopIds: stopIds(m), factors, searcher, maxLen });
+    const latencies: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const q0 = performance.now();
+      await engine.query(queries[i % queries.length]);
+      latencies.push(performance.now() - q0);
+    }
+    const cold = latencies[0];
+    const warm = latencies.slice(1);
+    const out = {
+      dim: DEFAULT_INDEX_DIM,
+      documents: manifest.documents,
+      entriesPerDocument: manifest.entries,
+      bytesPerDocument: bytesPerRow(manifest),
+      inMemory: searcher.inMemory,
+      buildTokensPerSecond: tokens / buildSeconds,
+      loadSeconds,
+      queryMs: { cold, warmP50: percentile(warm, 50), warmP95: percentile(warm, 95) },
+    };
+    log(`index ${label}: build ${Math.round(out.buildTokensPerSecond)} tok/s, ${out.bytesPerDocument} B/doc, load ${loadSeconds.toFixed(3)} s, query cold ${cold.toFixed(0)} ms, warm p50 ${out.queryMs.warmP50.toFixed(0)} / p95 ${out.queryMs.warmP95.toFixed(0)} ms (${manifest.documents} docs)`);
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** stories260K over TinyStories (factors from the EK-FAC benchmark), then the synthetic 100k index. */
 export async function benchIndex(
   m: OpenedModel,
   pool: ComputePool,
@@ -27,79 +88,75 @@ export async function benchIndex(
   maxLen: number,
   log: (s: string) => void,
 ) {
-  const dir = mkdtempSync(join(tmpdir(), 'il-bench-index-'));
+  const prompts = ['Once upon a time, there was a girl named', 'The dog ran to the', 'Tom and Sue found a', 'The sky was', 'Mom gave the boy a'];
+  const stories = await measure(m, pool, factors, model, corpus, maxLen, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log);
+  return { stories, synthetic100k: await synthetic(factors, model, log) };
+}
+
+/** The demo model over the full demo corpus (4,000 documents): fit, then the default index and its queries. */
+export async function benchDemoIndex(workers: number, log: (s: string) => void) {
+  const root = resolve(__dirname, '..');
+  const m = await openModel(join(root, 'demo', 'model'));
+  const dir = mkdtempSync(join(tmpdir(), 'il-bench-demo-'));
+  const pool = await ComputePool.create(m.checkpoint, { backend: 'wasm', workers });
   try {
-    const t0 = Date.now();
-    let tokens = 0;
-    const manifest = await buildIndex({ pool, tokenizer: m.tokenizer, bos: bosId(m), corpus: { path: corpus.path }, factors, model, corpusFingerprint: corpus.fingerprint, out: dir, dim: DEFAULT_INDEX_DIM, maxLen, onProgress: (p) => (tokens = p.tokens) });
-    const buildSeconds = (Date.now() - t0) / 1000;
-    const bytesPerDocument = manifest.modules.length * 4 + manifest.rowDim * 2;
-    const l0 = performance.now();
-    const searcher = IndexSearcher.open(dir, { modelFingerprint: model.fingerprint, factors });
-    const loadSeconds = (performance.now() - l0) / 1000;
-    const engine = new IndexQueryEngine({ pool, tokenizer: m.tokenizer, bos: bosId(m), stopIds: stopIds(m), factors, searcher, maxLen });
-    const prompts = ['Once upon a time, there was a girl named', 'The dog ran to the', 'Tom and Sue found a', 'The sky was', 'Mom gave the boy a'];
-    const latencies: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      const q0 = performance.now();
-      await engine.query({ prompt: prompts[i % prompts.length], completion: ' big red ball.' });
-      latencies.push(performance.now() - q0);
-    }
-    const cold = latencies[0];
-    const warm = latencies.slice(1);
-    const out = {
-      dim: DEFAULT_INDEX_DIM,
-      documents: manifest.documents,
-      rowDim: manifest.rowDim,
-      bytesPerDocument,
-      buildTokensPerSecond: tokens / buildSeconds,
-      loadSeconds,
-      queryMs: { cold, warmP50: percentile(warm, 50), warmP95: percentile(warm, 95) },
+    const corpus = join(dir, 'corpus.jsonl');
+    writeFileSync(corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
+    const maxLen = 256;
+    const settings = { strategy: 'ekfac' as const, fisher: 'sampled' as const, seed: 0, maxLen, maxDocs: 100_000, modules: trackedModules(m.checkpoint.config).map((t) => t.name) };
+    const identity = {
+      model: { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: 'demo/model', architecture: 'llama' },
+      corpus: { fingerprint: await corpusFingerprint({ path: corpus, maxDocs: settings.maxDocs }), path: corpus },
+      settings,
     };
-    log(`index: build ${Math.round(out.buildTokensPerSecond)} tok/s, ${bytesPerDocument} B/doc, load ${loadSeconds.toFixed(3)} s, query cold ${cold.toFixed(0)} ms, warm p50 ${out.queryMs.warmP50.toFixed(0)} / p95 ${out.queryMs.warmP95.toFixed(0)} ms (${manifest.documents} docs)`);
-    return { demoLike: out, synthetic100k: await synthetic(factors, model, log) };
+    const t0 = Date.now();
+    await fitFactors({ pool, tokenizer: m.tokenizer, bos: bosId(m), corpus: { path: corpus }, identity, out: join(dir, 'factors') });
+    log(`demo fit: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const factors = await loadFactors(join(dir, 'factors'), { model: identity.model });
+    const records = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; answer: string });
+    const queries = records.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` }));
+    return await measure(m, pool, factors, { fingerprint: identity.model.fingerprint, path: 'demo/model' }, identity.corpus, maxLen, queries, 'demo', log);
   } finally {
+    await pool.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** A 100k-document index of random rows (dim 64 per module, as stories260K's 15 modules): load and scan speed. */
+/** A 100k-document index of random rows (128 entries per module of stories260K's 15): load and scan speed. */
 async function synthetic(factors: LoadedFactors, model: { fingerprint: string; path: string }, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-100k-'));
   try {
     const D = 100_000;
-    const dim = 64;
-    const modules = factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim, positions: Array.from({ length: dim }, (_, i) => i) }));
-    const widths = modules.map(() => dim);
-    const rowDim = dim * modules.length;
+    const kept = 128;
+    const modules = factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim, kept }));
+    const layout = { modules, entries: kept * modules.length, settings: { dim: String(kept), maxLen: 256, damping: {}, positions: 'U16', values: 'I8' } as const };
     const rng = new Rng(7);
-    const chunks = [];
     mkdirSync(dir, { recursive: true });
-    for (let first = 0; first < D; first += 4096) {
-      const count = Math.min(4096, D - first);
-      const rows = Float32Array.from({ length: count * rowDim }, () => rng.normal());
-      chunks.push(writeChunk(dir, first, rows, count, widths));
+    const writer = new ChunkWriter(dir, layout);
+    for (let d = 0; d < D; d++) {
+      const positions = Uint32Array.from({ length: layout.entries }, (_, k) => Math.floor(rng.next() * modules[Math.floor(k / kept)].outDim * modules[Math.floor(k / kept)].inDim));
+      writer.push(packRow(positions, Float32Array.from({ length: layout.entries }, () => rng.normal()), modules.map(() => kept)));
     }
+    writer.flush();
     const docs = writeDocuments(dir, Array.from({ length: D }, (_, i) => ({ index: i, id: `s${i}`, source: 'synthetic', tokens: 100, file: 'synthetic' })));
     const manifest: IndexManifest = {
-      version: 1, tool: 'bench', model, corpus: { fingerprint: 'synthetic', path: 'synthetic' },
+      version: 2, tool: 'bench', model, corpus: { fingerprint: 'synthetic', path: 'synthetic' },
       factors: { path: factors.dir, fingerprint: factorsFingerprint(factors.dir), strategy: 'ekfac' },
-      settings: { dim, maxLen: 256, dtype: 'F16' }, modules, rowDim, documents: D, chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
+      ...layout, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
     writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
     const l0 = performance.now();
     const searcher = IndexSearcher.open(dir, { modelFingerprint: model.fingerprint, factors });
     const loadSeconds = (performance.now() - l0) / 1000;
-    const q = Float32Array.from({ length: rowDim }, () => rng.normal());
+    const q = Float32Array.from({ length: searcher.queryDim }, () => rng.normal());
     const times: number[] = [];
     for (let i = 0; i < 12; i++) {
       const t0 = performance.now();
       searcher.scores(q);
       times.push(performance.now() - t0);
     }
-    const out = { documents: D, dimPerModule: dim, rowDim, loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
-    log(`index 100k synthetic (dim ${dim}): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
-    writeFileSync(join(dir, 'done'), '');
+    const out = { documents: D, entriesPerModule: kept, bytesPerDocument: bytesPerRow(manifest), loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
+    log(`index 100k synthetic (${kept} entries per module): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

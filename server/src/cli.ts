@@ -31,9 +31,10 @@ commands:
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)
-  index --model PATH --corpus C --factors FACTORS --out INDEX [--dim K] [--max-len L] [--shard i/n]
-      the gradient index: each document's gradient in the EK-FAC eigenbasis at the K positions of
-      largest Λ per module, for instant queries
+  index --model PATH --corpus C --factors FACTORS --out INDEX [--dim 25%|K] [--damping X] [--max-len L]
+      [--shard i/n]
+      the gradient index: each document's gradient in the EK-FAC eigenbasis, the entries that weigh
+      most for that document (a share of each module's entries, or K per module), for instant queries
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
 

@@ -2,8 +2,9 @@
 import { corpusFingerprint } from '../engine/corpus/fingerprint';
 import { parseShard } from '../engine/corpus/sequences';
 import { buildIndex, DEFAULT_INDEX_DIM } from '../engine/index/build';
+import { bytesPerRow } from '../engine/index/store';
 import { bosId } from '../engine/model/openModel';
-import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, optStr, parse, str } from './args';
+import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
 
 export async function index(argv: string[], signal: AbortSignal): Promise<void> {
@@ -14,6 +15,7 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
     factors: { type: 'string' },
     out: { type: 'string' },
     dim: { type: 'string' },
+    damping: { type: 'string' },
     'max-len': { type: 'string' },
     shard: { type: 'string' },
   });
@@ -21,7 +23,7 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
   const out = str(v, 'out');
   const corpus = corpusOptions(v);
   const shard = parseShard(optStr(v, 'shard'));
-  const dim = int(v, 'dim') ?? DEFAULT_INDEX_DIM;
+  const dim = optStr(v, 'dim') ?? DEFAULT_INDEX_DIM;
   await withFactors(v, signal, factorsDir, async (m) => {
     const { factors, maxLen } = m;
     const model = { fingerprint: m.modelId.fingerprint, path: m.modelId.path };
@@ -36,13 +38,13 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
       out,
       dim,
       maxLen,
+      damping: num(v, 'damping'),
       shard,
       batchSize: int(v, 'batch-size'),
       signal,
       onProgress: (p) => m.progress.update({ label: 'index', done: p.documents, tokens: p.tokens, elapsedMs: p.elapsedMs }),
     });
     m.progress.done();
-    const bytes = manifest.chunks.reduce((n, c) => n + c.count * (manifest.modules.length * 4 + manifest.rowDim * 2), 0);
-    m.log(`index: ${out} (${manifest.documents} documents, ${manifest.rowDim} values per document, ${(bytes / manifest.documents).toFixed(0)} bytes per document)`);
+    m.log(`index: ${out} (${manifest.documents} documents, ${manifest.entries} entries and ${bytesPerRow(manifest)} bytes per document)`);
   });
 }

@@ -24,7 +24,9 @@ export interface IndexBasisMessage {
   inDim: number;
   QA: Float32Array;
   QS: Float32Array;
-  positions: number[];
+  /** Per column i·out + o of the transposed rotation: √Λ / (Λ + λ). */
+  weights: Float32Array;
+  kept: number;
 }
 
 /** Eigenbases as uploaded for the eigenvalue-correction stage (float32, eigenvectors as columns). */
@@ -69,7 +71,7 @@ interface TaskResults {
   generate: number[];
   tokenLosses: number[];
   setIndexBasis: null;
-  indexRows: Float32Array;
+  indexRows: { columns: Int32Array; values: Float32Array };
   setParams: null;
   trainGrads: { lossSum: number; tokens: number; grads: ParamMessage[] };
   evalLoss: { lossSum: number; tokens: number };
@@ -158,8 +160,8 @@ export class TaskRunner {
             {
               QA: square(m.QA, m.inDim),
               QS: square(m.QS, m.outDim),
-              // Flat position o·in + i → column i·out + o of the transposed rotation.
-              columns: tf.tensor1d(Int32Array.from(m.positions, (p) => (p % m.inDim) * m.outDim + Math.floor(p / m.inDim)), 'int32'),
+              weights: tf.tensor1d(m.weights),
+              kept: m.kept,
             },
           ]),
         );
@@ -241,7 +243,7 @@ function uploadSelf(m: SelfPreconditioner): DeviceSelfModule {
 export function transferables(result: unknown): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   const visit = (v: unknown, depth: number) => {
-    if (v instanceof Float32Array) out.add(v.buffer as ArrayBuffer);
+    if (v instanceof Float32Array || v instanceof Int32Array) out.add(v.buffer as ArrayBuffer);
     else if (depth < 3 && Array.isArray(v)) v.forEach((x) => visit(x, depth + 1));
     else if (depth < 3 && v && typeof v === 'object') Object.values(v).forEach((x) => visit(x, depth + 1));
   };

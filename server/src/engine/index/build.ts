@@ -14,11 +14,12 @@ import type { ResultsDocument } from '../results/types';
 import type { Tokenizer } from '../tokenizer/types';
 import { writeTextAtomically } from '../util/atomic';
 import { TOOL_VERSION } from '../version';
-import { MANIFEST, writeChunk, writeDocuments } from './store';
-import type { IndexChunk, IndexManifest, IndexModule } from './types';
+import { dampingFor } from '../score/precondition';
+import { ChunkWriter, MANIFEST, packRow, writeDocuments } from './store';
+import type { IndexManifest, IndexModule } from './types';
 
-export const DEFAULT_INDEX_DIM = 4096;
-const CHUNK_ROWS = 4096;
+/** Entries kept per document and module: a share of the module's entries, or a count. */
+export const DEFAULT_INDEX_DIM = '25%';
 
 export interface BuildIndexOptions {
   pool: ComputePool;
@@ -29,9 +30,11 @@ export interface BuildIndexOptions {
   model: { fingerprint: string; path: string };
   corpusFingerprint: string;
   out: string;
-  /** Kept entries per module. */
-  dim: number;
+  /** Entries kept per document and module: "25%" (of out·in) or a count such as "4096". */
+  dim: string;
   maxLen: number;
+  /** λ the entries are weighed with (absolute, as score's --damping); default 0.1 × mean Λ per module. */
+  damping?: number;
   shard?: Shard;
   batchSize?: number;
   signal?: AbortSignal;
@@ -43,12 +46,30 @@ export function factorsFingerprint(dir: string): string {
   return createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex');
 }
 
-/** The `dim` positions of largest Λ (EK-FAC's eigenvalue of each rotated direction). */
-export function selectPositions(f: ModuleFactors, dim: number): number[] {
-  const lambda = f.lambda!;
-  const order = Array.from({ length: lambda.length }, (_, i) => i);
-  order.sort((a, b) => lambda[b] - lambda[a] || a - b);
-  return order.slice(0, Math.min(dim, lambda.length));
+/** Entries kept of a module with `size` entries for a --dim of "P%" or "N". */
+export function keptEntries(dim: string, size: number): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(dim);
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !(n > 0) || (m[2] === '%' && n > 100) || (m[2] === '' && !Number.isInteger(n))) {
+    throw new InfluenceLensError('USAGE', `--dim must be a share such as 25% or a whole number of entries per module; got "${dim}"`);
+  }
+  return Math.max(1, Math.min(size, m[2] === '%' ? Math.round((n / 100) * size) : n));
+}
+
+/**
+ * How much one unit of a document's rotated gradient counts at each entry, in the transposed layout
+ * (column i·out + o): a query's R_q there is typically √Λ, and EK-FAC divides by Λ + λ.
+ */
+function entryWeights(f: ModuleFactors, lambda: number): Float32Array {
+  const { outDim, inDim } = f.eigen!;
+  const w = new Float32Array(outDim * inDim);
+  for (let o = 0; o < outDim; o++) {
+    for (let i = 0; i < inDim; i++) {
+      const l = Math.max(f.lambda![o * inDim + i], 0);
+      w[i * outDim + o] = Math.sqrt(l) / (l + lambda);
+    }
+  }
+  return w;
 }
 
 export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
@@ -60,59 +81,68 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
   for (const f of readdirSync(o.out)) if (f === MANIFEST || f.startsWith('chunk-') || f === 'documents.json') rmSync(join(o.out, f), { force: true });
 
-  const modules: IndexModule[] = o.factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim, positions: selectPositions(f, o.dim) }));
-  const widths = modules.map((m) => m.positions.length);
-  const rowDim = widths.reduce((a, b) => a + b, 0);
+  const modules: IndexModule[] = o.factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim, kept: keptEntries(o.dim, f.eigen!.outDim * f.eigen!.inDim) }));
+  const damping = Object.fromEntries(o.factors.modules.map((f) => [f.name, dampingFor(f, o.damping)]));
+  const layout = {
+    modules,
+    entries: modules.reduce((a, m) => a + m.kept, 0),
+    settings: { dim: o.dim, maxLen: o.maxLen, damping, positions: modules.every((m) => m.outDim * m.inDim <= 65_536) ? 'U16' : 'U32', values: 'I8' } as const,
+  };
   await o.pool.broadcast({
     kind: 'setIndexBasis',
-    modules: o.factors.modules.map((f, i) => ({ ...modules[i], QA: Float32Array.from(f.eigen!.QA), QS: Float32Array.from(f.eigen!.QS) })),
+    modules: o.factors.modules.map((f, i) => ({
+      ...modules[i],
+      QA: Float32Array.from(f.eigen!.QA),
+      QS: Float32Array.from(f.eigen!.QS),
+      weights: entryWeights(f, damping[f.name]),
+    })),
   });
 
   const started = Date.now();
   const documents: ResultsDocument[] = [];
-  const chunks: IndexChunk[] = [];
-  let buffer = new Float32Array(CHUNK_ROWS * rowDim);
-  let filled = 0;
+  const writer = new ChunkWriter(o.out, layout);
+  const kept = modules.map((m) => m.kept);
   let tokens = 0;
-  const flush = () => {
-    if (filled === 0) return;
-    chunks.push(writeChunk(o.out, documents.length - filled, buffer, filled, widths));
-    buffer = new Float32Array(CHUNK_ROWS * rowDim);
-    filled = 0;
-  };
   const report = newCorpusReport();
   await runBatched<CorpusItem, TaskOf<'indexRows'>>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report, signal: o.signal }),
     o.batchSize ?? 8,
     (batch) => ({ kind: 'indexRows', sequences: batch.map((it) => it.sequence) }),
-    (rows, batch) => {
+    ({ columns, values }, batch) => {
+      const E = layout.entries;
       batch.forEach((it, b) => {
-        buffer.set(rows.subarray(b * rowDim, (b + 1) * rowDim), filled * rowDim);
-        filled++;
+        // Column i·out + o of the transposed rotation → flat position o·in + i.
+        const positions = new Uint32Array(E);
+        let off = 0;
+        for (const m of modules) {
+          for (let k = off; k < off + m.kept; k++) {
+            const c = columns[b * E + k];
+            positions[k] = (c % m.outDim) * m.inDim + Math.floor(c / m.outDim);
+          }
+          off += m.kept;
+        }
+        writer.push(packRow(positions, values.subarray(b * E, (b + 1) * E), kept));
         const { index, id, source, file, line } = it.doc;
         documents.push({ index, id, source, tokens: it.sequence.tokens.length, file, line });
         tokens += it.sequence.tokens.length;
-        if (filled === CHUNK_ROWS) flush();
       });
       o.onProgress?.({ documents: documents.length, tokens, elapsedMs: Date.now() - started });
     },
     o.signal,
   );
-  flush();
+  writer.flush();
   if (documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to index', { file: o.corpus.path });
   const docs = writeDocuments(o.out, documents);
   const manifest: IndexManifest = {
-    version: 1,
+    version: 2,
     tool: TOOL_VERSION,
     model: o.model,
     corpus: { fingerprint: o.corpusFingerprint, path: o.corpus.path },
     factors: { path: o.factors.dir, fingerprint: factorsFingerprint(o.factors.dir), strategy },
-    settings: { dim: o.dim, maxLen: o.maxLen, dtype: 'F16' },
-    modules,
-    rowDim,
+    ...layout,
     documents: documents.length,
-    chunks,
+    chunks: writer.chunks,
     documentsFile: docs.file,
     documentsSha256: docs.sha256,
     shard: o.shard ? `${o.shard.index}/${o.shard.count}` : null,

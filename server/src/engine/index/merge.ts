@@ -7,14 +7,12 @@ import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import type { ResultsDocument } from '../results/types';
 import { writeTextAtomically } from '../util/atomic';
-import { MANIFEST, readChunk, readDocuments, readManifest, writeChunk, writeDocuments } from './store';
-import type { IndexChunk, IndexManifest } from './types';
-
-const CHUNK_ROWS = 4096;
+import { ChunkWriter, MANIFEST, readChunk, readDocuments, readManifest, rowOf, writeDocuments, type IndexRows, type PackedRow } from './store';
+import type { IndexManifest } from './types';
 
 class ShardCursor {
   private chunk = -1;
-  private rows: Float32Array | undefined;
+  private rows: IndexRows | undefined;
   private row = 0;
   pos = 0;
 
@@ -33,14 +31,13 @@ class ShardCursor {
   }
 
   /** The current document's row, then advance. */
-  take(): Float32Array {
-    if (!this.rows || this.row >= this.manifest.chunks[this.chunk].count) {
+  take(): PackedRow {
+    if (!this.rows || this.row >= this.rows.count) {
       this.chunk++;
       this.rows = readChunk(this.dir, this.manifest, this.manifest.chunks[this.chunk]);
       this.row = 0;
     }
-    const dim = this.manifest.rowDim;
-    const out = this.rows.subarray(this.row * dim, (this.row + 1) * dim);
+    const out = rowOf(this.rows, this.row, this.manifest);
     this.row++;
     this.pos++;
     return out;
@@ -59,22 +56,12 @@ export function mergeIndexes(dirs: string[], out: string): IndexManifest {
     m.corpus.fingerprint === first.corpus.fingerprint &&
     m.factors.fingerprint === first.factors.fingerprint &&
     JSON.stringify(m.modules) === JSON.stringify(first.modules) &&
-    m.settings.maxLen === first.settings.maxLen;
+    JSON.stringify(m.settings) === JSON.stringify(first.settings);
   const odd = cursors.find((c) => !same(c.manifest));
   if (odd) throw new InfluenceLensError('INDEX_MISMATCH', `${odd.dir} was built with another model, corpus, factors or settings than ${dirs[0]}`, { file: odd.dir });
   mkdirSync(out, { recursive: true });
-  const widths = first.modules.map((m) => m.positions.length);
-  const dim = first.rowDim;
   const documents: ResultsDocument[] = [];
-  const chunks: IndexChunk[] = [];
-  let buffer = new Float32Array(CHUNK_ROWS * dim);
-  let filled = 0;
-  const flush = () => {
-    if (filled === 0) return;
-    chunks.push(writeChunk(out, documents.length - filled, buffer, filled, widths));
-    buffer = new Float32Array(CHUNK_ROWS * dim);
-    filled = 0;
-  };
+  const writer = new ChunkWriter(out, first);
   let last = -1;
   for (;;) {
     const live = cursors.filter((c) => !c.done);
@@ -83,14 +70,12 @@ export function mergeIndexes(dirs: string[], out: string): IndexManifest {
     const doc = next.current;
     if (doc.index === last) throw new InfluenceLensError('INDEX_MISMATCH', `document ${doc.index} is in more than one part (overlapping shards?)`, { file: next.dir });
     last = doc.index;
-    buffer.set(next.take(), filled * dim);
-    filled++;
+    writer.push(next.take());
     documents.push(doc);
-    if (filled === CHUNK_ROWS) flush();
   }
-  flush();
+  writer.flush();
   const docs = writeDocuments(out, documents);
-  const manifest: IndexManifest = { ...first, documents: documents.length, chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null };
+  const manifest: IndexManifest = { ...first, documents: documents.length, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null };
   writeTextAtomically(join(out, MANIFEST), JSON.stringify(manifest) + '\n');
   return manifest;
 }

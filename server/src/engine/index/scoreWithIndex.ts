@@ -8,7 +8,7 @@ import { IndexSearcher } from './search';
 import { dampingFor } from '../score/precondition';
 
 export interface IndexScoreOutput extends ScoreOutput {
-  index: { path: string; dim: number; rowDim: number };
+  index: { path: string; dim: string; entries: number };
 }
 
 export async function scoreWithIndex(
@@ -51,6 +51,6 @@ export async function scoreWithIndex(
     contraction,
     skipped: 0,
     skippedIssues: [],
-    index: { path: o.indexDir, dim: searcher.manifest.settings.dim, rowDim: searcher.manifest.rowDim },
+    index: { path: o.indexDir, dim: searcher.manifest.settings.dim, entries: searcher.manifest.entries },
   };
 }

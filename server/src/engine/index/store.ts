@@ -1,69 +1,138 @@
 /**
- * Index files. A chunk holds `count` rows: first a float32 block of per-row, per-module scales, then the
- * row values as float16 divided by their module's scale (so small gradients keep their precision).
- * Chunks and documents.json are written atomically and listed with their sha256 in manifest.json, which
- * is written last: a build that stopped part-way leaves no manifest and does not load.
+ * Index files. A chunk holds `count` document rows, each the document's kept entries module after module:
+ * a float32 block of per-row, per-module scales, then every row's positions (uint16 or uint32, ascending
+ * within a module), then every row's values as int8 (value = int8 / 127 × scale). Chunks and
+ * documents.json are written atomically and listed with their sha256 in manifest.json, which is written
+ * last: a build that stopped part-way leaves no manifest and does not load.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
-import { f16ToF32, f32ToF16 } from '../model/safetensors';
 import { writeFileAtomically } from '../util/atomic';
-import type { IndexChunk, IndexManifest } from './types';
+import type { IndexChunk, IndexManifest, IndexSettings } from './types';
 import type { ResultsDocument } from '../results/types';
 
 export const MANIFEST = 'manifest.json';
 
-/** Encodes rows [count × rowDim] (module blocks of the given widths) into a chunk file's bytes. */
-export function encodeChunk(rows: Float32Array, count: number, widths: number[]): Uint8Array {
-  const rowDim = widths.reduce((a, b) => a + b, 0);
-  const scales = new Float32Array(count * widths.length);
-  const scaled = new Float32Array(count * rowDim);
-  for (let r = 0; r < count; r++) {
-    let off = 0;
-    widths.forEach((w, m) => {
-      let max = 0;
-      for (let k = 0; k < w; k++) max = Math.max(max, Math.abs(rows[r * rowDim + off + k]));
-      const s = max > 0 ? max : 1;
-      scales[r * widths.length + m] = s;
-      for (let k = 0; k < w; k++) scaled[r * rowDim + off + k] = rows[r * rowDim + off + k] / s;
-      off += w;
+/** Decoded rows of one chunk. */
+export interface IndexRows {
+  count: number;
+  /** [count × modules] */
+  scales: Float32Array;
+  /** [count × entries] */
+  positions: Uint16Array | Uint32Array;
+  /** [count × entries] */
+  values: Int8Array;
+}
+
+/** One document's kept entries, packed: per module a scale, then positions (ascending) and int8 values. */
+export interface PackedRow {
+  scales: Float32Array;
+  positions: Uint16Array | Uint32Array;
+  values: Int8Array;
+}
+
+export function bytesPerRow(manifest: Pick<IndexManifest, 'modules' | 'entries' | 'settings'>): number {
+  return manifest.modules.length * 4 + manifest.entries * (positionBytes(manifest.settings) + 1);
+}
+
+const positionBytes = (s: Pick<IndexSettings, 'positions'>) => (s.positions === 'U16' ? 2 : 4);
+
+/**
+ * Packs a document's chosen entries (positions and float values per module, `kept` of each, any order)
+ * into ascending positions with int8 values scaled by each module's largest magnitude.
+ */
+export function packRow(positions: ArrayLike<number>, values: ArrayLike<number>, kept: number[]): PackedRow {
+  const entries = kept.reduce((a, b) => a + b, 0);
+  const row: PackedRow = { scales: new Float32Array(kept.length), positions: new Uint32Array(entries), values: new Int8Array(entries) };
+  let off = 0;
+  kept.forEach((k, m) => {
+    const order = Array.from({ length: k }, (_, j) => off + j).sort((a, b) => positions[a] - positions[b]);
+    let max = 0;
+    for (const j of order) max = Math.max(max, Math.abs(values[j]));
+    const scale = max > 0 ? max : 1;
+    row.scales[m] = scale;
+    order.forEach((j, t) => {
+      row.positions[off + t] = positions[j];
+      row.values[off + t] = Math.round((values[j] / scale) * 127);
     });
+    off += k;
+  });
+  return row;
+}
+
+/** Collects packed rows and writes them as chunks of a bounded size. */
+export class ChunkWriter {
+  readonly chunks: IndexChunk[] = [];
+  private rows: PackedRow[] = [];
+  private written = 0;
+  private readonly capacity: number;
+
+  constructor(
+    private readonly dir: string,
+    private readonly manifest: Pick<IndexManifest, 'modules' | 'entries' | 'settings'>,
+    targetBytes = 64 << 20,
+  ) {
+    this.capacity = Math.max(1, Math.min(4096, Math.floor(targetBytes / bytesPerRow(manifest))));
   }
-  const half = f32ToF16(scaled);
-  const out = new Uint8Array(scales.byteLength + half.byteLength);
+
+  push(row: PackedRow): void {
+    this.rows.push(row);
+    if (this.rows.length === this.capacity) this.flush();
+  }
+
+  flush(): void {
+    if (this.rows.length === 0) return;
+    const first = this.written;
+    const file = `chunk-${String(first).padStart(9, '0')}.bin`;
+    const bytes = encodeChunk(this.rows, this.manifest);
+    writeFileAtomically(join(this.dir, file), (write) => write(bytes));
+    this.chunks.push({ file, sha256: createHash('sha256').update(bytes).digest('hex'), first, count: this.rows.length });
+    this.written += this.rows.length;
+    this.rows = [];
+  }
+}
+
+function encodeChunk(rows: PackedRow[], manifest: Pick<IndexManifest, 'modules' | 'entries' | 'settings'>): Uint8Array {
+  const n = rows.length;
+  const M = manifest.modules.length;
+  const E = manifest.entries;
+  const scales = new Float32Array(n * M);
+  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(n * E) : new Uint32Array(n * E);
+  const values = new Int8Array(n * E);
+  rows.forEach((r, i) => {
+    scales.set(r.scales, i * M);
+    positions.set(r.positions, i * E);
+    values.set(r.values, i * E);
+  });
+  const out = new Uint8Array(n * bytesPerRow(manifest));
   out.set(new Uint8Array(scales.buffer), 0);
-  out.set(new Uint8Array(half.buffer), scales.byteLength);
+  out.set(new Uint8Array(positions.buffer), scales.byteLength);
+  out.set(new Uint8Array(values.buffer), scales.byteLength + positions.byteLength);
   return out;
 }
 
-/** Decodes a chunk's bytes back to float32 rows [count × rowDim]. */
-export function decodeChunk(bytes: Uint8Array, count: number, widths: number[]): Float32Array {
-  const rowDim = widths.reduce((a, b) => a + b, 0);
-  const scaleBytes = count * widths.length * 4;
-  const expected = scaleBytes + count * rowDim * 2;
-  if (bytes.byteLength !== expected) throw new Error(`chunk has ${bytes.byteLength} bytes; expected ${expected}`);
-  const aligned = new Uint8Array(expected); // typed-array views need aligned offsets
+function decodeChunk(bytes: Uint8Array, count: number, manifest: IndexManifest): IndexRows {
+  const M = manifest.modules.length;
+  const E = manifest.entries;
+  const aligned = new Uint8Array(bytes.byteLength); // typed-array views need aligned offsets
   aligned.set(bytes);
-  const scales = new Float32Array(aligned.buffer, 0, count * widths.length);
-  const rows = f16ToF32(new Uint16Array(aligned.buffer, scaleBytes, count * rowDim));
-  for (let r = 0; r < count; r++) {
-    let off = 0;
-    widths.forEach((w, m) => {
-      const s = scales[r * widths.length + m];
-      for (let k = 0; k < w; k++) rows[r * rowDim + off + k] *= s;
-      off += w;
-    });
-  }
-  return rows;
+  const scales = new Float32Array(aligned.buffer, 0, count * M);
+  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(aligned.buffer, scales.byteLength, count * E) : new Uint32Array(aligned.buffer, scales.byteLength, count * E);
+  const values = new Int8Array(aligned.buffer, scales.byteLength + positions.byteLength, count * E);
+  return { count, scales, positions, values };
 }
 
-export function writeChunk(dir: string, first: number, rows: Float32Array, count: number, widths: number[]): IndexChunk {
-  const file = `chunk-${String(first).padStart(9, '0')}.bin`;
-  const bytes = encodeChunk(rows, count, widths);
-  writeFileAtomically(join(dir, file), (write) => write(bytes));
-  return { file, sha256: createHash('sha256').update(bytes).digest('hex'), first, count };
+/** Row r of decoded rows, as a packed row (views, not copies). */
+export function rowOf(rows: IndexRows, r: number, manifest: IndexManifest): PackedRow {
+  const M = manifest.modules.length;
+  const E = manifest.entries;
+  return {
+    scales: rows.scales.subarray(r * M, (r + 1) * M),
+    positions: rows.positions.subarray(r * E, (r + 1) * E),
+    values: rows.values.subarray(r * E, (r + 1) * E),
+  };
 }
 
 export function writeDocuments(dir: string, documents: ResultsDocument[]): { file: string; sha256: string } {
@@ -76,21 +145,22 @@ export function writeDocuments(dir: string, documents: ResultsDocument[]): { fil
 export function readManifest(dir: string): IndexManifest {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no index in ${dir} (run influence-lens index first, or it did not finish)`, { file: path });
+  let m: IndexManifest;
   try {
-    const m = JSON.parse(readFileSync(path, 'utf8')) as IndexManifest;
-    if (m.version !== 1 || !Array.isArray(m.chunks) || !Array.isArray(m.modules)) throw new Error('not an index manifest');
-    return m;
+    m = JSON.parse(readFileSync(path, 'utf8')) as IndexManifest;
+    if (!Array.isArray(m.chunks) || !Array.isArray(m.modules)) throw new Error('not an index manifest');
   } catch (e) {
     throw new InfluenceLensError('INDEX_CORRUPT', `unreadable index manifest: ${(e as Error).message}`, { file: path });
   }
+  if (m.version !== 2) throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} has layout version ${String(m.version)}; this tool reads version 2: rebuild it`, { file: path });
+  return m;
 }
 
 /** Reads and checks one chunk file (size and hash) and decodes it. */
-export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChunk): Float32Array {
+export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChunk): IndexRows {
   const path = join(dir, chunk.file);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} is missing`, { file: path });
-  const widths = manifest.modules.map((m) => m.positions.length);
-  const expected = chunk.count * (widths.length * 4 + manifest.rowDim * 2);
+  const expected = chunk.count * bytesPerRow(manifest);
   const fd = openSync(path, 'r');
   let bytes: Buffer;
   try {
@@ -107,7 +177,7 @@ export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChun
   if (createHash('sha256').update(bytes).digest('hex') !== chunk.sha256) {
     throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} does not match its hash in the manifest (corrupt); rebuild the index`, { file: path });
   }
-  return decodeChunk(bytes, chunk.count, widths);
+  return decodeChunk(bytes, chunk.count, manifest);
 }
 
 export function readDocuments(dir: string, manifest: IndexManifest): ResultsDocument[] {

@@ -1,16 +1,17 @@
 /**
  * The gradient index (docs/INDEX.md): for every document and tracked module, the document gradient
- * rotated into the EK-FAC eigenbasis, R_d = Q_Sᵀ G_d Q_A, kept at the `dim` positions where Λ is
- * largest. Since EK-FAC is diagonal in that basis, a query's score is Σ R_q R_d / (Λ + λ) over the kept
- * positions: exact on them, and the dropped positions are those the damped preconditioner weighs least.
+ * rotated into the EK-FAC eigenbasis, R_d = Q_Sᵀ G_d Q_A, kept at the entries that matter most for that
+ * document. Since EK-FAC is diagonal in that basis, a query's score is Σ R_q R_d / (Λ + λ) over each
+ * document's kept entries: exact on them; the dropped ones are those the document barely moves once
+ * weighed by the damped preconditioner.
  */
 
 export interface IndexModule {
   name: string;
   outDim: number;
   inDim: number;
-  /** Flat positions o·in + i of the kept entries, in descending Λ order. */
-  positions: number[];
+  /** Entries kept per document (positions o·in + i chosen per document). */
+  kept: number;
 }
 
 export interface IndexChunk {
@@ -21,17 +22,29 @@ export interface IndexChunk {
   count: number;
 }
 
+/** How a document's entries are chosen and stored. */
+export interface IndexSettings {
+  /** What the user asked for: entries per module, or a share such as "25%". */
+  dim: string;
+  maxLen: number;
+  /** λ per module used to weigh entries when choosing them (the scoring default). */
+  damping: Record<string, number>;
+  /** Positions as uint16 when every module has ≤ 65,536 entries, else uint32; values int8 × a float32 scale. */
+  positions: 'U16' | 'U32';
+  values: 'I8';
+}
+
 export interface IndexManifest {
-  version: 1;
+  version: 2;
   tool: string;
   model: { fingerprint: string; path: string };
   corpus: { fingerprint: string; path: string };
   /** The factor folder and a hash of its manifest (the eigenbases and Λ the index was built with). */
   factors: { path: string; fingerprint: string; strategy: string };
-  settings: { dim: number; maxLen: number; dtype: 'F16' };
+  settings: IndexSettings;
   modules: IndexModule[];
-  /** Values per document row: Σ over modules of positions.length. */
-  rowDim: number;
+  /** Entries per document: Σ over modules of kept. */
+  entries: number;
   documents: number;
   chunks: IndexChunk[];
   /** documents.json: per row, the document's index, id, source, tokens, file and line. */

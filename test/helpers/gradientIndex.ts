@@ -1,0 +1,60 @@
+/** Build an index and score from it through the engine's entry points; compare with exact scores. */
+import { spearman, topK } from '../../server/src/engine/analysis/stats';
+import type { Shard } from '../../server/src/engine/corpus/sequences';
+import { loadFactors } from '../../server/src/engine/ekfac/load';
+import { buildIndex } from '../../server/src/engine/index/build';
+import { scoreWithIndex } from '../../server/src/engine/index/scoreWithIndex';
+import { bytesPerRow } from '../../server/src/engine/index/store';
+import { bosId, stopIds } from '../../server/src/engine/model/openModel';
+import type { QueryRecord } from '../../server/src/engine/queries/types';
+import { resolveQueries } from '../../server/src/engine/score/queries';
+import { identityFor, withPool, type Setup } from './influence';
+
+const maxLenOf = (s: Setup) => s.settings?.maxLen ?? 128;
+
+export async function buildTestIndex(s: Setup, factorsDir: string, out: string, dim: string, shard?: Shard) {
+  const identity = await identityFor(s, 'ekfac');
+  const factors = await loadFactors(factorsDir, { model: identity.model });
+  return withPool(s, (pool) =>
+    buildIndex({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, factors, model: identity.model, corpusFingerprint: identity.corpus.fingerprint, out, dim, maxLen: maxLenOf(s), shard }),
+  );
+}
+
+/** Scores every query from the index (greedy completions of up to 16 tokens where a query has none, as score()). */
+export async function indexScores(s: Setup, factorsDir: string, dir: string, queries: QueryRecord[], rerank = 0) {
+  const identity = await identityFor(s, 'ekfac');
+  const factors = await loadFactors(factorsDir, { model: identity.model });
+  return withPool(s, async (pool) => {
+    const common = { pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), maxLen: maxLenOf(s) };
+    const prepared = await resolveQueries(queries, { ...common, stopIds: stopIds(s.model), maxNewTokens: 16 });
+    return scoreWithIndex({ ...common, corpus: { path: s.corpus }, factors, queries: prepared, indexDir: dir, modelFingerprint: identity.model.fingerprint, rerank });
+  });
+}
+
+export interface Accuracy {
+  dim: string;
+  bytesPerDocument: number;
+  /** Spearman of index against exact scores, per query. */
+  rhos: number[];
+  line: string;
+}
+
+/** Index vs exact scores (both [Q × D], same document order) for one built index. */
+export function accuracy(dim: string, manifest: Parameters<typeof bytesPerRow>[0], got: Float32Array, exact: Float32Array, Q: number): Accuracy {
+  const D = exact.length / Q;
+  const rhos = Array.from({ length: Q }, (_, q) => spearman(got.subarray(q * D, (q + 1) * D), exact.subarray(q * D, (q + 1) * D)));
+  const bytesPerDocument = bytesPerRow(manifest);
+  const line = `dim ${dim.padStart(6)}: ${manifest.entries} entries, ${bytesPerDocument} B/doc, Spearman min ${Math.min(...rhos).toFixed(3)} mean ${(rhos.reduce((a, b) => a + b) / Q).toFixed(3)}`;
+  return { dim, bytesPerDocument, rhos, line };
+}
+
+/** Queries whose exact top 10 is, as a set, the top 10 of `got`. */
+export function topTenHits(got: Float32Array, exact: Float32Array, Q: number): number {
+  const D = exact.length / Q;
+  let hits = 0;
+  for (let q = 0; q < Q; q++) {
+    const mine = new Set(topK(got.subarray(q * D, (q + 1) * D), 10));
+    if (topK(exact.subarray(q * D, (q + 1) * D), 10).every((d) => mine.has(d))) hits++;
+  }
+  return hits;
+}
