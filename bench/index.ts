@@ -133,9 +133,14 @@ async function synthetic(factors: LoadedFactors, model: { fingerprint: string; p
     const rng = new Rng(7);
     mkdirSync(dir, { recursive: true });
     const writer = new ChunkWriter(dir, layout);
+    const sizes = modules.map((mod) => mod.outDim * mod.inDim);
     for (let d = 0; d < D; d++) {
-      const positions = Uint32Array.from({ length: layout.entries }, (_, k) => Math.floor(rng.next() * modules[Math.floor(k / kept)].outDim * modules[Math.floor(k / kept)].inDim));
-      writer.push(packRow(positions, Float32Array.from({ length: layout.entries }, () => rng.normal()), modules.map(() => kept)));
+      // Distinct positions: one random entry in each of `kept` equal strides of a module.
+      const positions = Uint32Array.from({ length: layout.entries }, (_, k) => {
+        const stride = sizes[Math.floor(k / kept)] / kept;
+        return Math.floor((k % kept) * stride + rng.next() * stride);
+      });
+      writer.push(packRow(positions, Float32Array.from({ length: layout.entries }, () => rng.normal()), modules.map(() => kept), sizes));
     }
     writer.flush();
     const docs = writeDocuments(dir, Array.from({ length: D }, (_, i) => ({ index: i, id: `s${i}`, source: 'synthetic', tokens: 100, file: 'synthetic' })));

@@ -48,12 +48,12 @@ export function accuracy(dim: string, manifest: Parameters<typeof bytesPerRow>[0
   return { dim, bytesPerDocument, rhos, line };
 }
 
-/** Queries whose exact top 10 is, as a set, the top 10 of `got`. */
-export function topTenHits(got: Float32Array, exact: Float32Array, Q: number): number {
+/** Queries whose exact top 10 lies, as a set, within the top n of `got`. */
+export function topTenHits(got: Float32Array, exact: Float32Array, Q: number, n = 10): number {
   const D = exact.length / Q;
   let hits = 0;
   for (let q = 0; q < Q; q++) {
-    const mine = new Set(topK(got.subarray(q * D, (q + 1) * D), 10));
+    const mine = new Set(topK(got.subarray(q * D, (q + 1) * D), n));
     if (topK(exact.subarray(q * D, (q + 1) * D), 10).every((d) => mine.has(d))) hits++;
   }
   return hits;

@@ -102,6 +102,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   const documents: ResultsDocument[] = [];
   const writer = new ChunkWriter(o.out, layout);
   const kept = modules.map((m) => m.kept);
+  const sizes = modules.map((m) => m.outDim * m.inDim);
   let tokens = 0;
   const report = newCorpusReport();
   await runBatched<CorpusItem, TaskOf<'indexRows'>>(
@@ -122,7 +123,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
           }
           off += m.kept;
         }
-        writer.push(packRow(positions, values.subarray(b * E, (b + 1) * E), kept));
+        writer.push(packRow(positions, values.subarray(b * E, (b + 1) * E), kept, sizes));
         const { index, id, source, file, line } = it.doc;
         documents.push({ index, id, source, tokens: it.sequence.tokens.length, file, line });
         tokens += it.sequence.tokens.length;

@@ -40,23 +40,31 @@ export function bytesPerRow(manifest: Pick<IndexManifest, 'modules' | 'entries' 
 const positionBytes = (s: Pick<IndexSettings, 'positions'>) => (s.positions === 'U16' ? 2 : 4);
 
 /**
- * Packs a document's chosen entries (positions and float values per module, `kept` of each, any order)
- * into ascending positions with int8 values scaled by each module's largest magnitude.
+ * Packs a document's chosen entries (distinct positions below `sizes[m]` and float values, `kept[m]` per
+ * module, any order) into ascending positions with int8 values scaled by each module's largest magnitude.
  */
-export function packRow(positions: ArrayLike<number>, values: ArrayLike<number>, kept: number[]): PackedRow {
+export function packRow(positions: ArrayLike<number>, values: ArrayLike<number>, kept: number[], sizes: number[]): PackedRow {
   const entries = kept.reduce((a, b) => a + b, 0);
   const row: PackedRow = { scales: new Float32Array(kept.length), positions: new Uint32Array(entries), values: new Int8Array(entries) };
   let off = 0;
   kept.forEach((k, m) => {
-    const order = Array.from({ length: k }, (_, j) => off + j).sort((a, b) => positions[a] - positions[b]);
+    // Ascending positions by a pass over the module's slots (cheaper than sorting k entries).
+    const slot = new Int32Array(sizes[m]).fill(-1);
     let max = 0;
-    for (const j of order) max = Math.max(max, Math.abs(values[j]));
+    for (let j = off; j < off + k; j++) {
+      slot[positions[j]] = j;
+      max = Math.max(max, Math.abs(values[j]));
+    }
     const scale = max > 0 ? max : 1;
     row.scales[m] = scale;
-    order.forEach((j, t) => {
-      row.positions[off + t] = positions[j];
-      row.values[off + t] = Math.round((values[j] / scale) * 127);
-    });
+    let t = off;
+    for (let p = 0; p < slot.length; p++) {
+      const j = slot[p];
+      if (j < 0) continue;
+      row.positions[t] = p;
+      row.values[t++] = Math.round((values[j] / scale) * 127);
+    }
+    if (t !== off + k) throw new Error(`module ${m}: ${k} entries expected, ${t - off} distinct positions`);
     off += k;
   });
   return row;
@@ -116,11 +124,11 @@ function encodeChunk(rows: PackedRow[], manifest: Pick<IndexManifest, 'modules' 
 function decodeChunk(bytes: Uint8Array, count: number, manifest: IndexManifest): IndexRows {
   const M = manifest.modules.length;
   const E = manifest.entries;
-  const aligned = new Uint8Array(bytes.byteLength); // typed-array views need aligned offsets
-  aligned.set(bytes);
-  const scales = new Float32Array(aligned.buffer, 0, count * M);
-  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(aligned.buffer, scales.byteLength, count * E) : new Uint32Array(aligned.buffer, scales.byteLength, count * E);
-  const values = new Int8Array(aligned.buffer, scales.byteLength + positions.byteLength, count * E);
+  // Typed-array views need aligned offsets: copy only when the bytes do not start on one.
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.from(bytes);
+  const scales = new Float32Array(aligned.buffer, aligned.byteOffset, count * M);
+  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(aligned.buffer, aligned.byteOffset + scales.byteLength, count * E) : new Uint32Array(aligned.buffer, aligned.byteOffset + scales.byteLength, count * E);
+  const values = new Int8Array(aligned.buffer, aligned.byteOffset + scales.byteLength + positions.byteLength, count * E);
   return { count, scales, positions, values };
 }
 
@@ -168,7 +176,7 @@ export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChun
     if (size !== expected) {
       throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} has ${size} bytes; expected ${expected} (truncated or overwritten)`, { file: path });
     }
-    bytes = Buffer.alloc(size);
+    bytes = Buffer.allocUnsafeSlow(size); // its own ArrayBuffer at offset 0, filled below
     let done = 0;
     while (done < size) done += readSync(fd, bytes, done, size - done, done);
   } finally {
