@@ -85,7 +85,7 @@ export async function benchEkfac(m: OpenedModel, workers: number, maxLen: number
       log(`score ${key} (10 queries): ${Math.round(tokens / seconds)} tokens/s`);
     }
     writeFileSync(join(dir, 'done'), '');
-    const index = await benchIndex(m, pool, factors, { fingerprint: identity.model.fingerprint, path: 'stories260K' }, identity.corpus, maxLen, log);
+    const index = await benchIndex({ m, pool, factors, model: { fingerprint: identity.model.fingerprint, path: 'stories260K' }, corpus: identity.corpus, maxLen }, log);
     return { ekfac: { workers, maxLen, corpusTokens: stages.covariance?.tokens, stages, scoring }, index };
   } finally {
     await pool.dispose();

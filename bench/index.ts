@@ -31,18 +31,18 @@ interface Query {
   completion: string;
 }
 
+/** A fitted model and corpus to index. */
+export interface IndexBenchInput {
+  m: OpenedModel;
+  pool: ComputePool;
+  factors: LoadedFactors;
+  model: { fingerprint: string; path: string };
+  corpus: { path: string; fingerprint: string };
+  maxLen: number;
+}
+
 /** Builds the default index over a corpus, opens it, and times 40 queries through the in-process engine. */
-async function measure(
-  m: OpenedModel,
-  pool: ComputePool,
-  factors: LoadedFactors,
-  model: { fingerprint: string; path: string },
-  corpus: { path: string; fingerprint: string },
-  maxLen: number,
-  queries: Query[],
-  label: string,
-  log: (s: string) => void,
-) {
+async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchInput, queries: Query[], label: string, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-index-'));
   try {
     const t0 = Date.now();
@@ -79,18 +79,10 @@ async function measure(
 }
 
 /** stories260K over TinyStories (factors from the EK-FAC benchmark), then the synthetic 100k index. */
-export async function benchIndex(
-  m: OpenedModel,
-  pool: ComputePool,
-  factors: LoadedFactors,
-  model: { fingerprint: string; path: string },
-  corpus: { path: string; fingerprint: string },
-  maxLen: number,
-  log: (s: string) => void,
-) {
+export async function benchIndex(input: IndexBenchInput, log: (s: string) => void) {
   const prompts = ['Once upon a time, there was a girl named', 'The dog ran to the', 'Tom and Sue found a', 'The sky was', 'Mom gave the boy a'];
-  const stories = await measure(m, pool, factors, model, corpus, maxLen, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log);
-  return { stories, synthetic100k: await synthetic(factors, model, log) };
+  const stories = await measure(input, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log);
+  return { stories, synthetic100k: await synthetic(input.factors, input.model, log) };
 }
 
 /** The demo model over the full demo corpus (4,000 documents): fit, then the default index and its queries. */
@@ -115,7 +107,7 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
     const factors = await loadFactors(join(dir, 'factors'), { model: identity.model });
     const records = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; answer: string });
     const queries = records.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` }));
-    return await measure(m, pool, factors, { fingerprint: identity.model.fingerprint, path: 'demo/model' }, identity.corpus, maxLen, queries, 'demo', log);
+    return await measure({ m, pool, factors, model: { fingerprint: identity.model.fingerprint, path: 'demo/model' }, corpus: identity.corpus, maxLen }, queries, 'demo', log);
   } finally {
     await pool.dispose();
     rmSync(dir, { recursive: true, force: true });

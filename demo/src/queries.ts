@@ -191,7 +191,9 @@ export function queriesJsonl(): string {
 
 export const DEFAULT_QUERIES_PATH = resolve(__dirname, '..', 'queries.jsonl');
 
-if (require.main === module) {
+// Bundled (the benchmark imports this module through the corpus generator), every module is `module`:
+// run only when this file itself is the script.
+if (require.main === module && /queries\.[cm]?[tj]s$/.test(process.argv[1] ?? '')) {
   const args = process.argv.slice(2);
   const at = args.indexOf('--out');
   const out = at >= 0 && args[at + 1] !== undefined ? resolve(args[at + 1]) : DEFAULT_QUERIES_PATH;
