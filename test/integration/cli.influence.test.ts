@@ -61,6 +61,7 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   assert.equal(si.code, 0, si.stderr);
   const ri = readResults(viaIndex);
   assert.equal(ri.results.method.scoring, 'index');
+  assert.equal(ri.results.method.index?.dim, '256');
   assert.equal(ri.results.documents.length, 40);
   const exactDocs = ri.results.documents.filter((d) => d.exact);
   assert.ok(exactDocs.length >= 10 && exactDocs.length <= 20, `${exactDocs.length} documents reranked`);
@@ -73,6 +74,9 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   const bad = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', viaIndex, '--index', index, '--self']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--self needs a pass over the corpus/);
+  const badDim = await runCli(['index', ...model, '--corpus', corpus, '--factors', factors, '--out', join(dir, 'index-bad'), '--dim', '0%']);
+  assert.notEqual(badDim.code, 0);
+  assert.match(badDim.stderr, /--dim must be a share such as 25%/);
 });
 
 test('score refuses factors of another model and bad queries with file:line', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async (t) => {
