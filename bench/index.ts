@@ -50,7 +50,7 @@ async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchIn
     const manifest = await buildIndex({ pool, tokenizer: m.tokenizer, bos: bosId(m), corpus: { path: corpus.path }, factors, model, corpusFingerprint: corpus.fingerprint, out: dir, dim: DEFAULT_INDEX_DIM, maxLen, onProgress: (p) => (tokens = p.tokens) });
     const buildSeconds = (Date.now() - t0) / 1000;
     const l0 = performance.now();
-    const searcher = IndexSearcher.open(dir, { modelFingerprint: model.fingerprint, factors });
+    const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;
     const engine = new IndexQueryEngine({ pool, tokenizer: m.tokenizer, bos: bosId(m), stopIds: stopIds(m), factors, searcher, maxLen });
     const latencies: number[] = [];
@@ -59,6 +59,7 @@ async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchIn
       await engine.query(queries[i % queries.length]);
       latencies.push(performance.now() - q0);
     }
+    await searcher.close();
     const cold = latencies[0];
     const warm = latencies.slice(1);
     const out = {
@@ -82,7 +83,7 @@ async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchIn
 export async function benchIndex(input: IndexBenchInput, log: (s: string) => void) {
   const prompts = ['Once upon a time, there was a girl named', 'The dog ran to the', 'Tom and Sue found a', 'The sky was', 'Mom gave the boy a'];
   const stories = await measure(input, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log);
-  return { stories, synthetic100k: await synthetic(input.factors, input.model, log) };
+  return { stories, synthetic100k: await synthetic(input.pool, input.factors, input.model, log) };
 }
 
 /** The demo model over the full demo corpus (4,000 documents): fit, then the default index and its queries. */
@@ -115,7 +116,7 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
 }
 
 /** A 100k-document index of random rows (128 entries per module of stories260K's 15): load and scan speed. */
-async function synthetic(factors: LoadedFactors, model: { fingerprint: string; path: string }, log: (s: string) => void) {
+async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string }, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-100k-'));
   try {
     const D = 100_000;
@@ -143,15 +144,16 @@ async function synthetic(factors: LoadedFactors, model: { fingerprint: string; p
     };
     writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
     const l0 = performance.now();
-    const searcher = IndexSearcher.open(dir, { modelFingerprint: model.fingerprint, factors });
+    const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;
     const q = Float32Array.from({ length: searcher.queryDim }, () => rng.normal());
     const times: number[] = [];
     for (let i = 0; i < 12; i++) {
       const t0 = performance.now();
-      searcher.scores(q);
+      await searcher.scan(q);
       times.push(performance.now() - t0);
     }
+    await searcher.close();
     const out = { documents: D, entriesPerModule: kept, bytesPerDocument: bytesPerRow(manifest), loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
     log(`index 100k synthetic (${kept} entries per module): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
     return out;

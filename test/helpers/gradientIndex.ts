@@ -12,11 +12,11 @@ import { identityFor, withPool, type Setup } from './influence';
 
 const maxLenOf = (s: Setup) => s.settings?.maxLen ?? 128;
 
-export async function buildTestIndex(s: Setup, factorsDir: string, out: string, dim: string, shard?: Shard) {
+export async function buildTestIndex(s: Setup, factorsDir: string, out: string, dim: string, shard?: Shard, chunkBytes?: number) {
   const identity = await identityFor(s, 'ekfac');
   const factors = await loadFactors(factorsDir, { model: identity.model });
   return withPool(s, (pool) =>
-    buildIndex({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, factors, model: identity.model, corpusFingerprint: identity.corpus.fingerprint, out, dim, maxLen: maxLenOf(s), shard }),
+    buildIndex({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, factors, model: identity.model, corpusFingerprint: identity.corpus.fingerprint, out, dim, maxLen: maxLenOf(s), shard, chunkBytes }),
   );
 }
 

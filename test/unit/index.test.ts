@@ -29,7 +29,7 @@ let factorsDir: string;
 let exact: Awaited<ReturnType<typeof score>>;
 const { tmp, cleanup } = tempDirs('il-index-');
 const setup = (): Setup => ({ model, corpus, settings: { maxLen: 96 }, workers: 2 });
-const build = (out: string, dim: string, shard?: Shard) => buildTestIndex(setup(), factorsDir, out, dim, shard);
+const build = (out: string, dim: string, shard?: Shard, chunkBytes?: number) => buildTestIndex(setup(), factorsDir, out, dim, shard, chunkBytes);
 
 before(async () => {
   if (SKIP_NO_SHARED) return;
@@ -82,11 +82,12 @@ test('with --rerank 20, the top 10 equal the exact top 10 for ≥ 90% of queries
 
 test('a sharded build (n = 3) merged equals a single build; corrupt or truncated files are refused', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const whole = tmp();
-  await build(whole, '64');
+  // Small chunks (about 7 documents each), so that merging and the threads' split cross chunk boundaries.
+  await build(whole, '64', undefined, 20_000);
   const parts = [];
   for (let i = 0; i < 3; i++) {
     const d = tmp();
-    await build(d, '64', { index: i, count: 3 });
+    await build(d, '64', { index: i, count: 3 }, 20_000);
     parts.push(d);
   }
   const merged = tmp();
@@ -98,6 +99,14 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   assert.deepEqual(b.documents, a.documents);
   const q = new Float32Array(a.queryDim).map((_, i) => Math.sin(i));
   assert.deepEqual(b.scores(q), a.scores(q));
+  assert.ok(a.manifest.chunks.length > 4, `${a.manifest.chunks.length} chunks`);
+  // Split over two compute threads, the scan gives the same scores.
+  await withPool(setup(), async (pool) => {
+    const split = await IndexSearcher.openOnPool(merged, { modelFingerprint: identity.model.fingerprint, factors }, pool);
+    assert.deepEqual(await split.scan(q), a.scores(q));
+    await split.close();
+    await assert.rejects(split.scan(q), /no index is open/);
+  });
 
   const chunk = join(merged, b.manifest.chunks[0].file);
   const bytes = readFileSync(chunk);
@@ -119,7 +128,7 @@ test('the in-process query engine answers 1,000 queries with flat tensor count a
   const { IndexQueryEngine } = await import('../../server/src/engine/index/queryEngine');
   // In-process compute (workers: 0), so tf.memory() here is the engine's own.
   await withPool({ ...setup(), workers: 0 }, async (pool) => {
-    const searcher = IndexSearcher.open(dir, { modelFingerprint: identity.model.fingerprint, factors });
+    const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: identity.model.fingerprint, factors }, pool);
     const engine = new IndexQueryEngine({ pool, tokenizer: model.tokenizer, bos: bosId(model), stopIds: stopIds(model), factors, searcher, maxLen: 96 });
     const { tf } = await import('../../server/src/engine/tf');
     const ask = (i: number) => engine.query({ prompt: `Once upon a time ${i % 7 === 0 ? 'a cat' : 'a dog'}`, completion: ' ran.' }, { top: 5 });

@@ -115,6 +115,13 @@ export class ComputePool {
     return (await Promise.all(this.workers.map((w) => w.request({ type: 'task', task })))) as TaskResult<T>[];
   }
 
+  /** Runs one task per thread, made for that thread's part (part i of `parts`), in thread order. */
+  async each<T extends Task>(make: (part: number, parts: number) => T): Promise<TaskResult<T>[]> {
+    if (this.local) return [this.local.run(make(0, 1))];
+    const n = this.workers.length;
+    return (await Promise.all(this.workers.map((w, i) => w.request({ type: 'task', task: make(i, n) })))) as TaskResult<T>[];
+  }
+
   async dispose(): Promise<void> {
     this.local?.dispose();
     await Promise.all(this.workers.map((w) => w.terminate()));

@@ -15,6 +15,7 @@ import { generateGreedy } from '../inference/generate';
 import { tokenLosses } from '../inference/loss';
 import { evalLoss, ParamSet, trainGradients, type ParamMessage } from '../train/tasks';
 import { indexRows, type DeviceIndexModule } from '../index/reductions';
+import { IndexPart } from '../index/scan';
 import { tf, type Tensor, type Tensor2D } from '../tf';
 
 /** What a thread needs to compute index rows for one module. */
@@ -52,6 +53,9 @@ export type Task =
   | { kind: 'tokenLosses'; tokens: number[] }
   | { kind: 'setIndexBasis'; modules: IndexBasisMessage[] }
   | { kind: 'indexRows'; sequences: CaptureSequence[] }
+  | { kind: 'openIndexPart'; dir: string; part: number; parts: number }
+  | { kind: 'scanIndexPart'; query: Float32Array }
+  | { kind: 'closeIndexPart' }
   | { kind: 'setParams'; params: ParamMessage[]; tied: boolean }
   | { kind: 'trainGrads'; rows: number[][] }
   | { kind: 'evalLoss'; rows: number[][] }
@@ -72,6 +76,11 @@ interface TaskResults {
   tokenLosses: number[];
   setIndexBasis: null;
   indexRows: { columns: Int32Array; values: Float32Array };
+  /** Documents this thread holds. */
+  openIndexPart: number;
+  /** Scores of this thread's documents, its chunks in order. */
+  scanIndexPart: Float32Array;
+  closeIndexPart: null;
   setParams: null;
   trainGrads: { lossSum: number; tokens: number; grads: ParamMessage[] };
   evalLoss: { lossSum: number; tokens: number };
@@ -92,6 +101,7 @@ export class TaskRunner {
   private params: ParamSet | undefined;
   private indexBasis = new Map<string, DeviceIndexModule>();
   private indexOrder: string[] = [];
+  private indexPart: IndexPart | undefined;
 
   load(checkpoint: Checkpoint, modules?: string[]): void {
     this.dispose();
@@ -168,6 +178,16 @@ export class TaskRunner {
         return null;
       case 'indexRows':
         return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => indexRows(c, this.indexBasis, this.indexOrder));
+      case 'openIndexPart':
+        this.indexPart = undefined; // the previous part's memory goes before the next one loads
+        this.indexPart = new IndexPart(task.dir, task.part, task.parts);
+        return this.indexPart.documents;
+      case 'scanIndexPart':
+        if (!this.indexPart) throw new Error('no index is open in this compute thread');
+        return this.indexPart.scan(task.query);
+      case 'closeIndexPart':
+        this.indexPart = undefined;
+        return null;
       case 'setParams':
         this.params?.dispose();
         this.params = new ParamSet(task.params, task.tied);

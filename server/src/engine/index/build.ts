@@ -36,6 +36,8 @@ export interface BuildIndexOptions {
   /** λ the entries are weighed with (absolute, as score's --damping); default 0.1 × mean Λ per module. */
   damping?: number;
   shard?: Shard;
+  /** Target bytes per chunk file (default 64 MiB; at most 4,096 documents). */
+  chunkBytes?: number;
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: { documents: number; tokens: number; elapsedMs: number }) => void;
@@ -100,7 +102,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
 
   const started = Date.now();
   const documents: ResultsDocument[] = [];
-  const writer = new ChunkWriter(o.out, layout);
+  const writer = new ChunkWriter(o.out, layout, o.chunkBytes);
   const kept = modules.map((m) => m.kept);
   const sizes = modules.map((m) => m.outDim * m.inDim);
   let tokens = 0;

@@ -55,7 +55,7 @@ export class IndexQueryEngine {
     const [prepared] = await resolveQueries([record], { pool, tokenizer, bos, stopIds, maxNewTokens: this.o.maxNewTokens ?? 64, maxLen, signal: opts.signal });
     const g = await queryGradients(pool, [prepared], 1, opts.signal);
     opts.signal?.throwIfAborted();
-    const scores = searcher.scores(searcher.queryVector(g.gradients[0], factors, this.o.damping), opts.signal);
+    const scores = await searcher.scan(searcher.queryVector(g.gradients[0], factors, this.o.damping), opts.signal);
     const nllNats = g.nll[0];
     const k = opts.top ?? 10;
     const rank = (d: number): RankedDocument => ({ document: searcher.documents[d], score: scores[d], perNat: scores[d] / nllNats });

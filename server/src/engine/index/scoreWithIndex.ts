@@ -14,15 +14,21 @@ export interface IndexScoreOutput extends ScoreOutput {
 export async function scoreWithIndex(
   o: Omit<ScoreOptions, 'shard' | 'only' | 'selfInfluence'> & { indexDir: string; modelFingerprint: string; rerank: number },
 ): Promise<IndexScoreOutput> {
-  const searcher = IndexSearcher.open(o.indexDir, { modelFingerprint: o.modelFingerprint, factors: o.factors });
+  const searcher = await IndexSearcher.openOnPool(o.indexDir, { modelFingerprint: o.modelFingerprint, factors: o.factors }, o.pool);
   const started = Date.now();
-  const g = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
-    o.onProgress?.({ phase: 'queries', done, total: o.queries.length, tokens: 0, elapsedMs: Date.now() - started }),
-  );
   const Q = o.queries.length;
   const D = searcher.documents.length;
   const scores = new Float32Array(Q * D);
-  for (let q = 0; q < Q; q++) scores.set(searcher.scores(searcher.queryVector(g.gradients[q], o.factors, o.damping), o.signal), q * D);
+  let nll: number[];
+  try {
+    const g = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
+      o.onProgress?.({ phase: 'queries', done, total: Q, tokens: 0, elapsedMs: Date.now() - started }),
+    );
+    nll = g.nll;
+    for (let q = 0; q < Q; q++) scores.set(await searcher.scan(searcher.queryVector(g.gradients[q], o.factors, o.damping), o.signal), q * D);
+  } finally {
+    await searcher.close(); // the threads' memory goes before the exact rerank pass
+  }
   const documents = searcher.documents.map((d) => ({ ...d, exact: false }));
   let contraction: ScoreOutput['contraction'] = {};
   // λ per module, as the index's query vectors used it (the same rule as exact scoring).
@@ -44,7 +50,7 @@ export async function scoreWithIndex(
   }
   return {
     documents,
-    queries: o.queries.map((q, i) => ({ ...q, nllNats: g.nll[i] })),
+    queries: o.queries.map((q, i) => ({ ...q, nllNats: nll[i] })),
     scores,
     damping,
     rank: o.rank ?? null,

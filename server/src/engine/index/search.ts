@@ -1,7 +1,7 @@
 /**
  * Scoring against the index: a query's rotated, damped gradient (every entry of every module), dotted
- * with each document's kept entries. Rows live in memory when they fit the budget, else chunks are read
- * from disk per query.
+ * with each document's kept entries. Rows live in memory when they fit the budget — split over the compute
+ * threads when opened on a pool, so a query uses every core — else chunks are read from disk per query.
  */
 import { totalmem } from 'node:os';
 import { InfluenceLensError } from '../errors';
@@ -9,7 +9,9 @@ import type { LoadedFactors } from '../ekfac/load';
 import { rotate } from '../linalg/matrix';
 import type { ResultsDocument } from '../results/types';
 import { dampingFor } from '../score/precondition';
+import type { ComputePool } from '../backend/pool';
 import { bytesPerRow, readChunk, readDocuments, readManifest, type IndexRows } from './store';
+import { chunksOfPart, scoreRows } from './scan';
 import type { IndexManifest } from './types';
 import { factorsFingerprint } from './build';
 
@@ -29,11 +31,27 @@ export class IndexSearcher {
     readonly dir: string,
     readonly manifest: IndexManifest,
     readonly documents: ResultsDocument[],
-    /** Decoded chunks, or undefined when streaming from disk. */
+    /** Decoded chunks, or undefined when streaming from disk or held by the pool's threads. */
     private readonly rows: IndexRows[] | undefined,
+    /** The pool whose threads hold the rows, part by part. */
+    private readonly pool?: ComputePool,
   ) {}
 
+  /** Opens an index and holds its rows here (or streams them): for one-off use and tests. */
   static open(dir: string, o: OpenIndexOptions): IndexSearcher {
+    const { manifest, documents, fits } = IndexSearcher.check(dir, o);
+    return new IndexSearcher(dir, manifest, documents, fits ? manifest.chunks.map((c) => readChunk(dir, manifest, c)) : undefined);
+  }
+
+  /** Opens an index with its rows split over the pool's threads (each loads and checks its own chunks). */
+  static async openOnPool(dir: string, o: OpenIndexOptions, pool: ComputePool): Promise<IndexSearcher> {
+    const { manifest, documents, fits } = IndexSearcher.check(dir, o);
+    if (!fits) return new IndexSearcher(dir, manifest, documents, undefined);
+    await pool.each((part, parts) => ({ kind: 'openIndexPart', dir, part, parts }));
+    return new IndexSearcher(dir, manifest, documents, undefined, pool);
+  }
+
+  private static check(dir: string, o: OpenIndexOptions): { manifest: IndexManifest; documents: ResultsDocument[]; fits: boolean } {
     const manifest = readManifest(dir);
     if (manifest.model.fingerprint !== o.modelFingerprint) {
       throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} was built for another model (${manifest.model.path})`, { file: dir });
@@ -44,12 +62,16 @@ export class IndexSearcher {
     const documents = readDocuments(dir, manifest);
     if (documents.length !== manifest.documents) throw new InfluenceLensError('INDEX_CORRUPT', 'documents.json disagrees with the manifest', { file: dir });
     const bytes = manifest.chunks.reduce((n, c) => n + c.count, 0) * bytesPerRow(manifest);
-    const rows = bytes <= (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET) ? manifest.chunks.map((c) => readChunk(dir, manifest, c)) : undefined;
-    return new IndexSearcher(dir, manifest, documents, rows);
+    return { manifest, documents, fits: bytes <= (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET) };
+  }
+
+  /** Releases the rows the pool's threads hold. */
+  async close(): Promise<void> {
+    if (this.pool) await this.pool.each(() => ({ kind: 'closeIndexPart' }));
   }
 
   get inMemory(): boolean {
-    return this.rows !== undefined;
+    return this.rows !== undefined || this.pool !== undefined;
   }
 
   /** Entries of the query's vector: every module's out·in, module after module. */
@@ -73,9 +95,27 @@ export class IndexSearcher {
     return v;
   }
 
-  /** Approximate I(q, d) for every indexed document, in index order. */
+  /** Approximate I(q, d) for every indexed document, in index order: on the pool's threads when opened there. */
+  async scan(query: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
+    this.checkQuery(query);
+    if (!this.pool) return this.scores(query, signal);
+    signal?.throwIfAborted();
+    const parts = await this.pool.each(() => ({ kind: 'scanIndexPart', query }));
+    const out = new Float32Array(this.manifest.documents);
+    parts.forEach((scores, part) => {
+      let at = 0;
+      for (const chunk of chunksOfPart(this.manifest.chunks, part, parts.length)) {
+        out.set(scores.subarray(at, at + chunk.count), chunk.first);
+        at += chunk.count;
+      }
+    });
+    return out;
+  }
+
+  /** The same on this thread (rows held here or streamed from disk). */
   scores(query: Float32Array, signal?: AbortSignal): Float32Array {
-    if (query.length !== this.queryDim) throw new Error(`query vector has ${query.length} entries; the index needs ${this.queryDim}`);
+    this.checkQuery(query);
+    if (this.pool) throw new Error('this index is held by the compute threads: use scan()');
     const out = new Float32Array(this.manifest.documents);
     this.manifest.chunks.forEach((chunk, c) => {
       signal?.throwIfAborted();
@@ -83,39 +123,8 @@ export class IndexSearcher {
     });
     return out;
   }
-}
 
-/** out[r] = Σ_modules scale · Σ_kept query[position] · value / 127 for every row of a chunk. */
-function scoreRows(rows: IndexRows, manifest: IndexManifest, query: Float32Array, out: Float32Array): void {
-  const { positions, values, scales } = rows;
-  const E = manifest.entries;
-  const M = manifest.modules.length;
-  const bases: number[] = [];
-  let qoff = 0;
-  for (const m of manifest.modules) {
-    bases.push(qoff);
-    qoff += m.outDim * m.inDim;
-  }
-  for (let r = 0; r < rows.count; r++) {
-    let total = 0;
-    let k = r * E;
-    for (let m = 0; m < M; m++) {
-      const q = bases[m];
-      const end = k + manifest.modules[m].kept;
-      // Four partial sums: the loop is latency-bound on one accumulator.
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (; k + 3 < end; k += 4) {
-        s0 += query[q + positions[k]] * values[k];
-        s1 += query[q + positions[k + 1]] * values[k + 1];
-        s2 += query[q + positions[k + 2]] * values[k + 2];
-        s3 += query[q + positions[k + 3]] * values[k + 3];
-      }
-      for (; k < end; k++) s0 += query[q + positions[k]] * values[k];
-      total += (s0 + s1 + s2 + s3) * scales[r * M + m];
-    }
-    out[r] = total / 127;
+  private checkQuery(query: Float32Array): void {
+    if (query.length !== this.queryDim) throw new Error(`query vector has ${query.length} entries; the index needs ${this.queryDim}`);
   }
 }
