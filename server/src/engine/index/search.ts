@@ -61,8 +61,8 @@ export class IndexSearcher {
     }
     const documents = readDocuments(dir, manifest);
     if (documents.length !== manifest.documents) throw new InfluenceLensError('INDEX_CORRUPT', 'documents.json disagrees with the manifest', { file: dir });
-    const bytes = manifest.chunks.reduce((n, c) => n + c.count, 0) * bytesPerRow(manifest);
-    return { manifest, documents, fits: bytes <= (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET) };
+    if (manifest.chunks.reduce((n, c) => n + c.count, 0) !== manifest.documents) throw new InfluenceLensError('INDEX_CORRUPT', 'the chunks listed in the manifest do not cover its documents', { file: dir });
+    return { manifest, documents, fits: manifest.documents * bytesPerRow(manifest) <= (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET) };
   }
 
   /** Releases the rows the pool's threads hold. */
