@@ -9,11 +9,12 @@ import { ComputePool } from '../server/src/engine/backend/pool';
 import { corpusFingerprint } from '../server/src/engine/corpus/fingerprint';
 import { fitFactors } from '../server/src/engine/ekfac/fit';
 import { loadFactors, type LoadedFactors } from '../server/src/engine/ekfac/load';
-import { buildIndex, DEFAULT_INDEX_DIM, factorsFingerprint } from '../server/src/engine/index/build';
+import { buildIndex, DEFAULT_INDEX_DIM, factorsFingerprint, indexModule } from '../server/src/engine/index/build';
+import { quantizeQuery } from '../server/src/engine/index/scan';
 import { IndexQueryEngine } from '../server/src/engine/index/queryEngine';
 import { IndexSearcher } from '../server/src/engine/index/search';
 import { ChunkWriter, MANIFEST, packRow, writeDocuments, bytesPerRow } from '../server/src/engine/index/store';
-import type { IndexManifest } from '../server/src/engine/index/types';
+import { BLOCK, INDEX_VERSION, type IndexManifest } from '../server/src/engine/index/types';
 import { fingerprintCheckpoint } from '../server/src/engine/model/load';
 import { bosId, openModel, stopIds, type OpenedModel } from '../server/src/engine/model/openModel';
 import { trackedModules } from '../server/src/engine/model/tfModel';
@@ -52,12 +53,16 @@ async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchIn
     const l0 = performance.now();
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;
-    const engine = new IndexQueryEngine({ pool, tokenizer: m.tokenizer, bos: bosId(m), stopIds: stopIds(m), factors, searcher, maxLen });
+    const engine = await IndexQueryEngine.create({ pool, tokenizer: m.tokenizer, bos: bosId(m), stopIds: stopIds(m), factors, searcher, maxLen });
     const latencies: number[] = [];
+    const encode: number[] = [];
+    const scan: number[] = [];
     for (let i = 0; i < 40; i++) {
       const q0 = performance.now();
-      await engine.query(queries[i % queries.length]);
+      const { timings } = await engine.query(queries[i % queries.length]);
       latencies.push(performance.now() - q0);
+      encode.push(timings.encodeMs);
+      scan.push(timings.scanMs);
     }
     await searcher.close();
     const cold = latencies[0];
@@ -71,8 +76,11 @@ async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchIn
       buildTokensPerSecond: tokens / buildSeconds,
       loadSeconds,
       queryMs: { cold, warmP50: percentile(warm, 50), warmP95: percentile(warm, 95) },
+      // The query's own forward/backward pass + rotation, and the scan, warm.
+      encodeMsP50: percentile(encode.slice(1), 50),
+      scanMsP50: percentile(scan.slice(1), 50),
     };
-    log(`index ${label}: build ${Math.round(out.buildTokensPerSecond)} tok/s, ${out.bytesPerDocument} B/doc, load ${loadSeconds.toFixed(3)} s, query cold ${cold.toFixed(0)} ms, warm p50 ${out.queryMs.warmP50.toFixed(0)} / p95 ${out.queryMs.warmP95.toFixed(0)} ms (${manifest.documents} docs)`);
+    log(`index ${label}: build ${Math.round(out.buildTokensPerSecond)} tok/s, ${out.bytesPerDocument} B/doc, load ${loadSeconds.toFixed(3)} s, query cold ${cold.toFixed(0)} ms, warm p50 ${out.queryMs.warmP50.toFixed(0)} / p95 ${out.queryMs.warmP95.toFixed(0)} ms (encode p50 ${out.encodeMsP50.toFixed(0)}, scan p50 ${out.scanMsP50.toFixed(0)}; ${manifest.documents} docs)`);
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -115,30 +123,31 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
   }
 }
 
-/** A 100k-document index of random rows (128 entries per module of stories260K's 15): load and scan speed. */
+/** A 100k-document index of random rows (16 blocks, 128 entries, per module of stories260K's 15): load and scan speed. */
 async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string }, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-100k-'));
   try {
     const D = 100_000;
-    const kept = 128;
-    const modules = factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim, kept }));
-    const layout = { modules, entries: kept * modules.length, settings: { dim: String(kept), maxLen: 256, damping: {}, positions: 'U16', values: 'I8' } as const };
+    const dim = '128';
+    const modules = factors.modules.map((f) => indexModule(f.name, f.eigen!.outDim, f.eigen!.inDim, dim));
+    const kept = modules[0].kept;
+    const K = kept * modules.length;
+    const layout = { modules, entries: K * BLOCK, settings: { dim, maxLen: 256, damping: {}, positions: 'U16', values: 'I8' } as const };
     const rng = new Rng(7);
     mkdirSync(dir, { recursive: true });
     const writer = new ChunkWriter(dir, layout);
-    const sizes = modules.map((mod) => mod.outDim * mod.inDim);
     for (let d = 0; d < D; d++) {
-      // Distinct positions: one random entry in each of `kept` equal strides of a module.
-      const positions = Uint32Array.from({ length: layout.entries }, (_, k) => {
-        const stride = sizes[Math.floor(k / kept)] / kept;
+      // Distinct blocks: one random block in each of `kept` equal strides of a module.
+      const blocks = Uint32Array.from({ length: K }, (_, k) => {
+        const stride = modules[Math.floor(k / kept)].blocks / kept;
         return Math.floor((k % kept) * stride + rng.next() * stride);
       });
-      writer.push(packRow(positions, Float32Array.from({ length: layout.entries }, () => rng.normal()), modules.map(() => kept), sizes));
+      writer.push(packRow(blocks, Float32Array.from({ length: K * BLOCK }, () => rng.normal()), modules.map(() => kept), modules.map((m) => m.blocks)));
     }
     writer.flush();
     const docs = writeDocuments(dir, Array.from({ length: D }, (_, i) => ({ index: i, id: `s${i}`, source: 'synthetic', tokens: 100, file: 'synthetic' })));
     const manifest: IndexManifest = {
-      version: 2, tool: 'bench', model, corpus: { fingerprint: 'synthetic', path: 'synthetic' },
+      version: INDEX_VERSION, tool: 'bench', model, corpus: { fingerprint: 'synthetic', path: 'synthetic' },
       factors: { path: factors.dir, fingerprint: factorsFingerprint(factors.dir), strategy: 'ekfac' },
       ...layout, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
@@ -146,7 +155,7 @@ async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fin
     const l0 = performance.now();
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;
-    const q = Float32Array.from({ length: searcher.queryDim }, () => rng.normal());
+    const q = quantizeQuery(Float32Array.from({ length: searcher.queryDim }, () => rng.normal()), manifest);
     const times: number[] = [];
     for (let i = 0; i < 12; i++) {
       const t0 = performance.now();
@@ -154,8 +163,8 @@ async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fin
       times.push(performance.now() - t0);
     }
     await searcher.close();
-    const out = { documents: D, entriesPerModule: kept, bytesPerDocument: bytesPerRow(manifest), loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
-    log(`index 100k synthetic (${kept} entries per module): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
+    const out = { documents: D, entriesPerModule: kept * BLOCK, bytesPerDocument: bytesPerRow(manifest), loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
+    log(`index 100k synthetic (${kept * BLOCK} entries per module): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

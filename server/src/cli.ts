@@ -31,10 +31,11 @@ commands:
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)
-  index --model PATH --corpus C --factors FACTORS --out INDEX [--dim 25%|K] [--damping X] [--max-len L]
+  index --model PATH --corpus C --factors FACTORS --out INDEX [--dim 50%|K] [--damping X] [--max-len L]
       [--shard i/n]
-      the gradient index: each document's gradient in the EK-FAC eigenbasis, the entries that weigh
-      most for that document (a share of each module's entries, or K per module), for instant queries
+      the gradient index: each document's gradient in the EK-FAC eigenbasis, the blocks of 8 entries
+      that weigh most for that document (a share of each module's entries, or K per module), for
+      instant queries
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
 

@@ -76,7 +76,7 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   assert.match(bad.stderr, /--self needs a pass over the corpus/);
   const badDim = await runCli(['index', ...model, '--corpus', corpus, '--factors', factors, '--out', join(dir, 'index-bad'), '--dim', '0%']);
   assert.notEqual(badDim.code, 0);
-  assert.match(badDim.stderr, /--dim must be a share such as 25%/);
+  assert.match(badDim.stderr, /--dim must be a share such as 50%/);
 });
 
 test('score refuses factors of another model and bad queries with file:line', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async (t) => {

@@ -42,7 +42,7 @@ test.after(cleanup);
 
 
 test(`demo set: Spearman ≥ 0.9 per query at the default dim, and with --rerank ${RERANK} the exact top 10 for ≥ 90% of queries`, { timeout: 900_000 }, async () => {
-  // IL_DIMS=10%,18%,25% prints the table in docs/INDEX.md; the assertion is at the default.
+  // IL_DIMS=25%,40%,60% prints the table in docs/INDEX.md; the assertion is at the default.
   for (const dim of (process.env.IL_DIMS ?? '').split(',').filter((d) => d && d !== DEFAULT_INDEX_DIM)) {
     const d = tmp();
     const m = await buildTestIndex(setup(), factorsDir, d, dim);

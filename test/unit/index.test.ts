@@ -12,6 +12,7 @@ import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { DEFAULT_INDEX_DIM } from '../../server/src/engine/index/build';
 import { mergeIndexes } from '../../server/src/engine/index/merge';
 import { IndexSearcher } from '../../server/src/engine/index/search';
+import { quantizeQuery } from '../../server/src/engine/index/scan';
 import { bosId, openModel, stopIds, type OpenedModel } from '../../server/src/engine/model/openModel';
 import { fit, identityFor, score, withPool, writeJsonlCorpus, STORY_QUERIES, tempDirs, type Setup } from '../helpers/influence';
 import { accuracy, buildTestIndex, indexScores, topTenHits } from '../helpers/gradientIndex';
@@ -45,7 +46,7 @@ before(async () => {
 test.after(cleanup);
 
 test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the default dim); every entry kept is exact', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
-  for (const dim of (process.env.IL_DIMS ?? `5%,10%,${DEFAULT_INDEX_DIM},100%`).split(',')) {
+  for (const dim of (process.env.IL_DIMS ?? `10%,25%,${DEFAULT_INDEX_DIM},100%`).split(',')) {
     const dir = tmp();
     const manifest = await build(dir, dim);
     const out = await indexScores(setup(), factorsDir, dir, QUERIES);
@@ -83,11 +84,11 @@ test('with --rerank 20, the top 10 equal the exact top 10 for ≥ 90% of queries
 test('a sharded build (n = 3) merged equals a single build; corrupt or truncated files are refused', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const whole = tmp();
   // Small chunks (about 7 documents each), so that merging and the threads' split cross chunk boundaries.
-  await build(whole, '64', undefined, 20_000);
+  await build(whole, '64', undefined, 9_000);
   const parts = [];
   for (let i = 0; i < 3; i++) {
     const d = tmp();
-    await build(d, '64', { index: i, count: 3 }, 20_000);
+    await build(d, '64', { index: i, count: 3 }, 9_000);
     parts.push(d);
   }
   const merged = tmp();
@@ -97,7 +98,7 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   const a = IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors });
   const b = IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors });
   assert.deepEqual(b.documents, a.documents);
-  const q = new Float32Array(a.queryDim).map((_, i) => Math.sin(i));
+  const q = quantizeQuery(new Float32Array(a.queryDim).map((_, i) => Math.sin(i)), a.manifest);
   assert.deepEqual(b.scores(q), a.scores(q));
   assert.ok(a.manifest.chunks.length > 4, `${a.manifest.chunks.length} chunks`);
   // Split over two compute threads, the scan gives the same scores.
@@ -129,7 +130,7 @@ test('the in-process query engine answers 1,000 queries with flat tensor count a
   // In-process compute (workers: 0), so tf.memory() here is the engine's own.
   await withPool({ ...setup(), workers: 0 }, async (pool) => {
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: identity.model.fingerprint, factors }, pool);
-    const engine = new IndexQueryEngine({ pool, tokenizer: model.tokenizer, bos: bosId(model), stopIds: stopIds(model), factors, searcher, maxLen: 96 });
+    const engine = await IndexQueryEngine.create({ pool, tokenizer: model.tokenizer, bos: bosId(model), stopIds: stopIds(model), factors, searcher, maxLen: 96 });
     const { tf } = await import('../../server/src/engine/tf');
     const ask = (i: number) => engine.query({ prompt: `Once upon a time ${i % 7 === 0 ? 'a cat' : 'a dog'}`, completion: ' ran.' }, { top: 5 });
     const first = await ask(0);

@@ -14,8 +14,8 @@ import type { PreparedQueries, SelfPreconditioner } from '../score/types';
 import { generateGreedy } from '../inference/generate';
 import { tokenLosses } from '../inference/loss';
 import { evalLoss, ParamSet, trainGradients, type ParamMessage } from '../train/tasks';
-import { indexRows, type DeviceIndexModule } from '../index/reductions';
-import { IndexPart } from '../index/scan';
+import { indexQueryRows, indexRows, type DeviceIndexModule } from '../index/reductions';
+import { IndexPart, type IndexQuery } from '../index/scan';
 import { tf, type Tensor, type Tensor2D } from '../tf';
 
 /** What a thread needs to compute index rows for one module. */
@@ -25,8 +25,9 @@ export interface IndexBasisMessage {
   inDim: number;
   QA: Float32Array;
   QS: Float32Array;
-  /** Per column i·out + o of the transposed rotation: √Λ / (Λ + λ). */
+  /** Per column i·out + o of the transposed rotation, padded to blocks: √Λ / (Λ + λ). */
   weights: Float32Array;
+  blocks: number;
   kept: number;
 }
 
@@ -53,8 +54,9 @@ export type Task =
   | { kind: 'tokenLosses'; tokens: number[] }
   | { kind: 'setIndexBasis'; modules: IndexBasisMessage[] }
   | { kind: 'indexRows'; sequences: CaptureSequence[] }
+  | { kind: 'indexQuery'; sequences: CaptureSequence[] }
   | { kind: 'openIndexPart'; dir: string; part: number; parts: number }
-  | { kind: 'scanIndexPart'; query: Float32Array }
+  | { kind: 'scanIndexPart'; query: IndexQuery }
   | { kind: 'closeIndexPart' }
   | { kind: 'setParams'; params: ParamMessage[]; tied: boolean }
   | { kind: 'trainGrads'; rows: number[][] }
@@ -75,7 +77,9 @@ interface TaskResults {
   generate: number[];
   tokenLosses: number[];
   setIndexBasis: null;
-  indexRows: { columns: Int32Array; values: Float32Array };
+  indexRows: { blocks: Int32Array; values: Float32Array };
+  /** Per sequence its completion loss and R_q in the index's order (module after module, transposed, padded). */
+  indexQuery: { losses: number[]; vectors: Float32Array };
   /** Documents this thread holds. */
   openIndexPart: number;
   /** Scores of this thread's documents, its chunks in order. */
@@ -171,6 +175,7 @@ export class TaskRunner {
               QA: square(m.QA, m.inDim),
               QS: square(m.QS, m.outDim),
               weights: tf.tensor1d(m.weights),
+              blocks: m.blocks,
               kept: m.kept,
             },
           ]),
@@ -178,6 +183,8 @@ export class TaskRunner {
         return null;
       case 'indexRows':
         return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => indexRows(c, this.indexBasis, this.indexOrder));
+      case 'indexQuery':
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => ({ losses: c.losses, vectors: indexQueryRows(c, this.indexBasis, this.indexOrder) }));
       case 'openIndexPart':
         this.indexPart = undefined; // the previous part's memory goes before the next one loads
         this.indexPart = new IndexPart(task.dir, task.part, task.parts);

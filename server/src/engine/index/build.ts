@@ -16,10 +16,11 @@ import { writeTextAtomically } from '../util/atomic';
 import { TOOL_VERSION } from '../version';
 import { dampingFor } from '../score/precondition';
 import { ChunkWriter, MANIFEST, packRow, writeDocuments } from './store';
-import type { IndexManifest, IndexModule } from './types';
+import { BLOCK, INDEX_VERSION, type IndexManifest, type IndexModule } from './types';
+import type { IndexBasisMessage } from '../backend/tasks';
 
-/** Entries kept per document and module: a share of the module's entries, or a count. */
-export const DEFAULT_INDEX_DIM = '25%';
+/** Entries kept per document and module (in whole blocks): a share of the module's entries, or a count. */
+export const DEFAULT_INDEX_DIM = '50%';
 
 export interface BuildIndexOptions {
   pool: ComputePool;
@@ -30,7 +31,7 @@ export interface BuildIndexOptions {
   model: { fingerprint: string; path: string };
   corpusFingerprint: string;
   out: string;
-  /** Entries kept per document and module: "25%" (of out·in) or a count such as "4096". */
+  /** Entries kept per document and module: "50%" (of out·in) or a count such as "4096" (rounded up to blocks). */
   dim: string;
   maxLen: number;
   /** λ the entries are weighed with (absolute, as score's --damping); default 0.1 × mean Λ per module. */
@@ -53,25 +54,45 @@ export function keptEntries(dim: string, size: number): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(dim);
   const n = m ? Number(m[1]) : NaN;
   if (!m || !(n > 0) || (m[2] === '%' && n > 100) || (m[2] === '' && !Number.isInteger(n))) {
-    throw new InfluenceLensError('USAGE', `--dim must be a share such as 25% or a whole number of entries per module; got "${dim}"`);
+    throw new InfluenceLensError('USAGE', `--dim must be a share such as 50% or a whole number of entries per module; got "${dim}"`);
   }
   return Math.max(1, Math.min(size, m[2] === '%' ? Math.round((n / 100) * size) : n));
 }
 
+/** The module's layout in the index: its blocks, and those a document keeps for a --dim. */
+export function indexModule(name: string, outDim: number, inDim: number, dim: string): IndexModule {
+  const blocks = Math.ceil((outDim * inDim) / BLOCK);
+  return { name, outDim, inDim, blocks, kept: Math.min(blocks, Math.ceil(keptEntries(dim, outDim * inDim) / BLOCK)) };
+}
+
 /**
- * How much one unit of a document's rotated gradient counts at each entry, in the transposed layout
- * (column i·out + o): a query's R_q there is typically √Λ, and EK-FAC divides by Λ + λ.
+ * Per entry of the transposed layout (column i·out + o), padded to whole blocks with zeros, `f(Λ)`: the
+ * weights of the index's entries are all computed in this order.
  */
-function entryWeights(f: ModuleFactors, lambda: number): Float32Array {
+export function transposedEntries(f: ModuleFactors, blocks: number, of: (lambda: number) => number): Float32Array {
   const { outDim, inDim } = f.eigen!;
-  const w = new Float32Array(outDim * inDim);
+  const w = new Float32Array(blocks * BLOCK);
   for (let o = 0; o < outDim; o++) {
-    for (let i = 0; i < inDim; i++) {
-      const l = Math.max(f.lambda![o * inDim + i], 0);
-      w[i * outDim + o] = Math.sqrt(l) / (l + lambda);
-    }
+    for (let i = 0; i < inDim; i++) w[i * outDim + o] = of(Math.max(f.lambda![o * inDim + i], 0));
   }
   return w;
+}
+
+/**
+ * What the compute threads need to rotate gradients into the eigenbasis and pick a document's blocks: per
+ * entry, how much one unit of R_d counts (a query's R_q there is typically √Λ, and EK-FAC divides by Λ + λ).
+ */
+export function indexBasisMessages(factors: LoadedFactors, modules: IndexModule[], damping: Record<string, number>): IndexBasisMessage[] {
+  return modules.map((m) => {
+    const f = factors.modules.find((x) => x.name === m.name);
+    if (!f?.eigen || !f.lambda) throw new Error(`no eigenbasis for module ${m.name}`);
+    return {
+      ...m,
+      QA: Float32Array.from(f.eigen.QA),
+      QS: Float32Array.from(f.eigen.QS),
+      weights: transposedEntries(f, m.blocks, (l) => Math.sqrt(l) / (l + damping[m.name])),
+    };
+  });
 }
 
 export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
@@ -83,28 +104,21 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
   for (const f of readdirSync(o.out)) if (f === MANIFEST || f.startsWith('chunk-') || f === 'documents.json') rmSync(join(o.out, f), { force: true });
 
-  const modules: IndexModule[] = o.factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim, kept: keptEntries(o.dim, f.eigen!.outDim * f.eigen!.inDim) }));
+  const modules = o.factors.modules.map((f) => indexModule(f.name, f.eigen!.outDim, f.eigen!.inDim, o.dim));
   const damping = Object.fromEntries(o.factors.modules.map((f) => [f.name, dampingFor(f, o.damping)]));
   const layout = {
     modules,
-    entries: modules.reduce((a, m) => a + m.kept, 0),
-    settings: { dim: o.dim, maxLen: o.maxLen, damping, positions: modules.every((m) => m.outDim * m.inDim <= 65_536) ? 'U16' : 'U32', values: 'I8' } as const,
+    entries: BLOCK * modules.reduce((a, m) => a + m.kept, 0),
+    settings: { dim: o.dim, maxLen: o.maxLen, damping, positions: modules.every((m) => m.blocks <= 65_536) ? 'U16' : 'U32', values: 'I8' } as const,
   };
-  await o.pool.broadcast({
-    kind: 'setIndexBasis',
-    modules: o.factors.modules.map((f, i) => ({
-      ...modules[i],
-      QA: Float32Array.from(f.eigen!.QA),
-      QS: Float32Array.from(f.eigen!.QS),
-      weights: entryWeights(f, damping[f.name]),
-    })),
-  });
+  await o.pool.broadcast({ kind: 'setIndexBasis', modules: indexBasisMessages(o.factors, modules, damping) });
 
   const started = Date.now();
   const documents: ResultsDocument[] = [];
   const writer = new ChunkWriter(o.out, layout, o.chunkBytes);
   const kept = modules.map((m) => m.kept);
-  const sizes = modules.map((m) => m.outDim * m.inDim);
+  const blocks = modules.map((m) => m.blocks);
+  const K = kept.reduce((a, b) => a + b, 0);
   let tokens = 0;
   const report = newCorpusReport();
   await runBatched<CorpusItem, TaskOf<'indexRows'>>(
@@ -112,20 +126,9 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report, signal: o.signal }),
     o.batchSize ?? 8,
     (batch) => ({ kind: 'indexRows', sequences: batch.map((it) => it.sequence) }),
-    ({ columns, values }, batch) => {
-      const E = layout.entries;
+    ({ blocks: chosen, values }, batch) => {
       batch.forEach((it, b) => {
-        // Column i·out + o of the transposed rotation → flat position o·in + i.
-        const positions = new Uint32Array(E);
-        let off = 0;
-        for (const m of modules) {
-          for (let k = off; k < off + m.kept; k++) {
-            const c = columns[b * E + k];
-            positions[k] = (c % m.outDim) * m.inDim + Math.floor(c / m.outDim);
-          }
-          off += m.kept;
-        }
-        writer.push(packRow(positions, values.subarray(b * E, (b + 1) * E), kept, sizes));
+        writer.push(packRow(chosen.subarray(b * K, (b + 1) * K), values.subarray(b * K * BLOCK, (b + 1) * K * BLOCK), kept, blocks));
         const { index, id, source, file, line } = it.doc;
         documents.push({ index, id, source, tokens: it.sequence.tokens.length, file, line });
         tokens += it.sequence.tokens.length;
@@ -138,7 +141,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   if (documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to index', { file: o.corpus.path });
   const docs = writeDocuments(o.out, documents);
   const manifest: IndexManifest = {
-    version: 2,
+    version: INDEX_VERSION,
     tool: TOOL_VERSION,
     model: o.model,
     corpus: { fingerprint: o.corpusFingerprint, path: o.corpus.path },

@@ -7,9 +7,9 @@ import { bottomK, topK } from '../analysis/stats';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
 import { resolveQueries, type PreparedQuery } from '../score/queries';
-import { queryGradients } from '../score/score';
 import type { Tokenizer } from '../tokenizer/types';
 import type { IndexSearcher } from './search';
+import { IndexQueryEncoder } from './queryVectors';
 
 export interface RankedDocument {
   document: ResultsDocument;
@@ -28,6 +28,8 @@ export interface IndexQueryResult {
   bottom: RankedDocument[];
   /** Every document's raw score, in index order (for distributions). */
   scores: Float32Array;
+  /** Where the time went: the query's forward/backward pass and rotation, and the scan. */
+  timings: { encodeMs: number; scanMs: number };
 }
 
 export interface QueryEngineOptions {
@@ -43,22 +45,33 @@ export interface QueryEngineOptions {
 }
 
 export class IndexQueryEngine {
-  constructor(private readonly o: QueryEngineOptions) {}
+  private constructor(
+    private readonly o: QueryEngineOptions,
+    private readonly encoder: IndexQueryEncoder,
+  ) {}
+
+  /** Uploads the index's eigenbases to the pool's threads (the searcher holds the rows). */
+  static async create(o: QueryEngineOptions): Promise<IndexQueryEngine> {
+    return new IndexQueryEngine(o, await IndexQueryEncoder.create(o.pool, o.searcher.manifest, o.factors, o.damping));
+  }
 
   get documents(): ResultsDocument[] {
     return this.o.searcher.documents;
   }
 
   async query(q: { prompt: string; completion?: string; id?: string }, opts: { top?: number; signal?: AbortSignal } = {}): Promise<IndexQueryResult> {
-    const { pool, tokenizer, bos, stopIds, maxLen, searcher, factors } = this.o;
+    const { pool, tokenizer, bos, stopIds, maxLen, searcher } = this.o;
     const record = { id: q.id ?? 'query', prompt: q.prompt, completion: q.completion, file: '<editor>', line: 1 };
     const [prepared] = await resolveQueries([record], { pool, tokenizer, bos, stopIds, maxNewTokens: this.o.maxNewTokens ?? 64, maxLen, signal: opts.signal });
-    const g = await queryGradients(pool, [prepared], 1, opts.signal);
+    const t0 = performance.now();
+    const encoded = await this.encoder.encode([prepared], { batchSize: 1, signal: opts.signal });
     opts.signal?.throwIfAborted();
-    const scores = await searcher.scan(searcher.queryVector(g.gradients[0], factors, this.o.damping), opts.signal);
-    const nllNats = g.nll[0];
+    const t1 = performance.now();
+    const scores = await searcher.scan(encoded.queries[0], opts.signal);
+    const timings = { encodeMs: t1 - t0, scanMs: performance.now() - t1 };
+    const nllNats = encoded.nll[0];
     const k = opts.top ?? 10;
     const rank = (d: number): RankedDocument => ({ document: searcher.documents[d], score: scores[d], perNat: scores[d] / nllNats });
-    return { query: prepared, nllNats, top: topK(scores, k).map(rank), bottom: bottomK(scores, k).map(rank), scores };
+    return { query: prepared, nllNats, top: topK(scores, k).map(rank), bottom: bottomK(scores, k).map(rank), scores, timings };
   }
 }

@@ -2,39 +2,53 @@
 import { tf, type Tensor1D, type Tensor2D } from '../tf';
 import type { DeviceCaptures } from '../capture/deviceCaptures';
 import { perSequenceGradients, rotateTransposed } from '../ekfac/reductions';
+import { BLOCK } from './types';
 
 export interface DeviceIndexModule {
   QA: Tensor2D;
   QS: Tensor2D;
-  /** Per entry of the transposed rotation (column i·out + o): how much a unit of R_d counts, √Λ / (Λ + λ). */
+  /** Per entry of the transposed rotation (column i·out + o, padded to blocks): how much a unit of R_d counts, √Λ / (Λ + λ). */
   weights: Tensor1D;
+  blocks: number;
   kept: number;
 }
 
+/** R_d = Q_Sᵀ G_d Q_A per sequence in the transposed order (column i·out + o), padded to whole blocks: [B, blocks·BLOCK]. */
+function rotatedBlocks(c: DeviceCaptures, name: string, basis: DeviceIndexModule): Tensor2D {
+  const m = c.modules.find((x) => x.module.name === name);
+  if (!m) throw new Error(`module ${name} is not tracked in this compute thread`);
+  const rot = tf.reshape(rotateTransposed(perSequenceGradients(c, m), basis.QA, basis.QS), [c.B, -1]) as Tensor2D;
+  const pad = basis.blocks * BLOCK - rot.shape[1];
+  return pad > 0 ? tf.pad(rot, [[0, 0], [0, pad]]) : rot;
+}
+
 /**
- * Per document, module after module, the `kept` entries of R_d = Q_Sᵀ G_d Q_A with the largest
- * |R_d| · √Λ / (Λ + λ): their columns i·out + o in the transposed rotation, and their values.
+ * Per document, module after module, the `kept` blocks of R_d with the largest Σ |R_d| · √Λ / (Λ + λ) over
+ * their entries: their block numbers, and their BLOCK values each.
  */
-export function indexRows(c: DeviceCaptures, modules: Map<string, DeviceIndexModule>, order: string[]): { columns: Int32Array; values: Float32Array } {
+export function indexRows(c: DeviceCaptures, modules: Map<string, DeviceIndexModule>, order: string[]): { blocks: Int32Array; values: Float32Array } {
   const picked = order.map((name) =>
     tf.tidy(() => {
-      const m = c.modules.find((x) => x.module.name === name);
-      if (!m) throw new Error(`module ${name} is not tracked in this compute thread`);
       const basis = modules.get(name)!;
-      const rot = tf.reshape(rotateTransposed(perSequenceGradients(c, m), basis.QA, basis.QS), [c.B, -1]) as Tensor2D; // [B, in·out]
-      const { indices } = tf.topk(tf.mul(tf.abs(rot), basis.weights), basis.kept, false);
+      const rot = rotatedBlocks(c, name, basis);
+      const weight = tf.sum(tf.reshape(tf.mul(tf.abs(rot), basis.weights), [c.B, basis.blocks, BLOCK]), 2);
+      const { indices } = tf.topk(weight, basis.kept, false);
       // A flat gather: wasm's gather with batchDims returns wrong rows past the first (tfjs 4.22).
-      const width = rot.shape[1];
-      const flat = tf.add(indices, tf.reshape(tf.range(0, c.B * width, width, 'int32'), [c.B, 1]));
-      return { indices, values: tf.reshape(tf.gather(tf.reshape(rot, [-1]), tf.reshape(flat, [-1])), [c.B, basis.kept]) };
+      const flat = tf.add(indices, tf.reshape(tf.range(0, c.B * basis.blocks, basis.blocks, 'int32'), [c.B, 1]));
+      return { indices, values: tf.reshape(tf.gather(tf.reshape(rot, [-1, BLOCK]), tf.reshape(flat, [-1])), [c.B, basis.kept * BLOCK]) };
     }),
   );
   try {
     return {
-      columns: tf.concat(picked.map((p) => p.indices), 1).dataSync() as Int32Array,
+      blocks: tf.concat(picked.map((p) => p.indices), 1).dataSync() as Int32Array,
       values: tf.concat(picked.map((p) => p.values), 1).dataSync() as Float32Array,
     };
   } finally {
     picked.forEach((p) => tf.dispose([p.indices, p.values]));
   }
+}
+
+/** Per query sequence, every module's R_q in the index's order (transposed, padded to blocks), module after module: [B × Σ blocks·BLOCK]. */
+export function indexQueryRows(c: DeviceCaptures, modules: Map<string, DeviceIndexModule>, order: string[]): Float32Array {
+  return tf.tidy(() => tf.concat(order.map((name) => rotatedBlocks(c, name, modules.get(name)!)), 1).dataSync() as Float32Array);
 }

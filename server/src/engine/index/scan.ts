@@ -1,72 +1,123 @@
 /**
- * The index scan: a query vector dotted with each document's kept entries. Pure host code, run by the
- * searcher itself or, split by chunks, by every compute thread (IndexPart) so that a query uses all cores.
+ * The index scan: a query dotted with each document's kept blocks by the WebAssembly kernel, over chunks
+ * read straight into a scan memory. Run by the searcher itself or, split by chunks, by every compute thread
+ * (IndexPart) so that a query uses all cores.
  */
-import { readChunk, readManifest, type IndexRows } from './store';
-import type { IndexChunk, IndexManifest } from './types';
+import { ScanMemory } from './kernel/scanMemory';
+import { chunkSections, positionBytes, readChunkInto, readManifest } from './store';
+import { BLOCK, type IndexChunk, type IndexManifest } from './types';
+
+/** A query as the kernel reads it: per module, its blocks' int16 values (transposed order) and a scale. */
+export interface IndexQuery {
+  /** Σ over modules of blocks × BLOCK: value ≈ int16 × the module's scale. */
+  values: Int16Array;
+  /** Per module. */
+  scales: Float32Array;
+}
 
 /** The chunks a thread holds when the index is split over `parts` threads: every parts-th, from `part`. */
 export const chunksOfPart = (chunks: IndexChunk[], part: number, parts: number): IndexChunk[] => chunks.filter((_, c) => c % parts === part);
 
-/** out[r] = Σ_modules scale · Σ_kept query[position] · value / 127 for every row of a chunk. */
-export function scoreRows(rows: IndexRows, manifest: IndexManifest, query: Float32Array, out: Float32Array): void {
-  const { positions, values, scales } = rows;
-  const E = manifest.entries;
-  const M = manifest.modules.length;
-  const bases: number[] = [];
-  let qoff = 0;
-  for (const m of manifest.modules) {
-    bases.push(qoff);
-    qoff += m.outDim * m.inDim;
-  }
-  for (let r = 0; r < rows.count; r++) {
-    let total = 0;
-    let k = r * E;
-    for (let m = 0; m < M; m++) {
-      const q = bases[m];
-      const end = k + manifest.modules[m].kept;
-      // Four partial sums: the loop is latency-bound on one accumulator.
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (; k + 3 < end; k += 4) {
-        s0 += query[q + positions[k]] * values[k];
-        s1 += query[q + positions[k + 1]] * values[k + 1];
-        s2 += query[q + positions[k + 2]] * values[k + 2];
-        s3 += query[q + positions[k + 3]] * values[k + 3];
-      }
-      for (; k < end; k++) s0 += query[q + positions[k]] * values[k];
-      total += (s0 + s1 + s2 + s3) * scales[r * M + m];
-    }
-    out[r] = total / 127;
-  }
+/** Entries of a query: every module's blocks × BLOCK, module after module. */
+export const queryLength = (manifest: Pick<IndexManifest, 'modules'>) => manifest.modules.reduce((n, m) => n + m.blocks * BLOCK, 0);
+
+/** Int16 per module, scaled by the module's largest magnitude, from a float query of queryLength entries. */
+export function quantizeQuery(vector: Float32Array, manifest: Pick<IndexManifest, 'modules'>): IndexQuery {
+  if (vector.length !== queryLength(manifest)) throw new Error(`query vector has ${vector.length} entries; the index needs ${queryLength(manifest)}`);
+  const q: IndexQuery = { values: new Int16Array(vector.length), scales: new Float32Array(manifest.modules.length) };
+  let off = 0;
+  manifest.modules.forEach((m, i) => {
+    const end = off + m.blocks * BLOCK;
+    let max = 0;
+    for (let p = off; p < end; p++) max = Math.max(max, Math.abs(vector[p]));
+    const scale = max > 0 ? max / 32767 : 1;
+    q.scales[i] = scale;
+    for (let p = off; p < end; p++) q.values[p] = Math.round(vector[p] / scale);
+    off = end;
+  });
+  return q;
 }
 
-/** One thread's share of an index, loaded (and hash-checked) by that thread. */
-export class IndexPart {
-  private readonly chunks: IndexChunk[];
-  private readonly rows: IndexRows[];
-  private readonly manifest: IndexManifest;
+/** Chunks held in a scan memory, and the scan over them. */
+export class ChunkScanner {
+  private readonly memory = new ScanMemory();
+  private readonly query: number;
+  private readonly rowsStart: number;
+  private readonly loaded: { at: number; count: number }[] = [];
 
-  constructor(dir: string, part: number, parts: number) {
-    this.manifest = readManifest(dir);
-    this.chunks = chunksOfPart(this.manifest.chunks, part, parts);
-    this.rows = this.chunks.map((c) => readChunk(dir, this.manifest, c));
+  constructor(
+    private readonly dir: string,
+    private readonly manifest: IndexManifest,
+  ) {
+    this.query = this.memory.alloc(queryLength(manifest) * 2);
+    this.rowsStart = this.memory.alloc(0);
   }
 
   get documents(): number {
-    return this.chunks.reduce((n, c) => n + c.count, 0);
+    return this.loaded.reduce((n, c) => n + c.count, 0);
   }
 
-  /** Scores of this part's documents, chunk after chunk. */
-  scan(query: Float32Array): Float32Array {
-    const out = new Float32Array(this.documents);
+  /** Reads a chunk (checking its size and hash) into the scan memory. */
+  load(chunk: IndexChunk): void {
     let at = 0;
-    this.rows.forEach((rows) => {
-      scoreRows(rows, this.manifest, query, out.subarray(at, at + rows.count));
-      at += rows.count;
-    });
+    readChunkInto(this.dir, this.manifest, chunk, (size) => this.memory.bytes((at = this.memory.alloc(size)), size));
+    this.loaded.push({ at, count: chunk.count });
+  }
+
+  /** Drops every loaded chunk (the memory is reused by the next loads). */
+  unload(): void {
+    this.loaded.length = 0;
+    this.memory.freeFrom(this.rowsStart);
+  }
+
+  /** Approximate I(q, d) for the loaded chunks' documents, in order. */
+  scan(q: IndexQuery, out = new Float32Array(this.documents)): Float32Array {
+    this.memory.int16(this.query, q.values.length).set(q.values);
+    const { modules } = this.manifest;
+    const M = modules.length;
+    const pb = positionBytes(this.manifest.settings);
+    const wide = pb === 4;
+    const queryAt = modules.map((_, m) => this.query + 2 * BLOCK * modules.slice(0, m).reduce((n, x) => n + x.blocks, 0));
+    let row = 0;
+    for (const { at, count } of this.loaded) {
+      const scales = this.memory.floats(at, count * M);
+      const sections = chunkSections(this.manifest, count);
+      let blocks = at + sections.positions;
+      let values = at + sections.values;
+      for (let r = 0; r < count; r++) {
+        let total = 0;
+        for (let m = 0; m < M; m++) {
+          const n = modules[m].kept;
+          total += this.memory.dot(wide, blocks, values, n, queryAt[m]) * scales[r * M + m] * q.scales[m];
+          blocks += n * pb;
+          values += n * BLOCK;
+        }
+        out[row++] = total / 127;
+      }
+    }
     return out;
   }
 }
+
+/** Bytes a scanner needs to hold `chunks` (their rows and the query). */
+export const scannerBytes = (manifest: IndexManifest, chunks: IndexChunk[], rowBytes: number) => queryLength(manifest) * 2 + chunks.reduce((n, c) => n + c.count * rowBytes + 16, 0);
+
+/** One thread's share of an index, loaded (and hash-checked) by that thread. */
+export class IndexPart {
+  private readonly scanner: ChunkScanner;
+
+  constructor(dir: string, part: number, parts: number) {
+    const manifest = readManifest(dir);
+    this.scanner = new ChunkScanner(dir, manifest);
+    for (const chunk of chunksOfPart(manifest.chunks, part, parts)) this.scanner.load(chunk);
+  }
+
+  get documents(): number {
+    return this.scanner.documents;
+  }
+
+  scan(query: IndexQuery): Float32Array {
+    return this.scanner.scan(query);
+  }
+}
+

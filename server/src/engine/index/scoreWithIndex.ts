@@ -3,7 +3,8 @@
  * every query rescored exactly (and marked exact) when asked.
  */
 import { bottomK, topK } from '../analysis/stats';
-import { scoreCorpus, queryGradients, type ScoreOptions, type ScoreOutput } from '../score/score';
+import { scoreCorpus, type ScoreOptions, type ScoreOutput } from '../score/score';
+import { IndexQueryEncoder } from './queryVectors';
 import { IndexSearcher } from './search';
 import { dampingFor } from '../score/precondition';
 
@@ -21,11 +22,14 @@ export async function scoreWithIndex(
   const scores = new Float32Array(Q * D);
   let nll: number[];
   try {
-    const g = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
-      o.onProgress?.({ phase: 'queries', done, total: Q, tokens: 0, elapsedMs: Date.now() - started }),
-    );
-    nll = g.nll;
-    for (let q = 0; q < Q; q++) scores.set(await searcher.scan(searcher.queryVector(g.gradients[q], o.factors, o.damping), o.signal), q * D);
+    const encoder = await IndexQueryEncoder.create(o.pool, searcher.manifest, o.factors, o.damping);
+    const encoded = await encoder.encode(o.queries, {
+      batchSize: o.batchSize,
+      signal: o.signal,
+      onDone: (done) => o.onProgress?.({ phase: 'queries', done, total: Q, tokens: 0, elapsedMs: Date.now() - started }),
+    });
+    nll = encoded.nll;
+    for (let q = 0; q < Q; q++) scores.set(await searcher.scan(encoded.queries[q], o.signal), q * D);
   } finally {
     await searcher.close(); // the threads' memory goes before the exact rerank pass
   }

@@ -1,17 +1,16 @@
 /**
- * Scoring against the index: a query's rotated, damped gradient (every entry of every module), dotted
- * with each document's kept entries. Rows live in memory when they fit the budget — split over the compute
- * threads when opened on a pool, so a query uses every core — else chunks are read from disk per query.
+ * Scoring against the index: a query (quantizeQuery) dotted with each document's kept blocks. Rows live
+ * in scan memories when they fit the budget — split over the compute threads when opened on a pool, so a
+ * query uses every core — else each query streams the chunks from disk.
  */
 import { totalmem } from 'node:os';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
-import { rotate } from '../linalg/matrix';
 import type { ResultsDocument } from '../results/types';
-import { dampingFor } from '../score/precondition';
 import type { ComputePool } from '../backend/pool';
-import { bytesPerRow, readChunk, readDocuments, readManifest, type IndexRows } from './store';
-import { chunksOfPart, scoreRows } from './scan';
+import { SCAN_MEMORY_LIMIT } from './kernel/scanMemory';
+import { bytesPerRow, readDocuments, readManifest } from './store';
+import { ChunkScanner, chunksOfPart, queryLength, scannerBytes, type IndexQuery } from './scan';
 import type { IndexManifest } from './types';
 import { factorsFingerprint } from './build';
 
@@ -31,27 +30,30 @@ export class IndexSearcher {
     readonly dir: string,
     readonly manifest: IndexManifest,
     readonly documents: ResultsDocument[],
-    /** Decoded chunks, or undefined when streaming from disk or held by the pool's threads. */
-    private readonly rows: IndexRows[] | undefined,
+    /** Every chunk loaded here, or undefined when streaming from disk or held by the pool's threads. */
+    private readonly scanner: ChunkScanner | undefined,
     /** The pool whose threads hold the rows, part by part. */
     private readonly pool?: ComputePool,
   ) {}
 
   /** Opens an index and holds its rows here (or streams them): for one-off use and tests. */
   static open(dir: string, o: OpenIndexOptions): IndexSearcher {
-    const { manifest, documents, fits } = IndexSearcher.check(dir, o);
-    return new IndexSearcher(dir, manifest, documents, fits ? manifest.chunks.map((c) => readChunk(dir, manifest, c)) : undefined);
+    const { manifest, documents } = IndexSearcher.check(dir, o);
+    if (!IndexSearcher.fits(manifest, 1, o)) return new IndexSearcher(dir, manifest, documents, undefined);
+    const scanner = new ChunkScanner(dir, manifest);
+    manifest.chunks.forEach((c) => scanner.load(c));
+    return new IndexSearcher(dir, manifest, documents, scanner);
   }
 
   /** Opens an index with its rows split over the pool's threads (each loads and checks its own chunks). */
   static async openOnPool(dir: string, o: OpenIndexOptions, pool: ComputePool): Promise<IndexSearcher> {
-    const { manifest, documents, fits } = IndexSearcher.check(dir, o);
-    if (!fits) return new IndexSearcher(dir, manifest, documents, undefined);
+    const { manifest, documents } = IndexSearcher.check(dir, o);
+    if (!IndexSearcher.fits(manifest, pool.size, o)) return new IndexSearcher(dir, manifest, documents, undefined);
     await pool.each((part, parts) => ({ kind: 'openIndexPart', dir, part, parts }));
     return new IndexSearcher(dir, manifest, documents, undefined, pool);
   }
 
-  private static check(dir: string, o: OpenIndexOptions): { manifest: IndexManifest; documents: ResultsDocument[]; fits: boolean } {
+  private static check(dir: string, o: OpenIndexOptions): { manifest: IndexManifest; documents: ResultsDocument[] } {
     const manifest = readManifest(dir);
     if (manifest.model.fingerprint !== o.modelFingerprint) {
       throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} was built for another model (${manifest.model.path})`, { file: dir });
@@ -62,7 +64,14 @@ export class IndexSearcher {
     const documents = readDocuments(dir, manifest);
     if (documents.length !== manifest.documents) throw new InfluenceLensError('INDEX_CORRUPT', 'documents.json disagrees with the manifest', { file: dir });
     if (manifest.chunks.reduce((n, c) => n + c.count, 0) !== manifest.documents) throw new InfluenceLensError('INDEX_CORRUPT', 'the chunks listed in the manifest do not cover its documents', { file: dir });
-    return { manifest, documents, fits: manifest.documents * bytesPerRow(manifest) <= (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET) };
+    return { manifest, documents };
+  }
+
+  /** Whether the rows fit the budget, and each thread's share one scan memory. */
+  private static fits(manifest: IndexManifest, parts: number, o: OpenIndexOptions): boolean {
+    const row = bytesPerRow(manifest);
+    if (manifest.documents * row > (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET)) return false;
+    return Array.from({ length: parts }, (_, p) => scannerBytes(manifest, chunksOfPart(manifest.chunks, p, parts), row)).every((b) => b < SCAN_MEMORY_LIMIT);
   }
 
   /** Releases the rows the pool's threads hold. */
@@ -71,32 +80,16 @@ export class IndexSearcher {
   }
 
   get inMemory(): boolean {
-    return this.rows !== undefined || this.pool !== undefined;
+    return this.scanner !== undefined || this.pool !== undefined;
   }
 
-  /** Entries of the query's vector: every module's out·in, module after module. */
+  /** Entries of a query vector: every module's blocks × BLOCK, module after module. */
   get queryDim(): number {
-    return this.manifest.modules.reduce((n, m) => n + m.outDim * m.inDim, 0);
-  }
-
-  /** The query's vector: R_q = Q_Sᵀ G_q Q_A divided by Λ + λ, every entry (flat o·in + i), module after module. */
-  queryVector(gradients: Map<string, Float64Array>, factors: LoadedFactors, damping?: number): Float32Array {
-    const v = new Float32Array(this.queryDim);
-    let off = 0;
-    for (const m of this.manifest.modules) {
-      const f = factors.modules.find((x) => x.name === m.name);
-      const g = gradients.get(m.name);
-      if (!f?.eigen || !f.lambda || !g) throw new Error(`no factors or gradient for module ${m.name}`);
-      const lambda = dampingFor(f, damping);
-      const r = rotate(f.eigen.QS, g, f.eigen.QA, m.outDim, m.inDim);
-      for (let p = 0; p < r.length; p++) v[off + p] = r[p] / (f.lambda[p] + lambda);
-      off += r.length;
-    }
-    return v;
+    return queryLength(this.manifest);
   }
 
   /** Approximate I(q, d) for every indexed document, in index order: on the pool's threads when opened there. */
-  async scan(query: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
+  async scan(query: IndexQuery, signal?: AbortSignal): Promise<Float32Array> {
     this.checkQuery(query);
     if (!this.pool) return this.scores(query, signal);
     signal?.throwIfAborted();
@@ -112,19 +105,25 @@ export class IndexSearcher {
     return out;
   }
 
-  /** The same on this thread (rows held here or streamed from disk). */
-  scores(query: Float32Array, signal?: AbortSignal): Float32Array {
+  /** The same on this thread (rows held here, or streamed from disk a chunk at a time). */
+  scores(query: IndexQuery, signal?: AbortSignal): Float32Array {
     this.checkQuery(query);
     if (this.pool) throw new Error('this index is held by the compute threads: use scan()');
+    if (this.scanner) return this.scanner.scan(query);
     const out = new Float32Array(this.manifest.documents);
-    this.manifest.chunks.forEach((chunk, c) => {
+    const stream = new ChunkScanner(this.dir, this.manifest);
+    for (const chunk of this.manifest.chunks) {
       signal?.throwIfAborted();
-      scoreRows(this.rows ? this.rows[c] : readChunk(this.dir, this.manifest, chunk), this.manifest, query, out.subarray(chunk.first, chunk.first + chunk.count));
-    });
+      stream.load(chunk);
+      stream.scan(query, out.subarray(chunk.first, chunk.first + chunk.count));
+      stream.unload();
+    }
     return out;
   }
 
-  private checkQuery(query: Float32Array): void {
-    if (query.length !== this.queryDim) throw new Error(`query vector has ${query.length} entries; the index needs ${this.queryDim}`);
+  private checkQuery(query: IndexQuery): void {
+    if (query.values.length !== this.queryDim || query.scales.length !== this.manifest.modules.length) {
+      throw new Error(`query has ${query.values.length} entries; the index needs ${this.queryDim}`);
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Index files. A chunk holds `count` document rows, each the document's kept entries module after module:
- * a float32 block of per-row, per-module scales, then every row's positions (uint16 or uint32, ascending
- * within a module), then every row's values as int8 (value = int8 / 127 × scale). Chunks and
+ * Index files. A chunk holds `count` document rows, each the document's kept blocks module after module:
+ * a float32 block of per-row, per-module scales, then every row's block numbers (uint16 or uint32,
+ * ascending within a module), then every row's values, BLOCK int8 per block (value = int8 / 127 × scale).
+ * Chunks and
  * documents.json are written atomically and listed with their sha256 in manifest.json, which is written
  * last: a build that stopped part-way leaves no manifest and does not load.
  */
@@ -10,7 +11,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } fr
 import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { writeFileAtomically } from '../util/atomic';
-import type { IndexChunk, IndexManifest, IndexSettings } from './types';
+import { BLOCK, INDEX_VERSION, type IndexChunk, type IndexManifest, type IndexSettings } from './types';
 import type { ResultsDocument } from '../results/types';
 
 export const MANIFEST = 'manifest.json';
@@ -20,40 +21,46 @@ export interface IndexRows {
   count: number;
   /** [count × modules] */
   scales: Float32Array;
-  /** [count × entries] */
+  /** [count × kept blocks] block numbers */
   positions: Uint16Array | Uint32Array;
-  /** [count × entries] */
+  /** [count × kept blocks × BLOCK] */
   values: Int8Array;
 }
 
-/** One document's kept entries, packed: per module a scale, then positions (ascending) and int8 values. */
+/** One document's kept blocks, packed: per module a scale, then block numbers (ascending) and int8 values. */
 export interface PackedRow {
   scales: Float32Array;
   positions: Uint16Array | Uint32Array;
   values: Int8Array;
 }
 
-export function bytesPerRow(manifest: Pick<IndexManifest, 'modules' | 'entries' | 'settings'>): number {
-  return manifest.modules.length * 4 + manifest.entries * (positionBytes(manifest.settings) + 1);
+type Layout = Pick<IndexManifest, 'modules' | 'settings'>;
+
+/** Blocks a document keeps, over all modules. */
+export const keptBlocks = (manifest: Pick<IndexManifest, 'modules'>) => manifest.modules.reduce((n, m) => n + m.kept, 0);
+
+export function bytesPerRow(manifest: Layout): number {
+  return manifest.modules.length * 4 + keptBlocks(manifest) * (positionBytes(manifest.settings) + BLOCK);
 }
 
-const positionBytes = (s: Pick<IndexSettings, 'positions'>) => (s.positions === 'U16' ? 2 : 4);
+export const positionBytes = (s: Pick<IndexSettings, 'positions'>) => (s.positions === 'U16' ? 2 : 4);
 
 /**
- * Packs a document's chosen entries (distinct positions below `sizes[m]` and float values, `kept[m]` per
- * module, any order) into ascending positions with int8 values scaled by each module's largest magnitude.
+ * Packs a document's chosen blocks (distinct block numbers below `blocks[m]`, `kept[m]` per module, any
+ * order, with BLOCK float values each) into ascending block numbers with int8 values scaled by each
+ * module's largest magnitude.
  */
-export function packRow(positions: ArrayLike<number>, values: ArrayLike<number>, kept: number[], sizes: number[]): PackedRow {
-  const entries = kept.reduce((a, b) => a + b, 0);
-  const row: PackedRow = { scales: new Float32Array(kept.length), positions: new Uint32Array(entries), values: new Int8Array(entries) };
+export function packRow(positions: ArrayLike<number>, values: ArrayLike<number>, kept: number[], blocks: number[]): PackedRow {
+  const total = kept.reduce((a, b) => a + b, 0);
+  const row: PackedRow = { scales: new Float32Array(kept.length), positions: new Uint32Array(total), values: new Int8Array(total * BLOCK) };
   let off = 0;
   kept.forEach((k, m) => {
-    // Ascending positions by a pass over the module's slots (cheaper than sorting k entries).
-    const slot = new Int32Array(sizes[m]).fill(-1);
+    // Ascending block numbers by a pass over the module's slots (cheaper than sorting k blocks).
+    const slot = new Int32Array(blocks[m]).fill(-1);
     let max = 0;
     for (let j = off; j < off + k; j++) {
       slot[positions[j]] = j;
-      max = Math.max(max, Math.abs(values[j]));
+      for (let e = j * BLOCK; e < (j + 1) * BLOCK; e++) max = Math.max(max, Math.abs(values[e]));
     }
     const scale = max > 0 ? max : 1;
     row.scales[m] = scale;
@@ -62,9 +69,10 @@ export function packRow(positions: ArrayLike<number>, values: ArrayLike<number>,
       const j = slot[p];
       if (j < 0) continue;
       row.positions[t] = p;
-      row.values[t++] = Math.round((values[j] / scale) * 127);
+      for (let e = 0; e < BLOCK; e++) row.values[t * BLOCK + e] = Math.round((values[j * BLOCK + e] / scale) * 127);
+      t++;
     }
-    if (t !== off + k) throw new Error(`module ${m}: ${k} entries expected, ${t - off} distinct positions`);
+    if (t !== off + k) throw new Error(`module ${m}: ${k} blocks expected, ${t - off} distinct block numbers`);
     off += k;
   });
   return row;
@@ -79,7 +87,7 @@ export class ChunkWriter {
 
   constructor(
     private readonly dir: string,
-    private readonly manifest: Pick<IndexManifest, 'modules' | 'entries' | 'settings'>,
+    private readonly manifest: Layout,
     targetBytes = 64 << 20,
   ) {
     this.capacity = Math.max(1, Math.min(4096, Math.floor(targetBytes / bytesPerRow(manifest))));
@@ -102,17 +110,17 @@ export class ChunkWriter {
   }
 }
 
-function encodeChunk(rows: PackedRow[], manifest: Pick<IndexManifest, 'modules' | 'entries' | 'settings'>): Uint8Array {
+function encodeChunk(rows: PackedRow[], manifest: Layout): Uint8Array {
   const n = rows.length;
   const M = manifest.modules.length;
-  const E = manifest.entries;
+  const K = keptBlocks(manifest);
   const scales = new Float32Array(n * M);
-  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(n * E) : new Uint32Array(n * E);
-  const values = new Int8Array(n * E);
+  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(n * K) : new Uint32Array(n * K);
+  const values = new Int8Array(n * K * BLOCK);
   rows.forEach((r, i) => {
     scales.set(r.scales, i * M);
-    positions.set(r.positions, i * E);
-    values.set(r.values, i * E);
+    positions.set(r.positions, i * K);
+    values.set(r.values, i * K * BLOCK);
   });
   const out = new Uint8Array(n * bytesPerRow(manifest));
   out.set(new Uint8Array(scales.buffer), 0);
@@ -121,25 +129,31 @@ function encodeChunk(rows: PackedRow[], manifest: Pick<IndexManifest, 'modules' 
   return out;
 }
 
+/** Byte offsets of a chunk's sections: scales, block numbers, values. */
+export function chunkSections(manifest: Layout, count: number): { positions: number; values: number } {
+  const positions = count * manifest.modules.length * 4;
+  return { positions, values: positions + count * keptBlocks(manifest) * positionBytes(manifest.settings) };
+}
+
 function decodeChunk(bytes: Uint8Array, count: number, manifest: IndexManifest): IndexRows {
   const M = manifest.modules.length;
-  const E = manifest.entries;
-  // Typed-array views need aligned offsets: copy only when the bytes do not start on one.
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : Uint8Array.from(bytes);
-  const scales = new Float32Array(aligned.buffer, aligned.byteOffset, count * M);
-  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(aligned.buffer, aligned.byteOffset + scales.byteLength, count * E) : new Uint32Array(aligned.buffer, aligned.byteOffset + scales.byteLength, count * E);
-  const values = new Int8Array(aligned.buffer, aligned.byteOffset + scales.byteLength + positions.byteLength, count * E);
+  const K = keptBlocks(manifest);
+  const at = chunkSections(manifest, count);
+  const { buffer, byteOffset } = bytes; // 4-aligned: read into a buffer of its own
+  const scales = new Float32Array(buffer, byteOffset, count * M);
+  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(buffer, byteOffset + at.positions, count * K) : new Uint32Array(buffer, byteOffset + at.positions, count * K);
+  const values = new Int8Array(buffer, byteOffset + at.values, count * K * BLOCK);
   return { count, scales, positions, values };
 }
 
 /** Row r of decoded rows, as a packed row (views, not copies). */
 export function rowOf(rows: IndexRows, r: number, manifest: IndexManifest): PackedRow {
   const M = manifest.modules.length;
-  const E = manifest.entries;
+  const K = keptBlocks(manifest);
   return {
     scales: rows.scales.subarray(r * M, (r + 1) * M),
-    positions: rows.positions.subarray(r * E, (r + 1) * E),
-    values: rows.values.subarray(r * E, (r + 1) * E),
+    positions: rows.positions.subarray(r * K, (r + 1) * K),
+    values: rows.values.subarray(r * K * BLOCK, (r + 1) * K * BLOCK),
   };
 }
 
@@ -160,23 +174,28 @@ export function readManifest(dir: string): IndexManifest {
   } catch (e) {
     throw new InfluenceLensError('INDEX_CORRUPT', `unreadable index manifest: ${(e as Error).message}`, { file: path });
   }
-  if (m.version !== 2) throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} has layout version ${String(m.version)}; this tool reads version 2: rebuild it`, { file: path });
+  if (m.version !== INDEX_VERSION) {
+    throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} has layout version ${String(m.version)}; this tool reads version ${INDEX_VERSION}: rebuild it`, { file: path });
+  }
   return m;
 }
 
-/** Reads and checks one chunk file (size and hash) and decodes it. */
-export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChunk): IndexRows {
+/**
+ * Reads one chunk file into the bytes `into(size)` gives (a fresh buffer, or a region of a scan memory)
+ * and checks its size and hash.
+ */
+export function readChunkInto(dir: string, manifest: IndexManifest, chunk: IndexChunk, into: (size: number) => Uint8Array): Uint8Array {
   const path = join(dir, chunk.file);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} is missing`, { file: path });
   const expected = chunk.count * bytesPerRow(manifest);
   const fd = openSync(path, 'r');
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
     const size = fstatSync(fd).size;
     if (size !== expected) {
       throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} has ${size} bytes; expected ${expected} (truncated or overwritten)`, { file: path });
     }
-    bytes = Buffer.allocUnsafeSlow(size); // its own ArrayBuffer at offset 0, filled below
+    bytes = into(size);
     let done = 0;
     while (done < size) done += readSync(fd, bytes, done, size - done, done);
   } finally {
@@ -185,7 +204,13 @@ export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChun
   if (createHash('sha256').update(bytes).digest('hex') !== chunk.sha256) {
     throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} does not match its hash in the manifest (corrupt); rebuild the index`, { file: path });
   }
-  return decodeChunk(bytes, chunk.count, manifest);
+  return bytes;
+}
+
+/** Reads, checks and decodes one chunk (for merging and inspection; scans read into a scan memory). */
+export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChunk): IndexRows {
+  // Its own ArrayBuffer at offset 0, so the typed views are aligned.
+  return decodeChunk(readChunkInto(dir, manifest, chunk, (size) => Buffer.allocUnsafeSlow(size)), chunk.count, manifest);
 }
 
 export function readDocuments(dir: string, manifest: IndexManifest): ResultsDocument[] {

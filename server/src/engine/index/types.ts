@@ -1,16 +1,27 @@
 /**
  * The gradient index (docs/INDEX.md): for every document and tracked module, the document gradient
- * rotated into the EK-FAC eigenbasis, R_d = Q_Sᵀ G_d Q_A, kept at the entries that matter most for that
- * document. Since EK-FAC is diagonal in that basis, a query's score is Σ R_q R_d / (Λ + λ) over each
- * document's kept entries: exact on them; the dropped ones are those the document barely moves once
+ * rotated into the EK-FAC eigenbasis, R_d = Q_Sᵀ G_d Q_A, kept in the blocks of entries that matter most
+ * for that document. Since EK-FAC is diagonal in that basis, a query's score is Σ R_q R_d / (Λ + λ) over
+ * each document's kept entries: exact on them; the dropped ones are those the document barely moves once
  * weighed by the damped preconditioner.
  */
+
+/** Entries per block: a document keeps whole blocks of consecutive entries (one SIMD product each). */
+export const BLOCK = 8;
+
+/** The layout version this tool writes and reads. */
+export const INDEX_VERSION = 3;
 
 export interface IndexModule {
   name: string;
   outDim: number;
   inDim: number;
-  /** Entries kept per document (positions o·in + i chosen per document). */
+  /**
+   * Blocks of the module: its entries in the transposed order (column i·out + o of R_d, the order the
+   * rotation produces), BLOCK at a time, the last one padded with zeros.
+   */
+  blocks: number;
+  /** Blocks kept per document (chosen per document). */
   kept: number;
 }
 
@@ -24,18 +35,18 @@ export interface IndexChunk {
 
 /** How a document's entries are chosen and stored. */
 export interface IndexSettings {
-  /** What the user asked for: entries per module, or a share such as "25%". */
+  /** What the user asked for: entries per module, or a share such as "50%" (kept in whole blocks). */
   dim: string;
   maxLen: number;
   /** λ per module used to weigh entries when choosing them (the scoring default). */
   damping: Record<string, number>;
-  /** Positions as uint16 when every module has ≤ 65,536 entries, else uint32; values int8 × a float32 scale. */
+  /** Block numbers as uint16 when every module has ≤ 65,536 blocks, else uint32; values int8 × a float32 scale. */
   positions: 'U16' | 'U32';
   values: 'I8';
 }
 
 export interface IndexManifest {
-  version: 2;
+  version: typeof INDEX_VERSION;
   tool: string;
   model: { fingerprint: string; path: string };
   corpus: { fingerprint: string; path: string };
@@ -43,7 +54,7 @@ export interface IndexManifest {
   factors: { path: string; fingerprint: string; strategy: string };
   settings: IndexSettings;
   modules: IndexModule[];
-  /** Entries per document: Σ over modules of kept. */
+  /** Entries per document: BLOCK × Σ over modules of kept. */
   entries: number;
   documents: number;
   chunks: IndexChunk[];

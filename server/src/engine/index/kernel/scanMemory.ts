@@ -1,0 +1,67 @@
+/**
+ * A WebAssembly memory holding index rows and a query, with the scan kernel (scan.wat) bound to it. Rows
+ * are read from disk straight into it; a query's scan is then one kernel call per document and module.
+ */
+import { InfluenceLensError } from '../../errors';
+import { SCAN_WASM_BASE64 } from './scanWasm';
+
+const PAGE = 65_536;
+/** WebAssembly memories (32-bit) end at 4 GiB. */
+export const SCAN_MEMORY_LIMIT = 4 * 2 ** 30;
+
+interface KernelExports {
+  dot16(blocks: number, values: number, n: number, query: number): number;
+  dot32(blocks: number, values: number, n: number, query: number): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+export class ScanMemory {
+  private readonly memory: WebAssembly.Memory;
+  private readonly kernel: KernelExports;
+  private top = 0;
+
+  constructor() {
+    compiled ??= new WebAssembly.Module(Buffer.from(SCAN_WASM_BASE64, 'base64'));
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: SCAN_MEMORY_LIMIT / PAGE });
+    this.kernel = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+  }
+
+  /** Reserves `bytes` (16-byte aligned) and returns their offset, growing the memory as needed. */
+  alloc(bytes: number): number {
+    const at = this.top;
+    const end = align16(at + bytes);
+    if (end > SCAN_MEMORY_LIMIT) {
+      throw new InfluenceLensError('OUT_OF_MEMORY', `an index part of ${end} bytes does not fit one scan memory (4 GiB); open it with more compute threads or a smaller memory budget, which streams it`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    this.top = end;
+    return at;
+  }
+
+  /** Everything after `offset` is free again. */
+  freeFrom(offset: number): void {
+    this.top = offset;
+  }
+
+  /** A view of the memory (valid until it next grows). */
+  bytes(offset: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, offset, length);
+  }
+
+  floats(offset: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, offset, length);
+  }
+
+  int16(offset: number, length: number): Int16Array {
+    return new Int16Array(this.memory.buffer, offset, length);
+  }
+
+  /** Σ over `n` blocks of int8 values · int16 query (see scan.wat); `wide`: uint32 block numbers. */
+  dot(wide: boolean, blocks: number, values: number, n: number, query: number): number {
+    return wide ? this.kernel.dot32(blocks, values, n, query) : this.kernel.dot16(blocks, values, n, query);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The index scan kernel (WebAssembly SIMD): the committed bytes are those scan.wat compiles to, and its
+ * scores equal a float64 reference of the same sum on random rows — uint16 and uint32 block numbers,
+ * modules whose size is not a multiple of the block, and extreme values over many blocks (int32 partial
+ * sums must not overflow).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChunkScanner, quantizeQuery, queryLength } from '../../server/src/engine/index/scan';
+import { ChunkWriter, packRow, readChunk, rowOf } from '../../server/src/engine/index/store';
+import { indexModule } from '../../server/src/engine/index/build';
+import { SCAN_WASM_BASE64 } from '../../server/src/engine/index/kernel/scanWasm';
+import { BLOCK, INDEX_VERSION, type IndexManifest } from '../../server/src/engine/index/types';
+import { Rng } from '../../server/src/engine/util/random';
+
+test('the committed kernel bytes are what scan.wat compiles to', async () => {
+  // @ts-expect-error: a plain ES module script, no types
+  const { compileKernel } = (await import('../../scripts/build-kernel.mjs')) as { compileKernel: () => Promise<Buffer> };
+  assert.equal((await compileKernel()).toString('base64'), SCAN_WASM_BASE64);
+});
+
+function manifestFor(shapes: [number, number][], dim: string, positions: 'U16' | 'U32', chunks: IndexManifest['chunks'], documents: number): IndexManifest {
+  const modules = shapes.map(([o, i], m) => indexModule(`m${m}`, o, i, dim));
+  return {
+    version: INDEX_VERSION, tool: 'test', model: { fingerprint: 'x', path: 'x' }, corpus: { fingerprint: 'x', path: 'x' },
+    factors: { path: 'x', fingerprint: 'x', strategy: 'ekfac' },
+    settings: { dim, maxLen: 8, damping: {}, positions, values: 'I8' },
+    modules, entries: BLOCK * modules.reduce((n, m) => n + m.kept, 0), documents, chunks, documentsFile: 'documents.json', documentsSha256: '', shard: null,
+  };
+}
+
+for (const positions of ['U16', 'U32'] as const) {
+  test(`kernel scores equal a float64 reference (${positions} block numbers)`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'il-kernel-'));
+    try {
+      const rng = new Rng(positions === 'U16' ? 1 : 2);
+      // 172×64 is not a multiple of 8 per column; 300×50 leaves a padded last block; 64×64 kept whole.
+      const shapes: [number, number][] = [[172, 64], [300, 50], [64, 64]];
+      const layout = manifestFor(shapes, '40%', positions, [], 0);
+      const writer = new ChunkWriter(dir, layout, 3 * 1024); // a few rows per chunk
+      const D = 23;
+      for (let d = 0; d < D; d++) {
+        const chosen: number[] = [];
+        const values: number[] = [];
+        for (const m of layout.modules) {
+          const all = Array.from({ length: m.blocks }, (_, b) => b).sort(() => rng.next() - 0.5).slice(0, m.kept);
+          chosen.push(...all);
+          // Document 0 at full scale everywhere: the int32 partial sums' worst case.
+          for (let k = 0; k < m.kept * BLOCK; k++) values.push(d === 0 ? 1 : rng.normal() * (k % 5 === 0 ? 30 : 1));
+        }
+        writer.push(packRow(chosen, values, layout.modules.map((m) => m.kept), layout.modules.map((m) => m.blocks)));
+      }
+      writer.flush();
+      const manifest = manifestFor(shapes, '40%', positions, writer.chunks, D);
+      const P = queryLength(manifest);
+      const scanner = new ChunkScanner(dir, manifest);
+      manifest.chunks.forEach((c) => scanner.load(c));
+      assert.ok(manifest.chunks.length > 3, `${manifest.chunks.length} chunks`);
+      // A random query, and one at full scale everywhere (with document 0, every product at its largest).
+      const vectors = [Float32Array.from({ length: P }, (_, p) => (p % 7 === 0 ? 1 : rng.normal() * 0.1)), new Float32Array(P).fill(1)];
+      for (const query of vectors.map((v) => quantizeQuery(v, manifest))) check(dir, manifest, scanner, query);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+function check(dir: string, manifest: IndexManifest, scanner: ChunkScanner, query: ReturnType<typeof quantizeQuery>) {
+  const D = manifest.documents;
+  const got = scanner.scan(query);
+  assert.equal(got.length, D);
+  let d = 0;
+  for (const chunk of manifest.chunks) {
+    const rows = readChunk(dir, manifest, chunk);
+    for (let r = 0; r < rows.count; r++, d++) {
+      const row = rowOf(rows, r, manifest);
+      let want = 0;
+      let magnitude = 0; // Σ |terms|: float32 sums are exact to about 1e-7 of it
+      let k = 0;
+      let base = 0;
+      manifest.modules.forEach((m, i) => {
+        let s = 0;
+        let a = 0;
+        for (let j = 0; j < m.kept; j++, k++) {
+          for (let e = 0; e < BLOCK; e++) {
+            const term = row.values[k * BLOCK + e] * query.values[base + row.positions[k] * BLOCK + e];
+            s += term;
+            a += Math.abs(term);
+          }
+        }
+        want += (s * row.scales[i] * query.scales[i]) / 127;
+        magnitude += (a * row.scales[i] * query.scales[i]) / 127;
+        base += m.blocks * BLOCK;
+      });
+      assert.ok(Math.abs(got[d] - want) <= 1e-6 * magnitude, `document ${d}: ${got[d]} vs ${want}`);
+    }
+  }
+  // Streaming a chunk at a time into reused memory gives the same scores.
+  const stream = new ChunkScanner(dir, manifest);
+  const streamed = new Float32Array(D);
+  for (const chunk of manifest.chunks) {
+    stream.load(chunk);
+    stream.scan(query, streamed.subarray(chunk.first, chunk.first + chunk.count));
+    stream.unload();
+  }
+  assert.deepEqual(streamed, got);
+}
