@@ -4,7 +4,7 @@
  * (IndexPart) so that a query uses all cores.
  */
 import { ScanMemory } from './kernel/scanMemory';
-import { chunkSections, positionBytes, readChunkInto, readManifest } from './store';
+import { bytesPerRow, chunkSections, positionBytes, readChunkInto, readManifest } from './store';
 import { BLOCK, type IndexChunk, type IndexManifest } from './types';
 
 /** A query as the kernel reads it: per module, its blocks' int16 values (transposed order) and a scale. */
@@ -55,6 +55,11 @@ export class ChunkScanner {
 
   get documents(): number {
     return this.loaded.reduce((n, c) => n + c.count, 0);
+  }
+
+  /** Grows the scan memory once for these chunks, before they load. */
+  reserve(chunks: IndexChunk[]): void {
+    this.memory.ensure(this.memory.alloc(0) + chunks.reduce((n, c) => n + c.count * bytesPerRow(this.manifest) + 16, 0));
   }
 
   /** Reads a chunk (checking its size and hash) into the scan memory. */
@@ -109,7 +114,9 @@ export class IndexPart {
   constructor(dir: string, part: number, parts: number) {
     const manifest = readManifest(dir);
     this.scanner = new ChunkScanner(dir, manifest);
-    for (const chunk of chunksOfPart(manifest.chunks, part, parts)) this.scanner.load(chunk);
+    const chunks = chunksOfPart(manifest.chunks, part, parts);
+    this.scanner.reserve(chunks);
+    for (const chunk of chunks) this.scanner.load(chunk);
   }
 
   get documents(): number {

@@ -41,6 +41,7 @@ export class IndexSearcher {
     const { manifest, documents } = IndexSearcher.check(dir, o);
     if (!IndexSearcher.fits(manifest, 1, o)) return new IndexSearcher(dir, manifest, documents, undefined);
     const scanner = new ChunkScanner(dir, manifest);
+    scanner.reserve(manifest.chunks);
     manifest.chunks.forEach((c) => scanner.load(c));
     return new IndexSearcher(dir, manifest, documents, scanner);
   }

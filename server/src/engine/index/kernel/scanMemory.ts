@@ -32,14 +32,18 @@ export class ScanMemory {
   /** Reserves `bytes` (16-byte aligned) and returns their offset, growing the memory as needed. */
   alloc(bytes: number): number {
     const at = this.top;
-    const end = align16(at + bytes);
-    if (end > SCAN_MEMORY_LIMIT) {
-      throw new InfluenceLensError('OUT_OF_MEMORY', `an index part of ${end} bytes does not fit one scan memory (4 GiB); open it with more compute threads or a smaller memory budget, which streams it`);
+    this.top = align16(at + bytes);
+    this.ensure(this.top);
+    return at;
+  }
+
+  /** Grows the memory to hold `bytes` in all, at once (each grow costs the thread a garbage collection or more). */
+  ensure(bytes: number): void {
+    if (bytes > SCAN_MEMORY_LIMIT) {
+      throw new InfluenceLensError('OUT_OF_MEMORY', `an index part of ${bytes} bytes does not fit one scan memory (4 GiB); open it with more compute threads or a smaller memory budget, which streams it`);
     }
     const have = this.memory.buffer.byteLength;
-    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
-    this.top = end;
-    return at;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
   }
 
   /** Everything after `offset` is free again. */
