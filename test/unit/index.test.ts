@@ -101,6 +101,10 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   const q = quantizeQuery(new Float32Array(a.queryDim).map((_, i) => Math.sin(i)), a.manifest);
   assert.deepEqual(b.scores(q), a.scores(q));
   assert.ok(a.manifest.chunks.length > 4, `${a.manifest.chunks.length} chunks`);
+  // Over the memory budget, each query streams the chunks from disk: the same scores.
+  const streamed = IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors, memoryBudgetBytes: 0 });
+  assert.equal(streamed.inMemory, false);
+  assert.deepEqual(streamed.scores(q), a.scores(q));
   // Split over two compute threads, the scan gives the same scores.
   await withPool(setup(), async (pool) => {
     const split = await IndexSearcher.openOnPool(merged, { modelFingerprint: identity.model.fingerprint, factors }, pool);

@@ -42,6 +42,8 @@ export function quantizeQuery(vector: Float32Array, manifest: Pick<IndexManifest
 export class ChunkScanner {
   private readonly memory = new ScanMemory();
   private readonly query: number;
+  /** Where each module's query starts in the scan memory. */
+  private readonly queryAt: number[] = [];
   private readonly rowsStart: number;
   private readonly loaded: { at: number; count: number }[] = [];
 
@@ -50,6 +52,11 @@ export class ChunkScanner {
     private readonly manifest: IndexManifest,
   ) {
     this.query = this.memory.alloc(queryLength(manifest) * 2);
+    let at = this.query;
+    for (const m of manifest.modules) {
+      this.queryAt.push(at);
+      at += 2 * BLOCK * m.blocks;
+    }
     this.rowsStart = this.memory.alloc(0);
   }
 
@@ -82,7 +89,7 @@ export class ChunkScanner {
     const M = modules.length;
     const pb = positionBytes(this.manifest.settings);
     const wide = pb === 4;
-    const queryAt = modules.map((_, m) => this.query + 2 * BLOCK * modules.slice(0, m).reduce((n, x) => n + x.blocks, 0));
+    const { queryAt } = this;
     let row = 0;
     for (const { at, count } of this.loaded) {
       const scales = this.memory.floats(at, count * M);
