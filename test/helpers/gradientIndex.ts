@@ -5,6 +5,7 @@ import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { buildIndex } from '../../server/src/engine/index/build';
 import { scoreWithIndex } from '../../server/src/engine/index/scoreWithIndex';
 import { bytesPerRow } from '../../server/src/engine/index/store';
+import type { IndexManifest } from '../../server/src/engine/index/types';
 import { bosId, stopIds } from '../../server/src/engine/model/openModel';
 import type { QueryRecord } from '../../server/src/engine/queries/types';
 import { resolveQueries } from '../../server/src/engine/score/queries';
@@ -40,7 +41,7 @@ export interface Accuracy {
 }
 
 /** Index vs exact scores (both [Q × D], same document order) for one built index. */
-export function accuracy(dim: string, manifest: Parameters<typeof bytesPerRow>[0], got: Float32Array, exact: Float32Array, Q: number): Accuracy {
+export function accuracy(dim: string, manifest: Pick<IndexManifest, 'modules' | 'settings' | 'entries'>, got: Float32Array, exact: Float32Array, Q: number): Accuracy {
   const D = exact.length / Q;
   const rhos = Array.from({ length: Q }, (_, q) => spearman(got.subarray(q * D, (q + 1) * D), exact.subarray(q * D, (q + 1) * D)));
   const bytesPerDocument = bytesPerRow(manifest);
