@@ -117,7 +117,7 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   const bytes = readFileSync(chunk);
   bytes[bytes.length - 3] ^= 0xff;
   writeFileSync(chunk, bytes);
-  assert.throws(() => IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors }), /does not match its hash/);
+  assert.throws(() => IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors }), /does not match its checksum/);
   truncateSync(chunk, 100);
   assert.throws(() => IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors }), /truncated/);
   assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: 'x'.repeat(64), factors }), /another model/);

@@ -2,7 +2,7 @@
  * The index scan kernel (WebAssembly SIMD): the committed bytes are those scan.wat compiles to, and its
  * scores equal a float64 reference of the same sum on random rows — uint16 and uint32 block numbers,
  * modules whose size is not a multiple of the block, and extreme values over many blocks (int32 partial
- * sums must not overflow).
+ * sums must not overflow); the chunk checksum catches any one changed byte.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import { ChunkScanner, quantizeQuery, queryLength } from '../../server/src/engin
 import { ChunkWriter, packRow, readChunk, rowOf } from '../../server/src/engine/index/store';
 import { indexModule } from '../../server/src/engine/index/build';
 import { SCAN_WASM_BASE64 } from '../../server/src/engine/index/kernel/scanWasm';
+import { checksumOf, ScanMemory } from '../../server/src/engine/index/kernel/scanMemory';
 import { BLOCK, INDEX_VERSION, type IndexManifest } from '../../server/src/engine/index/types';
 import { Rng } from '../../server/src/engine/util/random';
 
@@ -108,3 +109,27 @@ function check(dir: string, manifest: IndexManifest, scanner: ChunkScanner, quer
   }
   assert.deepEqual(streamed, got);
 }
+
+test('the chunk checksum changes with any one byte, and with the length; in place and copied agree', () => {
+  const rng = new Rng(3);
+  const bytes = Uint8Array.from({ length: 1000 + 7 }, () => Math.floor(rng.next() * 256));
+  const base = checksumOf(bytes);
+  assert.match(base, /^[0-9a-f]{32}$/);
+  assert.equal(checksumOf(Uint8Array.from(bytes)), base);
+  for (const at of [0, 1, 15, 16, 500, 999, 1000, 1006]) {
+    for (const bit of [0, 7]) {
+      const flipped = Uint8Array.from(bytes);
+      flipped[at] ^= 1 << bit;
+      assert.notEqual(checksumOf(flipped), base, `byte ${at}, bit ${bit}`);
+    }
+  }
+  // Trailing zeros are not padding: the length counts.
+  assert.notEqual(checksumOf(Uint8Array.from([...bytes, 0])), base);
+  assert.notEqual(checksumOf(bytes.subarray(0, 1000)), checksumOf(Uint8Array.from([...bytes.subarray(0, 1000), 0])));
+  // In place in a scan memory whose padding holds garbage: the same checksum.
+  const memory = new ScanMemory();
+  const at = memory.alloc(bytes.length);
+  memory.bytes(at, bytes.length + 9).fill(0xff);
+  memory.bytes(at, bytes.length).set(bytes);
+  assert.equal(memory.checksum(at, bytes.length), base);
+});

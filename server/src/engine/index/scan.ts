@@ -69,10 +69,16 @@ export class ChunkScanner {
     this.memory.ensure(this.memory.alloc(0) + chunks.reduce((n, c) => n + c.count * bytesPerRow(this.manifest) + 16, 0));
   }
 
-  /** Reads a chunk (checking its size and hash) into the scan memory. */
+  /** Reads a chunk (checking its size and checksum) into the scan memory. */
   load(chunk: IndexChunk): void {
     let at = 0;
-    readChunkInto(this.dir, this.manifest, chunk, (size) => this.memory.bytes((at = this.memory.alloc(size)), size));
+    readChunkInto(
+      this.dir,
+      this.manifest,
+      chunk,
+      (size) => this.memory.bytes((at = this.memory.alloc(size)), size),
+      (bytes) => this.memory.checksum(at, bytes.length), // in place: no copy
+    );
     this.loaded.push({ at, count: chunk.count });
   }
 

@@ -27,7 +27,8 @@ export interface IndexModule {
 
 export interface IndexChunk {
   file: string;
-  sha256: string;
+  /** The 128-bit checksum of the file (scan.wat's `checksum`, 32 hex digits), checked on every load. */
+  checksum: string;
   /** Row offset of the chunk's first document. */
   first: number;
   count: number;

@@ -12,6 +12,7 @@ export const SCAN_MEMORY_LIMIT = 4 * 2 ** 30;
 interface KernelExports {
   dot16(blocks: number, values: number, n: number, query: number): number;
   dot32(blocks: number, values: number, n: number, query: number): number;
+  checksum(at: number, paddedLength: number, length: number, out: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -22,11 +23,14 @@ export class ScanMemory {
   private readonly memory: WebAssembly.Memory;
   private readonly kernel: KernelExports;
   private top = 0;
+  /** 16 bytes for the checksum's result. */
+  private readonly out: number;
 
   constructor() {
     compiled ??= new WebAssembly.Module(Buffer.from(SCAN_WASM_BASE64, 'base64'));
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: SCAN_MEMORY_LIMIT / PAGE });
     this.kernel = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.out = this.alloc(16);
   }
 
   /** Reserves `bytes` (16-byte aligned) and returns their offset, growing the memory as needed. */
@@ -64,8 +68,27 @@ export class ScanMemory {
     return new Int16Array(this.memory.buffer, offset, length);
   }
 
+  /**
+   * The 128-bit checksum (scan.wat) of `length` bytes at `at`, as 32 hex digits. The bytes must lie in a
+   * region from alloc(), whose 16-byte padding this zeroes first.
+   */
+  checksum(at: number, length: number): string {
+    const padded = align16(length);
+    this.bytes(at + length, padded - length).fill(0);
+    this.kernel.checksum(at, padded, length, this.out);
+    return Buffer.from(this.bytes(this.out, 16)).toString('hex');
+  }
+
   /** Σ over `n` blocks of int8 values · int16 query (see scan.wat); `wide`: uint32 block numbers. */
   dot(wide: boolean, blocks: number, values: number, n: number, query: number): number {
     return wide ? this.kernel.dot32(blocks, values, n, query) : this.kernel.dot16(blocks, values, n, query);
   }
+}
+
+/** The checksum of bytes held outside a scan memory (copied into a scratch one, kept for the next call). */
+export function checksumOf(bytes: Uint8Array, scratch = new ScanMemory()): string {
+  scratch.freeFrom(16);
+  const at = scratch.alloc(bytes.length);
+  scratch.bytes(at, bytes.length).set(bytes);
+  return scratch.checksum(at, bytes.length);
 }
