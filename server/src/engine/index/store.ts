@@ -3,7 +3,7 @@
  * a float32 block of per-row, per-module scales, then every row's block numbers (uint16 or uint32,
  * ascending within a module), then every row's values, BLOCK int8 per block (value = int8 / 127 × scale).
  * Chunks and documents.json are written atomically and listed in manifest.json with a checksum (the
- * scan kernel's 128-bit one for chunks, which loads check at ~10 GB/s; sha256 for documents.json), and
+ * scan kernel's 128-bit one for chunks, which loads check at ~4.5 GB/s; sha256 for documents.json), and
  * the manifest is written last: a build that stopped part-way leaves no manifest and does not load.
  */
 import { createHash } from 'node:crypto';
