@@ -66,7 +66,7 @@ export class ChunkScanner {
 
   /** Grows the scan memory once for these chunks, before they load. */
   reserve(chunks: IndexChunk[]): void {
-    this.memory.ensure(this.memory.alloc(0) + chunks.reduce((n, c) => n + c.count * bytesPerRow(this.manifest) + 16, 0));
+    this.memory.ensure(this.rowsStart + chunksBytes(this.manifest, chunks));
   }
 
   /** Reads a chunk (checking its size and checksum) into the scan memory. */
@@ -117,8 +117,11 @@ export class ChunkScanner {
   }
 }
 
+/** Bytes the chunks take in a scan memory (each 16-byte aligned). */
+const chunksBytes = (manifest: IndexManifest, chunks: IndexChunk[]) => chunks.reduce((n, c) => n + c.count * bytesPerRow(manifest) + 16, 0);
+
 /** Bytes a scanner needs to hold `chunks` (their rows and the query). */
-export const scannerBytes = (manifest: IndexManifest, chunks: IndexChunk[], rowBytes: number) => queryLength(manifest) * 2 + chunks.reduce((n, c) => n + c.count * rowBytes + 16, 0);
+export const scannerBytes = (manifest: IndexManifest, chunks: IndexChunk[]) => 32 + queryLength(manifest) * 2 + chunksBytes(manifest, chunks);
 
 /** One thread's share of an index, loaded (and hash-checked) by that thread. */
 export class IndexPart {

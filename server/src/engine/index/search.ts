@@ -70,9 +70,8 @@ export class IndexSearcher {
 
   /** Whether the rows fit the budget, and each thread's share one scan memory. */
   private static fits(manifest: IndexManifest, parts: number, o: OpenIndexOptions): boolean {
-    const row = bytesPerRow(manifest);
-    if (manifest.documents * row > (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET)) return false;
-    return Array.from({ length: parts }, (_, p) => scannerBytes(manifest, chunksOfPart(manifest.chunks, p, parts), row)).every((b) => b < SCAN_MEMORY_LIMIT);
+    if (manifest.documents * bytesPerRow(manifest) > (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET)) return false;
+    return Array.from({ length: parts }, (_, p) => scannerBytes(manifest, chunksOfPart(manifest.chunks, p, parts))).every((b) => b < SCAN_MEMORY_LIMIT);
   }
 
   /** Releases the rows the pool's threads hold. */
