@@ -38,7 +38,7 @@ async function main() {
     const workerCounts = backend === 'wasm' || backend === 'cpu' ? [1, 2] : [0];
     for (const workers of workerCounts) captures.push(await benchCaptures(m, docs, backend, workers, 8, log));
   }
-  const { ekfac, index } = await benchEkfac(m, 2, 256, log);
+  const { ekfac, index } = await benchEkfac(2, 256, log);
   const report = {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
     model: { name: 'stories260K', ...m.checkpoint.config },

@@ -85,7 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`influence-lens ${command}: ${describeError(e)}\n`);
     if (e instanceof UsageError) process.stderr.write(`\n${USAGE}`);
-    return e instanceof UsageError ? 2 : 1;
+    // An option value the engine refused (a length over the context, …) is a usage error too.
+    return e instanceof UsageError || isInfluenceLensError(e, 'INVALID_OPTION') ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }

@@ -54,7 +54,7 @@ export function keptEntries(dim: string, size: number): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(dim);
   const n = m ? Number(m[1]) : NaN;
   if (!m || !(n > 0) || (m[2] === '%' && n > 100) || (m[2] === '' && !Number.isInteger(n))) {
-    throw new InfluenceLensError('USAGE', `--dim must be a share such as 50% or a whole number of entries per module; got "${dim}"`);
+    throw new InfluenceLensError('INVALID_OPTION', `--dim must be a share such as 50% or a whole number of entries per module; got "${dim}"`);
   }
   return Math.max(1, Math.min(size, m[2] === '%' ? Math.round((n / 100) * size) : n));
 }

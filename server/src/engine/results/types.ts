@@ -55,6 +55,8 @@ export interface ResultsFile {
   };
   documents: ResultsDocument[];
   queries: ResultsQuery[];
+  /** Queries of the query file that could not be scored (too long, empty completion), with where and why. */
+  skippedQueries?: { id: string; file: string; line: number; reason: string }[];
   scoresFile: string;
   /** sha256 of scoresFile, checked on load. */
   scoresSha256: string;
