@@ -19,7 +19,9 @@ commands:
       {"tokens", "sumNats", "meanNats"}: next-token loss of the text after BOS
   fit --model PATH --corpus C --out FACTORS [--strategy ekfac|kfac|diagonal|identity]
       [--fisher sampled|empirical] [--max-docs N] [--max-len L] [--seed S] [--shard i/n] [--modules a,b]
-      EK-FAC factors in three cached stages (covariance, eigendecomposition, eigenvalue correction)
+      [--index INDEX [--sketch KIND:SIZE] [--sketch-seed S]]
+      EK-FAC factors in three cached stages (covariance, eigendecomposition, eigenvalue correction);
+      --index also writes the gradient index of every document during the eigenvalue-correction pass
   merge --factors FACTORS            add the shards of the pending fit stage
   merge --results R --results R … --out R
                                      join results of corpus shards (score --shard i/n)
@@ -31,11 +33,12 @@ commands:
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)
-  index --model PATH --corpus C --factors FACTORS --out INDEX [--dim 50%|K] [--damping X] [--max-len L]
-      [--shard i/n]
-      the gradient index: each document's gradient in the EK-FAC eigenbasis, the blocks of 8 entries
-      that weigh most for that document (a share of each module's entries, or K per module), for
-      instant queries
+  index --model PATH --corpus C --factors FACTORS --out INDEX [--sketch KIND:SIZE] [--sketch-seed S]
+      [--damping X] [--max-len L] [--shard i/n]
+      the gradient index for instant queries: a fixed-size sketch of each document's gradient in the
+      EK-FAC eigenbasis; KIND:SIZE is eigen:KSxKA (default eigen:16x32, the top eigen-subspace of each
+      module), kron:KSxKA (seeded Kronecker projection), count:DIMS (count-sketch of all modules), or
+      blocks:50%|K (each document's heaviest blocks of 8 entries per module; --damping weighs them)
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
 

@@ -2,9 +2,9 @@
 import { spearman, topK } from '../../server/src/engine/analysis/stats';
 import type { Shard } from '../../server/src/engine/corpus/sequences';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
-import { buildIndex } from '../../server/src/engine/index/build';
+import { buildIndex, sketchChoice } from '../../server/src/engine/index/build';
 import { scoreWithIndex } from '../../server/src/engine/index/scoreWithIndex';
-import { bytesPerRow } from '../../server/src/engine/index/store';
+import { bytesPerRow } from '../../server/src/engine/index/sketch';
 import type { IndexManifest } from '../../server/src/engine/index/types';
 import { bosId, stopIds } from '../../server/src/engine/model/openModel';
 import type { QueryRecord } from '../../server/src/engine/queries/types';
@@ -13,11 +13,25 @@ import { identityFor, withPool, type Setup } from './influence';
 
 const maxLenOf = (s: Setup) => s.settings?.maxLen ?? 128;
 
-export async function buildTestIndex(s: Setup, factorsDir: string, out: string, dim: string, shard?: Shard, chunkBytes?: number) {
+/** Builds an index of the setup's corpus with a sketch such as "eigen:16x32" (a pass of its own). */
+export async function buildTestIndex(s: Setup, factorsDir: string, out: string, sketch: string, shard?: Shard, chunkBytes?: number) {
   const identity = await identityFor(s, 'ekfac');
   const factors = await loadFactors(factorsDir, { model: identity.model });
   return withPool(s, (pool) =>
-    buildIndex({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, factors, model: identity.model, corpusFingerprint: identity.corpus.fingerprint, out, dim, maxLen: maxLenOf(s), shard, chunkBytes }),
+    buildIndex({
+      pool,
+      tokenizer: s.model.tokenizer,
+      bos: bosId(s.model),
+      corpus: { path: s.corpus },
+      factors,
+      model: identity.model,
+      corpusFingerprint: identity.corpus.fingerprint,
+      out,
+      sketch: sketchChoice(sketch),
+      maxLen: maxLenOf(s),
+      shard,
+      chunkBytes,
+    }),
   );
 }
 
@@ -33,7 +47,7 @@ export async function indexScores(s: Setup, factorsDir: string, dir: string, que
 }
 
 export interface Accuracy {
-  dim: string;
+  sketch: string;
   bytesPerDocument: number;
   /** Spearman of index against exact scores, per query. */
   rhos: number[];
@@ -41,12 +55,12 @@ export interface Accuracy {
 }
 
 /** Index vs exact scores (both [Q × D], same document order) for one built index. */
-export function accuracy(dim: string, manifest: Pick<IndexManifest, 'modules' | 'settings' | 'entries'>, got: Float32Array, exact: Float32Array, Q: number): Accuracy {
+export function accuracy(sketch: string, manifest: Pick<IndexManifest, 'rows'>, got: Float32Array, exact: Float32Array, Q: number): Accuracy {
   const D = exact.length / Q;
   const rhos = Array.from({ length: Q }, (_, q) => spearman(got.subarray(q * D, (q + 1) * D), exact.subarray(q * D, (q + 1) * D)));
-  const bytesPerDocument = bytesPerRow(manifest);
-  const line = `dim ${dim.padStart(6)}: ${manifest.entries} entries, ${bytesPerDocument} B/doc, Spearman min ${Math.min(...rhos).toFixed(3)} mean ${(rhos.reduce((a, b) => a + b) / Q).toFixed(3)}`;
-  return { dim, bytesPerDocument, rhos, line };
+  const bytesPerDocument = bytesPerRow(manifest.rows);
+  const line = `${sketch.padStart(14)}: ${bytesPerDocument} B/doc, Spearman min ${Math.min(...rhos).toFixed(3)} mean ${(rhos.reduce((a, b) => a + b) / Q).toFixed(3)}`;
+  return { sketch, bytesPerDocument, rhos, line };
 }
 
 /** Queries whose exact top 10 lies, as a set, within the top n of `got`. */

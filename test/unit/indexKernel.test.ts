@@ -1,17 +1,18 @@
 /**
  * The index scan kernel (WebAssembly SIMD): the committed bytes are those scan.wat compiles to, and its
- * scores equal a float64 reference of the same sum on random rows — uint16 and uint32 block numbers,
- * modules whose size is not a multiple of the block, and extreme values over many blocks (int32 partial
- * sums must not overflow); the chunk checksum catches any one changed byte.
+ * scores equal a float64 reference of the same sum on random rows — dense sketches (segments of several
+ * widths, one longer than an int32 partial sum's 2,048 values) and blocks (uint16 and uint32 block numbers,
+ * modules whose size is not a multiple of the block), with extreme values (int32 partial sums must not
+ * overflow); the chunk checksum catches any one changed byte.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChunkScanner, quantizeQuery, queryLength } from '../../server/src/engine/index/scan';
-import { ChunkWriter, packRow, readChunk, rowOf } from '../../server/src/engine/index/store';
-import { indexModule } from '../../server/src/engine/index/build';
+import { ChunkScanner, quantizeQuery, querySegments } from '../../server/src/engine/index/scan';
+import { queryLength, rowLayout, sketchModules, type SketchChoice } from '../../server/src/engine/index/sketch';
+import { ChunkWriter, packBlocksRow, packDenseRow, readChunk, rowOf } from '../../server/src/engine/index/store';
 import { SCAN_WASM_BASE64 } from '../../server/src/engine/index/kernel/scanWasm';
 import { checksumOf, ScanMemory } from '../../server/src/engine/index/kernel/scanMemory';
 import { BLOCK, INDEX_VERSION, type IndexManifest } from '../../server/src/engine/index/types';
@@ -23,39 +24,75 @@ test('the committed kernel bytes are what scan.wat compiles to', async () => {
   assert.equal((await compileKernel()).toString('base64'), SCAN_WASM_BASE64);
 });
 
-function manifestFor(shapes: [number, number][], dim: string, positions: 'U16' | 'U32', chunks: IndexManifest['chunks'], documents: number): IndexManifest {
-  const modules = shapes.map(([o, i], m) => indexModule(`m${m}`, o, i, dim));
+function manifestFor(shapes: [number, number][], sketch: SketchChoice, chunks: IndexManifest['chunks'], documents: number, positions?: 'U16' | 'U32'): IndexManifest {
+  const modules = sketchModules(sketch, shapes.map(([outDim, inDim], m) => ({ name: `m${m}`, outDim, inDim })));
+  const rows = rowLayout(sketch, modules);
   return {
     version: INDEX_VERSION, tool: 'test', model: { fingerprint: 'x', path: 'x' }, corpus: { fingerprint: 'x', path: 'x' },
-    factors: { path: 'x', fingerprint: 'x', strategy: 'ekfac' },
-    settings: { dim, maxLen: 8, damping: {}, positions, values: 'I8' },
-    modules, entries: BLOCK * modules.reduce((n, m) => n + m.kept, 0), documents, chunks, documentsFile: 'documents.json', documentsSha256: '', shard: null,
+    factors: { path: 'x', strategy: 'ekfac', eigenSha256: 'x', lambdaSha256: null },
+    sketch: { ...sketch, seed: 0, maxLen: 8 },
+    modules, rows: { ...rows, positionType: positions ?? rows.positionType }, documents, chunks, documentsFile: 'documents.json', documentsSha256: '', shard: null,
   };
 }
 
+for (const sketch of [{ kind: 'eigen', size: '24x43' }, { kind: 'count', size: '2100' }] as SketchChoice[]) {
+  test(`kernel scores equal a float64 reference (${sketch.kind}: segments ${manifestFor([[48, 64], [300, 50]], sketch, [], 0).rows.segments.join(', ')} values)`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'il-kernel-'));
+    try {
+      const rng = new Rng(sketch.kind === 'eigen' ? 4 : 5);
+      // 24×43 = 1,032 values (padded to 1,040) and 24×43 again; count: 2,100 (padded to 2,112, past one int32 partial sum).
+      const layout = manifestFor([[48, 64], [300, 50]], sketch, [], 0);
+      const writer = new ChunkWriter(dir, layout.rows, 8 * 1024);
+      const D = 23;
+      for (let d = 0; d < D; d++) {
+        // Padding stays zero, as the device writes it; document 0 at full scale everywhere.
+        const values = new Float32Array(layout.rows.values);
+        let off = 0;
+        for (const width of layout.rows.segments) {
+          const real = sketch.kind === 'count' ? Number(sketch.size) : width - 8;
+          for (let k = 0; k < real; k++) values[off + k] = d === 0 ? 1 : rng.normal() * (k % 5 === 0 ? 30 : 1);
+          off += width;
+        }
+        writer.push(packDenseRow(values, layout.rows.segments));
+      }
+      writer.flush();
+      const manifest = manifestFor([[48, 64], [300, 50]], sketch, writer.chunks, D);
+      const P = queryLength(manifest);
+      const scanner = new ChunkScanner(dir, manifest);
+      manifest.chunks.forEach((c) => scanner.load(c));
+      assert.ok(manifest.chunks.length > 3, `${manifest.chunks.length} chunks`);
+      const vectors = [Float32Array.from({ length: P }, (_, p) => (p % 7 === 0 ? 1 : rng.normal() * 0.1)), new Float32Array(P).fill(1)];
+      for (const query of vectors.map((v) => quantizeQuery(v, manifest))) check(dir, manifest, scanner, query);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 for (const positions of ['U16', 'U32'] as const) {
-  test(`kernel scores equal a float64 reference (${positions} block numbers)`, () => {
+  test(`kernel scores equal a float64 reference (blocks, ${positions} block numbers)`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'il-kernel-'));
     try {
       const rng = new Rng(positions === 'U16' ? 1 : 2);
       // 172×64 is not a multiple of 8 per column; 300×50 leaves a padded last block; 64×64 kept whole.
       const shapes: [number, number][] = [[172, 64], [300, 50], [64, 64]];
-      const layout = manifestFor(shapes, '40%', positions, [], 0);
-      const writer = new ChunkWriter(dir, layout, 3 * 1024); // a few rows per chunk
+      const blocks: SketchChoice = { kind: 'blocks', size: '40%' };
+      const layout = manifestFor(shapes, blocks, [], 0, positions);
+      const writer = new ChunkWriter(dir, layout.rows, 3 * 1024); // a few rows per chunk
       const D = 23;
       for (let d = 0; d < D; d++) {
         const chosen: number[] = [];
         const values: number[] = [];
         for (const m of layout.modules) {
-          const all = Array.from({ length: m.blocks }, (_, b) => b).sort(() => rng.next() - 0.5).slice(0, m.kept);
+          const all = Array.from({ length: m.blocks! }, (_, b) => b).sort(() => rng.next() - 0.5).slice(0, m.kept);
           chosen.push(...all);
           // Document 0 at full scale everywhere: the int32 partial sums' worst case.
-          for (let k = 0; k < m.kept * BLOCK; k++) values.push(d === 0 ? 1 : rng.normal() * (k % 5 === 0 ? 30 : 1));
+          for (let k = 0; k < m.kept! * BLOCK; k++) values.push(d === 0 ? 1 : rng.normal() * (k % 5 === 0 ? 30 : 1));
         }
-        writer.push(packRow(chosen, values, layout.modules.map((m) => m.kept), layout.modules.map((m) => m.blocks)));
+        writer.push(packBlocksRow(chosen, values, layout.modules.map((m) => m.kept!), layout.modules.map((m) => m.blocks!)));
       }
       writer.flush();
-      const manifest = manifestFor(shapes, '40%', positions, writer.chunks, D);
+      const manifest = manifestFor(shapes, blocks, writer.chunks, D, positions);
       const P = queryLength(manifest);
       const scanner = new ChunkScanner(dir, manifest);
       manifest.chunks.forEach((c) => scanner.load(c));
@@ -77,25 +114,8 @@ function check(dir: string, manifest: IndexManifest, scanner: ChunkScanner, quer
   for (const chunk of manifest.chunks) {
     const rows = readChunk(dir, manifest, chunk);
     for (let r = 0; r < rows.count; r++, d++) {
-      const row = rowOf(rows, r, manifest);
-      let want = 0;
-      let magnitude = 0; // Σ |terms|: float32 sums are exact to about 1e-7 of it
-      let k = 0;
-      let base = 0;
-      manifest.modules.forEach((m, i) => {
-        let s = 0;
-        let a = 0;
-        for (let j = 0; j < m.kept; j++, k++) {
-          for (let e = 0; e < BLOCK; e++) {
-            const term = row.values[k * BLOCK + e] * query.values[base + row.positions[k] * BLOCK + e];
-            s += term;
-            a += Math.abs(term);
-          }
-        }
-        want += (s * row.scales[i] * query.scales[i]) / 127;
-        magnitude += (a * row.scales[i] * query.scales[i]) / 127;
-        base += m.blocks * BLOCK;
-      });
+      const { want, magnitude } = reference(manifest, rowOf(rows, r, manifest.rows), query);
+      // Σ |terms|: float32 sums are exact to about 1e-7 of it.
       assert.ok(Math.abs(got[d] - want) <= 1e-6 * magnitude, `document ${d}: ${got[d]} vs ${want}`);
     }
   }
@@ -108,6 +128,45 @@ function check(dir: string, manifest: IndexManifest, scanner: ChunkScanner, quer
     stream.unload();
   }
   assert.deepEqual(streamed, got);
+}
+
+/** The score a row should get, in float64: Σ over its values × the query at their positions, scaled. */
+function reference(manifest: IndexManifest, row: ReturnType<typeof rowOf>, query: ReturnType<typeof quantizeQuery>): { want: number; magnitude: number } {
+  let want = 0;
+  let magnitude = 0;
+  const widths = querySegments(manifest);
+  if (manifest.sketch.kind !== 'blocks') {
+    let off = 0;
+    widths.forEach((w, i) => {
+      let s = 0;
+      let a = 0;
+      for (let e = off; e < off + w; e++) {
+        s += row.values[e] * query.values[e];
+        a += Math.abs(row.values[e] * query.values[e]);
+      }
+      want += (s * row.scales[i] * query.scales[i]) / 127;
+      magnitude += (a * row.scales[i] * query.scales[i]) / 127;
+      off += w;
+    });
+    return { want, magnitude };
+  }
+  let k = 0;
+  let base = 0;
+  manifest.modules.forEach((m, i) => {
+    let s = 0;
+    let a = 0;
+    for (let j = 0; j < m.kept!; j++, k++) {
+      for (let e = 0; e < BLOCK; e++) {
+        const term = row.values[k * BLOCK + e] * query.values[base + row.positions[k] * BLOCK + e];
+        s += term;
+        a += Math.abs(term);
+      }
+    }
+    want += (s * row.scales[i] * query.scales[i]) / 127;
+    magnitude += (a * row.scales[i] * query.scales[i]) / 127;
+    base += widths[i];
+  });
+  return { want, magnitude };
 }
 
 test('the chunk checksum changes with any one byte, and with the length; in place and copied agree', () => {

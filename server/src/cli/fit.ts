@@ -7,6 +7,7 @@ import { mergeIndexes } from '../engine/index/merge';
 import { runFit } from '../engine/runs/fit';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withModel } from './context';
+import { describeIndex, SKETCH_OPTIONS } from './indexCommand';
 
 export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
@@ -21,8 +22,12 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     seed: { type: 'string', default: '0' },
     shard: { type: 'string' },
     modules: { type: 'string' },
+    index: { type: 'string' },
+    ...SKETCH_OPTIONS,
   });
   const out = str(v, 'out');
+  const indexOut = optStr(v, 'index');
+  if (!indexOut && (optStr(v, 'sketch') || optStr(v, 'sketch-seed'))) throw new UsageError('--sketch and --sketch-seed need --index');
   const shard = parseShard(optStr(v, 'shard'));
   const modules = optStr(v, 'modules')?.split(',').map((s) => s.trim()).filter(Boolean);
   const request = {
@@ -36,9 +41,11 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     modules,
     shard,
     batchSize: int(v, 'batch-size'),
+    index: indexOut ? { out: indexOut, sketch: optStr(v, 'sketch'), seed: int(v, 'sketch-seed', { min: 0 }) } : undefined,
   };
   await withModel(v, signal, { modules }, async ({ run, hooks }) => {
     const outcome = await runFit(run, request, hooks);
+    if (outcome.index) hooks.log(`index ${outcome.index.built === 'lambda-pass' ? 'written in the Λ pass' : outcome.index.built === 'cached' ? 'reused' : 'built'}: ${describeIndex(indexOut!, outcome.index.manifest)}`);
     if (outcome.status === 'shard-written') {
       hooks.log(`shard ${shard!.index}/${shard!.count} of the ${outcome.stage} stage is in ${outcome.file}; when all ${shard!.count} are done, run: influence-lens merge --factors ${out}`);
     } else {

@@ -1,18 +1,25 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
 import { parseShard } from '../engine/corpus/sequences';
-import { bytesPerRow } from '../engine/index/store';
+import { bytesPerRow, sketchName } from '../engine/index/sketch';
+import type { IndexManifest } from '../engine/index/types';
 import { runIndexBuild } from '../engine/runs/buildIndex';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
+
+/** The flags that choose a sketch (index, and fit --index). */
+export const SKETCH_OPTIONS = {
+  sketch: { type: 'string' },
+  'sketch-seed': { type: 'string' },
+} as const;
 
 export async function index(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
     ...COMMON_OPTIONS,
     ...MODEL_OPTIONS,
     ...CORPUS_OPTIONS,
+    ...SKETCH_OPTIONS,
     factors: { type: 'string' },
     out: { type: 'string' },
-    dim: { type: 'string' },
     damping: { type: 'string' },
     'max-len': { type: 'string' },
     shard: { type: 'string' },
@@ -21,13 +28,19 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
   const request = {
     corpus: corpusOptions(v),
     out,
-    dim: optStr(v, 'dim'),
+    sketch: optStr(v, 'sketch'),
+    seed: int(v, 'sketch-seed', { min: 0 }),
     damping: num(v, 'damping'),
     shard: parseShard(optStr(v, 'shard')),
     batchSize: int(v, 'batch-size'),
   };
   await withFactors(v, signal, async ({ run, factors, hooks }) => {
     const manifest = await runIndexBuild(run, factors, request, hooks);
-    hooks.log(`index: ${out} (${manifest.documents} documents, ${manifest.entries} entries and ${bytesPerRow(manifest)} bytes per document)`);
+    hooks.log(`index: ${describeIndex(out, manifest)}`);
   });
+}
+
+/** "DIR (N documents, sketch eigen:16x32, B bytes per document)" */
+export function describeIndex(dir: string, m: IndexManifest): string {
+  return `${dir} (${m.documents} documents, sketch ${sketchName(m.sketch)}, ${bytesPerRow(m.rows)} bytes per document)`;
 }

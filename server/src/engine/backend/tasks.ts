@@ -8,28 +8,17 @@ import type { Checkpoint } from '../model/types';
 import { captureBatch } from '../capture/captureBatch';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
 import type { CaptureOptions, CaptureResult, CaptureSequence } from '../capture/types';
-import { covarianceSums, diagonalSums, ekfacLambdaSums, perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
+import { covarianceSums, perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
+import { lambdaTask, type LambdaResult, type LambdaTask } from '../ekfac/lambdaTask';
 import { pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from '../score/reductions';
 import type { PreparedQueries, SelfPreconditioner } from '../score/types';
 import { generateGreedy } from '../inference/generate';
 import { tokenLosses } from '../inference/loss';
 import { evalLoss, ParamSet, trainGradients, type ParamMessage } from '../train/tasks';
-import { indexQueryRows, indexRows, type DeviceIndexModule } from '../index/reductions';
+import { DeviceSketch, type SketchRows } from '../index/reductions';
+import type { SketchBasisMessage } from '../index/projection';
 import { IndexPart, type IndexQuery } from '../index/scan';
 import { tf, type Tensor, type Tensor2D } from '../tf';
-
-/** What a thread needs to compute index rows for one module. */
-export interface IndexBasisMessage {
-  name: string;
-  outDim: number;
-  inDim: number;
-  QA: Float32Array;
-  QS: Float32Array;
-  /** Per column i·out + o of the transposed rotation, padded to blocks: √Λ / (Λ + λ). */
-  weights: Float32Array;
-  blocks: number;
-  kept: number;
-}
 
 /** Eigenbases as uploaded for the eigenvalue-correction stage (float32, eigenvectors as columns). */
 export interface BasesMessage {
@@ -44,7 +33,7 @@ export type Task =
   | { kind: 'capture'; sequences: CaptureSequence[]; options: CaptureOptions }
   | { kind: 'covariance'; sequences: CaptureSequence[]; options: CaptureOptions }
   | { kind: 'setBases'; bases: BasesMessage[] }
-  | { kind: 'lambda'; sequences: CaptureSequence[]; options: CaptureOptions; rotate: boolean }
+  | ({ kind: 'lambda' } & LambdaTask)
   | { kind: 'sequenceGradients'; sequences: CaptureSequence[] }
   | { kind: 'setQueries'; queries: PreparedQueries }
   | { kind: 'score'; sequences: CaptureSequence[]; self: boolean }
@@ -52,7 +41,7 @@ export type Task =
   | { kind: 'tokenScore'; sequence: CaptureSequence; P: { name: string; outDim: number; inDim: number; P: Float32Array }[] }
   | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
   | { kind: 'tokenLosses'; tokens: number[] }
-  | { kind: 'setIndexBasis'; modules: IndexBasisMessage[] }
+  | { kind: 'setIndexBasis'; modules: SketchBasisMessage[] }
   | { kind: 'indexRows'; sequences: CaptureSequence[] }
   | { kind: 'indexQuery'; sequences: CaptureSequence[] }
   | { kind: 'openIndexPart'; dir: string; part: number; parts: number }
@@ -67,7 +56,7 @@ interface TaskResults {
   capture: CaptureResult;
   covariance: { A: ModuleSum[]; S: ModuleSum[]; tokens: number };
   setBases: null;
-  lambda: { sums: ModuleSum[]; documents: number };
+  lambda: LambdaResult;
   sequenceGradients: { losses: number[]; gradients: (ModuleSum & { outDim: number; inDim: number })[][] /* per sequence, per module [out×in] */ };
   setQueries: null;
   /** [B × Q] pairwise scores, and [B] self-influence when asked for. */
@@ -77,8 +66,8 @@ interface TaskResults {
   generate: number[];
   tokenLosses: number[];
   setIndexBasis: null;
-  indexRows: { blocks: Int32Array; values: Float32Array };
-  /** Per sequence its completion loss and R_q in the index's order (module after module, transposed, padded). */
+  indexRows: SketchRows;
+  /** Per sequence its completion loss and its sketch (eigen, kron) or R_q (count, blocks; transposed, padded), module after module. */
   indexQuery: { losses: number[]; vectors: Float32Array };
   /** Documents this thread holds. */
   openIndexPart: number;
@@ -103,8 +92,7 @@ export class TaskRunner {
   private queryCount = 0;
   private self = new Map<string, DeviceSelfModule>();
   private params: ParamSet | undefined;
-  private indexBasis = new Map<string, DeviceIndexModule>();
-  private indexOrder: string[] = [];
+  private sketch: DeviceSketch | undefined;
   private indexPart: IndexPart | undefined;
 
   load(checkpoint: Checkpoint, modules?: string[]): void {
@@ -126,10 +114,7 @@ export class TaskRunner {
         this.bases = replace(this.bases, task.bases.map((b) => [b.name, { QA: square(b.QA, b.inDim), QS: square(b.QS, b.outDim) }]));
         return null;
       case 'lambda':
-        return withDeviceCaptures(this.requireModel(), task.sequences, task.options, (c) => ({
-          sums: task.rotate ? ekfacLambdaSums(c, this.bases) : diagonalSums(c),
-          documents: c.B,
-        }));
+        return lambdaTask(this.requireModel(), task, this.bases, this.sketch);
       case 'sequenceGradients':
         return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => {
           const perModule = c.modules.map((m) => {
@@ -166,25 +151,13 @@ export class TaskRunner {
       case 'tokenLosses':
         return tokenLosses(this.requireModel(), task.tokens);
       case 'setIndexBasis':
-        this.indexOrder = task.modules.map((m) => m.name);
-        this.indexBasis = replace(
-          this.indexBasis,
-          task.modules.map((m) => [
-            m.name,
-            {
-              QA: square(m.QA, m.inDim),
-              QS: square(m.QS, m.outDim),
-              weights: tf.tensor1d(m.weights),
-              blocks: m.blocks,
-              kept: m.kept,
-            },
-          ]),
-        );
+        this.sketch?.dispose();
+        this.sketch = new DeviceSketch(task.modules);
         return null;
       case 'indexRows':
-        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => indexRows(c, this.indexBasis, this.indexOrder));
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => this.requireSketch().rows(c));
       case 'indexQuery':
-        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => ({ losses: c.losses, vectors: indexQueryRows(c, this.indexBasis, this.indexOrder) }));
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => ({ losses: c.losses, vectors: this.requireSketch().queries(c) }));
       case 'openIndexPart':
         this.indexPart = undefined; // the previous part's memory goes before the next one loads
         this.indexPart = new IndexPart(task.dir, task.part, task.parts);
@@ -218,7 +191,13 @@ export class TaskRunner {
     this.self = replace(this.self, []);
     this.params?.dispose();
     this.params = undefined;
-    this.indexBasis = replace(this.indexBasis, []);
+    this.sketch?.dispose();
+    this.sketch = undefined;
+  }
+
+  private requireSketch(): DeviceSketch {
+    if (!this.sketch) throw new Error('no index sketch is set in this compute thread');
+    return this.sketch;
   }
 
   private requireParams(): ParamSet {

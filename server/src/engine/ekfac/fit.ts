@@ -12,6 +12,9 @@ import { newCorpusReport, type CorpusIssue, type CorpusOptions } from '../corpus
 import { InfluenceLensError } from '../errors';
 import { symmetricEigen } from '../linalg/eigh';
 import type { HostTensor } from '../model/types';
+import type { SketchRows } from '../index/reductions';
+import { loadEigenModules } from './load';
+import type { ModuleFactors } from './types';
 import type { Tokenizer } from '../tokenizer/types';
 import {
   invalidateFrom,
@@ -54,6 +57,22 @@ export interface FitOptions {
   onSkipped?: (issues: CorpusIssue[], count: number) => void;
   /** Called when a stage is done, reused from cache, or written as a shard. */
   onStage?: (stage: StageName, what: 'computed' | 'cached' | 'shard-written') => void;
+  /** Sketch every document (of the shard) into an index during the Λ pass (fit --index). */
+  index?: PassIndex;
+}
+
+/**
+ * An index written during the eigenvalue-correction pass (index/build.ts's IndexBuilder behind fit --index).
+ * That pass reads every document of the shard, the fit's sample (maxDocs) only adding to Λ.
+ */
+export interface PassIndex {
+  /** Before the pass, once the eigenbases exist: uploads the sketch to the threads. */
+  start(modules: ModuleFactors[]): Promise<void>;
+  push(batch: CorpusItem[], rows: SketchRows): void;
+  /** After the Λ stage (or its shard) is written. */
+  finish(manifest: FactorManifest): void;
+  /** Whether it was written in this fit's Λ pass. */
+  readonly written: boolean;
 }
 
 export type FitOutcome = { status: 'complete'; manifest: FactorManifest } | { status: 'shard-written'; stage: StageName; file: string };
@@ -77,12 +96,15 @@ export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
       continue;
     }
     const pass = await corpusPass(o, manifest, stage);
+    const withIndex = stage === 'lambda' && o.index;
     if (o.shard) {
       const file = writeShard(o.out, { stage, index: o.shard.index, count: o.shard.count, ...pass.record }, pass.tensors);
+      if (withIndex) o.index!.finish(manifest);
       o.onStage?.(stage, 'shard-written');
       return { status: 'shard-written', stage, file };
     }
     await writeStage(o.out, manifest, stage, pass.tensors, pass.record);
+    if (withIndex) o.index!.finish(manifest);
     o.onStage?.(stage, 'computed');
   }
   return { status: 'complete', manifest };
@@ -117,6 +139,8 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
     o.onProgress?.(progress);
   };
   const batchSize = o.batchSize ?? 8;
+  /** Documents and tokens that count in the stage (the Λ pass may also read documents past the sample, for the index). */
+  const sampled = { documents: 0, tokens: 0 };
   const seqTokens = (batch: CorpusItem[]) => batch.reduce((n, it) => n + it.sequence.tokens.length, 0);
 
   if (stage === 'covariance') {
@@ -128,6 +152,8 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
       (r, batch) => {
         for (const m of r.A) add(`${m.name}.A`, squareShape(m.data.length), m.data);
         for (const m of r.S) add(`${m.name}.S`, squareShape(m.data.length), m.data);
+        sampled.documents += batch.length;
+        sampled.tokens += r.tokens;
         tick(batch.length, r.tokens);
       },
       o.signal,
@@ -136,25 +162,43 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
     const rotate = settings.strategy === 'ekfac';
     if (rotate) await o.pool.broadcast({ kind: 'setBases', bases: await basesMessage(o.out, manifest) });
     const dims = await moduleDims(o);
+    const index = o.index;
+    let lambdaItems = items;
+    if (index) {
+      // Every document of the shard is sketched; those past the sample (maxDocs) take no part in Λ.
+      await index.start(await loadEigenModules(o.out, manifest));
+      const all = { ...o.corpus, maxDocs: undefined };
+      progress.totalDocuments = await countDocuments(all, o.shard, o.signal);
+      lambdaItems = corpusItems(all, o.tokenizer, o.bos, settings.maxLen, { shard: o.shard, report, signal: o.signal });
+    }
+    const inSample = (it: CorpusItem) => it.doc.index < settings.maxDocs;
     await runBatched<CorpusItem, TaskOf<'lambda'>>(
       o.pool,
-      items,
+      lambdaItems,
       batchSize,
-      (batch) => ({ kind: 'lambda', sequences: batch.map((it) => it.sequence), options, rotate }),
+      (batch) => {
+        const fitted = batch.filter(inSample);
+        const sequences = fitted.map((it) => it.sequence);
+        return { kind: 'lambda', sequences, options, rotate, index: index && (fitted.length === batch.length ? 'same' : batch.map((it) => it.sequence)) };
+      },
       (r, batch) => {
         for (const m of r.sums) add(`${m.name}.lambda`, dims.get(m.name)!, m.data);
+        if (index) index.push(batch, r.index!);
+        const fitted = batch.filter(inSample);
+        sampled.documents += fitted.length;
+        sampled.tokens += seqTokens(fitted);
         tick(batch.length, seqTokens(batch));
       },
       o.signal,
     );
   }
   if (report.skippedCount > 0) o.onSkipped?.(report.skipped, report.skippedCount);
-  if (progress.documents === 0) {
+  if (sampled.documents === 0) {
     throw new InfluenceLensError('EMPTY_CORPUS', `no documents to fit on${o.shard ? ` in shard ${o.shard.index}/${o.shard.count}` : ''}`, { file: o.corpus.path });
   }
   const tensors = new Map<string, HostTensor>();
   for (const [name, { shape, data }] of sums) tensors.set(name, { shape, data: Float32Array.from(data) });
-  return { tensors, record: { documents: progress.documents, tokens: progress.tokens, skipped: report.skippedCount } };
+  return { tensors, record: { documents: sampled.documents, tokens: sampled.tokens, skipped: report.skippedCount } };
 }
 
 async function countDocuments(corpus: CorpusOptions, shard: Shard | undefined, signal?: AbortSignal): Promise<number> {

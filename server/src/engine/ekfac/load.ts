@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { identityDifferences, readManifest, readStage, stagesFor, type FactorIdentity, type FactorManifest } from './store';
 import type { ModuleEigen, ModuleFactors } from './types';
+import type { HostTensor } from '../model/types';
 
 export interface LoadedFactors {
   dir: string;
@@ -27,14 +28,7 @@ export async function loadFactors(dir: string, expect: { model: FactorIdentity['
   const lambda = manifest.stages.lambda ? await readStage(dir, manifest, 'lambda') : undefined;
   const documents = manifest.stages.lambda?.documents ?? 1;
   const modules = manifest.settings.modules.map((name): ModuleFactors => {
-    const f64 = (t: { data: Float32Array } | undefined) => (t ? Float64Array.from(t.data) : undefined);
-    let e: ModuleEigen | undefined;
-    if (eigen) {
-      const QA = eigen.get(`${name}.QA`);
-      const QS = eigen.get(`${name}.QS`);
-      if (!QA || !QS) throw new InfluenceLensError('FACTORS_CORRUPT', `eigen factors lack module ${name}`, { file: join(dir, 'eigen.safetensors') });
-      e = { name, inDim: QA.shape[0], outDim: QS.shape[0], QA: f64(QA)!, eA: f64(eigen.get(`${name}.eA`))!, QS: f64(QS)!, eS: f64(eigen.get(`${name}.eS`))! };
-    }
+    const e = eigen && moduleEigen(eigen, name, dir);
     let l: Float64Array | undefined;
     let dims: number[] | undefined;
     if (lambda) {
@@ -51,4 +45,22 @@ export async function loadFactors(dir: string, expect: { model: FactorIdentity['
     return { name, outDim, inDim, eigen: e, lambda: l };
   });
   return { dir, manifest, modules };
+}
+
+const f64 = (t: { data: Float32Array } | undefined) => (t ? Float64Array.from(t.data) : undefined);
+
+function moduleEigen(eigen: Map<string, HostTensor>, name: string, dir: string): ModuleEigen {
+  const QA = eigen.get(`${name}.QA`);
+  const QS = eigen.get(`${name}.QS`);
+  if (!QA || !QS) throw new InfluenceLensError('FACTORS_CORRUPT', `eigen factors lack module ${name}`, { file: join(dir, 'eigen.safetensors') });
+  return { name, inDim: QA.shape[0], outDim: QS.shape[0], QA: f64(QA)!, eA: f64(eigen.get(`${name}.eA`))!, QS: f64(QS)!, eS: f64(eigen.get(`${name}.eS`))! };
+}
+
+/** The eigenbases alone, once the eigen stage is written (before Λ exists: the fit's Λ pass sketches with them). */
+export async function loadEigenModules(dir: string, manifest: FactorManifest): Promise<ModuleFactors[]> {
+  const eigen = await readStage(dir, manifest, 'eigen');
+  return manifest.settings.modules.map((name) => {
+    const e = moduleEigen(eigen, name, dir);
+    return { name, outDim: e.outDim, inDim: e.inDim, eigen: e };
+  });
 }

@@ -1,6 +1,8 @@
-/** Building the gradient index: one pass over the corpus, rows streamed into chunk files. */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+/**
+ * Writing the gradient index: rows streamed into chunk files as a pass over the corpus sketches them, either
+ * a pass of its own (buildIndex) or the fit's eigenvalue-correction pass (IndexBuilder fed by fitFactors).
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ComputePool } from '../backend/pool';
 import { runBatched } from '../backend/batched';
@@ -9,150 +11,219 @@ import { corpusItems, type CorpusItem, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
+import type { PassIndex } from '../ekfac/fit';
+import type { FactorManifest } from '../ekfac/store';
 import type { ModuleFactors } from '../ekfac/types';
 import type { ResultsDocument } from '../results/types';
 import type { Tokenizer } from '../tokenizer/types';
 import { writeTextAtomically } from '../util/atomic';
 import { TOOL_VERSION } from '../version';
 import { dampingFor } from '../score/precondition';
-import { ChunkWriter, MANIFEST, packRow, writeDocuments } from './store';
-import { BLOCK, INDEX_VERSION, type IndexManifest, type IndexModule } from './types';
-import type { IndexBasisMessage } from '../backend/tasks';
+import { sketchBasis } from './projection';
+import type { SketchRows } from './reductions';
+import { DEFAULT_SKETCH, parseSketch, rowLayout, sketchModules, sketchName, type SketchChoice } from './sketch';
+import { ChunkWriter, MANIFEST, packBlocksRow, packDenseRow, readManifest, writeDocuments } from './store';
+import { INDEX_VERSION, type IndexFactors, type IndexManifest, type IndexModule, type RowLayout, type SketchSettings } from './types';
 
-/** Entries kept per document and module (in whole blocks): a share of the module's entries, or a count. */
-export const DEFAULT_INDEX_DIM = '50%';
+/** Seed of the random projections when none is given. */
+export const DEFAULT_SKETCH_SEED = 0;
 
-export interface BuildIndexOptions {
+/** What an index describes and where it goes. */
+export interface IndexTarget {
+  out: string;
+  /** "eigen:16x32", "kron:24x24", "count:8192", "blocks:50%" (DEFAULT_SKETCH when absent). */
+  sketch: SketchChoice;
+  seed?: number;
+  maxLen: number;
+  model: { fingerprint: string; path: string };
+  corpus: CorpusOptions;
+  corpusFingerprint: string;
+  shard?: Shard;
+  /** blocks only: the λ that weighs entries when choosing them (default 0.1 × mean Λ per module). */
+  damping?: number;
+  /** Target bytes per chunk file (default 64 MiB; at most 4,096 documents). */
+  chunkBytes?: number;
+}
+
+/** The factor stages an index depends on: the eigenbases always, Λ only for blocks (dense sketches apply it at query time). */
+export function factorStages(manifest: FactorManifest, sketch?: SketchChoice): Omit<IndexFactors, 'path'> {
+  const eigen = manifest.stages.eigen;
+  if (!eigen) throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); these have ${manifest.settings.strategy}`);
+  const lambda = manifest.stages.lambda?.sha256 ?? null;
+  return { strategy: manifest.settings.strategy, eigenSha256: eigen.sha256, lambdaSha256: sketch && sketch.kind !== 'blocks' ? null : lambda };
+}
+
+/** Modules as the factors give them, with the eigenbases the sketch needs (and Λ for blocks). */
+function checkFactors(modules: ModuleFactors[], sketch: SketchChoice, dir: string): void {
+  for (const f of modules) {
+    if (!f.eigen) throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${dir} has none for ${f.name}`, { file: dir });
+    if (sketch.kind === 'blocks' && !f.lambda) throw new InfluenceLensError('UNSUPPORTED', 'a blocks sketch needs Λ: build it with influence-lens index once the fit is complete', { file: dir });
+  }
+}
+
+/** Collects a pass's sketched rows into chunk files; `finish` writes documents.json and, last, the manifest. */
+export class IndexBuilder {
+  private readonly documents: ResultsDocument[] = [];
+  private readonly writer: ChunkWriter;
+  private tokens = 0;
+
+  private constructor(
+    private readonly t: IndexTarget,
+    readonly settings: SketchSettings,
+    readonly modules: IndexModule[],
+    readonly rows: RowLayout,
+    private readonly factorsDir: string,
+  ) {
+    this.writer = new ChunkWriter(t.out, rows, t.chunkBytes);
+  }
+
+  /**
+   * Clears `out` of a previous build's files and uploads the sketch to the pool's threads. `factors` needs
+   * the eigenbases only, except for blocks (Λ too): the fit calls this before its Λ pass.
+   */
+  static async start(pool: ComputePool, factors: { dir: string; modules: ModuleFactors[] }, t: IndexTarget): Promise<IndexBuilder> {
+    checkFactors(factors.modules, t.sketch, factors.dir);
+    mkdirSync(t.out, { recursive: true });
+    // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
+    for (const f of readdirSync(t.out)) if (f === MANIFEST || f.startsWith('chunk-') || f === 'documents.json') rmSync(join(t.out, f), { force: true });
+    const modules = sketchModules(t.sketch, factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim })));
+    const settings: SketchSettings = { kind: t.sketch.kind, size: t.sketch.size, seed: t.seed ?? DEFAULT_SKETCH_SEED, maxLen: t.maxLen };
+    if (t.sketch.kind === 'blocks') settings.damping = Object.fromEntries(factors.modules.map((f) => [f.name, dampingFor(f, t.damping)]));
+    await pool.broadcast({ kind: 'setIndexBasis', modules: factors.modules.map((f, i) => sketchBasis(f, modules[i], i, settings)) });
+    return new IndexBuilder(t, settings, modules, rowLayout(t.sketch, modules), factors.dir);
+  }
+
+  get documentCount(): number {
+    return this.documents.length;
+  }
+
+  get tokenCount(): number {
+    return this.tokens;
+  }
+
+  /** One batch's rows, in corpus order. */
+  push(batch: CorpusItem[], rows: SketchRows): void {
+    const V = this.rows.values;
+    const K = this.rows.positions;
+    batch.forEach((it, b) => {
+      this.writer.push(
+        rows.blocks
+          ? packBlocksRow(rows.blocks.subarray(b * K, (b + 1) * K), rows.values.subarray(b * V, (b + 1) * V), this.modules.map((m) => m.kept!), this.modules.map((m) => m.blocks!))
+          : packDenseRow(rows.values.subarray(b * V, (b + 1) * V), this.rows.segments),
+      );
+      const { index, id, source, file, line } = it.doc;
+      this.documents.push({ index, id, source, tokens: it.sequence.tokens.length, file, line });
+      this.tokens += it.sequence.tokens.length;
+    });
+  }
+
+  /** Writes the last chunk, documents.json and the manifest (which names the completed factor stages). */
+  finish(factors: FactorManifest): IndexManifest {
+    this.writer.flush();
+    if (this.documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to index', { file: this.t.corpus.path });
+    const docs = writeDocuments(this.t.out, this.documents);
+    const manifest: IndexManifest = {
+      version: INDEX_VERSION,
+      tool: TOOL_VERSION,
+      model: this.t.model,
+      corpus: { fingerprint: this.t.corpusFingerprint, path: this.t.corpus.path },
+      factors: { path: this.factorsDir, ...factorStages(factors, this.t.sketch) },
+      sketch: this.settings,
+      modules: this.modules,
+      rows: this.rows,
+      documents: this.documents.length,
+      chunks: this.writer.chunks,
+      documentsFile: docs.file,
+      documentsSha256: docs.sha256,
+      shard: this.t.shard ? `${this.t.shard.index}/${this.t.shard.count}` : null,
+    };
+    writeTextAtomically(join(this.t.out, MANIFEST), JSON.stringify(manifest) + '\n');
+    return manifest;
+  }
+}
+
+/** An index written during the fit's Λ pass (fitFactors calls it; `manifest` is set once it is written). */
+export class PassIndexWriter implements PassIndex {
+  private builder: IndexBuilder | undefined;
+  manifest: IndexManifest | undefined;
+
+  constructor(
+    private readonly pool: ComputePool,
+    private readonly factorsDir: string,
+    private readonly target: IndexTarget,
+  ) {}
+
+  get written(): boolean {
+    return this.manifest !== undefined;
+  }
+
+  async start(modules: ModuleFactors[]): Promise<void> {
+    this.builder = await IndexBuilder.start(this.pool, { dir: this.factorsDir, modules }, this.target);
+  }
+
+  push(batch: CorpusItem[], rows: SketchRows): void {
+    this.builder!.push(batch, rows);
+  }
+
+  finish(factors: FactorManifest): void {
+    this.manifest = this.builder!.finish(factors);
+  }
+}
+
+/** The complete index in `t.out` when it was built from these inputs and factors with these settings, else undefined. */
+export function currentIndex(t: IndexTarget, factors: FactorManifest): IndexManifest | undefined {
+  if (!existsSync(join(t.out, MANIFEST))) return undefined;
+  let m: IndexManifest;
+  try {
+    m = readManifest(t.out);
+  } catch {
+    return undefined; // an older layout or an unreadable manifest: rebuilt
+  }
+  const want = factorStages(factors, t.sketch);
+  const same =
+    m.model.fingerprint === t.model.fingerprint &&
+    m.corpus.fingerprint === t.corpusFingerprint &&
+    m.factors.eigenSha256 === want.eigenSha256 &&
+    m.factors.lambdaSha256 === want.lambdaSha256 &&
+    sketchName(m.sketch) === sketchName(t.sketch) &&
+    m.sketch.seed === (t.seed ?? DEFAULT_SKETCH_SEED) &&
+    m.sketch.maxLen === t.maxLen &&
+    (t.sketch.kind !== 'blocks' || t.damping === undefined) &&
+    m.shard === (t.shard ? `${t.shard.index}/${t.shard.count}` : null);
+  return same ? m : undefined;
+}
+
+export interface BuildIndexOptions extends IndexTarget {
   pool: ComputePool;
   tokenizer: Tokenizer;
   bos: number;
-  corpus: CorpusOptions;
   factors: LoadedFactors;
-  model: { fingerprint: string; path: string };
-  corpusFingerprint: string;
-  out: string;
-  /** Entries kept per document and module: "50%" (of out·in) or a count such as "4096" (rounded up to blocks). */
-  dim: string;
-  maxLen: number;
-  /** λ the entries are weighed with (absolute, as score's --damping); default 0.1 × mean Λ per module. */
-  damping?: number;
-  shard?: Shard;
-  /** Target bytes per chunk file (default 64 MiB; at most 4,096 documents). */
-  chunkBytes?: number;
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: { documents: number; tokens: number; elapsedMs: number }) => void;
 }
 
-/** sha256 of a factor folder's manifest (which itself records every stage file's hash). */
-export function factorsFingerprint(dir: string): string {
-  return createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex');
-}
-
-/** Entries kept of a module with `size` entries for a --dim of "P%" or "N". */
-export function keptEntries(dim: string, size: number): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(dim);
-  const n = m ? Number(m[1]) : NaN;
-  if (!m || !(n > 0) || (m[2] === '%' && n > 100) || (m[2] === '' && !Number.isInteger(n))) {
-    throw new InfluenceLensError('INVALID_OPTION', `--dim must be a share such as 50% or a whole number of entries per module; got "${dim}"`);
-  }
-  return Math.max(1, Math.min(size, m[2] === '%' ? Math.round((n / 100) * size) : n));
-}
-
-/** The module's layout in the index: its blocks, and those a document keeps for a --dim. */
-export function indexModule(name: string, outDim: number, inDim: number, dim: string): IndexModule {
-  const blocks = Math.ceil((outDim * inDim) / BLOCK);
-  return { name, outDim, inDim, blocks, kept: Math.min(blocks, Math.ceil(keptEntries(dim, outDim * inDim) / BLOCK)) };
-}
-
-/**
- * Per entry of the transposed layout (column i·out + o), padded to whole blocks with zeros, `f(Λ)`: the
- * weights of the index's entries are all computed in this order.
- */
-export function transposedEntries(f: ModuleFactors, blocks: number, of: (lambda: number) => number): Float32Array {
-  const { outDim, inDim } = f.eigen!;
-  const w = new Float32Array(blocks * BLOCK);
-  for (let o = 0; o < outDim; o++) {
-    for (let i = 0; i < inDim; i++) w[i * outDim + o] = of(Math.max(f.lambda![o * inDim + i], 0));
-  }
-  return w;
-}
-
-/**
- * What the compute threads need to rotate gradients into the eigenbasis and pick a document's blocks: per
- * entry, how much one unit of R_d counts (a query's R_q there is typically √Λ, and EK-FAC divides by Λ + λ).
- */
-export function indexBasisMessages(factors: LoadedFactors, modules: IndexModule[], damping: Record<string, number>): IndexBasisMessage[] {
-  return modules.map((m) => {
-    const f = factors.modules.find((x) => x.name === m.name);
-    if (!f?.eigen || !f.lambda) throw new Error(`no eigenbasis for module ${m.name}`);
-    return {
-      ...m,
-      QA: Float32Array.from(f.eigen.QA),
-      QS: Float32Array.from(f.eigen.QS),
-      weights: transposedEntries(f, m.blocks, (l) => Math.sqrt(l) / (l + damping[m.name])),
-    };
-  });
-}
-
+/** A pass of its own over the corpus, for factors fitted earlier (the fit's Λ pass does the same with fit --index). */
 export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   const { strategy } = o.factors.manifest.settings;
   if (strategy !== 'ekfac' && strategy !== 'kfac') {
     throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${o.factors.dir} has ${strategy}`, { file: o.factors.dir });
   }
-  mkdirSync(o.out, { recursive: true });
-  // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
-  for (const f of readdirSync(o.out)) if (f === MANIFEST || f.startsWith('chunk-') || f === 'documents.json') rmSync(join(o.out, f), { force: true });
-
-  const modules = o.factors.modules.map((f) => indexModule(f.name, f.eigen!.outDim, f.eigen!.inDim, o.dim));
-  const damping = Object.fromEntries(o.factors.modules.map((f) => [f.name, dampingFor(f, o.damping)]));
-  const layout = {
-    modules,
-    entries: BLOCK * modules.reduce((a, m) => a + m.kept, 0),
-    settings: { dim: o.dim, maxLen: o.maxLen, damping, positions: modules.every((m) => m.blocks <= 65_536) ? 'U16' : 'U32', values: 'I8' } as const,
-  };
-  await o.pool.broadcast({ kind: 'setIndexBasis', modules: indexBasisMessages(o.factors, modules, damping) });
-
+  const builder = await IndexBuilder.start(o.pool, o.factors, o);
   const started = Date.now();
-  const documents: ResultsDocument[] = [];
-  const writer = new ChunkWriter(o.out, layout, o.chunkBytes);
-  const kept = modules.map((m) => m.kept);
-  const blocks = modules.map((m) => m.blocks);
-  const K = kept.reduce((a, b) => a + b, 0);
-  let tokens = 0;
-  const report = newCorpusReport();
   await runBatched<CorpusItem, TaskOf<'indexRows'>>(
     o.pool,
-    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report, signal: o.signal }),
+    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report: newCorpusReport(), signal: o.signal }),
     o.batchSize ?? 8,
     (batch) => ({ kind: 'indexRows', sequences: batch.map((it) => it.sequence) }),
-    ({ blocks: chosen, values }, batch) => {
-      batch.forEach((it, b) => {
-        writer.push(packRow(chosen.subarray(b * K, (b + 1) * K), values.subarray(b * K * BLOCK, (b + 1) * K * BLOCK), kept, blocks));
-        const { index, id, source, file, line } = it.doc;
-        documents.push({ index, id, source, tokens: it.sequence.tokens.length, file, line });
-        tokens += it.sequence.tokens.length;
-      });
-      o.onProgress?.({ documents: documents.length, tokens, elapsedMs: Date.now() - started });
+    (rows, batch) => {
+      builder.push(batch, rows);
+      o.onProgress?.({ documents: builder.documentCount, tokens: builder.tokenCount, elapsedMs: Date.now() - started });
     },
     o.signal,
   );
-  writer.flush();
-  if (documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to index', { file: o.corpus.path });
-  const docs = writeDocuments(o.out, documents);
-  const manifest: IndexManifest = {
-    version: INDEX_VERSION,
-    tool: TOOL_VERSION,
-    model: o.model,
-    corpus: { fingerprint: o.corpusFingerprint, path: o.corpus.path },
-    factors: { path: o.factors.dir, fingerprint: factorsFingerprint(o.factors.dir), strategy },
-    ...layout,
-    documents: documents.length,
-    chunks: writer.chunks,
-    documentsFile: docs.file,
-    documentsSha256: docs.sha256,
-    shard: o.shard ? `${o.shard.index}/${o.shard.count}` : null,
-  };
-  writeTextAtomically(join(o.out, MANIFEST), JSON.stringify(manifest) + '\n');
-  return manifest;
+  return builder.finish(o.factors.manifest);
 }
+
+/** `--sketch` as given, or the default. */
+export const sketchChoice = (text: string | undefined): SketchChoice => parseSketch(text ?? DEFAULT_SKETCH);

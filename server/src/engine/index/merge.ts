@@ -37,7 +37,7 @@ class ShardCursor {
       this.rows = readChunk(this.dir, this.manifest, this.manifest.chunks[this.chunk]);
       this.row = 0;
     }
-    const out = rowOf(this.rows, this.row, this.manifest);
+    const out = rowOf(this.rows, this.row, this.manifest.rows);
     this.row++;
     this.pos++;
     return out;
@@ -54,14 +54,16 @@ export function mergeIndexes(dirs: string[], out: string): IndexManifest {
   const same = (m: IndexManifest) =>
     m.model.fingerprint === first.model.fingerprint &&
     m.corpus.fingerprint === first.corpus.fingerprint &&
-    m.factors.fingerprint === first.factors.fingerprint &&
+    m.factors.eigenSha256 === first.factors.eigenSha256 &&
+    m.factors.lambdaSha256 === first.factors.lambdaSha256 &&
     JSON.stringify(m.modules) === JSON.stringify(first.modules) &&
-    JSON.stringify(m.settings) === JSON.stringify(first.settings);
+    JSON.stringify(m.sketch) === JSON.stringify(first.sketch) &&
+    JSON.stringify(m.rows) === JSON.stringify(first.rows);
   const odd = cursors.find((c) => !same(c.manifest));
-  if (odd) throw new InfluenceLensError('INDEX_MISMATCH', `${odd.dir} was built with another model, corpus, factors or settings than ${dirs[0]}`, { file: odd.dir });
+  if (odd) throw new InfluenceLensError('INDEX_MISMATCH', `${odd.dir} was built with another model, corpus, factors or sketch than ${dirs[0]}`, { file: odd.dir });
   mkdirSync(out, { recursive: true });
   const documents: ResultsDocument[] = [];
-  const writer = new ChunkWriter(out, first);
+  const writer = new ChunkWriter(out, first.rows);
   let last = -1;
   for (;;) {
     const live = cursors.filter((c) => !c.done);

@@ -1,15 +1,17 @@
 /**
- * Queries as the index scans them: each query's forward/backward pass and its rotation into the eigenbasis
- * run on the compute threads (tfjs), then R_q / (Λ + λ) is quantized for the kernel (quantizeQuery).
+ * Queries as the index scans them: each query's forward/backward pass and its sketch run on the compute
+ * threads (tfjs), preconditioned by EK-FAC's 1 / (Λ + λ) there (eigen, kron) or here (count, blocks, which
+ * need the query's whole rotation), then quantized for the kernel (quantizeQuery).
  */
 import type { ComputePool } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
 import type { LoadedFactors } from '../ekfac/load';
+import type { ModuleFactors } from '../ekfac/types';
 import { dampingFor } from '../score/precondition';
 import { querySequence, type PreparedQuery } from '../score/queries';
-import { indexBasisMessages, transposedEntries } from './build';
-import { quantizeQuery, queryLength, type IndexQuery } from './scan';
+import { countBucket, sketchBasis, type RotationBasisMessage } from './projection';
+import { quantizeQuery, type IndexQuery } from './scan';
 import { BLOCK, type IndexManifest } from './types';
 
 export interface EncodedQueries {
@@ -18,31 +20,33 @@ export interface EncodedQueries {
   nll: number[];
 }
 
+/** Turns what a thread returns for one query into the vector the index scans (the identity for eigen, kron). */
+type Finish = (v: Float32Array) => Float32Array;
+
 export class IndexQueryEncoder {
   private constructor(
     private readonly pool: ComputePool,
     private readonly manifest: IndexManifest,
-    /** 1 / (Λ + λ) per entry of a query, in its order (zero on the padding). */
-    private readonly inverse: Float32Array,
+    /** Entries a thread returns per query. */
+    private readonly width: number,
+    private readonly finish: Finish,
   ) {}
 
-  /** Uploads the index's eigenbases to every compute thread; `damping` as score's (default 0.1 × mean Λ). */
+  /** Uploads the index's sketch to every compute thread; `damping` as score's (default 0.1 × mean Λ). */
   static async create(pool: ComputePool, manifest: IndexManifest, factors: LoadedFactors, damping?: number): Promise<IndexQueryEncoder> {
-    await pool.broadcast({ kind: 'setIndexBasis', modules: indexBasisMessages(factors, manifest.modules, manifest.settings.damping) });
-    const inverse = new Float32Array(queryLength(manifest));
-    let off = 0;
-    for (const m of manifest.modules) {
-      const f = factors.modules.find((x) => x.name === m.name)!;
-      const lambda = dampingFor(f, damping);
-      inverse.set(transposedEntries(f, m.blocks, (l) => 1 / (l + lambda)), off);
-      off += m.blocks * BLOCK;
-    }
-    return new IndexQueryEncoder(pool, manifest, inverse);
+    const fs = manifest.modules.map((m) => factors.modules.find((x) => x.name === m.name)!);
+    const lambdas = fs.map((f) => dampingFor(f, damping));
+    const messages = fs.map((f, i) => sketchBasis(f, manifest.modules[i], i, manifest.sketch, lambdas[i]));
+    await pool.broadcast({ kind: 'setIndexBasis', modules: messages });
+    const rotations = messages.filter((x): x is RotationBasisMessage => x.kind === 'rotate');
+    if (rotations.length === 0) return new IndexQueryEncoder(pool, manifest, manifest.rows.values, (v) => v);
+    const width = rotations.reduce((n, r) => n + r.width, 0);
+    return new IndexQueryEncoder(pool, manifest, width, rotationFinish(manifest, fs, rotations, lambdas));
   }
 
   async encode(queries: PreparedQuery[], o: { batchSize?: number; signal?: AbortSignal; onDone?: (done: number) => void } = {}): Promise<EncodedQueries> {
     const out: EncodedQueries = { queries: [], nll: [] };
-    const P = this.inverse.length;
+    const P = this.width;
     await runBatched<PreparedQuery, TaskOf<'indexQuery'>>(
       this.pool,
       queries,
@@ -50,9 +54,7 @@ export class IndexQueryEncoder {
       (batch) => ({ kind: 'indexQuery', sequences: batch.map(querySequence) }),
       ({ losses, vectors }) => {
         losses.forEach((loss, b) => {
-          const v = vectors.subarray(b * P, (b + 1) * P);
-          for (let p = 0; p < P; p++) v[p] *= this.inverse[p];
-          out.queries.push(quantizeQuery(v, this.manifest));
+          out.queries.push(quantizeQuery(this.finish(vectors.subarray(b * P, (b + 1) * P)), this.manifest));
           out.nll.push(loss);
         });
         o.onDone?.(out.queries.length);
@@ -61,4 +63,46 @@ export class IndexQueryEncoder {
     );
     return out;
   }
+}
+
+/**
+ * From a query's rotation R_q (transposed order, module after module): blocks, R_q / (Λ + λ) per entry;
+ * count, R_q / ((Λ + λ) U) hashed into the documents' buckets.
+ */
+function rotationFinish(manifest: IndexManifest, fs: ModuleFactors[], rotations: RotationBasisMessage[], lambdas: number[]): Finish {
+  const scale = new Float32Array(rotations.reduce((n, r) => n + r.width, 0));
+  let off = 0;
+  rotations.forEach((r, j) => {
+    const f = fs[j];
+    for (let o = 0; o < r.outDim; o++) {
+      for (let i = 0; i < r.inDim; i++) {
+        const p = i * r.outDim + o;
+        const damped = Math.max(f.lambda![o * r.inDim + i], 0) + lambdas[j];
+        scale[off + p] = manifest.sketch.kind === 'blocks' ? 1 / damped : 1 / (damped * r.weights[p]);
+      }
+    }
+    off += r.width;
+  });
+  if (manifest.sketch.kind === 'blocks') {
+    if (manifest.modules.some((m, j) => m.blocks! * BLOCK !== rotations[j].width)) throw new Error('blocks query width mismatch');
+    return (v) => v.map((x, p) => x * scale[p]);
+  }
+  const dims = Number(manifest.sketch.size);
+  const codes = new Int32Array(scale.length);
+  off = 0;
+  rotations.forEach((r) => {
+    for (let p = 0; p < r.width; p++) {
+      const { bucket, sign } = countBucket(r.count!.seed, r.count!.module, p, dims);
+      codes[off + p] = bucket * 2 + (sign < 0 ? 1 : 0);
+    }
+    off += r.width;
+  });
+  return (v) => {
+    const out = new Float32Array(manifest.rows.values);
+    for (let p = 0; p < v.length; p++) {
+      const x = v[p] * scale[p];
+      out[codes[p] >> 1] += codes[p] & 1 ? -x : x;
+    }
+    return out;
+  };
 }

@@ -1,33 +1,36 @@
 /**
- * The index scan: a query dotted with each document's kept blocks by the WebAssembly kernel, over chunks
- * read straight into a scan memory. Run by the searcher itself or, split by chunks, by every compute thread
- * (IndexPart) so that a query uses all cores.
+ * The index scan: a query dotted with every document's row by the WebAssembly kernel (a dense sketch's
+ * values, or the blocks a document kept), over chunks read straight into a scan memory. Run by the
+ * searcher itself or, split by chunks, by every compute thread (IndexPart) so that a query uses all cores.
  */
 import { ScanMemory } from './kernel/scanMemory';
-import { bytesPerRow, chunkSections, positionBytes, readChunkInto, readManifest } from './store';
+import { bytesPerRow, positionBytes, queryLength } from './sketch';
+import { chunkSections, readChunkInto, readManifest } from './store';
 import { BLOCK, type IndexChunk, type IndexManifest } from './types';
 
-/** A query as the kernel reads it: per module, its blocks' int16 values (transposed order) and a scale. */
+/** A query as the kernel reads it: int16 values with a float32 scale per segment (dense sketches) or module (blocks). */
 export interface IndexQuery {
-  /** Σ over modules of blocks × BLOCK: value ≈ int16 × the module's scale. */
+  /** queryLength(manifest) values: value ≈ int16 × its segment's scale. */
   values: Int16Array;
-  /** Per module. */
   scales: Float32Array;
 }
+
+type QueryShape = Pick<IndexManifest, 'sketch' | 'modules' | 'rows'>;
+
+/** Widths of a query's scaled segments: a dense sketch's segments, or every module's blocks × BLOCK. */
+export const querySegments = (m: QueryShape): number[] => (m.sketch.kind === 'blocks' ? m.modules.map((x) => x.blocks! * BLOCK) : m.rows.segments);
 
 /** The chunks a thread holds when the index is split over `parts` threads: every parts-th, from `part`. */
 export const chunksOfPart = (chunks: IndexChunk[], part: number, parts: number): IndexChunk[] => chunks.filter((_, c) => c % parts === part);
 
-/** Entries of a query: every module's blocks × BLOCK, module after module. */
-export const queryLength = (manifest: Pick<IndexManifest, 'modules'>) => manifest.modules.reduce((n, m) => n + m.blocks * BLOCK, 0);
-
-/** Int16 per module, scaled by the module's largest magnitude, from a float query of queryLength entries. */
-export function quantizeQuery(vector: Float32Array, manifest: Pick<IndexManifest, 'modules'>): IndexQuery {
+/** Int16 per segment, scaled by the segment's largest magnitude, from a float query of queryLength entries. */
+export function quantizeQuery(vector: Float32Array, manifest: QueryShape): IndexQuery {
   if (vector.length !== queryLength(manifest)) throw new Error(`query vector has ${vector.length} entries; the index needs ${queryLength(manifest)}`);
-  const q: IndexQuery = { values: new Int16Array(vector.length), scales: new Float32Array(manifest.modules.length) };
+  const segments = querySegments(manifest);
+  const q: IndexQuery = { values: new Int16Array(vector.length), scales: new Float32Array(segments.length) };
   let off = 0;
-  manifest.modules.forEach((m, i) => {
-    const end = off + m.blocks * BLOCK;
+  segments.forEach((width, i) => {
+    const end = off + width;
     let max = 0;
     for (let p = off; p < end; p++) max = Math.max(max, Math.abs(vector[p]));
     const scale = max > 0 ? max / 32767 : 1;
@@ -42,8 +45,12 @@ export function quantizeQuery(vector: Float32Array, manifest: Pick<IndexManifest
 export class ChunkScanner {
   private readonly memory = new ScanMemory();
   private readonly query: number;
-  /** Where each module's query starts in the scan memory. */
+  /** Where each query segment starts in the scan memory (blocks: each module's). */
   private readonly queryAt: number[] = [];
+  /** Dense sketches: the query's scales, the segments' widths (int32) and room for one chunk's scores. */
+  private readonly queryScales: number;
+  private readonly widths: number;
+  private readonly scores: number;
   private readonly rowsStart: number;
   private readonly loaded: { at: number; count: number }[] = [];
 
@@ -51,12 +58,17 @@ export class ChunkScanner {
     private readonly dir: string,
     private readonly manifest: IndexManifest,
   ) {
+    const segments = querySegments(manifest);
     this.query = this.memory.alloc(queryLength(manifest) * 2);
     let at = this.query;
-    for (const m of manifest.modules) {
+    for (const width of segments) {
       this.queryAt.push(at);
-      at += 2 * BLOCK * m.blocks;
+      at += 2 * width;
     }
+    this.queryScales = this.memory.alloc(4 * segments.length);
+    this.widths = this.memory.alloc(4 * manifest.rows.segments.length);
+    this.memory.int32(this.widths, manifest.rows.segments.length).set(manifest.rows.segments);
+    this.scores = this.memory.alloc(4 * Math.max(0, ...manifest.chunks.map((c) => c.count)));
     this.rowsStart = this.memory.alloc(0);
   }
 
@@ -91,21 +103,36 @@ export class ChunkScanner {
   /** Approximate I(q, d) for the loaded chunks' documents, in order. */
   scan(q: IndexQuery, out = new Float32Array(this.documents)): Float32Array {
     this.memory.int16(this.query, q.values.length).set(q.values);
-    const { modules } = this.manifest;
+    if (this.manifest.sketch.kind === 'blocks') return this.scanBlocks(q, out);
+    // int8 values are 127 × value / scale: the 1/127 goes with the query's scales.
+    this.memory.floats(this.queryScales, q.scales.length).set(q.scales.map((x) => x / 127));
+    const { rows } = this.manifest;
+    let row = 0;
+    for (const { at, count } of this.loaded) {
+      const sections = chunkSections(rows, count);
+      this.memory.scanDense(at, at + sections.values, count, this.widths, rows.segments.length, this.query, this.queryScales, this.scores);
+      out.set(this.memory.floats(this.scores, count), row);
+      row += count;
+    }
+    return out;
+  }
+
+  private scanBlocks(q: IndexQuery, out: Float32Array): Float32Array {
+    const { modules, rows } = this.manifest;
     const M = modules.length;
-    const pb = positionBytes(this.manifest.settings);
+    const pb = positionBytes(rows);
     const wide = pb === 4;
     const { queryAt } = this;
     let row = 0;
     for (const { at, count } of this.loaded) {
       const scales = this.memory.floats(at, count * M);
-      const sections = chunkSections(this.manifest, count);
+      const sections = chunkSections(rows, count);
       let blocks = at + sections.positions;
       let values = at + sections.values;
       for (let r = 0; r < count; r++) {
         let total = 0;
         for (let m = 0; m < M; m++) {
-          const n = modules[m].kept;
+          const n = modules[m].kept!;
           total += this.memory.dot(wide, blocks, values, n, queryAt[m]) * scales[r * M + m] * q.scales[m];
           blocks += n * pb;
           values += n * BLOCK;
@@ -118,10 +145,11 @@ export class ChunkScanner {
 }
 
 /** Bytes the chunks take in a scan memory (each 16-byte aligned). */
-const chunksBytes = (manifest: IndexManifest, chunks: IndexChunk[]) => chunks.reduce((n, c) => n + c.count * bytesPerRow(manifest) + 16, 0);
+const chunksBytes = (manifest: IndexManifest, chunks: IndexChunk[]) => chunks.reduce((n, c) => n + c.count * bytesPerRow(manifest.rows) + 16, 0);
 
 /** Bytes a scanner needs to hold `chunks` (their rows and the query). */
-export const scannerBytes = (manifest: IndexManifest, chunks: IndexChunk[]) => 32 + queryLength(manifest) * 2 + chunksBytes(manifest, chunks);
+export const scannerBytes = (manifest: IndexManifest, chunks: IndexChunk[]) =>
+  64 + queryLength(manifest) * 2 + 8 * manifest.rows.segments.length + 4 * Math.max(0, ...manifest.chunks.map((c) => c.count)) + chunksBytes(manifest, chunks);
 
 /** One thread's share of an index, loaded (and hash-checked) by that thread. */
 export class IndexPart {

@@ -7,9 +7,10 @@ import { scoreCorpus, type ScoreOptions, type ScoreOutput } from '../score/score
 import { IndexQueryEncoder } from './queryVectors';
 import { IndexSearcher } from './search';
 import { dampingFor } from '../score/precondition';
+import { bytesPerRow, sketchName } from './sketch';
 
 export interface IndexScoreOutput extends ScoreOutput {
-  index: { path: string; dim: string; entries: number };
+  index: { path: string; sketch: string; bytesPerDocument: number };
 }
 
 export async function scoreWithIndex(
@@ -61,6 +62,6 @@ export async function scoreWithIndex(
     contraction,
     skipped: 0,
     skippedIssues: [],
-    index: { path: o.indexDir, dim: searcher.manifest.settings.dim, entries: searcher.manifest.entries },
+    index: { path: o.indexDir, sketch: sketchName(searcher.manifest.sketch), bytesPerDocument: bytesPerRow(searcher.manifest.rows) },
   };
 }

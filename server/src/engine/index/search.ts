@@ -1,5 +1,5 @@
 /**
- * Scoring against the index: a query (quantizeQuery) dotted with each document's kept blocks. Rows live
+ * Scoring against the index: a query (quantizeQuery) dotted with each document's row. Rows live
  * in scan memories when they fit the budget — split over the compute threads when opened on a pool, so a
  * query uses every core — else each query streams the chunks from disk.
  */
@@ -9,10 +9,11 @@ import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
 import type { ComputePool } from '../backend/pool';
 import { SCAN_MEMORY_LIMIT } from './kernel/scanMemory';
-import { bytesPerRow, readDocuments, readManifest } from './store';
-import { ChunkScanner, chunksOfPart, queryLength, scannerBytes, type IndexQuery } from './scan';
+import { readDocuments, readManifest } from './store';
+import { ChunkScanner, chunksOfPart, scannerBytes, type IndexQuery } from './scan';
+import { bytesPerRow, queryLength } from './sketch';
 import type { IndexManifest } from './types';
-import { factorsFingerprint } from './build';
+import { factorStages } from './build';
 
 /** Rows are held in memory up to this many bytes (40% of RAM, at most 8 GiB); larger indexes stream. */
 export const DEFAULT_MEMORY_BUDGET = Math.min(8 * 2 ** 30, 0.4 * totalmem());
@@ -59,7 +60,8 @@ export class IndexSearcher {
     if (manifest.model.fingerprint !== o.modelFingerprint) {
       throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} was built for another model (${manifest.model.path})`, { file: dir });
     }
-    if (manifest.factors.fingerprint !== factorsFingerprint(o.factors.dir)) {
+    const have = factorStages(o.factors.manifest);
+    if (manifest.factors.eigenSha256 !== have.eigenSha256 || (manifest.factors.lambdaSha256 !== null && manifest.factors.lambdaSha256 !== have.lambdaSha256)) {
       throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} was built with other factors than ${o.factors.dir} (${manifest.factors.path}); rebuild it`, { file: dir });
     }
     const documents = readDocuments(dir, manifest);
@@ -70,7 +72,7 @@ export class IndexSearcher {
 
   /** Whether the rows fit the budget, and each thread's share one scan memory. */
   private static fits(manifest: IndexManifest, parts: number, o: OpenIndexOptions): boolean {
-    if (manifest.documents * bytesPerRow(manifest) > (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET)) return false;
+    if (manifest.documents * bytesPerRow(manifest.rows) > (o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET)) return false;
     return Array.from({ length: parts }, (_, p) => scannerBytes(manifest, chunksOfPart(manifest.chunks, p, parts))).every((b) => b < SCAN_MEMORY_LIMIT);
   }
 
@@ -83,7 +85,7 @@ export class IndexSearcher {
     return this.scanner !== undefined || this.pool !== undefined;
   }
 
-  /** Entries of a query vector: every module's blocks × BLOCK, module after module. */
+  /** Entries of a query vector (queryLength). */
   get queryDim(): number {
     return queryLength(this.manifest);
   }
@@ -122,7 +124,7 @@ export class IndexSearcher {
   }
 
   private checkQuery(query: IndexQuery): void {
-    if (query.values.length !== this.queryDim || query.scales.length !== this.manifest.modules.length) {
+    if (query.values.length !== this.queryDim) {
       throw new Error(`query has ${query.values.length} entries; the index needs ${this.queryDim}`);
     }
   }

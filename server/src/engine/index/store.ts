@@ -1,10 +1,10 @@
 /**
- * Index files. A chunk holds `count` document rows, each the document's kept blocks module after module:
- * a float32 block of per-row, per-module scales, then every row's block numbers (uint16 or uint32,
- * ascending within a module), then every row's values, BLOCK int8 per block (value = int8 / 127 × scale).
- * Chunks and documents.json are written atomically and listed in manifest.json with a checksum (the
- * scan kernel's 128-bit one for chunks, which loads check at ~4.5 GB/s; sha256 for documents.json), and
- * the manifest is written last: a build that stopped part-way leaves no manifest and does not load.
+ * Index files. A chunk holds `count` document rows in three sections (RowLayout): every row's float32
+ * scales, then every row's block numbers (uint16 or uint32; blocks sketch only, ascending within a
+ * module), then every row's int8 values (value = int8 / 127 × its segment's scale). Chunks and
+ * documents.json are written atomically and listed in manifest.json with a checksum (the scan kernel's
+ * 128-bit one for chunks, which loads check at ~4.5 GB/s; sha256 for documents.json), and the manifest is
+ * written last: a build that stopped part-way leaves no manifest and does not load.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { checksumOf, ScanMemory } from './kernel/scanMemory';
 import { writeFileAtomically } from '../util/atomic';
-import { BLOCK, INDEX_VERSION, type IndexChunk, type IndexManifest, type IndexSettings } from './types';
+import { bytesPerRow, positionBytes } from './sketch';
+import { BLOCK, INDEX_VERSION, type IndexChunk, type IndexManifest, type RowLayout } from './types';
 import type { ResultsDocument } from '../results/types';
 
 export const MANIFEST = 'manifest.json';
@@ -20,38 +21,43 @@ export const MANIFEST = 'manifest.json';
 /** Decoded rows of one chunk. */
 export interface IndexRows {
   count: number;
-  /** [count × modules] */
+  /** [count × scales] */
   scales: Float32Array;
-  /** [count × kept blocks] block numbers */
+  /** [count × positions] block numbers */
   positions: Uint16Array | Uint32Array;
-  /** [count × kept blocks × BLOCK] */
+  /** [count × values] */
   values: Int8Array;
 }
 
-/** One document's kept blocks, packed: per module a scale, then block numbers (ascending) and int8 values. */
+/** One document's row, packed. */
 export interface PackedRow {
   scales: Float32Array;
   positions: Uint16Array | Uint32Array;
   values: Int8Array;
 }
 
-type Layout = Pick<IndexManifest, 'modules' | 'settings'>;
-
-/** Blocks a document keeps, over all modules. */
-export const keptBlocks = (manifest: Pick<IndexManifest, 'modules'>) => manifest.modules.reduce((n, m) => n + m.kept, 0);
-
-export function bytesPerRow(manifest: Layout): number {
-  return manifest.modules.length * 4 + keptBlocks(manifest) * (positionBytes(manifest.settings) + BLOCK);
+/** Int8 values of each segment scaled by its largest magnitude (dense sketches: a segment per module, or one). */
+export function packDenseRow(values: ArrayLike<number>, segments: number[]): PackedRow {
+  const row: PackedRow = { scales: new Float32Array(segments.length), positions: new Uint16Array(0), values: new Int8Array(values.length) };
+  let off = 0;
+  segments.forEach((n, s) => {
+    let max = 0;
+    for (let e = off; e < off + n; e++) max = Math.max(max, Math.abs(values[e]));
+    const scale = max > 0 ? max : 1;
+    row.scales[s] = scale;
+    for (let e = off; e < off + n; e++) row.values[e] = Math.round((values[e] / scale) * 127);
+    off += n;
+  });
+  if (off !== values.length) throw new Error(`a row of ${values.length} values for segments of ${off}`);
+  return row;
 }
-
-export const positionBytes = (s: Pick<IndexSettings, 'positions'>) => (s.positions === 'U16' ? 2 : 4);
 
 /**
  * Packs a document's chosen blocks (distinct block numbers below `blocks[m]`, `kept[m]` per module, any
  * order, with BLOCK float values each) into ascending block numbers with int8 values scaled by each
  * module's largest magnitude.
  */
-export function packRow(positions: ArrayLike<number>, values: ArrayLike<number>, kept: number[], blocks: number[]): PackedRow {
+export function packBlocksRow(positions: ArrayLike<number>, values: ArrayLike<number>, kept: number[], blocks: number[]): PackedRow {
   const total = kept.reduce((a, b) => a + b, 0);
   const row: PackedRow = { scales: new Float32Array(kept.length), positions: new Uint32Array(total), values: new Int8Array(total * BLOCK) };
   let off = 0;
@@ -90,10 +96,10 @@ export class ChunkWriter {
 
   constructor(
     private readonly dir: string,
-    private readonly manifest: Layout,
+    private readonly layout: RowLayout,
     targetBytes = 64 << 20,
   ) {
-    this.capacity = Math.max(1, Math.min(4096, Math.floor(targetBytes / bytesPerRow(manifest))));
+    this.capacity = Math.max(1, Math.min(4096, Math.floor(targetBytes / bytesPerRow(layout))));
   }
 
   push(row: PackedRow): void {
@@ -105,7 +111,7 @@ export class ChunkWriter {
     if (this.rows.length === 0) return;
     const first = this.written;
     const file = `chunk-${String(first).padStart(9, '0')}.bin`;
-    const bytes = encodeChunk(this.rows, this.manifest);
+    const bytes = encodeChunk(this.rows, this.layout);
     writeFileAtomically(join(this.dir, file), (write) => write(bytes));
     this.chunks.push({ file, checksum: checksumOf(bytes, (this.scratch ??= new ScanMemory())), first, count: this.rows.length });
     this.written += this.rows.length;
@@ -113,50 +119,45 @@ export class ChunkWriter {
   }
 }
 
-function encodeChunk(rows: PackedRow[], manifest: Layout): Uint8Array {
+function encodeChunk(rows: PackedRow[], layout: RowLayout): Uint8Array {
   const n = rows.length;
-  const M = manifest.modules.length;
-  const K = keptBlocks(manifest);
-  const scales = new Float32Array(n * M);
-  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(n * K) : new Uint32Array(n * K);
-  const values = new Int8Array(n * K * BLOCK);
+  const scales = new Float32Array(n * layout.scales);
+  const positions = layout.positionType === 'U16' ? new Uint16Array(n * layout.positions) : new Uint32Array(n * layout.positions);
+  const values = new Int8Array(n * layout.values);
   rows.forEach((r, i) => {
-    scales.set(r.scales, i * M);
-    positions.set(r.positions, i * K);
-    values.set(r.values, i * K * BLOCK);
+    scales.set(r.scales, i * layout.scales);
+    positions.set(r.positions, i * layout.positions);
+    values.set(r.values, i * layout.values);
   });
-  const out = new Uint8Array(n * bytesPerRow(manifest));
+  const out = new Uint8Array(n * bytesPerRow(layout));
   out.set(new Uint8Array(scales.buffer), 0);
   out.set(new Uint8Array(positions.buffer), scales.byteLength);
   out.set(new Uint8Array(values.buffer), scales.byteLength + positions.byteLength);
   return out;
 }
 
-/** Byte offsets of a chunk's sections: scales, block numbers, values. */
-export function chunkSections(manifest: Layout, count: number): { positions: number; values: number } {
-  const positions = count * manifest.modules.length * 4;
-  return { positions, values: positions + count * keptBlocks(manifest) * positionBytes(manifest.settings) };
+/** Byte offsets of a chunk's sections: scales (at 0), block numbers, values. */
+export function chunkSections(layout: RowLayout, count: number): { positions: number; values: number } {
+  const positions = count * layout.scales * 4;
+  return { positions, values: positions + count * layout.positions * positionBytes(layout) };
 }
 
-function decodeChunk(bytes: Uint8Array, count: number, manifest: IndexManifest): IndexRows {
-  const M = manifest.modules.length;
-  const K = keptBlocks(manifest);
-  const at = chunkSections(manifest, count);
+function decodeChunk(bytes: Uint8Array, count: number, layout: RowLayout): IndexRows {
+  const at = chunkSections(layout, count);
   const { buffer, byteOffset } = bytes; // 4-aligned: read into a buffer of its own
-  const scales = new Float32Array(buffer, byteOffset, count * M);
-  const positions = manifest.settings.positions === 'U16' ? new Uint16Array(buffer, byteOffset + at.positions, count * K) : new Uint32Array(buffer, byteOffset + at.positions, count * K);
-  const values = new Int8Array(buffer, byteOffset + at.values, count * K * BLOCK);
+  const scales = new Float32Array(buffer, byteOffset, count * layout.scales);
+  const n = count * layout.positions;
+  const positions = layout.positionType === 'U16' ? new Uint16Array(buffer, byteOffset + at.positions, n) : new Uint32Array(buffer, byteOffset + at.positions, n);
+  const values = new Int8Array(buffer, byteOffset + at.values, count * layout.values);
   return { count, scales, positions, values };
 }
 
 /** Row r of decoded rows, as a packed row (views, not copies). */
-export function rowOf(rows: IndexRows, r: number, manifest: IndexManifest): PackedRow {
-  const M = manifest.modules.length;
-  const K = keptBlocks(manifest);
+export function rowOf(rows: IndexRows, r: number, layout: RowLayout): PackedRow {
   return {
-    scales: rows.scales.subarray(r * M, (r + 1) * M),
-    positions: rows.positions.subarray(r * K, (r + 1) * K),
-    values: rows.values.subarray(r * K * BLOCK, (r + 1) * K * BLOCK),
+    scales: rows.scales.subarray(r * layout.scales, (r + 1) * layout.scales),
+    positions: rows.positions.subarray(r * layout.positions, (r + 1) * layout.positions),
+    values: rows.values.subarray(r * layout.values, (r + 1) * layout.values),
   };
 }
 
@@ -173,12 +174,16 @@ export function readManifest(dir: string): IndexManifest {
   let m: IndexManifest;
   try {
     m = JSON.parse(readFileSync(path, 'utf8')) as IndexManifest;
-    if (!Array.isArray(m.chunks) || !Array.isArray(m.modules)) throw new Error('not an index manifest');
+    if (!Array.isArray(m.chunks) || !Array.isArray(m.modules) || typeof m.version !== 'number') throw new Error('not an index manifest');
   } catch (e) {
     throw new InfluenceLensError('INDEX_CORRUPT', `unreadable index manifest: ${(e as Error).message}`, { file: path });
   }
   if (m.version !== INDEX_VERSION) {
-    throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} has layout version ${String(m.version)}; this tool reads version ${INDEX_VERSION}: rebuild it`, { file: path });
+    throw new InfluenceLensError(
+      'INDEX_MISMATCH',
+      `the index in ${dir} has layout version ${String(m.version)}; this tool reads version ${INDEX_VERSION} (fixed-size sketches): rebuild it with influence-lens index, or fit --index`,
+      { file: path },
+    );
   }
   return m;
 }
@@ -190,7 +195,7 @@ export function readManifest(dir: string): IndexManifest {
 export function readChunkInto(dir: string, manifest: IndexManifest, chunk: IndexChunk, into: (size: number) => Uint8Array, checksum: (bytes: Uint8Array) => string): Uint8Array {
   const path = join(dir, chunk.file);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} is missing`, { file: path });
-  const expected = chunk.count * bytesPerRow(manifest);
+  const expected = chunk.count * bytesPerRow(manifest.rows);
   const fd = openSync(path, 'r');
   let bytes: Uint8Array;
   try {
@@ -213,7 +218,7 @@ export function readChunkInto(dir: string, manifest: IndexManifest, chunk: Index
 /** Reads, checks and decodes one chunk (for merging and inspection; scans read into a scan memory). */
 export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChunk): IndexRows {
   // Its own ArrayBuffer at offset 0, so the typed views are aligned.
-  return decodeChunk(readChunkInto(dir, manifest, chunk, (size) => Buffer.allocUnsafeSlow(size), (bytes) => checksumOf(bytes)), chunk.count, manifest);
+  return decodeChunk(readChunkInto(dir, manifest, chunk, (size) => Buffer.allocUnsafeSlow(size), (bytes) => checksumOf(bytes)), chunk.count, manifest.rows);
 }
 
 export function readDocuments(dir: string, manifest: IndexManifest): ResultsDocument[] {

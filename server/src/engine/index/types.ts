@@ -1,28 +1,58 @@
 /**
- * The gradient index (docs/INDEX.md): for every document and tracked module, the document gradient
- * rotated into the EK-FAC eigenbasis, R_d = Q_Sᵀ G_d Q_A, kept in the blocks of entries that matter most
- * for that document. Since EK-FAC is diagonal in that basis, a query's score is Σ R_q R_d / (Λ + λ) over
- * each document's kept entries: exact on them; the dropped ones are those the document barely moves once
- * weighed by the damped preconditioner.
+ * The gradient index (docs/INDEX.md): for every document, a fixed-size sketch of its gradient in the EK-FAC
+ * eigenbasis, R_d = Q_Sᵀ G_d Q_A per tracked module, such that a query's sketch dotted with it estimates
+ * their influence Σ R_q R_d / (Λ + λ). Sketches (`SketchKind`): the top eigen-subspace of each module
+ * (eigen), a seeded Kronecker random projection (kron), a count-sketch of all modules at once (count), or
+ * the blocks of entries that weigh most for each document (blocks, layout 3's rows).
  */
 
-/** Entries per block: a document keeps whole blocks of consecutive entries (one SIMD product each). */
+/** Entries per block of the blocks sketch: a document keeps whole blocks of consecutive entries. */
 export const BLOCK = 8;
 
+/** Values of a dense sketch segment are padded to a multiple of this (one SIMD load). */
+export const LANES = 16;
+
 /** The layout version this tool writes and reads. */
-export const INDEX_VERSION = 3;
+export const INDEX_VERSION = 4;
+
+export const SKETCH_KINDS = ['eigen', 'kron', 'count', 'blocks'] as const;
+export type SketchKind = (typeof SKETCH_KINDS)[number];
+
+/** What a document's row holds, as asked for (`--sketch kind:size`). */
+export interface SketchSettings {
+  kind: SketchKind;
+  /** eigen, kron: "kSxkA" per module; count: total dimensions; blocks: entries per module ("50%" or a count). */
+  size: string;
+  /** Seed of the random projections (kron, count). */
+  seed: number;
+  maxLen: number;
+  /** blocks only: λ per module the entries were weighed with when choosing them. */
+  damping?: Record<string, number>;
+}
 
 export interface IndexModule {
   name: string;
   outDim: number;
   inDim: number;
-  /**
-   * Blocks of the module: its entries in the transposed order (column i·out + o of R_d, the order the
-   * rotation produces), BLOCK at a time, the last one padded with zeros.
-   */
-  blocks: number;
-  /** Blocks kept per document (chosen per document). */
-  kept: number;
+  /** eigen, kron: the module's sketch is kS × kA values (clipped to out × in). */
+  kS?: number;
+  kA?: number;
+  /** blocks: the module's entries in the transposed order (column i·out + o), BLOCK at a time, and those a document keeps. */
+  blocks?: number;
+  kept?: number;
+}
+
+/**
+ * How a chunk holds its rows, whatever the sketch: per row `scales` float32, `positions` block numbers and
+ * `values` int8; chunk sections hold every row's scales, then every row's positions, then every row's values.
+ */
+export interface RowLayout {
+  scales: number;
+  positions: number;
+  positionType: 'U16' | 'U32';
+  values: number;
+  /** Values under each scale: dense sketches, the segment's width (a multiple of LANES); blocks, kept blocks × BLOCK. */
+  segments: number[];
 }
 
 export interface IndexChunk {
@@ -34,16 +64,13 @@ export interface IndexChunk {
   count: number;
 }
 
-/** How a document's entries are chosen and stored. */
-export interface IndexSettings {
-  /** What the user asked for: entries per module, or a share such as "50%" (kept in whole blocks). */
-  dim: string;
-  maxLen: number;
-  /** λ per module used to weigh entries when choosing them (the scoring default). */
-  damping: Record<string, number>;
-  /** Block numbers as uint16 when every module has ≤ 65,536 blocks, else uint32; values int8 × a float32 scale. */
-  positions: 'U16' | 'U32';
-  values: 'I8';
+/** The factor stages an index was built from: their files' sha256 as the factor manifest records them. */
+export interface IndexFactors {
+  path: string;
+  strategy: string;
+  eigenSha256: string;
+  /** Only when rows depend on Λ (blocks); dense sketches apply Λ at query time. */
+  lambdaSha256: string | null;
 }
 
 export interface IndexManifest {
@@ -51,12 +78,10 @@ export interface IndexManifest {
   tool: string;
   model: { fingerprint: string; path: string };
   corpus: { fingerprint: string; path: string };
-  /** The factor folder and a hash of its manifest (the eigenbases and Λ the index was built with). */
-  factors: { path: string; fingerprint: string; strategy: string };
-  settings: IndexSettings;
+  factors: IndexFactors;
+  sketch: SketchSettings;
   modules: IndexModule[];
-  /** Entries per document: BLOCK × Σ over modules of kept. */
-  entries: number;
+  rows: RowLayout;
   documents: number;
   chunks: IndexChunk[];
   /** documents.json: per row, the document's index, id, source, tokens, file and line. */

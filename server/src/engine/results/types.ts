@@ -49,7 +49,7 @@ export interface ResultsFile {
     contraction: Record<string, 'dense' | 'lowrank'>;
     maxLen: number;
     shard: string | null;
-    index?: { path: string; dim: string; entries: number };
+    index?: { path: string; sketch: string; bytesPerDocument: number };
     /** Top and bottom N per query rescored exactly. */
     rerank?: number;
   };

@@ -2,7 +2,7 @@
 import { corpusFingerprint } from '../corpus/fingerprint';
 import type { Shard } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
-import { buildIndex, DEFAULT_INDEX_DIM } from '../index/build';
+import { buildIndex, sketchChoice } from '../index/build';
 import type { IndexManifest } from '../index/types';
 import { DEFAULT_BATCH_SIZE } from './defaults';
 import type { FactorSet } from './factors';
@@ -12,8 +12,11 @@ import { stageProgress, type RunHooks } from './progress';
 export interface IndexRequest {
   corpus: CorpusOptions;
   out: string;
-  /** Entries kept per document and module: a share ("50%") or a count (default DEFAULT_INDEX_DIM). */
-  dim?: string;
+  /** What a document row holds: "eigen:16x32", "kron:24x24", "count:8192", "blocks:50%" (default DEFAULT_SKETCH). */
+  sketch?: string;
+  /** Seed of the random projections (kron, count; default 0). */
+  seed?: number;
+  /** blocks only: λ that weighs entries when choosing them (default 0.1 × mean Λ per module). */
   damping?: number;
   shard?: Shard;
   batchSize?: number;
@@ -33,7 +36,8 @@ export async function runIndexBuild(run: ModelRun, f: FactorSet, r: IndexRequest
     model: { fingerprint: modelId.fingerprint, path: modelId.path },
     corpusFingerprint: await corpusFingerprint(r.corpus, hooks.signal),
     out: r.out,
-    dim: r.dim ?? DEFAULT_INDEX_DIM,
+    sketch: sketchChoice(r.sketch),
+    seed: r.seed,
     maxLen: f.maxLen,
     damping: r.damping,
     shard: r.shard,

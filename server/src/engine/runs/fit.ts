@@ -5,7 +5,12 @@ import type { CorpusOptions } from '../corpus/types';
 import { fitFactors, type FitOutcome } from '../ekfac/fit';
 import type { StageName } from '../ekfac/store';
 import type { FisherMode, FitSettings, Strategy } from '../ekfac/types';
+import { InfluenceLensError } from '../errors';
+import { currentIndex, PassIndexWriter, sketchChoice, type IndexTarget } from '../index/build';
+import type { IndexManifest } from '../index/types';
+import { runIndexBuild } from './buildIndex';
 import { checkMaxLen, DEFAULT_BATCH_SIZE, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
+import { openFactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
 
@@ -24,6 +29,31 @@ export interface FitRequest {
   modules?: string[];
   shard?: Shard;
   batchSize?: number;
+  /**
+   * Also write the gradient index (docs/INDEX.md) of every document (of the shard; all of them, even past
+   * maxDocs) during the Λ pass; in a pass of its own when that stage is cached, or for a blocks sketch.
+   */
+  index?: FitIndexRequest;
+}
+
+export interface FitIndexRequest {
+  /** The index folder (with --shard: this shard's part, joined by merge --index). */
+  out: string;
+  /** "eigen:16x32", "kron:24x24", "count:8192", "blocks:50%" (default DEFAULT_SKETCH). */
+  sketch?: string;
+  /** Seed of the random projections (default 0). */
+  seed?: number;
+  /** Target bytes per chunk file (tests). */
+  chunkBytes?: number;
+}
+
+/** How the index of a fit --index came about. */
+export interface FitIndexReport {
+  manifest: IndexManifest;
+  /** In the Λ pass, in a pass of its own after the fit, or reused (built earlier from the same inputs). */
+  built: 'lambda-pass' | 'own-pass' | 'cached';
+  /** Seconds of its own pass (0 otherwise: the Λ stage's time includes it). */
+  seconds: number;
 }
 
 /** How a stage of this run went: computed, reused from the cache, or written as a shard; its time and size. */
@@ -34,7 +64,7 @@ export interface StageReport {
   tokens: number;
 }
 
-export type FitRunOutcome = FitOutcome & { settings: FitSettings; stages: Partial<Record<StageName, StageReport>> };
+export type FitRunOutcome = FitOutcome & { settings: FitSettings; stages: Partial<Record<StageName, StageReport>>; index?: FitIndexReport };
 
 /** Runs every missing stage (or this shard of the first pending one); completed stages are reused. */
 export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {}): Promise<FitRunOutcome> {
@@ -54,6 +84,19 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
     settings,
   };
   const shardLabel = r.shard ? ` shard ${r.shard.index}/${r.shard.count}` : '';
+  let target: IndexTarget | undefined;
+  let pass: PassIndexWriter | undefined;
+  if (r.index) {
+    if (settings.strategy !== 'ekfac' && settings.strategy !== 'kfac') {
+      throw new InfluenceLensError('INVALID_OPTION', `--index needs the eigenbases of ekfac or kfac factors; --strategy ${settings.strategy} has none`);
+    }
+    const { fingerprint, path } = identity.model;
+    const sketch = sketchChoice(r.index.sketch);
+    const corpusAll = { ...r.corpus, maxDocs: undefined };
+    target = { out: r.index.out, sketch, seed: r.index.seed, maxLen: settings.maxLen, model: { fingerprint, path }, corpus: corpusAll, corpusFingerprint: await corpusFingerprint(corpusAll, hooks.signal), shard: r.shard, chunkBytes: r.index.chunkBytes };
+    // A blocks sketch chooses entries by Λ: only a pass after the fit can build it.
+    if (settings.strategy === 'ekfac' && sketch.kind !== 'blocks') pass = new PassIndexWriter(run.pool, r.out, target);
+  }
   const stages: FitRunOutcome['stages'] = {};
   let stageStart = Date.now();
   let last = { documents: 0, tokens: 0 };
@@ -67,6 +110,7 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
     shard: r.shard,
     batchSize: r.batchSize ?? DEFAULT_BATCH_SIZE,
     signal: hooks.signal,
+    index: pass,
     onProgress: (p) => {
       last = { documents: p.documents, tokens: p.tokens };
       hooks.onProgress?.({ stage: `fit ${p.stage}${shardLabel}`, done: p.documents, total: p.totalDocuments, tokens: p.tokens, elapsedMs: p.elapsedMs });
@@ -82,5 +126,25 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
       hooks.log?.(`${stage}: ${what === 'cached' ? 'reused from cache' : what === 'computed' ? 'done' : 'shard written'}`);
     },
   });
-  return { ...outcome, settings, stages };
+  const index = target && (await fitIndex(run, r, outcome, target, pass, hooks));
+  return { ...outcome, settings, stages, ...(index ? { index } : {}) };
+}
+
+/** The index of fit --index: written in the Λ pass, or reused, or built now in a pass of its own. */
+async function fitIndex(run: ModelRun, r: FitRequest, outcome: FitOutcome, target: IndexTarget, pass: PassIndexWriter | undefined, hooks: RunHooks): Promise<FitIndexReport | undefined> {
+  if (pass?.manifest) return { manifest: pass.manifest, built: 'lambda-pass', seconds: 0 };
+  if (outcome.status !== 'complete') {
+    hooks.log?.(`the index is written with the Λ pass: not yet (this run wrote a shard of the ${outcome.stage} stage)`);
+    return undefined;
+  }
+  const cached = currentIndex(target, outcome.manifest);
+  if (cached) {
+    hooks.log?.(`index: reused ${target.out}`);
+    return { manifest: cached, built: 'cached', seconds: 0 };
+  }
+  hooks.log?.('index: building it in a pass of its own (the Λ stage was reused from cache, or the sketch needs Λ)');
+  const t0 = Date.now();
+  const factors = await openFactorSet(run, r.out, { maxLen: target.maxLen });
+  const manifest = await runIndexBuild(run, factors, { corpus: target.corpus, out: target.out, sketch: `${target.sketch.kind}:${target.sketch.size}`, seed: target.seed, shard: r.shard, batchSize: r.batchSize, chunkBytes: target.chunkBytes }, hooks);
+  return { manifest, built: 'own-pass', seconds: (Date.now() - t0) / 1000 };
 }

@@ -69,7 +69,7 @@ export interface ScoreOutput {
   skipped: number;
   skippedIssues: { file: string; line?: number; reason: string }[];
   /** Set when the scores came from a gradient index. */
-  index?: { path: string; dim: string; entries: number };
+  index?: { path: string; sketch: string; bytesPerDocument: number };
 }
 
 export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {

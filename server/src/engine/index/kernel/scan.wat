@@ -61,6 +61,62 @@
       (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
       (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
 
+  ;; Scores of `count` rows of a dense sketch (docs/INDEX.md, layout 4): per row, `segments` float32 scales at
+  ;; `scales` (row after row), and each segment's int8 values at `values` (rows back to back, each segment's
+  ;; width a multiple of 16, widths as int32 at `widths`); the int16 query at `query` (segments back to
+  ;; back) with one float32 scale per segment at `qscales`. Writes one float32 score per row to `out`:
+  ;; Σ_segments scale_row · qscale · Σ values · query. 16 values are one load, two widenings to int16 and
+  ;; two i32x4.dot_i16x8_s; each lane gains at most 4 · 127 · 32767 per 16 values, so partial sums stay in
+  ;; int32 for 128 steps (2,048 values) before moving to float32.
+  (func (export "scanDense")
+    (param $scales i32) (param $values i32) (param $count i32) (param $widths i32) (param $segments i32)
+    (param $query i32) (param $qscales i32) (param $out i32)
+    (local $row i32) (local $seg i32) (local $q i32) (local $n i32) (local $end i32) (local $stop i32)
+    (local $acc v128) (local $part v128) (local $v v128) (local $total f32) (local $dot f32)
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $row) (local.get $count)))
+        (local.set $total (f32.const 0))
+        (local.set $q (local.get $query))
+        (local.set $seg (i32.const 0))
+        (block $segsDone
+          (loop $segs
+            (br_if $segsDone (i32.ge_u (local.get $seg) (local.get $segments)))
+            (local.set $n (i32.load (i32.add (local.get $widths) (i32.shl (local.get $seg) (i32.const 2)))))
+            (local.set $end (i32.add (local.get $values) (local.get $n)))
+            (local.set $acc (v128.const i32x4 0 0 0 0))
+            (block $groupsDone
+              (loop $groups
+                (br_if $groupsDone (i32.ge_u (local.get $values) (local.get $end)))
+                (local.set $stop (i32.add (local.get $values) (i32.const 2048)))
+                (if (i32.gt_u (local.get $stop) (local.get $end)) (then (local.set $stop (local.get $end))))
+                (local.set $part (v128.const i32x4 0 0 0 0))
+                (block $stepsDone
+                  (loop $steps
+                    (br_if $stepsDone (i32.ge_u (local.get $values) (local.get $stop)))
+                    (local.set $v (v128.load (local.get $values)))
+                    (local.set $part (i32x4.add (local.get $part)
+                      (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (v128.load (local.get $q)))))
+                    (local.set $part (i32x4.add (local.get $part)
+                      (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (v128.load offset=16 (local.get $q)))))
+                    (local.set $values (i32.add (local.get $values) (i32.const 16)))
+                    (local.set $q (i32.add (local.get $q) (i32.const 32)))
+                    (br $steps)))
+                (local.set $acc (f32x4.add (local.get $acc) (f32x4.convert_i32x4_s (local.get $part))))
+                (br $groups)))
+            (local.set $dot (f32.add
+              (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+              (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+            (local.set $total (f32.add (local.get $total) (f32.mul (local.get $dot)
+              (f32.mul (f32.load (local.get $scales)) (f32.load (i32.add (local.get $qscales) (i32.shl (local.get $seg) (i32.const 2))))))))
+            (local.set $scales (i32.add (local.get $scales) (i32.const 4)))
+            (local.set $seg (i32.add (local.get $seg) (i32.const 1)))
+            (br $segs)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 2))) (local.get $total))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows)))
+  )
+
   ;; A 128-bit checksum of `len` bytes at `at` (a multiple of 16; the caller zero-pads) into 16 bytes at
   ;; `out`, for chunk files. Four 32-bit lanes, each 16-byte block mixed in by s ← rotl((s ⊕ x) · K, 13):
   ;; for a fixed block this is a bijection of s, so changing any one block always changes the result.

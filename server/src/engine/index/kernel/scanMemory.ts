@@ -1,6 +1,7 @@
 /**
  * A WebAssembly memory holding index rows and a query, with the scan kernel (scan.wat) bound to it. Rows
- * are read from disk straight into it; a query's scan is then one kernel call per document and module.
+ * are read from disk straight into it; a query's scan is then one kernel call per chunk (dense sketches)
+ * or per document and module (blocks).
  */
 import { InfluenceLensError } from '../../errors';
 import { SCAN_WASM_BASE64 } from './scanWasm';
@@ -13,6 +14,7 @@ interface KernelExports {
   dot16(blocks: number, values: number, n: number, query: number): number;
   dot32(blocks: number, values: number, n: number, query: number): number;
   checksum(at: number, paddedLength: number, length: number, out: number): void;
+  scanDense(scales: number, values: number, count: number, widths: number, segments: number, query: number, queryScales: number, out: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -68,6 +70,10 @@ export class ScanMemory {
     return new Int16Array(this.memory.buffer, offset, length);
   }
 
+  int32(offset: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, offset, length);
+  }
+
   /**
    * The 128-bit checksum (scan.wat) of `length` bytes at `at`, as 32 hex digits. The bytes must lie in a
    * region from alloc(), whose 16-byte padding this zeroes first.
@@ -77,6 +83,14 @@ export class ScanMemory {
     this.bytes(at + length, padded - length).fill(0);
     this.kernel.checksum(at, padded, length, this.out);
     return Buffer.from(this.bytes(this.out, 16)).toString('hex');
+  }
+
+  /**
+   * Scores of `count` dense-sketch rows (scan.wat's scanDense): their scales at `scales`, values at
+   * `values`, segment widths (int32) at `widths`, the int16 query and its float32 scales, scores to `out`.
+   */
+  scanDense(scales: number, values: number, count: number, widths: number, segments: number, query: number, queryScales: number, out: number): void {
+    this.kernel.scanDense(scales, values, count, widths, segments, query, queryScales, out);
   }
 
   /** Σ over `n` blocks of int8 values · int16 query (see scan.wat); `wide`: uint32 block numbers. */

@@ -1,0 +1,41 @@
+/**
+ * The eigenvalue-correction pass on a compute thread, with the index's rows when `fit --index` asks for
+ * them in the same pass: Λ needs gradients under the fit's labels (sampled by default), the index the
+ * documents' own next tokens, so the rows take a second backward pass unless the fit uses the empirical
+ * Fisher over the same documents (then one capture serves both).
+ */
+import type { Tensor2D } from '../tf';
+import type { TfModel } from '../model/tfModel';
+import { withDeviceCaptures, type DeviceCaptures } from '../capture/deviceCaptures';
+import type { CaptureOptions, CaptureSequence } from '../capture/types';
+import type { DeviceSketch, SketchRows } from '../index/reductions';
+import { diagonalSums, ekfacLambdaSums, type ModuleSum } from './reductions';
+
+export interface LambdaTask {
+  /** Documents of the fit's sample in this batch (their Λ terms). */
+  sequences: CaptureSequence[];
+  options: CaptureOptions;
+  rotate: boolean;
+  /** Documents to sketch into the index (the whole batch), with their actual next tokens; "same": `sequences`. */
+  index?: CaptureSequence[] | 'same';
+}
+
+export interface LambdaResult {
+  sums: ModuleSum[];
+  documents: number;
+  index?: SketchRows;
+}
+
+const ACTUAL: CaptureOptions = { labels: 'actual', seed: 0 };
+
+export function lambdaTask(model: TfModel, task: LambdaTask, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>, sketch: DeviceSketch | undefined): LambdaResult {
+  const sums = (c: DeviceCaptures) => (task.rotate ? ekfacLambdaSums(c, bases) : diagonalSums(c));
+  if (!task.index) return withDeviceCaptures(model, task.sequences, task.options, (c) => ({ sums: sums(c), documents: c.B }));
+  if (!sketch) throw new Error('no index sketch is set in this compute thread');
+  if (task.index === 'same' && task.options.labels === 'actual') {
+    return withDeviceCaptures(model, task.sequences, ACTUAL, (c) => ({ sums: sums(c), documents: c.B, index: sketch.rows(c) }));
+  }
+  const lambda = task.sequences.length > 0 ? withDeviceCaptures(model, task.sequences, task.options, (c) => ({ sums: sums(c), documents: c.B })) : { sums: [], documents: 0 };
+  const index = task.index === 'same' ? task.sequences : task.index;
+  return { ...lambda, index: withDeviceCaptures(model, index, ACTUAL, (c) => sketch.rows(c)) };
+}
