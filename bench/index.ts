@@ -1,25 +1,31 @@
 /**
  * Gradient-index figures: build speed, size, load time, query latency (cold and warm) on stories260K +
- * TinyStories and on the demo model + demo corpus, and a synthetic 100k-document index for scaling.
+ * TinyStories and on the demo model + demo corpus (with the default sketch's accuracy there, and what
+ * writing the index in the fit's Λ pass adds to the fit), and a synthetic index of a million documents at
+ * the default size for load and scan speed.
  */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ComputePool } from '../server/src/engine/backend/pool';
 import type { LoadedFactors } from '../server/src/engine/ekfac/load';
-import { DEFAULT_INDEX_DIM, factorsFingerprint, indexModule } from '../server/src/engine/index/build';
+import { invalidateFrom, readManifest as readFactorManifest } from '../server/src/engine/ekfac/store';
+import { factorStages } from '../server/src/engine/index/build';
 import { quantizeQuery } from '../server/src/engine/index/scan';
 import { IndexSearcher } from '../server/src/engine/index/search';
-import { ChunkWriter, MANIFEST, packRow, writeDocuments, bytesPerRow } from '../server/src/engine/index/store';
-import { BLOCK, INDEX_VERSION, type IndexManifest } from '../server/src/engine/index/types';
+import { bytesPerRow, DEFAULT_SKETCH, parseSketch, rowLayout, sketchModules } from '../server/src/engine/index/sketch';
+import { ChunkWriter, MANIFEST, writeDocuments } from '../server/src/engine/index/store';
+import { INDEX_VERSION, type IndexManifest } from '../server/src/engine/index/types';
 import { runIndexBuild } from '../server/src/engine/runs/buildIndex';
-import { openFactorSet, type FactorSet } from '../server/src/engine/runs/factors';
+import { type FactorSet } from '../server/src/engine/runs/factors';
 import { runFit } from '../server/src/engine/runs/fit';
 import { openIndexQueries } from '../server/src/engine/runs/indexQueries';
 import { ModelRun } from '../server/src/engine/runs/modelRun';
 import { Rng } from '../server/src/engine/util/random';
 import { writeTextAtomically } from '../server/src/engine/util/atomic';
-import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
+import { DEFAULT_SIZE } from '../demo/src/corpus/generate';
+import { fittedDemo, sketchAccuracy } from './sketchAccuracy';
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -80,10 +86,9 @@ async function measure({ run, factors, corpus }: IndexBenchInput, queries: Query
     const cold = latencies[0];
     const warm = latencies.slice(1);
     const out = {
-      dim: DEFAULT_INDEX_DIM,
+      sketch: DEFAULT_SKETCH,
       documents: manifest.documents,
-      entriesPerDocument: manifest.entries,
-      bytesPerDocument: bytesPerRow(manifest),
+      bytesPerDocument: bytesPerRow(manifest.rows),
       inMemory,
       buildTokensPerSecond: tokens / buildSeconds,
       loadSeconds,
@@ -100,63 +105,74 @@ async function measure({ run, factors, corpus }: IndexBenchInput, queries: Query
   }
 }
 
-/** stories260K over TinyStories (factors from the EK-FAC benchmark), then the synthetic 100k index. */
+/** stories260K over TinyStories (factors from the EK-FAC benchmark). */
 export async function benchIndex(input: IndexBenchInput, log: (s: string) => void) {
   const prompts = ['Once upon a time, there was a girl named', 'The dog ran to the', 'Tom and Sue found a', 'The sky was', 'Mom gave the boy a'];
-  const stories = await measure(input, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log);
-  const model = await input.run.modelId();
-  return { stories, synthetic100k: await synthetic(input.run.pool, input.factors.factors, model, log) };
+  return { stories: await measure(input, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log) };
 }
 
-/** The demo model over the full demo corpus (4,000 documents): fit, then the default index and its queries. */
+/**
+ * The demo model over the full demo corpus (4,000 documents): the fit, its Λ pass again with the index
+ * written in it, the default index's accuracy against exact scores (every demo query, exact top 10 within
+ * the top 50: what --rerank 50 recovers) and its queries; then the synthetic index at the default size.
+ */
 export async function benchDemoIndex(workers: number, log: (s: string) => void) {
   const root = resolve(__dirname, '..');
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-demo-'));
   const run = await ModelRun.open({ model: join(root, 'demo', 'model'), backend: 'wasm', workers });
   try {
-    const corpus = join(dir, 'corpus.jsonl');
-    writeFileSync(corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
-    const maxLen = 256;
+    const { corpus, factors, fitSeconds, stages } = await fittedDemo(run, dir, 1, log);
+    const fit = { seconds: fitSeconds, covarianceSeconds: stages.covariance!.seconds, eigenSeconds: stages.eigen!.seconds, lambdaSeconds: stages.lambda!.seconds };
+    // The Λ pass again, now writing the index (covariance and eigen stages reused).
+    invalidateFrom(factors.dir, readFactorManifest(factors.dir)!, 'lambda');
     const t0 = Date.now();
-    await runFit(run, { corpus: { path: corpus }, out: join(dir, 'factors'), maxLen });
-    log(`demo fit: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    const factors = await openFactorSet(run, join(dir, 'factors'));
-    const records = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; answer: string });
-    const queries = records.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` }));
-    return await measure({ run, factors, corpus: { path: corpus } }, queries, 'demo', log);
+    const withIndex = await runFit(run, { corpus: { path: corpus }, out: factors.dir, maxLen: 256, index: { out: join(dir, 'index') } });
+    const lambdaWithIndexSeconds = (Date.now() - t0) / 1000;
+    const indexInFit = {
+      ...fit,
+      lambdaWithIndexSeconds,
+      addedToFit: (lambdaWithIndexSeconds - fit.lambdaSeconds) / fit.seconds,
+      indexBytes: withIndex.index!.manifest.documents * bytesPerRow(withIndex.index!.manifest.rows),
+    };
+    log(`demo fit ${fit.seconds.toFixed(0)} s (Λ pass ${fit.lambdaSeconds.toFixed(0)} s); Λ pass writing the index ${lambdaWithIndexSeconds.toFixed(0)} s: +${(100 * indexInFit.addedToFit).toFixed(0)}% of the fit; index ${(indexInFit.indexBytes / 2 ** 20).toFixed(1)} MiB`);
+    const rerank = 50;
+    const [accuracy] = await sketchAccuracy(run, factors, corpus, join(root, 'demo', 'queries.jsonl'), [DEFAULT_SKETCH], { rerank, log });
+    const queries = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; answer: string });
+    const speed = await measure({ run, factors, corpus: { path: corpus } }, queries.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` })), 'demo', log);
+    const synthetic = await syntheticIndex(run.pool, factors.factors, await run.modelId(), Number(process.env.IL_SYNTHETIC_DOCUMENTS ?? 1_000_000), log);
+    return { corpusDocuments: DEFAULT_SIZE, indexInFit, accuracy, ...speed, synthetic };
   } finally {
     await run.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** A 100k-document index of random rows (16 blocks, 128 entries, per module of stories260K's 15): load and scan speed. */
-async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string; architecture: string }, log: (s: string) => void) {
-  const dir = mkdtempSync(join(tmpdir(), 'il-bench-100k-'));
+/**
+ * An index of `D` random rows at the default sketch for the given factors' modules (the demo model: 12
+ * modules): load time in fresh compute threads and scan time per query (the scan alone).
+ */
+async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string }, D: number, log: (s: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), 'il-bench-synthetic-'));
   try {
-    const D = 100_000;
-    const dim = '128';
-    const modules = factors.modules.map((f) => indexModule(f.name, f.eigen!.outDim, f.eigen!.inDim, dim));
-    const kept = modules[0].kept;
-    const K = kept * modules.length;
-    const layout = { modules, entries: K * BLOCK, settings: { dim, maxLen: 256, damping: {}, positions: 'U16', values: 'I8' } as const };
-    const rng = new Rng(7);
+    const sketch = parseSketch(DEFAULT_SKETCH);
+    const modules = sketchModules(sketch, factors.modules.map((f) => ({ name: f.name, outDim: f.outDim, inDim: f.inDim })));
+    const rows = rowLayout(sketch, modules);
     mkdirSync(dir, { recursive: true });
-    const writer = new ChunkWriter(dir, layout);
+    const writer = new ChunkWriter(dir, rows);
+    const rng = new Rng(7);
+    // Random int8 values (a block of them reused at shifting offsets: the scan's speed does not depend on them).
+    const pool8 = new Int8Array(rows.values * 64);
+    randomFillSync(pool8);
     for (let d = 0; d < D; d++) {
-      // Distinct blocks: one random block in each of `kept` equal strides of a module.
-      const blocks = Uint32Array.from({ length: K }, (_, k) => {
-        const stride = modules[Math.floor(k / kept)].blocks / kept;
-        return Math.floor((k % kept) * stride + rng.next() * stride);
-      });
-      writer.push(packRow(blocks, Float32Array.from({ length: K * BLOCK }, () => rng.normal()), modules.map(() => kept), modules.map((m) => m.blocks)));
+      const at = Math.floor(rng.next() * 63) * rows.values;
+      writer.push({ scales: Float32Array.from({ length: rows.scales }, () => 0.5 + rng.next()), positions: new Uint16Array(0), values: pool8.subarray(at, at + rows.values) });
     }
     writer.flush();
     const docs = writeDocuments(dir, Array.from({ length: D }, (_, i) => ({ index: i, id: `s${i}`, source: 'synthetic', tokens: 100, file: 'synthetic' })));
     const manifest: IndexManifest = {
       version: INDEX_VERSION, tool: 'bench', model, corpus: { fingerprint: 'synthetic', path: 'synthetic' },
-      factors: { path: factors.dir, fingerprint: factorsFingerprint(factors.dir), strategy: 'ekfac' },
-      ...layout, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
+      factors: { path: factors.dir, ...factorStages(factors.manifest, sketch) },
+      sketch: { ...sketch, seed: 0, maxLen: 256 }, modules, rows, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
     writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
     const l0 = performance.now();
@@ -170,8 +186,8 @@ async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fin
       times.push(performance.now() - t0);
     }
     await searcher.close();
-    const out = { documents: D, entriesPerModule: kept * BLOCK, bytesPerDocument: bytesPerRow(manifest), loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
-    log(`index 100k synthetic (${kept * BLOCK} entries per module): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
+    const out = { documents: D, sketch: DEFAULT_SKETCH, bytesPerDocument: bytesPerRow(rows), inMemory: searcher.inMemory, loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
+    log(`index ${D} synthetic documents (${DEFAULT_SKETCH}, ${out.bytesPerDocument} B each): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p50 ${out.scanMs.warmP50.toFixed(0)} / p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

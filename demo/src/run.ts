@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the whole method on the embedded default. Generates the demo corpus (seconds), fits
- * EK-FAC factors for the committed demo model (cached: later runs reuse them), scores the demo query set
+ * EK-FAC factors for the committed demo model and writes the gradient index of every document in the same
+ * pass (cached: later runs reuse both), scores the demo query set
  * with the model's own greedy completions, runs the paper's analyses, and prints the headline table and
  * where everything is. Each step is the CLI's own command, so what it prints is what a user would get.
  */
@@ -16,6 +17,8 @@ export interface DemoPaths {
   corpus: string;
   queries: string;
   factors: string;
+  /** The gradient index (docs/INDEX.md), written during the fit: what the language server answers hovers from. */
+  index: string;
   results: string;
 }
 
@@ -24,6 +27,7 @@ export const DEMO_PATHS: DemoPaths = {
   corpus: join(ROOT, 'demo', 'data', 'corpus.jsonl'),
   queries: join(ROOT, 'demo', 'queries.jsonl'),
   factors: join(ROOT, 'demo', 'out', 'factors'),
+  index: join(ROOT, 'demo', 'out', 'index'),
   results: join(ROOT, 'demo', 'out', 'results'),
 };
 
@@ -38,7 +42,9 @@ export async function runDemo(p: DemoPaths, extra: { quiet?: boolean; workers?: 
     mkdirSync(join(p.corpus, '..'), { recursive: true });
     writeFileSync(p.corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
   }
-  await step('fit EK-FAC factors (cached after the first run)', ['fit', '--model', p.model, '--corpus', p.corpus, '--out', p.factors, '--max-len', '256']);
+  await step('fit EK-FAC factors and write the gradient index (cached after the first run)', [
+    'fit', '--model', p.model, '--corpus', p.corpus, '--out', p.factors, '--max-len', '256', '--index', p.index,
+  ]);
   await step('score the demo queries against every document', [
     'score', '--model', p.model, '--corpus', p.corpus, '--factors', p.factors, '--queries', p.queries, '--out', p.results, '--top', '0', '--max-new-tokens', '64',
   ]);
@@ -57,6 +63,7 @@ async function main() {
       `  corpus     ${rel(DEMO_PATHS.corpus)}`,
       `  queries    ${rel(DEMO_PATHS.queries)}`,
       `  factors    ${rel(DEMO_PATHS.factors)}`,
+      `  index      ${rel(DEMO_PATHS.index)}  (score --index, or the language server's hovers)`,
       `  results    ${rel(DEMO_PATHS.results)}  (results.json, scores.f32, analysis.json)`,
       `next: npx influence-lens score --help, or open the folder in VS Code with the extension`,
       '',

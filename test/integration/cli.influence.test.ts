@@ -32,8 +32,11 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   assert.match(f.stderr, /backend wasm/);
   assert.match(f.stderr, /covariance: done[\s\S]*eigen: done[\s\S]*lambda: done/);
   assert.match(f.stderr, /corpus\.jsonl:11/, 'malformed line reported with file:line');
-  const again = await runCli(['fit', ...model, '--corpus', corpus, '--out', factors, '--max-len', '128', '--quiet']);
+  // With the stages cached, fit --index builds the index in a pass of its own.
+  const fitIndex = join(dir, 'index-fit');
+  const again = await runCli(['fit', ...model, '--corpus', corpus, '--out', factors, '--max-len', '128', '--index', fitIndex, '--sketch', 'eigen:8x8']);
   assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /index built: .*index-fit \(40 documents, sketch eigen:8x8, 1020 bytes per document\)/);
 
   const out = join(dir, 'results');
   const s = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', out, '--top', '3', '--self']);
@@ -54,14 +57,17 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
 
   // The gradient index: build, then score from it with the top and bottom 5 rescored exactly.
   const index = join(dir, 'index');
-  const i = await runCli(['index', ...model, '--corpus', corpus, '--factors', factors, '--out', index, '--dim', '256', '--quiet']);
+  const i = await runCli(['index', ...model, '--corpus', corpus, '--factors', factors, '--out', index, '--sketch', 'eigen:8x8', '--quiet']);
   assert.equal(i.code, 0, i.stderr);
+  const chunks = (d: string) => (JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as { chunks: unknown }).chunks;
+  assert.deepEqual(chunks(index), chunks(fitIndex), 'index and fit --index write the same rows');
   const viaIndex = join(dir, 'results-index');
   const si = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', viaIndex, '--index', index, '--rerank', '5', '--top', '2', '--quiet']);
   assert.equal(si.code, 0, si.stderr);
   const ri = readResults(viaIndex);
   assert.equal(ri.results.method.scoring, 'index');
-  assert.equal(ri.results.method.index?.dim, '256');
+  assert.equal(ri.results.method.index?.sketch, 'eigen:8x8');
+  assert.equal(ri.results.method.index?.bytesPerDocument, 1020);
   assert.equal(ri.results.documents.length, 40);
   const exactDocs = ri.results.documents.filter((d) => d.exact);
   assert.ok(exactDocs.length >= 10 && exactDocs.length <= 20, `${exactDocs.length} documents reranked`);
@@ -74,9 +80,9 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   const bad = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', viaIndex, '--index', index, '--self']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--self needs a pass over the corpus/);
-  const badDim = await runCli(['index', ...model, '--corpus', corpus, '--factors', factors, '--out', join(dir, 'index-bad'), '--dim', '0%']);
-  assert.notEqual(badDim.code, 0);
-  assert.match(badDim.stderr, /--dim must be a share such as 50%/);
+  const badSketch = await runCli(['index', ...model, '--corpus', corpus, '--factors', factors, '--out', join(dir, 'index-bad'), '--sketch', 'eigen:0x8']);
+  assert.notEqual(badSketch.code, 0);
+  assert.match(badSketch.stderr, /--sketch "eigen:0x8": eigen takes kSxkA/);
 });
 
 test('score refuses factors of another model and bad queries with file:line', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async (t) => {

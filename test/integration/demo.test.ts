@@ -8,8 +8,9 @@ import { corpusJsonl, generateCorpus, DEFAULT_SEED } from '../../demo/src/corpus
 import { DEMO_PATHS, runDemo } from '../../demo/src/run';
 import { readResults } from '../../server/src/engine/results/io';
 import { readAnalysis } from '../../server/src/engine/analysis/analyze';
+import { readManifest } from '../../server/src/engine/index/store';
 
-test('reduced demo: corpus → fit → score → analyses', { timeout: 600_000 }, async (t) => {
+test('reduced demo: corpus → fit (with the index) → score → analyses', { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-demo-run-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const corpus = join(dir, 'corpus.jsonl');
@@ -18,7 +19,7 @@ test('reduced demo: corpus → fit → score → analyses', { timeout: 600_000 }
   const pick = ['factual', 'reasoning', 'control'].flatMap((kind) => lines.filter((l) => JSON.parse(l).kind === kind).slice(0, 2));
   const queries = join(dir, 'queries.jsonl');
   writeFileSync(queries, pick.join('\n') + '\n');
-  const paths = { model: DEMO_PATHS.model, corpus, queries, factors: join(dir, 'factors'), results: join(dir, 'results') };
+  const paths = { model: DEMO_PATHS.model, corpus, queries, factors: join(dir, 'factors'), index: join(dir, 'index'), results: join(dir, 'results') };
   await runDemo(paths, { quiet: true, workers: 2 });
   const r = readResults(paths.results);
   assert.equal(r.results.queries.length, 6);
@@ -28,6 +29,8 @@ test('reduced demo: corpus → fit → score → analyses', { timeout: 600_000 }
   assert.ok(existsSync(join(paths.results, 'analysis.json')));
   const a = readAnalysis(paths.results);
   assert.ok(a.correlations.matrix.length === 6);
+  // The index written during the fit covers every document.
+  assert.equal(readManifest(paths.index).documents, 80);
   // A second run reuses the cached factors.
   await runDemo(paths, { quiet: true, workers: 2 });
 });

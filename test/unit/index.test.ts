@@ -1,7 +1,8 @@
 /**
- * The gradient index on stories260K + TinyStories: index scores against exact EK-FAC scores per
- * dimension, rerank recovering the exact top 10, sharded builds merged equal to one build, corrupted files
- * refused, and the in-process query engine holding memory flat.
+ * The gradient index on stories260K + TinyStories: index scores against exact EK-FAC scores per sketch,
+ * rerank recovering the exact top 10, an index written in the fit's Λ pass equal to one built afterwards,
+ * sharded builds merged equal to one build, corrupted files and older layouts refused, and the in-process
+ * query engine holding memory flat.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +10,14 @@ import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../server/src/engine/backend/backend';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
-import { DEFAULT_INDEX_DIM } from '../../server/src/engine/index/build';
+import { readManifest as readFactorManifest } from '../../server/src/engine/ekfac/store';
 import { mergeIndexes } from '../../server/src/engine/index/merge';
+import { DEFAULT_SKETCH } from '../../server/src/engine/index/sketch';
+import { readManifest } from '../../server/src/engine/index/store';
+import { runIndexBuild } from '../../server/src/engine/runs/buildIndex';
+import { openFactorSet } from '../../server/src/engine/runs/factors';
+import { runFit } from '../../server/src/engine/runs/fit';
+import { ModelRun } from '../../server/src/engine/runs/modelRun';
 import { IndexSearcher } from '../../server/src/engine/index/search';
 import { quantizeQuery } from '../../server/src/engine/index/scan';
 import { bosId, openModel, stopIds, type OpenedModel } from '../../server/src/engine/model/openModel';
@@ -30,7 +37,7 @@ let factorsDir: string;
 let exact: Awaited<ReturnType<typeof score>>;
 const { tmp, cleanup } = tempDirs('il-index-');
 const setup = (): Setup => ({ model, corpus, settings: { maxLen: 96 }, workers: 2 });
-const build = (out: string, dim: string, shard?: Shard, chunkBytes?: number) => buildTestIndex(setup(), factorsDir, out, dim, shard, chunkBytes);
+const build = (out: string, sketch: string, shard?: Shard, chunkBytes?: number) => buildTestIndex(setup(), factorsDir, out, sketch, shard, chunkBytes);
 
 before(async () => {
   if (SKIP_NO_SHARED) return;
@@ -45,15 +52,24 @@ before(async () => {
 
 test.after(cleanup);
 
-test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the default dim); every entry kept is exact', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
-  for (const dim of (process.env.IL_DIMS ?? `10%,25%,${DEFAULT_INDEX_DIM},100%`).split(',')) {
+/**
+ * Floors under what each sketch measured here (docs/INDEX.md has the figures): the default eigen:16x32 gave
+ * Spearman 0.58 min / 0.73 mean, kron:16x16 0.24 / 0.40, count:4096 0.33 / 0.48; a broken preconditioner
+ * or projection scores near 0.
+ */
+const FLOORS: Record<string, number> = { [DEFAULT_SKETCH]: 0.6, 'kron:16x16': 0.25, 'count:4096': 0.3 };
+
+test('index scores track exact EK-FAC scores per sketch; the whole eigenbasis, or every block, is exact up to int8', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+  for (const sketch of (process.env.IL_SKETCHES ?? `${DEFAULT_SKETCH},kron:16x16,count:4096,blocks:50%,eigen:172x172,blocks:100%`).split(',')) {
     const dir = tmp();
-    const manifest = await build(dir, dim);
+    const manifest = await build(dir, sketch);
     const out = await indexScores(setup(), factorsDir, dir, QUERIES);
-    const a = accuracy(dim, manifest, out.scores, exact.scores, QUERIES.length);
+    const a = accuracy(sketch, manifest, out.scores, exact.scores, QUERIES.length);
     console.log(`# ${a.line}`);
-    if (dim === DEFAULT_INDEX_DIM) a.rhos.forEach((r, q) => assert.ok(r >= 0.9, `dim ${dim}, query ${q}: Spearman ${r}`));
-    if (dim === '100%') {
+    const mean = a.rhos.reduce((x, y) => x + y) / a.rhos.length;
+    if (FLOORS[sketch] !== undefined) assert.ok(mean >= FLOORS[sketch], `${sketch}: Spearman mean ${mean}`);
+    if (sketch === 'blocks:50%') a.rhos.forEach((r, q) => assert.ok(r >= 0.9, `${sketch}, query ${q}: Spearman ${r}`));
+    if (sketch === 'eigen:172x172' || sketch === 'blocks:100%') {
       // Every entry kept: only int8 storage separates it from exact.
       let worst = 0;
       let scale = 0;
@@ -61,34 +77,65 @@ test('index scores track exact EK-FAC scores (Spearman ≥ 0.9 per query at the 
         worst = Math.max(worst, Math.abs(out.scores[i] - exact.scores[i]));
         scale = Math.max(scale, Math.abs(exact.scores[i]));
       }
-      assert.ok(worst / scale < 1e-2, `full index vs exact: relative ${worst / scale}`);
-      a.rhos.forEach((r, q) => assert.ok(r > 0.995, `100%, query ${q}: Spearman ${r}`));
+      assert.ok(worst / scale < 1e-2, `${sketch} vs exact: relative ${worst / scale}`);
+      a.rhos.forEach((r, q) => assert.ok(r > 0.995, `${sketch}, query ${q}: Spearman ${r}`));
     }
   }
 });
 
-test('with --rerank 20, the top 10 equal the exact top 10 for ≥ 90% of queries', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
-  const dir = tmp();
-  await build(dir, DEFAULT_INDEX_DIM);
-  const out = await indexScores(setup(), factorsDir, dir, QUERIES, RERANK);
-  const hits = topTenHits(out.scores, exact.scores, QUERIES.length);
-  const D = exact.documents.length;
-  QUERIES.forEach((_, q) => {
-    const row = out.scores.subarray(q * D, (q + 1) * D);
-    for (const d of Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, 10)) assert.equal(out.documents[d].exact, true, 'reranked documents are marked exact');
-  });
-  console.log(`# rerank ${RERANK} at dim ${DEFAULT_INDEX_DIM}: exact top-10 recovered for ${hits}/${QUERIES.length} queries`);
-  assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
+test('with --rerank 20, reranked documents carry exact scores and the top 10 equal the exact top 10 (blocks:50%: ≥ 90% of queries)', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+  for (const sketch of ['blocks:50%', DEFAULT_SKETCH]) {
+    const dir = tmp();
+    await build(dir, sketch);
+    const out = await indexScores(setup(), factorsDir, dir, QUERIES, RERANK);
+    const hits = topTenHits(out.scores, exact.scores, QUERIES.length);
+    const D = exact.documents.length;
+    QUERIES.forEach((_, q) => {
+      const row = out.scores.subarray(q * D, (q + 1) * D);
+      for (const d of Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, 10)) assert.equal(out.documents[d].exact, true, 'reranked documents are marked exact');
+    });
+    console.log(`# rerank ${RERANK} with ${sketch}: exact top-10 recovered for ${hits}/${QUERIES.length} queries`);
+    if (sketch === 'blocks:50%') assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
+  }
+});
+
+test('fit --index writes in its Λ pass (over every document, past --max-docs too) the index a later build writes, and the same factors', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
+  const run = await ModelRun.open({ model: STORIES260K(), tokenizer: TOK512(), backend: 'wasm', workers: 2 });
+  try {
+    for (const o of [{ maxDocs: undefined, fisher: 'sampled' as const }, { maxDocs: 60, fisher: 'empirical' as const }]) {
+      const [factors, during, after] = [tmp(), tmp(), tmp()];
+      const fitted = await runFit(run, { corpus: { path: corpus }, out: factors, maxLen: 96, maxDocs: o.maxDocs, fisher: o.fisher, index: { out: during, chunkBytes: 40_000 } });
+      assert.equal(fitted.index?.built, 'lambda-pass');
+      const later = await runIndexBuild(run, await openFactorSet(run, factors), { corpus: { path: corpus }, out: after, chunkBytes: 40_000 });
+      const written = readManifest(during);
+      assert.equal(written.documents, 90);
+      assert.ok(written.chunks.length > 1);
+      assert.deepEqual(written.chunks, later.chunks, 'the same rows, byte for byte (chunk checksums)');
+      assert.deepEqual({ ...written, factors: { ...written.factors, path: '' } }, { ...later, factors: { ...later.factors, path: '' } });
+      const lambda = readFactorManifest(factors)!.stages.lambda!;
+      assert.equal(lambda.documents, o.maxDocs ?? 90, 'Λ counts the fit sample only');
+      // Rerunning reuses both.
+      const again = await runFit(run, { corpus: { path: corpus }, out: factors, maxLen: 96, maxDocs: o.maxDocs, fisher: o.fisher, index: { out: during } });
+      assert.equal(again.index?.built, 'cached');
+    }
+    // The sampled-Fisher fit with an index has the factors of a fit without one.
+    const plain = readFactorManifest(factorsDir)!;
+    const withIndex = tmp();
+    await runFit(run, { corpus: { path: corpus }, out: withIndex, maxLen: 96, index: { out: tmp() } });
+    assert.equal(readFactorManifest(withIndex)!.stages.lambda!.sha256, plain.stages.lambda!.sha256);
+  } finally {
+    await run.dispose();
+  }
 });
 
 test('a sharded build (n = 3) merged equals a single build; corrupt or truncated files are refused', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const whole = tmp();
   // Small chunks (about 7 documents each), so that merging and the threads' split cross chunk boundaries.
-  await build(whole, '64', undefined, 9_000);
+  await build(whole, DEFAULT_SKETCH, undefined, 50_000);
   const parts = [];
   for (let i = 0; i < 3; i++) {
     const d = tmp();
-    await build(d, '64', { index: i, count: 3 }, 9_000);
+    await build(d, DEFAULT_SKETCH, { index: i, count: 3 }, 50_000);
     parts.push(d);
   }
   const merged = tmp();
@@ -121,13 +168,17 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   truncateSync(chunk, 100);
   assert.throws(() => IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors }), /truncated/);
   assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: 'x'.repeat(64), factors }), /another model/);
+  // An index of an older layout: refused, with what to do.
+  const old = JSON.parse(readFileSync(join(whole, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(whole, 'manifest.json'), JSON.stringify({ ...old, version: 3 }));
+  assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), /layout version 3; this tool reads version 4 .*rebuild it/);
   rmSync(join(whole, 'manifest.json'));
   assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), /no index/);
 });
 
 test('the in-process query engine answers 1,000 queries with flat tensor count and heap', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const dir = tmp();
-  await build(dir, '64');
+  await build(dir, DEFAULT_SKETCH);
   const identity = await identityFor(setup(), 'ekfac');
   const factors = await loadFactors(factorsDir, { model: identity.model });
   const { IndexQueryEngine } = await import('../../server/src/engine/index/queryEngine');

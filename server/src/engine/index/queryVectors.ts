@@ -10,7 +10,7 @@ import type { LoadedFactors } from '../ekfac/load';
 import type { ModuleFactors } from '../ekfac/types';
 import { dampingFor } from '../score/precondition';
 import { querySequence, type PreparedQuery } from '../score/queries';
-import { countBucket, sketchBasis, type RotationBasisMessage } from './projection';
+import { countBucket, sketchBasis, type RotationBasisMessage, type SketchBasisMessage } from './projection';
 import { quantizeQuery, type IndexQuery } from './scan';
 import { BLOCK, type IndexManifest } from './types';
 
@@ -21,7 +21,7 @@ export interface EncodedQueries {
 }
 
 /** Turns what a thread returns for one query into the vector the index scans (the identity for eigen, kron). */
-type Finish = (v: Float32Array) => Float32Array;
+export type Finish = (v: Float32Array) => Float32Array;
 
 export class IndexQueryEncoder {
   private constructor(
@@ -38,10 +38,8 @@ export class IndexQueryEncoder {
     const lambdas = fs.map((f) => dampingFor(f, damping));
     const messages = fs.map((f, i) => sketchBasis(f, manifest.modules[i], i, manifest.sketch, lambdas[i]));
     await pool.broadcast({ kind: 'setIndexBasis', modules: messages });
-    const rotations = messages.filter((x): x is RotationBasisMessage => x.kind === 'rotate');
-    if (rotations.length === 0) return new IndexQueryEncoder(pool, manifest, manifest.rows.values, (v) => v);
-    const width = rotations.reduce((n, r) => n + r.width, 0);
-    return new IndexQueryEncoder(pool, manifest, width, rotationFinish(manifest, fs, rotations, lambdas));
+    const { width, finish } = queryFinish(manifest, fs, messages, lambdas);
+    return new IndexQueryEncoder(pool, manifest, width, finish);
   }
 
   async encode(queries: PreparedQuery[], o: { batchSize?: number; signal?: AbortSignal; onDone?: (done: number) => void } = {}): Promise<EncodedQueries> {
@@ -66,10 +64,22 @@ export class IndexQueryEncoder {
 }
 
 /**
- * From a query's rotation R_q (transposed order, module after module): blocks, R_q / (Λ + λ) per entry;
- * count, R_q / ((Λ + λ) U) hashed into the documents' buckets.
+ * What a thread returns per query (its width) and how it becomes the scanned vector: eigen and kron, the
+ * sketch itself; blocks and count, from the query's rotation R_q (transposed order, module after module),
+ * R_q / (Λ + λ) per entry (blocks) or R_q / ((Λ + λ) U) hashed into the documents' buckets (count).
  */
-function rotationFinish(manifest: IndexManifest, fs: ModuleFactors[], rotations: RotationBasisMessage[], lambdas: number[]): Finish {
+export function queryFinish(
+  manifest: Pick<IndexManifest, 'sketch' | 'modules' | 'rows'>,
+  fs: ModuleFactors[],
+  messages: SketchBasisMessage[],
+  lambdas: number[],
+): { width: number; finish: Finish } {
+  const rotations = messages.filter((x): x is RotationBasisMessage => x.kind === 'rotate');
+  if (rotations.length === 0) return { width: manifest.rows.values, finish: (v) => v };
+  return { width: rotations.reduce((n, r) => n + r.width, 0), finish: rotationFinish(manifest, fs, rotations, lambdas) };
+}
+
+function rotationFinish(manifest: Pick<IndexManifest, 'sketch' | 'modules' | 'rows'>, fs: ModuleFactors[], rotations: RotationBasisMessage[], lambdas: number[]): Finish {
   const scale = new Float32Array(rotations.reduce((n, r) => n + r.width, 0));
   let off = 0;
   rotations.forEach((r, j) => {
