@@ -27,6 +27,12 @@ import { writeTextAtomically } from '../server/src/engine/util/atomic';
 import { DEFAULT_SIZE } from '../demo/src/corpus/generate';
 import { fittedDemo, sketchAccuracy } from './sketchAccuracy';
 
+/** User + system CPU milliseconds of the whole process (all threads) since `from`. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+}
+
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -151,7 +157,7 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
  * An index of `D` random rows at the default sketch for the given factors' modules (the demo model: 12
  * modules): load time in fresh compute threads and scan time per query (the scan alone).
  */
-async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string }, D: number, log: (s: string) => void) {
+export async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string }, D: number, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-synthetic-'));
   try {
     const sketch = parseSketch(DEFAULT_SKETCH);
@@ -175,21 +181,65 @@ async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, model: 
       sketch: { ...sketch, seed: 0, maxLen: 256 }, modules, rows, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
     writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
+    // CPU time (every thread of the process) beside wall time: on a shared machine the wall clock also
+    // counts other processes' turns; CPU time / threads is what an idle machine would take.
     const l0 = performance.now();
+    const c0 = process.cpuUsage();
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;
+    const loadCpuSeconds = cpuSince(c0) / 1000;
     const q = quantizeQuery(Float32Array.from({ length: searcher.queryDim }, () => rng.normal()), manifest);
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < 12; i++) {
       const t0 = performance.now();
+      const c = process.cpuUsage();
       await searcher.scan(q);
       times.push(performance.now() - t0);
+      cpu.push(cpuSince(c));
     }
+    const inMemory = searcher.inMemory;
     await searcher.close();
-    const out = { documents: D, sketch: DEFAULT_SKETCH, bytesPerDocument: bytesPerRow(rows), inMemory: searcher.inMemory, loadSeconds, scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) } };
-    log(`index ${D} synthetic documents (${DEFAULT_SKETCH}, ${out.bytesPerDocument} B each): load ${loadSeconds.toFixed(2)} s, scan cold ${times[0].toFixed(0)} ms, warm p50 ${out.scanMs.warmP50.toFixed(0)} / p95 ${out.scanMs.warmP95.toFixed(0)} ms`);
+    const out = {
+      documents: D,
+      sketch: DEFAULT_SKETCH,
+      bytesPerDocument: bytesPerRow(rows),
+      threads: pool.size,
+      inMemory,
+      loadSeconds,
+      loadCpuSeconds,
+      scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) },
+      scanCpuMsP50: percentile(cpu.slice(1), 50),
+    };
+    log(
+      `index ${D} synthetic documents (${DEFAULT_SKETCH}, ${out.bytesPerDocument} B each, ${pool.size} threads): load ${loadSeconds.toFixed(2)} s (CPU ${loadCpuSeconds.toFixed(2)} s), ` +
+        `scan cold ${times[0].toFixed(0)} ms, warm p50 ${out.scanMs.warmP50.toFixed(0)} / p95 ${out.scanMs.warmP95.toFixed(0)} ms (CPU p50 ${out.scanCpuMsP50.toFixed(0)} ms)`,
+    );
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `npm run bench:scan`: the synthetic index alone (IL_SYNTHETIC_DOCUMENTS, default 1,000,000), for the demo model's modules. */
+async function scanOnly() {
+  const log = (s: string) => process.stderr.write(`bench:scan: ${s}\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'il-bench-scan-'));
+  const run = await ModelRun.open({ model: join(resolve(__dirname, '..'), 'demo', 'model'), backend: 'wasm', workers: 2 });
+  try {
+    // Factors fitted on a few documents: the synthetic rows need only the modules' shapes and a factor identity.
+    const { factors } = await fittedDemo(run, dir, 500, log);
+    const out = await syntheticIndex(run.pool, factors.factors, await run.modelId(), Number(process.env.IL_SYNTHETIC_DOCUMENTS ?? 1_000_000), log);
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  } finally {
+    await run.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  scanOnly().catch((e) => {
+    process.stderr.write(`bench:scan failed: ${e instanceof Error ? e.stack : e}\n`);
+    process.exit(1);
+  });
 }
