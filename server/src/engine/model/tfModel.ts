@@ -9,6 +9,7 @@ import type { Checkpoint, ModelConfig } from './types';
 import { causalMask, gatherRows, groupedCausalMask, linear, matMul2 } from './ops';
 import { llamaForward, llamaTrackedModules, LLAMA_LINEARS } from './llama';
 import { gpt2Forward, gpt2TrackedModules, GPT2_LINEARS } from './gpt2';
+import type { KvCache } from './kvCache';
 
 /** One tracked MLP linear: y = W a (+ b). With a bias, a_t gets an extra constant 1 column. */
 export interface TrackedModule {
@@ -103,9 +104,9 @@ export class TfModel {
     return t as T;
   }
 
-  /** The additive causal mask for ids of length L, with rep query heads per kv head stacked along rows. */
-  causalMask(length: number, rep: number): Tensor2D {
-    return groupedCausalMask(this.constant('mask', () => causalMask(this.config.maxSeqLen)), length, rep);
+  /** The additive causal mask for L ids after `offset` cached positions, with rep query heads per kv head stacked along rows. */
+  causalMask(length: number, rep: number, offset = 0): Tensor2D {
+    return groupedCausalMask(this.constant('mask', () => causalMask(this.config.maxSeqLen)), length, rep, offset);
   }
 
   /** x · Wᵀ for a stored linear weight W [out, in]. */
@@ -137,14 +138,17 @@ export class TfModel {
     return tap ? tf.add(y, tap) : y;
   }
 
-  /** ids [B, L] int32 → logits [B·L, vocab]. Positions attend causally, so right padding is inert. */
-  forward(ids: Tensor2D, hooks?: ForwardHooks): Tensor2D {
+  /**
+   * ids [B, L] int32 → logits [B·L, vocab]. Positions attend causally, so right padding is inert. With a
+   * cache, the ids follow the cached positions and their keys and values are added to it (decoding).
+   */
+  forward(ids: Tensor2D, hooks?: ForwardHooks, cache?: KvCache): Tensor2D {
     if (this.disposed) throw new Error('model was disposed');
-    const L = ids.shape[1];
+    const L = ids.shape[1] + (cache?.length ?? 0);
     if (L > this.config.maxSeqLen) {
       throw new Error(`sequence of ${L} tokens exceeds the model's context of ${this.config.maxSeqLen}`);
     }
-    return this.config.architecture === 'llama' ? llamaForward(this, ids, hooks) : gpt2Forward(this, ids, hooks);
+    return this.config.architecture === 'llama' ? llamaForward(this, ids, hooks, cache) : gpt2Forward(this, ids, hooks, cache);
   }
 
   dispose(): void {
