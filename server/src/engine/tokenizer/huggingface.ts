@@ -66,18 +66,14 @@ class HuggingFaceTokenizer implements Tokenizer {
   }
 
   /**
-   * Decodes without cleanup so that pieces concatenate back to the text. With `prev`, decodes
-   * prev+ids and drops prev's text, so decoders that strip a leading space (Metaspace) see context.
+   * The tokenizer's own decoder over `ids` alone, as `tokenizer.decode(ids)` in transformers (without
+   * special tokens' removal or cleanup, so pieces concatenate back to the text). `prev` is ignored: a
+   * Llama tokenizer's Strip decoder removes the leading space of a completion decoded on its own, and
+   * that text is the one that encodes back to the same tokens.
    */
-  decode(ids: number[], prev?: number): string {
+  decode(ids: number[], _prev?: number): string {
     if (ids.length === 0) return '';
-    const opts = { skip_special_tokens: false, clean_up_tokenization_spaces: false };
-    if (prev !== undefined && prev >= 0) {
-      const head = this.hf.decode([prev], opts);
-      const full = this.hf.decode([prev, ...ids], opts);
-      if (full.startsWith(head)) return full.slice(head.length);
-    }
-    return this.hf.decode(ids, opts);
+    return this.hf.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 }
 
