@@ -7,8 +7,9 @@
  * than the ones above are ignored (room for notes); null counts as absent for the optional fields.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { InfluenceLensError } from '../errors';
+import { parseInfq } from './infq';
 import { QUERY_KINDS, type QueryKind, type QueryRecord } from './types';
 
 function typeName(v: unknown): string {
@@ -78,7 +79,27 @@ export function parseQueries(content: string, file: string): QueryRecord[] {
   return out;
 }
 
-/** Reads a JSONL query file. Errors: NOT_FOUND, IO, QUERY_FORMAT (with file and line). */
+/** Whether a path is an .infq query file (docs/QUERIES.md) rather than JSONL. */
+export function isInfqPath(path: string): boolean {
+  return extname(path).toLowerCase() === '.infq';
+}
+
+/** The queries of a query file's text, JSONL or .infq by the file's extension; any error is thrown. */
+export function parseQueryText(content: string, file: string): QueryRecord[] {
+  if (!isInfqPath(file)) return parseQueries(content, file);
+  const { blocks, diagnostics } = parseInfq(content, file);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    const first = errors[0].range.start.line + 1;
+    const list = errors.slice(0, 10).map((d) => `${file}:${d.range.start.line + 1}: ${d.message}`);
+    if (errors.length > 10) list.push(`… and ${errors.length - 10} more`);
+    throw new InfluenceLensError('QUERY_FORMAT', list.join('\n'), { file, line: first });
+  }
+  if (blocks.length === 0) throw new InfluenceLensError('QUERY_FORMAT', `${file}: no queries (the file has none)`, { file });
+  return blocks.map((b) => b.record);
+}
+
+/** Reads a query file (JSONL, or .infq). Errors: NOT_FOUND, IO, QUERY_FORMAT (with file and line). */
 export async function readQueries(path: string): Promise<QueryRecord[]> {
   const file = resolve(path);
   let content: string;
@@ -92,5 +113,5 @@ export async function readQueries(path: string): Promise<QueryRecord[]> {
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new InfluenceLensError('NOT_FOUND', `query file not found: ${file}`, { file, cause: e });
     throw new InfluenceLensError('IO', `cannot read query file ${file}: ${(e as Error).message}`, { file, cause: e });
   }
-  return parseQueries(content, file);
+  return parseQueryText(content, file);
 }
