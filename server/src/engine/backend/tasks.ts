@@ -9,7 +9,7 @@ import { captureBatch } from '../capture/captureBatch';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
 import type { CaptureOptions, CaptureResult, CaptureSequence } from '../capture/types';
 import { covarianceSums, diagonalSums, ekfacLambdaSums, perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
-import { pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from '../score/reductions';
+import { keptTokenQuery, pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from '../score/reductions';
 import type { PreparedQueries, SelfPreconditioner } from '../score/types';
 import { generateGreedy } from '../inference/generate';
 import { tokenLosses } from '../inference/loss';
@@ -49,7 +49,9 @@ export type Task =
   | { kind: 'setQueries'; queries: PreparedQueries }
   | { kind: 'score'; sequences: CaptureSequence[]; self: boolean }
   | { kind: 'setSelf'; modules: SelfPreconditioner[] }
-  | { kind: 'tokenScore'; sequence: CaptureSequence; P: { name: string; outDim: number; inDim: number; P: Float32Array }[] }
+  | { kind: 'setPreconditioner'; modules: SelfPreconditioner[] }
+  | { kind: 'setTokenQuery'; sequence: CaptureSequence }
+  | { kind: 'tokenScores'; sequences: CaptureSequence[] }
   | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
   | { kind: 'tokenLosses'; tokens: number[] }
   | { kind: 'setIndexBasis'; modules: IndexBasisMessage[] }
@@ -73,7 +75,11 @@ interface TaskResults {
   /** [B × Q] pairwise scores, and [B] self-influence when asked for. */
   score: { pairwise: Float32Array; self?: Float32Array };
   setSelf: null;
-  tokenScore: Float32Array;
+  setPreconditioner: null;
+  /** The query's completion loss (nats). */
+  setTokenQuery: { loss: number };
+  /** Per-token influence [B × L] (row b: sequence b, zero past its length), L the padded length. */
+  tokenScores: { L: number; values: Float32Array };
   generate: number[];
   tokenLosses: number[];
   setIndexBasis: null;
@@ -106,6 +112,8 @@ export class TaskRunner {
   private indexBasis = new Map<string, DeviceIndexModule>();
   private indexOrder: string[] = [];
   private indexPart: IndexPart | undefined;
+  private preconditioner = new Map<string, DeviceSelfModule>();
+  private tokenQuery = new Map<string, Tensor2D>();
 
   load(checkpoint: Checkpoint, modules?: string[]): void {
     this.dispose();
@@ -153,14 +161,17 @@ export class TaskRunner {
       case 'setSelf':
         this.self = replace(this.self, task.modules.map((m) => [m.name, uploadSelf(m)]));
         return null;
-      case 'tokenScore': {
-        const P = new Map(task.P.map((p) => [p.name, tf.tidy(() => tf.transpose(tf.tensor2d(p.P, [p.outDim, p.inDim]))) as Tensor2D]));
-        try {
-          return withDeviceCaptures(this.requireModel(), [task.sequence], ACTUAL, (c) => tokenScores(c, P));
-        } finally {
-          for (const t of P.values()) t.dispose();
-        }
+      case 'setPreconditioner':
+        this.preconditioner = replace(this.preconditioner, task.modules.map((m) => [m.name, uploadSelf(m)]));
+        this.tokenQuery = replace(this.tokenQuery, []);
+        return null;
+      case 'setTokenQuery': {
+        const { loss, P } = withDeviceCaptures(this.requireModel(), [task.sequence], ACTUAL, (c) => ({ loss: c.losses[0], P: keptTokenQuery(c, this.preconditioner) }));
+        this.tokenQuery = replace(this.tokenQuery, [...P]);
+        return { loss };
       }
+      case 'tokenScores':
+        return withDeviceCaptures(this.requireModel(), task.sequences, ACTUAL, (c) => ({ L: c.L, values: tokenScores(c, this.tokenQuery) }));
       case 'generate':
         return generateGreedy(this.requireModel(), task.prompt, task);
       case 'tokenLosses':
@@ -219,6 +230,8 @@ export class TaskRunner {
     this.params?.dispose();
     this.params = undefined;
     this.indexBasis = replace(this.indexBasis, []);
+    this.preconditioner = replace(this.preconditioner, []);
+    this.tokenQuery = replace(this.tokenQuery, []);
   }
 
   private requireParams(): ParamSet {
@@ -238,7 +251,7 @@ function square(data: Float32Array, n: number): Tensor2D {
 
 /** Disposes every tensor held by the old map and returns the new one. */
 function replace<V>(old: Map<string, V>, entries: [string, V][]): Map<string, V> {
-  for (const v of old.values()) tf.dispose(Object.values(v as object).filter((x): x is Tensor => x instanceof tf.Tensor));
+  for (const v of old.values()) tf.dispose(v instanceof tf.Tensor ? v : Object.values(v as object).filter((x): x is Tensor => x instanceof tf.Tensor));
   return new Map(entries);
 }
 

@@ -2,7 +2,7 @@
  * Scoring: every query's preconditioned gradient against every corpus document, in one streaming pass
  * over the corpus that scores all queries together (docs/EKFAC.md, "Scoring").
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool, Priority } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
 import { corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
@@ -42,6 +42,8 @@ export interface ScoreOptions {
   only?: Set<number>;
   batchSize?: number;
   signal?: AbortSignal;
+  /** Priority of the compute tasks (a hover scoring exactly is interactive). */
+  priority?: Priority;
   onProgress?: (p: ScoreProgress) => void;
 }
 
@@ -79,7 +81,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
 
   // 1. Query gradients, one capture pass per batch of queries.
   const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
-    progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }),
+    progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }), o.priority,
   );
 
   // 2. Precondition (float64), optionally compress, and upload to every compute thread.
@@ -108,8 +110,8 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     }
   }
   const prepared: PreparedQueries = { count: Q, modules };
-  await o.pool.broadcast({ kind: 'setQueries', queries: prepared });
-  if (o.selfInfluence) await o.pool.broadcast({ kind: 'setSelf', modules: self });
+  await o.pool.broadcast({ kind: 'setQueries', queries: prepared }, { priority: o.priority });
+  if (o.selfInfluence) await o.pool.broadcast({ kind: 'setSelf', modules: self }, { priority: o.priority });
 
   // 3. One pass over the corpus scores every query.
   const report = newCorpusReport();
@@ -132,6 +134,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
       progress({ phase: 'corpus', done: documents.length, tokens });
     },
     o.signal,
+    { priority: o.priority },
   );
   if (documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to score', { file: o.corpus.path });
 
@@ -167,6 +170,7 @@ export async function queryGradients(
   batchSize: number,
   signal?: AbortSignal,
   onDone?: (done: number) => void,
+  priority?: Priority,
 ): Promise<QueryGradients> {
   const gradients: Map<string, Float64Array>[] = [];
   const dims = new Map<string, [number, number]>();
@@ -185,6 +189,7 @@ export async function queryGradients(
       onDone?.(gradients.length);
     },
     signal,
+    { priority },
   );
   return { gradients, dims, nll };
 }
