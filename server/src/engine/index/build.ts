@@ -17,7 +17,7 @@ import { TOOL_VERSION } from '../version';
 import { dampingFor } from '../score/precondition';
 import { ChunkWriter, MANIFEST, packRow, writeDocuments } from './store';
 import { BLOCK, INDEX_VERSION, type IndexManifest, type IndexModule } from './types';
-import type { IndexBasisMessage } from '../backend/tasks';
+import type { IndexBasisMessage } from './handlers';
 
 /** Entries kept per document and module (in whole blocks): a share of the module's entries, or a count. */
 export const DEFAULT_INDEX_DIM = '50%';

@@ -44,6 +44,8 @@ export interface ScoreOptions {
   signal?: AbortSignal;
   /** Priority of the compute tasks (a hover scoring exactly is interactive). */
   priority?: Priority;
+  /** The threads' query slot: runs that may overlap (a hover during a batch) use different ones. */
+  slot?: string;
   onProgress?: (p: ScoreProgress) => void;
 }
 
@@ -110,8 +112,8 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     }
   }
   const prepared: PreparedQueries = { count: Q, modules };
-  await o.pool.broadcast({ kind: 'setQueries', queries: prepared }, { priority: o.priority });
-  if (o.selfInfluence) await o.pool.broadcast({ kind: 'setSelf', modules: self }, { priority: o.priority });
+  await o.pool.broadcast({ kind: 'setQueries', queries: prepared, slot: o.slot }, { priority: o.priority });
+  if (o.selfInfluence) await o.pool.broadcast({ kind: 'setSelf', modules: self, slot: o.slot }, { priority: o.priority });
 
   // 3. One pass over the corpus scores every query.
   const report = newCorpusReport();
@@ -123,7 +125,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal }),
     o.batchSize ?? 8,
-    (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true }),
+    (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true, slot: o.slot }),
     (r, batch) => {
       batch.forEach((it, b) => {
         documents.push({ ...it.doc, tokens: it.sequence.tokens.length });
