@@ -15,7 +15,7 @@ import {
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import { BackendInfoRequest, CONFIGURATION_SECTION, StatusNotification, type StatusParams } from '../../server/src/protocol';
-import { SKIP_NO_SHARED, STORIES260K } from '../helpers/fixtures';
+import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 
 const ROOT = resolve(__dirname, '..', '..');
 /** From source by default; INFLUENCE_LENS_SERVER=dist/server.js runs the same checks on the bundle. */
@@ -119,7 +119,7 @@ async function changeSettings(server: Server, settings: Record<string, unknown>)
 test('language server over stdio: status, backendInfo, model loading, errors, shutdown', { timeout: 120000 }, async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'influence-lens-server-'));
   const model = SKIP_NO_SHARED ? '' : STORIES260K();
-  const server = startServer({ backend: 'wasm', workers: 1, model });
+  const server = startServer({ backend: 'wasm', workers: 1, model, tokenizer: SKIP_NO_SHARED ? '' : TOK512() });
   t.after(() => {
     server.connection.dispose();
     if (server.process.exitCode === null) server.process.kill();

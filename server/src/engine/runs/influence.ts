@@ -20,6 +20,7 @@ import { CorpusTexts } from './documents';
 import type { FactorSet } from './factors';
 import type { OpenIndex } from './indexQueries';
 import type { ModelRun } from './modelRun';
+import type { RunHooks } from './progress';
 import { queryOptions } from './queries';
 import { bestSpan, type Snippet, snippetAround } from './snippets';
 
@@ -121,7 +122,7 @@ export class InfluenceSession {
     });
   }
 
-  async query(r: InfluenceRequest, signal?: AbortSignal): Promise<InfluenceResult> {
+  async query(r: InfluenceRequest, signal?: AbortSignal, hooks: Pick<RunHooks, 'onProgress'> = {}): Promise<InfluenceResult> {
     const t0 = performance.now();
     const interactive: RunOptions = { priority: 'interactive', signal };
     // Background work waits while a person does: the steps below then run back to back.
@@ -150,6 +151,7 @@ export class InfluenceSession {
           signal,
           priority: 'interactive',
           slot: 'interactive',
+          onProgress: (p) => hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradient' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
         });
         scores = exact.scores;
         documents = exact.documents.map(({ index, id, source, tokens, file, line }) => ({ index, id, source, tokens, file, line }));
