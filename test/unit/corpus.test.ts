@@ -15,6 +15,7 @@ import { tokenizeDocument } from '../../server/src/engine/corpus/tokenize';
 import { newCorpusReport, type CorpusDocument, type CorpusReport } from '../../server/src/engine/corpus/types';
 import { loadLlama2cTokenizer } from '../../server/src/engine/tokenizer/llama2c';
 import type { Tokenizer } from '../../server/src/engine/tokenizer/types';
+import { loadHuggingFaceTokenizer } from '../../server/src/engine/tokenizer/huggingface';
 import { SKIP_NO_SHARED, TOK512, fixture } from '../helpers/fixtures';
 
 const tmp = mkdtempSync(join(tmpdir(), 'il-corpus-'));
@@ -427,4 +428,19 @@ test('tokenizeDocument with the stories260K tokenizer on a real document', { ski
   assert.deepEqual(full.slice(1), tok.encode(doc.text));
   assert.ok(full.length > 64);
   assert.deepEqual(tokenizeDocument(doc.text, tok, tok.bosId, 64), full.slice(0, 64));
+});
+
+test('long documents are tokenized from a prefix with the same kept tokens as the whole text', { skip: SKIP_NO_SHARED }, () => {
+  const llama2c = loadLlama2cTokenizer(TOK512(), 512);
+  const demo = loadHuggingFaceTokenizer(join(__dirname, '..', '..', 'demo', 'model'));
+  const stories = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
+  const long = [stories.join(' '), stories.join('\n\n').replace(/ /g, ''), 'ab'.repeat(20_000)];
+  for (const tok of [llama2c, demo]) {
+    for (const text of [...stories, ...long]) {
+      for (const maxLen of [8, 64, 128]) {
+        const whole = [1, ...tok.encode(text)].slice(0, maxLen);
+        assert.deepEqual(tokenizeDocument(text, tok, 1, maxLen), whole, `${text.slice(0, 30)}… at ${maxLen}`);
+      }
+    }
+  }
 });

@@ -28,6 +28,24 @@ export class InfluencePanel {
     InfluencePanel.current = new InfluencePanel(panel, ctx);
   }
 
+  /** A batch's results folder in the panel (charts arrive with the panel work; for now the status view). */
+  static async showBatch(ctx: Ctx, results: string): Promise<void> {
+    InfluencePanel.createOrShow(ctx);
+    void results;
+  }
+
+  /** A hover's answer (by the server's ref) in the panel's single-query view. */
+  static async showQuery(ctx: Ctx, ref: string): Promise<void> {
+    InfluencePanel.createOrShow(ctx);
+    void ref;
+  }
+
+  /** The query of a query file at a line, in the single-query view. */
+  static async showQueryAt(ctx: Ctx, at: { uri: string; line: number }): Promise<void> {
+    InfluencePanel.createOrShow(ctx);
+    void at;
+  }
+
   /** Restores a panel VS Code kept across a reload (called by the serializer). */
   static revive(panel: vscode.WebviewPanel, ctx: Ctx): void {
     InfluencePanel.current?.dispose();
