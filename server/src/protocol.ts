@@ -142,6 +142,29 @@ export interface InfluenceHoverResult {
   range: Range;
   /** The server's id of this answer (for "Show in panel" and "Open document"), when it has one. */
   ref?: string;
+  /** The answer as data (for other clients and tests), when there is one. */
+  answer?: HoverAnswer;
+}
+
+/** The ranked documents of a hover, as plain data. */
+export interface HoverAnswer {
+  method: 'index' | 'index+rerank' | 'exact';
+  completion: string;
+  generated: boolean;
+  nllNats: number;
+  promptTokens: number;
+  top: HoverDocument[];
+  bottom: HoverDocument[];
+  totalMs: number;
+}
+
+export interface HoverDocument {
+  /** Corpus index (unique). */
+  index: number;
+  id: string;
+  source: string;
+  perNat: number;
+  exact: boolean;
 }
 
 export namespace InfluenceHoverRequest {
@@ -245,6 +268,20 @@ export interface DocumentInfluenceView {
 export namespace DocumentInfluenceRequest {
   export const method = 'influenceLens/documentInfluence';
   export const type = new RequestType<DocumentArgs, DocumentInfluenceView, void>(method);
+}
+
+// ---- Diagnostics of the server itself -----------------------------------------------------------------------
+
+/** Memory of the server process and its compute threads (tests and leak hunting). */
+export interface MemoryReport {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** tf.memory().numTensors of each compute thread (the server's own thread when it computes in-process). */
+  tensors: number[];
+}
+export namespace MemoryRequest {
+  export const method = 'influenceLens/memory';
+  export const type = new RequestType0<MemoryReport, void>(method);
 }
 
 // ---- Demo ---------------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import {
   ConvertQueriesRequest,
   DocumentInfluenceRequest,
   InfluenceHoverRequest,
+  MemoryRequest,
   PrepareDemoRequest,
   QueryInfluenceRequest,
   SERVER_COMMANDS,
@@ -239,6 +240,13 @@ async function progressFor(params: ExecuteCommandParams, title: string): Promise
 // ---- document view, demo ----------------------------------------------------------------------------------
 
 connection.onRequest(DocumentInfluenceRequest.type, userErrors((params, token) => documentView(answers, params, signalOf(token))));
+
+connection.onRequest(MemoryRequest.type, async () => {
+  const m = process.memoryUsage();
+  const run = session.run;
+  const tensors = run ? (await run.pool.broadcast({ kind: 'memory' }, { priority: 'interactive' })).map((r) => r.numTensors) : [];
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, tensors };
+});
 
 connection.onRequest(PrepareDemoRequest.type, userErrors((params) => prepareDemo({ extensionDir: init.extensionDir, storageDir: init.storageDir, documents: params?.documents })));
 

@@ -5,9 +5,9 @@
  */
 import { corpusInput } from '../engine/corpus/corpus';
 import { isInfluenceLensError } from '../engine/errors';
-import type { InfluenceRequest } from '../engine/runs/influence';
+import type { InfluenceRequest, InfluenceResult, RankedDocument } from '../engine/runs/influence';
 import type { QueryRecord } from '../engine/queries/types';
-import type { InfluenceHoverResult, Range } from '../protocol';
+import type { HoverAnswer, InfluenceHoverResult, Range } from '../protocol';
 import type { AnswerStore } from '../refs';
 import { describeError, type Session } from '../session';
 import { influenceMarkdown, missingMarkdown, offerMarkdown, waitingMarkdown } from './hoverView';
@@ -64,7 +64,7 @@ export class HoverHandler {
       }
       const result = await warm.influence.query(r, abort.signal);
       const ref = this.answers.add({ result, session: warm.influence, label, request: r });
-      return { markdown: influenceMarkdown(result, ref, { indexMissing: !warm.index }), range, ref };
+      return { markdown: influenceMarkdown(result, ref, { indexMissing: !warm.index }), range, ref, answer: hoverAnswer(result) };
     } catch (e) {
       if (abort.signal.aborted) throw e; // the client drops a cancelled request
       const { message } = describeError(e);
@@ -75,6 +75,20 @@ export class HoverHandler {
       if (this.current === abort) this.current = undefined;
     }
   }
+}
+
+function hoverAnswer(r: InfluenceResult): HoverAnswer {
+  const doc = (d: RankedDocument) => ({ index: d.document.index, id: d.document.id, source: d.document.source, perNat: d.perNat, exact: d.exact });
+  return {
+    method: r.method,
+    completion: r.query.completion,
+    generated: r.query.generated,
+    nllNats: r.nllNats,
+    promptTokens: r.query.promptTokens.length - 1,
+    top: r.top.map(doc),
+    bottom: r.bottom.map(doc),
+    totalMs: r.timings.totalMs,
+  };
 }
 
 /**

@@ -55,8 +55,11 @@ function snippet(s: Snippet | undefined): string {
   if (!s) return '*(text unavailable)*';
   const before = s.before ? `${s.cutStart ? '…' : ''}${text(s.before, 60)}` : s.cutStart ? '…' : '';
   const after = s.after ? `${text(s.after, 60)}${s.cutEnd ? '…' : ''}` : s.cutEnd ? '…' : '';
-  const span = text(s.span, 80).trim();
-  return `${before}${span ? `**${span}**` : ''}${after}`;
+  // "**" must touch the span's first and last characters to be bold: its outer spaces go outside.
+  const span = text(s.span.trim(), 80);
+  const lead = /^\s/.test(s.span) || (/\s$/.test(s.before) && before) ? ' ' : '';
+  const trail = /\s$/.test(s.span) || /^\s/.test(s.after) ? ' ' : '';
+  return `${before.trimEnd()}${lead}${span ? `**${span}**` : ''}${trail}${after.trimStart()}`;
 }
 
 /** A hover that says what is missing and links to the command that fixes it. */

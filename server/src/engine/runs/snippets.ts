@@ -39,9 +39,18 @@ export function bestSpan(tokens: { start: number; end: number; value: number }[]
   return { start: tokens[at].start, end: tokens[at + w - 1].end };
 }
 
+/** The span widened to whole words (tokens are often pieces of words), within at most 20 characters. */
+export function toWords(text: string, span: { start: number; end: number }): { start: number; end: number } {
+  let { start, end } = span;
+  while (start > 0 && span.start - start < 20 && /\S/.test(text[start - 1]) && /\S/.test(text[start])) start--;
+  while (end < text.length && end - span.end < 20 && /\S/.test(text[end]) && /\S/.test(text[end - 1])) end++;
+  return { start, end };
+}
+
 /** The span with up to `context` characters around it, cut at word boundaries where possible. */
-export function snippetAround(text: string, span: { start: number; end: number } | undefined, context = 60): Snippet {
+export function snippetAround(text: string, token: { start: number; end: number } | undefined, context = 60): Snippet {
   const flat = (s: string) => s.replace(/\s+/g, ' ');
+  const span = token && toWords(text, token);
   if (!span) {
     const head = text.slice(0, 2 * context);
     return { before: '', span: flat(head), after: '', cutStart: false, cutEnd: head.length < text.length };
