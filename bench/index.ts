@@ -13,13 +13,12 @@ import { buildIndex, DEFAULT_INDEX_DIM, factorsFingerprint, indexModule } from '
 import { quantizeQuery } from '../server/src/engine/index/scan';
 import { IndexQueryEngine } from '../server/src/engine/index/queryEngine';
 import { IndexSearcher } from '../server/src/engine/index/search';
-import { ChunkWriter, MANIFEST, packRow, writeDocuments, bytesPerRow } from '../server/src/engine/index/store';
+import { ChunkWriter, packRow, writeDocuments, writeManifest, bytesPerRow } from '../server/src/engine/index/store';
 import { BLOCK, INDEX_VERSION, type IndexManifest } from '../server/src/engine/index/types';
 import { fingerprintCheckpoint } from '../server/src/engine/model/load';
 import { bosId, openModel, stopIds, type OpenedModel } from '../server/src/engine/model/openModel';
 import { trackedModules } from '../server/src/engine/model/tfModel';
 import { Rng } from '../server/src/engine/util/random';
-import { writeTextAtomically } from '../server/src/engine/util/atomic';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
 
 function percentile(xs: number[], p: number): number {
@@ -169,7 +168,7 @@ async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fin
       factors: { path: factors.dir, fingerprint: factorsFingerprint(factors.dir), strategy: 'ekfac' },
       ...layout, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
-    writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
+    writeManifest(dir, manifest);
     const l0 = performance.now();
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;

@@ -81,7 +81,6 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     const results = writeResults(
       out,
       {
-        version: 1,
         tool: TOOL_VERSION,
         createdAt: new Date().toISOString(),
         model: modelId,
