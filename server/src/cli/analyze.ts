@@ -7,6 +7,7 @@ import { readCorpus } from '../engine/corpus/corpus';
 import type { CorpusOptions } from '../engine/corpus/types';
 import { readResults } from '../engine/results/io';
 import type { LoadedResults } from '../engine/results/types';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, int, optStr, parse, str, UsageError, type Values } from './args';
 
 export interface AnalyzeIo {
@@ -31,7 +32,7 @@ export async function runAnalyze(argv: string[], signal: AbortSignal, io: Analyz
     permutations: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '0' },
   });
-  const log = (line: string) => v.quiet || io.stderr.write(`influence-lens: ${line}\n`);
+  const log = (line: string) => v.quiet || io.stderr.write(`influence-lens: ${safeForTerminal(line, { multiline: true })}\n`);
   const dir = str(v, 'results');
   const ks = topKs(v);
   const permutations = int(v, 'permutations', { min: 0 })!;
@@ -43,7 +44,7 @@ export async function runAnalyze(argv: string[], signal: AbortSignal, io: Analyz
   const texts = await documentTexts(loaded, v, ks, signal, log);
   const report = analyzeResults(loaded, { ks, permutations, seed, ...texts });
   const path = writeAnalysis(dir, report);
-  io.stdout.write(headlineTable(report));
+  io.stdout.write(safeForTerminal(headlineTable(report), { multiline: true }));
   log(`wrote ${path}`);
   return report;
 }

@@ -1,5 +1,6 @@
 /** `generate` and `loss`: run the model on text. */
 import { bosId, stopIds } from '../engine/model/openModel';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, MODEL_OPTIONS, int, parse, str, UsageError } from './args';
 import { withModel } from './context';
 
@@ -15,7 +16,7 @@ export async function generate(argv: string[], signal: AbortSignal): Promise<voi
     }
     const out = await m.pool.run({ kind: 'generate', prompt, maxNewTokens, stopIds: stopIds(m) });
     const text = m.tokenizer.decode([...prompt.slice(1), ...out], bos);
-    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    process.stdout.write(safeForTerminal(text.endsWith('\n') ? text : text + '\n', { multiline: true }));
   });
 }
 

@@ -8,6 +8,8 @@ import { loadFactors, type LoadedFactors } from '../engine/ekfac/load';
 import { readManifest } from '../engine/ekfac/store';
 import { InfluenceLensError } from '../engine/errors';
 import { fingerprintCheckpoint } from '../engine/model/load';
+import { checkModuleNames } from '../engine/model/tfModel';
+import { safeForTerminal } from '../engine/util/terminal';
 import { ProgressBar } from './progress';
 
 export interface RunContext extends OpenedModel {
@@ -26,15 +28,18 @@ export interface ModelRun {
 export async function withModel<T>(v: Values, signal: AbortSignal, run: ModelRun, fn: (ctx: RunContext) => Promise<T>): Promise<T> {
   const quiet = v.quiet === true;
   const log = (line: string) => {
-    if (!quiet) process.stderr.write(`influence-lens: ${line}\n`);
+    if (!quiet) process.stderr.write(`influence-lens: ${safeForTerminal(line, { multiline: true })}\n`);
   };
+  const [backend, workers] = [parseBackendRequest(optStr(v, 'backend')), int(v, 'workers', { min: 0 }) ?? run.workers];
   const opened = await openModel(str(v, 'model'), optStr(v, 'tokenizer'));
+  checkModuleNames(opened.checkpoint.config, run.modules);
   const pool = await ComputePool.create(opened.checkpoint, {
-    backend: parseBackendRequest(optStr(v, 'backend')),
-    workers: int(v, 'workers', { min: 0 }) ?? run.workers,
+    backend,
+    workers,
     modules: run.modules,
   });
   log(`backend ${pool.backend.name} (${pool.backend.reason}), ${pool.size} compute thread(s)`);
+  if (pool.cappedFrom) log(`--workers ${pool.cappedFrom} capped at ${pool.size}, this machine's available parallelism`);
   const progress = new ProgressBar(process.stderr, !quiet);
   try {
     return await fn({ ...opened, pool, progress, signal, log });

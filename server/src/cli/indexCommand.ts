@@ -1,9 +1,10 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
 import { corpusFingerprint } from '../engine/corpus/fingerprint';
 import { parseShard } from '../engine/corpus/sequences';
-import { buildIndex, DEFAULT_INDEX_DIM } from '../engine/index/build';
+import { buildIndex, DEFAULT_INDEX_DIM, keptEntries } from '../engine/index/build';
 import { bytesPerRow } from '../engine/index/store';
 import { bosId } from '../engine/model/openModel';
+import { prepareOutput } from '../engine/util/output';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
 
@@ -24,6 +25,9 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
   const corpus = corpusOptions(v);
   const shard = parseShard(optStr(v, 'shard'));
   const dim = optStr(v, 'dim') ?? DEFAULT_INDEX_DIM;
+  keptEntries(dim, 1); // a bad --dim is refused before any work
+  const [damping, batchSize] = [num(v, 'damping'), int(v, 'batch-size')];
+  prepareOutput(out, 'index', [factorsDir]);
   await withFactors(v, signal, factorsDir, async (m) => {
     const { factors, maxLen } = m;
     const model = { fingerprint: m.modelId.fingerprint, path: m.modelId.path };
@@ -38,9 +42,9 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
       out,
       dim,
       maxLen,
-      damping: num(v, 'damping'),
+      damping,
       shard,
-      batchSize: int(v, 'batch-size'),
+      batchSize,
       signal,
       onProgress: (p) => m.progress.update({ label: 'index', done: p.documents, tokens: p.tokens, elapsedMs: p.elapsedMs }),
     });

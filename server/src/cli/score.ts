@@ -10,6 +10,8 @@ import { resolveQueries } from '../engine/score/queries';
 import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../engine/score/score';
 import { scoreWithIndex } from '../engine/index/scoreWithIndex';
 import { TOOL_VERSION } from '../engine/version';
+import { prepareOutput } from '../engine/util/output';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, logSkipped, withFactors } from './context';
 
@@ -41,6 +43,8 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
   const corpus = corpusOptions(v);
   const shard = parseShard(optStr(v, 'shard'));
   const top = int(v, 'top', { min: 0 })!;
+  const [damping, rank, maxNewTokens, batchSize] = [num(v, 'damping'), int(v, 'rank'), int(v, 'max-new-tokens')!, int(v, 'batch-size')];
+  prepareOutput(out, 'results', [factorsDir, ...(indexDir ? [indexDir] : [])]);
   const records = await readQueries(str(v, 'queries'));
   await withFactors(v, signal, factorsDir, async (m) => {
     const { factors, modelId, maxLen } = m;
@@ -51,7 +55,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
       tokenizer: m.tokenizer,
       bos: bosId(m),
       stopIds: stopIds(m),
-      maxNewTokens: int(v, 'max-new-tokens')!,
+      maxNewTokens,
       maxLen,
       signal,
       onQuery: (done, total) => m.progress.update({ label: 'queries', done, total, elapsedMs: Date.now() - started }),
@@ -64,10 +68,10 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
       factors,
       queries,
       maxLen,
-      damping: num(v, 'damping'),
-      rank: int(v, 'rank'),
+      damping,
+      rank,
       selfInfluence: v.self === true,
-      batchSize: int(v, 'batch-size'),
+      batchSize,
       signal,
       onProgress: (p: ScoreProgress) =>
         m.progress.update({ label: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
@@ -153,7 +157,7 @@ async function topTable(results: ResultsFile, output: ScoreOutput, corpus: Retur
       lines.push(`  ${String(r + 1).padStart(4)}  ${s.toExponential(3).padStart(10)}  ${oneLine(doc.source || '-', 12).padEnd(12)}  ${oneLine(doc.id, 16).padEnd(16)}  ${oneLine(text.get(doc.index) ?? '', 60)}`);
     });
   });
-  return lines.join('\n') + '\n';
+  return safeForTerminal(lines.join('\n') + '\n', { multiline: true });
 }
 
 function withoutSelf<T extends { selfInfluence?: boolean }>({ selfInfluence: _, ...rest }: T): Omit<T, 'selfInfluence'> {

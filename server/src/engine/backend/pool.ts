@@ -78,11 +78,17 @@ export class ComputePool {
     readonly backend: BackendInfo,
     private readonly workers: ComputeWorker[],
     private readonly local: TaskRunner | undefined,
+    /** The workers asked for when more than the machine's available parallelism (the pool has that many). */
+    readonly cappedFrom?: number,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: PoolOptions = {}): Promise<ComputePool> {
     const backend = await initBackend(options.backend ?? 'auto');
-    const count = options.workers ?? (backend.wantsWorkers ? availableParallelism() : 0);
+    // Each worker holds a copy of the model: more than one per core only costs memory.
+    const cores = availableParallelism();
+    const requested = options.workers ?? (backend.wantsWorkers ? cores : 0);
+    const count = Math.min(requested, cores);
+    const cappedFrom = requested > count ? requested : undefined;
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);
@@ -95,7 +101,7 @@ export class ComputePool {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ComputePool(backend, workers, undefined);
+    return new ComputePool(backend, workers, undefined, cappedFrom);
   }
 
   get size(): number {

@@ -1,5 +1,6 @@
 /** Corpus documents as capture sequences: [BOS] + tokens truncated to maxLen, keyed by document index. */
 import type { CaptureSequence } from '../capture/types';
+import { InfluenceLensError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
 import { readCorpus } from './corpus';
 import { tokenizeDocument } from './tokenize';
@@ -23,7 +24,7 @@ export function parseShard(s: string | undefined): Shard | undefined {
   const m = /^(\d+)\/(\d+)$/.exec(s);
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index >= count) throw new Error(`--shard must be i/n with 0 ≤ i < n, got "${s}"`);
+  if (!m || count < 1 || index >= count) throw new InfluenceLensError('USAGE', `--shard must be i/n with 0 ≤ i < n, got "${s}"`);
   return { index, count };
 }
 
