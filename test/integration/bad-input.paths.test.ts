@@ -96,7 +96,11 @@ test('index --out aimed at a factor folder is refused and deletes nothing (it us
 
 test('score, fit and merge refuse an --out that holds another kind of artefact, or one of their inputs', { skip: SKIP_NO_SHARED }, async () => {
   const resultsJson = sha256(join(results, 'results.json'));
+  const texts = join(dir, 'texts');
+  mkdirSync(texts, { recursive: true });
+  writeFileSync(join(texts, 'a.txt'), 'Lily had a red ball.');
   const cases: [string[], string][] = [
+    [['fit', ...modelArgs(), '--corpus', texts, '--out', texts, '--workers', '1'], 'is also an input'],
     [['fit', ...modelArgs(), '--corpus', corpus, '--out', results, '--workers', '1'], 'holds scoring results'],
     [['score', ...modelArgs(), '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', factors, '--workers', '1'], 'is also an input'],
     [['merge', '--results', results, '--out', results], 'is also an input'],

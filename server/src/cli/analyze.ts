@@ -7,6 +7,7 @@ import { readCorpus } from '../engine/corpus/corpus';
 import type { CorpusOptions } from '../engine/corpus/types';
 import { readResults } from '../engine/results/io';
 import type { LoadedResults } from '../engine/results/types';
+import { prepareOutput } from '../engine/util/output';
 import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, int, optStr, parse, str, UsageError, type Values } from './args';
 
@@ -38,6 +39,7 @@ export async function runAnalyze(argv: string[], signal: AbortSignal, io: Analyz
   const permutations = int(v, 'permutations', { min: 0 })!;
   const seed = int(v, 'seed', { min: 0 })!;
   const loaded = readResults(dir);
+  prepareOutput(dir, 'results'); // analysis.json goes beside the results: writable, checked before the work
   const { queries, documents } = loaded.results;
   log(`analysing ${queries.length} queries × ${documents.length} documents in ${dir}`);
 

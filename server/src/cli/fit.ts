@@ -33,7 +33,7 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const out = str(v, 'out');
   const corpus = corpusOptions(v);
   const shard = parseShard(optStr(v, 'shard'));
-  prepareOutput(out, 'factors');
+  prepareOutput(out, 'factors', [str(v, 'model'), corpus.path]);
   const modulesArg = optStr(v, 'modules')?.split(',').map((s) => s.trim()).filter(Boolean);
   await withModel(v, signal, { modules: modulesArg }, async (m) => {
     const ctx = m.checkpoint.config.maxSeqLen;

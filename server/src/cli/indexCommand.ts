@@ -27,7 +27,7 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
   const dim = optStr(v, 'dim') ?? DEFAULT_INDEX_DIM;
   keptEntries(dim, 1); // a bad --dim is refused before any work
   const [damping, batchSize] = [num(v, 'damping'), int(v, 'batch-size')];
-  prepareOutput(out, 'index', [factorsDir]);
+  prepareOutput(out, 'index', [factorsDir, str(v, 'model'), corpus.path]);
   await withFactors(v, signal, factorsDir, async (m) => {
     const { factors, maxLen } = m;
     const model = { fingerprint: m.modelId.fingerprint, path: m.modelId.path };

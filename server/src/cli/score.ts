@@ -44,7 +44,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
   const shard = parseShard(optStr(v, 'shard'));
   const top = int(v, 'top', { min: 0 })!;
   const [damping, rank, maxNewTokens, batchSize] = [num(v, 'damping'), int(v, 'rank'), int(v, 'max-new-tokens')!, int(v, 'batch-size')];
-  prepareOutput(out, 'results', [factorsDir, ...(indexDir ? [indexDir] : [])]);
+  prepareOutput(out, 'results', [factorsDir, str(v, 'model'), corpus.path, ...(indexDir ? [indexDir] : [])]);
   const records = await readQueries(str(v, 'queries'));
   await withFactors(v, signal, factorsDir, async (m) => {
     const { factors, modelId, maxLen } = m;
