@@ -4,7 +4,7 @@ import { InfluenceLensError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
 import { readCorpus } from './corpus';
 import { tokenizeDocument } from './tokenize';
-import type { CorpusDocument, CorpusOptions, CorpusReport } from './types';
+import type { CorpusDocument, CorpusHooks, CorpusOptions, CorpusReport } from './types';
 
 export type DocumentMeta = Omit<CorpusDocument, 'text'>;
 
@@ -37,9 +37,9 @@ export async function* corpusItems(
   tokenizer: Tokenizer,
   bos: number,
   maxLen: number,
-  options: { shard?: Shard; only?: Set<number>; report?: CorpusReport; signal?: AbortSignal } = {},
+  options: { shard?: Shard; only?: Set<number>; report?: CorpusReport; signal?: AbortSignal; hooks?: CorpusHooks } = {},
 ): AsyncGenerator<CorpusItem> {
-  for await (const doc of readCorpus(corpus, options.report, options.signal)) {
+  for await (const doc of readCorpus(corpus, options.report, options.signal, options.hooks)) {
     if (!inShard(doc.index, options.shard) || (options.only && !options.only.has(doc.index))) continue;
     const { text, ...meta } = doc;
     // The sampling stream is keyed by the document's index: labels do not depend on batching or shards.
