@@ -46,7 +46,11 @@ async function startServer(settings: Record<string, unknown>, storageDir: string
   const waiters: { ok: (s: StatusParams) => boolean; resolve: (s: StatusParams) => void }[] = [];
   connection.onNotification(StatusNotification.type, (s) => {
     statuses.push(s);
-    for (const w of [...waiters]) if (w.ok(s)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(s));
+    for (const w of [...waiters]) {
+      if (!w.ok(s)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(s);
+    }
   });
   connection.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section === CONFIGURATION_SECTION ? settings : null)));
   connection.onRequest('window/workDoneProgress/create', () => null);

@@ -10,7 +10,7 @@ import type { LoadedFactors } from '../server/src/engine/ekfac/load';
 import { DEFAULT_INDEX_DIM, factorsFingerprint, indexModule } from '../server/src/engine/index/build';
 import { quantizeQuery } from '../server/src/engine/index/scan';
 import { IndexSearcher } from '../server/src/engine/index/search';
-import { ChunkWriter, MANIFEST, packRow, writeDocuments, bytesPerRow } from '../server/src/engine/index/store';
+import { ChunkWriter, packRow, writeDocuments, writeManifest, bytesPerRow } from '../server/src/engine/index/store';
 import { BLOCK, INDEX_VERSION, type IndexManifest } from '../server/src/engine/index/types';
 import { runIndexBuild } from '../server/src/engine/runs/buildIndex';
 import { openFactorSet, type FactorSet } from '../server/src/engine/runs/factors';
@@ -18,7 +18,6 @@ import { runFit } from '../server/src/engine/runs/fit';
 import { openIndexQueries } from '../server/src/engine/runs/indexQueries';
 import { ModelRun } from '../server/src/engine/runs/modelRun';
 import { Rng } from '../server/src/engine/util/random';
-import { writeTextAtomically } from '../server/src/engine/util/atomic';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
 
 function percentile(xs: number[], p: number): number {
@@ -158,7 +157,7 @@ async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fin
       factors: { path: factors.dir, fingerprint: factorsFingerprint(factors.dir), strategy: 'ekfac' },
       ...layout, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
-    writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
+    writeManifest(dir, manifest);
     const l0 = performance.now();
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;

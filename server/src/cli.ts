@@ -3,6 +3,7 @@
  * progress and diagnostics to stderr; Ctrl-C aborts the running command and keeps what was completed.
  */
 import { isInfluenceLensError } from './engine/errors';
+import { safeForTerminal } from './engine/util/terminal';
 import { UsageError } from './cli/args';
 import { generate, loss } from './cli/basic';
 import { fit, merge } from './cli/fit';
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) {
-    process.stderr.write(`influence-lens: unknown command "${command}"\n\n${USAGE}`);
+    process.stderr.write(`influence-lens: unknown command "${safeForTerminal(command)}"\n\n${USAGE}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -86,13 +87,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`influence-lens ${command}: ${describeError(e)}\n`);
     if (e instanceof UsageError) process.stderr.write(`\n${USAGE}`);
     // An option value the engine refused (a length over the context, …) is a usage error too.
-    return e instanceof UsageError || isInfluenceLensError(e, 'INVALID_OPTION') ? 2 : 1;
+    return e instanceof UsageError || isInfluenceLensError(e, 'USAGE') ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }
 }
 
+/** The error as one safe message: file names and quoted input can hold control characters. */
 function describeError(e: unknown): string {
+  return safeForTerminal(errorText(e), { multiline: true });
+}
+
+function errorText(e: unknown): string {
   if (isInfluenceLensError(e)) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : '';
     return where && !e.message.includes(where) ? `${e.message} (${where})` : e.message;

@@ -112,8 +112,8 @@ export async function changeSettings(server: Server, settings: Record<string, un
 
 
 /** initialize + initialized, with the capabilities a full client announces. */
-export async function initialize(server: Server, o: { rootUri?: string | null; initializationOptions?: unknown } = {}): Promise<void> {
-  await server.connection.sendRequest('initialize', {
+export async function initialize(server: Server, o: { rootUri?: string | null; initializationOptions?: unknown } = {}): Promise<unknown> {
+  const result = await server.connection.sendRequest('initialize', {
     processId: process.pid,
     rootUri: o.rootUri ?? null,
     workspaceFolders: o.rootUri ? [{ uri: o.rootUri, name: 'workspace' }] : null,
@@ -125,4 +125,5 @@ export async function initialize(server: Server, o: { rootUri?: string | null; i
     },
   });
   await server.connection.sendNotification('initialized', {});
+  return result;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BackendInfoRequest } from '../../server/src/protocol';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
-import { changeSettings, startServer } from '../helpers/lsp';
+import { changeSettings, initialize, startServer } from '../helpers/lsp';
 
 test('language server over stdio: status, backendInfo, model loading, errors, shutdown', { timeout: 120000 }, async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'influence-lens-server-'));
@@ -22,17 +22,7 @@ test('language server over stdio: status, backendInfo, model loading, errors, sh
   });
 
   await t.test('initializes and reaches the ready state on wasm', async () => {
-    const init = await server.connection.sendRequest('initialize', {
-      processId: process.pid,
-      rootUri: null,
-      workspaceFolders: null,
-      capabilities: {
-        workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false } },
-        window: { workDoneProgress: true, showMessage: {} },
-      },
-    });
-    assert.ok(init, 'initialize answered');
-    await server.connection.sendNotification('initialized', {});
+    assert.ok(await initialize(server), 'initialize answered');
     const ready = await Promise.race([
       server.statuses.next((s) => s.state === 'ready'),
       server.statuses.next((s) => s.state === 'error').then((s) => assert.fail(`error status: ${s.message}\n${server.stderr()}`)),

@@ -2,6 +2,8 @@
 import { parseShard } from '../engine/corpus/sequences';
 import { bytesPerRow } from '../engine/index/store';
 import { runIndexBuild } from '../engine/runs/buildIndex';
+import { keptEntries } from '../engine/index/build';
+import { prepareOutput } from '../engine/util/output';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
 
@@ -18,10 +20,13 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
     shard: { type: 'string' },
   });
   const out = str(v, 'out');
+  const dim = optStr(v, 'dim');
+  if (dim !== undefined) keptEntries(dim, 1); // a bad --dim is refused before any work
+  prepareOutput(out, 'index', [str(v, 'factors'), str(v, 'model'), str(v, 'corpus')]);
   const request = {
     corpus: corpusOptions(v),
     out,
-    dim: optStr(v, 'dim'),
+    dim,
     damping: num(v, 'damping'),
     shard: parseShard(optStr(v, 'shard')),
     batchSize: int(v, 'batch-size'),

@@ -19,7 +19,7 @@ export const DEMO_MAX_LENGTH = 256;
 
 export function prepareDemo(o: { extensionDir?: string; storageDir?: string; documents?: number }): DemoSettings {
   const documents = o.documents ?? DEFAULT_SIZE;
-  if (!Number.isInteger(documents) || documents < 50 || documents > 100_000) throw new InfluenceLensError('INVALID_OPTION', `the demo corpus needs 50 to 100,000 documents, not ${documents}`);
+  if (!Number.isInteger(documents) || documents < 50 || documents > 100_000) throw new InfluenceLensError('USAGE', `the demo corpus needs 50 to 100,000 documents, not ${documents}`);
   const model = o.extensionDir ? join(o.extensionDir, 'demo', 'model') : join(__dirname, '..', 'demo', 'model');
   if (!existsSync(join(model, 'config.json'))) throw new InfluenceLensError('NOT_FOUND', `the demo model is missing from ${model}`, { file: model });
   const dir = join(o.storageDir ?? join(homedir(), '.cache', 'influence-lens'), 'demo', `corpus-${documents}`);

@@ -139,6 +139,6 @@ export class JobCommands {
 }
 
 function requireString(v: unknown, name: string): string {
-  if (typeof v !== 'string' || v === '') throw new InfluenceLensError('INVALID_OPTION', `missing argument "${name}"`);
+  if (typeof v !== 'string' || v === '') throw new InfluenceLensError('USAGE', `missing argument "${name}"`);
   return v;
 }

@@ -114,17 +114,23 @@ export class ComputePool {
   private constructor(
     readonly backend: BackendInfo,
     private readonly local: TaskRunner | undefined,
+    /** The workers asked for when more than the machine's available parallelism (the pool has that many). */
+    readonly cappedFrom?: number,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: PoolOptions = {}): Promise<ComputePool> {
     const backend = await initBackend(options.backend ?? 'auto');
-    const count = options.workers ?? (backend.wantsWorkers ? availableParallelism() : 0);
+    // Each worker holds a copy of the model: more than one per core only costs memory.
+    const cores = availableParallelism();
+    const requested = options.workers ?? (backend.wantsWorkers ? cores : 0);
+    const count = Math.min(requested, cores);
+    const cappedFrom = requested > count ? requested : undefined;
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);
       return new ComputePool(backend, local);
     }
-    const pool = new ComputePool(backend, undefined);
+    const pool = new ComputePool(backend, undefined, cappedFrom);
     const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript(), () => pool.dispatch()));
     try {
       await Promise.all(workers.map((w) => w.request({ type: 'init', backend: backend.name, checkpoint, modules: options.modules })));

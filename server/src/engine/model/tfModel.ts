@@ -6,6 +6,7 @@
  */
 import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { Checkpoint, ModelConfig } from './types';
+import { InfluenceLensError } from '../errors';
 import { causalMask, gatherRows, groupedCausalMask, linear, matMul2 } from './ops';
 import { llamaForward, llamaTrackedModules, LLAMA_LINEARS } from './llama';
 import { gpt2Forward, gpt2TrackedModules, GPT2_LINEARS } from './gpt2';
@@ -34,6 +35,15 @@ export function trackedModules(config: ModelConfig): TrackedModule[] {
   return config.architecture === 'llama' ? llamaTrackedModules(config) : gpt2TrackedModules(config);
 }
 
+/** Refuses module names this model does not have (a wrong --modules), listing the ones it has. */
+export function checkModuleNames(config: ModelConfig, modules: string[] | undefined): void {
+  const all = trackedModules(config);
+  const unknown = modules?.filter((n) => !all.some((m) => m.name === n)) ?? [];
+  if (unknown.length > 0) {
+    throw new InfluenceLensError('USAGE', `unknown module(s) ${unknown.join(', ')}; this model's MLP linears are ${all.map((m) => m.name).join(', ')}`);
+  }
+}
+
 export class TfModel {
   readonly config: ModelConfig;
   /** Every MLP linear, in layer order (the forward passes address them by position). */
@@ -49,10 +59,7 @@ export class TfModel {
     this.config = checkpoint.config;
     const linears = this.config.architecture === 'llama' ? LLAMA_LINEARS : GPT2_LINEARS;
     this.allTracked = trackedModules(this.config);
-    const unknown = modules?.filter((n) => !this.allTracked.some((m) => m.name === n)) ?? [];
-    if (unknown.length > 0) {
-      throw new Error(`unknown module(s) ${unknown.join(', ')}; this model's MLP linears are ${this.allTracked.map((m) => m.name).join(', ')}`);
-    }
+    checkModuleNames(this.config, modules);
     this.tracked = modules ? this.allTracked.filter((m) => modules.includes(m.name)) : this.allTracked;
     for (const [name, t] of checkpoint.weights) {
       const tensor = tf.tensor(t.data, t.shape);

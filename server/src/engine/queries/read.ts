@@ -6,9 +6,10 @@
  * (QUERY_FORMAT, with file and line) rather than a skipped line. Blank lines are ignored; keys other
  * than the ones above are ignored (room for notes); null counts as absent for the optional fields.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { InfluenceLensError } from '../errors';
+import { FILE_LIMITS, fsErrorSentence, readFileBounded } from '../util/files';
 import { parseInfq } from './infq';
 import { QUERY_KINDS, type QueryKind, type QueryRecord } from './types';
 
@@ -99,19 +100,39 @@ export function parseQueryText(content: string, file: string): QueryRecord[] {
   return blocks.map((b) => b.record);
 }
 
-/** Reads a query file (JSONL, or .infq). Errors: NOT_FOUND, IO, QUERY_FORMAT (with file and line). */
+/** Reads a query file (JSONL, or .infq). Errors: NOT_FOUND, IO, QUERY_FORMAT (with file and line; also for invalid UTF-8). */
 export async function readQueries(path: string): Promise<QueryRecord[]> {
   const file = resolve(path);
-  let content: string;
+  let st;
   try {
-    const st = await stat(file);
-    if (st.isDirectory()) throw new InfluenceLensError('QUERY_FORMAT', `${file}: is a folder, not a query file`, { file });
-    content = await readFile(file, 'utf8');
+    st = await stat(file);
   } catch (e) {
-    if (e instanceof InfluenceLensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new InfluenceLensError('NOT_FOUND', `query file not found: ${file}`, { file, cause: e });
-    throw new InfluenceLensError('IO', `cannot read query file ${file}: ${(e as Error).message}`, { file, cause: e });
+    throw new InfluenceLensError('IO', fsErrorSentence(e, `query file ${file}`), { file, cause: e });
   }
-  return parseQueryText(content, file);
+  if (st.isDirectory()) throw new InfluenceLensError('QUERY_FORMAT', `${file}: is a folder, not a query file`, { file });
+  return parseQueryText(decodeLines(readFileBounded(file, { what: 'query file', maxBytes: FILE_LIMITS.smallJson }), file), file);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The file as text; invalid UTF-8 is a QUERY_FORMAT error at its line (never silently U+FFFD). */
+function decodeLines(bytes: Buffer, file: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let start = 0;
+    for (let line = 1; start <= bytes.length; line++) {
+      const nl = bytes.indexOf(0x0a, start);
+      const end = nl < 0 ? bytes.length : nl;
+      try {
+        strictUtf8.decode(bytes.subarray(start, end));
+      } catch {
+        throw new InfluenceLensError('QUERY_FORMAT', `${file}:${line}: not valid UTF-8 text`, { file, line });
+      }
+      start = end + 1;
+    }
+    throw new InfluenceLensError('QUERY_FORMAT', `${file}: not valid UTF-8 text`, { file });
+  }
 }

@@ -8,6 +8,7 @@ import type { FisherMode, FitSettings, Strategy } from '../ekfac/types';
 import { checkMaxLen, DEFAULT_BATCH_SIZE, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
+import { prepareOutput } from '../util/output';
 
 export interface FitRequest {
   corpus: CorpusOptions;
@@ -38,6 +39,7 @@ export type FitRunOutcome = FitOutcome & { settings: FitSettings; stages: Partia
 
 /** Runs every missing stage (or this shard of the first pending one); completed stages are reused. */
 export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {}): Promise<FitRunOutcome> {
+  prepareOutput(r.out, 'factors', [run.options.model, r.corpus.path]);
   await run.track(r.modules);
   const settings: FitSettings = {
     strategy: r.strategy ?? 'ekfac',

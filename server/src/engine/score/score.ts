@@ -6,7 +6,7 @@ import type { ComputePool, Priority } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
 import { corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
-import { newCorpusReport, type CorpusOptions } from '../corpus/types';
+import { newCorpusReport, type CorpusHooks, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
 import type { Tokenizer } from '../tokenizer/types';
@@ -46,6 +46,8 @@ export interface ScoreOptions {
   priority?: Priority;
   /** The threads' query slot: runs that may overlap (a hover during a batch) use different ones. */
   slot?: string;
+  /** Called with the corpus as it is read (e.g. to fingerprint it during the pass). */
+  corpusHooks?: CorpusHooks;
   onProgress?: (p: ScoreProgress) => void;
 }
 
@@ -123,7 +125,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   let tokens = 0;
   await runBatched<CorpusItem, TaskOf<'score'>>(
     o.pool,
-    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal }),
+    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal, hooks: o.corpusHooks }),
     o.batchSize ?? 8,
     (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true, slot: o.slot }),
     (r, batch) => {

@@ -3,10 +3,11 @@
  * Tokenizer interface, via @huggingface/tokenizers. The engine adds BOS itself, so encode
  * never adds special tokens.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InfluenceLensError } from '../errors';
+import { FILE_LIMITS, readJsonBounded } from '../util/files';
 import type { Tokenizer } from './types';
 
 /** Special tokens we recognise when tokenizer_config.json does not name BOS/EOS. */
@@ -86,19 +87,8 @@ function tokenContent(v: unknown): string | null {
 
 /** Parsed JSON object, or undefined when the file does not exist. */
 function readJson(file: string, what: string): Json | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InfluenceLensError('IO', `cannot read ${what} ${file}: ${(e as Error).message}`, { file, cause: e });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new InfluenceLensError('MODEL_FORMAT', `malformed ${what} ${file}: ${(e as Error).message}`, { file, cause: e });
-  }
+  if (!existsSync(file)) return undefined;
+  const parsed = readJsonBounded(file, { what, maxBytes: FILE_LIMITS.largeJson, code: 'MODEL_FORMAT' });
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new InfluenceLensError('MODEL_FORMAT', `malformed ${what} ${file}: not a JSON object`, { file });
   }
