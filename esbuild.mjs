@@ -51,6 +51,8 @@ function copyAssets() {
   const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
   for (const f of readdirSync(wasmDir).filter((f) => f.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join('dist', f));
   copyFileSync('webview/src/styles.css', 'dist/webview/styles.css');
+  // The theme variables for the HTML report (VS Code provides them in the panel).
+  copyFileSync('webview/src/themes.css', 'dist/webview/themes.css');
 }
 
 if (watch) {

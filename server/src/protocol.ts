@@ -66,3 +66,6 @@ export namespace BackendInfoRequest {
   export const method = 'influenceLens/backendInfo';
   export const type = new RequestType0<StatusParams, void>(method);
 }
+
+/** The panel's view models (built by engine/report; the webview renders them, the client forwards them). */
+export type { BatchQuery, BatchView, CardPage, DocumentCard, HeatmapGroup, QueryView, ReportData, Side, Snippet } from './engine/report/types';
