@@ -29,10 +29,11 @@ const builds = [
       server: 'server/src/server.ts',
       cli: 'server/src/cli.ts',
       worker: 'server/src/engine/backend/worker.ts',
-      bench: 'bench/bench.ts',
     },
     outdir: 'dist',
   },
+  // The benchmark drives chromium for the panel's figures when it is installed: playwright stays a dev dependency.
+  { ...node, entryPoints: { bench: 'bench/bench.ts' }, outdir: 'dist', external: [...node.external, 'playwright-core'] },
   {
     bundle: true,
     platform: 'browser',

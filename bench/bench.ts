@@ -10,6 +10,7 @@ import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
 import { benchEkfac } from './ekfac';
 import { benchDemoIndex } from './index';
+import { benchReport } from './report';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -46,6 +47,7 @@ async function main() {
     captures,
     ekfac,
     index: { ...index, demo: await benchDemoIndex(2, log) },
+    report: await benchReport(log),
     peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
   };
   const json = JSON.stringify(report, null, 2) + '\n';

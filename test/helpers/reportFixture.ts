@@ -16,7 +16,7 @@ export const HOSTILE_TEXTS = [
   `<img src=x onerror="window.__pwned = 'img'"> <b>not bold</b> &amp; entities &lt;kept&gt;`,
   `<a href="javascript:window.__pwned = 'link'">click me</a> for the capital of Japan, Tokyo.`,
   `</script><script>window.__pwned = 'breakout'</script><!-- <script> -->`,
-  `<style>body { display: none }</style> def f(a, b): return a - b  # 7 - 4 = 3`,
+  `<style>body { display: none }</style> def f(a, b): return a - b # 7 - 4 = 3`,
 ];
 export const HOSTILE_ID = `doc"><svg onload="window.__pwned = 'id'">`;
 export const HOSTILE_SOURCE = '<i>web</i>';

@@ -63,12 +63,13 @@ function reportHost(data: ReportData, deliver: (message: HostToWebview) => void)
         else answer({ type: 'documentText', ref: m.ref, docIndex: m.docIndex, text });
         break;
       }
-      case 'copyId':
-        navigator.clipboard?.writeText(m.id).then(
-          () => answer({ type: 'notice', level: 'info', message: `Copied ${m.id}` }),
-          () => answer({ type: 'notice', level: 'error', message: `Could not copy (select the id on the card instead): ${m.id}` }),
-        ) ?? answer({ type: 'notice', level: 'error', message: `Could not copy (select the id on the card instead): ${m.id}` });
+      case 'copyId': {
+        const failed = () => answer({ type: 'notice', level: 'error', message: `Could not copy (select the id on the card instead): ${m.id}` });
+        // A page opened from disk may have no clipboard access.
+        if (!navigator.clipboard) failed();
+        else navigator.clipboard.writeText(m.id).then(() => answer({ type: 'notice', level: 'info', message: `Copied ${m.id}` }), failed);
         break;
+      }
       case 'openQuery': {
         const v = view(m.ref);
         if (v) answer({ type: 'showQuery', view: v });

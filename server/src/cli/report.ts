@@ -3,8 +3,8 @@
  * self-contained HTML file, to share without VS Code: the batch view, every query's view, and the first
  * cards of each side with snippets read from the corpus. The webview bundle is inlined from dist/webview.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readAnalysis, type AnalysisReport } from '../engine/analysis/analyze';
 import { InfluenceLensError, isInfluenceLensError } from '../engine/errors';
 import { reportHtml, type WebviewAssets } from '../engine/report/html';
@@ -67,6 +67,7 @@ export async function report(argv: string[], signal: AbortSignal): Promise<void>
     signal,
   );
   if (problem) log(`cards without snippets: ${problem}`);
+  mkdirSync(dirname(resolve(out)), { recursive: true });
   const html = reportHtml(assets, withTexts(views, (i) => texts.get(i)), `Influence Lens report: ${basename(resolve(dir))}`);
   writeTextAtomically(out, html);
   log(`wrote ${out} (${(Buffer.byteLength(html) / 1e6).toFixed(1)} MB)`);
