@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { powerLawAnalysis } from '../../server/src/engine/analysis/powerLaw';
+import { sourceShares } from '../../server/src/engine/analysis/sources';
 import { bottomK, topK } from '../../server/src/engine/analysis/stats';
 import { sampleRanks } from '../../server/src/engine/report/curve';
 import { histogram } from '../../server/src/engine/report/histogram';
@@ -136,6 +137,7 @@ test('summary and sources agree with direct counts', () => {
   assert.ok(Math.abs(view.summary.topShares[0].share! - share1) < 1e-9);
   assert.equal(view.summary.topShares[0].documents, 20);
 
+  assert.deepEqual(view.sources.sources, sourceShares(input.documents.map((d) => d.source)));
   assert.deepEqual(view.sources.ks, kLadder(N));
   assert.deepEqual(view.sources.ks, [10, 20, 50, 100, 200, 500, 1000]);
   const bottom = bottomK(finiteOnly(input.scores), N);

@@ -146,6 +146,13 @@ describe('the panel webview (Chromium)', { skip: SKIP }, () => {
     await page.mouse.click(box.x + box.width * 0.7, box.y + box.height * 0.35);
     const byId = (x: string) => batch.queries.find((q) => q.id === x)!.ref;
     assert.deepEqual(await nextPosted(page, 'openQueries', from), { type: 'openQueries', refs: [byId(hovered[1]), byId(hovered[2])] });
+
+    // Another kind for the source figures: both redrawn, the keyboard focus kept on the menu.
+    await page.locator('#source-kind').focus();
+    await page.locator('#source-kind').selectOption('reasoning');
+    await page.locator('#source-ladder-bottom h3', { hasText: '(reasoning)' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'source-kind');
+    await assertChartsDrawn(page, BATCH_FIGURES);
     await done(page, problems);
   });
 

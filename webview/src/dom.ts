@@ -60,11 +60,12 @@ export function facts(rows: [string, string][]): HTMLDListElement {
   return list;
 }
 
-/** A labelled <select>. */
-export function select<T extends string | number>(label: string, options: { value: T; label: string }[], current: T, onChange: (value: T) => void): HTMLLabelElement {
+/** A labelled <select>; `id` lets a redraw give it the focus back. */
+export function select<T extends string | number>(label: string, options: { value: T; label: string }[], current: T, onChange: (value: T) => void, id?: string): HTMLLabelElement {
   const wrap = el('label', 'select');
   wrap.append(el('span', undefined, label));
   const s = el('select');
+  if (id) s.id = id;
   for (const o of options) {
     const opt = el('option', undefined, o.label);
     opt.value = String(o.value);

@@ -76,6 +76,7 @@ function reportToolbar(): HTMLElement | undefined {
       ],
       current,
       (c) => setBodyTheme(c),
+      'report-theme',
     ),
   );
   return bar;
@@ -105,6 +106,7 @@ function content(): HTMLElement {
 function render(): void {
   const app = document.getElementById('app');
   if (!app) return;
+  const focused = document.activeElement?.id;
   destroyCharts();
   mounts = [];
   theme = readTheme();
@@ -112,6 +114,7 @@ function render(): void {
   const parts = [reportToolbar(), navigation(), notice, content()].filter((x): x is HTMLElement => x !== undefined);
   app.replaceChildren(...parts);
   view.flushMounts();
+  if (focused) document.getElementById(focused)?.focus();
   document.body.dataset.screen = state.screen ?? 'status';
   document.body.dataset.renders = String(++renders);
 }

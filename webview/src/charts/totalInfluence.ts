@@ -27,6 +27,7 @@ export function totalInfluenceFigure(b: BatchView, view: View): HTMLElement {
       view.update({ relative: v === 'relative' });
       view.rerender();
     },
+    'total-influence-mode',
   );
   const ratio = ti.ratio100 === null ? '' : ` Factual ÷ reasoning at 100%: ${fixed(ti.ratio100, 2)}${ti.test100?.p != null ? ` (Welch t-test p = ${sig(ti.test100.p, 2)})` : ''}.`;
   return figure(

@@ -130,6 +130,7 @@ export function batchView(b: BatchView, view: View): HTMLElement {
       view.update({ sourceKind: k });
       view.rerender();
     },
+    'source-kind',
   );
   const grid = el('div', 'figures');
   grid.append(heatmapFigure(b, view), totalInfluenceFigure(b, view), hitRatesFigure(b, view));
