@@ -12,8 +12,13 @@ export interface CliRun {
 
 /** Runs the built CLI (bin/influence-lens.js → dist/cli.js) to completion. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runNode([CLI, ...args], env);
+}
+
+/** Runs `node args…` from the repository to completion (e.g. a CLI installed elsewhere). */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

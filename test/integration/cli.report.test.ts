@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReportData } from '../../server/src/engine/report/types';
-import { runCli } from '../helpers/cli';
+import { REPO, runCli, runNode } from '../helpers/cli';
 import { makeResultsFixture } from '../helpers/reportFixture';
 
 function reportData(file: string): ReportData {
@@ -60,4 +60,24 @@ test('report: snippets from the scored corpus, or none with the reason', async (
   assert.equal(changed.code, 0, changed.stderr);
   assert.match(changed.stderr, /is not the one scored \(\d+ documents differ in id or source/);
   assert.equal(snippets(reportData(out)), 0);
+});
+
+test('report: from an installed layout, the webview bundle beside dist/cli.js (as in the .vsix)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'il-cli-report-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const f = makeResultsFixture(join(dir, 'fixture'), { documents: 60 });
+  const ext = join(dir, 'extension');
+  mkdirSync(join(ext, 'bin'), { recursive: true });
+  mkdirSync(join(ext, 'dist'));
+  copyFileSync(join(REPO, 'bin', 'influence-lens.js'), join(ext, 'bin', 'influence-lens.js'));
+  copyFileSync(join(REPO, 'dist', 'cli.js'), join(ext, 'dist', 'cli.js'));
+  symlinkSync(join(REPO, 'node_modules'), join(ext, 'node_modules'));
+  const run = (out: string) => runNode([join(ext, 'bin', 'influence-lens.js'), 'report', '--results', f.results, '--out', out]);
+  const missing = await run(join(dir, 'a.html'));
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /the webview bundle is missing \(looked in .*extension\/dist\/webview and .*\); run npm run build/);
+  cpSync(join(REPO, 'dist', 'webview'), join(ext, 'dist', 'webview'), { recursive: true });
+  const ok = await run(join(dir, 'b.html'));
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(readFileSync(join(dir, 'b.html'), 'utf8').includes(readFileSync(join(ext, 'dist', 'webview', 'themes.css'), 'utf8').slice(0, 200)));
 });
