@@ -2,8 +2,9 @@
  * Panel and report figures for a large corpus: a synthetic 1,000,000-document results folder (8 queries;
  * no model needed) opened as the panel would: read results.json + scores.f32 + analysis.json, build the
  * batch view and a query's view (binned and paged: kilobytes, whatever N), turn a deep page, and, when
- * Debian's chromium is installed, draw both views in the real webview bundle. The budget: ≤ 2 s from the
- * folder to the query's charts. `npm run bench:report` runs this alone (`-- --documents N` to resize).
+ * Debian's chromium is installed, draw both views in the real webview bundle. The budget: ≤ 2 s to the
+ * query's charts, reported from disk (reading results.json dominates: its format, not the panel) and
+ * from a folder already read. `npm run bench:report` runs this alone (`-- --documents N` to resize).
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,9 +39,12 @@ export interface ReportFigure {
   viewBytes: { query: number; batch: number };
   /** From the host's postMessage to the charts drawn, in headless chromium (null: no chromium). */
   renderMs: { batch: number; query: number } | null;
-  /** Folder → the query's charts: read + query view (cold) + its rendering. */
-  openToQueryMs: number;
-  withinBudget: boolean;
+  /** Folder on disk → the query's charts: read + query view (cold) + its rendering. */
+  fromDiskMs: number;
+  /** Folder already read (the server holds it after a batch run) → the query's charts: query view (cold) + rendering. */
+  loadedMs: number;
+  /** Each against the issue's 2 s. */
+  withinBudget: { fromDisk: boolean; loaded: boolean };
 }
 
 function median(xs: number[]): number {
@@ -122,6 +126,8 @@ export async function benchReport(log: (s: string) => void, documents = 1_000_00
     log(`report: writing a ${documents.toLocaleString('en-US')}-document results folder`);
     const [, setup] = timed(() => writeFolder(dir, documents));
     const runs = [0, 1, 2].map(() => {
+      // The previous open's million documents are garbage: collect them outside the timings (with --expose-gc).
+      (globalThis as { gc?: () => void }).gc?.();
       const [loaded, read] = timed(() => readResults(dir));
       const [analysis, readA] = timed(() => readAnalysis(dir));
       const [batch, batchMs] = timed(() => buildBatchView(loaded, analysis));
@@ -135,7 +141,8 @@ export async function benchReport(log: (s: string) => void, documents = 1_000_00
     const renderMs = await renderTimes(last.batch, last.query);
     const readResultsMs = median(runs.map((r) => r.read));
     const queryViewColdMs = median(runs.map((r) => r.cold));
-    const openToQueryMs = +(readResultsMs + queryViewColdMs + (renderMs?.query ?? 0)).toFixed(1);
+    const loadedMs = +(queryViewColdMs + (renderMs?.query ?? 0)).toFixed(1);
+    const fromDiskMs = +(readResultsMs + loadedMs).toFixed(1);
     const figure: ReportFigure = {
       documents,
       queries: KINDS.length,
@@ -150,10 +157,11 @@ export async function benchReport(log: (s: string) => void, documents = 1_000_00
       deepPageMs: median(runs.map((r) => r.deep)),
       viewBytes: { query: JSON.stringify(last.query).length, batch: JSON.stringify(last.batch).length },
       renderMs,
-      openToQueryMs,
-      withinBudget: openToQueryMs <= BUDGET_MS,
+      fromDiskMs,
+      loadedMs,
+      withinBudget: { fromDisk: fromDiskMs <= BUDGET_MS, loaded: loadedMs <= BUDGET_MS },
     };
-    log(`report: folder → query charts in ${openToQueryMs} ms (read ${readResultsMs}, view ${queryViewColdMs}, render ${renderMs?.query ?? 'n/a'})`);
+    log(`report: folder → query charts in ${fromDiskMs} ms (read ${readResultsMs}, view ${queryViewColdMs}, render ${renderMs?.query ?? 'n/a'})`);
     return figure;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -60,6 +60,7 @@ test('the ranking is topK / bottomK of the analyses (ties by position, non-finit
     const f = finiteOnly(s);
     assert.deepEqual([...r.descending], topK(f, n), `descending, n = ${n}`);
     assert.deepEqual([...r.ascending()], bottomK(f, n), `ascending, n = ${n}`);
+    assert.deepEqual([...r.values], [...r.descending].map((d) => (s[d] === 0 ? 0 : s[d])), `values, n = ${n}`);
     assert.equal(r.nonFinite, n > 40 ? 3 : 0);
     assert.equal(rankingOf(s), r, 'cached per scores array');
   }

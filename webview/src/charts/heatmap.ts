@@ -66,6 +66,12 @@ export function heatmapFigure(b: BatchView, view: View): HTMLElement {
   const { order, groups, r } = b.heatmap;
   const Q = order.length;
   const at = (i: number): BatchQuery => b.queries[order[i]];
+  const kindGroups: HeatmapGroup[] = [];
+  for (const g of groups) {
+    const last = kindGroups[kindGroups.length - 1];
+    if (last?.kind === g.kind) last.count += g.count;
+    else kindGroups.push({ kind: g.kind, task: null, start: g.start, count: g.count });
+  }
   const data: Cell[] = [];
   for (let y = 0; y < Q; y++) for (let x = 0; x < Q; x++) data.push({ x, y, v: r[y][x] });
   const background = parseColour(view.theme.background);
@@ -122,7 +128,8 @@ export function heatmapFigure(b: BatchView, view: View): HTMLElement {
       },
       options: {
         scales: {
-          x: { type: 'linear', min: -0.5, max: Q - 0.5, offset: false, position: 'bottom', ...groupTicks(groups), ticks: { ...groupTicks(groups).ticks, maxRotation: 60, minRotation: 30 } },
+          // Columns are labelled by kind only: task labels of small groups would overlap there.
+          x: { type: 'linear', min: -0.5, max: Q - 0.5, offset: false, position: 'bottom', ...groupTicks(kindGroups), ticks: { ...groupTicks(kindGroups).ticks, maxRotation: 0 } },
           y: { type: 'linear', min: -0.5, max: Q - 0.5, offset: false, reverse: true, ...groupTicks(groups) },
         },
         plugins: {

@@ -42,7 +42,11 @@ export function topKFigure(q: QueryView, view: View): HTMLElement {
               x: { type: 'logarithmic', title: { display: true, text: 'rank' }, ticks: { callback: logTickLabel, maxRotation: 0 } },
               y: { type: 'logarithmic', title: { display: true, text: `|influence| ${unitLabel(q.unit)}` }, ticks: { callback: logTickLabel } },
             },
-            plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label}: rank ${count(Number(item.parsed.x))}, ${sig(Number(item.parsed.y))}` } } },
+            plugins: {
+              // Lines in the legend, dashed like theirs (boxes would hide which is which).
+              legend: { labels: { usePointStyle: true, pointStyle: 'line', pointStyleWidth: 28 } },
+              tooltip: { callbacks: { label: (item) => `${item.dataset.label}: rank ${count(Number(item.parsed.x))}, ${sig(Number(item.parsed.y))}` } },
+            },
           },
         }),
       table: () => {

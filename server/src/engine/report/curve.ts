@@ -19,30 +19,31 @@ export function sampleRanks(count: number, dense = 50, perDecade = 40): number[]
   return ranks;
 }
 
-/** The curve of `magnitude(position)` over the first `count` entries of `order` (largest first). */
-function rankCurve(order: ArrayLike<number>, count: number, magnitude: (position: number) => number): RankCurve {
+/** The curve of `magnitude(i)` for the first `count` ranks (i = rank − 1). */
+function rankCurve(count: number, magnitude: (i: number) => number): RankCurve {
   const ranks = sampleRanks(count);
-  return { ranks, values: ranks.map((r) => magnitude(order[r - 1])), count };
+  return { ranks, values: ranks.map((r) => magnitude(r - 1)), count };
 }
 
 /**
- * The curves from a ranking: `descending` and `ascending` hold positions (highest and lowest score
- * first), `value(position)` the score in the view's unit. `maxRank` caps the fit as in the analysis.
+ * The curves from the scores in rank order (`values`, highest first, as ./ranking.ts gives them),
+ * divided by `divisor` (nllNats for per-nat scores). `maxRank` caps the fit as in the analysis.
  */
-export function topKCurve(descending: ArrayLike<number>, ascending: ArrayLike<number>, value: (position: number) => number, maxRank: number): TopKCurve {
+export function topKCurve(values: Float32Array, divisor: number, maxRank: number): TopKCurve {
+  const n = values.length;
   let positives = 0;
-  while (positives < descending.length && value(descending[positives]) > 0) positives++;
+  while (positives < n && values[positives] > 0) positives++;
   let negatives = 0;
-  while (negatives < ascending.length && value(ascending[negatives]) < 0) negatives++;
+  while (negatives < n && values[n - 1 - negatives] < 0) negatives++;
   // Only the top maxRank enter the fit: pass those (already sorted) rather than every score.
-  const head = Float64Array.from({ length: Math.min(maxRank, positives) }, (_, i) => value(descending[i]));
+  const head = Float64Array.from({ length: Math.min(maxRank, positives) }, (_, i) => values[i] / divisor);
   const fitted = fitPowerLaw(head, maxRank);
   const fit: CurveFit | null = fitted
     ? { alpha: finite(fitted.alpha), intercept: finite(fitted.intercept), r2: finite(fitted.r2), points: fitted.points, maxRank }
     : null;
   return {
-    positive: rankCurve(descending, positives, value),
-    negative: rankCurve(ascending, negatives, (d) => -value(d)),
+    positive: rankCurve(positives, (i) => values[i] / divisor),
+    negative: rankCurve(negatives, (i) => -values[n - 1 - i] / divisor),
     fit,
   };
 }

@@ -84,15 +84,16 @@ export function buildQueryView(input: QueryViewInput): QueryView {
   if (scores.length !== N) throw new RangeError(`${scores.length} scores for ${N} documents`);
   const { unit, divisor } = unitOf(input.query);
   const ranking = rankingOf(scores);
-  const { descending } = ranking;
+  const { descending, values } = ranking;
   const ascending = ranking.ascending();
-  const value = (d: number) => scores[d] / divisor;
+  const ranked = values.length;
 
+  // The scores in rank order: sums of prefixes, read in sequence.
   let totalPositive = 0;
   let totalNegative = 0;
   const topSums = TOP_PERCENTS.map((p) => ({ percent: p, documents: documentsInTopPercent(p, N), sum: 0 }));
-  for (let i = 0; i < descending.length; i++) {
-    const v = value(descending[i]);
+  for (let i = 0; i < ranked; i++) {
+    const v = values[i] / divisor;
     if (v > 0) {
       totalPositive += v;
       for (const t of topSums) if (i < t.documents) t.sum += v;
@@ -107,15 +108,15 @@ export function buildQueryView(input: QueryViewInput): QueryView {
     unit,
     documents: N,
     summary: {
-      ranked: descending.length,
-      max: descending.length ? value(descending[0]) : null,
-      min: ascending.length ? value(ascending[0]) : null,
+      ranked,
+      max: ranked ? values[0] / divisor : null,
+      min: ranked ? values[ranked - 1] / divisor : null,
       totalPositive,
       totalNegative,
       topShares: topSums.map((t) => ({ percent: t.percent, documents: t.documents, share: totalPositive > 0 ? t.sum / totalPositive : null })),
     },
     histogram: histogram(scores, divisor, input.bins ?? DEFAULT_BINS),
-    curve: topKCurve(descending, ascending, value, input.maxRank ?? 500),
+    curve: topKCurve(values, divisor, input.maxRank ?? 500),
     sources: sourceLadder(documents, descending, ascending, input.ks),
     pageSize,
     top: documentPage(input, 'top', 0, pageSize),
