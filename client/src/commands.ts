@@ -6,6 +6,9 @@ import { ExecuteCommandRequest, WorkDoneProgress, type WorkDoneProgressReport } 
 import {
   BackendInfoRequest,
   ConvertQueriesRequest,
+  PanelBatchRequest,
+  PanelQueryRequest,
+  QueryInfluenceRequest,
   PrepareDemoRequest,
   QUERY_LANGUAGE,
   SERVER_COMMANDS,
@@ -107,7 +110,7 @@ export function runBatch(ctx: Ctx): Cmd {
       void vscode.window.showInformationMessage(
         `Influence Lens: batch done — ${result.queries} queries × ${result.documents.toLocaleString('en-US')} documents in ${Math.round(result.seconds)} s${skipped}. Results: ${result.results}`,
       );
-      await InfluencePanel.showBatch(ctx, result.results);
+      InfluencePanel.showBatch(ctx, await ctx.runningClient.sendRequest(PanelBatchRequest.type, { results: result.results }));
     });
 }
 
@@ -132,16 +135,42 @@ export function scoreExactly(ctx: Ctx): Cmd {
   return async (arg?: unknown) =>
     reportErrors(async () => {
       const r = await serverJob<RefArgs>(ctx, 'Influence Lens: scoring exactly', SERVER_COMMANDS.scoreExactly, [arg as RefArgs]);
-      if (r) await InfluencePanel.showQuery(ctx, r.ref);
+      if (r) await showAnswer(ctx, r.ref);
     });
 }
 
 export function showInPanel(ctx: Ctx): Cmd {
-  return async (arg?: unknown) => reportErrors(() => InfluencePanel.showQuery(ctx, (arg as RefArgs).ref));
+  return async (arg?: unknown) => reportErrors(() => showAnswer(ctx, (arg as RefArgs).ref));
 }
 
 export function showQueryInPanel(ctx: Ctx): Cmd {
-  return async (arg?: unknown) => reportErrors(() => InfluencePanel.showQueryAt(ctx, arg as QueryAtArgs));
+  return async (arg?: unknown) =>
+    reportErrors(async () => {
+      const at = (arg as QueryAtArgs | undefined) ?? queryAtCursor();
+      if (!at) {
+        await vscode.window.showInformationMessage('Influence Lens: put the cursor in a query of a .infq file');
+        return;
+      }
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Influence Lens: scoring the query' }, () =>
+        ctx.runningClient.sendRequest(QueryInfluenceRequest.type, at),
+      );
+      if (!r?.ref || !r.answer) {
+        await vscode.window.showInformationMessage(`Influence Lens: ${r ? r.markdown.replace(/[*\\]/g, '') : 'no query at this line'}`);
+        return;
+      }
+      await showAnswer(ctx, r.ref);
+    });
+}
+
+/** A server answer (by ref) in the panel's single-query view. */
+async function showAnswer(ctx: Ctx, ref: string): Promise<void> {
+  InfluencePanel.showQuery(ctx, await ctx.runningClient.sendRequest(PanelQueryRequest.type, { ref }));
+}
+
+function queryAtCursor(): QueryAtArgs | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !isQueryDocument(editor.document)) return undefined;
+  return { uri: editor.document.uri.toString(), line: editor.selection.active.line };
 }
 
 /** Configures the embedded demo (model, corpus, caches), opens its query file, then fits and indexes. */

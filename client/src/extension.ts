@@ -4,6 +4,7 @@ import * as c from './commands';
 import { Ctx } from './ctx';
 import { DocumentViews } from './documentView';
 import { InfluencePanel } from './panel/InfluencePanel';
+import { serverDataSource } from './panel/serverData';
 import { StatusBar } from './statusBar';
 
 const COMMANDS: Record<string, (ctx: Ctx) => c.Cmd> = {
@@ -39,6 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   for (const [name, factory] of Object.entries(COMMANDS)) {
     context.subscriptions.push(vscode.commands.registerCommand(name, factory(x)));
   }
+  InfluencePanel.setDataSource(serverDataSource(x));
   context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(InfluencePanel.viewType, InfluencePanel.serializer(x)));
   await x.start();
 }

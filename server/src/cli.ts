@@ -10,6 +10,7 @@ import { fit, merge } from './cli/fit';
 import { score } from './cli/score';
 import { index } from './cli/indexCommand';
 import { analyze } from './cli/analyze';
+import { report } from './cli/report';
 
 const USAGE = `usage: influence-lens <command> [options]
 
@@ -32,6 +33,10 @@ commands:
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)
+  report --results RESULTS [--out FILE] [--cards N] [--corpus C]
+      the panel's charts and tables in one self-contained HTML file (default RESULTS/report.html; needs
+      RESULTS/analysis.json): the batch analyses, every query's view, the top and bottom N documents
+      (default 30) with snippets from the corpus
   index --model PATH --corpus C --factors FACTORS --out INDEX [--dim 50%|K] [--damping X] [--max-len L]
       [--shard i/n]
       the gradient index: each document's gradient in the EK-FAC eigenbasis, the blocks of 8 entries
@@ -52,7 +57,7 @@ common options:
   --quiet          no progress or diagnostics on stderr
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -7,6 +7,7 @@
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { BackendName } from './engine/backend/backend';
 import type { Architecture } from './engine/model/types';
+import type { BatchView, CardPage, QueryView, Side } from './engine/report/types';
 
 /** The settings section both sides exchange through workspace/configuration. */
 export const CONFIGURATION_SECTION = 'influenceLens';
@@ -298,4 +299,27 @@ export interface DemoSettings {
 export namespace PrepareDemoRequest {
   export const method = 'influenceLens/prepareDemo';
   export const type = new RequestType<{ documents?: number }, DemoSettings, void>(method);
+}
+
+/** The panel's view models (built by engine/report; the webview renders them, the client forwards them). */
+export type { BatchQuery, BatchView, CardPage, DocumentCard, HeatmapGroup, QueryView, ReportData, Side, Snippet } from './engine/report/types';
+
+// ---- The panel -------------------------------------------------------------------------------------------------
+
+/** A hover's answer, or a query of a results folder, as the panel's single-query view (ref: server-issued). */
+export namespace PanelQueryRequest {
+  export const method = 'influenceLens/panel/query';
+  export const type = new RequestType<{ ref: string }, QueryView, void>(method);
+}
+
+/** A page of a query's document cards, with snippets. */
+export namespace PanelPageRequest {
+  export const method = 'influenceLens/panel/page';
+  export const type = new RequestType<{ ref: string; side: Side; offset: number; limit: number }, CardPage, void>(method);
+}
+
+/** A results folder with analysis.json as the panel's batch view (its queries get refs). */
+export namespace PanelBatchRequest {
+  export const method = 'influenceLens/panel/batch';
+  export const type = new RequestType<{ results: string }, BatchView, void>(method);
 }

@@ -4,6 +4,7 @@
  * recent ones are kept.
  */
 import { randomBytes } from 'node:crypto';
+import type { CorpusTexts } from './engine/runs/documents';
 import type { InfluenceRequest, InfluenceResult, InfluenceSession } from './engine/runs/influence';
 
 export interface StoredAnswer {
@@ -11,8 +12,10 @@ export interface StoredAnswer {
   request: InfluenceRequest;
   /** Absent while the request waits for "Score exactly". */
   result: InfluenceResult | undefined;
-  /** The session that produced it (its model, factors and corpus). */
-  session: InfluenceSession;
+  /** The session that produced it, or that can rescore it (its model, factors and corpus); absent for results of another model or factors. */
+  session: InfluenceSession | undefined;
+  /** Document texts when there is no session (a results folder's corpus). */
+  texts?: CorpusTexts;
   /** Where the prompt came from, for titles. */
   label: string;
 }

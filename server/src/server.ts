@@ -35,6 +35,9 @@ import {
   DocumentInfluenceRequest,
   InfluenceHoverRequest,
   MemoryRequest,
+  PanelBatchRequest,
+  PanelPageRequest,
+  PanelQueryRequest,
   PrepareDemoRequest,
   QueryInfluenceRequest,
   SERVER_COMMANDS,
@@ -51,6 +54,7 @@ import { documentView } from './handlers/documentView';
 import { HoverHandler } from './handlers/hover';
 import { JobCommands } from './handlers/jobCommands';
 import { documentPath, isQueryFile, QueryFiles } from './handlers/queryFiles';
+import { PanelHandler } from './handlers/panel';
 import { visibleControls } from './handlers/markdown';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -91,6 +95,7 @@ const queryFiles = () => new QueryFiles(session);
 let queries = queryFiles();
 let hovers = new HoverHandler(session, answers);
 let commands: JobCommands;
+let panel = new PanelHandler(session, answers);
 let settings: SettingsSource | undefined;
 let dynamicConfiguration = false;
 
@@ -102,6 +107,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   session = new Session(host, { storageDir: init.storageDir });
   queries = queryFiles();
   hovers = new HoverHandler(session, answers);
+  panel = new PanelHandler(session, answers);
   commands = new JobCommands(session, jobs, answers, init.storageDir, (uri) => documents.get(uri)?.getText(), (line) => host.log(line));
   session.setExtra({ trusted: context.trusted });
   settings = createSettingsSource(connection, () => context);
@@ -240,6 +246,10 @@ async function progressFor(params: ExecuteCommandParams, title: string): Promise
 // ---- document view, demo ----------------------------------------------------------------------------------
 
 connection.onRequest(DocumentInfluenceRequest.type, userErrors((params, token) => documentView(answers, params, signalOf(token))));
+
+connection.onRequest(PanelQueryRequest.type, userErrors((params, token) => panel.query(params.ref, signalOf(token))));
+connection.onRequest(PanelPageRequest.type, userErrors((p, token) => panel.page(p.ref, p.side, p.offset, p.limit, signalOf(token))));
+connection.onRequest(PanelBatchRequest.type, userErrors((p) => panel.batch(p.results)));
 
 connection.onRequest(MemoryRequest.type, async () => {
   const m = process.memoryUsage();

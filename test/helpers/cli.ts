@@ -15,8 +15,13 @@ export interface CliRun {
  * hangs (code null), so a test of a hang fails instead of waiting forever.
  */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<CliRun> {
+  return runNode([CLI, ...args], env, timeoutMs);
+}
+
+/** Runs `node args…` from the repository to completion (e.g. a CLI installed elsewhere). */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

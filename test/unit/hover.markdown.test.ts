@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandLink, score, text } from '../../server/src/handlers/markdown';
-import { snippetAround } from '../../server/src/engine/runs/snippets';
+import { snippetFor } from '../../server/src/engine/report/snippet';
 import { splitSelection } from '../../server/src/handlers/hover';
 
 test('text() leaves nothing a Markdown renderer would act on', () => {
@@ -23,13 +23,13 @@ test('command links carry JSON arguments, scores are signed and compact', () => 
   assert.equal(score(-12.5), '−1.25e1');
 });
 
-test('a snippet widens its span to whole words and keeps context', () => {
+test('a snippet widens its bold span to whole words', () => {
   const t = 'Once upon a time, there was a girl named Mia. Mia loved her jewelry. She had a big box.';
   const at = t.indexOf('Mia lo');
-  const s = snippetAround(t, { start: at, end: at + 'Mia lo'.length }, 20);
-  assert.equal(s.span, 'Mia loved');
+  const spans = [{ start: at, end: at + 3, score: 2 }, { start: at + 3, end: at + 6, score: 1 }];
+  const s = snippetFor(t, { spans, side: 'top' });
+  assert.equal(s.bold, 'Mia loved');
   assert.ok(s.before.endsWith('named Mia. '));
-  assert.ok(s.cutStart && s.cutEnd);
 });
 
 test('a selection splits on the separator line into prompt and completion', () => {

@@ -51,7 +51,7 @@ test('exact session: the same scores as a scoring run, per-token values that add
   for (const d of [...got.top, ...got.bottom]) {
     assert.ok(d.exact);
     assert.equal(d.perNat, d.score / got.nllNats);
-    assert.ok(d.snippet && d.snippet.span.length > 0, 'a snippet with a span');
+    assert.ok(d.snippet && d.snippet.bold.length > 0, 'a snippet with a bold span');
   }
   const doc = got.top[0];
   const view = await session.documentInfluence(got.query, doc.document);

@@ -13,6 +13,7 @@ export async function documentView(answers: AnswerStore, args: DocumentArgs, sig
   if (!answer || !result) throw new InfluenceLensError('NOT_FOUND', 'this answer is no longer known to the server; hover the prompt again');
   const document = result.documents.find((d) => d.index === args.document);
   if (!document) throw new InfluenceLensError('NOT_FOUND', `no document #${args.document} in this answer`);
+  if (!answer.session) throw new InfluenceLensError('NOT_READY', 'the document view needs the model and factors these results were scored with; load them (settings) and try again');
   const view = await answer.session.documentInfluence(result.query, document, signal);
   const perNat = view.score / result.nllNats;
   const oneLine = (s: string, n: number) => visibleControls(s.replace(/\s+/g, ' ')).slice(0, n);

@@ -4,7 +4,7 @@
  * the answer was computed and how long it took, and links to the panel and the document view.
  */
 import type { InfluenceResult, RankedDocument } from '../engine/runs/influence';
-import type { Snippet } from '../engine/runs/snippets';
+import type { Snippet } from '../engine/report/types';
 import type { Missing } from '../session';
 import { commandLink, score, text } from './markdown';
 
@@ -53,13 +53,11 @@ function methodLine(r: InfluenceResult): string {
 
 function snippet(s: Snippet | undefined): string {
   if (!s) return '*(text unavailable)*';
-  const before = s.before ? `${s.cutStart ? '…' : ''}${text(s.before, 60)}` : s.cutStart ? '…' : '';
-  const after = s.after ? `${text(s.after, 60)}${s.cutEnd ? '…' : ''}` : s.cutEnd ? '…' : '';
   // "**" must touch the span's first and last characters to be bold: its outer spaces go outside.
-  const span = text(s.span.trim(), 80);
-  const lead = /^\s/.test(s.span) || (/\s$/.test(s.before) && before) ? ' ' : '';
-  const trail = /\s$/.test(s.span) || /^\s/.test(s.after) ? ' ' : '';
-  return `${before.trimEnd()}${lead}${span ? `**${span}**` : ''}${trail}${after.trimStart()}`;
+  const span = text(s.bold.trim(), 100);
+  const lead = /^\s/.test(s.bold) || /\s$/.test(s.before) ? ' ' : '';
+  const trail = /\s$/.test(s.bold) || /^\s/.test(s.after) ? ' ' : '';
+  return `${text(s.before, 100).trimEnd()}${lead}${span ? `**${span}**` : ''}${trail}${text(s.after, 100).trimStart()}`;
 }
 
 /** A hover that says what is missing and links to the command that fixes it. */

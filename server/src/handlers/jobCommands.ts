@@ -123,6 +123,7 @@ export class JobCommands {
       `Influence Lens: score ${answer.label} exactly`,
       sink,
       async (ctx: JobContext) => {
+        if (!answer.session) throw new InfluenceLensError('NOT_READY', 'the model and factors of this answer are no longer loaded');
         const result: InfluenceResult = await answer.session.query({ ...answer.request, rerank: answer.request.rerank }, ctx.signal, { onProgress: ctx.progress });
         this.answers.update(args.ref, result);
         return { ref: args.ref };

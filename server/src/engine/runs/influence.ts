@@ -22,7 +22,8 @@ import type { OpenIndex } from './indexQueries';
 import type { ModelRun } from './modelRun';
 import type { RunHooks } from './progress';
 import { queryOptions } from './queries';
-import { bestSpan, type Snippet, snippetAround } from './snippets';
+import { snippetFor } from '../report/snippet';
+import type { Snippet } from '../report/types';
 
 export interface InfluenceRequest {
   prompt: string;
@@ -65,6 +66,8 @@ export interface InfluenceResult {
   /** Every document's raw score (exact where rescored), in the order of `documents`. */
   scores: Float32Array;
   documents: ResultsDocument[];
+  /** Positions (into `documents`) whose score is exact: all of them for 'exact', the rescored ones from an index. */
+  exact: 'all' | number[];
   timings: { prepareMs: number; searchMs: number; rerankMs: number; totalMs: number };
 }
 
@@ -180,7 +183,7 @@ export class InfluenceSession {
           score: scores[j],
           perNat: scores[j] / nllNats,
           exact: isExact(j),
-          ...(t?.text !== undefined ? { snippet: snippetAround(t.text, bestSpan(t.spans, side)) } : {}),
+          ...(t?.text !== undefined ? { snippet: snippetFor(t.text, { spans: t.spans.map(({ start, end, value }) => ({ start, end, score: value })), side, maxChars: 160 }) } : {}),
         };
       };
       const t3 = performance.now();
@@ -192,6 +195,7 @@ export class InfluenceSession {
         bottom: bottomK(scores, bottom).map((j) => ranked(j, 'bottom')),
         scores,
         documents,
+        exact: this.o.index ? (rerank > 0 ? [...exact] : []) : 'all',
         timings: { prepareMs: t1 - t0, searchMs: t2 - t1, rerankMs: t3 - t2, totalMs: t3 - t0 },
       };
     } finally {
@@ -204,6 +208,11 @@ export class InfluenceSession {
     const [t] = await this.tokenScores(query, [document], { priority: 'interactive', signal });
     if (!t || t.text === undefined) throw new InfluenceLensError('DOCUMENT_UNAVAILABLE', `document ${document.id} (#${document.index}) is not in ${this.o.corpus.path} as it was scored: the corpus has changed`, { file: document.file, line: document.line });
     return { document, text: t.text, original: t.original, tokens: t.spans, truncatedChars: t.truncatedChars, score: t.values.reduce((a, b) => a + b, 0) };
+  }
+
+  /** The text and per-token influence (character spans) of documents on a query, for snippets. */
+  async documentTokens(query: PreparedQuery, docs: ResultsDocument[], signal?: AbortSignal): Promise<({ text: string; spans: { start: number; end: number; value: number }[] } | undefined)[]> {
+    return (await this.tokenScores(query, docs, { priority: 'interactive', signal })).map((t) => t && { text: t.text, spans: t.spans });
   }
 
   /** Per-token influence of documents (exact), with their texts and the characters of each token. */
