@@ -10,6 +10,8 @@ import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
 import { benchEkfac } from './ekfac';
 import { benchDemoIndex } from './index';
+import { benchHover } from './hover';
+import { benchReport } from './report';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -46,6 +48,8 @@ async function main() {
     captures,
     ekfac,
     index: { ...index, demo: await benchDemoIndex(2, log) },
+    hover: await benchHover(log),
+    report: await benchReport(log),
     peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
   };
   const json = JSON.stringify(report, null, 2) + '\n';

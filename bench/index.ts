@@ -15,17 +15,18 @@ import { factorStages } from '../server/src/engine/index/build';
 import { quantizeQuery } from '../server/src/engine/index/scan';
 import { IndexSearcher } from '../server/src/engine/index/search';
 import { bytesPerRow, DEFAULT_SKETCH, parseSketch, rowLayout, sketchModules } from '../server/src/engine/index/sketch';
-import { ChunkWriter, MANIFEST, writeDocuments } from '../server/src/engine/index/store';
+import { ChunkWriter, writeDocuments, writeManifest } from '../server/src/engine/index/store';
 import { INDEX_VERSION, type IndexManifest } from '../server/src/engine/index/types';
 import { runIndexBuild } from '../server/src/engine/runs/buildIndex';
-import { type FactorSet } from '../server/src/engine/runs/factors';
+import { openFactorSet, type FactorSet } from '../server/src/engine/runs/factors';
 import { runFit } from '../server/src/engine/runs/fit';
 import { openIndexQueries } from '../server/src/engine/runs/indexQueries';
 import { ModelRun } from '../server/src/engine/runs/modelRun';
 import { Rng } from '../server/src/engine/util/random';
-import { writeTextAtomically } from '../server/src/engine/util/atomic';
 import { DEFAULT_SIZE } from '../demo/src/corpus/generate';
-import { fittedDemo, sketchAccuracy } from './sketchAccuracy';
+import { agreement, benchQueries, exactScores, fittedDemo, sketchAccuracy } from './sketchAccuracy';
+import type { ScoreOutput } from '../server/src/engine/score/score';
+import type { PreparedQuery } from '../server/src/engine/score/queries';
 
 /** User + system CPU milliseconds of the whole process (all threads) since `from`. */
 function cpuSince(from: NodeJS.CpuUsage): number {
@@ -127,7 +128,8 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-demo-'));
   const run = await ModelRun.open({ model: join(root, 'demo', 'model'), backend: 'wasm', workers });
   try {
-    const { corpus, factors, fitSeconds, stages } = await fittedDemo(run, dir, 1, log);
+    const every = Number(process.env.IL_DEMO_EVERY ?? 1);
+    const { corpus, factors, fitSeconds, stages } = await fittedDemo(run, dir, every, log);
     const fit = { seconds: fitSeconds, covarianceSeconds: stages.covariance!.seconds, eigenSeconds: stages.eigen!.seconds, lambdaSeconds: stages.lambda!.seconds };
     // The Λ pass again, now writing the index (covariance and eigen stages reused).
     invalidateFrom(factors.dir, readFactorManifest(factors.dir)!, 'lambda');
@@ -141,16 +143,45 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
       indexBytes: withIndex.index!.manifest.documents * bytesPerRow(withIndex.index!.manifest.rows),
     };
     log(`demo fit ${fit.seconds.toFixed(0)} s (Λ pass ${fit.lambdaSeconds.toFixed(0)} s); Λ pass writing the index ${lambdaWithIndexSeconds.toFixed(0)} s: +${(100 * indexInFit.addedToFit).toFixed(0)}% of the fit; index ${(indexInFit.indexBytes / 2 ** 20).toFixed(1)} MiB`);
-    const rerank = 50;
-    const [accuracy] = await sketchAccuracy(run, factors, corpus, join(root, 'demo', 'queries.jsonl'), [DEFAULT_SKETCH], { rerank, log });
+    const rerank = Math.max(10, Math.round(50 / every));
+    const prepared = await benchQueries(run, factors, join(root, 'demo', 'queries.jsonl'));
+    const exact = await exactScores(run, factors, corpus, prepared, log);
+    const [accuracy] = await sketchAccuracy(run, factors, corpus, prepared, exact, [DEFAULT_SKETCH], { rerank, log });
+    const sample = await sampleFit(run, corpus, join(dir, 'sample'), prepared, exact, rerank, log);
     const queries = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; answer: string });
     const speed = await measure({ run, factors, corpus: { path: corpus } }, queries.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` })), 'demo', log);
     const synthetic = await syntheticIndex(run.pool, factors.factors, await run.modelId(), Number(process.env.IL_SYNTHETIC_DOCUMENTS ?? 1_000_000), log);
-    return { corpusDocuments: DEFAULT_SIZE, indexInFit, accuracy, ...speed, synthetic };
+    return { corpusDocuments: Math.ceil(DEFAULT_SIZE / every), indexInFit, accuracy, sample, ...speed, synthetic };
   } finally {
     await run.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The fit on a sample, as the paper fits its factors: covariances and Λ over the first quarter of the
+ * corpus, the index over all of it in the same Λ pass; its time, and how its exact scores rank the
+ * documents against the factors fitted on everything.
+ */
+async function sampleFit(run: ModelRun, corpus: string, dir: string, queries: PreparedQuery[], exact: ScoreOutput, rerank: number, log: (s: string) => void) {
+  const documents = exact.documents.length;
+  const maxDocs = Math.ceil(documents / 4);
+  const t0 = Date.now();
+  const fit = await runFit(run, { corpus: { path: corpus }, out: dir, maxLen: 256, maxDocs, index: { out: join(dir, 'index') } });
+  const seconds = (Date.now() - t0) / 1000;
+  const sampled = await exactScores(run, await openFactorSet(run, dir), corpus, queries, log);
+  const a = agreement(sampled.scores, exact.scores, queries.length, 10);
+  const out = {
+    maxDocs,
+    seconds,
+    stages: Object.fromEntries(Object.entries(fit.stages).map(([k, v]) => [k, v.seconds])),
+    spearmanMin: a.spearmanMin,
+    spearmanMean: a.spearmanMean,
+    /** Mean share of the exact top 10 (factors on every document) in the sample factors' top 10. */
+    topTenOverlap: a.topTenFound.reduce((x, y) => x + y, 0) / (10 * queries.length),
+  };
+  log(`fit on the first ${maxDocs} documents with the index: ${seconds.toFixed(0)} s; its exact scores against those of factors on all ${documents}: Spearman min ${out.spearmanMin.toFixed(3)} mean ${out.spearmanMean.toFixed(3)}, top-10 overlap ${(100 * out.topTenOverlap).toFixed(0)}% (rerank ${rerank})`);
+  return out;
 }
 
 /**
@@ -180,7 +211,7 @@ export async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, 
       factors: { path: factors.dir, ...factorStages(factors.manifest, sketch) },
       sketch: { ...sketch, seed: 0, maxLen: 256 }, modules, rows, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
-    writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
+    writeManifest(dir, manifest);
     // CPU time (every thread of the process) beside wall time: on a shared machine the wall clock also
     // counts other processes' turns; CPU time / threads is what an idle machine would take.
     const l0 = performance.now();
@@ -221,6 +252,12 @@ export async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, 
   }
 }
 
+/** `node --import tsx bench/index.ts demo`: the demo part of npm run bench alone (IL_DEMO_EVERY: every n-th document). */
+async function demoOnly() {
+  const out = await benchDemoIndex(2, (s) => process.stderr.write(`bench:demo: ${s}\n`));
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+}
+
 /** `npm run bench:scan`: the synthetic index alone (IL_SYNTHETIC_DOCUMENTS, default 1,000,000), for the demo model's modules. */
 async function scanOnly() {
   const log = (s: string) => process.stderr.write(`bench:scan: ${s}\n`);
@@ -238,7 +275,8 @@ async function scanOnly() {
 }
 
 if (require.main === module) {
-  scanOnly().catch((e) => {
+  const which = process.argv[2] === 'demo' ? demoOnly() : scanOnly();
+  which.catch((e) => {
     process.stderr.write(`bench:scan failed: ${e instanceof Error ? e.stack : e}\n`);
     process.exit(1);
   });

@@ -17,7 +17,8 @@ import { runFit } from '../server/src/engine/runs/fit';
 import { ModelRun } from '../server/src/engine/runs/modelRun';
 import { prepareQueries } from '../server/src/engine/runs/queries';
 import { DEFAULT_MAX_NEW_TOKENS } from '../server/src/engine/runs/defaults';
-import { scoreCorpus } from '../server/src/engine/score/score';
+import { scoreCorpus, type ScoreOutput } from '../server/src/engine/score/score';
+import type { PreparedQuery } from '../server/src/engine/score/queries';
 import { scoreWithIndex } from '../server/src/engine/index/scoreWithIndex';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
 
@@ -45,22 +46,48 @@ function topTenFound(got: Float32Array, exact: Float32Array, Q: number, n: numbe
   });
 }
 
-/** Builds each sketch's index over `corpus` and compares its scores with exact ones for the same queries. */
+/** The demo queries (every `every`-th), prepared once with the model's greedy completions. */
+export async function benchQueries(run: ModelRun, factors: FactorSet, file: string, every = 1): Promise<PreparedQuery[]> {
+  const records = parseQueries(readFileSync(file, 'utf8'), file).filter((_, i) => i % every === 0);
+  return (await prepareQueries(run, records, { maxLen: factors.maxLen, maxNewTokens: DEFAULT_MAX_NEW_TOKENS })).queries;
+}
+
+/** Exact EK-FAC scores of every document of `corpus` for the queries. */
+export async function exactScores(run: ModelRun, factors: FactorSet, corpus: string, queries: PreparedQuery[], log: (s: string) => void): Promise<ScoreOutput> {
+  const t0 = Date.now();
+  const exact = await scoreCorpus({ ...scoring(run, factors, corpus, queries), selfInfluence: false });
+  log(`exact scores: ${queries.length} queries × ${exact.documents.length} documents in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  return exact;
+}
+
+const scoring = (run: ModelRun, factors: FactorSet, corpus: string, queries: PreparedQuery[]) => ({
+  pool: run.pool,
+  tokenizer: run.tokenizer,
+  bos: run.bos,
+  corpus: { path: corpus },
+  factors: factors.factors,
+  queries,
+  maxLen: factors.maxLen,
+});
+
+/** Spearman per query (min, mean) of two [Q × D] score matrices, and the per-query count of b's top 10 within a's top n. */
+export function agreement(a: Float32Array, b: Float32Array, Q: number, n: number): { spearmanMin: number; spearmanMean: number; topTenFound: number[] } {
+  const D = b.length / Q;
+  const rhos = Array.from({ length: Q }, (_, q) => spearman(a.subarray(q * D, (q + 1) * D), b.subarray(q * D, (q + 1) * D)));
+  return { spearmanMin: Math.min(...rhos), spearmanMean: rhos.reduce((x, y) => x + y) / Q, topTenFound: topTenFound(a, b, Q, n) };
+}
+
+/** Builds each sketch's index over `corpus` and compares its scores with the exact ones for the same queries. */
 export async function sketchAccuracy(
   run: ModelRun,
   factors: FactorSet,
   corpus: string,
-  queriesFile: string,
+  queries: PreparedQuery[],
+  exact: ScoreOutput,
   sketches: string[],
-  o: { rerank: number; log: (s: string) => void; queryEvery?: number },
+  o: { rerank: number; log: (s: string) => void },
 ): Promise<SketchFigure[]> {
-  const records = parseQueries(readFileSync(queriesFile, 'utf8'), queriesFile).filter((_, i) => i % (o.queryEvery ?? 1) === 0);
-  // Prepared once (the model's greedy completions), for the exact pass and every index alike.
-  const { queries } = await prepareQueries(run, records, { maxLen: factors.maxLen, maxNewTokens: DEFAULT_MAX_NEW_TOKENS });
-  const common = { pool: run.pool, tokenizer: run.tokenizer, bos: run.bos, corpus: { path: corpus }, factors: factors.factors, queries, maxLen: factors.maxLen };
-  const t0 = Date.now();
-  const exact = await scoreCorpus({ ...common, selfInfluence: false });
-  o.log(`exact scores: ${queries.length} queries × ${exact.documents.length} documents in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const common = scoring(run, factors, corpus, queries);
   const modelFingerprint = (await run.modelId()).fingerprint;
   const Q = queries.length;
   const out: SketchFigure[] = [];
@@ -71,14 +98,12 @@ export async function sketchAccuracy(
       const manifest = await runIndexBuild(run, factors, { corpus: { path: corpus }, out: dir, sketch });
       const s0 = Date.now();
       const scored = await scoreWithIndex({ ...common, indexDir: dir, modelFingerprint, rerank: 0 });
-      const D = exact.documents.length;
-      const rhos = Array.from({ length: Q }, (_, q) => spearman(scored.scores.subarray(q * D, (q + 1) * D), exact.scores.subarray(q * D, (q + 1) * D)));
-      const found = topTenFound(scored.scores, exact.scores, Q, o.rerank);
+      const { spearmanMin, spearmanMean, topTenFound: found } = agreement(scored.scores, exact.scores, Q, o.rerank);
       const figure: SketchFigure = {
         sketch,
         bytesPerDocument: bytesPerRow(manifest.rows),
-        spearmanMin: Math.min(...rhos),
-        spearmanMean: rhos.reduce((a, b) => a + b) / Q,
+        spearmanMin,
+        spearmanMean,
         topTenWithinRerank: found.filter((n) => n === 10).length,
         topTenRecall: found.reduce((a, b) => a + b, 0) / (10 * Q),
         queries: Q,
@@ -123,7 +148,9 @@ async function main() {
     // The rerank that rescores the same share of documents as 50 of the full demo corpus's 4,000.
     const rerank = Math.max(10, Math.round((50 * documents) / DEFAULT_SIZE));
     log(`| sketch | bytes / document | Spearman min | Spearman mean | exact top 10 within the top ${rerank} | share of the exact top 10 there |`);
-    const figures = await sketchAccuracy(run, factors, corpus, join(root, 'demo', 'queries.jsonl'), sketches, { rerank, log, queryEvery });
+    const queries = await benchQueries(run, factors, join(root, 'demo', 'queries.jsonl'), queryEvery);
+    const exact = await exactScores(run, factors, corpus, queries, log);
+    const figures = await sketchAccuracy(run, factors, corpus, queries, exact, sketches, { rerank, log });
     process.stdout.write(JSON.stringify({ documents, every, queryEvery, default: DEFAULT_SKETCH, figures }, null, 2) + '\n');
   } finally {
     await run.dispose();

@@ -3,12 +3,14 @@
  * progress and diagnostics to stderr; Ctrl-C aborts the running command and keeps what was completed.
  */
 import { isInfluenceLensError } from './engine/errors';
+import { safeForTerminal } from './engine/util/terminal';
 import { UsageError } from './cli/args';
 import { generate, loss } from './cli/basic';
 import { fit, merge } from './cli/fit';
 import { score } from './cli/score';
 import { index } from './cli/indexCommand';
 import { analyze } from './cli/analyze';
+import { report } from './cli/report';
 
 const USAGE = `usage: influence-lens <command> [options]
 
@@ -33,6 +35,10 @@ commands:
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)
+  report --results RESULTS [--out FILE] [--cards N] [--corpus C]
+      the panel's charts and tables in one self-contained HTML file (default RESULTS/report.html; needs
+      RESULTS/analysis.json): the batch analyses, every query's view, the top and bottom N documents
+      (default 30) with snippets from the corpus
   index --model PATH --corpus C --factors FACTORS --out INDEX [--sketch KIND:SIZE] [--sketch-seed S]
       [--damping X] [--max-len L] [--shard i/n]
       the gradient index for instant queries: a fixed-size sketch of each document's gradient in the
@@ -54,7 +60,7 @@ common options:
   --quiet          no progress or diagnostics on stderr
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -64,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) {
-    process.stderr.write(`influence-lens: unknown command "${command}"\n\n${USAGE}`);
+    process.stderr.write(`influence-lens: unknown command "${safeForTerminal(command)}"\n\n${USAGE}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -89,13 +95,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`influence-lens ${command}: ${describeError(e)}\n`);
     if (e instanceof UsageError) process.stderr.write(`\n${USAGE}`);
     // An option value the engine refused (a length over the context, …) is a usage error too.
-    return e instanceof UsageError || isInfluenceLensError(e, 'INVALID_OPTION') ? 2 : 1;
+    return e instanceof UsageError || isInfluenceLensError(e, 'USAGE') ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }
 }
 
+/** The error as one safe message: file names and quoted input can hold control characters. */
 function describeError(e: unknown): string {
+  return safeForTerminal(errorText(e), { multiline: true });
+}
+
+function errorText(e: unknown): string {
   if (isInfluenceLensError(e)) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : '';
     return where && !e.message.includes(where) ? `${e.message} (${where})` : e.message;

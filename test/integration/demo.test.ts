@@ -29,6 +29,7 @@ test('reduced demo: corpus → fit (with the index) → score → analyses', { t
   assert.ok(existsSync(join(paths.results, 'analysis.json')));
   const a = readAnalysis(paths.results);
   assert.ok(a.correlations.matrix.length === 6);
+  assert.match(readFileSync(join(paths.results, 'report.html'), 'utf8'), /<script type="application\/json" id="influence-lens-report">/);
   // The index written during the fit covers every document.
   assert.equal(readManifest(paths.index).documents, 80);
   // A second run reuses the cached factors.

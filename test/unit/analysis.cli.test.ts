@@ -12,7 +12,7 @@ import { runAnalyze } from '../../server/src/cli/analyze';
 import { UsageError } from '../../server/src/cli/args';
 import { ANALYSIS_FILE, readAnalysis, type AnalysisReport } from '../../server/src/engine/analysis/analyze';
 import { writeResults } from '../../server/src/engine/results/io';
-import type { ResultsFile, ResultsQuery } from '../../server/src/engine/results/types';
+import type { ResultsMeta, ResultsQuery } from '../../server/src/engine/results/types';
 import { Rng } from '../../server/src/engine/util/random';
 
 const N = 30;
@@ -58,8 +58,7 @@ function makeFixture(corpusLines = TEXTS.map((text, d) => ({ id: `doc-${d}`, sou
   });
   scores[0 * N + 3] = 10;
   scores[1 * N + 4] = 10;
-  const meta: Omit<ResultsFile, 'scoresFile' | 'scoresSha256' | 'selfScoresFile' | 'selfScoresSha256'> = {
-    version: 1,
+  const meta: ResultsMeta = {
     tool: 'influence-lens test',
     createdAt: '2026-01-01T00:00:00.000Z',
     model: { path: 'model', fingerprint: 'm', architecture: 'llama' },

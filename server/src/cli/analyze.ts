@@ -2,6 +2,7 @@
 import type { AnalysisReport } from '../engine/analysis/analyze';
 import { headlineTable } from '../engine/analysis/headline';
 import { runAnalysis } from '../engine/runs/analyze';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, int, optStr, parse, str, UsageError, type Values } from './args';
 
 export interface AnalyzeIo {
@@ -26,7 +27,7 @@ export async function runAnalyze(argv: string[], signal: AbortSignal, io: Analyz
     permutations: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '0' },
   });
-  const log = (line: string) => v.quiet || io.stderr.write(`influence-lens: ${line}\n`);
+  const log = (line: string) => v.quiet || io.stderr.write(`influence-lens: ${safeForTerminal(line, { multiline: true })}\n`);
   const { report, path } = await runAnalysis(
     {
       results: str(v, 'results'),
@@ -37,7 +38,7 @@ export async function runAnalyze(argv: string[], signal: AbortSignal, io: Analyz
     },
     { signal, log },
   );
-  io.stdout.write(headlineTable(report));
+  io.stdout.write(safeForTerminal(headlineTable(report), { multiline: true }));
   log(`wrote ${path}`);
   return report;
 }

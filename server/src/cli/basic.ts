@@ -1,5 +1,6 @@
 /** `generate` and `loss`: run the model on text. */
 import { generateText, textLoss } from '../engine/runs/text';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, MODEL_OPTIONS, int, parse, str } from './args';
 import { withModel } from './context';
 
@@ -9,7 +10,7 @@ export async function generate(argv: string[], signal: AbortSignal): Promise<voi
   // One sequence at a time: a worker would only add a copy of the model.
   await withModel(v, signal, { workers: 0 }, async ({ run }) => {
     const text = await generateText(run, v.prompt as string, maxNewTokens);
-    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    process.stdout.write(safeForTerminal(text.endsWith('\n') ? text : text + '\n', { multiline: true }));
   });
 }
 

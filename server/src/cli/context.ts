@@ -5,6 +5,7 @@ import { openFactorSet, type FactorSet } from '../engine/runs/factors';
 import { ModelRun } from '../engine/runs/modelRun';
 import type { RunHooks } from '../engine/runs/progress';
 import { int, optStr, str, type Values } from './args';
+import { safeForTerminal } from '../engine/util/terminal';
 import { ProgressBar } from './progress';
 
 export interface CliRun {
@@ -20,7 +21,7 @@ export async function withModel<T>(v: Values, signal: AbortSignal, o: { workers?
   const log = (line: string) => {
     if (quiet) return;
     progress.done();
-    process.stderr.write(`influence-lens: ${line}\n`);
+    process.stderr.write(`influence-lens: ${safeForTerminal(line, { multiline: true })}\n`);
   };
   const run = await ModelRun.open({
     model: str(v, 'model'),
@@ -30,6 +31,7 @@ export async function withModel<T>(v: Values, signal: AbortSignal, o: { workers?
     modules: o.modules,
   });
   log(`backend ${run.backend.name} (${run.backend.reason}), ${run.pool.size} compute thread(s)`);
+  if (run.pool.cappedFrom) log(`--workers ${run.pool.cappedFrom} capped at ${run.pool.size}, this machine's available parallelism`);
   try {
     return await fn({ run, progress, hooks: { signal, log, onProgress: (p) => progress.update(p) } });
   } finally {

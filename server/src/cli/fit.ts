@@ -5,9 +5,12 @@ import { FISHER_MODES, STRATEGIES } from '../engine/ekfac/types';
 import { mergeResults } from '../engine/results/merge';
 import { mergeIndexes } from '../engine/index/merge';
 import { runFit } from '../engine/runs/fit';
+import { prepareOutput } from '../engine/util/output';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withModel } from './context';
 import { describeIndex, SKETCH_OPTIONS } from './indexCommand';
+import { DEFAULT_SKETCH, parseSketch } from '../engine/index/sketch';
 
 export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
@@ -29,6 +32,11 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const indexOut = optStr(v, 'index');
   if (!indexOut && (optStr(v, 'sketch') || optStr(v, 'sketch-seed'))) throw new UsageError('--sketch and --sketch-seed need --index');
   const shard = parseShard(optStr(v, 'shard'));
+  prepareOutput(out, 'factors', [str(v, 'model'), str(v, 'corpus')]);
+  if (indexOut) {
+    parseSketch(optStr(v, 'sketch') ?? DEFAULT_SKETCH); // a bad --sketch is refused before any work
+    prepareOutput(indexOut, 'index', [str(v, 'model'), str(v, 'corpus'), out]);
+  }
   const modules = optStr(v, 'modules')?.split(',').map((s) => s.trim()).filter(Boolean);
   const request = {
     corpus: corpusOptions(v),
@@ -68,16 +76,16 @@ export async function merge(argv: string[]): Promise<void> {
   if ([factors, results, indexes].filter((x) => x !== undefined).length !== 1) {
     throw new UsageError('merge needs one of: --factors DIR | --results DIR [--results DIR …] --out DIR | --index DIR [--index DIR …] --out DIR');
   }
-  const say = (s: string) => v.quiet || process.stderr.write(`influence-lens: ${s}\n`);
+  const say = (s: string) => v.quiet || process.stderr.write(`influence-lens: ${safeForTerminal(s)}\n`);
   if (indexes) {
-    const out = str(v, 'out');
+    const out = prepareOutput(str(v, 'out'), 'index', indexes);
     const merged = mergeIndexes(indexes, out);
     say(`merged ${indexes.length} indexes into ${out}: ${merged.documents} documents`);
   } else if (factors) {
     const { stage, shards } = await mergeShards(factors);
     say(`merged ${shards} shards of the ${stage} stage in ${factors}; run fit again (with the same options) to continue`);
   } else {
-    const out = str(v, 'out');
+    const out = prepareOutput(str(v, 'out'), 'results', results);
     const merged = mergeResults(results!, out);
     say(`merged ${results!.length} results into ${out}: ${merged.queries.length} queries × ${merged.documents.length} documents`);
   }

@@ -1,8 +1,9 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
 import { parseShard } from '../engine/corpus/sequences';
-import { bytesPerRow, sketchName } from '../engine/index/sketch';
+import { bytesPerRow, parseSketch, sketchName } from '../engine/index/sketch';
 import type { IndexManifest } from '../engine/index/types';
 import { runIndexBuild } from '../engine/runs/buildIndex';
+import { prepareOutput } from '../engine/util/output';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
 
@@ -25,10 +26,13 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
     shard: { type: 'string' },
   });
   const out = str(v, 'out');
+  const sketch = optStr(v, 'sketch');
+  if (sketch !== undefined) parseSketch(sketch); // a bad --sketch is refused before any work
+  prepareOutput(out, 'index', [str(v, 'factors'), str(v, 'model'), str(v, 'corpus')]);
   const request = {
     corpus: corpusOptions(v),
     out,
-    sketch: optStr(v, 'sketch'),
+    sketch,
     seed: int(v, 'sketch-seed', { min: 0 }),
     damping: num(v, 'damping'),
     shard: parseShard(optStr(v, 'shard')),

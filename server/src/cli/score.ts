@@ -4,6 +4,8 @@ import type { CorpusOptions } from '../engine/corpus/types';
 import { readQueries } from '../engine/queries/read';
 import { readDocumentTexts } from '../engine/runs/documents';
 import { runScore, type ScoreRun } from '../engine/runs/score';
+import { prepareOutput } from '../engine/util/output';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withFactors } from './context';
 
@@ -30,13 +32,12 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
   if (rerank !== undefined && !indexDir) throw new UsageError('--rerank needs --index');
   if (indexDir && optStr(v, 'shard')) throw new UsageError('--shard applies to corpus passes; an index is sharded when it is built');
   if (indexDir && v.self === true) throw new UsageError('--self needs a pass over the corpus; drop --index');
-  str(v, 'factors');
   const out = str(v, 'out');
   const corpus = corpusOptions(v);
   const top = int(v, 'top', { min: 0 })!;
-  const request = {
+  prepareOutput(out, 'results', [str(v, 'factors'), str(v, 'model'), corpus.path, ...(indexDir ? [indexDir] : [])]);
+  const options = {
     corpus,
-    queries: await readQueries(str(v, 'queries')),
     damping: num(v, 'damping'),
     rank: int(v, 'rank'),
     selfInfluence: v.self === true,
@@ -46,6 +47,8 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     index: indexDir ? { dir: indexDir, rerank: rerank ?? 0 } : undefined,
     out,
   };
+  // Every option is checked before the query file is read (a usage error wins over a bad file).
+  const request = { ...options, queries: await readQueries(str(v, 'queries')) };
   await withFactors(v, signal, async ({ run, factors, hooks }) => {
     const scored = await runScore(run, factors, request, hooks);
     const { results, skippedQueries } = scored;
@@ -77,7 +80,7 @@ async function topTable(scored: ScoreRun, corpus: CorpusOptions, k: number, sign
       lines.push(`  ${String(r + 1).padStart(4)}  ${s.toExponential(3).padStart(10)}  ${oneLine(doc.source || '-', 12).padEnd(12)}  ${oneLine(doc.id, 16).padEnd(16)}  ${oneLine(texts.get(doc.index) ?? '', 60)}`);
     });
   });
-  return lines.join('\n') + '\n';
+  return safeForTerminal(lines.join('\n') + '\n', { multiline: true });
 }
 
 function oneLine(s: string, max: number): string {

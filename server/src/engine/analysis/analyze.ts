@@ -4,11 +4,12 @@
  * computation over the score matrix; reading document text (for the answer analysis) is the
  * caller's business: pass a lookup by corpus document index (see {@link documentsNeeded}).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import type { LoadedResults } from '../results/types';
 import { writeTextAtomically } from '../util/atomic';
+import { FILE_LIMITS, readJsonBounded } from '../util/files';
 import { TOOL_VERSION } from '../version';
 import { answerAnalysis, answerLadder, answerPattern, type AnswerReport } from './answers';
 import { correlationAnalysis, type CorrelationReport } from './correlations';
@@ -171,12 +172,7 @@ export function writeAnalysis(dir: string, report: AnalysisReport): string {
 export function readAnalysis(dir: string): AnalysisReport {
   const path = join(dir, ANALYSIS_FILE);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no ${ANALYSIS_FILE} in ${dir}`, { file: path });
-  let report: AnalysisReport;
-  try {
-    report = JSON.parse(readFileSync(path, 'utf8')) as AnalysisReport;
-  } catch (e) {
-    throw new InfluenceLensError('RESULTS_CORRUPT', `unreadable ${ANALYSIS_FILE}: ${(e as Error).message}`, { file: path });
-  }
-  if (report.version !== ANALYSIS_VERSION) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report.version)}`, { file: path });
+  const report = readJsonBounded(path, { what: ANALYSIS_FILE, maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' }) as AnalysisReport;
+  if (report?.version !== ANALYSIS_VERSION) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report.version)}`, { file: path });
   return report;
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { tf } from '../tf';
+import { InfluenceLensError } from '../errors';
 
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -119,5 +120,5 @@ export async function initBackend(request: BackendRequest = 'auto'): Promise<Bac
 export function parseBackendRequest(s: string | undefined): BackendRequest {
   if (s === undefined || s === '' || s === 'auto') return 'auto';
   if ((BACKEND_NAMES as readonly string[]).includes(s)) return s as BackendName;
-  throw new Error(`unknown backend "${s}": expected auto, ${BACKEND_NAMES.join(', ')}`);
+  throw new InfluenceLensError('USAGE', `unknown backend "${s}": expected auto, ${BACKEND_NAMES.join(', ')}`);
 }

@@ -25,13 +25,26 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** interactive: a person waits (hovers); background: batch runs, fits, index builds. */
+export type Priority = 'interactive' | 'background';
+
+export interface RunOptions {
+  priority?: Priority;
+  /** Aborting drops the task if it has not started (a started task runs to its end; its result is dropped). */
+  signal?: AbortSignal;
+}
+
 class ComputeWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** Tasks posted and not yet answered. */
   busy = 0;
 
-  constructor(script: string) {
+  constructor(
+    script: string,
+    private readonly onIdle: () => void,
+  ) {
     // From source (tests, tsx), the worker registers tsx's CommonJS hooks itself: loader hooks of the
     // parent thread do not reach worker threads.
     this.worker = script.endsWith('.ts')
@@ -54,7 +67,10 @@ class ComputeWorker {
     return new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...msg, id });
-    }).finally(() => this.busy--);
+    }).finally(() => {
+      this.busy--;
+      this.onIdle();
+    });
   }
 
   private failAll(e: Error): void {
@@ -67,62 +83,147 @@ class ComputeWorker {
   }
 }
 
+/** A task waiting for a thread: for any thread, or for one (broadcast, each). */
+interface Queued {
+  task: Task;
+  worker?: ComputeWorker;
+  priority: Priority;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
 /** The worker script beside this module: worker.ts when running from source, worker.js in the bundles. */
 function workerScript(): string {
   const ts = join(__dirname, 'worker.ts');
   return __filename.endsWith('.ts') && existsSync(ts) ? ts : join(__dirname, 'worker.js');
 }
 
+/**
+ * Tasks wait here, not in the threads' message queues: a thread is given one task at a time, interactive
+ * tasks before background ones, so a hover waits for at most the task a thread is running. While any
+ * foreground lease is held, background tasks are not started at all (a hover's several steps then run
+ * back to back instead of interleaving with a batch).
+ */
 export class ComputePool {
+  private readonly queue: Queued[] = [];
+  private leases = 0;
+  private workers: ComputeWorker[] = [];
+
   private constructor(
     readonly backend: BackendInfo,
-    private readonly workers: ComputeWorker[],
     private readonly local: TaskRunner | undefined,
+    /** The workers asked for when more than the machine's available parallelism (the pool has that many). */
+    readonly cappedFrom?: number,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: PoolOptions = {}): Promise<ComputePool> {
     const backend = await initBackend(options.backend ?? 'auto');
-    const count = options.workers ?? (backend.wantsWorkers ? availableParallelism() : 0);
+    // Each worker holds a copy of the model: more than one per core only costs memory.
+    const cores = availableParallelism();
+    const requested = options.workers ?? (backend.wantsWorkers ? cores : 0);
+    const count = Math.min(requested, cores);
+    const cappedFrom = requested > count ? requested : undefined;
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);
-      return new ComputePool(backend, [], local);
+      return new ComputePool(backend, local);
     }
-    const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript()));
+    const pool = new ComputePool(backend, undefined, cappedFrom);
+    const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript(), () => pool.dispatch()));
     try {
       await Promise.all(workers.map((w) => w.request({ type: 'init', backend: backend.name, checkpoint, modules: options.modules })));
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ComputePool(backend, workers, undefined);
+    pool.workers = workers;
+    return pool;
   }
 
   get size(): number {
     return Math.max(1, this.workers.length);
   }
 
-  /** Runs one task on the least busy thread. */
-  async run<T extends Task>(task: T): Promise<TaskResult<T>> {
-    if (this.local) return this.local.run(task);
-    const worker = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    return (await worker.request({ type: 'task', task })) as TaskResult<T>;
+  /** Runs one task on the first free thread. */
+  async run<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>> {
+    if (this.local) return this.runLocal(task, o);
+    return (await this.enqueue(task, undefined, o)) as TaskResult<T>;
   }
 
   /** Runs a task on every thread (e.g. memory checks). */
-  async broadcast<T extends Task>(task: T): Promise<TaskResult<T>[]> {
-    if (this.local) return [this.local.run(task)];
-    return (await Promise.all(this.workers.map((w) => w.request({ type: 'task', task })))) as TaskResult<T>[];
+  async broadcast<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
+    if (this.local) return [this.runLocal(task, o)];
+    return (await Promise.all(this.workers.map((w) => this.enqueue(task, w, o)))) as TaskResult<T>[];
   }
 
   /** Runs one task per thread, made for that thread's part (part i of `parts`), in thread order. */
-  async each<T extends Task>(make: (part: number, parts: number) => T): Promise<TaskResult<T>[]> {
-    if (this.local) return [this.local.run(make(0, 1))];
+  async each<T extends Task>(make: (part: number, parts: number) => T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
+    if (this.local) return [this.runLocal(make(0, 1), o)];
     const n = this.workers.length;
-    return (await Promise.all(this.workers.map((w, i) => w.request({ type: 'task', task: make(i, n) })))) as TaskResult<T>[];
+    return (await Promise.all(this.workers.map((w, i) => this.enqueue(make(i, n), w, o)))) as TaskResult<T>[];
+  }
+
+  /**
+   * Holds back background tasks until the returned release is called (leases nest): what a person waits
+   * for runs without batch work between its steps.
+   */
+  foreground(): () => void {
+    this.leases++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.leases--;
+      this.dispatch();
+    };
+  }
+
+  /** Tasks waiting for a thread. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private runLocal<T extends Task>(task: T, o: RunOptions): TaskResult<T> {
+    o.signal?.throwIfAborted();
+    return this.local!.run(task);
+  }
+
+  private enqueue(task: Task, worker: ComputeWorker | undefined, o: RunOptions): Promise<unknown> {
+    o.signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const item: Queued = { task, worker, priority: o.priority ?? 'background', resolve, reject, signal: o.signal };
+      if (o.signal) {
+        item.onAbort = () => {
+          const i = this.queue.indexOf(item);
+          if (i < 0) return; // started: it runs to its end
+          this.queue.splice(i, 1);
+          reject(o.signal!.reason);
+        };
+        o.signal.addEventListener('abort', item.onAbort, { once: true });
+      }
+      this.queue.push(item);
+      this.dispatch();
+    });
+  }
+
+  /** Gives each idle thread the first task it may take: interactive before background, in arrival order. */
+  private dispatch(): void {
+    for (const w of this.workers) {
+      if (w.busy > 0) continue;
+      const pick = (p: Priority) => this.queue.findIndex((q) => q.priority === p && (!q.worker || q.worker === w));
+      let i = pick('interactive');
+      if (i < 0 && this.leases === 0) i = pick('background');
+      if (i < 0) continue;
+      const [item] = this.queue.splice(i, 1);
+      if (item.onAbort) item.signal!.removeEventListener('abort', item.onAbort);
+      w.request({ type: 'task', task: item.task }).then(item.resolve, item.reject);
+    }
   }
 
   async dispose(): Promise<void> {
+    for (const item of this.queue.splice(0)) item.reject(new Error('the compute pool was closed'));
     this.local?.dispose();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

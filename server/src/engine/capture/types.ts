@@ -21,6 +21,9 @@ export interface CaptureOptions {
   seed: number;
 }
 
+/** The actual next tokens as labels (scores, index rows, queries). */
+export const ACTUAL_LABELS: CaptureOptions = { labels: 'actual', seed: 0 };
+
 /** One tracked module's captures over all real (non-padding) tokens of the batch, sequences concatenated. */
 export interface ModuleCapture {
   name: string;

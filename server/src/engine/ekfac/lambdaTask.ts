@@ -7,7 +7,7 @@
 import type { Tensor2D } from '../tf';
 import type { TfModel } from '../model/tfModel';
 import { withDeviceCaptures, type DeviceCaptures } from '../capture/deviceCaptures';
-import type { CaptureOptions, CaptureSequence } from '../capture/types';
+import { ACTUAL_LABELS, type CaptureOptions, type CaptureSequence } from '../capture/types';
 import type { DeviceSketch, SketchRows } from '../index/reductions';
 import { diagonalSums, ekfacLambdaSums, type ModuleSum } from './reductions';
 
@@ -26,16 +26,14 @@ export interface LambdaResult {
   index?: SketchRows;
 }
 
-const ACTUAL: CaptureOptions = { labels: 'actual', seed: 0 };
-
 export function lambdaTask(model: TfModel, task: LambdaTask, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>, sketch: DeviceSketch | undefined): LambdaResult {
   const sums = (c: DeviceCaptures) => (task.rotate ? ekfacLambdaSums(c, bases) : diagonalSums(c));
   if (!task.index) return withDeviceCaptures(model, task.sequences, task.options, (c) => ({ sums: sums(c), documents: c.B }));
   if (!sketch) throw new Error('no index sketch is set in this compute thread');
   if (task.index === 'same' && task.options.labels === 'actual') {
-    return withDeviceCaptures(model, task.sequences, ACTUAL, (c) => ({ sums: sums(c), documents: c.B, index: sketch.rows(c) }));
+    return withDeviceCaptures(model, task.sequences, ACTUAL_LABELS, (c) => ({ sums: sums(c), documents: c.B, index: sketch.rows(c) }));
   }
   const lambda = task.sequences.length > 0 ? withDeviceCaptures(model, task.sequences, task.options, (c) => ({ sums: sums(c), documents: c.B })) : { sums: [], documents: 0 };
   const index = task.index === 'same' ? task.sequences : task.index;
-  return { ...lambda, index: withDeviceCaptures(model, index, ACTUAL, (c) => sketch.rows(c)) };
+  return { ...lambda, index: withDeviceCaptures(model, index, ACTUAL_LABELS, (c) => sketch.rows(c)) };
 }

@@ -16,13 +16,13 @@ import type { FactorManifest } from '../ekfac/store';
 import type { ModuleFactors } from '../ekfac/types';
 import type { ResultsDocument } from '../results/types';
 import type { Tokenizer } from '../tokenizer/types';
-import { writeTextAtomically } from '../util/atomic';
+import { assertOutputKind } from '../util/output';
 import { TOOL_VERSION } from '../version';
 import { dampingFor } from '../score/precondition';
 import { sketchBasis } from './projection';
 import type { SketchRows } from './reductions';
 import { DEFAULT_SKETCH, parseSketch, rowLayout, sketchModules, sketchName, type SketchChoice } from './sketch';
-import { ChunkWriter, MANIFEST, packBlocksRow, packDenseRow, readManifest, writeDocuments } from './store';
+import { ChunkWriter, MANIFEST, packBlocksRow, packDenseRow, readManifest, writeDocuments, writeManifest } from './store';
 import { INDEX_VERSION, type IndexFactors, type IndexManifest, type IndexModule, type RowLayout, type SketchSettings } from './types';
 
 /** Seed of the random projections when none is given. */
@@ -83,6 +83,7 @@ export class IndexBuilder {
    */
   static async start(pool: ComputePool, factors: { dir: string; modules: ModuleFactors[] }, t: IndexTarget): Promise<IndexBuilder> {
     checkFactors(factors.modules, t.sketch, factors.dir);
+    assertOutputKind(t.out, 'index'); // never clear a folder that holds factors or results
     mkdirSync(t.out, { recursive: true });
     // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
     for (const f of readdirSync(t.out)) if (f === MANIFEST || f.startsWith('chunk-') || f === 'documents.json') rmSync(join(t.out, f), { force: true });
@@ -137,8 +138,7 @@ export class IndexBuilder {
       documentsSha256: docs.sha256,
       shard: this.t.shard ? `${this.t.shard.index}/${this.t.shard.count}` : null,
     };
-    writeTextAtomically(join(this.t.out, MANIFEST), JSON.stringify(manifest) + '\n');
-    return manifest;
+    return writeManifest(this.t.out, manifest);
   }
 }
 

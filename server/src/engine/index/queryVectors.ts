@@ -3,7 +3,7 @@
  * threads (tfjs), preconditioned by EK-FAC's 1 / (Λ + λ) there (eigen, kron) or here (count, blocks, which
  * need the query's whole rotation), then quantized for the kernel (quantizeQuery).
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool, Priority } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
 import type { LoadedFactors } from '../ekfac/load';
@@ -42,7 +42,7 @@ export class IndexQueryEncoder {
     return new IndexQueryEncoder(pool, manifest, width, finish);
   }
 
-  async encode(queries: PreparedQuery[], o: { batchSize?: number; signal?: AbortSignal; onDone?: (done: number) => void } = {}): Promise<EncodedQueries> {
+  async encode(queries: PreparedQuery[], o: { batchSize?: number; signal?: AbortSignal; priority?: Priority; onDone?: (done: number) => void } = {}): Promise<EncodedQueries> {
     const out: EncodedQueries = { queries: [], nll: [] };
     const P = this.width;
     await runBatched<PreparedQuery, TaskOf<'indexQuery'>>(
@@ -58,6 +58,7 @@ export class IndexQueryEncoder {
         o.onDone?.(out.queries.length);
       },
       o.signal,
+      { priority: o.priority },
     );
     return out;
   }

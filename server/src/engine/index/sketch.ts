@@ -17,7 +17,7 @@ export interface SketchChoice {
 }
 
 const usage = (text: string, why: string) =>
-  new InfluenceLensError('INVALID_OPTION', `--sketch "${text}": ${why} (eigen:16x32, kron:24x24, count:8192, blocks:50% or blocks:4096)`);
+  new InfluenceLensError('USAGE', `--sketch "${text}": ${why} (eigen:16x32, kron:24x24, count:8192, blocks:50% or blocks:4096)`);
 
 /** Parses "kind[:size]", checking the size's form for the kind. */
 export function parseSketch(text: string): SketchChoice {
@@ -41,7 +41,7 @@ export function keptEntries(dim: string, size: number): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(dim);
   const n = m ? Number(m[1]) : NaN;
   if (!m || !(n > 0) || (m[2] === '%' && n > 100) || (m[2] === '' && !Number.isInteger(n))) {
-    throw new InfluenceLensError('INVALID_OPTION', `a blocks sketch keeps a share such as 50% or a whole number of entries per module; got "${dim}"`);
+    throw new InfluenceLensError('USAGE', `a blocks sketch keeps a share such as 50% or a whole number of entries per module; got "${dim}"`);
   }
   return Math.max(1, Math.min(size, m[2] === '%' ? Math.round((n / 100) * size) : n));
 }

@@ -7,13 +7,15 @@
  * written last: a build that stopped part-way leaves no manifest and does not load.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { checksumOf, ScanMemory } from './kernel/scanMemory';
-import { writeFileAtomically } from '../util/atomic';
-import { bytesPerRow, positionBytes } from './sketch';
-import { BLOCK, INDEX_VERSION, type IndexChunk, type IndexManifest, type RowLayout } from './types';
+import { writeFileAtomically, writeTextAtomically } from '../util/atomic';
+import { FILE_LIMITS, openRegularFile, readFileBounded, readJsonBounded } from '../util/files';
+import { seal, verifySeal } from '../util/seal';
+import { bytesPerRow, parseSketch, positionBytes, rowLayout, sketchModules } from './sketch';
+import { BLOCK, INDEX_VERSION, LANES, SKETCH_KINDS, type IndexChunk, type IndexManifest, type RowLayout } from './types';
 import type { ResultsDocument } from '../results/types';
 
 export const MANIFEST = 'manifest.json';
@@ -168,15 +170,19 @@ export function writeDocuments(dir: string, documents: ResultsDocument[]): { fil
   return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** Writes the manifest, sealed, atomically: the last file of a build or merge. */
+export function writeManifest(dir: string, manifest: IndexManifest): IndexManifest {
+  const sealed = seal(manifest);
+  writeTextAtomically(join(dir, MANIFEST), JSON.stringify(sealed) + '\n');
+  return sealed;
+}
+
 export function readManifest(dir: string): IndexManifest {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no index in ${dir} (run influence-lens index first, or it did not finish)`, { file: path });
-  let m: IndexManifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8')) as IndexManifest;
-    if (!Array.isArray(m.chunks) || !Array.isArray(m.modules) || typeof m.version !== 'number') throw new Error('not an index manifest');
-  } catch (e) {
-    throw new InfluenceLensError('INDEX_CORRUPT', `unreadable index manifest: ${(e as Error).message}`, { file: path });
+  const m = readJsonBounded(path, { what: 'index manifest', maxBytes: FILE_LIMITS.smallJson, code: 'INDEX_CORRUPT' }) as IndexManifest;
+  if (m === null || typeof m !== 'object' || !Array.isArray(m.chunks) || !Array.isArray(m.modules) || typeof m.version !== 'number') {
+    throw new InfluenceLensError('INDEX_CORRUPT', `unreadable index manifest: not an index manifest`, { file: path });
   }
   if (m.version !== INDEX_VERSION) {
     throw new InfluenceLensError(
@@ -185,7 +191,39 @@ export function readManifest(dir: string): IndexManifest {
       { file: path },
     );
   }
+  verifySeal(m, { file: path, what: 'index manifest', code: 'INDEX_CORRUPT', remedy: 'rebuild the index' });
+  const problem = layoutProblem(m);
+  if (problem) throw new InfluenceLensError('INDEX_CORRUPT', `index manifest ${path}: ${problem}; rebuild the index`, { file: path });
   return m;
+}
+
+const isCount = (x: unknown, min = 0) => typeof x === 'number' && Number.isSafeInteger(x) && x >= min;
+
+/** What is wrong with a (checksummed) manifest's layout, if anything: a hand-made one must not crash a scan. */
+function layoutProblem(m: IndexManifest): string | undefined {
+  const kind = m.sketch?.kind;
+  if (!SKETCH_KINDS.includes(kind) || typeof m.sketch.size !== 'string') return 'unknown sketch';
+  for (const mod of m.modules) if (!isCount(mod.outDim, 1) || !isCount(mod.inDim, 1)) return `module ${String(mod.name)} has an impossible shape`;
+  // The layout must be the one the sketch gives these modules (which bounds every offset a scan reads).
+  let expected: RowLayout;
+  try {
+    const choice = parseSketch(`${kind}:${m.sketch.size}`);
+    const modules = sketchModules(choice, m.modules);
+    if (JSON.stringify(modules) !== JSON.stringify(m.modules)) return 'its modules do not match its sketch';
+    expected = rowLayout(choice, modules);
+  } catch {
+    return 'its sketch size is not valid';
+  }
+  if (JSON.stringify(expected) !== JSON.stringify(m.rows)) return 'its row layout does not match its sketch';
+  if (m.rows.segments.some((w) => w % (kind === 'blocks' ? BLOCK : LANES) !== 0)) return 'a segment is not padded';
+  let first = 0;
+  for (const c of m.chunks) {
+    if (typeof c.file !== 'string' || !/^chunk-\d+\.bin$/.test(c.file) || c.first !== first || !isCount(c.count, 1) || c.count > 4096) return `chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;
+    first += c.count;
+  }
+  if (first !== m.documents) return 'the chunks listed do not cover its documents';
+  if (typeof m.documentsFile !== 'string' || !/^[\w.-]+$/.test(m.documentsFile) || m.documentsFile.startsWith('.')) return 'the documents file is not a file in the index folder';
+  return undefined;
 }
 
 /**
@@ -196,10 +234,9 @@ export function readChunkInto(dir: string, manifest: IndexManifest, chunk: Index
   const path = join(dir, chunk.file);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} is missing`, { file: path });
   const expected = chunk.count * bytesPerRow(manifest.rows);
-  const fd = openSync(path, 'r');
+  const { fd, size } = openRegularFile(path, 'index chunk');
   let bytes: Uint8Array;
   try {
-    const size = fstatSync(fd).size;
     if (size !== expected) {
       throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} has ${size} bytes; expected ${expected} (truncated or overwritten)`, { file: path });
     }
@@ -224,7 +261,7 @@ export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChun
 export function readDocuments(dir: string, manifest: IndexManifest): ResultsDocument[] {
   const path = join(dir, manifest.documentsFile);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', 'index documents.json is missing', { file: path });
-  const bytes = readFileSync(path);
+  const bytes = readFileBounded(path, { what: 'index documents', maxBytes: FILE_LIMITS.largeJson });
   if (createHash('sha256').update(bytes).digest('hex') !== manifest.documentsSha256) {
     throw new InfluenceLensError('INDEX_CORRUPT', 'index documents.json does not match its hash in the manifest', { file: path });
   }

@@ -12,8 +12,8 @@ export const BLOCK = 8;
 /** Values of a dense sketch segment are padded to a multiple of this (one SIMD load). */
 export const LANES = 16;
 
-/** The layout version this tool writes and reads. */
-export const INDEX_VERSION = 4;
+/** The version this tool writes and reads (5: fixed-size sketches; 3 and 4 held layout 3's blocks only). */
+export const INDEX_VERSION = 5;
 
 export const SKETCH_KINDS = ['eigen', 'kron', 'count', 'blocks'] as const;
 export type SketchKind = (typeof SKETCH_KINDS)[number];
@@ -88,4 +88,6 @@ export interface IndexManifest {
   documentsFile: string;
   documentsSha256: string;
   shard: string | null;
+  /** sha256 of the canonical JSON of every other field (util/seal.ts), checked on load. */
+  metadataSha256?: string;
 }

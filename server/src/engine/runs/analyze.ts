@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { analyze, documentsNeeded, writeAnalysis, type AnalysisReport } from '../analysis/analyze';
 import type { CorpusOptions } from '../corpus/types';
 import { readResults } from '../results/io';
+import { prepareOutput } from '../util/output';
 import type { LoadedResults } from '../results/types';
 import { readDocumentTexts } from './documents';
 import type { RunHooks } from './progress';
@@ -31,6 +32,7 @@ export interface AnalyzeRun {
 
 export async function runAnalysis(r: AnalyzeRequest, hooks: RunHooks = {}): Promise<AnalyzeRun> {
   const loaded = readResults(r.results);
+  prepareOutput(r.results, 'results'); // analysis.json goes beside the results: writable, checked before the work
   const { queries, documents } = loaded.results;
   hooks.log?.(`analysing ${queries.length} queries × ${documents.length} documents in ${r.results}`);
   const texts = await answerTexts(loaded, r, hooks);

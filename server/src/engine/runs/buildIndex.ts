@@ -8,6 +8,7 @@ import { DEFAULT_BATCH_SIZE } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { stageProgress, type RunHooks } from './progress';
+import { prepareOutput } from '../util/output';
 
 export interface IndexRequest {
   corpus: CorpusOptions;
@@ -25,6 +26,7 @@ export interface IndexRequest {
 }
 
 export async function runIndexBuild(run: ModelRun, f: FactorSet, r: IndexRequest, hooks: RunHooks = {}): Promise<IndexManifest> {
+  prepareOutput(r.out, 'index', [f.dir, run.options.model, r.corpus.path]);
   const modelId = await run.modelId();
   const progress = stageProgress(hooks, r.shard ? `index shard ${r.shard.index}/${r.shard.count}` : 'index');
   return buildIndex({

@@ -21,8 +21,8 @@ export function defaultMaxLen(context: number): number {
 /** A maximum length must fit the model's context and hold at least BOS and one token. */
 export function checkMaxLen(maxLen: number, context: number): number {
   if (!Number.isInteger(maxLen) || maxLen < 2) {
-    throw new InfluenceLensError('INVALID_OPTION', `the maximum length must be a whole number ≥ 2, got ${maxLen}`);
+    throw new InfluenceLensError('USAGE', `the maximum length must be a whole number ≥ 2, got ${maxLen}`);
   }
-  if (maxLen > context) throw new InfluenceLensError('INVALID_OPTION', `the maximum length ${maxLen} exceeds the model's context of ${context}`);
+  if (maxLen > context) throw new InfluenceLensError('USAGE', `the maximum length ${maxLen} exceeds the model's context of ${context}`);
   return maxLen;
 }

@@ -13,6 +13,7 @@ import { checkMaxLen, DEFAULT_BATCH_SIZE, DEFAULT_MAX_DOCS, defaultMaxLen } from
 import { openFactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
+import { prepareOutput } from '../util/output';
 
 export interface FitRequest {
   corpus: CorpusOptions;
@@ -68,6 +69,8 @@ export type FitRunOutcome = FitOutcome & { settings: FitSettings; stages: Partia
 
 /** Runs every missing stage (or this shard of the first pending one); completed stages are reused. */
 export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {}): Promise<FitRunOutcome> {
+  prepareOutput(r.out, 'factors', [run.options.model, r.corpus.path]);
+  if (r.index) prepareOutput(r.index.out, 'index', [run.options.model, r.corpus.path, r.out]);
   await run.track(r.modules);
   const settings: FitSettings = {
     strategy: r.strategy ?? 'ekfac',

@@ -7,7 +7,7 @@ import { ComputePool } from '../backend/pool';
 import { fingerprintCheckpoint } from '../model/load';
 import { bosId, openModel, stopIds, type OpenedModel } from '../model/openModel';
 import type { Checkpoint } from '../model/types';
-import { trackedModules } from '../model/tfModel';
+import { checkModuleNames, trackedModules } from '../model/tfModel';
 import type { Tokenizer } from '../tokenizer/types';
 
 export interface ModelRunOptions {
@@ -42,6 +42,7 @@ export class ModelRun implements OpenedModel {
 
   static async open(o: ModelRunOptions): Promise<ModelRun> {
     const opened = await openModel(o.model, o.tokenizer);
+    checkModuleNames(opened.checkpoint.config, o.modules);
     const pool = await ComputePool.create(opened.checkpoint, { backend: o.backend, workers: o.workers, modules: o.modules });
     return new ModelRun(o, opened.checkpoint, opened.tokenizer, pool, o.modules);
   }

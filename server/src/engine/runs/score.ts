@@ -2,17 +2,17 @@
  * Scoring queries against a corpus (exactly, or from a gradient index with an exact rerank) into the
  * results format of docs/RESULTS.md, with the queries that could not be scored listed in the results.
  */
-import { mkdirSync } from 'node:fs';
-import { corpusFingerprint } from '../corpus/fingerprint';
+import { CorpusFingerprinter, corpusFingerprint } from '../corpus/fingerprint';
 import type { Shard } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import { scoreWithIndex } from '../index/scoreWithIndex';
 import type { QueryRecord } from '../queries/types';
 import { writeResults } from '../results/io';
-import type { ResultsFile } from '../results/types';
+import type { ResultsFile, ResultsMeta } from '../results/types';
 import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../score/score';
 import { TOOL_VERSION } from '../version';
+import { prepareOutput } from '../util/output';
 import { DEFAULT_BATCH_SIZE } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
@@ -38,7 +38,8 @@ export interface ScoreRequest {
 }
 
 export interface ScoreRun {
-  results: ResultsFile | Omit<ResultsFile, 'scoresFile' | 'scoresSha256'>;
+  /** As written (with its checksums) when `out` was given, else the metadata alone. */
+  results: ResultsFile | ResultsMeta;
   /** Raw influence, [queries × documents] row-major, in the order of results.queries and results.documents. */
   scores: Float32Array;
   self?: Float32Array;
@@ -46,9 +47,9 @@ export interface ScoreRun {
 }
 
 export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks: RunHooks = {}): Promise<ScoreRun> {
-  if (r.index && r.shard) throw new InfluenceLensError('INVALID_OPTION', 'sharding applies to corpus passes; an index is sharded when it is built');
-  if (r.index && r.selfInfluence) throw new InfluenceLensError('INVALID_OPTION', 'self-influence needs a pass over the corpus, not an index');
-  if (r.out) mkdirSync(r.out, { recursive: true });
+  if (r.index && r.shard) throw new InfluenceLensError('USAGE', 'sharding applies to corpus passes; an index is sharded when it is built');
+  if (r.index && r.selfInfluence) throw new InfluenceLensError('USAGE', 'self-influence needs a pass over the corpus, not an index');
+  if (r.out) prepareOutput(r.out, 'results', [f.dir, r.corpus.path, ...(r.index ? [r.index.dir] : [])]);
   const { queries, skipped } = await prepareQueries(run, r.queries, { maxLen: f.maxLen, maxNewTokens: r.maxNewTokens }, hooks);
   if (queries.length === 0) {
     throw new InfluenceLensError('NO_QUERIES', `none of the ${r.queries.length} queries can be scored:\n${skipped.map((s) => `  ${s.file}:${s.line}: ${s.reason}`).join('\n')}`, {
@@ -71,23 +72,24 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
     onProgress: (p: ScoreProgress) =>
       hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
   };
+  // The corpus is fingerprinted as the scoring pass reads it (no second read), when that pass reads all of it.
+  const fingerprinter = new CorpusFingerprinter(r.corpus);
   const output: ScoreOutput = r.index
     ? await scoreWithIndex({ ...base, indexDir: r.index.dir, modelFingerprint: modelId.fingerprint, rerank: r.index.rerank })
-    : await scoreCorpus({ ...base, selfInfluence: r.selfInfluence === true, shard: r.shard });
+    : await scoreCorpus({ ...base, selfInfluence: r.selfInfluence === true, shard: r.shard, corpusHooks: fingerprinter.hooks });
   if (output.skipped > 0) {
     hooks.log?.(`skipped ${output.skipped} malformed corpus ${output.skipped === 1 ? 'entry' : 'entries'}:`);
     for (const line of describeIssues(output.skippedIssues, output.skipped)) hooks.log?.(line);
   }
   const manifest = f.factors.manifest;
   const indexInfo = output.index;
-  const meta: Omit<ResultsFile, 'scoresFile' | 'scoresSha256' | 'selfScoresFile' | 'selfScoresSha256'> = {
-    version: 1,
+  const meta: ResultsMeta = {
     tool: TOOL_VERSION,
     createdAt: new Date().toISOString(),
     model: modelId,
     corpus: {
       path: r.corpus.path,
-      fingerprint: await corpusFingerprint(r.corpus, hooks.signal),
+      fingerprint: (r.index ? undefined : fingerprinter.digest()) ?? (await corpusFingerprint(r.corpus, hooks.signal)),
       documents: output.documents.length,
       skipped: output.skipped,
       skippedIssues: output.skippedIssues,

@@ -6,7 +6,7 @@ import type { ModelRun } from './modelRun';
 export async function generateText(run: ModelRun, prompt: string, maxNewTokens: number): Promise<string> {
   const tokens = [run.bos, ...run.tokenizer.encode(prompt)];
   if (tokens.length >= run.context) {
-    throw new InfluenceLensError('INVALID_OPTION', `the prompt has ${tokens.length} tokens; the model's context is ${run.context}`);
+    throw new InfluenceLensError('USAGE', `the prompt has ${tokens.length} tokens; the model's context is ${run.context}`);
   }
   const out = await run.pool.run({ kind: 'generate', prompt: tokens, maxNewTokens, stopIds: run.stopIds });
   return run.tokenizer.decode([...tokens.slice(1), ...out], run.bos);
@@ -22,7 +22,7 @@ export interface TextLoss {
 export async function textLoss(run: ModelRun, text: string): Promise<TextLoss> {
   const tokens = [run.bos, ...run.tokenizer.encode(text)];
   if (tokens.length > run.context) {
-    throw new InfluenceLensError('INVALID_OPTION', `the text has ${tokens.length} tokens; the model's context is ${run.context}`);
+    throw new InfluenceLensError('USAGE', `the text has ${tokens.length} tokens; the model's context is ${run.context}`);
   }
   const losses = await run.pool.run({ kind: 'tokenLosses', tokens });
   const sumNats = losses.reduce((a, b) => a + b, 0);

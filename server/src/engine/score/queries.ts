@@ -2,7 +2,7 @@
  * Queries as token sequences: [BOS] + tokenize(prompt) + tokenize(completion), the completion tokenized
  * on its own (docs/EKFAC.md). A query without a completion gets the model's own greedy one, as in the paper.
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool, Priority } from '../backend/pool';
 import type { CaptureSequence } from '../capture/types';
 import { InfluenceLensError } from '../errors';
 import type { QueryRecord } from '../queries/types';
@@ -34,6 +34,8 @@ export interface ResolveOptions {
 export interface PrepareOptions extends ResolveOptions {
   /** Keep the last tokens of a prompt too long for the maximum length instead of refusing it. */
   truncatePrompt?: boolean;
+  /** Priority of the greedy generation on the compute threads. */
+  priority?: Priority;
 }
 
 /** Every query prepared, in order; the first that cannot be (too long, empty completion) is thrown. */
@@ -70,7 +72,7 @@ export async function prepareQuery(record: QueryRecord, o: PrepareOptions): Prom
   let completion: string;
   if (generated) {
     const budget = Math.min(o.maxNewTokens, o.maxLen - promptTokens.length);
-    completionTokens = await o.pool.run({ kind: 'generate', prompt: promptTokens, maxNewTokens: budget, stopIds: o.stopIds });
+    completionTokens = await o.pool.run({ kind: 'generate', prompt: promptTokens, maxNewTokens: budget, stopIds: o.stopIds }, { priority: o.priority, signal: o.signal });
     completion = o.tokenizer.decode(completionTokens, promptTokens[promptTokens.length - 1]);
     if (completionTokens.length === 0) {
       throw new InfluenceLensError('QUERY_EMPTY', `query "${record.id}": the model's greedy completion is empty (it stopped at once); give a completion`, where);

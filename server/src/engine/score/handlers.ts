@@ -1,0 +1,124 @@
+/** The scoring stage's device side: per-document gradients, and scores against uploaded queries. */
+import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
+import { withDeviceCaptures } from '../capture/deviceCaptures';
+import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
+import { perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
+import { tf, type Tensor2D } from '../tf';
+import { keptTokenQuery, pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from './reductions';
+import type { PreparedQueries, SelfPreconditioner } from './types';
+
+export type ScoreTask =
+  | { kind: 'sequenceGradients'; sequences: CaptureSequence[] }
+  // `slot` keeps one run's uploaded queries apart from another's on the same threads (a hover scoring
+  // exactly while a batch runs).
+  | { kind: 'setQueries'; queries: PreparedQueries; slot?: string }
+  | { kind: 'score'; sequences: CaptureSequence[]; self: boolean; slot?: string }
+  | { kind: 'setSelf'; modules: SelfPreconditioner[]; slot?: string }
+  | { kind: 'setPreconditioner'; modules: SelfPreconditioner[] }
+  | { kind: 'setTokenQuery'; sequence: CaptureSequence }
+  | { kind: 'tokenScores'; sequences: CaptureSequence[] };
+
+export interface ScoreResults {
+  sequenceGradients: { losses: number[]; gradients: (ModuleSum & { outDim: number; inDim: number })[][] /* per sequence, per module [out×in] */ };
+  setQueries: null;
+  /** [B × Q] pairwise scores, and [B] self-influence when asked for. */
+  score: { pairwise: Float32Array; self?: Float32Array };
+  setSelf: null;
+  setPreconditioner: null;
+  /** The query's completion loss (nats). */
+  setTokenQuery: { loss: number };
+  /** Per-token influence [B × L] (row b: sequence b, zero past its length), L the padded length. */
+  tokenScores: { L: number; values: Float32Array };
+}
+
+class Prepared {
+  queries = new Map<string, DeviceQueryModule>();
+  queryCount = 0;
+  self = new Map<string, DeviceSelfModule>();
+  dispose(): void {
+    this.queries = replaceTensors(this.queries, []);
+    this.self = replaceTensors(this.self, []);
+  }
+}
+
+/** One query kept for per-token scoring (TokenScorer): the preconditioner and the query's Pᵀ per module. */
+class TokenQuery {
+  preconditioner = new Map<string, DeviceSelfModule>();
+  PT = new Map<string, Tensor2D>();
+  dispose(): void {
+    this.preconditioner = replaceTensors(this.preconditioner, []);
+    this.PT = replaceTensors(this.PT, []);
+  }
+}
+
+const prepared = (s: ThreadState, slot: string | undefined) => s.stage(slot ? `score:${slot}` : 'score', () => new Prepared());
+const tokenQuery = (s: ThreadState) => s.stage('tokenQuery', () => new TokenQuery());
+
+export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
+  sequenceGradients: (s, task) =>
+    withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => {
+      const perModule = c.modules.map((m) => {
+        const G = perSequenceGradients(c, m);
+        return { name: m.module.name, outDim: G.shape[1], inDim: G.shape[2], data: G.dataSync() as Float32Array };
+      });
+      const gradients = task.sequences.map((_, b) =>
+        perModule.map(({ data, ...m }) => ({ ...m, data: data.slice(b * m.outDim * m.inDim, (b + 1) * m.outDim * m.inDim) })),
+      );
+      return { losses: c.losses, gradients };
+    }),
+  setQueries: (s, task) => {
+    const p = prepared(s, task.slot);
+    p.queryCount = task.queries.count;
+    p.queries = replaceTensors(p.queries, task.queries.modules.map((q) => [q.name, uploadQuery(q, task.queries.count)]));
+    return null;
+  },
+  score: (s, task) => {
+    const p = prepared(s, task.slot);
+    return withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => ({
+      pairwise: pairwiseScores(c, p.queries, p.queryCount),
+      self: task.self ? selfScores(c, p.self) : undefined,
+    }));
+  },
+  setSelf: (s, task) => {
+    const p = prepared(s, task.slot);
+    p.self = replaceTensors(p.self, task.modules.map((m) => [m.name, uploadSelf(m)]));
+    return null;
+  },
+  setPreconditioner: (s, task) => {
+    const t = tokenQuery(s);
+    t.preconditioner = replaceTensors(t.preconditioner, task.modules.map((m) => [m.name, uploadSelf(m)]));
+    t.PT = replaceTensors(t.PT, []);
+    return null;
+  },
+  setTokenQuery: (s, task) => {
+    const t = tokenQuery(s);
+    const { loss, PT } = withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => ({ loss: c.losses[0], PT: keptTokenQuery(c, t.preconditioner) }));
+    t.PT = replaceTensors(t.PT, [...PT]);
+    return { loss };
+  },
+  tokenScores: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => ({ L: c.L, values: tokenScores(c, tokenQuery(s).PT) })),
+};
+
+function uploadQuery(q: PreparedQueries['modules'][number], count: number): DeviceQueryModule {
+  if (q.kind === 'dense') {
+    // P [Q, out·in] → PT [out·in, Q] for one 2-D product per batch.
+    return { kind: 'dense', PT: tf.tidy(() => tf.transpose(tf.tensor2d(q.P, [count, q.outDim * q.inDim]))) as Tensor2D };
+  }
+  return {
+    kind: 'lowrank',
+    rank: q.rank,
+    L: tf.tensor2d(q.L, [q.outDim, count * q.rank]),
+    R: tf.tensor2d(q.R, [q.inDim, count * q.rank]),
+  };
+}
+
+function uploadSelf(m: SelfPreconditioner): DeviceSelfModule {
+  if (m.QA && m.QS) {
+    return {
+      QA: squareTensor(m.QA, m.inDim),
+      QS: squareTensor(m.QS, m.outDim),
+      inverseDamped: tf.tidy(() => tf.transpose(tf.tensor2d(m.inverseDamped, [m.outDim, m.inDim]))) as Tensor2D,
+    };
+  }
+  return { inverseDamped: tf.tensor2d(m.inverseDamped, [m.outDim, m.inDim]) };
+}
