@@ -20,6 +20,7 @@ import { runFit } from '../../server/src/engine/runs/fit';
 import { ModelRun } from '../../server/src/engine/runs/modelRun';
 import { IndexSearcher } from '../../server/src/engine/index/search';
 import { quantizeQuery } from '../../server/src/engine/index/scan';
+import { INDEX_VERSION } from '../../server/src/engine/index/types';
 import { bosId, openModel, stopIds, type OpenedModel } from '../../server/src/engine/model/openModel';
 import { fit, identityFor, score, withPool, writeJsonlCorpus, STORY_QUERIES, tempDirs, type Setup } from '../helpers/influence';
 import { accuracy, buildTestIndex, indexScores, topTenHits } from '../helpers/gradientIndex';
@@ -168,7 +169,7 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   // An index of an older layout: refused, with what to do.
   const old = JSON.parse(readFileSync(join(whole, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(whole, 'manifest.json'), JSON.stringify({ ...old, version: 3 }));
-  assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), /layout version 3; this tool reads version 4 .*rebuild it/);
+  assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), new RegExp(`layout version 3; this tool reads version ${INDEX_VERSION} .*rebuild it`));
   rmSync(join(whole, 'manifest.json'));
   assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), /no index/);
 });

@@ -185,6 +185,14 @@ test('the chunk checksum changes with any one byte, and with the length; in plac
   // Trailing zeros are not padding: the length counts.
   assert.notEqual(checksumOf(Uint8Array.from([...bytes, 0])), base);
   assert.notEqual(checksumOf(bytes.subarray(0, 1000)), checksumOf(Uint8Array.from([...bytes.subarray(0, 1000), 0])));
+  // Fed piece by piece as a chunk is read (any pieces, a tail that is not a multiple of 16): the same checksum.
+  const big = Uint8Array.from({ length: 3 * 2 ** 20 + 7 }, () => Math.floor(rng.next() * 256));
+  const streamed = new ScanMemory();
+  const region = streamed.alloc(big.length);
+  streamed.bytes(region, big.length).set(big);
+  const sum = streamed.checksummer(region);
+  for (const available of [100, 1_000_003, 1_000_003, 2_500_000, big.length]) sum.update(available);
+  assert.equal(sum.end(big.length), checksumOf(big));
   // In place in a scan memory whose padding holds garbage: the same checksum.
   const memory = new ScanMemory();
   const at = memory.alloc(bytes.length);

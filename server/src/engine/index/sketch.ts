@@ -6,10 +6,10 @@ import { InfluenceLensError } from '../errors';
 import { BLOCK, LANES, SKETCH_KINDS, type IndexModule, type RowLayout, type SketchKind } from './types';
 
 /** The default sketch (docs/INDEX.md: chosen by measured accuracy per byte on the demo set). */
-export const DEFAULT_SKETCH = 'eigen:16x32';
+export const DEFAULT_SKETCH = 'eigen:16x24';
 
 /** Each kind's size when `--sketch` names only the kind. */
-const DEFAULT_SIZES: Record<SketchKind, string> = { eigen: '16x32', kron: '24x24', count: '8192', blocks: '50%' };
+const DEFAULT_SIZES: Record<SketchKind, string> = { eigen: '16x24', kron: '24x24', count: '8192', blocks: '50%' };
 
 export interface SketchChoice {
   kind: SketchKind;

@@ -226,27 +226,44 @@ function layoutProblem(m: IndexManifest): string | undefined {
   return undefined;
 }
 
+/** Bytes read from a chunk file per call: a piece is checksummed while still in cache. */
+const PIECE = 4 << 20;
+
+/** A chunk's checksum computed as its bytes arrive: `update(n)` when the first n are read, `end(size)` gives it. */
+export interface ChunkChecksum {
+  update(available: number): void;
+  end(length: number): string;
+}
+
 /**
  * Reads one chunk file into the bytes `into(size)` gives (a fresh buffer, or a region of a scan memory)
- * and checks its size and, with `checksum`, its checksum.
+ * and checks its size and its checksum (`checksum(bytes)` fed piece by piece as they are read).
  */
-export function readChunkInto(dir: string, manifest: IndexManifest, chunk: IndexChunk, into: (size: number) => Uint8Array, checksum: (bytes: Uint8Array) => string): Uint8Array {
+export function readChunkInto(dir: string, manifest: IndexManifest, chunk: IndexChunk, into: (size: number) => Uint8Array, checksum: (bytes: Uint8Array) => ChunkChecksum): Uint8Array {
   const path = join(dir, chunk.file);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} is missing`, { file: path });
   const expected = chunk.count * bytesPerRow(manifest.rows);
   const { fd, size } = openRegularFile(path, 'index chunk');
   let bytes: Uint8Array;
+  let sum: string;
   try {
     if (size !== expected) {
       throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} has ${size} bytes; expected ${expected} (truncated or overwritten)`, { file: path });
     }
     bytes = into(size);
+    const hash = checksum(bytes);
     let done = 0;
-    while (done < size) done += readSync(fd, bytes, done, size - done, done);
+    while (done < size) {
+      const n = readSync(fd, bytes, done, Math.min(PIECE, size - done), done);
+      if (n === 0) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} ended after ${done} of ${size} bytes`, { file: path });
+      done += n;
+      hash.update(done);
+    }
+    sum = hash.end(size);
   } finally {
     closeSync(fd);
   }
-  if (checksum(bytes) !== chunk.checksum) {
+  if (sum !== chunk.checksum) {
     throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} does not match its checksum in the manifest (corrupt); rebuild the index`, { file: path });
   }
   return bytes;
@@ -255,7 +272,8 @@ export function readChunkInto(dir: string, manifest: IndexManifest, chunk: Index
 /** Reads, checks and decodes one chunk (for merging and inspection; scans read into a scan memory). */
 export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChunk): IndexRows {
   // Its own ArrayBuffer at offset 0, so the typed views are aligned.
-  return decodeChunk(readChunkInto(dir, manifest, chunk, (size) => Buffer.allocUnsafeSlow(size), (bytes) => checksumOf(bytes)), chunk.count, manifest.rows);
+  const whole = (bytes: Uint8Array): ChunkChecksum => ({ update: () => undefined, end: () => checksumOf(bytes) });
+  return decodeChunk(readChunkInto(dir, manifest, chunk, (size) => Buffer.allocUnsafeSlow(size), whole), chunk.count, manifest.rows);
 }
 
 export function readDocuments(dir: string, manifest: IndexManifest): ResultsDocument[] {

@@ -12,8 +12,8 @@ export const BLOCK = 8;
 /** Values of a dense sketch segment are padded to a multiple of this (one SIMD load). */
 export const LANES = 16;
 
-/** The version this tool writes and reads (5: fixed-size sketches; 3 and 4 held layout 3's blocks only). */
-export const INDEX_VERSION = 5;
+/** The version this tool writes and reads (6: fixed-size sketches, chunk checksums from four interleaved states; 5 the same rows with a one-state checksum; 3 and 4 held layout 3's blocks only). */
+export const INDEX_VERSION = 6;
 
 export const SKETCH_KINDS = ['eigen', 'kron', 'count', 'blocks'] as const;
 export type SketchKind = (typeof SKETCH_KINDS)[number];

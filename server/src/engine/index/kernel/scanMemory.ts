@@ -13,7 +13,9 @@ export const SCAN_MEMORY_LIMIT = 4 * 2 ** 30;
 interface KernelExports {
   dot16(blocks: number, values: number, n: number, query: number): number;
   dot32(blocks: number, values: number, n: number, query: number): number;
-  checksum(at: number, paddedLength: number, length: number, out: number): void;
+  checksumInit(state: number): void;
+  checksumUpdate(state: number, at: number, length: number): void;
+  checksumFinal(state: number, length: number, out: number): void;
   scanDense(scales: number, values: number, count: number, widths: number, segments: number, query: number, queryScales: number, out: number): void;
 }
 
@@ -25,14 +27,14 @@ export class ScanMemory {
   private readonly memory: WebAssembly.Memory;
   private readonly kernel: KernelExports;
   private top = 0;
-  /** 16 bytes for the checksum's result. */
-  private readonly out: number;
+  /** 64 bytes of checksum state, then 16 for its result. */
+  private readonly state: number;
 
   constructor() {
     compiled ??= new WebAssembly.Module(Buffer.from(SCAN_WASM_BASE64, 'base64'));
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: SCAN_MEMORY_LIMIT / PAGE });
     this.kernel = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as KernelExports;
-    this.out = this.alloc(16);
+    this.state = this.alloc(80);
   }
 
   /** Reserves `bytes` (16-byte aligned) and returns their offset, growing the memory as needed. */
@@ -50,6 +52,11 @@ export class ScanMemory {
     }
     const have = this.memory.buffer.byteLength;
     if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  /** Everything this memory holds is free again, except the checksum's state. */
+  clear(): void {
+    this.top = this.state + 80;
   }
 
   /** Everything after `offset` is free again. */
@@ -79,10 +86,33 @@ export class ScanMemory {
    * region from alloc(), whose 16-byte padding this zeroes first.
    */
   checksum(at: number, length: number): string {
-    const padded = align16(length);
-    this.bytes(at + length, padded - length).fill(0);
-    this.kernel.checksum(at, padded, length, this.out);
-    return Buffer.from(this.bytes(this.out, 16)).toString('hex');
+    const sum = this.checksummer(at);
+    sum.update(length);
+    return sum.end(length);
+  }
+
+  /**
+   * A checksum fed as bytes arrive at `at` (a region from alloc()): `update(n)` once the first n bytes are
+   * there takes every whole group of 64 among them, while they are still in cache; `end(length)` zeroes the
+   * padding and takes the rest. One at a time per memory (they share the state).
+   */
+  checksummer(at: number): { update(available: number): void; end(length: number): string } {
+    this.kernel.checksumInit(this.state);
+    let done = 0;
+    return {
+      update: (available) => {
+        const upTo = available - (available % 64);
+        if (upTo > done) this.kernel.checksumUpdate(this.state, at + done, upTo - done);
+        done = Math.max(done, upTo);
+      },
+      end: (length) => {
+        const padded = align16(length);
+        this.bytes(at + length, padded - length).fill(0);
+        this.kernel.checksumUpdate(this.state, at + done, padded - done);
+        this.kernel.checksumFinal(this.state, length, this.state + 64);
+        return Buffer.from(this.bytes(this.state + 64, 16)).toString('hex');
+      },
+    };
   }
 
   /**
@@ -101,7 +131,7 @@ export class ScanMemory {
 
 /** The checksum of bytes held outside a scan memory (copied into a scratch one, kept for the next call). */
 export function checksumOf(bytes: Uint8Array, scratch = new ScanMemory()): string {
-  scratch.freeFrom(16);
+  scratch.clear();
   const at = scratch.alloc(bytes.length);
   scratch.bytes(at, bytes.length).set(bytes);
   return scratch.checksum(at, bytes.length);
