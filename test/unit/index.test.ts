@@ -155,6 +155,11 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
     const split = await IndexSearcher.openOnPool(merged, { modelFingerprint: identity.model.fingerprint, factors }, pool);
     assert.deepEqual(await split.scan(q), a.scores(q));
     await split.close();
+    // Over the budget on the pool: each thread streams its own chunks at every query, the same scores.
+    const splitStreamed = await IndexSearcher.openOnPool(merged, { modelFingerprint: identity.model.fingerprint, factors, memoryBudgetBytes: 0 }, pool);
+    assert.equal(splitStreamed.inMemory, false);
+    assert.deepEqual(await splitStreamed.scan(q), a.scores(q));
+    await splitStreamed.close();
     await assert.rejects(split.scan(q), /no index is open/);
   });
 

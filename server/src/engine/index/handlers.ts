@@ -13,7 +13,7 @@ export type IndexTask =
   | { kind: 'setIndexBasis'; modules: SketchBasisMessage[] }
   | { kind: 'indexRows'; sequences: CaptureSequence[] }
   | { kind: 'indexQuery'; sequences: CaptureSequence[] }
-  | { kind: 'openIndexPart'; dir: string; part: number; parts: number }
+  | { kind: 'openIndexPart'; dir: string; part: number; parts: number; stream?: boolean }
   | { kind: 'scanIndexPart'; query: IndexQuery }
   | { kind: 'closeIndexPart' };
 
@@ -60,7 +60,7 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
   openIndexPart: (s, task) => {
     const d = device(s);
     d.part = undefined; // the previous part's memory goes before the next one loads
-    d.part = new IndexPart(task.dir, task.part, task.parts);
+    d.part = new IndexPart(task.dir, task.part, task.parts, task.stream);
     return d.part.documents;
   },
   scanIndexPart: (s, task) => {

@@ -151,24 +151,43 @@ const chunksBytes = (manifest: IndexManifest, chunks: IndexChunk[]) => chunks.re
 export const scannerBytes = (manifest: IndexManifest, chunks: IndexChunk[]) =>
   64 + queryLength(manifest) * 2 + 8 * manifest.rows.segments.length + 4 * Math.max(0, ...manifest.chunks.map((c) => c.count)) + chunksBytes(manifest, chunks);
 
-/** One thread's share of an index, loaded (and hash-checked) by that thread. */
+/**
+ * One thread's share of an index, loaded (and checksum-checked) by that thread; or, for an index larger
+ * than the memory budget (`stream`), read again chunk by chunk at every query, each chunk checked as it
+ * is read and dropped after its scan, so a thread holds one chunk at a time.
+ */
 export class IndexPart {
   private readonly scanner: ChunkScanner;
+  private readonly chunks: IndexChunk[];
 
-  constructor(dir: string, part: number, parts: number) {
+  constructor(
+    dir: string,
+    part: number,
+    parts: number,
+    private readonly stream = false,
+  ) {
     const manifest = readManifest(dir);
     this.scanner = new ChunkScanner(dir, manifest);
-    const chunks = chunksOfPart(manifest.chunks, part, parts);
-    this.scanner.reserve(chunks);
-    for (const chunk of chunks) this.scanner.load(chunk);
+    this.chunks = chunksOfPart(manifest.chunks, part, parts);
+    if (stream) return;
+    this.scanner.reserve(this.chunks);
+    for (const chunk of this.chunks) this.scanner.load(chunk);
   }
 
   get documents(): number {
-    return this.scanner.documents;
+    return this.chunks.reduce((n, c) => n + c.count, 0);
   }
 
   scan(query: IndexQuery): Float32Array {
-    return this.scanner.scan(query);
+    if (!this.stream) return this.scanner.scan(query);
+    const out = new Float32Array(this.documents);
+    let row = 0;
+    for (const chunk of this.chunks) {
+      this.scanner.load(chunk);
+      this.scanner.scan(query, out.subarray(row, row + chunk.count));
+      this.scanner.unload();
+      row += chunk.count;
+    }
+    return out;
   }
 }
-

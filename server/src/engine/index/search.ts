@@ -1,7 +1,8 @@
 /**
  * Scoring against the index: a query (quantizeQuery) dotted with each document's row. Rows live
  * in scan memories when they fit the budget — split over the compute threads when opened on a pool, so a
- * query uses every core — else each query streams the chunks from disk.
+ * query uses every core — else each query streams the chunks from disk (on every compute thread, each
+ * reading its own chunks, when opened on a pool), so an index larger than RAM still answers.
  */
 import { totalmem } from 'node:os';
 import { InfluenceLensError } from '../errors';
@@ -33,8 +34,10 @@ export class IndexSearcher {
     readonly documents: ResultsDocument[],
     /** Every chunk loaded here, or undefined when streaming from disk or held by the pool's threads. */
     private readonly scanner: ChunkScanner | undefined,
-    /** The pool whose threads hold the rows, part by part. */
+    /** The pool whose threads hold the rows, part by part (or stream them). */
     private readonly pool?: ComputePool,
+    /** Whether the pool's threads stream their chunks from disk at every query. */
+    private readonly streamed = false,
   ) {}
 
   /** Opens an index and holds its rows here (or streams them): for one-off use and tests. */
@@ -47,12 +50,15 @@ export class IndexSearcher {
     return new IndexSearcher(dir, manifest, documents, scanner);
   }
 
-  /** Opens an index with its rows split over the pool's threads (each loads and checks its own chunks). */
+  /**
+   * Opens an index with its rows split over the pool's threads (each loads and checks its own chunks); one
+   * over the memory budget is split alike, each thread streaming its chunks from disk at every query.
+   */
   static async openOnPool(dir: string, o: OpenIndexOptions, pool: ComputePool): Promise<IndexSearcher> {
     const { manifest, documents } = IndexSearcher.check(dir, o);
-    if (!IndexSearcher.fits(manifest, pool.size, o)) return new IndexSearcher(dir, manifest, documents, undefined);
-    await pool.each((part, parts) => ({ kind: 'openIndexPart', dir, part, parts }));
-    return new IndexSearcher(dir, manifest, documents, undefined, pool);
+    const stream = !IndexSearcher.fits(manifest, pool.size, o);
+    await pool.each((part, parts) => ({ kind: 'openIndexPart', dir, part, parts, stream }));
+    return new IndexSearcher(dir, manifest, documents, undefined, pool, stream);
   }
 
   private static check(dir: string, o: OpenIndexOptions): { manifest: IndexManifest; documents: ResultsDocument[] } {
@@ -81,8 +87,9 @@ export class IndexSearcher {
     if (this.pool) await this.pool.each(() => ({ kind: 'closeIndexPart' }));
   }
 
+  /** Whether the rows are held in memory (else every query reads them from disk). */
   get inMemory(): boolean {
-    return this.scanner !== undefined || this.pool !== undefined;
+    return this.scanner !== undefined || (this.pool !== undefined && !this.streamed);
   }
 
   /** Entries of a query vector (queryLength). */
