@@ -42,7 +42,7 @@ commands:
   index --model PATH --corpus C --factors FACTORS --out INDEX [--sketch KIND:SIZE] [--sketch-seed S]
       [--damping X] [--max-len L] [--shard i/n]
       the gradient index for instant queries: a fixed-size sketch of each document's gradient in the
-      EK-FAC eigenbasis; KIND:SIZE is eigen:KSxKA (default eigen:16x32, the top eigen-subspace of each
+      EK-FAC eigenbasis; KIND:SIZE is eigen:KSxKA (default eigen:16x24, the top eigen-subspace of each
       module), kron:KSxKA (seeded Kronecker projection), count:DIMS (count-sketch of all modules), or
       blocks:50%|K (each document's heaviest blocks of 8 entries per module; --damping weighs them)
   score … --index INDEX [--rerank N]

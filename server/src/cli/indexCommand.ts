@@ -44,7 +44,7 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
   });
 }
 
-/** "DIR (N documents, sketch eigen:16x32, B bytes per document)" */
+/** "DIR (N documents, sketch eigen:16x24, B bytes per document)" */
 export function describeIndex(dir: string, m: IndexManifest): string {
   return `${dir} (${m.documents} documents, sketch ${sketchName(m.sketch)}, ${bytesPerRow(m.rows)} bytes per document)`;
 }
