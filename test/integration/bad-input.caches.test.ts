@@ -154,7 +154,7 @@ test('an edited index manifest is refused naming it; the intact index scores', {
   const viaIndex = (out: string) => scoreTiny(corpus, factors, queries, out, ['--index', index]);
   const copy = join(dir, 'index-manifest.json');
   copyFileSync(manifest, copy);
-  for (const edit of [(m: Record<string, unknown>) => ((m.modules as { blocks: number }[])[0].blocks += 1), (m: Record<string, unknown>) => ((m.settings as { dim: string }).dim = '90%')]) {
+  for (const edit of [(m: Record<string, unknown>) => ((m.modules as { kS: number }[])[0].kS += 1), (m: Record<string, unknown>) => ((m.sketch as { size: string }).size = '32x32')]) {
     const out = join(dir, 'index-scored-bad');
     await withEdited(manifest, () => editJson(manifest, edit), async () => {
       assertRefused(await viaIndex(out), 1, manifest, 'metadata checksum');
