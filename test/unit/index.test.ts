@@ -54,8 +54,8 @@ before(async () => {
 test.after(cleanup);
 
 /**
- * Floors under what each sketch measured here (docs/INDEX.md has the figures): the default eigen:16x32 gave
- * Spearman 0.58 min / 0.73 mean, kron:16x16 0.24 / 0.40, count:4096 0.33 / 0.48; a broken preconditioner
+ * Floors under what each sketch measured here (docs/INDEX.md has the figures): the default eigen:16x24 gave
+ * Spearman 0.59 min / 0.72 mean, kron:16x16 0.24 / 0.40, count:4096 0.33 / 0.48; a broken preconditioner
  * or projection scores near 0.
  */
 const FLOORS: Record<string, number> = { [DEFAULT_SKETCH]: 0.6, 'kron:16x16': 0.25, 'count:4096': 0.3 };
