@@ -70,7 +70,10 @@ test('index session: the documents shown are rescored exactly and equal the exac
   try {
     const session = await InfluenceSession.create(run, factors, { corpus: { path: corpus }, index });
     const ref = await runScore(run, factors, { corpus: { path: corpus }, queries: [query] });
-    const got = await session.query({ prompt: query.prompt, completion: query.completion, top: 5, bottom: 3, rerank: 10 });
+    // Every document a candidate (60): what this checks is that the shown ones are rescored exactly, not the
+    // sketch's ranking (a fixed-size sketch need not hold the exact top 5 within its top 10 or 20:
+    // docs/INDEX.md; test/unit/index.test.ts measures its recall).
+    const got = await session.query({ prompt: query.prompt, completion: query.completion, top: 5, bottom: 3, rerank: 60 });
     assert.equal(got.method, 'index+rerank');
     for (const d of [...got.top, ...got.bottom]) {
       assert.ok(d.exact, `document ${d.document.index} was rescored`);
