@@ -238,6 +238,10 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const fromStatus = server.statuses.length;
     await command(server, SERVER_COMMANDS.buildIndex, [], 'index-token');
     await server.statuses.next((x) => x.index?.state === 'ready', fromStatus);
+    // Every document a rerank candidate: this checks that the shown documents are rescored exactly, not the
+    // default sketch's ranking (its top 20 of 61 need not hold the exact top 5: docs/INDEX.md).
+    const changed = await changeSettings(server, { ...s.settings, hover: { top: 5, bottom: 3, rerank: 61 } });
+    await server.statuses.next((x) => x.state === 'ready' && x.index?.state === 'ready', changed);
     const r = await hoverText(server, pathToFileURL(join(s.dir, 'e.txt')).href, `${PROMPT}\n---\n${COMPLETION}`);
     assert.ok(r?.answer);
     assert.equal(r.answer.method, 'index+rerank');
