@@ -1,6 +1,7 @@
-// Bundles the extension client, the language server, the CLI, the compute worker and the benchmark
+// Bundles the extension client, the language server, the CLI, the compute worker and the benchmarks
 // (node, CommonJS) and the webview (browser), and copies tfjs's wasm binaries beside the node bundles.
-// @tensorflow/* stays external: an optional tfjs-node must register its backend on the same tfjs instance.
+// @tensorflow/* stays external: an optional tfjs-node or the WebGPU backend must register on the same tfjs
+// instance; webgpu (Dawn, a native module) is loaded at run time too, and only where it is installed.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ const node = {
   minify: production,
   // tfjs ships ES modules whose side effects (kernel registration) must survive bundling.
   mainFields: ['module', 'main'],
-  external: ['vscode', '@tensorflow/*'],
+  external: ['vscode', '@tensorflow/*', 'webgpu'],
   logLevel: 'warning',
 };
 
@@ -30,6 +31,7 @@ const builds = [
       cli: 'server/src/cli.ts',
       worker: 'server/src/engine/backend/worker.ts',
       bench: 'bench/bench.ts',
+      benchGpu: 'bench/gpu.ts',
     },
     outdir: 'dist',
   },

@@ -4,7 +4,7 @@
  * at run time but the protocol's message types, so neither bundle pulls in the other side (or vscode).
  */
 import { NotificationType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { BackendName } from './engine/backend/backend';
+import type { AdapterInfo, BackendName } from './engine/backend/backend';
 import type { Architecture } from './engine/model/types';
 
 /** The settings section both sides exchange through workspace/configuration. */
@@ -18,6 +18,8 @@ export interface BackendStatus {
   reason: string;
   /** Compute threads of the warm pool (present once a model is loaded). */
   threads?: number;
+  /** The GPU adapter a WebGPU backend runs on (description, vendor, whether it is a software one). */
+  adapter?: AdapterInfo;
 }
 
 export interface ModelStatus {

@@ -165,7 +165,7 @@ export class Session {
 
   private backendStatus(): StatusParams['backend'] {
     if (!this.backend) return undefined;
-    return { name: this.backend.name, reason: this.backend.reason, threads: this.loaded?.pool.size };
+    return { name: this.backend.name, reason: this.backend.reason, threads: this.loaded?.pool.size, adapter: this.backend.adapter };
   }
 
   private publish(status: StatusParams): void {

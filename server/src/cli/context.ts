@@ -1,5 +1,5 @@
 /** What every model-running command shares: the opened model, the compute pool, progress and Ctrl-C. */
-import { parseBackendRequest } from '../engine/backend/backend';
+import { describeAdapter, describeBackend, parseBackendRequest } from '../engine/backend/backend';
 import { ComputePool } from '../engine/backend/pool';
 import type { CorpusOptions } from '../engine/corpus/types';
 import { openModel, type OpenedModel } from '../engine/model/openModel';
@@ -34,7 +34,8 @@ export async function withModel<T>(v: Values, signal: AbortSignal, run: ModelRun
     workers: int(v, 'workers', { min: 0 }) ?? run.workers,
     modules: run.modules,
   });
-  log(`backend ${pool.backend.name} (${pool.backend.reason}), ${pool.size} compute thread(s)`);
+  log(`backend ${describeBackend(pool.backend)}, ${pool.size} compute thread(s)`);
+  if (v.verbose === true) log(`${describeAdapter(pool.backend.adapter)}; ${pool.batchSize} sequences per batch unless --batch-size`);
   const progress = new ProgressBar(process.stderr, !quiet);
   try {
     return await fn({ ...opened, pool, progress, signal, log });

@@ -1,20 +1,23 @@
 /**
  * Spreads tasks over compute threads. wasm and cpu are single-threaded in Node, so both cores are used
- * through worker_threads, one backend each; native backends (tfjs-node) run in this thread. Callers
- * split work into tasks that do not depend on the number of threads, so results never do either.
+ * through worker_threads, one backend each; native backends (tfjs-node) and GPUs run in this thread, a GPU
+ * with large batches. Callers split work into tasks that do not depend on the number of threads or the
+ * batch size, so results never do either (beyond float32 rounding for the batch size).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { initBackend, type BackendInfo, type BackendRequest } from './backend';
+import { defaultBatchSize } from './deviceLimits';
 import { TaskRunner, type Task, type TaskResult } from './tasks';
 import type { WorkerMessage, WorkerReply } from './worker';
 import type { Checkpoint } from '../model/types';
+import { trackedModules } from '../model/tfModel';
 
 export interface PoolOptions {
   backend?: BackendRequest;
-  /** Worker threads; 0 runs tasks in this thread; undefined: one per core when the backend wants workers. */
+  /** Worker threads; 0 runs tasks in this thread; undefined: one per core when the backend wants workers. A GPU always runs in this thread. */
   workers?: number;
   /** Tracked MLP linears (by name); all of them by default. */
   modules?: string[];
@@ -76,17 +79,21 @@ function workerScript(): string {
 export class ComputePool {
   private constructor(
     readonly backend: BackendInfo,
+    /** Sequences per batch when the caller does not choose: 8 on CPUs, what the adapter holds on a GPU. */
+    readonly batchSize: number,
     private readonly workers: ComputeWorker[],
     private readonly local: TaskRunner | undefined,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: PoolOptions = {}): Promise<ComputePool> {
     const backend = await initBackend(options.backend ?? 'auto');
-    const count = options.workers ?? (backend.wantsWorkers ? availableParallelism() : 0);
+    const count = backend.gpu ? 0 : (options.workers ?? (backend.wantsWorkers ? availableParallelism() : 0));
+    const tracked = trackedModules(checkpoint.config).filter((m) => !options.modules || options.modules.includes(m.name));
+    const batchSize = defaultBatchSize({ config: checkpoint.config, tracked }, backend.gpu);
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);
-      return new ComputePool(backend, [], local);
+      return new ComputePool(backend, batchSize, [], local);
     }
     const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript()));
     try {
@@ -95,7 +102,7 @@ export class ComputePool {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ComputePool(backend, workers, undefined);
+    return new ComputePool(backend, batchSize, workers, undefined);
   }
 
   get size(): number {
@@ -111,13 +118,13 @@ export class ComputePool {
 
   /** Runs a task on every thread (e.g. memory checks). */
   async broadcast<T extends Task>(task: T): Promise<TaskResult<T>[]> {
-    if (this.local) return [this.local.run(task)];
+    if (this.local) return [await this.local.run(task)];
     return (await Promise.all(this.workers.map((w) => w.request({ type: 'task', task })))) as TaskResult<T>[];
   }
 
   /** Runs one task per thread, made for that thread's part (part i of `parts`), in thread order. */
   async each<T extends Task>(make: (part: number, parts: number) => T): Promise<TaskResult<T>[]> {
-    if (this.local) return [this.local.run(make(0, 1))];
+    if (this.local) return [await this.local.run(make(0, 1))];
     const n = this.workers.length;
     return (await Promise.all(this.workers.map((w, i) => w.request({ type: 'task', task: make(i, n) })))) as TaskResult<T>[];
   }

@@ -1,6 +1,8 @@
 /** The scoring stage's device side: per-document gradients, and scores against uploaded queries. */
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
+import { readback } from '../backend/readback';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
+import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import { perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
 import { tf, type Tensor2D } from '../tf';
@@ -38,14 +40,14 @@ const prepared = (s: ThreadState) => s.stage('score', () => new Prepared());
 export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   sequenceGradients: (s, task) =>
     withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => {
-      const perModule = c.modules.map((m) => {
-        const G = perSequenceGradients(c, m);
-        return { name: m.module.name, outDim: G.shape[1], inDim: G.shape[2], data: G.dataSync() as Float32Array };
+      const G = c.modules.map((m) => perSequenceGradients(c, m));
+      return readback([c.tokenLosses, ...G], ([losses, ...data]) => {
+        const perModule = c.modules.map((m, i) => ({ name: m.module.name, outDim: G[i].shape[1], inDim: G[i].shape[2], data: data[i] }));
+        const gradients = task.sequences.map((_, b) =>
+          perModule.map(({ data, ...m }) => ({ ...m, data: data.slice(b * m.outDim * m.inDim, (b + 1) * m.outDim * m.inDim) as Float32Array })),
+        );
+        return { losses: lossPerSequence(c.B, c.L, losses), gradients };
       });
-      const gradients = task.sequences.map((_, b) =>
-        perModule.map(({ data, ...m }) => ({ ...m, data: data.slice(b * m.outDim * m.inDim, (b + 1) * m.outDim * m.inDim) })),
-      );
-      return { losses: c.losses, gradients };
     }),
   setQueries: (s, task) => {
     const p = prepared(s);
@@ -55,20 +57,21 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   },
   score: (s, task) => {
     const p = prepared(s);
-    return withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => ({
-      pairwise: pairwiseScores(c, p.queries, p.queryCount),
-      self: task.self ? selfScores(c, p.self) : undefined,
-    }));
+    return withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => {
+      const pairwise = pairwiseScores(c, p.queries, p.queryCount);
+      if (!task.self) return readback([pairwise], ([scores]) => ({ pairwise: scores as Float32Array }));
+      return readback([pairwise, selfScores(c, p.self)], ([scores, self]) => ({ pairwise: scores as Float32Array, self: self as Float32Array }));
+    });
   },
   setSelf: (s, task) => {
     const p = prepared(s);
     p.self = replaceTensors(p.self, task.modules.map((m) => [m.name, uploadSelf(m)]));
     return null;
   },
-  tokenScore: (s, task) => {
+  tokenScore: async (s, task) => {
     const P = new Map(task.P.map((p) => [p.name, tf.tidy(() => tf.transpose(tf.tensor2d(p.P, [p.outDim, p.inDim]))) as Tensor2D]));
     try {
-      return withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => tokenScores(c, P));
+      return await withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => readback([tokenScores(c, P)], ([scores]) => scores as Float32Array));
     } finally {
       for (const t of P.values()) t.dispose();
     }
