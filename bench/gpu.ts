@@ -10,7 +10,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseBackend, type BackendName } from '../server/src/engine/backend/backend';
-import { maxBufferBytes } from '../server/src/engine/backend/deviceLimits';
+import { gpuWorkingBytes, maxBufferBytes } from '../server/src/engine/backend/deviceLimits';
 import { ComputePool } from '../server/src/engine/backend/pool';
 import { corpusFingerprint } from '../server/src/engine/corpus/fingerprint';
 import { fitFactors } from '../server/src/engine/ekfac/fit';
@@ -104,7 +104,7 @@ async function main() {
   };
   if (backends.includes('webgpu')) {
     const info = await chooseBackend('webgpu');
-    report.adapter = { ...info.adapter, maxBufferMiB: Math.round(maxBufferBytes() / 2 ** 20) };
+    report.adapter = { ...info.adapter, maxBufferMiB: Math.round(maxBufferBytes() / 2 ** 20), workingMemoryGiB: gpuWorkingBytes() / 2 ** 30 };
     if (info.adapter?.software && !values['any-adapter']) throw new Error(`WebGPU runs on a software adapter (${info.adapter.description}); pass --any-adapter to measure it anyway`);
     log(`webgpu adapter: ${info.adapter?.description}`);
   }

@@ -1,6 +1,7 @@
 // `npm run bench:gpu`: checks that this machine can run the WebGPU benchmark, then runs dist/benchGpu.js
-// (built beforehand by `npm run build`; nothing is installed or downloaded here). Prints the figures as JSON
-// on stdout. Options are passed on: --any-adapter (measure a non-NVIDIA or software adapter too),
+// (built beforehand by `npm run build`; nothing is installed or downloaded here), letting batches use half
+// the card's memory as nvidia-smi reports it unless INFLUENCE_LENS_GPU_MEMORY_GIB is set. Prints the
+// figures as JSON on stdout. Options are passed on: --any-adapter (measure a non-NVIDIA or software adapter too),
 // --scale X (documents per pass), --budget-s S (stop measuring after S seconds; default 270), --models,
 // --backends. See docs/GPU.md.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +31,13 @@ if (process.platform === 'linux') {
 if (missing.length > 0) {
   process.stderr.write(`bench:gpu: cannot run here; missing:\n${missing.map((m) => `  - ${m}\n`).join('')}`);
   process.exit(2);
+}
+
+// Batches may use half the card (WebGPU does not say how much memory it has; nvidia-smi does).
+if (!process.env.INFLUENCE_LENS_GPU_MEMORY_GIB) {
+  const smi = spawnSync('nvidia-smi', ['--query-gpu=memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+  const mib = Number((smi.stdout ?? '').split('\n')[0]);
+  if (smi.status === 0 && mib > 0) process.env.INFLUENCE_LENS_GPU_MEMORY_GIB = String(Math.floor(mib / 2 / 1024));
 }
 
 const budget = Number(args[args.indexOf('--budget-s') + 1]) || 270;

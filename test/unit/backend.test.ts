@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { BACKEND_NAMES, chooseBackend, describeBackend } from '../../server/src/engine/backend/backend';
 import type { ModuleLoader } from '../../server/src/engine/backend/loader';
 import { TFJS_NODE, TFJS_NODE_GPU } from '../../server/src/engine/backend/native';
-import { describeAdapter, WEBGPU_PACKAGE } from '../../server/src/engine/backend/webgpu';
+import { adapterInfo, WEBGPU_PACKAGE } from '../../server/src/engine/backend/webgpu';
 import { tf } from '../../server/src/engine/tf';
 import { REPO } from '../helpers/cli';
 
@@ -91,10 +91,10 @@ test('software adapters are recognised: lavapipe, llvmpipe, SwiftShader; hardwar
     { vendor: 'google', architecture: 'swiftshader', device: 'SwiftShader Device (Subzero)', description: '' },
     { vendor: 'mesa', architecture: 'software', device: '', description: 'lavapipe' },
   ];
-  for (const info of software) assert.equal(describeAdapter({ info }).software, true, JSON.stringify(info));
+  for (const info of software) assert.equal(adapterInfo({ info }).software, true, JSON.stringify(info));
   const hardware = { vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H200', description: 'NVIDIA H200 (Vulkan 1.3)' };
-  assert.deepEqual(describeAdapter({ info: hardware }), { ...hardware, software: false });
-  assert.equal(describeAdapter({ info: { ...hardware, isFallbackAdapter: true } }).software, true);
+  assert.deepEqual(adapterInfo({ info: hardware }), { ...hardware, software: false });
+  assert.equal(adapterInfo({ info: { ...hardware, isFallbackAdapter: true } }).software, true);
 });
 
 test('auto never runs on a software adapter; forcing webgpu does, and says so', async () => {

@@ -1,8 +1,9 @@
 /**
  * Bringing a task's results from the device to the host. A handler computes its output tensors in one
  * synchronous tidy scope (all the work queued on the device, nothing read in between), then reads them
- * here: one transfer per dtype, however many tensors, and asynchronously, because WebGPU cannot read
- * synchronously in Node (and while one task's data travels, the next task's work is already queued).
+ * here: one transfer per dtype however many tensors (several only past the device's largest buffer), and
+ * asynchronously, because WebGPU cannot read synchronously in Node (and while one task's data travels,
+ * the next task's work is already queued).
  */
 import { tf, type Tensor } from '../tf';
 import { maxBufferBytes } from './deviceLimits';
@@ -22,11 +23,6 @@ export function readback<R>(tensors: Tensor[], build: (data: HostArray[]) => R):
 /** The same tensors, with more made of the result. */
 export function mapReadback<R, S>(r: Readback<R>, f: (result: R) => S): Readback<S> {
   return { tensors: r.tensors, build: (data) => f(r.build(data)) };
-}
-
-/** A readback of nothing: a result already on the host. */
-export function hostResult<R>(value: R): Readback<R> {
-  return { tensors: [], build: () => value };
 }
 
 /** Reads every tensor (then disposes them all) and builds the result. */

@@ -40,7 +40,7 @@ export async function tryWebGpu({ load, forced }: AttemptContext): Promise<Attem
   // The same request tfjs's backend makes, so the adapter described here is the one it will use.
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return { failure: `WebGPU found no adapter (${driverHint()})` };
-  const info = describeAdapter(adapter);
+  const info = adapterInfo(adapter);
   if (info.software && !forced) {
     return { failure: `WebGPU offers only a software adapter (${info.description}), which auto never chooses (force it with the backend webgpu)` };
   }
@@ -78,7 +78,7 @@ function installNavigatorGpu(dawn: Dawn): Gpu {
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software/i;
 
-export function describeAdapter(adapter: GpuAdapter): AdapterInfo {
+export function adapterInfo(adapter: GpuAdapter): AdapterInfo {
   const i = adapter.info ?? {};
   const vendor = i.vendor ?? '';
   const architecture = i.architecture ?? '';
