@@ -14,7 +14,7 @@ import { gpuWorkingBytes, maxBufferBytes } from '../server/src/engine/backend/de
 import { ComputePool } from '../server/src/engine/backend/pool';
 import { corpusFingerprint } from '../server/src/engine/corpus/fingerprint';
 import { fitFactors } from '../server/src/engine/ekfac/fit';
-import { loadFactors } from '../server/src/engine/ekfac/load';
+import { loadFactors, type LoadedFactors } from '../server/src/engine/ekfac/load';
 import { readManifest, writeStage, type FactorIdentity } from '../server/src/engine/ekfac/store';
 import { buildIndex, DEFAULT_INDEX_DIM } from '../server/src/engine/index/build';
 import { IndexQueryEngine } from '../server/src/engine/index/queryEngine';
@@ -38,7 +38,7 @@ const MAX_LEN = 128;
  * the index ~0.8 TFLOP (rotating 36 gradients of up to 2816 × 1024): wasm gets four, one per batch.
  */
 const DOCUMENTS = {
-  demo: { webgpu: { fit: 2000, score: 2000, index: 2000 }, wasm: { fit: 400, score: 400, index: 400 } },
+  demo: { webgpu: { fit: 1000, score: 1000, index: 1000 }, wasm: { fit: 300, score: 300, index: 300 } },
   synthetic: { webgpu: { fit: 64, score: 64, index: 64 }, wasm: { fit: 4, score: 4, index: 4 } },
 } as const;
 type Pass = keyof (typeof DOCUMENTS)['demo']['wasm'];
@@ -110,7 +110,9 @@ async function main() {
   }
   const figures: Record<string, Record<string, unknown>> = {};
   report.figures = figures;
-  for (const key of values.models!.split(',') as ModelKey[]) {
+  const keys = values.models!.split(',') as ModelKey[];
+  let runsLeft = keys.length * backends.length;
+  for (const key of keys) {
     const m = models[key];
     const c = m.checkpoint.config;
     figures[key] = { model: { dim: c.dim, hiddenDim: c.hiddenDim, layers: c.nLayers, heads: c.nHeads, vocab: c.vocabSize, trained: key === 'demo' } };
@@ -124,7 +126,13 @@ async function main() {
       log(`${key} on ${backend}: ${JSON.stringify(counts)} documents per pass`);
       const out: Figures = {};
       figures[key][backend] = out;
-      await benchModel(key, m, backend, counts, deadline, out, () => save(report));
+      // Each run gets its share of the time left, so that a slow one cannot leave the others unmeasured.
+      const run = shareOf(deadline, deadline.left() / runsLeft--);
+      try {
+        await benchModel(key, m, backend, counts, run.deadline, out, () => save(report));
+      } finally {
+        run.done();
+      }
     }
     figures[key].ratio = ratios(figures[key]);
   }
@@ -134,6 +142,22 @@ async function main() {
 }
 
 type Figures = Record<string, unknown>;
+
+/** A deadline `ms` from now, or the outer one if sooner. */
+function shareOf(outer: Deadline, ms: number): { deadline: Deadline; done: () => void } {
+  const controller = new AbortController();
+  const end = Date.now() + ms;
+  const stop = () => controller.abort(new Error('bench:gpu deadline (this run’s share of the budget)'));
+  const timer = setTimeout(stop, ms);
+  outer.signal.addEventListener('abort', stop, { once: true });
+  return {
+    deadline: { signal: controller.signal, left: () => Math.min(outer.left(), end - Date.now()) },
+    done: () => {
+      clearTimeout(timer);
+      outer.signal.removeEventListener('abort', stop);
+    },
+  };
+}
 type Report = Record<string, unknown>;
 
 /** The figures so far, on disk (.bench/gpu-latest.json): scripts/bench-gpu.mjs prints them should this process hang. */
@@ -174,6 +198,7 @@ async function benchModel(key: ModelKey, m: OpenedModel, backend: BackendName, d
     log(`${key} on ${backend}: warm-up ${out.warmupSeconds} s; fitting`);
 
     const batchSize = BATCH[key][backend === 'webgpu' ? 'webgpu' : 'wasm'];
+    out.batchSize = batchSize ?? pool.batchSize;
     const fitCorpus = corpusOf(docs.fit, 'fit');
     const identity = await factorIdentity(m, fitCorpus);
     const factorsDir = join(dir, 'factors');
@@ -185,13 +210,14 @@ async function benchModel(key: ModelKey, m: OpenedModel, backend: BackendName, d
     saved();
     if (deadline.signal.aborted || !readManifest(factorsDir)?.stages.lambda) return;
     const factors = await loadFactors(factorsDir, { model: identity.model });
-    const queries = demoQueries();
+    // The large model's full-rank query gradients take 0.8 GB each (float64, on the host): two queries.
+    const queries = demoQueries().slice(0, key === 'synthetic' ? 2 : 10);
     const common = { pool, tokenizer: m.tokenizer, bos: bosId(m), maxLen: MAX_LEN };
     const prepared = await resolveQueries(queries, { ...common, stopIds: stopIds(m), maxNewTokens: 0 });
 
     log(`${key} on ${backend}: ${JSON.stringify(out)}; scoring`);
     out.score = await timed(docs.score, async (onTokens) => {
-      await scoreCorpus({ ...common, corpus: { path: corpusOf(docs.score, 'score') }, factors, queries: prepared, batchSize, signal: deadline.signal, onProgress: (p) => onTokens(p.tokens) });
+      await scoreCorpus({ ...common, corpus: { path: corpusOf(docs.score, 'score') }, factors: scoringFactors(key, factors), queries: prepared, batchSize, signal: deadline.signal, onProgress: (p) => onTokens(p.tokens) });
     });
     const indexDir = join(dir, 'index');
     const indexCorpus = corpusOf(docs.index, 'index');
@@ -211,6 +237,17 @@ async function benchModel(key: ModelKey, m: OpenedModel, backend: BackendName, d
     await pool.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Scoring preconditions each query's gradients on the host in float64: for the large model that is
+ * ~44 GFLOP per query and module (rotations of 2816 × 1024 matrices), hours for 10 queries × 36 modules.
+ * Its scoring pass therefore takes the query gradients as they are (the identity strategy): the device
+ * does the same work per document whatever the queries were multiplied by.
+ */
+function scoringFactors(key: ModelKey, factors: LoadedFactors): LoadedFactors {
+  if (key !== 'synthetic') return factors;
+  return { ...factors, manifest: { ...factors.manifest, settings: { ...factors.manifest.settings, strategy: 'identity' } } };
 }
 
 const readIndexable = (dir: string) => {
@@ -329,7 +366,7 @@ function demoQueries() {
 }
 
 /** A hover: the query's forward/backward pass and rotation, the index scan, and greedy generation. */
-async function hover(m: OpenedModel, pool: ComputePool, factors: Awaited<ReturnType<typeof loadFactors>>, identity: FactorIdentity, indexDir: string, deadline: Deadline) {
+async function hover(m: OpenedModel, pool: ComputePool, factors: LoadedFactors, identity: FactorIdentity, indexDir: string, deadline: Deadline) {
   const searcher = await IndexSearcher.openOnPool(indexDir, { modelFingerprint: identity.model.fingerprint, factors }, pool);
   try {
     const engine = await IndexQueryEngine.create({ pool, tokenizer: m.tokenizer, bos: bosId(m), stopIds: stopIds(m), factors, searcher, maxLen: MAX_LEN });

@@ -104,6 +104,8 @@ const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/sh
 /** What may be missing when Dawn finds no adapter. */
 function driverHint(): string {
   if (process.platform !== 'linux') return 'no usable GPU driver';
+  const chosen = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
+  if (chosen) return `no Vulkan driver accepted a device among those VK_DRIVER_FILES / VK_ICD_FILENAMES name (${chosen})`;
   const icds = ICD_DIRS.flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.json')) : []));
   if (icds.length === 0) return `no Vulkan driver: nothing in ${ICD_DIRS.join(', ')}`;
   if (existsSync('/dev/nvidia0') && !icds.some((f) => f.startsWith('nvidia'))) {
