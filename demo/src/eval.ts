@@ -13,6 +13,8 @@ import { main as cli } from '../../server/src/cli';
 import type { FactsRun } from '../../server/src/engine/eval/factsRun';
 import type { LdsReport } from '../../server/src/engine/eval/lds';
 import { factsMarkdown, ldsMarkdown } from '../../server/src/engine/eval/report';
+import type { AnalysisReport } from '../../server/src/engine/analysis/analyze';
+import { findingsMarkdown } from '../../server/src/engine/analysis/findingsTable';
 import { writeTextAtomically } from '../../server/src/engine/util/atomic';
 import { TOOL_VERSION } from '../../server/src/engine/version';
 import { DEFAULT_SEED, DEFAULT_SIZE } from './corpus/generate';
@@ -69,9 +71,31 @@ async function facts(extra: string[]): Promise<void> {
   if ((await cli(argv)) !== 0) throw new Error('eval facts failed');
   const report = JSON.parse(readFileSync(join(work, 'facts.json'), 'utf8')) as FactsRun['report'];
   const command = `npm run eval:facts${extra.length ? ` -- ${extra.join(' ')}` : ''}`;
+  if (report.resultsDir) await findings(report.resultsDir, report.corpus, command);
   updateDocSection(
     'facts',
     [`Command: \`${command}\` (runs \`influence-lens ${argv.map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}\`).`, '', `Conditions: ${conditions(started, load0)}; backend ${report.backend} × ${report.threads}. Seconds: per method when computed (a shared corpus pass is split evenly; "cached": read from an earlier run).`, '', factsMarkdown(report)].join('\n'),
+  );
+}
+
+/** The paper's findings on the EK-FAC (sampled) results of the fact-tracing run: `influence-lens analyze`. */
+async function findings(results: string, corpus: string, command: string): Promise<void> {
+  const started = Date.now();
+  const load0 = loadavg();
+  const argv = ['analyze', '--results', results, '--corpus', corpus];
+  if ((await cli(argv)) !== 0) throw new Error('analyze failed');
+  const report = JSON.parse(readFileSync(join(results, 'analysis.json'), 'utf8')) as AnalysisReport;
+  const rel = (p: string) => (p.startsWith(ROOT) ? relative(ROOT, p) : p);
+  updateDocSection(
+    'findings',
+    [
+      `Computed by \`${command}\` on its EK-FAC (sampled Fisher) scores: \`influence-lens analyze --results ${rel(results)} --corpus ${rel(corpus)}\` ` +
+        `(${report.results.queries} queries × ${report.results.documents} documents). \`npm run demo\` prints the same section for the full demo run.`,
+      '',
+      `Conditions: ${conditions(started, load0)}.`,
+      '',
+      findingsMarkdown(report.findings),
+    ].join('\n'),
   );
 }
 

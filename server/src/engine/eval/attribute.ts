@@ -169,7 +169,8 @@ export async function attribute(run: ModelRun, r: AttributionRequest, hooks: Run
 /**
  * Okapi BM25 (k1 = 1.2, b = 0.75) with MiniSearch: its BM25+ with d = 0 is Okapi BM25 (Lucene's idf), and
  * its score is multiplied by the number of query terms matched, which is divided out here. Terms: MiniSearch's
- * default tokenizer (split on spaces and punctuation) and lowercasing. Documents without a query term score 0.
+ * default tokenizer (split on spaces and punctuation) and lowercasing; a document's length is its number of
+ * distinct terms (MiniSearch's measure). Documents without a query term score 0.
  */
 export function bm25Scores(texts: readonly string[], queries: readonly string[]): Float32Array {
   const index = new MiniSearch<{ id: number; text: string }>({ fields: ['text'], storeFields: [] });
