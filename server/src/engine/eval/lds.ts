@@ -155,6 +155,7 @@ export async function runLds(r: LdsRequest, hooks: RunHooks = {}): Promise<LdsRe
 
     // 2. Subset models and their query losses.
     const subsets: SubsetRecord[] = [];
+    const subsetsStarted = Date.now();
     for (let m = 0; m < r.models; m++) {
       const mdir = join(dir, 'models', String(m).padStart(3, '0'));
       const recordFile = join(mdir, 'losses.json');
@@ -183,7 +184,7 @@ export async function runLds(r: LdsRequest, hooks: RunHooks = {}): Promise<LdsRe
       const rec: SubsetRecord = { ...record, documents, queriesKey, losses };
       writeTextAtomically(recordFile, JSON.stringify(rec) + '\n');
       subsets.push(rec);
-      hooks.onProgress?.({ stage: 'subset models', done: m + 1, total: r.models, elapsedMs: 0 });
+      hooks.onProgress?.({ stage: 'subset models', done: m + 1, total: r.models, elapsedMs: Date.now() - subsetsStarted });
     }
     await pool?.dispose();
     pool = undefined;
