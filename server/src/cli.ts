@@ -40,7 +40,7 @@ commands:
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
   eval facts --model PATH --corpus C --queries Q --labels L --work DIR [--methods a,b] [--max-docs N]
-      [--max-len L] [--rerank N]
+      [--max-len L] [--rerank N] [--full-completions]
       fact tracing against ground-truth labels (MRR, recall@k; procedure multipliers for reasoning
       queries) for EK-FAC (sampled, empirical), K-FAC, diagonal, identity, cosine, the index (± rerank),
       BM25 and random, in one table (docs/EVALUATION.md)

@@ -43,6 +43,7 @@ async function facts(argv: string[], signal: AbortSignal): Promise<void> {
     'max-docs': { type: 'string' },
     'max-new-tokens': { type: 'string', default: '64' },
     rerank: { type: 'string', default: '40' },
+    'full-completions': { type: 'boolean', default: false },
   });
   const request = {
     corpus: corpusOptions(v),
@@ -53,6 +54,7 @@ async function facts(argv: string[], signal: AbortSignal): Promise<void> {
     maxDocs: int(v, 'max-docs'),
     rerank: int(v, 'rerank', { min: 1 })!,
     maxNewTokens: int(v, 'max-new-tokens'),
+    fullCompletions: v['full-completions'] === true,
   };
   await withModel(v, signal, {}, async ({ run, hooks }) => {
     const maxLen = checkMaxLen(int(v, 'max-len', { min: 2 }) ?? Math.min(run.context, 512), run.context);

@@ -19,6 +19,7 @@ import { cacheKey } from './scoreCache';
 import { corpusFingerprint } from '../corpus/fingerprint';
 import { writeResults } from '../results/io';
 import type { PreparedQuery } from '../score/queries';
+import type { Tokenizer } from '../tokenizer/types';
 import { factTracing, type FactsReport } from './facts';
 import { readLabels } from './labels';
 import type { Method } from './methods';
@@ -34,6 +35,8 @@ export interface FactsRequest {
   maxDocs?: number;
   rerank: number;
   maxNewTokens?: number;
+  /** Attribute the whole greedy completion instead of the model's answer (see answerOnly). */
+  fullCompletions?: boolean;
 }
 
 export interface FactsRun {
@@ -46,7 +49,8 @@ export async function runFactTracing(run: ModelRun, r: FactsRequest, hooks: RunH
   const labels = readLabels(r.labels);
   mkdirSync(r.work, { recursive: true });
   const corpus = r.maxDocs === undefined ? r.corpus : { ...r.corpus, path: await firstLines(r.corpus.path, r.maxDocs, join(r.work, `corpus-first-${r.maxDocs}.jsonl`)) };
-  const prepared = await cachedQueries(run, r, hooks);
+  const generated = await cachedQueries(run, r, hooks);
+  const prepared = r.fullCompletions ? generated : generated.map((q) => answerOnly(q, run.tokenizer));
   const a = await attribute(run, { corpus, queries: prepared, methods: r.methods, work: r.work, maxLen: r.maxLen, rerank: r.rerank }, hooks);
   const resultsDir = a.scores.has('ekfac-sampled') ? await writeMethodResults(run, corpus, prepared, a, 'ekfac-sampled', join(r.work, 'results-ekfac-sampled'), r.maxLen) : undefined;
   const report = {
@@ -79,6 +83,29 @@ async function cachedQueries(run: ModelRun, r: FactsRequest, hooks: RunHooks): P
   const prepared = await prepareQueries(run, r.queries, { maxLen: r.maxLen, maxNewTokens: r.maxNewTokens }, hooks);
   writeTextAtomically(file, JSON.stringify({ key, queries: prepared.queries }) + '\n');
   return prepared.queries;
+}
+
+/**
+ * The model's answer within its greedy completion: the first non-empty line for factual queries, through
+ * "The answer is …" for reasoning ones (the whole completion when there is none). The demo model goes on
+ * after answering — more Q&A pairs about other countries, the next exercise — and the gradient of that
+ * continuation would drown the answer's: fact tracing asks which documents taught the answer.
+ */
+export function answerOnly(q: PreparedQuery, tokenizer: Tokenizer): PreparedQuery {
+  const text = q.completion;
+  let end = text.length;
+  if (q.record.kind === 'reasoning') {
+    const m = /The answer is[^\n]*/.exec(text);
+    if (m) end = m.index + m[0].length;
+  } else {
+    const start = text.search(/\S/);
+    const nl = start < 0 ? -1 : text.indexOf('\n', start);
+    if (nl >= 0) end = nl;
+  }
+  if (end >= text.length) return q;
+  const completion = text.slice(0, end);
+  const completionTokens = tokenizer.encode(completion);
+  return completionTokens.length > 0 ? { ...q, completion, completionTokens } : q;
 }
 
 /** One method's scores as a results folder (docs/RESULTS.md), for `influence-lens analyze`. */
