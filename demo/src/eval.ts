@@ -45,7 +45,7 @@ export function referenceQueriesJsonl(): string {
 function conditions(started: number, load0: number[]): string {
   const load1 = loadavg();
   return (
-    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, influence-lens ${TOOL_VERSION}; ` +
+    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${TOOL_VERSION}; ` +
     `1-minute load average ${load0[0].toFixed(1)} at the start and ${load1[0].toFixed(1)} at the end (other work shared the machine); ` +
     `wall time of the command ${((Date.now() - started) / 1000 / 60).toFixed(1)} min`
   );
