@@ -185,7 +185,7 @@ function answerFindings(x: FindingsInput): Finding[] {
     const baseRate = ps.length ? mean(ps) : NaN;
     const p = qs.length ? poissonBinomialTail(ps, hits) : null;
     const correctRate = correct.length ? correct.filter((q) => q.hit[j]).length / correct.length : NaN;
-    const measured = `${pct(rate)} of ${qs.length} queries at k = ${k} of ${x.documents} (random k documents: ${pct(baseRate)}); of the ${correct.length} answered correctly: ${pct(correctRate)} (random: ${pct(mean(base(correct)))})`;
+    const measured = `${pct(rate)} of ${qs.length} queries at k = ${k} of ${x.documents} (random k documents: ${pct(baseRate)}); of the ${correct.length} whose completion contains the answer: ${pct(correctRate)} (random: ${pct(mean(base(correct)))})`;
     const above = p !== null && p < 0.05 && rate > baseRate;
     return {
       analysis: 4,
@@ -196,7 +196,7 @@ function answerFindings(x: FindingsInput): Finding[] {
       holds: qs.length ? (kind === 'factual' ? above : !above) : null,
       test: `one-sided exact test of the hits against k random documents per query (Poisson binomial)`,
       p,
-      note: kind === 'reasoning' ? `${correct.length} of ${qs.length} reasoning completions are correct` : undefined,
+      note: kind === 'reasoning' ? `${correct.length} of ${qs.length} reasoning completions contain the answer` : undefined,
     };
   });
 }
