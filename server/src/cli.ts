@@ -11,6 +11,7 @@ import { score } from './cli/score';
 import { index } from './cli/indexCommand';
 import { analyze } from './cli/analyze';
 import { report } from './cli/report';
+import { evaluate } from './cli/eval';
 
 const USAGE = `usage: influence-lens <command> [options]
 
@@ -44,6 +45,15 @@ commands:
       instant queries
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
+  eval facts --model PATH --corpus C --queries Q --labels L --work DIR [--methods a,b] [--max-docs N]
+      [--max-len L] [--rerank N] [--full-completions]
+      fact tracing against ground-truth labels (MRR, recall@k; procedure multipliers for reasoning
+      queries) for EK-FAC (sampled, empirical), K-FAC, diagonal, identity, cosine, the index (± rerank),
+      BM25 and random, in one table (docs/EVALUATION.md)
+  eval lds --corpus C --tokenizer DIR --queries Q --out DIR [--models 50] [--fraction 0.5] [--seed S]
+      [--epochs E] [--methods a,b]
+      linear datamodeling score: trains models on random subsets (cached), Spearman of summed scores vs
+      measured query losses, mean ± SE per method
 
 PATH is a Hugging Face folder (config.json, model.safetensors, tokenizer.json) or a llama2.c .bin
 checkpoint (then --tokenizer is its tokenizer .bin; default tokenizer.bin beside it).
@@ -57,7 +67,7 @@ common options:
   --quiet          no progress or diagnostics on stderr
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report, eval: evaluate };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
