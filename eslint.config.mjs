@@ -12,6 +12,50 @@ export default defineConfig(
     },
   },
   {
+    // The compute core knows nothing of editors, LSP or the command line (adapters call it, never the reverse).
+    files: ['server/src/engine/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['vscode', 'vscode-languageserver', 'vscode-languageclient', 'vscode-jsonrpc', 'vscode-languageserver-protocol'].map((name) => ({
+            name,
+            message: 'server/src/engine is the compute core: no editor or LSP imports',
+          })),
+          patterns: [
+            { group: ['vscode-*/**'], message: 'server/src/engine is the compute core: no editor or LSP imports' },
+            { group: ['**/cli', '**/cli/**', '**/server', '**/session', '**/handlers/**', '**/protocol', '**/settings'], message: 'the engine does not import its adapters' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The client reaches the server only through the protocol (messages and their types), never engine code.
+    files: ['client/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/server/src/**', '!**/server/src/protocol'], message: 'the client imports only server/src/protocol.ts from the server' }] },
+      ],
+    },
+  },
+  {
+    // The webview is a browser bundle: types from the protocol only (nothing of the server's at run time).
+    files: ['webview/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/server/src/**', '!**/server/src/protocol'], message: 'the webview imports only types, from server/src/protocol.ts' },
+            { group: ['**/server/src/protocol'], allowTypeImports: true, message: 'the webview imports only types from server/src/protocol.ts (import type)' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Custom LSP methods are declared vscode-eslint style: `export namespace X { method; type }`.
     files: ['server/src/protocol.ts'],
     rules: { '@typescript-eslint/no-namespace': 'off' },

@@ -10,6 +10,8 @@ import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
 import { benchEkfac } from './ekfac';
 import { benchDemoIndex } from './index';
+import { benchHover } from './hover';
+import { benchReport } from './report';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -38,7 +40,7 @@ async function main() {
     const workerCounts = backend === 'wasm' || backend === 'cpu' ? [1, 2] : [0];
     for (const workers of workerCounts) captures.push(await benchCaptures(m, docs, backend, workers, 8, log));
   }
-  const { ekfac, index } = await benchEkfac(m, 2, 256, log);
+  const { ekfac, index } = await benchEkfac(2, 256, log);
   const report = {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
     model: { name: 'stories260K', ...m.checkpoint.config },
@@ -46,6 +48,8 @@ async function main() {
     captures,
     ekfac,
     index: { ...index, demo: await benchDemoIndex(2, log) },
+    hover: await benchHover(log),
+    report: await benchReport(log),
     peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
   };
   const json = JSON.stringify(report, null, 2) + '\n';

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openModel, type OpenedModel } from '../server/src/engine/model/openModel';
+import { ModelRun, type ModelRunOptions } from '../server/src/engine/runs/modelRun';
 
 export function sharedFixtures(): string {
   // dist/bench.js and bench/*.ts both sit one level below the repository root.
@@ -13,6 +14,11 @@ export function sharedFixtures(): string {
 export function openStories260K(): Promise<OpenedModel> {
   const dir = join(sharedFixtures(), 'stories260K');
   return openModel(join(dir, 'stories260K.bin'), join(dir, 'tok512.bin'));
+}
+
+export function openStories260KRun(o: Omit<ModelRunOptions, 'model' | 'tokenizer'>): Promise<ModelRun> {
+  const dir = join(sharedFixtures(), 'stories260K');
+  return ModelRun.open({ ...o, model: join(dir, 'stories260K.bin'), tokenizer: join(dir, 'tok512.bin') });
 }
 
 /** TinyStories documents as [BOS] + tokens, truncated to maxLen. */

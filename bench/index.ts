@@ -5,21 +5,19 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ComputePool } from '../server/src/engine/backend/pool';
-import { corpusFingerprint } from '../server/src/engine/corpus/fingerprint';
-import { fitFactors } from '../server/src/engine/ekfac/fit';
-import { loadFactors, type LoadedFactors } from '../server/src/engine/ekfac/load';
-import { buildIndex, DEFAULT_INDEX_DIM, factorsFingerprint, indexModule } from '../server/src/engine/index/build';
+import type { ComputePool } from '../server/src/engine/backend/pool';
+import type { LoadedFactors } from '../server/src/engine/ekfac/load';
+import { DEFAULT_INDEX_DIM, factorsFingerprint, indexModule } from '../server/src/engine/index/build';
 import { quantizeQuery } from '../server/src/engine/index/scan';
-import { IndexQueryEngine } from '../server/src/engine/index/queryEngine';
 import { IndexSearcher } from '../server/src/engine/index/search';
-import { ChunkWriter, MANIFEST, packRow, writeDocuments, bytesPerRow } from '../server/src/engine/index/store';
+import { ChunkWriter, packRow, writeDocuments, writeManifest, bytesPerRow } from '../server/src/engine/index/store';
 import { BLOCK, INDEX_VERSION, type IndexManifest } from '../server/src/engine/index/types';
-import { fingerprintCheckpoint } from '../server/src/engine/model/load';
-import { bosId, openModel, stopIds, type OpenedModel } from '../server/src/engine/model/openModel';
-import { trackedModules } from '../server/src/engine/model/tfModel';
+import { runIndexBuild } from '../server/src/engine/runs/buildIndex';
+import { openFactorSet, type FactorSet } from '../server/src/engine/runs/factors';
+import { runFit } from '../server/src/engine/runs/fit';
+import { openIndexQueries } from '../server/src/engine/runs/indexQueries';
+import { ModelRun } from '../server/src/engine/runs/modelRun';
 import { Rng } from '../server/src/engine/util/random';
-import { writeTextAtomically } from '../server/src/engine/util/atomic';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
 
 function percentile(xs: number[], p: number): number {
@@ -34,54 +32,50 @@ interface Query {
 
 /** A fitted model and corpus to index. */
 export interface IndexBenchInput {
-  m: OpenedModel;
-  pool: ComputePool;
-  factors: LoadedFactors;
-  model: { fingerprint: string; path: string };
-  corpus: { path: string; fingerprint: string };
-  maxLen: number;
+  run: ModelRun;
+  factors: FactorSet;
+  corpus: { path: string };
 }
 
 /** Builds the default index over a corpus, opens it, and times 40 queries through the in-process engine. */
-async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchInput, queries: Query[], label: string, log: (s: string) => void) {
+async function measure({ run, factors, corpus }: IndexBenchInput, queries: Query[], label: string, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-index-'));
   try {
     const t0 = Date.now();
     let tokens = 0;
-    const manifest = await buildIndex({ pool, tokenizer: m.tokenizer, bos: bosId(m), corpus: { path: corpus.path }, factors, model, corpusFingerprint: corpus.fingerprint, out: dir, dim: DEFAULT_INDEX_DIM, maxLen, onProgress: (p) => (tokens = p.tokens) });
+    const manifest = await runIndexBuild(run, factors, { corpus, out: dir }, { onProgress: (p) => (tokens = p.tokens ?? tokens) });
     const buildSeconds = (Date.now() - t0) / 1000;
-    const open = async (on: ComputePool) => {
+    const open = async (on: ModelRun) => {
       const l0 = performance.now();
-      const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, on);
-      return { searcher, seconds: (performance.now() - l0) / 1000 };
+      const index = await openIndexQueries(on, factors, dir);
+      return { index, seconds: (performance.now() - l0) / 1000 };
     };
     // As the language server opens it: compute threads started for the queries (ended after them, which
     // frees their scan memories at once; a closed part's memory lingers until its thread collects garbage)…
-    const fresh = await ComputePool.create(m.checkpoint, { backend: 'wasm', workers: pool.size });
+    const fresh = await ModelRun.open({ ...run.options, modules: factors.factors.manifest.settings.modules });
     const latencies: number[] = [];
     const encode: number[] = [];
     const scan: number[] = [];
     let loadSeconds: number;
     let inMemory: boolean;
     try {
-      const { searcher, seconds } = await open(fresh);
+      const { index, seconds } = await open(fresh);
       loadSeconds = seconds;
-      inMemory = searcher.inMemory;
-      const engine = await IndexQueryEngine.create({ pool: fresh, tokenizer: m.tokenizer, bos: bosId(m), stopIds: stopIds(m), factors, searcher, maxLen });
+      inMemory = index.searcher.inMemory;
       for (let i = 0; i < 40; i++) {
         const q0 = performance.now();
-        const { timings } = await engine.query(queries[i % queries.length]);
+        const { timings } = await index.engine.query(queries[i % queries.length]);
         latencies.push(performance.now() - q0);
         encode.push(timings.encodeMs);
         scan.push(timings.scanMs);
       }
-      await searcher.close();
+      await index.close();
     } finally {
       await fresh.dispose();
     }
     // …then in the threads that built it.
-    const afterBuild = await open(pool);
-    await afterBuild.searcher.close();
+    const afterBuild = await open(run);
+    await afterBuild.index.close();
     const cold = latencies[0];
     const warm = latencies.slice(1);
     const out = {
@@ -109,40 +103,34 @@ async function measure({ m, pool, factors, model, corpus, maxLen }: IndexBenchIn
 export async function benchIndex(input: IndexBenchInput, log: (s: string) => void) {
   const prompts = ['Once upon a time, there was a girl named', 'The dog ran to the', 'Tom and Sue found a', 'The sky was', 'Mom gave the boy a'];
   const stories = await measure(input, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log);
-  return { stories, synthetic100k: await synthetic(input.pool, input.factors, input.model, log) };
+  const model = await input.run.modelId();
+  return { stories, synthetic100k: await synthetic(input.run.pool, input.factors.factors, model, log) };
 }
 
 /** The demo model over the full demo corpus (4,000 documents): fit, then the default index and its queries. */
 export async function benchDemoIndex(workers: number, log: (s: string) => void) {
   const root = resolve(__dirname, '..');
-  const m = await openModel(join(root, 'demo', 'model'));
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-demo-'));
-  const pool = await ComputePool.create(m.checkpoint, { backend: 'wasm', workers });
+  const run = await ModelRun.open({ model: join(root, 'demo', 'model'), backend: 'wasm', workers });
   try {
     const corpus = join(dir, 'corpus.jsonl');
     writeFileSync(corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
     const maxLen = 256;
-    const settings = { strategy: 'ekfac' as const, fisher: 'sampled' as const, seed: 0, maxLen, maxDocs: 100_000, modules: trackedModules(m.checkpoint.config).map((t) => t.name) };
-    const identity = {
-      model: { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: 'demo/model', architecture: 'llama' },
-      corpus: { fingerprint: await corpusFingerprint({ path: corpus, maxDocs: settings.maxDocs }), path: corpus },
-      settings,
-    };
     const t0 = Date.now();
-    await fitFactors({ pool, tokenizer: m.tokenizer, bos: bosId(m), corpus: { path: corpus }, identity, out: join(dir, 'factors') });
+    await runFit(run, { corpus: { path: corpus }, out: join(dir, 'factors'), maxLen });
     log(`demo fit: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    const factors = await loadFactors(join(dir, 'factors'), { model: identity.model });
+    const factors = await openFactorSet(run, join(dir, 'factors'));
     const records = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; answer: string });
     const queries = records.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` }));
-    return await measure({ m, pool, factors, model: { fingerprint: identity.model.fingerprint, path: 'demo/model' }, corpus: identity.corpus, maxLen }, queries, 'demo', log);
+    return await measure({ run, factors, corpus: { path: corpus } }, queries, 'demo', log);
   } finally {
-    await pool.dispose();
+    await run.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** A 100k-document index of random rows (16 blocks, 128 entries, per module of stories260K's 15): load and scan speed. */
-async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string }, log: (s: string) => void) {
+async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string; architecture: string }, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-100k-'));
   try {
     const D = 100_000;
@@ -169,7 +157,7 @@ async function synthetic(pool: ComputePool, factors: LoadedFactors, model: { fin
       factors: { path: factors.dir, fingerprint: factorsFingerprint(factors.dir), strategy: 'ekfac' },
       ...layout, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
     };
-    writeTextAtomically(join(dir, MANIFEST), JSON.stringify(manifest));
+    writeManifest(dir, manifest);
     const l0 = performance.now();
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;

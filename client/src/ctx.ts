@@ -1,26 +1,33 @@
 /**
- * The client's lifecycle: the LanguageClient talking to dist/server.js over IPC, the latest server
- * status (published as an event for the status bar and the panel), restart, and disposal.
+ * The client's lifecycle: the LanguageClient talking to dist/server.js over IPC (with the selection hover
+ * wired in as middleware), the latest server status (an event for the status bar and the panel), restarts
+ * after a crash (said in the status), Workspace Trust, and disposal.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  CloseAction,
+  ErrorAction,
   LanguageClient,
   State,
   TransportKind,
-  type DocumentSelector,
+  type ErrorHandler,
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { StatusNotification, type StatusParams } from '../../server/src/protocol';
+import {
+  HOVER_COMMANDS,
+  InfluenceHoverRequest,
+  StatusNotification,
+  TrustNotification,
+  type InfluenceHoverResult,
+  type InitializationOptions,
+  type StatusParams,
+} from '../../server/src/protocol';
 
-/** Languages whose documents hold prompts and queries ('influence-query' is the query-file language). */
-const LANGUAGES = ['plaintext', 'markdown', 'jsonl', 'influence-query'];
-
-const DOCUMENT_SELECTOR: DocumentSelector = LANGUAGES.flatMap((language) => [
-  { scheme: 'file', language },
-  { scheme: 'untitled', language },
-]);
+/** Crashes within this window count towards the restart limit. */
+const RESTART_WINDOW_MS = 3 * 60_000;
+const MAX_RESTARTS = 4;
 
 export class Ctx implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -29,8 +36,17 @@ export class Ctx implements vscode.Disposable {
   /** Fires with every status the server sends, and when the client itself fails or stops. */
   readonly onDidChangeStatus = this.statusEmitter.event;
   private readonly disposables: vscode.Disposable[] = [this.statusEmitter];
+  private crashes: number[] = [];
+  /** Set after the server crashed and was restarted: said in the status until the next restart. */
+  private restartNote: string | undefined;
+  readonly output = vscode.window.createOutputChannel('Influence Lens');
 
-  constructor(readonly extensionContext: vscode.ExtensionContext) {}
+  constructor(readonly extensionContext: vscode.ExtensionContext) {
+    this.disposables.push(
+      this.output,
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.client?.sendNotification(TrustNotification.type, { trusted: true })),
+    );
+  }
 
   get extensionUri(): vscode.Uri {
     return this.extensionContext.extensionUri;
@@ -58,6 +74,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   async restart(): Promise<void> {
+    this.restartNote = undefined;
+    this.crashes = [];
     if (!this.client) return this.start();
     this.setStatus({ state: 'starting', message: 'Restarting the Influence Lens server' });
     try {
@@ -85,10 +103,36 @@ export class Ctx implements vscode.Disposable {
       run: { module, transport: TransportKind.ipc },
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
     };
-    const clientOptions: LanguageClientOptions = { documentSelector: DOCUMENT_SELECTOR };
+    const storage = this.extensionContext.storageUri ?? this.extensionContext.globalStorageUri;
+    const initializationOptions: InitializationOptions = {
+      storageDir: storage.fsPath,
+      extensionDir: this.extensionContext.extensionPath,
+      trusted: vscode.workspace.isTrusted,
+    };
+    const clientOptions: LanguageClientOptions = {
+      // Any text file: a prompt can be selected anywhere (the server answers hovers only for selections and query files).
+      documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+      initializationOptions,
+      outputChannel: this.output,
+      // Hovers link to this extension's commands and no others (their arguments are server-issued ids).
+      markdown: { isTrusted: { enabledCommands: [...HOVER_COMMANDS] }, supportHtml: false },
+      errorHandler: this.errorHandler(),
+      middleware: {
+        provideHover: async (document, position, token, next) => {
+          const selection = selectionAt(document, position);
+          if (!selection) return next(document, position, token);
+          const result = await this.client!.sendRequest(
+            InfluenceHoverRequest.type,
+            { textDocument: { uri: document.uri.toString() }, range: this.client!.code2ProtocolConverter.asRange(selection) },
+            token,
+          );
+          return result ? toHover(result) : null;
+        },
+      },
+    };
     const client = new LanguageClient('influenceLens', 'Influence Lens', serverOptions, clientOptions);
     this.disposables.push(
-      client.onNotification(StatusNotification.type, (status) => this.setStatus(status)),
+      client.onNotification(StatusNotification.type, (status) => this.setStatus(this.restartNote ? { ...status, message: `${status.message} (${this.restartNote})` } : status)),
       client.onDidChangeState((e) => {
         if (e.newState === State.Stopped && this.current.state !== 'error') {
           this.setStatus({ ...this.current, state: 'error', message: 'The Influence Lens server stopped' });
@@ -98,10 +142,47 @@ export class Ctx implements vscode.Disposable {
     return client;
   }
 
+  /** Restarts a crashed server (a few times in a short while), and says so in the status. */
+  private errorHandler(): ErrorHandler {
+    return {
+      error: () => ({ action: ErrorAction.Continue }),
+      closed: () => {
+        const now = Date.now();
+        this.crashes = [...this.crashes.filter((t) => now - t < RESTART_WINDOW_MS), now];
+        if (this.crashes.length > MAX_RESTARTS) {
+          const message = `The Influence Lens server stopped ${this.crashes.length} times in ${RESTART_WINDOW_MS / 60_000} minutes and will not be restarted (see "Influence Lens: Show Output"; "Influence Lens: Restart Server" tries again)`;
+          this.setStatus({ ...this.current, state: 'error', message });
+          return { action: CloseAction.DoNotRestart, message };
+        }
+        this.restartNote = `restarted after the server stopped unexpectedly at ${new Date(now).toLocaleTimeString()}`;
+        this.setStatus({ ...this.current, state: 'starting', message: 'The Influence Lens server stopped unexpectedly; restarting it' });
+        return { action: CloseAction.Restart, handled: true };
+      },
+    };
+  }
+
   private setStatus(status: StatusParams): void {
     this.current = status;
     this.statusEmitter.fire(status);
   }
+}
+
+/** The selection of a visible editor on this document that holds the position (non-empty), if any. */
+function selectionAt(document: vscode.TextDocument, position: vscode.Position): vscode.Selection | undefined {
+  for (const editor of vscode.window.visibleTextEditors) {
+    if (editor.document !== document) continue;
+    const s = editor.selections.find((sel) => !sel.isEmpty && sel.contains(position));
+    if (s) return s;
+  }
+  return undefined;
+}
+
+function toHover(result: InfluenceHoverResult): vscode.Hover {
+  const md = new vscode.MarkdownString(result.markdown);
+  md.isTrusted = { enabledCommands: [...HOVER_COMMANDS] };
+  md.supportHtml = false;
+  const r = result.range;
+  return new vscode.Hover(md, new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character));
 }
 
 function errorMessage(e: unknown): string {

@@ -1,33 +1,52 @@
-/** Activation: the context, the status bar, the command table and the panel serializer. */
+/** Activation: the context, the status bar, the command table, the document views and the panel serializer. */
 import * as vscode from 'vscode';
-import { restartServer, showBackend, showPanel, type Cmd } from './commands';
+import * as c from './commands';
 import { Ctx } from './ctx';
+import { DocumentViews } from './documentView';
 import { InfluencePanel } from './panel/InfluencePanel';
+import { serverDataSource } from './panel/serverData';
 import { StatusBar } from './statusBar';
 
-const COMMANDS: Record<string, (ctx: Ctx) => Cmd> = {
-  'influenceLens.showBackend': showBackend,
-  'influenceLens.restartServer': restartServer,
-  'influenceLens.showPanel': showPanel,
+const COMMANDS: Record<string, (ctx: Ctx) => c.Cmd> = {
+  'influenceLens.showBackend': c.showBackend,
+  'influenceLens.restartServer': c.restartServer,
+  'influenceLens.showPanel': c.showPanel,
+  'influenceLens.showOutput': c.showOutput,
+  'influenceLens.scoreSelection': c.scoreSelection,
+  'influenceLens.scoreQuery': c.scoreQuery,
+  'influenceLens.runBatch': c.runBatch,
+  'influenceLens.fitFactors': c.fitFactors,
+  'influenceLens.buildIndex': c.buildIndex,
+  'influenceLens.cancelJob': c.cancelJob,
+  'influenceLens.scoreExactly': c.scoreExactly,
+  'influenceLens.showInPanel': c.showInPanel,
+  'influenceLens.showQueryInPanel': c.showQueryInPanel,
+  'influenceLens.openDocument': c.openDocument,
+  'influenceLens.openDemo': c.openDemo,
+  'influenceLens.selectModel': c.selectModel,
+  'influenceLens.selectCorpus': c.selectCorpus,
+  'influenceLens.selectFactors': c.selectFactors,
+  'influenceLens.selectBackend': c.selectBackend,
+  'influenceLens.convertToInfq': (ctx) => c.convertQueries(ctx, 'infq'),
+  'influenceLens.convertToJsonl': (ctx) => c.convertQueries(ctx, 'jsonl'),
 };
 
 let ctx: Ctx | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const c = new Ctx(context);
-  ctx = c;
-  context.subscriptions.push(c, new StatusBar(c));
+  const x = new Ctx(context);
+  ctx = x;
+  context.subscriptions.push(x, new StatusBar(x), new DocumentViews(x));
   for (const [name, factory] of Object.entries(COMMANDS)) {
-    context.subscriptions.push(vscode.commands.registerCommand(name, factory(c)));
+    context.subscriptions.push(vscode.commands.registerCommand(name, factory(x)));
   }
-  context.subscriptions.push(
-    vscode.window.registerWebviewPanelSerializer(InfluencePanel.viewType, InfluencePanel.serializer(c)),
-  );
-  await c.start();
+  InfluencePanel.setDataSource(serverDataSource(x));
+  context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(InfluencePanel.viewType, InfluencePanel.serializer(x)));
+  await x.start();
 }
 
 export async function deactivate(): Promise<void> {
-  const c = ctx;
+  const x = ctx;
   ctx = undefined;
-  await c?.stop();
+  await x?.stop();
 }

@@ -24,7 +24,8 @@ export class StatusBar implements vscode.Disposable {
 
   update(status: StatusParams): void {
     const backend = status.backend ? `: ${status.backend.name}${status.backend.adapter?.software ? ' (software)' : ''}` : '';
-    this.item.text = `${ICONS[status.state]} Influence Lens${backend}`;
+    const job = status.job ? ` $(sync~spin) ${status.job.percentage !== undefined ? `${Math.round(status.job.percentage)}%` : ''}` : '';
+    this.item.text = `${ICONS[status.state]} Influence Lens${backend}${job}`;
     const error = status.state === 'error';
     this.item.backgroundColor = error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     this.item.color = error ? new vscode.ThemeColor('statusBarItem.errorForeground') : undefined;
@@ -58,7 +59,12 @@ export function describeStatus(status: StatusParams): string[] {
   } else if (status.modelPath) {
     lines.push(`Model: ${status.modelPath} (not loaded)`);
   } else {
-    lines.push('Model: none (set influenceLens.model)');
+    lines.push('Model: none (set influenceLens.model, or run "Influence Lens: Open Demo")');
   }
+  for (const [name, a] of [['Corpus', status.corpus], ['Factors', status.factors], ['Index', status.index]] as const) {
+    if (a && a.state !== 'none') lines.push(`${name}: ${a.state}${a.path ? ` — ${a.path}` : ''}${a.detail ? ` (${a.detail})` : ''}`);
+  }
+  if (status.job) lines.push(`Running: ${status.job.title}${status.job.message ? ` — ${status.job.message}` : ''}`);
+  if (status.trusted === false) lines.push('Workspace not trusted: nothing is loaded from the workspace');
   return lines;
 }

@@ -5,9 +5,10 @@
  * (its own seed); the corpus generator reserves the reasoning and control problems drawn here
  * so they never appear in the corpus.
  *
- *   npx tsx demo/src/queries.ts [--out demo/queries.jsonl]
+ *   npx tsx demo/src/queries.ts [--out demo/queries.jsonl]   (also writes demo/queries.infq beside it)
  */
 import { writeFileSync } from 'node:fs';
+import { formatInfq } from '../../server/src/engine/queries/infq';
 import { resolve } from 'node:path';
 import { Rng } from './rng';
 import { FOCUS_COUNTRIES, type Country } from './corpus/facts';
@@ -189,7 +190,13 @@ export function queriesJsonl(): string {
     .concat('\n');
 }
 
+/** The same queries as an .infq query file (demo/queries.infq, docs/QUERIES.md). */
+export function queriesInfq(): string {
+  return formatInfq(buildQueries().map((q) => ({ id: q.id, prompt: q.prompt, kind: q.kind, task: q.task, answer: q.answer })));
+}
+
 export const DEFAULT_QUERIES_PATH = resolve(__dirname, '..', 'queries.jsonl');
+export const DEFAULT_INFQ_PATH = resolve(__dirname, '..', 'queries.infq');
 
 // Bundled (the benchmark imports this module through the corpus generator), every module is `module`:
 // run only when this file itself is the script.
@@ -198,7 +205,9 @@ if (require.main === module && /queries\.[cm]?[tj]s$/.test(process.argv[1] ?? ''
   const at = args.indexOf('--out');
   const out = at >= 0 && args[at + 1] !== undefined ? resolve(args[at + 1]) : DEFAULT_QUERIES_PATH;
   writeFileSync(out, queriesJsonl());
+  const infq = at >= 0 ? out.replace(/\.jsonl$/, '') + '.infq' : DEFAULT_INFQ_PATH;
+  writeFileSync(infq, queriesInfq());
   const qs = buildQueries();
   const count = (k: DemoQueryKind) => qs.filter((q) => q.kind === k).length;
-  console.log(`wrote ${qs.length} queries to ${out} (factual ${count('factual')}, reasoning ${count('reasoning')}, control ${count('control')})`);
+  console.log(`wrote ${qs.length} queries to ${out} and ${infq} (factual ${count('factual')}, reasoning ${count('reasoning')}, control ${count('control')})`);
 }

@@ -43,6 +43,7 @@ export async function runDemo(p: DemoPaths, extra: { quiet?: boolean; workers?: 
     'score', '--model', p.model, '--corpus', p.corpus, '--factors', p.factors, '--queries', p.queries, '--out', p.results, '--top', '0', '--max-new-tokens', '64',
   ]);
   await step("the paper's analyses", ['analyze', '--results', p.results]);
+  await step('the HTML report (the panel\'s charts in one file)', ['report', '--results', p.results, '--out', join(p.results, 'report.html')]);
 }
 
 async function main() {
@@ -58,6 +59,7 @@ async function main() {
       `  queries    ${rel(DEMO_PATHS.queries)}`,
       `  factors    ${rel(DEMO_PATHS.factors)}`,
       `  results    ${rel(DEMO_PATHS.results)}  (results.json, scores.f32, analysis.json)`,
+      `  report     ${rel(join(DEMO_PATHS.results, 'report.html'))}  (open it in any browser)`,
       `next: npx influence-lens score --help, or open the folder in VS Code with the extension`,
       '',
     ].join('\n'),

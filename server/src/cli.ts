@@ -4,12 +4,15 @@
  */
 import { BACKEND_NAMES } from './engine/backend/backend';
 import { isInfluenceLensError } from './engine/errors';
+import { safeForTerminal } from './engine/util/terminal';
 import { UsageError } from './cli/args';
 import { generate, loss } from './cli/basic';
 import { fit, merge } from './cli/fit';
 import { score } from './cli/score';
 import { index } from './cli/indexCommand';
 import { analyze } from './cli/analyze';
+import { report } from './cli/report';
+import { evaluate } from './cli/eval';
 
 const USAGE = `usage: influence-lens <command> [options]
 
@@ -32,6 +35,10 @@ commands:
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)
+  report --results RESULTS [--out FILE] [--cards N] [--corpus C]
+      the panel's charts and tables in one self-contained HTML file (default RESULTS/report.html; needs
+      RESULTS/analysis.json): the batch analyses, every query's view, the top and bottom N documents
+      (default 30) with snippets from the corpus
   index --model PATH --corpus C --factors FACTORS --out INDEX [--dim 50%|K] [--damping X] [--max-len L]
       [--shard i/n]
       the gradient index: each document's gradient in the EK-FAC eigenbasis, the blocks of 8 entries
@@ -39,6 +46,15 @@ commands:
       instant queries
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
+  eval facts --model PATH --corpus C --queries Q --labels L --work DIR [--methods a,b] [--max-docs N]
+      [--max-len L] [--rerank N] [--full-completions]
+      fact tracing against ground-truth labels (MRR, recall@k; procedure multipliers for reasoning
+      queries) for EK-FAC (sampled, empirical), K-FAC, diagonal, identity, cosine, the index (± rerank),
+      BM25 and random, in one table (docs/EVALUATION.md)
+  eval lds --corpus C --tokenizer DIR --queries Q --out DIR [--models 50] [--fraction 0.5] [--seed S]
+      [--epochs E] [--methods a,b]
+      linear datamodeling score: trains models on random subsets (cached), Spearman of summed scores vs
+      measured query losses, mean ± SE per method
 
 PATH is a Hugging Face folder (config.json, model.safetensors, tokenizer.json) or a llama2.c .bin
 checkpoint (then --tokenizer is its tokenizer .bin; default tokenizer.bin beside it).
@@ -53,7 +69,7 @@ common options:
   --quiet          no progress or diagnostics on stderr
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report, eval: evaluate };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -63,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) {
-    process.stderr.write(`influence-lens: unknown command "${command}"\n\n${USAGE}`);
+    process.stderr.write(`influence-lens: unknown command "${safeForTerminal(command)}"\n\n${USAGE}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -87,13 +103,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`influence-lens ${command}: ${describeError(e)}\n`);
     if (e instanceof UsageError) process.stderr.write(`\n${USAGE}`);
-    return e instanceof UsageError ? 2 : 1;
+    // An option value the engine refused (a length over the context, …) is a usage error too.
+    return e instanceof UsageError || isInfluenceLensError(e, 'USAGE') ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
   }
 }
 
+/** The error as one safe message: file names and quoted input can hold control characters. */
 function describeError(e: unknown): string {
+  return safeForTerminal(errorText(e), { multiline: true });
+}
+
+function errorText(e: unknown): string {
   if (isInfluenceLensError(e)) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : '';
     return where && !e.message.includes(where) ? `${e.message} (${where})` : e.message;

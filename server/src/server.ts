@@ -1,37 +1,80 @@
 /**
- * The language server's wiring: the connection (stdio, IPC or socket, chosen from argv), the documents
- * it tracks, the settings source, the warm Session, and the custom methods of protocol.ts.
- * Behaviour lives in session.ts, settings.ts and (later) handlers/.
+ * The language server's wiring: the connection (stdio, IPC or socket, chosen from argv), the documents it
+ * tracks, the settings, the warm Session, the job queue, and the handlers of every request
+ * (protocol.ts and docs/PROTOCOL.md). Behaviour lives in session.ts, jobs.ts and handlers/.
  */
 import { fileURLToPath } from 'node:url';
 import {
+  CodeLensRequest,
   createConnection,
+  ErrorCodes,
+  ResponseError,
   DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  HoverRequest,
   MessageType,
   ProposedFeatures,
   ShowMessageNotification,
   TextDocuments,
   TextDocumentSyncKind,
+  type CancellationToken,
+  type ExecuteCommandParams,
   type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { BackendInfoRequest, CONFIGURATION_SECTION, StatusNotification } from './protocol';
-import { Session, type ProgressHandle, type SessionHost } from './session';
-import { createSettingsSource, type SettingsSource } from './settings';
+import { isInfluenceLensError } from './engine/errors';
+import { parseQueries } from './engine/queries/read';
+import { formatInfq } from './engine/queries/infq';
+import { parseQueryText } from './engine/queries/read';
+import { JobQueue, type ProgressSink } from './jobs';
+import {
+  BackendInfoRequest,
+  CONFIGURATION_SECTION,
+  ConvertQueriesRequest,
+  DocumentInfluenceRequest,
+  InfluenceHoverRequest,
+  MemoryRequest,
+  PanelBatchRequest,
+  PanelPageRequest,
+  PanelQueryRequest,
+  PrepareDemoRequest,
+  QueryInfluenceRequest,
+  SERVER_COMMANDS,
+  StatusNotification,
+  TrustNotification,
+  type InitializationOptions,
+  type StatusParams,
+} from './protocol';
+import { AnswerStore } from './refs';
+import { describeError, Session, type ProgressHandle, type SessionHost } from './session';
+import { createSettingsSource, type SettingsContext, type SettingsSource } from './settings';
+import { prepareDemo } from './handlers/demo';
+import { documentView } from './handlers/documentView';
+import { HoverHandler } from './handlers/hover';
+import { JobCommands } from './handlers/jobCommands';
+import { documentPath, isQueryFile, QueryFiles } from './handlers/queryFiles';
+import { PanelHandler } from './handlers/panel';
+import { visibleControls } from './handlers/markdown';
 
 const connection = createConnection(ProposedFeatures.all);
-/** The query and prompt documents open in the editor (for the hover and code-lens handlers). */
+/** The documents open in the editor (prompts, query files). */
 const documents = new TextDocuments(TextDocument);
 
+let init: InitializationOptions = {};
+let context: SettingsContext = {};
+let lastStatus: StatusParams | undefined;
+
 const host: SessionHost = {
-  status: (params) => void connection.sendNotification(StatusNotification.type, params).catch(logFailure),
+  status: (params) => {
+    const modelChanged = lastStatus?.model?.path !== params.model?.path || lastStatus?.factors?.state !== params.factors?.state;
+    lastStatus = params;
+    void connection.sendNotification(StatusNotification.type, params).catch(logFailure);
+    if (modelChanged) validateAll(); // prompt lengths are checked against the loaded model
+  },
   // The notification, not window.showErrorMessage (a request the client must answer).
-  showError: (message) =>
-    void connection
-      .sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message })
-      .catch(logFailure),
-  log: (message) => connection.console.log(message),
+  showError: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message }).catch(logFailure),
+  log: (message) => connection.console.log(visibleControls(message)),
   beginProgress: async (title) => {
     const nothing: ProgressHandle = { report: () => undefined, done: () => undefined };
     try {
@@ -44,16 +87,38 @@ const host: SessionHost = {
     }
   },
 };
-const session = new Session(host);
 
+let session = new Session(host);
+const answers = new AnswerStore();
+const jobs = new JobQueue(() => session.setExtra({ job: jobs.current }));
+const queryFiles = () => new QueryFiles(session);
+let queries = queryFiles();
+let hovers = new HoverHandler(session, answers);
+let commands: JobCommands;
+let panel = new PanelHandler(session, answers);
 let settings: SettingsSource | undefined;
 let dynamicConfiguration = false;
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {
-  settings = createSettingsSource(connection, workspaceDir(params));
+  init = (params.initializationOptions ?? {}) as InitializationOptions;
+  const folders = (params.workspaceFolders ?? []).map((f) => f.uri).filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+  const root = folders[0] ?? (params.rootUri?.startsWith('file:') ? fileURLToPath(params.rootUri) : undefined);
+  context = { baseDir: root, workspaceDirs: root ? [root, ...folders] : folders, trusted: init.trusted !== false };
+  session = new Session(host, { storageDir: init.storageDir });
+  queries = queryFiles();
+  hovers = new HoverHandler(session, answers);
+  panel = new PanelHandler(session, answers);
+  commands = new JobCommands(session, jobs, answers, init.storageDir, (uri) => documents.get(uri)?.getText(), (line) => host.log(line));
+  session.setExtra({ trusted: context.trusted });
+  settings = createSettingsSource(connection, () => context);
   dynamicConfiguration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
   return {
-    capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental },
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      hoverProvider: true,
+      codeLensProvider: { resolveProvider: false },
+      executeCommandProvider: { commands: Object.values(SERVER_COMMANDS) },
+    },
     serverInfo: { name: 'Influence Lens' },
   };
 });
@@ -61,9 +126,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 connection.onInitialized(() => {
   // Ask to be told when our section changes; clients without dynamic registration push changes anyway.
   if (dynamicConfiguration) {
-    connection.client
-      .register(DidChangeConfigurationNotification.type, { section: CONFIGURATION_SECTION })
-      .catch(logFailure);
+    connection.client.register(DidChangeConfigurationNotification.type, { section: CONFIGURATION_SECTION }).catch(logFailure);
   }
   host.status(session.status);
   reload();
@@ -74,23 +137,161 @@ connection.onDidChangeConfiguration(() => {
   reload();
 });
 
+connection.onNotification(TrustNotification.type, ({ trusted }) => {
+  context = { ...context, trusted };
+  session.setExtra({ trusted });
+  settings?.invalidate();
+  reload();
+});
+
 connection.onRequest(BackendInfoRequest.type, () => session.status);
 
-connection.onShutdown(() => session.dispose());
+// ---- hovers -----------------------------------------------------------------------------------------------
+
+connection.onRequest(InfluenceHoverRequest.type, userErrors(async (params, token) => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc) return null;
+  const selected = doc.getText(params.range);
+  return hovers.selection(selected, params.range, { file: documentPath(doc.uri), line: params.range.start.line + 1 }, signalOf(token));
+}));
+
+connection.onRequest(HoverRequest.type, userErrors(async (params, token) => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc || !isQueryFile(doc)) return null;
+  const block = queries.blockAt(doc, params.position.line);
+  if (!block) return null;
+  const range = { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } };
+  const r = await hovers.query(block.record, range, signalOf(token));
+  return r && { contents: { kind: 'markdown', value: r.markdown }, range: r.range };
+}));
+
+connection.onRequest(QueryInfluenceRequest.type, userErrors(async (params, token) => {
+  const doc = documents.get(params.uri);
+  if (!doc) return null;
+  const block = queries.blockAt(doc, params.line);
+  if (!block) return null;
+  return hovers.query(block.record, { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } }, signalOf(token));
+}));
+
+// ---- query files ------------------------------------------------------------------------------------------
+
+connection.onRequest(CodeLensRequest.type, (params) => {
+  const doc = documents.get(params.textDocument.uri);
+  return doc && isQueryFile(doc) ? queries.codeLenses(doc) : [];
+});
+
+documents.onDidChangeContent((e) => validate(e.document));
+documents.onDidClose((e) => {
+  queries.forget(e.document.uri);
+  if (isQueryFile(e.document)) void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+});
+
+function validate(doc: TextDocument): void {
+  if (!isQueryFile(doc)) return;
+  try {
+    void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: queries.diagnostics(doc) });
+  } catch (e) {
+    logFailure(e);
+  }
+}
+
+function validateAll(): void {
+  for (const doc of documents.all()) validate(doc);
+}
+
+connection.onRequest(ConvertQueriesRequest.type, userErrors(({ uri, text, to }) => {
+  const file = documentPath(uri);
+  if (to === 'infq') {
+    const records = parseQueries(text, file);
+    return { text: formatInfq(records), queries: records.length };
+  }
+  const records = parseQueryText(text, file);
+  const lines = records.map(({ id, prompt, completion, kind, task, answer }) => JSON.stringify({ id, prompt, completion, kind, task, answer }));
+  return { text: lines.join('\n') + '\n', queries: records.length };
+}));
+
+// ---- jobs -------------------------------------------------------------------------------------------------
+
+connection.onRequest(ExecuteCommandRequest.type, userErrors(async (params: ExecuteCommandParams, token) => {
+  const arg = (params.arguments ?? [])[0] as never;
+  switch (params.command) {
+    case SERVER_COMMANDS.cancelJob:
+      return { cancelled: jobs.cancel((arg as { id?: number } | undefined)?.id) };
+    case SERVER_COMMANDS.runBatch:
+      return commands.runBatch(arg, await progressFor(params, 'Influence Lens: batch run'), token);
+    case SERVER_COMMANDS.fitFactors:
+      return commands.fitFactors(await progressFor(params, 'Influence Lens: fitting factors'), token);
+    case SERVER_COMMANDS.buildIndex:
+      return commands.buildIndex(await progressFor(params, 'Influence Lens: building the index'), token);
+    case SERVER_COMMANDS.scoreExactly:
+      return commands.scoreExactly(arg, await progressFor(params, 'Influence Lens: exact scoring'), token);
+    default:
+      throw new Error(`unknown command ${params.command}`);
+  }
+}));
+
+/** Work-done progress on the client's token, or one the server creates (clients that sent none). */
+async function progressFor(params: ExecuteCommandParams, title: string): Promise<ProgressSink> {
+  try {
+    const reporter =
+      params.workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(params.workDoneToken) : await connection.window.createWorkDoneProgress();
+    reporter.begin(title, 0, undefined, true);
+    return { report: (percentage, message) => reporter.report(percentage === undefined ? 0 : Math.floor(percentage), message), done: () => reporter.done() };
+  } catch (e) {
+    logFailure(e);
+    return { report: () => undefined, done: () => undefined };
+  }
+}
+
+// ---- document view, demo ----------------------------------------------------------------------------------
+
+connection.onRequest(DocumentInfluenceRequest.type, userErrors((params, token) => documentView(answers, params, signalOf(token))));
+
+connection.onRequest(PanelQueryRequest.type, userErrors((params, token) => panel.query(params.ref, signalOf(token))));
+connection.onRequest(PanelPageRequest.type, userErrors((p, token) => panel.page(p.ref, p.side, p.offset, p.limit, signalOf(token))));
+connection.onRequest(PanelBatchRequest.type, userErrors((p) => panel.batch(p.results)));
+
+connection.onRequest(MemoryRequest.type, async () => {
+  const m = process.memoryUsage();
+  const run = session.run;
+  const tensors = run ? (await run.pool.broadcast({ kind: 'memory' }, { priority: 'interactive' })).map((r) => r.numTensors) : [];
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, tensors };
+});
+
+connection.onRequest(PrepareDemoRequest.type, userErrors((params) => prepareDemo({ extensionDir: init.extensionDir, storageDir: init.storageDir, documents: params?.documents })));
+
+connection.onShutdown(async () => {
+  jobs.dispose();
+  await session.dispose();
+});
 
 function reload(): void {
   if (!settings) return;
   void session.apply(settings.get());
 }
 
-function workspaceDir(params: InitializeParams): string | undefined {
-  const uri = params.workspaceFolders?.[0]?.uri ?? params.rootUri ?? undefined;
-  if (!uri?.startsWith('file:')) return undefined;
-  return fileURLToPath(uri);
+function signalOf(token: CancellationToken): AbortSignal {
+  const abort = new AbortController();
+  if (token.isCancellationRequested) abort.abort(new Error('cancelled'));
+  else token.onCancellationRequested(() => abort.abort(new Error('cancelled')));
+  return abort.signal;
 }
 
 function logFailure(e: unknown): void {
-  connection.console.error(String(e instanceof Error ? (e.stack ?? e.message) : e));
+  connection.console.error(visibleControls(String(e instanceof Error ? (e.stack ?? e.message) : e)));
+}
+
+/** A request handler whose errors reach the client as one sentence naming the file (and line). */
+function userErrors<P, R>(handler: (params: P, token: CancellationToken) => Promise<R> | R): (params: P, token: CancellationToken) => Promise<R> {
+  return async (params, token) => {
+    try {
+      return await handler(params, token);
+    } catch (e) {
+      if (!isInfluenceLensError(e)) throw e;
+      const { message, error } = describeError(e);
+      throw new ResponseError(ErrorCodes.InvalidRequest, visibleControls(message), error);
+    }
+  };
 }
 
 // The server must outlive any single failure: log it and carry on (the engine removes the rethrowing

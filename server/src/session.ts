@@ -1,17 +1,25 @@
 /**
- * The server's long-lived warm state: the tfjs backend and, when a model is configured, the loaded
- * checkpoint and its ComputePool. Settings changes reconcile this state one at a time (the newest
- * settings win); failures become an 'error' status and a message, never a crash. It knows nothing of
- * LSP: the server wires a SessionHost to the connection.
+ * The server's long-lived warm state: the tfjs backend, the model run (checkpoint, tokenizer, compute
+ * threads), the fitted factors, the gradient index and the corpus, and the InfluenceSession hovers use.
+ * Settings changes and changes to those files reconcile this state one at a time (the newest settings
+ * win); failures become an 'error' status and a message, never a crash. It knows nothing of LSP: the
+ * server wires a SessionHost to the connection.
  */
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { initBackend, type BackendInfo, type BackendRequest } from './engine/backend/backend';
-import { ComputePool } from './engine/backend/pool';
+import { describeBackend, initBackend, type BackendInfo } from './engine/backend/backend';
+import { corpusInput } from './engine/corpus/corpus';
 import { isInfluenceLensError } from './engine/errors';
-import { loadCheckpoint } from './engine/model/load';
+import { readManifest as readFactorManifest } from './engine/ekfac/store';
 import type { Checkpoint } from './engine/model/types';
-import type { ErrorStatus, ModelStatus, StatusParams } from './protocol';
+import { openFactorSet, type FactorSet } from './engine/runs/factors';
+import { InfluenceSession } from './engine/runs/influence';
+import { openIndexQueries, type OpenIndex } from './engine/runs/indexQueries';
+import { ModelRun } from './engine/runs/modelRun';
+import type { ArtefactStatus, ErrorStatus, ModelStatus, StatusParams } from './protocol';
 import type { InfluenceLensSettings } from './settings';
 
 export interface ProgressHandle {
@@ -30,50 +38,143 @@ export interface SessionHost {
   beginProgress(title: string): Promise<ProgressHandle>;
 }
 
-/** A loaded model, ready for the scoring handlers of later stages. */
-export interface WarmModel {
-  checkpoint: Checkpoint;
-  pool: ComputePool;
+/** Where caches go when the settings name no folder. */
+export interface StoragePaths {
+  storageDir?: string;
+}
+
+/** Everything a hover needs, once it is there. */
+export interface Warm {
   settings: InfluenceLensSettings;
+  run: ModelRun;
+  factors: FactorSet;
+  influence: InfluenceSession;
+  index?: OpenIndex;
+}
+
+/** What is missing for hovers, with the command that fixes it. */
+export interface Missing {
+  what: string;
+  fix?: { title: string; command: string };
 }
 
 export class Session {
   private current: StatusParams = { state: 'starting', message: 'Influence Lens is starting' };
   private backend: BackendInfo | undefined;
-  private backendRequest: BackendRequest | undefined;
-  private loaded: (WarmModel & { key: string }) | undefined;
-  /** The settings last applied without error; identical settings are then a no-op. */
+  private backendRequest: string | undefined;
+  private model: { run: ModelRun; key: string } | undefined;
+  private factors: { set: FactorSet; key: string } | undefined;
+  private index: { open: OpenIndex; key: string } | undefined;
+  private influence: { session: InfluenceSession; key: string } | undefined;
+  private artefacts: { corpus?: ArtefactStatus; factors?: ArtefactStatus; index?: ArtefactStatus } = {};
+  private applied: InfluenceLensSettings | undefined;
   private appliedKey: string | undefined;
   private latest: Promise<InfluenceLensSettings> | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private watchers: FSWatcher[] = [];
+  private watchTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Extra status fields owned by the server (the running job, trust). */
+  private extra: Partial<StatusParams> = {};
 
-  constructor(private readonly host: SessionHost) {}
+  constructor(
+    private readonly host: SessionHost,
+    private readonly storage: StoragePaths = {},
+  ) {}
 
   get status(): StatusParams {
     return this.current;
   }
 
-  get model(): WarmModel | undefined {
-    return this.loaded;
+  get settings(): InfluenceLensSettings | undefined {
+    return this.applied;
+  }
+
+  get run(): ModelRun | undefined {
+    return this.model?.run;
+  }
+
+  get factorSet(): FactorSet | undefined {
+    return this.factors?.set;
+  }
+
+  /** The warm state hovers use, or what is missing (with a fix). */
+  warm(): Warm | Missing {
+    const s = this.applied;
+    if (!s?.model) return { what: 'no model is configured', fix: { title: 'Open the demo', command: 'influenceLens.openDemo' } };
+    if (!this.model) return { what: `the model ${s.model} is not loaded (${this.current.message})`, fix: { title: 'Show output', command: 'influenceLens.showOutput' } };
+    if (!s.corpus) return { what: 'no corpus is configured', fix: { title: 'Select a corpus', command: 'influenceLens.selectCorpus' } };
+    if (this.artefacts.corpus?.state !== 'ready') return { what: this.artefacts.corpus?.detail ?? `the corpus ${s.corpus} is not readable`, fix: { title: 'Select a corpus', command: 'influenceLens.selectCorpus' } };
+    if (!this.factors || !this.influence) {
+      const f = this.artefacts.factors;
+      return { what: f?.state === 'working' ? 'the factors are being fitted' : (f?.detail ?? 'the factors are not fitted'), fix: f?.state === 'working' ? undefined : { title: 'Fit factors', command: 'influenceLens.fitFactors' } };
+    }
+    return { settings: s, run: this.model.run, factors: this.factors.set, influence: this.influence.session, index: this.index?.open };
+  }
+
+  /** The default cache folder for these settings (keyed by model, tokenizer and corpus). */
+  cacheDir(s: InfluenceLensSettings): string {
+    const root = this.storage.storageDir ?? join(homedir(), '.cache', 'influence-lens');
+    const key = createHash('sha256').update(JSON.stringify([s.model, s.tokenizer, s.corpus, s.strategy, s.fitMaxDocuments, s.maxLength])).digest('hex').slice(0, 16);
+    return join(root, 'caches', key);
+  }
+
+  factorsDir(s: InfluenceLensSettings): string {
+    return s.factors || join(this.cacheDir(s), 'factors');
+  }
+
+  indexDir(s: InfluenceLensSettings): string {
+    return s.index || join(s.factors ? dirname(s.factors) : this.cacheDir(s), s.factors ? `${basename(s.factors)}-index` : 'index');
+  }
+
+  /** Server-owned status fields (job, trust), merged into every status. */
+  setExtra(extra: Partial<StatusParams>): void {
+    this.extra = { ...this.extra, ...extra };
+    this.publish(this.current);
   }
 
   /** Reconciles the warm state with these settings once earlier work is done; resolves when applied. */
   apply(settings: Promise<InfluenceLensSettings>): Promise<void> {
     if (this.disposed) return Promise.resolve();
     this.latest = settings;
-    // Swallow here so an unobserved rejection never reaches the process; reconcile reports it.
-    settings.catch(() => undefined);
-    this.queue = this.queue.then(() =>
-      this.latest === settings && !this.disposed ? this.reconcile(settings) : undefined,
-    );
+    settings.catch(() => undefined); // reconcile reports it
+    this.queue = this.queue.then(() => (this.latest === settings && !this.disposed ? this.reconcile(settings) : undefined));
     return this.queue;
+  }
+
+  /** Re-reads the factors and index (after a fit or an index build, or when their files change). */
+  refresh(): Promise<void> {
+    this.appliedKey = undefined;
+    return this.latest ? this.apply(this.latest) : Promise.resolve();
+  }
+
+  /** Closes the index (before a build replaces it); hovers answer without it meanwhile. */
+  async closeIndex(): Promise<void> {
+    await this.enqueue(async () => {
+      const open = this.index?.open;
+      this.index = undefined;
+      this.influence = undefined;
+      if (open) await open.close();
+      this.appliedKey = undefined;
+    });
+  }
+
+  /** Marks an artefact as being made (a job runs) and republishes. */
+  working(which: 'factors' | 'index', detail: string): void {
+    this.artefacts[which] = { ...this.artefacts[which], state: 'working', detail };
+    this.publishReady();
   }
 
   /** Releases the model and its worker threads once any running reconcile has finished. */
   dispose(): Promise<void> {
     this.disposed = true;
-    this.queue = this.queue.then(() => this.releaseModel());
+    this.unwatch();
+    this.queue = this.queue.then(() => this.release('model'));
+    return this.queue;
+  }
+
+  private enqueue(f: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(f, f);
     return this.queue;
   }
 
@@ -87,65 +188,139 @@ export class Session {
     }
   }
 
-  private async load(settings: InfluenceLensSettings): Promise<void> {
-    const key = JSON.stringify(settings);
+  private async load(s: InfluenceLensSettings): Promise<void> {
+    const key = JSON.stringify([s, this.fileStamps(s)]);
     if (key === this.appliedKey) return;
     this.appliedKey = undefined;
-    if (!this.backend || settings.backend !== this.backendRequest) {
-      await this.releaseModel(); // its tensors belong to the old backend
-      this.publish({ state: 'starting', message: `Initialising the ${settings.backend} compute backend` });
+    this.applied = s;
+    if (!this.backend || s.backend !== this.backendRequest) {
+      await this.release('model'); // its tensors belong to the old backend
+      this.publish({ state: 'starting', message: `Initialising the ${s.backend} compute backend` });
       this.backend = undefined;
-      this.backend = await initBackend(settings.backend);
-      this.backendRequest = settings.backend;
-      this.host.log(`backend: ${this.backend.name} (${this.backend.reason})`);
+      this.backend = await initBackend(s.backend);
+      this.backendRequest = s.backend;
+      this.host.log(`backend: ${describeBackend(this.backend)}`);
     }
-    const modelKey = JSON.stringify([settings.model, settings.workers, this.backend.name]);
-    if (this.loaded?.key !== modelKey) {
-      await this.releaseModel();
-      if (settings.model) await this.loadModel(settings, this.backend, modelKey);
+    const modelKey = JSON.stringify([s.model, s.tokenizer, s.workers, this.backend.name, this.fileStamp(s.model)]);
+    if (this.model?.key !== modelKey) {
+      await this.release('model');
+      if (s.model) await this.loadModel(s, modelKey);
     }
-    if (this.loaded) this.loaded.settings = settings;
+    await this.loadArtefacts(s);
+    this.watch(s);
     this.appliedKey = key;
-    const model = this.loaded && modelStatus(this.loaded.checkpoint);
-    this.publish({
-      state: 'ready',
-      message: model
-        ? `Ready on ${this.backend.name} with ${basename(model.path)} (${model.architecture}, ${formatCount(model.parameters)} parameters)`
-        : `Ready on ${this.backend.name}; no model configured (set influenceLens.model)`,
-      backend: this.backendStatus(),
-      modelPath: settings.model || undefined,
-      model,
-    });
+    this.publishReady();
   }
 
-  private async loadModel(settings: InfluenceLensSettings, backend: BackendInfo, key: string): Promise<void> {
+  private async loadModel(s: InfluenceLensSettings, key: string): Promise<void> {
     const progress = await this.host.beginProgress('Influence Lens: loading model');
     try {
-      this.publish({
-        state: 'loading-model',
-        message: `Loading ${settings.model}`,
-        backend: this.backendStatus(),
-        modelPath: settings.model,
-      });
-      progress.report(`Reading ${basename(settings.model)}`);
+      this.publish({ state: 'loading-model', message: `Loading ${s.model}`, backend: this.backendStatus(), modelPath: s.model });
+      progress.report(`Reading ${basename(s.model)}`);
       await yieldToEventLoop(); // let the status and progress go out before the synchronous read
-      const checkpoint = loadCheckpoint(settings.model);
-      progress.report(`Starting compute threads (${backend.name})`);
-      const pool = await ComputePool.create(checkpoint, {
-        backend: backend.name,
-        workers: settings.workers === 0 ? undefined : settings.workers,
-      });
-      this.loaded = { checkpoint, pool, settings, key };
-      this.host.log(`model: ${settings.model} (${checkpoint.config.architecture}) on ${pool.size} thread(s)`);
+      const run = await ModelRun.open({ model: s.model, tokenizer: s.tokenizer || undefined, backend: s.backend, workers: s.workers === 0 ? undefined : s.workers });
+      this.model = { run, key };
+      this.host.log(`model: ${s.model} (${run.checkpoint.config.architecture}) on ${run.pool.size} thread(s), ${run.pool.batchSize} sequences per batch`);
     } finally {
       progress.done();
     }
   }
 
-  private async releaseModel(): Promise<void> {
-    const loaded = this.loaded;
-    this.loaded = undefined;
-    if (loaded) await loaded.pool.dispose();
+  /** Corpus, factors, index and the influence session, each kept while its inputs are unchanged. */
+  private async loadArtefacts(s: InfluenceLensSettings): Promise<void> {
+    const run = this.model?.run;
+    this.artefacts.corpus = await corpusStatus(s.corpus);
+    const factorsDir = this.factorsDir(s);
+    const factorsKey = JSON.stringify([this.model?.key, factorsDir, s.maxLength, this.fileStamp(join(factorsDir, 'manifest.json'))]);
+    if (this.factors?.key !== factorsKey) {
+      await this.release('factors');
+      if (run && readFactorManifestSafe(factorsDir) !== undefined) {
+        try {
+          const set = await openFactorSet(run, factorsDir);
+          this.factors = { set, key: factorsKey };
+          const m = set.factors.manifest;
+          this.artefacts.factors = { state: 'ready', path: factorsDir, detail: `${m.settings.strategy} factors fitted on ${m.stages.lambda?.documents ?? m.stages.covariance?.documents ?? '?'} documents (maximum length ${set.maxLen})` };
+        } catch (e) {
+          this.artefacts.factors = { state: 'error', path: factorsDir, detail: describeError(e).message };
+        }
+      } else if (this.artefacts.factors?.state !== 'working') {
+        this.artefacts.factors = { state: s.model ? 'missing' : 'none', path: factorsDir, detail: 'not fitted yet (Influence Lens: Fit Factors)' };
+      }
+    }
+    const indexDir = this.indexDir(s);
+    const indexKey = JSON.stringify([factorsKey, indexDir, this.fileStamp(join(indexDir, 'manifest.json'))]);
+    if (this.index?.key !== indexKey) {
+      await this.release('index');
+      if (run && this.factors && existsSync(join(indexDir, 'manifest.json'))) {
+        try {
+          const open = await openIndexQueries(run, this.factors.set, indexDir, { damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens });
+          this.index = { open, key: indexKey };
+          this.artefacts.index = { state: 'ready', path: indexDir, detail: `${open.searcher.documents.length.toLocaleString('en-US')} documents` };
+        } catch (e) {
+          this.artefacts.index = { state: 'error', path: indexDir, detail: `${describeError(e).message} (hovers score exactly; Influence Lens: Build Index)` };
+        }
+      } else if (this.artefacts.index?.state !== 'working') {
+        this.artefacts.index = { state: this.factors ? 'missing' : 'none', path: indexDir, detail: 'not built yet (Influence Lens: Build Index)' };
+      }
+    }
+    const influenceKey = JSON.stringify([indexKey, s.corpus, s.damping, s.maxNewTokens, this.artefacts.corpus.state]);
+    if (this.influence?.key !== influenceKey) {
+      this.influence = undefined;
+      if (run && this.factors && this.artefacts.corpus.state === 'ready') {
+        const session = await InfluenceSession.create(run, this.factors.set, { corpus: { path: s.corpus }, index: this.index?.open, damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens });
+        this.influence = { session, key: influenceKey };
+      }
+    }
+  }
+
+  private async release(what: 'model' | 'factors' | 'index'): Promise<void> {
+    const open = this.index?.open;
+    this.index = undefined;
+    this.influence = undefined;
+    if (open) await open.close().catch(() => undefined);
+    if (what === 'index') return;
+    this.factors = undefined;
+    if (what === 'factors') return;
+    const run = this.model?.run;
+    this.model = undefined;
+    if (run) await run.dispose();
+  }
+
+  /** mtime and size of a file or folder (0 when absent): a changed file reloads what was built from it. */
+  private fileStamp(path: string): string {
+    try {
+      const st = statSync(path);
+      return `${st.mtimeMs}:${st.size}`;
+    } catch {
+      return '0';
+    }
+  }
+
+  private fileStamps(s: InfluenceLensSettings): string[] {
+    return [s.model, s.corpus, join(this.factorsDir(s), 'manifest.json'), join(this.indexDir(s), 'manifest.json')].map((p) => (p ? this.fileStamp(p) : ''));
+  }
+
+  /** Watches the model, corpus, factor and index folders: a change reconciles again (debounced). */
+  private watch(s: InfluenceLensSettings): void {
+    this.unwatch();
+    const targets = new Set([s.model, s.corpus, this.factorsDir(s), this.indexDir(s)].filter((p) => p && existsSync(p)));
+    for (const target of targets) {
+      try {
+        const w = watch(target, { persistent: false }, () => {
+          clearTimeout(this.watchTimer);
+          this.watchTimer = setTimeout(() => void this.refresh(), 500);
+        });
+        w.on('error', () => undefined);
+        this.watchers.push(w);
+      } catch {
+        // not watchable (a special file system): changes are seen at the next settings change
+      }
+    }
+  }
+
+  private unwatch(): void {
+    clearTimeout(this.watchTimer);
+    for (const w of this.watchers.splice(0)) w.close();
   }
 
   private fail(e: unknown, settings: InfluenceLensSettings | undefined): void {
@@ -157,20 +332,57 @@ export class Session {
       message,
       backend: this.backendStatus(),
       modelPath: settings?.model || undefined,
-      model: this.loaded && modelStatus(this.loaded.checkpoint),
+      model: this.model && modelStatus(this.model.run.checkpoint),
       error,
+      ...this.artefacts,
     });
     this.host.showError(`Influence Lens: ${message}`);
   }
 
+  private publishReady(): void {
+    if (!this.backend) return;
+    const s = this.applied;
+    const model = this.model && modelStatus(this.model.run.checkpoint);
+    const w = this.warm();
+    const what = 'influence' in w ? (w.index ? 'hovers answer from the index' : 'hovers score exactly (no index)') : w.what;
+    this.publish({
+      state: 'ready',
+      message: model
+        ? `Ready on ${this.backend.name} with ${basename(model.path)} (${model.architecture}, ${formatCount(model.parameters)} parameters): ${what}`
+        : `Ready on ${this.backend.name}; no model configured (set influenceLens.model, or run "Influence Lens: Open Demo")`,
+      backend: this.backendStatus(),
+      modelPath: s?.model || undefined,
+      model,
+      ...this.artefacts,
+    });
+  }
+
   private backendStatus(): StatusParams['backend'] {
     if (!this.backend) return undefined;
-    return { name: this.backend.name, reason: this.backend.reason, threads: this.loaded?.pool.size, adapter: this.backend.adapter };
+    return { name: this.backend.name, reason: this.backend.reason, threads: this.model?.run.pool.size, adapter: this.backend.adapter };
   }
 
   private publish(status: StatusParams): void {
-    this.current = status;
-    this.host.status(status);
+    this.current = { ...status, ...this.extra };
+    this.host.status(this.current);
+  }
+}
+
+function readFactorManifestSafe(dir: string): unknown {
+  try {
+    return readFactorManifest(dir);
+  } catch {
+    return null; // unreadable: openFactorSet reports it
+  }
+}
+
+async function corpusStatus(path: string): Promise<ArtefactStatus> {
+  if (!path) return { state: 'none', detail: 'no corpus configured (influenceLens.corpus)' };
+  try {
+    const input = await corpusInput(path);
+    return { state: 'ready', path, detail: `${input.format}, ${input.files.length} file(s), ${formatBytes(input.totalBytes)}` };
+  } catch (e) {
+    return { state: 'error', path, detail: describeError(e).message };
   }
 }
 
@@ -211,4 +423,10 @@ function formatCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e3) return `${Math.round(n / 1e3)}K`;
   return String(n);
+}
+
+function formatBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return `${Math.max(1, Math.round(n / 1024))} KiB`;
 }

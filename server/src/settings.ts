@@ -1,14 +1,27 @@
 /**
- * The typed `influenceLens.*` settings. The server asks the client for them (workspace/configuration)
- * and caches the answer per scope as a promise until the configuration changes; they are never kept in
- * module globals, so every consumer sees the answer to the request it made.
+ * The typed `influenceLens.*` settings (declared for VS Code in package.json; the same names here). The
+ * server asks the client for them (workspace/configuration) and caches the answer per scope as a promise
+ * until the configuration changes; they are never kept in module globals.
+ *
+ * Workspace Trust: in an untrusted workspace, a path that points into a workspace folder (relative,
+ * `${workspaceFolder}`, or absolute inside one) is refused, so nothing the workspace controls is loaded.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
 import { parseBackendRequest, type BackendRequest } from './engine/backend/backend';
+import { STRATEGIES, type Strategy } from './engine/ekfac/types';
 import { InfluenceLensError } from './engine/errors';
 import { CONFIGURATION_SECTION } from './protocol';
+
+export interface HoverSettings {
+  /** Most helpful documents shown. */
+  top: number;
+  /** Most harmful documents shown. */
+  bottom: number;
+  /** With an index: candidates per side rescored exactly. */
+  rerank: number;
+}
 
 export interface InfluenceLensSettings {
   backend: BackendRequest;
@@ -18,17 +31,47 @@ export interface InfluenceLensSettings {
   model: string;
   /** Absolute tokenizer path, or '' to find it beside the model. */
   tokenizer: string;
+  /** Absolute corpus path (JSONL, folder, or <|endoftext|> .txt), or ''. */
+  corpus: string;
+  /** Factor folder, or '' for one in the extension's storage keyed by model and corpus. */
+  factors: string;
+  /** Index folder, or '' for one beside the default factors. */
+  index: string;
+  strategy: Strategy;
+  /** Fitting documents (the first ones of the corpus). */
+  fitMaxDocuments: number;
+  /** Tokens per document for fitting; 0 = the model's context, at most 512. */
+  maxLength: number;
+  /** λ for every module; null = 0.1 × mean(Λ) per module. */
+  damping: number | null;
+  /** Rank of low-rank query gradients in batch runs; 0 = full rank. */
+  rank: number;
+  /** New tokens of a greedy completion. */
+  maxNewTokens: number;
+  /** A line that splits a selection into prompt and completion. */
+  separator: string;
+  hover: HoverSettings;
+  /** Without an index, hovers score exactly when the corpus has at most this many tokens (else they offer to). */
+  exactHoverTokens: number;
+}
+
+export interface SettingsContext {
+  /** The first workspace folder: resolves relative paths and `${workspaceFolder}`. */
+  baseDir?: string;
+  /** Every workspace folder (Workspace Trust checks paths against them). */
+  workspaceDirs?: string[];
+  /** Workspace Trust. */
+  trusted?: boolean;
 }
 
 export interface SettingsSource {
   /** The settings for a document scope (undefined: the window's), cached until the next invalidate(). */
   get(scopeUri?: string): Promise<InfluenceLensSettings>;
-  /** Drops every cached answer (on workspace/didChangeConfiguration). */
+  /** Drops every cached answer (on workspace/didChangeConfiguration or a trust change). */
   invalidate(): void;
 }
 
-/** `baseDir` resolves relative paths and `${workspaceFolder}` (the first workspace folder, if any). */
-export function createSettingsSource(connection: Connection, baseDir: string | undefined): SettingsSource {
+export function createSettingsSource(connection: Connection, context: () => SettingsContext): SettingsSource {
   const cache = new Map<string, Promise<InfluenceLensSettings>>();
   return {
     get(scopeUri) {
@@ -37,7 +80,7 @@ export function createSettingsSource(connection: Connection, baseDir: string | u
       if (!settings) {
         settings = connection.workspace
           .getConfiguration({ scopeUri, section: CONFIGURATION_SECTION })
-          .then((raw: unknown) => parseSettings(raw, baseDir));
+          .then((raw: unknown) => parseSettings(raw, context()));
         // A failed request is not cached: the next get() asks again.
         settings.catch(() => cache.delete(key));
         cache.set(key, settings);
@@ -51,7 +94,7 @@ export function createSettingsSource(connection: Connection, baseDir: string | u
 }
 
 /** Validates the raw section (any JSON, null when the client has none) into typed settings. */
-export function parseSettings(raw: unknown, baseDir?: string): InfluenceLensSettings {
+export function parseSettings(raw: unknown, context: SettingsContext = {}): InfluenceLensSettings {
   const section = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   let backend: BackendRequest;
   try {
@@ -59,16 +102,42 @@ export function parseSettings(raw: unknown, baseDir?: string): InfluenceLensSett
   } catch (e) {
     throw settingError('backend', (e as Error).message);
   }
-  const workers = section.workers ?? 0;
-  if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 0) {
-    throw settingError('workers', `expected a whole number >= 0 (0 = automatic), got ${JSON.stringify(workers)}`);
+  const path = (key: string) => resolveSettingPath(optionalString(section, key), context, key);
+  const strategy = optionalString(section, 'strategy') || 'ekfac';
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw settingError('strategy', `expected one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
+  const hover = (section.hover ?? {}) as Record<string, unknown>;
+  const damping = section.damping ?? null;
+  if (damping !== null && !(typeof damping === 'number' && Number.isFinite(damping) && damping >= 0)) {
+    throw settingError('damping', `expected a number ≥ 0, or null for 0.1 × mean(Λ), got ${JSON.stringify(damping)}`);
   }
   return {
     backend,
-    workers,
-    model: resolveSettingPath(optionalString(section, 'model'), baseDir),
-    tokenizer: resolveSettingPath(optionalString(section, 'tokenizer'), baseDir),
+    workers: wholeNumber(section, 'workers', 0, 0),
+    model: path('model'),
+    tokenizer: path('tokenizer'),
+    corpus: path('corpus'),
+    factors: path('factors'),
+    index: path('index'),
+    strategy: strategy as Strategy,
+    fitMaxDocuments: wholeNumber(section, 'fitMaxDocuments', 100_000, 1),
+    maxLength: wholeNumber(section, 'maxLength', 0, 0),
+    damping: damping as number | null,
+    rank: wholeNumber(section, 'rank', 0, 0),
+    maxNewTokens: wholeNumber(section, 'maxNewTokens', 64, 1),
+    separator: typeof section.separator === 'string' && section.separator.trim() !== '' ? section.separator.trim() : '---',
+    hover: {
+      top: wholeNumber(hover, 'top', 5, 0, 'hover.top'),
+      bottom: wholeNumber(hover, 'bottom', 3, 0, 'hover.bottom'),
+      rerank: wholeNumber(hover, 'rerank', 20, 0, 'hover.rerank'),
+    },
+    exactHoverTokens: wholeNumber(section, 'exactHoverTokens', 20_000, 0),
   };
+}
+
+function wholeNumber(section: Record<string, unknown>, key: string, fallback: number, min: number, name = key): number {
+  const v = section[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw settingError(name, `expected a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function optionalString(section: Record<string, unknown>, key: string): string | undefined {
@@ -82,16 +151,29 @@ function settingError(key: string, why: string): InfluenceLensError {
   return new InfluenceLensError('SETTINGS', `setting ${CONFIGURATION_SECTION}.${key}: ${why}`);
 }
 
-/** '' stays ''; `~/` is the home folder; `${workspaceFolder}` and relative paths use baseDir. */
-export function resolveSettingPath(p: string | undefined, baseDir: string | undefined): string {
+/** '' stays ''; `~/` is the home folder; `${workspaceFolder}` and relative paths use the first workspace folder. */
+export function resolveSettingPath(p: string | undefined, context: SettingsContext, key = 'path'): string {
   if (!p) return '';
   let path = p;
+  const untrusted = context.trusted === false;
+  const refuse = (why: string) => new InfluenceLensError('UNTRUSTED', `setting ${CONFIGURATION_SECTION}.${key}: ${p} ${why}; the workspace is not trusted, so nothing is loaded from it (trust the workspace, or use a path outside it)`);
   if (path === '~' || path.startsWith('~/')) path = join(homedir(), path.slice(1));
   if (path.includes('${workspaceFolder}')) {
-    if (!baseDir) throw new InfluenceLensError('SETTINGS', `${p}: \${workspaceFolder} needs an open folder`);
-    path = path.split('${workspaceFolder}').join(baseDir);
+    if (untrusted) throw refuse('is inside the workspace');
+    if (!context.baseDir) throw new InfluenceLensError('SETTINGS', `${p}: \${workspaceFolder} needs an open folder`);
+    path = path.split('${workspaceFolder}').join(context.baseDir);
   }
-  if (isAbsolute(path)) return resolve(path);
-  if (!baseDir) throw new InfluenceLensError('SETTINGS', `${p}: a relative path needs an open folder (or use an absolute path)`);
-  return resolve(baseDir, path);
+  if (!isAbsolute(path)) {
+    if (untrusted) throw refuse('is relative to the workspace');
+    if (!context.baseDir) throw new InfluenceLensError('SETTINGS', `${p}: a relative path needs an open folder (or use an absolute path)`);
+    path = resolve(context.baseDir, path);
+  }
+  path = resolve(path);
+  if (untrusted && (context.workspaceDirs ?? []).some((dir) => isInside(path, dir))) throw refuse('is inside the workspace');
+  return path;
+}
+
+function isInside(path: string, dir: string): boolean {
+  const rel = relative(resolve(dir), path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
 }

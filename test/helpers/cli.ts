@@ -10,10 +10,18 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the built CLI (bin/influence-lens.js → dist/cli.js) to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+/**
+ * Runs the built CLI (bin/influence-lens.js → dist/cli.js) to completion. `timeoutMs` kills a run that
+ * hangs (code null), so a test of a hang fails instead of waiting forever.
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<CliRun> {
+  return runNode([CLI, ...args], env, timeoutMs);
+}
+
+/** Runs `node args…` from the repository to completion (e.g. a CLI installed elsewhere). */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import { readResults } from '../../server/src/engine/results/io';
+import { RESULTS_VERSION } from '../../server/src/engine/results/types';
 
 test('fit then score writes results.json + scores.f32 and prints the top documents', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-cli-influence-'));
@@ -39,7 +40,7 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   const s = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', out, '--top', '3', '--self']);
   assert.equal(s.code, 0, s.stderr);
   const r = readResults(out);
-  assert.equal(r.results.version, 1);
+  assert.equal(r.results.version, RESULTS_VERSION);
   assert.equal(r.results.documents.length, 40);
   assert.equal(r.results.corpus.skipped, 2);
   assert.equal(r.results.queries.length, 2);

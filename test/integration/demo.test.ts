@@ -28,6 +28,7 @@ test('reduced demo: corpus → fit → score → analyses', { timeout: 600_000 }
   assert.ok(existsSync(join(paths.results, 'analysis.json')));
   const a = readAnalysis(paths.results);
   assert.ok(a.correlations.matrix.length === 6);
+  assert.match(readFileSync(join(paths.results, 'report.html'), 'utf8'), /<script type="application\/json" id="influence-lens-report">/);
   // A second run reuses the cached factors.
   await runDemo(paths, { quiet: true, workers: 2 });
 });

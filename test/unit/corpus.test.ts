@@ -15,6 +15,7 @@ import { tokenizeDocument } from '../../server/src/engine/corpus/tokenize';
 import { newCorpusReport, type CorpusDocument, type CorpusReport } from '../../server/src/engine/corpus/types';
 import { loadLlama2cTokenizer } from '../../server/src/engine/tokenizer/llama2c';
 import type { Tokenizer } from '../../server/src/engine/tokenizer/types';
+import { loadHuggingFaceTokenizer } from '../../server/src/engine/tokenizer/huggingface';
 import { SKIP_NO_SHARED, TOK512, fixture } from '../helpers/fixtures';
 
 const tmp = mkdtempSync(join(tmpdir(), 'il-corpus-'));
@@ -400,6 +401,38 @@ test('readLines: chunk boundaries inside CRLF and multi-byte characters, over-lo
   assert.deepEqual(got, ['a']);
 });
 
+test('readLines: a line that is not UTF-8 is flagged at its line number, whatever the chunk boundaries', async () => {
+  const bytes = Buffer.concat([
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from('caf\u00e9 \ud83d\ude00\n'),
+    Buffer.from('Le caf\u00e9\r\n', 'latin1'),
+    Buffer.from([0xe2, 0x82, 0x0a]), // a 3-byte sequence cut by the newline
+    Buffer.from('ok\n'),
+    Buffer.from([0xed, 0xa0, 0x80, 0x0a]), // an encoded surrogate half: not UTF-8
+    Buffer.from('end'),
+  ]);
+  const path = write('bad-utf8.txt', bytes);
+  for (const chunkBytes of [1, 2, 3, 5, 64]) {
+    const got = [];
+    for await (const l of readLines(path, { chunkBytes })) got.push(l);
+    assert.deepEqual(
+      got,
+      [
+        { text: 'caf\u00e9 \ud83d\ude00', line: 1 },
+        { text: '', line: 2, notUtf8: true },
+        { text: '', line: 3, notUtf8: true },
+        { text: 'ok', line: 4 },
+        { text: '', line: 5, notUtf8: true },
+        { text: 'end', line: 6 },
+      ],
+      `chunkBytes ${chunkBytes}`,
+    );
+  }
+  const tiny: string[] = [];
+  for await (const l of readLines(write('two.txt', Buffer.from([0xef, 0xbb])), { chunkBytes: 1 })) tiny.push(JSON.stringify(l));
+  assert.deepEqual(tiny, [JSON.stringify({ text: '', line: 1, notUtf8: true })], 'half a BOM is not UTF-8');
+});
+
 /** A tokenizer that maps each character to its code point. */
 const charTokenizer: Tokenizer = {
   kind: 'huggingface',
@@ -427,4 +460,19 @@ test('tokenizeDocument with the stories260K tokenizer on a real document', { ski
   assert.deepEqual(full.slice(1), tok.encode(doc.text));
   assert.ok(full.length > 64);
   assert.deepEqual(tokenizeDocument(doc.text, tok, tok.bosId, 64), full.slice(0, 64));
+});
+
+test('long documents are tokenized from a prefix with the same kept tokens as the whole text', { skip: SKIP_NO_SHARED }, () => {
+  const llama2c = loadLlama2cTokenizer(TOK512(), 512);
+  const demo = loadHuggingFaceTokenizer(join(__dirname, '..', '..', 'demo', 'model'));
+  const stories = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
+  const long = [stories.join(' '), stories.join('\n\n').replace(/ /g, ''), 'ab'.repeat(20_000)];
+  for (const tok of [llama2c, demo]) {
+    for (const text of [...stories, ...long]) {
+      for (const maxLen of [8, 64, 128]) {
+        const whole = [1, ...tok.encode(text)].slice(0, maxLen);
+        assert.deepEqual(tokenizeDocument(text, tok, 1, maxLen), whole, `${text.slice(0, 30)}… at ${maxLen}`);
+      }
+    }
+  }
 });

@@ -114,7 +114,7 @@ test('low-rank queries score the same by contraction as written out dense', { sk
 test('per-token influence adds up to the document score; self-influence is positive', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
   const out = await score(setup(), shared, QUERIES, { selfInfluence: true });
   assert.ok(out.self && out.self.length === out.documents.length && out.self.every((x) => x > 0));
-  const { tokenInfluence } = await import('../../server/src/engine/score/tokenInfluence');
+  const { tokenInfluence } = await import('../../server/src/engine/score/tokenScoring');
   const { tokenizeDocument } = await import('../../server/src/engine/corpus/tokenize');
   const text = (JSON.parse(readFileSync(corpus, 'utf8').split('\n')[3]) as { text: string }).text;
   const doc = { tokens: tokenizeDocument(text, model.tokenizer, 1, 96) };

@@ -8,6 +8,7 @@ import { InfluenceLensError } from '../../server/src/engine/errors';
 import { loadHuggingFaceTokenizer } from '../../server/src/engine/tokenizer/huggingface';
 import { loadTokenizer } from '../../server/src/engine/tokenizer/load';
 import { GPT2_EOT_ID, writeGpt2TokenizerJson } from '../helpers/gpt2Tokenizer';
+import { writeLlamaStyleTokenizer } from '../helpers/llamaTokenizer';
 
 const dir = mkdtempSync(join(tmpdir(), 'il-gpt2-'));
 writeGpt2TokenizerJson(dir);
@@ -83,4 +84,21 @@ test('missing or malformed tokenizer.json is a clear error naming the file', () 
   assert.throws(() => loadHuggingFaceTokenizer(bad), isError('MODEL_FORMAT', join(bad, 'tokenizer.json'), '"model"'));
   writeFileSync(join(bad, 'tokenizer.json'), '{"model": {"type": "Nonsense"}}');
   assert.throws(() => loadHuggingFaceTokenizer(bad), isError('MODEL_FORMAT', join(bad, 'tokenizer.json')));
+});
+
+test('a Llama-style tokenizer decodes a completion as its own decoder does (Strip drops the leading space) and the text encodes back to the same tokens', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'il-llama-tok-'));
+  try {
+    writeLlamaStyleTokenizer(dir);
+    const tok = loadHuggingFaceTokenizer(dir);
+    const prompt = tok.encode('The capital is');
+    const completion = tok.encode('Paris');
+    // transformers: tokenizer.decode(completion_ids) == "Paris" (the Strip decoder removes the "▁" → " ").
+    assert.equal(tok.decode(completion, prompt[prompt.length - 1]), 'Paris');
+    assert.equal(tok.decode(completion), 'Paris');
+    assert.deepEqual(tok.encode(tok.decode(completion)), completion);
+    assert.equal(tok.decode([...prompt, ...completion]), 'The capital is Paris');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,34 +1,51 @@
 /**
- * The Influence Lens side panel (one at a time): hosts the webview built into dist/webview, serves it
- * with a strict CSP, and forwards the server status to it. Charts arrive through the same messages.
+ * The Influence Lens side panel (one at a time): hosts the webview built into dist/webview under a strict
+ * CSP, forwards the server status to it (its empty screen), shows query and batch views, and answers the
+ * webview's requests through a PanelDataSource. The webview keeps what it shows with setState, so the
+ * panel survives being hidden and a window reload (serializer) without the host resending anything.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import type { BatchView, QueryView } from '../../../server/src/protocol';
 import type { HostToWebview, WebviewToHost } from '../../../webview/src/messages';
 import type { Ctx } from '../ctx';
+import { UNAVAILABLE_DATA_SOURCE, type PanelDataSource } from './dataSource';
+import { panelHtml } from './html';
 
 export class InfluencePanel {
   static readonly viewType = 'influenceLens.panel';
   private static current: InfluencePanel | undefined;
+  private static dataSource: PanelDataSource = UNAVAILABLE_DATA_SOURCE;
 
   private readonly disposables: vscode.Disposable[] = [];
+  /** Messages the webview could not take (hidden, or still loading), delivered on its next 'ready'. */
+  private pending: HostToWebview[] = [];
 
-  static createOrShow(ctx: Ctx): void {
+  /** Where pages, documents and queries come from (the extension sets it once the server serves them). */
+  static setDataSource(source: PanelDataSource): void {
+    InfluencePanel.dataSource = source;
+  }
+
+  static createOrShow(ctx: Ctx): InfluencePanel {
     const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
     if (InfluencePanel.current) {
       InfluencePanel.current.panel.reveal(column);
-      return;
+      return InfluencePanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(
-      InfluencePanel.viewType,
-      'Influence Lens',
-      column,
-      webviewOptions(ctx.extensionUri),
-    );
+    const panel = vscode.window.createWebviewPanel(InfluencePanel.viewType, 'Influence Lens', column, webviewOptions(ctx.extensionUri));
     InfluencePanel.current = new InfluencePanel(panel, ctx);
+    return InfluencePanel.current;
   }
 
-  /** Restores a panel VS Code kept across a reload (called by the serializer). */
+  static showQuery(ctx: Ctx, view: QueryView): void {
+    InfluencePanel.createOrShow(ctx).post({ type: 'showQuery', view });
+  }
+
+  static showBatch(ctx: Ctx, view: BatchView): void {
+    InfluencePanel.createOrShow(ctx).post({ type: 'showBatch', view });
+  }
+
+  /** Restores a panel VS Code kept across a reload (called by the serializer); the webview restores its own state. */
   static revive(panel: vscode.WebviewPanel, ctx: Ctx): void {
     InfluencePanel.current?.dispose();
     panel.webview.options = webviewOptions(ctx.extensionUri);
@@ -48,7 +65,7 @@ export class InfluencePanel {
   ) {
     panel.webview.html = this.html();
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
-    panel.webview.onDidReceiveMessage((m: WebviewToHost) => this.receive(m), null, this.disposables);
+    panel.webview.onDidReceiveMessage((m: WebviewToHost) => void this.receive(m), null, this.disposables);
     ctx.onDidChangeStatus((status) => this.post({ type: 'status', status }), null, this.disposables);
   }
 
@@ -58,39 +75,63 @@ export class InfluencePanel {
     this.panel.dispose();
   }
 
-  private receive(message: WebviewToHost): void {
-    switch (message.type) {
-      case 'ready':
-        this.post({ type: 'status', status: this.ctx.status });
-        break;
+  private async receive(message: WebviewToHost): Promise<void> {
+    const source = InfluencePanel.dataSource;
+    try {
+      switch (message.type) {
+        case 'ready': {
+          const pending = this.pending;
+          this.pending = [];
+          this.post({ type: 'status', status: this.ctx.status });
+          for (const m of pending) this.post(m);
+          break;
+        }
+        case 'requestPage':
+          this.post({ type: 'documentsPage', page: await source.page(message.ref, message.side, message.offset, message.limit) });
+          break;
+        case 'openDocument':
+          await source.openDocument(message.ref, message.docIndex);
+          break;
+        case 'openQuery':
+          this.post({ type: 'showQuery', view: await source.query(message.ref) });
+          break;
+        case 'openQueries': {
+          const [a, b] = await Promise.all(message.refs.map((ref) => source.query(ref)));
+          this.post({ type: 'showQueries', views: [a, b] });
+          break;
+        }
+        case 'copyId':
+          await vscode.env.clipboard.writeText(message.id);
+          this.post({ type: 'notice', level: 'info', message: `Copied ${message.id}` });
+          break;
+      }
+    } catch (e) {
+      this.post({ type: 'notice', level: 'error', message: e instanceof Error ? e.message : String(e) });
     }
   }
 
   private post(message: HostToWebview): void {
-    void this.panel.webview.postMessage(message);
+    this.panel.webview.postMessage(message).then(
+      (delivered) => delivered || this.keep(message),
+      () => this.keep(message),
+    );
+  }
+
+  /** Keeps an undelivered message for the next 'ready' (only the latest of each kind of view matters). */
+  private keep(message: HostToWebview): void {
+    if (message.type === 'status') return; // 'ready' sends the current one
+    this.pending = [...this.pending.filter((m) => m.type !== message.type), message];
   }
 
   private html(): string {
     const webview = this.panel.webview;
     const root = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist', 'webview');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js'));
-    const styles = webview.asWebviewUri(vscode.Uri.joinPath(root, 'styles.css'));
-    const nonce = randomBytes(16).toString('base64');
-    const csp = `default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link href="${styles.toString()}" rel="stylesheet">
-  <title>Influence Lens</title>
-</head>
-<body>
-  <main id="app" aria-live="polite"></main>
-  <script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return panelHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
+      stylesUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'styles.css')).toString(),
+      nonce: randomBytes(16).toString('base64'),
+    });
   }
 }
 

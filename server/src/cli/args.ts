@@ -28,11 +28,45 @@ export const CORPUS_OPTIONS = {
   'batch-size': { type: 'string' },
 } as const satisfies OptionSpec;
 
+/** A value that starts with '-' but is a number (`--damping -1`): joined to its option so the parser takes it. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
 export function parse(argv: string[], options: OptionSpec): Values {
+  const joined: string[] = [];
+  for (const a of argv) {
+    const previous = joined[joined.length - 1];
+    if (previous !== undefined && NEGATIVE_NUMBER.test(a) && takesValue(previous, options)) joined[joined.length - 1] = `${previous}=${a}`;
+    else joined.push(a);
+  }
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Values;
+    return parseArgs({ args: joined, options, allowPositionals: false, strict: true }).values as Values;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(parseErrorMessage(e as Error & { code?: string }, options));
+  }
+}
+
+function takesValue(arg: string, options: OptionSpec): boolean {
+  return arg.startsWith('--') && !arg.includes('=') && options[arg.slice(2)]?.type === 'string';
+}
+
+/** Our own sentence for the argument parser's errors (its texts talk about positionals and `-XYZ`). */
+function parseErrorMessage(e: Error & { code?: string }, options: OptionSpec): string {
+  const quoted = /'([^']*)'/.exec(e.message)?.[1] ?? '';
+  const option = quoted.split(' ')[0];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option}`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument "${quoted}" (options are written --name VALUE)`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const name = option.replace(/^-+/, '');
+      if (options[name]?.type === 'boolean') return `${option} takes no value`;
+      return /ambiguous/.test(e.message)
+        ? `${option} needs a value (a value that starts with "-" is written ${option}=VALUE)`
+        : `${option} needs a value`;
+    }
+    default:
+      return e.message;
   }
 }
 

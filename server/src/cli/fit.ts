@@ -1,18 +1,14 @@
 /** `fit`: EK-FAC factors for a model and corpus, stage by stage, cached and resumable; `merge` for shards. */
-import { trackedModules } from '../engine/model/tfModel';
-import { corpusFingerprint } from '../engine/corpus/fingerprint';
 import { parseShard } from '../engine/corpus/sequences';
-import { fitFactors, mergeShards } from '../engine/ekfac/fit';
-import { FISHER_MODES, STRATEGIES, type FitSettings } from '../engine/ekfac/types';
+import { mergeShards } from '../engine/ekfac/fit';
+import { FISHER_MODES, STRATEGIES } from '../engine/ekfac/types';
 import { mergeResults } from '../engine/results/merge';
 import { mergeIndexes } from '../engine/index/merge';
-import { bosId } from '../engine/model/openModel';
-import { fingerprintCheckpoint } from '../engine/model/load';
+import { runFit } from '../engine/runs/fit';
+import { prepareOutput } from '../engine/util/output';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, parse, str, UsageError } from './args';
-import { corpusOptions, logSkipped, withModel } from './context';
-
-export const DEFAULT_MAX_DOCS = 100_000;
-export const MAX_LEN_CAP = 512;
+import { corpusOptions, withModel } from './context';
 
 export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
@@ -29,52 +25,27 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     modules: { type: 'string' },
   });
   const out = str(v, 'out');
-  const corpus = corpusOptions(v);
   const shard = parseShard(optStr(v, 'shard'));
-  const modulesArg = optStr(v, 'modules')?.split(',').map((s) => s.trim()).filter(Boolean);
-  await withModel(v, signal, { modules: modulesArg }, async (m) => {
-    const ctx = m.checkpoint.config.maxSeqLen;
-    const maxLen = int(v, 'max-len', { min: 2 }) ?? Math.min(ctx, MAX_LEN_CAP);
-    if (maxLen > ctx) throw new UsageError(`--max-len ${maxLen} exceeds the model's context of ${ctx}`);
-    const settings: FitSettings = {
-      strategy: oneOf(v, 'strategy', STRATEGIES, 'ekfac'),
-      fisher: oneOf(v, 'fisher', FISHER_MODES, 'sampled'),
-      seed: int(v, 'seed', { min: 0 })!,
-      maxLen,
-      maxDocs: int(v, 'max-docs') ?? DEFAULT_MAX_DOCS,
-      modules: modulesArg ?? trackedModules(m.checkpoint.config).map((t) => t.name),
-    };
-    m.log('fingerprinting model and corpus');
-    const identity = {
-      model: { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: str(v, 'model'), architecture: m.checkpoint.config.architecture },
-      corpus: { fingerprint: await corpusFingerprint({ ...corpus, maxDocs: settings.maxDocs }, signal), path: corpus.path },
-      settings,
-    };
-    const outcome = await fitFactors({
-      pool: m.pool,
-      tokenizer: m.tokenizer,
-      bos: bosId(m),
-      corpus,
-      identity,
-      out,
-      shard,
-      batchSize: int(v, 'batch-size'),
-      signal,
-      onProgress: (p) =>
-        m.progress.update({ label: `fit ${p.stage}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`, done: p.documents, total: p.totalDocuments, tokens: p.tokens, elapsedMs: p.elapsedMs }),
-      onSkipped: (issues, count) => {
-        m.progress.done();
-        logSkipped(m.log, issues, count);
-      },
-      onStage: (stage, what) => {
-        m.progress.done();
-        m.log(`${stage}: ${what === 'cached' ? 'reused from cache' : what === 'computed' ? 'done' : 'shard written'}`);
-      },
-    });
+  prepareOutput(out, 'factors', [str(v, 'model'), str(v, 'corpus')]);
+  const modules = optStr(v, 'modules')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const request = {
+    corpus: corpusOptions(v),
+    out,
+    strategy: oneOf(v, 'strategy', STRATEGIES, 'ekfac'),
+    fisher: oneOf(v, 'fisher', FISHER_MODES, 'sampled'),
+    seed: int(v, 'seed', { min: 0 }),
+    maxLen: int(v, 'max-len', { min: 2 }),
+    maxDocs: int(v, 'max-docs'),
+    modules,
+    shard,
+    batchSize: int(v, 'batch-size'),
+  };
+  await withModel(v, signal, { modules }, async ({ run, hooks }) => {
+    const outcome = await runFit(run, request, hooks);
     if (outcome.status === 'shard-written') {
-      m.log(`shard ${shard!.index}/${shard!.count} of the ${outcome.stage} stage is in ${outcome.file}; when all ${shard!.count} are done, run: influence-lens merge --factors ${out}`);
+      hooks.log(`shard ${shard!.index}/${shard!.count} of the ${outcome.stage} stage is in ${outcome.file}; when all ${shard!.count} are done, run: influence-lens merge --factors ${out}`);
     } else {
-      m.log(`factors (${settings.strategy}) complete in ${out}`);
+      hooks.log(`factors (${outcome.settings.strategy}) complete in ${out}`);
     }
   });
 }
@@ -93,16 +64,16 @@ export async function merge(argv: string[]): Promise<void> {
   if ([factors, results, indexes].filter((x) => x !== undefined).length !== 1) {
     throw new UsageError('merge needs one of: --factors DIR | --results DIR [--results DIR …] --out DIR | --index DIR [--index DIR …] --out DIR');
   }
-  const say = (s: string) => v.quiet || process.stderr.write(`influence-lens: ${s}\n`);
+  const say = (s: string) => v.quiet || process.stderr.write(`influence-lens: ${safeForTerminal(s)}\n`);
   if (indexes) {
-    const out = str(v, 'out');
+    const out = prepareOutput(str(v, 'out'), 'index', indexes);
     const merged = mergeIndexes(indexes, out);
     say(`merged ${indexes.length} indexes into ${out}: ${merged.documents} documents`);
   } else if (factors) {
     const { stage, shards } = await mergeShards(factors);
     say(`merged ${shards} shards of the ${stage} stage in ${factors}; run fit again (with the same options) to continue`);
   } else {
-    const out = str(v, 'out');
+    const out = prepareOutput(str(v, 'out'), 'results', results);
     const merged = mergeResults(results!, out);
     say(`merged ${results!.length} results into ${out}: ${merged.queries.length} queries × ${merged.documents.length} documents`);
   }

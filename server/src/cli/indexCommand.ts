@@ -1,9 +1,9 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
-import { corpusFingerprint } from '../engine/corpus/fingerprint';
 import { parseShard } from '../engine/corpus/sequences';
-import { buildIndex, DEFAULT_INDEX_DIM } from '../engine/index/build';
 import { bytesPerRow } from '../engine/index/store';
-import { bosId } from '../engine/model/openModel';
+import { runIndexBuild } from '../engine/runs/buildIndex';
+import { keptEntries } from '../engine/index/build';
+import { prepareOutput } from '../engine/util/output';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
 
@@ -19,32 +19,20 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
     'max-len': { type: 'string' },
     shard: { type: 'string' },
   });
-  const factorsDir = str(v, 'factors');
   const out = str(v, 'out');
-  const corpus = corpusOptions(v);
-  const shard = parseShard(optStr(v, 'shard'));
-  const dim = optStr(v, 'dim') ?? DEFAULT_INDEX_DIM;
-  await withFactors(v, signal, factorsDir, async (m) => {
-    const { factors, maxLen } = m;
-    const model = { fingerprint: m.modelId.fingerprint, path: m.modelId.path };
-    const manifest = await buildIndex({
-      pool: m.pool,
-      tokenizer: m.tokenizer,
-      bos: bosId(m),
-      corpus,
-      factors,
-      model,
-      corpusFingerprint: await corpusFingerprint(corpus, signal),
-      out,
-      dim,
-      maxLen,
-      damping: num(v, 'damping'),
-      shard,
-      batchSize: int(v, 'batch-size'),
-      signal,
-      onProgress: (p) => m.progress.update({ label: 'index', done: p.documents, tokens: p.tokens, elapsedMs: p.elapsedMs }),
-    });
-    m.progress.done();
-    m.log(`index: ${out} (${manifest.documents} documents, ${manifest.entries} entries and ${bytesPerRow(manifest)} bytes per document)`);
+  const dim = optStr(v, 'dim');
+  if (dim !== undefined) keptEntries(dim, 1); // a bad --dim is refused before any work
+  prepareOutput(out, 'index', [str(v, 'factors'), str(v, 'model'), str(v, 'corpus')]);
+  const request = {
+    corpus: corpusOptions(v),
+    out,
+    dim,
+    damping: num(v, 'damping'),
+    shard: parseShard(optStr(v, 'shard')),
+    batchSize: int(v, 'batch-size'),
+  };
+  await withFactors(v, signal, async ({ run, factors, hooks }) => {
+    const manifest = await runIndexBuild(run, factors, request, hooks);
+    hooks.log(`index: ${out} (${manifest.documents} documents, ${manifest.entries} entries and ${bytesPerRow(manifest)} bytes per document)`);
   });
 }

@@ -1,14 +1,7 @@
 /**
  * A progress bar on stderr: redrawn in place on a terminal, a line every few seconds otherwise (logs, CI).
  */
-export interface ProgressState {
-  label: string;
-  done: number;
-  total?: number;
-  /** Tokens processed so far, for a tokens/s figure. */
-  tokens?: number;
-  elapsedMs: number;
-}
+import type { RunProgress } from '../engine/runs/progress';
 
 export class ProgressBar {
   private lastDraw = 0;
@@ -20,15 +13,15 @@ export class ProgressBar {
     private readonly enabled = true,
   ) {}
 
-  update(p: ProgressState): void {
+  update(p: RunProgress): void {
     if (!this.enabled) return;
     const now = Date.now();
     const tty = this.stream.isTTY === true;
-    const labelChanged = p.label !== this.lastLabel;
+    const labelChanged = p.stage !== this.lastLabel;
     if (!labelChanged && now - this.lastDraw < (tty ? 100 : 5000) && p.done !== p.total) return;
     if (labelChanged && this.drawn && tty) this.stream.write('\n');
     this.lastDraw = now;
-    this.lastLabel = p.label;
+    this.lastLabel = p.stage;
     const line = format(p, tty ? Math.max(10, Math.min(30, (this.stream.columns ?? 80) - 70)) : 20);
     this.stream.write(tty ? `\r${line}\x1b[K` : line + '\n');
     this.drawn = true;
@@ -42,14 +35,14 @@ export class ProgressBar {
   }
 }
 
-function format(p: ProgressState, width: number): string {
+function format(p: RunProgress, width: number): string {
   const seconds = p.elapsedMs / 1000;
   const rate = p.tokens && seconds > 0 ? ` ${Math.round(p.tokens / seconds)} tok/s` : '';
-  if (p.total === undefined || p.total === 0) return `${p.label} ${p.done}${rate} ${seconds.toFixed(0)}s`;
+  if (p.total === undefined || p.total === 0) return `${p.stage} ${p.done}${rate} ${seconds.toFixed(0)}s`;
   const frac = Math.min(1, p.done / p.total);
   const filled = Math.round(frac * width);
   const eta = frac > 0 && frac < 1 ? ` ETA ${formatSeconds((seconds / frac) * (1 - frac))}` : '';
-  return `${p.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${(frac * 100).toFixed(0)}%${rate} ${formatSeconds(seconds)}${eta}`;
+  return `${p.stage} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${(frac * 100).toFixed(0)}%${rate} ${formatSeconds(seconds)}${eta}`;
 }
 
 function formatSeconds(s: number): string {

@@ -4,14 +4,16 @@
  * computation over the score matrix; reading document text (for the answer analysis) is the
  * caller's business: pass a lookup by corpus document index (see {@link documentsNeeded}).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import type { LoadedResults } from '../results/types';
 import { writeTextAtomically } from '../util/atomic';
+import { FILE_LIMITS, readJsonBounded } from '../util/files';
 import { TOOL_VERSION } from '../version';
 import { answerAnalysis, answerLadder, answerPattern, type AnswerReport } from './answers';
 import { correlationAnalysis, type CorrelationReport } from './correlations';
+import { findings, type Finding } from './findings';
 import { kindOf, orderedKinds, type QueryLabel } from './groups';
 import { powerLawAnalysis, type PowerLawReport } from './powerLaw';
 import { sourceAnalysis, sourceLadder, type SourceReport } from './sources';
@@ -36,6 +38,8 @@ export interface AnalyzeOptions {
   percents?: readonly number[];
   /** Why there is no text (reported when `text` is absent). */
   noTextReason?: string;
+  /** Per query: corpus documents containing its answer (the base rate of the findings' answer rates). */
+  answerCounts?: (number | null)[];
 }
 
 export interface AnalysisReport {
@@ -55,6 +59,8 @@ export interface AnalysisReport {
   answers: AnswerReport | { available: false; reason: string };
   /** 5: source multipliers among the top and bottom k. */
   sources: SourceReport;
+  /** The paper's quantitative claims beside the measured values, with base rates and tests. */
+  findings: Finding[];
 }
 
 type StepsCarrier = { steps?: unknown };
@@ -134,23 +140,28 @@ export function analyze(loaded: LoadedResults, options: AnalyzeOptions = {}): An
       )
     : { available: false, reason: options.noTextReason ?? 'no document text was given' };
 
+  const correlations = correlationAnalysis(raw, labels, { permutations: options.permutations, seed: options.seed });
+  const powerLaw = powerLawAnalysis(perNat, labels, { maxRank: options.maxRank });
+  const totalInfluence = totalInfluenceAnalysis(perNat, labels, options.percents ?? PERCENT_GRID);
+  const sources = sourceAnalysis(
+    labels,
+    top,
+    bottom,
+    documents.map((d) => d.source),
+    ks.sources,
+  );
   return {
     version: ANALYSIS_VERSION,
     tool: TOOL_VERSION,
     createdAt: new Date().toISOString(),
     results: { dir: loaded.dir, createdAt: results.createdAt, queries: queries.length, documents: N, strategy: results.strategy, rank: results.rank, corpus: results.corpus.path },
     kinds,
-    correlations: correlationAnalysis(raw, labels, { permutations: options.permutations, seed: options.seed }),
-    powerLaw: powerLawAnalysis(perNat, labels, { maxRank: options.maxRank }),
-    totalInfluence: totalInfluenceAnalysis(perNat, labels, options.percents ?? PERCENT_GRID),
+    correlations,
+    powerLaw,
+    totalInfluence,
     answers,
-    sources: sourceAnalysis(
-      labels,
-      top,
-      bottom,
-      documents.map((d) => d.source),
-      ks.sources,
-    ),
+    sources,
+    findings: findings({ labels, documents: N, correlations, powerLaw, totalInfluence, answers, sources, answerCounts: options.answerCounts, seed: options.seed }),
   };
 }
 
@@ -171,12 +182,7 @@ export function writeAnalysis(dir: string, report: AnalysisReport): string {
 export function readAnalysis(dir: string): AnalysisReport {
   const path = join(dir, ANALYSIS_FILE);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no ${ANALYSIS_FILE} in ${dir}`, { file: path });
-  let report: AnalysisReport;
-  try {
-    report = JSON.parse(readFileSync(path, 'utf8')) as AnalysisReport;
-  } catch (e) {
-    throw new InfluenceLensError('RESULTS_CORRUPT', `unreadable ${ANALYSIS_FILE}: ${(e as Error).message}`, { file: path });
-  }
-  if (report.version !== ANALYSIS_VERSION) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report.version)}`, { file: path });
+  const report = readJsonBounded(path, { what: ANALYSIS_FILE, maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' }) as AnalysisReport;
+  if (report?.version !== ANALYSIS_VERSION) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report.version)}`, { file: path });
   return report;
 }

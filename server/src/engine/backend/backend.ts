@@ -5,6 +5,7 @@
  * are always reported.
  */
 import { tf } from '../tf';
+import { InfluenceLensError } from '../errors';
 import type { AdapterInfo, AttemptContext, AttemptResult } from './attempt';
 import { requireModule, type ModuleLoader } from './loader';
 import { tryNative, TFJS_NODE, TFJS_NODE_GPU } from './native';
@@ -79,7 +80,7 @@ export async function initBackend(request: BackendRequest = 'auto'): Promise<Bac
 export function parseBackendRequest(s: string | undefined): BackendRequest {
   if (s === undefined || s === '' || s === 'auto') return 'auto';
   if ((BACKEND_NAMES as readonly string[]).includes(s)) return s as BackendName;
-  throw new Error(`unknown backend "${s}": expected auto, ${BACKEND_NAMES.join(', ')}`);
+  throw new InfluenceLensError('USAGE', `unknown backend "${s}": expected auto, ${BACKEND_NAMES.join(', ')}`);
 }
 
 /** The backend, the adapter it runs on, and why it was chosen, in one line (CLI, logs). */

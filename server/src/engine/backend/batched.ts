@@ -3,7 +3,7 @@
  * in input order, independently of the number of threads (so results never depend on it), at most two
  * per thread are in flight, results are delivered in order, and the signal is honoured between batches.
  */
-import type { ComputePool } from './pool';
+import type { ComputePool, RunOptions } from './pool';
 import type { Task, TaskResult } from './tasks';
 
 export async function runBatched<Item, T extends Task>(
@@ -13,6 +13,7 @@ export async function runBatched<Item, T extends Task>(
   makeTask: (batch: Item[]) => T,
   onResult: (result: TaskResult<T>, batch: Item[]) => void | Promise<void>,
   signal?: AbortSignal,
+  run: Omit<RunOptions, 'signal'> = {},
 ): Promise<void> {
   if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
   const maxInFlight = pool.size * 2;
@@ -21,7 +22,7 @@ export async function runBatched<Item, T extends Task>(
   const submit = () => {
     const b = batch;
     batch = [];
-    const result = pool.run(makeTask(b));
+    const result = pool.run(makeTask(b), { ...run, signal });
     result.catch(() => undefined); // surfaced in order below
     inFlight.push({ batch: b, result });
   };

@@ -57,8 +57,8 @@ export function squareTensor(data: Float32Array, n: number): Tensor2D {
   return tf.tensor2d(data, [n, n]);
 }
 
-/** Disposes every tensor held by the old map's values and returns the new map. */
+/** Disposes every tensor held by the old map's values (tensors, or objects holding tensors) and returns the new map. */
 export function replaceTensors<V>(old: Map<string, V>, entries: [string, V][]): Map<string, V> {
-  for (const v of old.values()) tf.dispose(Object.values(v as object).filter((x): x is Tensor => x instanceof tf.Tensor));
+  for (const v of old.values()) tf.dispose(v instanceof tf.Tensor ? v : Object.values(v as object).filter((x): x is Tensor => x instanceof tf.Tensor));
   return new Map(entries);
 }

@@ -28,13 +28,65 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-class ComputeWorker {
+/** interactive: a person waits (hovers); background: batch runs, fits, index builds. */
+export type Priority = 'interactive' | 'background';
+
+export interface RunOptions {
+  priority?: Priority;
+  /** Aborting drops the task if it has not started (a started task runs to its end; its result is dropped). */
+  signal?: AbortSignal;
+}
+
+/** Where tasks run: a worker thread, or this thread (tfjs-node, a GPU, or workers 0). */
+interface ComputeThread {
+  /** Tasks started and not yet answered. */
+  readonly busy: number;
+  /** Tasks it may have started at once. */
+  readonly capacity: number;
+  runTask(task: Task): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+
+/**
+ * This thread. Its handlers queue their device work before their first await, so a second task may start
+ * while the first one's results travel back from a GPU (two at most: an interactive task then waits for
+ * at most two tasks' remaining work).
+ */
+class LocalThread implements ComputeThread {
+  busy = 0;
+  readonly capacity = 2;
+
+  constructor(
+    private readonly runner: TaskRunner,
+    private readonly onIdle: () => void,
+  ) {}
+
+  runTask(task: Task): Promise<unknown> {
+    this.busy++;
+    return this.runner.run(task).finally(() => {
+      this.busy--;
+      this.onIdle();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.runner.dispose();
+  }
+}
+
+class ComputeWorker implements ComputeThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** Tasks posted and not yet answered. */
   busy = 0;
+  /** One at a time: a task waits in the pool's queue, where priorities apply, not in the worker's. */
+  readonly capacity = 1;
 
-  constructor(script: string) {
+  constructor(
+    script: string,
+    private readonly onIdle: () => void,
+  ) {
     // From source (tests, tsx), the worker registers tsx's CommonJS hooks itself: loader hooks of the
     // parent thread do not reach worker threads.
     this.worker = script.endsWith('.ts')
@@ -51,13 +103,20 @@ class ComputeWorker {
     this.worker.on('exit', (code) => this.failAll(new Error(`compute worker exited (code ${code})`)));
   }
 
+  runTask(task: Task): Promise<unknown> {
+    return this.request({ type: 'task', task });
+  }
+
   request(msg: WorkerMessage): Promise<unknown> {
     const id = this.nextId++;
     this.busy++;
     return new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...msg, id });
-    }).finally(() => this.busy--);
+    }).finally(() => {
+      this.busy--;
+      this.onIdle();
+    });
   }
 
   private failAll(e: Error): void {
@@ -68,6 +127,21 @@ class ComputeWorker {
   terminate(): Promise<number> {
     return this.worker.terminate();
   }
+
+  close(): Promise<number> {
+    return this.terminate();
+  }
+}
+
+/** A task waiting for a thread: for any thread, or for one (broadcast, each). */
+interface Queued {
+  task: Task;
+  thread?: ComputeThread;
+  priority: Priority;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 /** The worker script beside this module: worker.ts when running from source, worker.js in the bundles. */
@@ -76,61 +150,128 @@ function workerScript(): string {
   return __filename.endsWith('.ts') && existsSync(ts) ? ts : join(__dirname, 'worker.js');
 }
 
+/**
+ * Tasks wait here, not in the threads' message queues: a thread is given one task at a time, interactive
+ * tasks before background ones, so a hover waits for at most the task a thread is running. While any
+ * foreground lease is held, background tasks are not started at all (a hover's several steps then run
+ * back to back instead of interleaving with a batch).
+ */
 export class ComputePool {
+  private readonly queue: Queued[] = [];
+  private leases = 0;
+  private threads: ComputeThread[] = [];
+
   private constructor(
     readonly backend: BackendInfo,
     /** Sequences per batch when the caller does not choose: 8 on CPUs, what the adapter holds on a GPU. */
     readonly batchSize: number,
-    private readonly workers: ComputeWorker[],
-    private readonly local: TaskRunner | undefined,
+    /** The workers asked for when more than the machine's available parallelism (the pool has that many). */
+    readonly cappedFrom?: number,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: PoolOptions = {}): Promise<ComputePool> {
     const backend = await initBackend(options.backend ?? 'auto');
-    const count = backend.gpu ? 0 : (options.workers ?? (backend.wantsWorkers ? availableParallelism() : 0));
+    // Each worker holds a copy of the model: more than one per core only costs memory. A GPU computes in this thread.
+    const cores = availableParallelism();
+    const requested = backend.gpu ? 0 : (options.workers ?? (backend.wantsWorkers ? cores : 0));
+    const count = Math.min(requested, cores);
+    const cappedFrom = requested > count ? requested : undefined;
     const tracked = trackedModules(checkpoint.config).filter((m) => !options.modules || options.modules.includes(m.name));
     const batchSize = defaultBatchSize({ config: checkpoint.config, tracked }, backend.gpu);
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);
-      return new ComputePool(backend, batchSize, [], local);
+      const pool = new ComputePool(backend, batchSize);
+      pool.threads = [new LocalThread(local, () => pool.dispatch())];
+      return pool;
     }
-    const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript()));
+    const pool = new ComputePool(backend, batchSize, cappedFrom);
+    const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript(), () => pool.dispatch()));
     try {
       await Promise.all(workers.map((w) => w.request({ type: 'init', backend: backend.name, checkpoint, modules: options.modules })));
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ComputePool(backend, batchSize, workers, undefined);
+    pool.threads = workers;
+    return pool;
   }
 
   get size(): number {
-    return Math.max(1, this.workers.length);
+    return Math.max(1, this.threads.length);
   }
 
-  /** Runs one task on the least busy thread. */
-  async run<T extends Task>(task: T): Promise<TaskResult<T>> {
-    if (this.local) return this.local.run(task);
-    const worker = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    return (await worker.request({ type: 'task', task })) as TaskResult<T>;
+  /** Runs one task on the first free thread. */
+  async run<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>> {
+    return (await this.enqueue(task, undefined, o)) as TaskResult<T>;
   }
 
   /** Runs a task on every thread (e.g. memory checks). */
-  async broadcast<T extends Task>(task: T): Promise<TaskResult<T>[]> {
-    if (this.local) return [await this.local.run(task)];
-    return (await Promise.all(this.workers.map((w) => w.request({ type: 'task', task })))) as TaskResult<T>[];
+  async broadcast<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
+    return (await Promise.all(this.threads.map((w) => this.enqueue(task, w, o)))) as TaskResult<T>[];
   }
 
   /** Runs one task per thread, made for that thread's part (part i of `parts`), in thread order. */
-  async each<T extends Task>(make: (part: number, parts: number) => T): Promise<TaskResult<T>[]> {
-    if (this.local) return [await this.local.run(make(0, 1))];
-    const n = this.workers.length;
-    return (await Promise.all(this.workers.map((w, i) => w.request({ type: 'task', task: make(i, n) })))) as TaskResult<T>[];
+  async each<T extends Task>(make: (part: number, parts: number) => T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
+    const n = this.threads.length;
+    return (await Promise.all(this.threads.map((w, i) => this.enqueue(make(i, n), w, o)))) as TaskResult<T>[];
+  }
+
+  /**
+   * Holds back background tasks until the returned release is called (leases nest): what a person waits
+   * for runs without batch work between its steps.
+   */
+  foreground(): () => void {
+    this.leases++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.leases--;
+      this.dispatch();
+    };
+  }
+
+  /** Tasks waiting for a thread. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private enqueue(task: Task, thread: ComputeThread | undefined, o: RunOptions): Promise<unknown> {
+    o.signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const item: Queued = { task, thread, priority: o.priority ?? 'background', resolve, reject, signal: o.signal };
+      if (o.signal) {
+        item.onAbort = () => {
+          const i = this.queue.indexOf(item);
+          if (i < 0) return; // started: it runs to its end
+          this.queue.splice(i, 1);
+          reject(o.signal!.reason);
+        };
+        o.signal.addEventListener('abort', item.onAbort, { once: true });
+      }
+      this.queue.push(item);
+      this.dispatch();
+    });
+  }
+
+  /** Gives each thread with room the first tasks it may take: interactive before background, in arrival order. */
+  private dispatch(): void {
+    for (const w of this.threads) {
+      while (w.busy < w.capacity) {
+        const pick = (p: Priority) => this.queue.findIndex((q) => q.priority === p && (!q.thread || q.thread === w));
+        let i = pick('interactive');
+        if (i < 0 && this.leases === 0) i = pick('background');
+        if (i < 0) break;
+        const [item] = this.queue.splice(i, 1);
+        if (item.onAbort) item.signal!.removeEventListener('abort', item.onAbort);
+        w.runTask(item.task).then(item.resolve, item.reject);
+      }
+    }
   }
 
   async dispose(): Promise<void> {
-    this.local?.dispose();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const item of this.queue.splice(0)) item.reject(new Error('the compute pool was closed'));
+    await Promise.all(this.threads.map((w) => w.close()));
   }
 }

@@ -9,12 +9,14 @@
 import { stat } from 'node:fs/promises';
 import { extname, resolve, basename } from 'node:path';
 import { InfluenceLensError } from '../errors';
+import { fsErrorSentence } from '../util/files';
 import { listTextFiles, readEndOfText, readFolder } from './folder';
 import { readJsonl } from './jsonl';
 import {
   MAX_REPORTED_ISSUES,
   type CorpusDocument,
   type CorpusFormat,
+  type CorpusHooks,
   type CorpusInput,
   type CorpusOptions,
   type CorpusReport,
@@ -66,7 +68,7 @@ export async function corpusInput(path: string, signal?: AbortSignal): Promise<C
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new InfluenceLensError('NOT_FOUND', `corpus not found: ${root}`, { file: root, cause: e });
     }
-    throw new InfluenceLensError('IO', `cannot read corpus ${root}: ${(e as Error).message}`, { file: root, cause: e });
+    throw new InfluenceLensError('IO', fsErrorSentence(e, `corpus ${root}`), { file: root, cause: e });
   }
   if (st.isDirectory()) {
     const files = await listTextFiles(root, signal);
@@ -81,9 +83,9 @@ function rawItems(input: CorpusInput, ctx: ReaderContext): AsyncGenerator<RawIte
     case 'folder':
       return readFolder(input.files, ctx);
     case 'endoftext':
-      return readEndOfText(input.root, ctx);
+      return readEndOfText(input.files[0], ctx);
     case 'jsonl':
-      return readJsonl(input.root, ctx);
+      return readJsonl(input.files[0], ctx);
   }
 }
 
@@ -95,11 +97,13 @@ function where(issue: { file: string; line?: number }): string {
  * Streams the accepted documents of a corpus. Nothing is read until the first `next()`; errors
  * (NOT_FOUND, IO, CORPUS_OPTIONS, and EMPTY_CORPUS once the input is exhausted without one accepted
  * document) are thrown from the iteration. Stopping early (maxDocs, `break`, abort) closes the file.
+ * `hooks` see the input and the raw bytes as they are read (to fingerprint the corpus during the pass).
  */
 export async function* readCorpus(
   options: CorpusOptions,
   report?: CorpusReport,
   signal?: AbortSignal,
+  hooks: CorpusHooks = {},
 ): AsyncGenerator<CorpusDocument> {
   const resolved = resolveCorpusOptions(options);
   const rep: CorpusReport = report ?? { documents: 0, skipped: [] };
@@ -111,11 +115,13 @@ export async function* readCorpus(
   rep.bytesRead = 0;
   signal?.throwIfAborted();
   const input = await corpusInput(resolved.path, signal);
+  hooks.onInput?.(input);
   const ctx: ReaderContext = {
     options: resolved,
     onBytes: (n) => {
       rep.bytesRead = (rep.bytesRead ?? 0) + n;
     },
+    onData: hooks.onData && ((file, chunk) => hooks.onData!(file, chunk)),
     signal,
   };
   const firstLine = new Map<string, number | undefined>(); // id → line of its first document, for the duplicate message

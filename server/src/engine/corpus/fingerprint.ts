@@ -6,11 +6,99 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { InfluenceLensError } from '../errors';
+import { fsErrorSentence } from '../util/files';
 import { corpusInput, resolveCorpusOptions } from './corpus';
-import type { CorpusOptions } from './types';
+import type { CorpusFile, CorpusHooks, CorpusInput, CorpusOptions } from './types';
 
-/** Bump when the readers change what documents they produce from the same bytes. */
-export const CORPUS_READER_VERSION = 1;
+/**
+ * Bump when the readers change what documents they produce from the same bytes (2: text that is not
+ * UTF-8 and binary files are skipped and reported, no longer decoded with U+FFFD).
+ */
+export const CORPUS_READER_VERSION = 2;
+
+/**
+ * Computes the corpus fingerprint from the bytes a pass reads, so that a caller does not read the corpus
+ * a second time to fingerprint it: pass `hooks` to readCorpus (or feed `onInput`/`onData` itself), then
+ * `digest()` gives exactly what corpusFingerprint() computes, or undefined when the pass did not read
+ * every byte of every file (it stopped early: maxDocs, a break, an abort; or the reader skipped a file
+ * unread, such as an oversized one in a folder).
+ */
+export class CorpusFingerprinter {
+  private readonly hash = createHash('sha256');
+  /** The reader settings hashed for each format: field names matter only to JSONL. */
+  private readonly jsonlSettings: Record<string, unknown>;
+  private readonly settings: Record<string, unknown>;
+  private files: CorpusFile[] | undefined;
+  /** The file being fed, and its bytes so far. */
+  private at = -1;
+  private bytes = 0;
+  private broken = false;
+
+  constructor(options: CorpusOptions) {
+    const o = resolveCorpusOptions(options);
+    this.jsonlSettings = { textField: o.textField, idField: o.idField, sourceField: o.sourceField, maxDocs: o.maxDocs ?? null };
+    this.settings = { maxDocs: o.maxDocs ?? null };
+  }
+
+  /** For readCorpus(options, report, signal, fingerprinter.hooks). */
+  readonly hooks: CorpusHooks = {
+    onInput: (input) => this.onInput(input),
+    onData: (file, chunk) => this.onData(file, chunk),
+  };
+
+  onInput(input: CorpusInput): void {
+    const settings = input.format === 'jsonl' ? this.jsonlSettings : this.settings;
+    this.hash.update(JSON.stringify({ reader: CORPUS_READER_VERSION, format: input.format, settings, files: input.files.length }) + '\n');
+    this.files = input.files;
+  }
+
+  onData(file: CorpusFile, chunk: Uint8Array): void {
+    if (!this.files || this.broken) return;
+    if (this.at < 0 || this.files[this.at].file !== file.file) {
+      // The next file: every file in between must have been empty (else the pass skipped its bytes).
+      if (this.at >= 0 && !this.finishFile()) return;
+      let next = this.at + 1;
+      while (next < this.files.length && this.files[next].file !== file.file) {
+        if (this.files[next].size !== 0) return void (this.broken = true);
+        this.startFile(next++);
+      }
+      if (next === this.files.length) return void (this.broken = true);
+      this.startFile(next);
+    }
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+  }
+
+  /** The fingerprint, when the pass read every byte of every file; undefined otherwise. Call once. */
+  digest(): string | undefined {
+    if (!this.files || this.broken) return undefined;
+    if (this.at >= 0 && !this.finishFile()) return undefined;
+    for (let i = this.at + 1; i < this.files.length; i++) {
+      if (this.files[i].size !== 0) return undefined;
+      this.startFile(i);
+    }
+    return this.hash.digest('hex');
+  }
+
+  private startFile(i: number): void {
+    const f = this.files![i];
+    this.hash.update(`${JSON.stringify(f.rel)} ${f.size}\n`);
+    this.at = i;
+    this.bytes = 0;
+  }
+
+  /** Whether the current file was read whole; a file that changed size during the pass is an error. */
+  private finishFile(): boolean {
+    const f = this.files![this.at];
+    if (this.bytes > f.size) throw changedError(f, this.bytes);
+    if (this.bytes < f.size) this.broken = true;
+    return !this.broken;
+  }
+}
+
+function changedError(f: CorpusFile, bytes: number): InfluenceLensError {
+  return new InfluenceLensError('IO', `${f.file} changed while it was being fingerprinted (${f.size} bytes, then ${bytes})`, { file: f.file });
+}
 
 /**
  * sha256 (hex) over: the reader version, the format, the settings that matter for that format (field
@@ -19,31 +107,23 @@ export const CORPUS_READER_VERSION = 1;
  * its fingerprint (for a one-file corpus the file name is hashed, since a .txt corpus uses it as source).
  */
 export async function corpusFingerprint(options: CorpusOptions, signal?: AbortSignal): Promise<string> {
-  const o = resolveCorpusOptions(options);
-  const input = await corpusInput(o.path, signal);
-  const hash = createHash('sha256');
-  const settings =
-    input.format === 'jsonl'
-      ? { textField: o.textField, idField: o.idField, sourceField: o.sourceField, maxDocs: o.maxDocs ?? null }
-      : { maxDocs: o.maxDocs ?? null };
-  hash.update(JSON.stringify({ reader: CORPUS_READER_VERSION, format: input.format, settings, files: input.files.length }) + '\n');
+  const fingerprinter = new CorpusFingerprinter(options);
+  const input = await corpusInput(resolveCorpusOptions(options).path, signal);
+  fingerprinter.onInput(input);
   for (const f of input.files) {
     signal?.throwIfAborted();
-    hash.update(`${JSON.stringify(f.rel)} ${f.size}\n`);
     let bytes = 0;
     try {
       for await (const chunk of createReadStream(f.file) as AsyncIterable<Buffer>) {
         signal?.throwIfAborted();
         bytes += chunk.length;
-        hash.update(chunk);
+        fingerprinter.onData(f, chunk);
       }
     } catch (e) {
       if (typeof (e as NodeJS.ErrnoException).syscall !== 'string') throw e;
-      throw new InfluenceLensError('IO', `cannot read ${f.file}: ${(e as Error).message}`, { file: f.file, cause: e });
+      throw new InfluenceLensError('IO', fsErrorSentence(e, f.file), { file: f.file, cause: e });
     }
-    if (bytes !== f.size) {
-      throw new InfluenceLensError('IO', `${f.file} changed while it was being fingerprinted (${f.size} bytes, then ${bytes})`, { file: f.file });
-    }
+    if (bytes !== f.size) throw changedError(f, bytes);
   }
-  return hash.digest('hex');
+  return fingerprinter.digest()!;
 }

@@ -5,6 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { InfluenceLensError } from '../errors';
+import { fsErrorSentence } from '../util/files';
 import { readLines } from './jsonl';
 import { MAX_DOCUMENT_CHARS, type CorpusFile, type RawItem, type ReaderContext } from './types';
 
@@ -32,7 +33,7 @@ export async function listTextFiles(root: string, signal?: AbortSignal): Promise
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (e) {
-      throw new InfluenceLensError('IO', `cannot list ${dir}: ${(e as Error).message}`, { file: dir, cause: e });
+      throw new InfluenceLensError('IO', fsErrorSentence(e, dir, 'list'), { file: dir, cause: e });
     }
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
@@ -52,10 +53,25 @@ export async function listTextFiles(root: string, signal?: AbortSignal): Promise
   return out.sort((a, b) => byCodeUnits(a.rel, b.rel));
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Where a NUL byte shows a binary file (as git and grep decide): the first 8 KiB. */
+const BINARY_SNIFF_BYTES = 8192;
+
+/** A text file's contents (UTF-8, BOM removed), or why it is not one: never U+FFFD in place of bad bytes. */
+export function decodeText(bytes: Uint8Array): string | { problem: string } {
+  if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return { problem: 'binary file (it holds NUL bytes), skipped' };
+  try {
+    return strictUtf8.decode(bytes); // drops a leading BOM
+  } catch {
+    return { problem: 'not UTF-8 text (another encoding, such as Latin-1?), skipped' };
+  }
+}
+
 /**
  * One document per file: id = relative path, source = first folder under the root ('' at the root),
  * text = the file's contents (a UTF-8 BOM removed, CRLF turned into LF so a story reads the same
- * whatever editor saved it). Whitespace-only and oversized files are skipped with an issue.
+ * whatever editor saved it). Whitespace-only, oversized, binary and non-UTF-8 files are skipped with an issue.
  */
 export async function* readFolder(files: CorpusFile[], ctx: ReaderContext): AsyncGenerator<RawItem> {
   for (const f of files) {
@@ -66,15 +82,20 @@ export async function* readFolder(files: CorpusFile[], ctx: ReaderContext): Asyn
       yield { kind: 'issue', issue: { file: f.file, reason: `file larger than ${MAX_DOCUMENT_CHARS * 4} bytes` } };
       continue;
     }
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(f.file, 'utf8');
+      bytes = await readFile(f.file);
     } catch (e) {
-      throw new InfluenceLensError('IO', `cannot read ${f.file}: ${(e as Error).message}`, { file: f.file, cause: e });
+      throw new InfluenceLensError('IO', fsErrorSentence(e, f.file), { file: f.file, cause: e });
     }
-    ctx.onBytes(f.size);
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    text = text.replace(/\r\n/g, '\n');
+    ctx.onBytes(bytes.length);
+    ctx.onData?.(f, bytes);
+    const decoded = decodeText(bytes);
+    if (typeof decoded === 'object') {
+      yield { kind: 'issue', issue: { file: f.file, reason: decoded.problem } };
+      continue;
+    }
+    const text = decoded.replace(/\r\n/g, '\n');
     if (text.length > MAX_DOCUMENT_CHARS) {
       yield { kind: 'issue', issue: { file: f.file, reason: `file longer than ${MAX_DOCUMENT_CHARS} characters` } };
     } else if (text.trim() === '') {
@@ -91,22 +112,27 @@ export async function* readFolder(files: CorpusFile[], ctx: ReaderContext): Asyn
  * part among the non-empty ones, source = the file name without extension, line = the line where the
  * part's text starts. Lines are joined with '\n' (CRLF files read the same).
  */
-export async function* readEndOfText(file: string, ctx: ReaderContext): AsyncGenerator<RawItem> {
+export async function* readEndOfText(input: CorpusFile, ctx: ReaderContext): AsyncGenerator<RawItem> {
+  const file = input.file;
   const ext = extname(file);
   const source = basename(file, ext);
   let pieces: string[] = [];
   let chars = 0;
   let tooLong = false;
+  let notUtf8: number | undefined; // the first line of the part that is not UTF-8
   let startLine: number | undefined; // line of the part's first non-whitespace text
   let part = 0;
   const flush = (): RawItem | undefined => {
-    const text = tooLong ? '' : pieces.join('').trim();
+    const text = tooLong || notUtf8 !== undefined ? '' : pieces.join('').trim();
     const line = startLine;
     const long = tooLong;
+    const badLine = notUtf8;
     pieces = [];
     chars = 0;
     tooLong = false;
+    notUtf8 = undefined;
     startLine = undefined;
+    if (badLine !== undefined) return { kind: 'issue', issue: { file, line: badLine, reason: 'not valid UTF-8 text; the document holding it is skipped' } };
     if (long) return { kind: 'issue', issue: { file, line, reason: `document longer than ${MAX_DOCUMENT_CHARS} characters` } };
     if (text === '') return undefined;
     part++;
@@ -123,7 +149,13 @@ export async function* readEndOfText(file: string, ctx: ReaderContext): AsyncGen
       pieces.push(piece);
     }
   };
-  for await (const l of readLines(file, { onBytes: ctx.onBytes, signal: ctx.signal })) {
+  for await (const l of readLines(file, { onBytes: ctx.onBytes, onChunk: ctx.onData && ((c) => ctx.onData!(input, c)), signal: ctx.signal })) {
+    if (l.notUtf8) {
+      // Its separators cannot be seen either: the line belongs to the current part, which is skipped.
+      startLine ??= l.line;
+      notUtf8 ??= l.line;
+      continue;
+    }
     if (l.tooLong) {
       if (startLine === undefined) startLine = l.line;
       tooLong = true;

@@ -4,20 +4,25 @@
  */
 import { createReadStream } from 'node:fs';
 import { InfluenceLensError } from '../errors';
-import { MAX_DOCUMENT_CHARS, type CorpusIssue, type RawItem, type ReaderContext } from './types';
+import { fsErrorSentence } from '../util/files';
+import { MAX_DOCUMENT_CHARS, type CorpusFile, type CorpusIssue, type RawItem, type ReaderContext } from './types';
 
 export interface TextLine {
-  /** The line without its '\n' or '\r\n' (and without a UTF-8 BOM on line 1). '' when `tooLong`. */
+  /** The line without its '\n' or '\r\n' (and without a UTF-8 BOM on line 1). '' when `tooLong` or `notUtf8`. */
   text: string;
   /** 1-based. */
   line: number;
   /** The line had more than `maxChars` characters; its text was dropped. */
   tooLong?: boolean;
+  /** The line is not valid UTF-8; its text was dropped (never decoded to U+FFFD). */
+  notUtf8?: boolean;
 }
 
 export interface ReadLinesOptions {
   /** Called with each number of newly read bytes. */
   onBytes?: (bytes: number) => void;
+  /** Called with each chunk of raw bytes as read, in file order (e.g. to fingerprint the file during the pass). */
+  onChunk?: (chunk: Uint8Array) => void;
   signal?: AbortSignal;
   /** Lines longer than this are reported as `tooLong` instead of being held (default MAX_DOCUMENT_CHARS). */
   maxChars?: number;
@@ -25,54 +30,74 @@ export interface ReadLinesOptions {
   chunkBytes?: number;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
  * The lines of a UTF-8 file, split on '\n' (a '\r' before it is dropped, so CRLF files read the same),
- * streamed in chunks. A final line without a newline is yielded; an empty file yields nothing; a file
- * ending in '\n' does not yield an extra empty line. Stopping the iteration closes the file.
+ * streamed in chunks of bytes and decoded line by line, strictly: a line that is not valid UTF-8 is
+ * yielded as `notUtf8` rather than with U+FFFD in it. A final line without a newline is yielded; an empty
+ * file yields nothing; a file ending in '\n' does not yield an extra empty line. Stopping the iteration
+ * closes the file.
  */
 export async function* readLines(file: string, options: ReadLinesOptions = {}): AsyncGenerator<TextLine> {
   const maxChars = options.maxChars ?? MAX_DOCUMENT_CHARS;
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: options.chunkBytes ?? 64 * 1024 });
-  let pending: string[] = []; // pieces of the current line, joined once its end is seen
-  let pendingChars = 0;
+  // A line of at most maxChars UTF-16 code units has at most 3 bytes per unit: beyond that it is too long.
+  const maxBytes = 3 * maxChars;
+  const stream = createReadStream(file, { highWaterMark: options.chunkBytes ?? 64 * 1024 });
+  let pending: Buffer[] = []; // pieces of the current line, joined once its end is seen
+  let pendingBytes = 0;
   let tooLong = false;
   let lineNo = 1;
   let first = true;
-  let bytes = 0;
-  const finish = (tail: string): TextLine => {
-    let text = pending.length === 0 ? tail : pending.join('') + tail;
-    const long = tooLong || pendingChars + tail.length > maxChars;
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    const out: TextLine = long ? { text: '', line: lineNo, tooLong: true } : { text, line: lineNo };
+  const finish = (tail: Buffer): TextLine => {
+    const bytes = pending.length === 0 ? tail : Buffer.concat([...pending, tail]);
+    let long = tooLong || pendingBytes + tail.length > maxBytes;
+    const line = lineNo;
     pending = [];
-    pendingChars = 0;
+    pendingBytes = 0;
     tooLong = false;
     lineNo++;
-    return out;
+    if (long) return { text: '', line, tooLong: true };
+    const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+    let text: string;
+    try {
+      text = strictUtf8.decode(bytes.subarray(0, end));
+    } catch {
+      return { text: '', line, notUtf8: true };
+    }
+    long = text.length > maxChars;
+    return long ? { text: '', line, tooLong: true } : { text, line };
   };
   try {
-    for await (const raw of stream as AsyncIterable<string>) {
+    for await (const raw of stream as AsyncIterable<Buffer>) {
       options.signal?.throwIfAborted();
-      if (options.onBytes) {
-        options.onBytes(stream.bytesRead - bytes);
-        bytes = stream.bytesRead;
-      }
+      options.onBytes?.(raw.length);
+      options.onChunk?.(raw);
       let chunk = raw;
       if (first) {
+        // The BOM may arrive split over tiny chunks: hold the start until 3 bytes decide it.
+        if (pendingBytes + chunk.length < 3 && chunk.indexOf(0x0a) < 0) {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          continue;
+        }
         first = false;
-        if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+        chunk = pending.length > 0 ? Buffer.concat([...pending, chunk]) : chunk;
+        pending = [];
+        pendingBytes = 0;
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
       }
       let start = 0;
       for (;;) {
-        const nl = chunk.indexOf('\n', start);
+        const nl = chunk.indexOf(0x0a, start);
         if (nl < 0) break;
-        yield finish(chunk.slice(start, nl));
+        yield finish(chunk.subarray(start, nl));
         start = nl + 1;
       }
       if (start < chunk.length) {
-        const rest = chunk.slice(start);
-        pendingChars += rest.length;
-        if (tooLong || pendingChars > maxChars) {
+        const rest = chunk.subarray(start);
+        pendingBytes += rest.length;
+        if (tooLong || pendingBytes > maxBytes) {
           tooLong = true;
           pending = [];
         } else {
@@ -80,10 +105,19 @@ export async function* readLines(file: string, options: ReadLinesOptions = {}): 
         }
       }
     }
-    if (pendingChars > 0 || tooLong) yield finish('');
+    if (first && pendingBytes > 0) {
+      // A file of fewer than 3 bytes without a newline.
+      const all = Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      const body = all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf ? all.subarray(3) : all;
+      if (body.length > 0) yield finish(body);
+    } else if (pendingBytes > 0 || tooLong) {
+      yield finish(Buffer.alloc(0));
+    }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (typeof err.syscall === 'string') throw new InfluenceLensError('IO', `cannot read ${file}: ${err.message}`, { file, cause: e });
+    if (typeof err.syscall === 'string') throw new InfluenceLensError('IO', fsErrorSentence(e, file), { file, cause: e });
     throw e;
   } finally {
     stream.destroy();
@@ -135,11 +169,16 @@ export function parseJsonlLine(
 }
 
 /** The documents of a JSONL file; blank lines are ignored, malformed ones yielded as issues. */
-export async function* readJsonl(file: string, ctx: ReaderContext): AsyncGenerator<RawItem> {
+export async function* readJsonl(input: CorpusFile, ctx: ReaderContext): AsyncGenerator<RawItem> {
   const { textField, idField, sourceField } = ctx.options;
-  for await (const l of readLines(file, { onBytes: ctx.onBytes, signal: ctx.signal })) {
+  const file = input.file;
+  for await (const l of readLines(file, { onBytes: ctx.onBytes, onChunk: ctx.onData && ((c) => ctx.onData!(input, c)), signal: ctx.signal })) {
     if (l.tooLong) {
       yield { kind: 'issue', issue: { file, line: l.line, reason: `line longer than ${MAX_DOCUMENT_CHARS} characters` } };
+      continue;
+    }
+    if (l.notUtf8) {
+      yield { kind: 'issue', issue: { file, line: l.line, reason: 'not valid UTF-8 text' } };
       continue;
     }
     if (l.text.trim() === '') continue;

@@ -1,9 +1,10 @@
 /** Corpus documents as capture sequences: [BOS] + tokens truncated to maxLen, keyed by document index. */
 import type { CaptureSequence } from '../capture/types';
+import { InfluenceLensError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
 import { readCorpus } from './corpus';
 import { tokenizeDocument } from './tokenize';
-import type { CorpusDocument, CorpusOptions, CorpusReport } from './types';
+import type { CorpusDocument, CorpusHooks, CorpusOptions, CorpusReport } from './types';
 
 export type DocumentMeta = Omit<CorpusDocument, 'text'>;
 
@@ -23,7 +24,7 @@ export function parseShard(s: string | undefined): Shard | undefined {
   const m = /^(\d+)\/(\d+)$/.exec(s);
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index >= count) throw new Error(`--shard must be i/n with 0 ≤ i < n, got "${s}"`);
+  if (!m || count < 1 || index >= count) throw new InfluenceLensError('USAGE', `--shard must be i/n with 0 ≤ i < n, got "${s}"`);
   return { index, count };
 }
 
@@ -36,9 +37,9 @@ export async function* corpusItems(
   tokenizer: Tokenizer,
   bos: number,
   maxLen: number,
-  options: { shard?: Shard; only?: Set<number>; report?: CorpusReport; signal?: AbortSignal } = {},
+  options: { shard?: Shard; only?: Set<number>; report?: CorpusReport; signal?: AbortSignal; hooks?: CorpusHooks } = {},
 ): AsyncGenerator<CorpusItem> {
-  for await (const doc of readCorpus(corpus, options.report, options.signal)) {
+  for await (const doc of readCorpus(corpus, options.report, options.signal, options.hooks)) {
     if (!inShard(doc.index, options.shard) || (options.only && !options.only.has(doc.index))) continue;
     const { text, ...meta } = doc;
     // The sampling stream is keyed by the document's index: labels do not depend on batching or shards.

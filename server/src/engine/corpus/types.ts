@@ -109,7 +109,19 @@ export interface ReaderContext {
   options: ResolvedCorpusOptions;
   /** Called with each number of newly read bytes. */
   onBytes: (bytes: number) => void;
+  /** Called with the raw bytes of each file as they are read, in reading order (CorpusHooks.onData). */
+  onData?: (file: CorpusFile, chunk: Uint8Array) => void;
   signal?: AbortSignal;
+}
+
+/**
+ * What a caller can observe during a pass, beyond the documents: the input once it is listed, and the
+ * raw bytes of every file as they are read (in reading order; a file the reader skips unread, such as an
+ * oversized one, sends none). CorpusFingerprinter uses both to fingerprint the corpus during the pass.
+ */
+export interface CorpusHooks {
+  onInput?(input: CorpusInput): void;
+  onData?(file: CorpusFile, chunk: Uint8Array): void;
 }
 
 export function newCorpusReport(): Required<CorpusReport> {

@@ -6,6 +6,7 @@
 import type { ComputePool } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
+import { join } from 'node:path';
 import { readCorpus } from '../corpus/corpus';
 import { corpusItems, inShard, type CorpusItem, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusIssue, type CorpusOptions } from '../corpus/types';
@@ -78,7 +79,7 @@ export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
     }
     const pass = await corpusPass(o, manifest, stage);
     if (o.shard) {
-      const file = writeShard(o.out, { stage, index: o.shard.index, count: o.shard.count, ...pass.record }, pass.tensors);
+      const file = await writeShard(o.out, manifest, { stage, index: o.shard.index, count: o.shard.count, ...pass.record }, pass.tensors);
       o.onStage?.(stage, 'shard-written');
       return { status: 'shard-written', stage, file };
     }
@@ -201,7 +202,11 @@ async function basesMessage(dir: string, manifest: FactorManifest) {
     });
 }
 
-/** Adds the shards of the first pending corpus-pass stage into the stage itself. */
+/**
+ * Adds the shards of the first pending corpus-pass stage into the stage itself. Every part is verified
+ * first (its record's checksum, its file's hash, for Λ the eigenbasis it was computed with, the same
+ * tensors in every part), and sums that overflow to ±Infinity are refused.
+ */
 export async function mergeShards(dir: string): Promise<{ stage: StageName; shards: number }> {
   const manifest = readManifest(dir);
   if (!manifest) throw new InfluenceLensError('NOT_FOUND', `no factor manifest in ${dir}`, { file: dir });
@@ -214,14 +219,28 @@ export async function mergeShards(dir: string): Promise<{ stage: StageName; shar
     if (missing.length > 0 || shards.some((s) => s.count !== n)) {
       throw new InfluenceLensError('FACTORS_INCOMPLETE', `the ${stage} stage needs all ${n} shards; missing ${missing.map((i) => `${i}/${n}`).join(', ') || 'none (mixed shard counts)'}`, { file: dir });
     }
+    const basis = stage === 'lambda' ? (manifest.stages.eigen?.sha256 ?? null) : null;
+    const stale = shards.find((s) => s.basis !== basis);
+    if (stale) {
+      throw new InfluenceLensError('FACTORS_MISMATCH', `shard ${stale.index}/${n} of the ${stage} stage was computed with another eigenbasis than the folder's; run fit --shard ${stale.index}/${n} again`, {
+        file: join(dir, 'shards', stale.file),
+      });
+    }
     const total = new Map<string, { shape: number[]; data: Float64Array }>();
     for (const s of shards) {
-      for (const [name, t] of readShard(dir, s)) {
+      const part = await readShard(dir, s);
+      const file = join(dir, 'shards', s.file);
+      if (total.size > 0 && (part.size !== total.size || [...part.keys()].some((k) => !total.has(k)))) {
+        throw new InfluenceLensError('FACTORS_MISMATCH', `shard ${s.index}/${n} holds other tensors than shard ${shards[0].index}/${n}`, { file });
+      }
+      for (const [name, t] of part) {
         let acc = total.get(name);
         if (!acc) total.set(name, (acc = { shape: t.shape, data: new Float64Array(t.data.length) }));
+        if (acc.shape.join() !== t.shape.join()) throw new InfluenceLensError('FACTORS_MISMATCH', `tensor "${name}" of shard ${s.index}/${n} has shape ${JSON.stringify(t.shape)}, not ${JSON.stringify(acc.shape)}`, { file });
         for (let i = 0; i < t.data.length; i++) acc.data[i] += t.data[i];
       }
     }
+    // writeStage refuses sums that are not finite in float32 (an overflow), naming the tensor.
     const tensors = new Map<string, HostTensor>([...total].map(([k, v]) => [k, { shape: v.shape, data: Float32Array.from(v.data) }]));
     const sum = (k: 'documents' | 'tokens' | 'skipped') => shards.reduce((a, s) => a + s[k], 0);
     invalidateFrom(dir, manifest, stage);

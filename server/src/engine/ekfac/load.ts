@@ -30,16 +30,20 @@ export async function loadFactors(dir: string, expect: { model: FactorIdentity['
     const f64 = (t: { data: Float32Array } | undefined) => (t ? Float64Array.from(t.data) : undefined);
     let e: ModuleEigen | undefined;
     if (eigen) {
-      const QA = eigen.get(`${name}.QA`);
-      const QS = eigen.get(`${name}.QS`);
-      if (!QA || !QS) throw new InfluenceLensError('FACTORS_CORRUPT', `eigen factors lack module ${name}`, { file: join(dir, 'eigen.safetensors') });
-      e = { name, inDim: QA.shape[0], outDim: QS.shape[0], QA: f64(QA)!, eA: f64(eigen.get(`${name}.eA`))!, QS: f64(QS)!, eS: f64(eigen.get(`${name}.eS`))! };
+      const [QA, eA, QS, eS] = ['QA', 'eA', 'QS', 'eS'].map((k) => eigen.get(`${name}.${k}`));
+      const n = QA?.shape[0] ?? 0;
+      const m = QS?.shape[0] ?? 0;
+      const fits = QA && eA && QS && eS && QA.shape.join() === `${n},${n}` && eA.shape.join() === `${n}` && QS.shape.join() === `${m},${m}` && eS.shape.join() === `${m}`;
+      if (!fits) throw new InfluenceLensError('FACTORS_CORRUPT', `eigen factors lack module ${name}, or its tensors do not fit together`, { file: join(dir, 'eigen.safetensors') });
+      e = { name, inDim: n, outDim: m, QA: f64(QA)!, eA: f64(eA)!, QS: f64(QS)!, eS: f64(eS)! };
     }
     let l: Float64Array | undefined;
     let dims: number[] | undefined;
     if (lambda) {
       const t = lambda.get(`${name}.lambda`);
-      if (!t) throw new InfluenceLensError('FACTORS_CORRUPT', `Λ lacks module ${name}`, { file: join(dir, 'lambda.safetensors') });
+      if (!t || t.shape.length !== 2 || (e && t.shape.join() !== `${e.outDim},${e.inDim}`)) {
+        throw new InfluenceLensError('FACTORS_CORRUPT', `Λ lacks module ${name}, or its shape does not fit the eigenbases`, { file: join(dir, 'lambda.safetensors') });
+      }
       l = Float64Array.from(t.data, (x) => x / documents);
       dims = t.shape;
     } else if (e) {

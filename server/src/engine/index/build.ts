@@ -1,6 +1,6 @@
 /** Building the gradient index: one pass over the corpus, rows streamed into chunk files. */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ComputePool } from '../backend/pool';
 import { runBatched } from '../backend/batched';
@@ -12,10 +12,11 @@ import type { LoadedFactors } from '../ekfac/load';
 import type { ModuleFactors } from '../ekfac/types';
 import type { ResultsDocument } from '../results/types';
 import type { Tokenizer } from '../tokenizer/types';
-import { writeTextAtomically } from '../util/atomic';
+import { FILE_LIMITS, readFileBounded } from '../util/files';
+import { assertOutputKind } from '../util/output';
 import { TOOL_VERSION } from '../version';
 import { dampingFor } from '../score/precondition';
-import { ChunkWriter, MANIFEST, packRow, writeDocuments } from './store';
+import { ChunkWriter, MANIFEST, packRow, writeDocuments, writeManifest } from './store';
 import { BLOCK, INDEX_VERSION, type IndexManifest, type IndexModule } from './types';
 import type { IndexBasisMessage } from './handlers';
 
@@ -46,7 +47,7 @@ export interface BuildIndexOptions {
 
 /** sha256 of a factor folder's manifest (which itself records every stage file's hash). */
 export function factorsFingerprint(dir: string): string {
-  return createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex');
+  return createHash('sha256').update(readFileBounded(join(dir, 'manifest.json'), { what: 'factor manifest', maxBytes: FILE_LIMITS.smallJson })).digest('hex');
 }
 
 /** Entries kept of a module with `size` entries for a --dim of "P%" or "N". */
@@ -100,6 +101,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   if (strategy !== 'ekfac' && strategy !== 'kfac') {
     throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${o.factors.dir} has ${strategy}`, { file: o.factors.dir });
   }
+  assertOutputKind(o.out, 'index'); // never clear a folder that holds factors or results
   mkdirSync(o.out, { recursive: true });
   // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
   for (const f of readdirSync(o.out)) if (f === MANIFEST || f.startsWith('chunk-') || f === 'documents.json') rmSync(join(o.out, f), { force: true });
@@ -153,6 +155,5 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
     documentsSha256: docs.sha256,
     shard: o.shard ? `${o.shard.index}/${o.shard.count}` : null,
   };
-  writeTextAtomically(join(o.out, MANIFEST), JSON.stringify(manifest) + '\n');
-  return manifest;
+  return writeManifest(o.out, manifest);
 }

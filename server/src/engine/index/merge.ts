@@ -3,11 +3,10 @@
  * Streams: one decoded chunk per shard is held at a time.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import type { ResultsDocument } from '../results/types';
-import { writeTextAtomically } from '../util/atomic';
-import { ChunkWriter, MANIFEST, readChunk, readDocuments, readManifest, rowOf, writeDocuments, type IndexRows, type PackedRow } from './store';
+import { assertNotInput, assertOutputKind } from '../util/output';
+import { ChunkWriter, readChunk, readDocuments, readManifest, rowOf, writeDocuments, writeManifest, type IndexRows, type PackedRow } from './store';
 import type { IndexManifest } from './types';
 
 class ShardCursor {
@@ -59,6 +58,8 @@ export function mergeIndexes(dirs: string[], out: string): IndexManifest {
     JSON.stringify(m.settings) === JSON.stringify(first.settings);
   const odd = cursors.find((c) => !same(c.manifest));
   if (odd) throw new InfluenceLensError('INDEX_MISMATCH', `${odd.dir} was built with another model, corpus, factors or settings than ${dirs[0]}`, { file: odd.dir });
+  assertOutputKind(out, 'index');
+  assertNotInput(out, dirs); // the merge reads its parts while it writes
   mkdirSync(out, { recursive: true });
   const documents: ResultsDocument[] = [];
   const writer = new ChunkWriter(out, first);
@@ -75,7 +76,6 @@ export function mergeIndexes(dirs: string[], out: string): IndexManifest {
   }
   writer.flush();
   const docs = writeDocuments(out, documents);
-  const manifest: IndexManifest = { ...first, documents: documents.length, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null };
-  writeTextAtomically(join(out, MANIFEST), JSON.stringify(manifest) + '\n');
-  return manifest;
+  const { metadataSha256: _, ...layout } = first;
+  return writeManifest(out, { ...layout, documents: documents.length, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null });
 }

@@ -2,7 +2,7 @@
  * The in-process API a long-lived host (the language server) calls: everything loaded once, then one
  * query at a time — its own forward/backward pass plus one product over the index — with cancellation.
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool, Priority } from '../backend/pool';
 import { bottomK, topK } from '../analysis/stats';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
@@ -63,15 +63,19 @@ export class IndexQueryEngine {
     const { pool, tokenizer, bos, stopIds, maxLen, searcher } = this.o;
     const record = { id: q.id ?? 'query', prompt: q.prompt, completion: q.completion, file: '<editor>', line: 1 };
     const [prepared] = await resolveQueries([record], { pool, tokenizer, bos, stopIds, maxNewTokens: this.o.maxNewTokens ?? 64, maxLen, signal: opts.signal });
-    const t0 = performance.now();
-    const encoded = await this.encoder.encode([prepared], { batchSize: 1, signal: opts.signal });
-    opts.signal?.throwIfAborted();
-    const t1 = performance.now();
-    const scores = await searcher.scan(encoded.queries[0], opts.signal);
-    const timings = { encodeMs: t1 - t0, scanMs: performance.now() - t1 };
-    const nllNats = encoded.nll[0];
+    const { scores, nllNats, timings } = await this.search(prepared, opts);
     const k = opts.top ?? 10;
     const rank = (d: number): RankedDocument => ({ document: searcher.documents[d], score: scores[d], perNat: scores[d] / nllNats });
     return { query: prepared, nllNats, top: topK(scores, k).map(rank), bottom: bottomK(scores, k).map(rank), scores, timings };
+  }
+
+  /** A prepared query's approximate scores over every indexed document (index order) and its completion loss. */
+  async search(prepared: PreparedQuery, o: { signal?: AbortSignal; priority?: Priority } = {}): Promise<{ scores: Float32Array; nllNats: number; timings: IndexQueryResult['timings'] }> {
+    const t0 = performance.now();
+    const encoded = await this.encoder.encode([prepared], { batchSize: 1, signal: o.signal, priority: o.priority });
+    o.signal?.throwIfAborted();
+    const t1 = performance.now();
+    const scores = await this.o.searcher.scan(encoded.queries[0], o.signal, o.priority);
+    return { scores, nllNats: encoded.nll[0], timings: { encodeMs: t1 - t0, scanMs: performance.now() - t1 } };
   }
 }

@@ -2,7 +2,7 @@
  * Queries as the index scans them: each query's forward/backward pass and its rotation into the eigenbasis
  * run on the compute threads (tfjs), then R_q / (Λ + λ) is quantized for the kernel (quantizeQuery).
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool, Priority } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
 import type { LoadedFactors } from '../ekfac/load';
@@ -40,7 +40,7 @@ export class IndexQueryEncoder {
     return new IndexQueryEncoder(pool, manifest, inverse);
   }
 
-  async encode(queries: PreparedQuery[], o: { batchSize?: number; signal?: AbortSignal; onDone?: (done: number) => void } = {}): Promise<EncodedQueries> {
+  async encode(queries: PreparedQuery[], o: { batchSize?: number; signal?: AbortSignal; priority?: Priority; onDone?: (done: number) => void } = {}): Promise<EncodedQueries> {
     const out: EncodedQueries = { queries: [], nll: [] };
     const P = this.inverse.length;
     await runBatched<PreparedQuery, TaskOf<'indexQuery'>>(
@@ -58,6 +58,7 @@ export class IndexQueryEncoder {
         o.onDone?.(out.queries.length);
       },
       o.signal,
+      { priority: o.priority },
     );
     return out;
   }

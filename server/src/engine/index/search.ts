@@ -7,7 +7,7 @@ import { totalmem } from 'node:os';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool, Priority } from '../backend/pool';
 import { SCAN_MEMORY_LIMIT } from './kernel/scanMemory';
 import { bytesPerRow, readDocuments, readManifest } from './store';
 import { ChunkScanner, chunksOfPart, queryLength, scannerBytes, type IndexQuery } from './scan';
@@ -89,11 +89,11 @@ export class IndexSearcher {
   }
 
   /** Approximate I(q, d) for every indexed document, in index order: on the pool's threads when opened there. */
-  async scan(query: IndexQuery, signal?: AbortSignal): Promise<Float32Array> {
+  async scan(query: IndexQuery, signal?: AbortSignal, priority?: Priority): Promise<Float32Array> {
     this.checkQuery(query);
     if (!this.pool) return this.scores(query, signal);
     signal?.throwIfAborted();
-    const parts = await this.pool.each(() => ({ kind: 'scanIndexPart', query }));
+    const parts = await this.pool.each(() => ({ kind: 'scanIndexPart', query }), { signal, priority });
     const out = new Float32Array(this.manifest.documents);
     parts.forEach((scores, part) => {
       let at = 0;

@@ -7,11 +7,13 @@
  * the manifest is written last: a build that stopped part-way leaves no manifest and does not load.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { checksumOf, ScanMemory } from './kernel/scanMemory';
-import { writeFileAtomically } from '../util/atomic';
+import { writeFileAtomically, writeTextAtomically } from '../util/atomic';
+import { FILE_LIMITS, openRegularFile, readFileBounded, readJsonBounded } from '../util/files';
+import { seal, verifySeal } from '../util/seal';
 import { BLOCK, INDEX_VERSION, type IndexChunk, type IndexManifest, type IndexSettings } from './types';
 import type { ResultsDocument } from '../results/types';
 
@@ -167,20 +169,48 @@ export function writeDocuments(dir: string, documents: ResultsDocument[]): { fil
   return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** Writes the manifest, sealed, atomically: the last file of a build or merge. */
+export function writeManifest(dir: string, manifest: IndexManifest): IndexManifest {
+  const sealed = seal(manifest);
+  writeTextAtomically(join(dir, MANIFEST), JSON.stringify(sealed) + '\n');
+  return sealed;
+}
+
 export function readManifest(dir: string): IndexManifest {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no index in ${dir} (run influence-lens index first, or it did not finish)`, { file: path });
-  let m: IndexManifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8')) as IndexManifest;
-    if (!Array.isArray(m.chunks) || !Array.isArray(m.modules)) throw new Error('not an index manifest');
-  } catch (e) {
-    throw new InfluenceLensError('INDEX_CORRUPT', `unreadable index manifest: ${(e as Error).message}`, { file: path });
+  const m = readJsonBounded(path, { what: 'index manifest', maxBytes: FILE_LIMITS.smallJson, code: 'INDEX_CORRUPT' }) as IndexManifest;
+  if (m === null || typeof m !== 'object' || !Array.isArray(m.chunks) || !Array.isArray(m.modules)) {
+    throw new InfluenceLensError('INDEX_CORRUPT', `unreadable index manifest: not an index manifest`, { file: path });
   }
   if (m.version !== INDEX_VERSION) {
     throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} has layout version ${String(m.version)}; this tool reads version ${INDEX_VERSION}: rebuild it`, { file: path });
   }
+  verifySeal(m, { file: path, what: 'index manifest', code: 'INDEX_CORRUPT', remedy: 'rebuild the index' });
+  const problem = layoutProblem(m);
+  if (problem) throw new InfluenceLensError('INDEX_CORRUPT', `index manifest ${path}: ${problem}; rebuild the index`, { file: path });
   return m;
+}
+
+const isCount = (x: unknown, min = 0) => typeof x === 'number' && Number.isSafeInteger(x) && x >= min;
+
+/** What is wrong with a (checksummed) manifest's layout, if anything: a hand-made one must not crash a scan. */
+function layoutProblem(m: IndexManifest): string | undefined {
+  if (m.settings?.positions !== 'U16' && m.settings?.positions !== 'U32') return 'unknown block number type';
+  for (const mod of m.modules) {
+    if (!isCount(mod.outDim, 1) || !isCount(mod.inDim, 1) || mod.blocks !== Math.ceil((mod.outDim * mod.inDim) / BLOCK) || !isCount(mod.kept, 1) || mod.kept > mod.blocks) {
+      return `module ${String(mod.name)} has an impossible layout`;
+    }
+    if (m.settings.positions === 'U16' && mod.blocks > 65_536) return `module ${mod.name} has more blocks than uint16 block numbers address`;
+  }
+  let first = 0;
+  for (const c of m.chunks) {
+    if (typeof c.file !== 'string' || !/^chunk-\d+\.bin$/.test(c.file) || c.first !== first || !isCount(c.count, 1)) return `chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;
+    first += c.count;
+  }
+  if (first !== m.documents) return 'the chunks listed do not cover its documents';
+  if (typeof m.documentsFile !== 'string' || !/^[\w.-]+$/.test(m.documentsFile) || m.documentsFile.startsWith('.')) return 'the documents file is not a file in the index folder';
+  return undefined;
 }
 
 /**
@@ -191,10 +221,9 @@ export function readChunkInto(dir: string, manifest: IndexManifest, chunk: Index
   const path = join(dir, chunk.file);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} is missing`, { file: path });
   const expected = chunk.count * bytesPerRow(manifest);
-  const fd = openSync(path, 'r');
+  const { fd, size } = openRegularFile(path, 'index chunk');
   let bytes: Uint8Array;
   try {
-    const size = fstatSync(fd).size;
     if (size !== expected) {
       throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} has ${size} bytes; expected ${expected} (truncated or overwritten)`, { file: path });
     }
@@ -219,7 +248,7 @@ export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChun
 export function readDocuments(dir: string, manifest: IndexManifest): ResultsDocument[] {
   const path = join(dir, manifest.documentsFile);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', 'index documents.json is missing', { file: path });
-  const bytes = readFileSync(path);
+  const bytes = readFileBounded(path, { what: 'index documents', maxBytes: FILE_LIMITS.largeJson });
   if (createHash('sha256').update(bytes).digest('hex') !== manifest.documentsSha256) {
     throw new InfluenceLensError('INDEX_CORRUPT', 'index documents.json does not match its hash in the manifest', { file: path });
   }

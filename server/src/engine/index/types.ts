@@ -9,8 +9,8 @@
 /** Entries per block: a document keeps whole blocks of consecutive entries (one SIMD product each). */
 export const BLOCK = 8;
 
-/** The layout version this tool writes and reads. */
-export const INDEX_VERSION = 3;
+/** The version this tool writes and reads (4: version 3's layout, with a metadata checksum in the manifest). */
+export const INDEX_VERSION = 4;
 
 export interface IndexModule {
   name: string;
@@ -63,4 +63,6 @@ export interface IndexManifest {
   documentsFile: string;
   documentsSha256: string;
   shard: string | null;
+  /** sha256 of the canonical JSON of every other field (util/seal.ts), checked on load. */
+  metadataSha256?: string;
 }

@@ -1,5 +1,10 @@
-/** Greedy (temperature 0) decoding, as llama2.c's run.c does with -t 0. */
-import { tf, type Tensor2D } from '../tf';
+/**
+ * Greedy (temperature 0) decoding, as llama2.c's run.c does with -t 0: the prompt runs once, then each new
+ * token is fed alone against the key/value cache of the positions before it. Each step queues its work,
+ * then reads back the one token id asynchronously (WebGPU cannot read synchronously in Node).
+ */
+import { tf, type Tensor, type Tensor2D } from '../tf';
+import { KvCache } from '../model/kvCache';
 import type { TfModel } from '../model/tfModel';
 
 export interface GenerateOptions {
@@ -9,25 +14,63 @@ export interface GenerateOptions {
   signal?: AbortSignal;
 }
 
-/** The argmax of the logits at the last position of `tokens`. */
+/** Reads a one-element int32 tensor, then disposes it. */
+async function readId(t: Tensor): Promise<number> {
+  try {
+    return (await t.data())[0];
+  } finally {
+    t.dispose();
+  }
+}
+
+/** The argmax of the logits at the last position of `tokens`, run without a cache (the reference). */
 export async function nextTokenGreedy(model: TfModel, tokens: number[]): Promise<number> {
   const next = tf.tidy(() => {
     const logits = model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32'));
     const last = tf.slice(logits, [tokens.length - 1, 0], [1, -1]) as Tensor2D;
     return tf.argMax(last, 1);
   });
+  return readId(next);
+}
+
+/** Feeds `tokens` after the cached positions and answers the argmax at the last one. */
+async function step(model: TfModel, cache: KvCache, tokens: number[]): Promise<number> {
+  let next: Tensor;
   try {
-    return (await next.data())[0];
+    next = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32'), undefined, cache);
+      const last = tf.slice(logits, [tokens.length - 1, 0], [1, -1]) as Tensor2D;
+      return tf.argMax(last, 1);
+    });
   } finally {
-    next.dispose();
+    // The replaced keys and values go once the step's work is queued (the backend keeps what it still reads).
+    cache.commit();
+  }
+  return readId(next);
+}
+
+/** Continues `prompt` (which starts with BOS) greedily. */
+export async function generateGreedy(model: TfModel, prompt: number[], options: GenerateOptions): Promise<number[]> {
+  const out: number[] = [];
+  const limit = Math.min(options.maxNewTokens, model.config.maxSeqLen - prompt.length);
+  if (limit <= 0) return out;
+  const cache = new KvCache();
+  try {
+    let next = await step(model, cache, prompt);
+    for (let i = 0; i < limit; i++) {
+      options.signal?.throwIfAborted();
+      if (options.stopIds.includes(next)) break;
+      out.push(next);
+      if (i + 1 < limit) next = await step(model, cache, [next]);
+    }
+    return out;
+  } finally {
+    cache.dispose();
   }
 }
 
-/**
- * Continues `prompt` (which starts with BOS) greedily. Each step recomputes the whole prefix: the models
- * this runs on are small and a KV cache would be a second forward implementation to keep in step.
- */
-export async function generateGreedy(model: TfModel, prompt: number[], options: GenerateOptions): Promise<number[]> {
+/** The same continuation, recomputing the whole prefix for every token (tests compare the two). */
+export async function generateGreedyUncached(model: TfModel, prompt: number[], options: GenerateOptions): Promise<number[]> {
   const tokens = [...prompt];
   const out: number[] = [];
   const limit = Math.min(options.maxNewTokens, model.config.maxSeqLen - prompt.length);

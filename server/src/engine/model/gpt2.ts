@@ -3,6 +3,7 @@ import { tf, type Tensor2D } from '../tf';
 import type { ModelConfig } from './types';
 import type { ForwardHooks, TfModel, TrackedModule } from './tfModel';
 import { attention, geluErf, geluTanh, layerNorm } from './ops';
+import type { KvCache } from './kvCache';
 
 export const GPT2_LINEARS = ['qkv.weight', 'proj.weight', 'fc.weight', 'fc_proj.weight', 'lm_head'];
 
@@ -16,19 +17,21 @@ export function gpt2TrackedModules(c: ModelConfig): TrackedModule[] {
   return out;
 }
 
-export function gpt2Forward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): Tensor2D {
+export function gpt2Forward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks, cache?: KvCache): Tensor2D {
   const c = m.config;
   const [B, L] = ids.shape;
   const hd = c.dim / c.nHeads;
   const act = c.activation === 'gelu' ? geluErf : geluTanh;
-  const positions = tf.tile(tf.range(0, L, 1, 'int32'), [B]);
+  const offset = cache?.length ?? 0;
+  const positions = tf.tile(tf.range(offset, offset + L, 1, 'int32'), [B]);
   let x = tf.add(m.embed('embed', ids), m.embed('pos_embed', positions)) as Tensor2D;
   for (let i = 0; i < c.nLayers; i++) {
     const p = `layers.${i}.`;
     const h = layerNorm(x, m.t(p + 'ln1.weight'), m.t(p + 'ln1.bias'), c.normEps);
     const qkv = tf.add(m.linear(h, p + 'qkv.weight'), m.t(p + 'qkv.bias')) as Tensor2D;
-    const [q, k, v] = tf.split(qkv, 3, 1).map((t) => tf.reshape(t, [B, L, c.nHeads, hd]));
-    const att = attention(q, k, v, c.nHeads, c.nHeads, m.causalMask(L, 1));
+    const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) => tf.reshape(t, [B, L, c.nHeads, hd]));
+    const { k, v } = cache ? cache.extend(i, kNew, vNew) : { k: kNew, v: vNew };
+    const att = attention(q, k, v, c.nHeads, c.nHeads, m.causalMask(L, 1, offset));
     x = tf.add(x, tf.add(m.linear(att, p + 'proj.weight'), m.t(p + 'proj.bias')));
     const h2 = layerNorm(x, m.t(p + 'ln2.weight'), m.t(p + 'ln2.bias'), c.normEps);
     const [fc, proj] = m.allTracked.slice(2 * i, 2 * i + 2);

@@ -6,11 +6,13 @@
  *  - GPT-2's Conv1D stores weights [in, out]; canonical is [out, in].
  * Pickled weights are never loaded.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors, type FloatDtype } from './safetensors';
 import { writeFileAtomically } from '../util/atomic';
+import { FILE_LIMITS, fsErrorSentence, readJsonBounded } from '../util/files';
+import { assertFinite } from '../util/finite';
 import type { Checkpoint, HostTensor, ModelConfig, Weights } from './types';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'gpt2'] as const;
@@ -268,13 +270,8 @@ interface WeightFiles {
 function locateWeights(dir: string, names: string[]): WeightFiles | undefined {
   const indexPath = join(dir, 'model.safetensors.index.json');
   if (names.includes('model.safetensors.index.json')) {
-    let index: { weight_map?: unknown };
-    try {
-      index = JSON.parse(readFileSync(indexPath, 'utf8'));
-    } catch (e) {
-      throw new InfluenceLensError('MODEL_FORMAT', `${indexPath}: malformed JSON (${(e as Error).message})`, { file: indexPath });
-    }
-    const map = index.weight_map;
+    const index = readJsonBounded(indexPath, { what: 'sharded checkpoint index', maxBytes: FILE_LIMITS.smallJson, code: 'MODEL_FORMAT' }) as { weight_map?: unknown } | null;
+    const map = index?.weight_map;
     if (typeof map !== 'object' || map === null) {
       throw new InfluenceLensError('MODEL_FORMAT', `${indexPath}: missing "weight_map"`, { file: indexPath });
     }
@@ -283,7 +280,12 @@ function locateWeights(dir: string, names: string[]): WeightFiles | undefined {
       if (typeof shard !== 'string') {
         throw new InfluenceLensError('MODEL_FORMAT', `${indexPath}: weight_map["${name}"] is not a file name`, { file: indexPath });
       }
-      where.set(name, join(dir, shard));
+      const path = resolve(dir, shard);
+      const rel = relative(resolve(dir), path);
+      if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+        throw new InfluenceLensError('MODEL_FORMAT', `${indexPath}: weight_map["${name}"] names ${JSON.stringify(shard)}, which lies outside the model folder`, { file: indexPath });
+      }
+      where.set(name, path);
     }
     const files = [...new Set(where.values())].sort();
     for (const f of files) {
@@ -312,7 +314,7 @@ export function readHuggingFaceFolder(dir: string): Checkpoint {
     names = readdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
-    throw new InfluenceLensError(code, `${dir}: cannot read model folder: ${(e as Error).message}`, { file: dir, cause: e });
+    throw new InfluenceLensError(code, fsErrorSentence(e, `model folder ${dir}`), { file: dir, cause: e });
   }
   const weightFiles = locateWeights(dir, names);
 
@@ -320,12 +322,7 @@ export function readHuggingFaceFolder(dir: string): Checkpoint {
   if (!names.includes('config.json')) {
     throw new InfluenceLensError('MODEL_FORMAT', `${dir}: no config.json in the model folder`, { file: configPath });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (e) {
-    throw new InfluenceLensError('MODEL_FORMAT', `${configPath}: malformed JSON (${(e as Error).message})`, { file: configPath });
-  }
+  const json = readJsonBounded(configPath, { what: 'model config', maxBytes: FILE_LIMITS.smallJson, code: 'MODEL_FORMAT' });
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new InfluenceLensError('MODEL_FORMAT', `${configPath}: not a JSON object`, { file: configPath });
   }
@@ -372,6 +369,7 @@ export function readHuggingFaceFolder(dir: string): Checkpoint {
           { file },
         );
       }
+      assertFinite(t.data, `tensor "${hf}"`, { file, code: 'MODEL_FORMAT', remedy: 'the checkpoint is corrupt or diverged' });
       weights.set(s.canonical, fromHf(t, s.transform));
     }
   }

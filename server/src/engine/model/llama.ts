@@ -3,6 +3,7 @@ import { tf, type Tensor2D } from '../tf';
 import type { ModelConfig } from './types';
 import type { ForwardHooks, TfModel, TrackedModule } from './tfModel';
 import { attention, linear, rmsNorm, silu } from './ops';
+import type { KvCache } from './kvCache';
 
 export const LLAMA_LINEARS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'lm_head'];
 
@@ -20,7 +21,7 @@ export function llamaTrackedModules(c: ModelConfig): TrackedModule[] {
  * RoPE as x·C + rot(x)·S, with rot(x) = x·R pairing (x0, x1) → (−x1, x0): one small matmul instead of
  * split/concat, whose gradients are slow on wasm. Cached on the model: the backward pass uses R too.
  */
-function rope(m: TfModel, L: number, hd: number, theta: number) {
+function rope(m: TfModel, L: number, hd: number, theta: number, offset: number) {
   const n = m.config.maxSeqLen;
   const table = (fn: (a: number) => number) => () => {
     const t = new Float32Array(n * hd);
@@ -39,18 +40,19 @@ function rope(m: TfModel, L: number, hd: number, theta: number) {
   };
   return {
     // Sliced per call: only the custom-gradient closures (R, RT) must outlive the forward pass.
-    cos: tf.slice(m.constant('rope.cos', table(Math.cos)), [0, 0, 0, 0], [1, L, 1, hd]),
-    sin: tf.slice(m.constant('rope.sin', table(Math.sin)), [0, 0, 0, 0], [1, L, 1, hd]),
+    cos: tf.slice(m.constant('rope.cos', table(Math.cos)), [0, offset, 0, 0], [1, L, 1, hd]),
+    sin: tf.slice(m.constant('rope.sin', table(Math.sin)), [0, offset, 0, 0], [1, L, 1, hd]),
     R: m.constant('rope.R', rotation(false)),
     RT: m.constant('rope.RT', rotation(true)),
   };
 }
 
-export function llamaForward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): Tensor2D {
+export function llamaForward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks, cache?: KvCache): Tensor2D {
   const c = m.config;
   const [B, L] = ids.shape;
   const hd = c.dim / c.nHeads;
-  const r = rope(m, L, hd, c.ropeTheta);
+  const offset = cache?.length ?? 0;
+  const r = rope(m, L, hd, c.ropeTheta, offset);
   const applyRope = (x: Tensor2D, heads: number) => {
     const x4 = tf.reshape(x, [B, L, heads, hd]);
     const rotated = tf.reshape(linear(tf.reshape(x, [B * L * heads, hd]) as Tensor2D, r.R, r.RT), [B, L, heads, hd]);
@@ -58,14 +60,15 @@ export function llamaForward(m: TfModel, ids: Tensor2D, hooks?: ForwardHooks): T
   };
   const modules = m.allTracked;
   const rep = c.nHeads / c.nKvHeads;
-  const mask = m.causalMask(L, rep);
+  const mask = m.causalMask(L, rep, offset);
   let x = m.embed('embed', ids);
   for (let i = 0; i < c.nLayers; i++) {
     const p = `layers.${i}.`;
     const h = rmsNorm(x, m.t(p + 'attn_norm'), c.normEps);
     const q = applyRope(m.linear(h, p + 'wq'), c.nHeads);
-    const k = applyRope(m.linear(h, p + 'wk'), c.nKvHeads);
-    const v = tf.reshape(m.linear(h, p + 'wv'), [B, L, c.nKvHeads, hd]);
+    const kNew = applyRope(m.linear(h, p + 'wk'), c.nKvHeads);
+    const vNew = tf.reshape(m.linear(h, p + 'wv'), [B, L, c.nKvHeads, hd]);
+    const { k, v } = cache ? cache.extend(i, kNew, vNew) : { k: kNew, v: vNew };
     x = tf.add(x, m.linear(attention(q, k, v, c.nHeads, c.nKvHeads, mask), p + 'wo'));
     const h2 = rmsNorm(x, m.t(p + 'mlp_norm'), c.normEps);
     const [gate, up, down] = modules.slice(3 * i, 3 * i + 3);

@@ -4,9 +4,11 @@
  * Version 2 (int8 Q8_0) is refused. Weights are already PyTorch nn.Linear [out, in] and RoPE
  * acts on consecutive pairs, which is the canonical form: no permutation needed.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { InfluenceLensError } from '../errors';
 import { writeFileAtomically } from '../util/atomic';
+import { assertFinite } from '../util/finite';
+import { openRegularFile } from '../util/files';
 import type { Checkpoint, HostTensor, ModelConfig, Weights } from './types';
 
 const MAGIC = 0x616b3432; // "ak42" read as a little-endian uint32
@@ -114,15 +116,8 @@ function v1Slots(p: Params): Slot[] {
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function readLlama2c(path: string): Checkpoint {
-  let fd: number;
+  const { fd, size: fileSize } = openRegularFile(path, 'llama2.c checkpoint');
   try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
-    throw new InfluenceLensError(code, `${path}: cannot open: ${(e as Error).message}`, { file: path, cause: e });
-  }
-  try {
-    const fileSize = fstatSync(fd).size;
     const head = Buffer.alloc(Math.min(V1_HEADER_BYTES, fileSize));
     readSync(fd, head, 0, head.length, 0);
     if (head.length < 28) throw notLlama2c(path, `only ${fileSize} bytes, shorter than any header`);
@@ -175,6 +170,7 @@ export function readLlama2c(path: string): Checkpoint {
           if (got === 0) throw truncated(path, expected, at + done);
           done += got;
         }
+        assertFinite(data, `tensor "${s.name}"`, { file: path, code: 'MODEL_FORMAT', remedy: 'the checkpoint is corrupt or diverged' });
         weights.set(s.name, { shape: s.shape, data });
       }
       at += 4 * n;

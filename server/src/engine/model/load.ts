@@ -3,11 +3,12 @@
  * file is llama2.c. Also the content fingerprint that keys caches of factors and indexes.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { PICKLE_EXTENSIONS, pickleRefusal, readHuggingFaceFolder } from './huggingface';
 import { readLlama2c } from './llama2c';
+import { fileKind, fsErrorSentence, openRegularFile } from '../util/files';
 import type { Checkpoint, HostTensor } from './types';
 
 /**
@@ -18,7 +19,7 @@ import type { Checkpoint, HostTensor } from './types';
 function looksPickled(path: string): boolean {
   if (PICKLE_EXTENSIONS.includes(extname(path).toLowerCase())) return true;
   const head = Buffer.alloc(4);
-  const fd = openSync(path, 'r');
+  const { fd } = openRegularFile(path, 'model file');
   let n: number;
   try {
     n = readSync(fd, head, 0, 4, 0);
@@ -30,15 +31,17 @@ function looksPickled(path: string): boolean {
 }
 
 export function loadCheckpoint(path: string): Checkpoint {
-  let isDir: boolean;
+  let st;
   try {
-    isDir = statSync(path).isDirectory();
+    st = statSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'IO';
-    const msg = code === 'NOT_FOUND' ? `${path}: no such model file or folder` : `${path}: ${(e as Error).message}`;
+    const msg = code === 'NOT_FOUND' ? `${path}: no such model file or folder` : fsErrorSentence(e, `model ${path}`);
     throw new InfluenceLensError(code, msg, { file: path, cause: e });
   }
-  if (isDir) return readHuggingFaceFolder(path);
+  if (st.isDirectory()) return readHuggingFaceFolder(path);
+  // Before anything opens it: a FIFO would block the open (and the language server with it).
+  if (!st.isFile()) throw new InfluenceLensError('NOT_A_FILE', `${path}: the model is ${fileKind(st)}, not a checkpoint file or folder`, { file: path });
   // Pointing at a file inside a HF folder (config.json or a shard) means that folder.
   const name = basename(path);
   if (name === 'config.json' || name.endsWith('.safetensors') || name === 'model.safetensors.index.json') {

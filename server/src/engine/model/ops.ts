@@ -135,25 +135,30 @@ export function causalMask(length: number): Tensor2D {
   return tf.tensor2d(m, [length, length]);
 }
 
-/** The mask for L positions and rep query heads stacked along rows, cut from a full-context one. */
-export function groupedCausalMask(full: Tensor2D, length: number, rep: number): Tensor2D {
-  const m = tf.slice(full, [0, 0], [length, length]);
+/**
+ * The mask for L positions after `offset` cached ones ([L, offset + L]), with rep query heads stacked
+ * along rows, cut from a full-context one.
+ */
+export function groupedCausalMask(full: Tensor2D, length: number, rep: number, offset = 0): Tensor2D {
+  const m = tf.slice(full, [offset, 0], [length, offset + length]);
   return rep === 1 ? m : tf.tile(m, [rep, 1]);
 }
 
 /**
  * Causal multi-head attention with grouped-query heads (query head h reads kv head ⌊h / (H/Hkv)⌋).
- * q [B, L, H, hd], k/v [B, L, Hkv, hd] → [B·L, H·hd]. The rep query heads that share a kv head are
- * stacked along rows, so each kv head is multiplied once and never repeated in memory.
+ * q [B, L, H, hd], k/v [B, S, Hkv, hd] (S ≥ L: cached positions first) → [B·L, H·hd]; mask [rep·L, S].
+ * The rep query heads that share a kv head are stacked along rows, so each kv head is multiplied once
+ * and never repeated in memory.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, nHeads: number, nKvHeads: number, mask: Tensor2D): Tensor2D {
   const [B, L, , hd] = q.shape as number[];
+  const S = k.shape[1] as number;
   const rep = nHeads / nKvHeads;
   const Z = B * nKvHeads;
   // Scaling q (B·L·H·hd values) is cheaper than scaling the scores (Z·rep·L·L values), forward and backward.
   const qg = tf.reshape(tf.transpose(tf.mul(q, 1 / Math.sqrt(hd)), [0, 2, 1, 3]), [Z, rep * L, hd]) as Tensor3D;
-  const kT = tf.reshape(tf.transpose(k, [0, 2, 3, 1]), [Z, hd, L]) as Tensor3D;
-  const vh = tf.reshape(tf.transpose(v, [0, 2, 1, 3]), [Z, L, hd]) as Tensor3D;
+  const kT = tf.reshape(tf.transpose(k, [0, 2, 3, 1]), [Z, hd, S]) as Tensor3D;
+  const vh = tf.reshape(tf.transpose(v, [0, 2, 1, 3]), [Z, S, hd]) as Tensor3D;
   const scores = tf.add(bmm(qg, kT), mask);
   const out = bmm(tf.softmax(scores) as Tensor3D, vh);
   return tf.reshape(tf.transpose(tf.reshape(out, [B, nHeads, L, hd]), [0, 2, 1, 3]), [B * L, nHeads * hd]) as Tensor2D;

@@ -4,9 +4,10 @@
  * __metadata__?: {string: string}}, then the data; offsets are relative to the data start.
  * F32, F16 and BF16 are read into Float32Array; other dtypes are refused.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { writeFileAtomically } from '../util/atomic';
+import { openRegularFile } from '../util/files';
 import { InfluenceLensError } from '../errors';
 import type { HostTensor } from './types';
 
@@ -123,7 +124,29 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
       { file: path },
     );
   }
+  const hole = tilingError(tensors, dataLen);
+  if (hole) throw formatError(path, hole);
   return { path, fileSize, dataStart, metadata, tensors };
+}
+
+/**
+ * The format's rule that tensors tile the data section exactly: in offset order, each begins where the
+ * previous one ends, the first at 0 and the last at the end of the file. Overlapping tensors would share
+ * bytes (the model silently another one); gaps and trailing bytes hold data no tensor accounts for.
+ */
+function tilingError(tensors: Map<string, SafetensorsEntry>, dataLen: number): string | undefined {
+  const spans = [...tensors].map(([name, e]) => ({ name, begin: e.dataOffsets[0], end: e.dataOffsets[1] }));
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous = '';
+  for (const s of spans) {
+    if (s.begin < at) return `tensor "${s.name}" (bytes ${s.begin}–${s.end}) overlaps tensor "${previous}" (which ends at ${at})`;
+    if (s.begin > at) return `${s.begin - at} bytes between ${previous ? `tensor "${previous}"` : 'the header'} and tensor "${s.name}" belong to no tensor`;
+    at = s.end;
+    previous = s.name;
+  }
+  if (at !== dataLen) return `${dataLen - at} bytes after ${previous ? `the last tensor ("${previous}")` : 'the header'} belong to no tensor`;
+  return undefined;
 }
 
 function isCount(x: unknown): x is number {
@@ -143,17 +166,8 @@ function parseEntry(raw: unknown): SafetensorsEntry | string {
   return { dtype: r.dtype, shape: r.shape as number[], dataOffsets: [off[0], off[1]] };
 }
 
-function withFd<T>(path: string, flags: string, fn: (fd: number) => T): T {
-  let fd: number;
-  try {
-    fd = openSync(path, flags);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InfluenceLensError(code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `${path}: cannot open: ${(e as Error).message}`, {
-      file: path,
-      cause: e,
-    });
-  }
+function withFd<T>(path: string, fn: (fd: number) => T): T {
+  const { fd } = openRegularFile(path, 'safetensors file');
   try {
     return fn(fd);
   } finally {
@@ -163,7 +177,7 @@ function withFd<T>(path: string, flags: string, fn: (fd: number) => T): T {
 
 /** Reads and validates only the header: cheap listing of names, dtypes and shapes. */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
-  return withFd(path, 'r', (fd) => readHeaderFd(fd, path));
+  return withFd(path, (fd) => readHeaderFd(fd, path));
 }
 
 /**
@@ -171,7 +185,7 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
  * own positioned read, so the whole file is never held in memory twice.
  */
 export function readSafetensors(path: string, opts: { filter?: (name: string) => boolean } = {}): Map<string, HostTensor> {
-  return withFd(path, 'r', (fd) => {
+  return withFd(path, (fd) => {
     const header = readHeaderFd(fd, path);
     const out = new Map<string, HostTensor>();
     for (const [name, e] of header.tensors) {

@@ -6,9 +6,11 @@
  */
 import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { Checkpoint, ModelConfig } from './types';
+import { InfluenceLensError } from '../errors';
 import { causalMask, gatherRows, groupedCausalMask, linear, matMul2 } from './ops';
 import { llamaForward, llamaTrackedModules, LLAMA_LINEARS } from './llama';
 import { gpt2Forward, gpt2TrackedModules, GPT2_LINEARS } from './gpt2';
+import type { KvCache } from './kvCache';
 
 /** One tracked MLP linear: y = W a (+ b). With a bias, a_t gets an extra constant 1 column. */
 export interface TrackedModule {
@@ -33,6 +35,15 @@ export function trackedModules(config: ModelConfig): TrackedModule[] {
   return config.architecture === 'llama' ? llamaTrackedModules(config) : gpt2TrackedModules(config);
 }
 
+/** Refuses module names this model does not have (a wrong --modules), listing the ones it has. */
+export function checkModuleNames(config: ModelConfig, modules: string[] | undefined): void {
+  const all = trackedModules(config);
+  const unknown = modules?.filter((n) => !all.some((m) => m.name === n)) ?? [];
+  if (unknown.length > 0) {
+    throw new InfluenceLensError('USAGE', `unknown module(s) ${unknown.join(', ')}; this model's MLP linears are ${all.map((m) => m.name).join(', ')}`);
+  }
+}
+
 export class TfModel {
   readonly config: ModelConfig;
   /** Every MLP linear, in layer order (the forward passes address them by position). */
@@ -48,10 +59,7 @@ export class TfModel {
     this.config = checkpoint.config;
     const linears = this.config.architecture === 'llama' ? LLAMA_LINEARS : GPT2_LINEARS;
     this.allTracked = trackedModules(this.config);
-    const unknown = modules?.filter((n) => !this.allTracked.some((m) => m.name === n)) ?? [];
-    if (unknown.length > 0) {
-      throw new Error(`unknown module(s) ${unknown.join(', ')}; this model's MLP linears are ${this.allTracked.map((m) => m.name).join(', ')}`);
-    }
+    checkModuleNames(this.config, modules);
     this.tracked = modules ? this.allTracked.filter((m) => modules.includes(m.name)) : this.allTracked;
     for (const [name, t] of checkpoint.weights) {
       const tensor = tf.tensor(t.data, t.shape);
@@ -103,9 +111,9 @@ export class TfModel {
     return t as T;
   }
 
-  /** The additive causal mask for ids of length L, with rep query heads per kv head stacked along rows. */
-  causalMask(length: number, rep: number): Tensor2D {
-    return groupedCausalMask(this.constant('mask', () => causalMask(this.config.maxSeqLen)), length, rep);
+  /** The additive causal mask for L ids after `offset` cached positions, with rep query heads per kv head stacked along rows. */
+  causalMask(length: number, rep: number, offset = 0): Tensor2D {
+    return groupedCausalMask(this.constant('mask', () => causalMask(this.config.maxSeqLen)), length, rep, offset);
   }
 
   /** x · Wᵀ for a stored linear weight W [out, in]. */
@@ -137,14 +145,17 @@ export class TfModel {
     return tap ? tf.add(y, tap) : y;
   }
 
-  /** ids [B, L] int32 → logits [B·L, vocab]. Positions attend causally, so right padding is inert. */
-  forward(ids: Tensor2D, hooks?: ForwardHooks): Tensor2D {
+  /**
+   * ids [B, L] int32 → logits [B·L, vocab]. Positions attend causally, so right padding is inert. With a
+   * cache, the ids follow the cached positions and their keys and values are added to it (decoding).
+   */
+  forward(ids: Tensor2D, hooks?: ForwardHooks, cache?: KvCache): Tensor2D {
     if (this.disposed) throw new Error('model was disposed');
-    const L = ids.shape[1];
+    const L = ids.shape[1] + (cache?.length ?? 0);
     if (L > this.config.maxSeqLen) {
       throw new Error(`sequence of ${L} tokens exceeds the model's context of ${this.config.maxSeqLen}`);
     }
-    return this.config.architecture === 'llama' ? llamaForward(this, ids, hooks) : gpt2Forward(this, ids, hooks);
+    return this.config.architecture === 'llama' ? llamaForward(this, ids, hooks, cache) : gpt2Forward(this, ids, hooks, cache);
   }
 
   dispose(): void {

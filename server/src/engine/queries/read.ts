@@ -6,9 +6,11 @@
  * (QUERY_FORMAT, with file and line) rather than a skipped line. Blank lines are ignored; keys other
  * than the ones above are ignored (room for notes); null counts as absent for the optional fields.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
 import { InfluenceLensError } from '../errors';
+import { FILE_LIMITS, fsErrorSentence, readFileBounded } from '../util/files';
+import { parseInfq } from './infq';
 import { QUERY_KINDS, type QueryKind, type QueryRecord } from './types';
 
 function typeName(v: unknown): string {
@@ -78,19 +80,59 @@ export function parseQueries(content: string, file: string): QueryRecord[] {
   return out;
 }
 
-/** Reads a JSONL query file. Errors: NOT_FOUND, IO, QUERY_FORMAT (with file and line). */
+/** Whether a path is an .infq query file (docs/QUERIES.md) rather than JSONL. */
+export function isInfqPath(path: string): boolean {
+  return extname(path).toLowerCase() === '.infq';
+}
+
+/** The queries of a query file's text, JSONL or .infq by the file's extension; any error is thrown. */
+export function parseQueryText(content: string, file: string): QueryRecord[] {
+  if (!isInfqPath(file)) return parseQueries(content, file);
+  const { blocks, diagnostics } = parseInfq(content, file);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    const first = errors[0].range.start.line + 1;
+    const list = errors.slice(0, 10).map((d) => `${file}:${d.range.start.line + 1}: ${d.message}`);
+    if (errors.length > 10) list.push(`… and ${errors.length - 10} more`);
+    throw new InfluenceLensError('QUERY_FORMAT', list.join('\n'), { file, line: first });
+  }
+  if (blocks.length === 0) throw new InfluenceLensError('QUERY_FORMAT', `${file}: no queries (the file has none)`, { file });
+  return blocks.map((b) => b.record);
+}
+
+/** Reads a query file (JSONL, or .infq). Errors: NOT_FOUND, IO, QUERY_FORMAT (with file and line; also for invalid UTF-8). */
 export async function readQueries(path: string): Promise<QueryRecord[]> {
   const file = resolve(path);
-  let content: string;
+  let st;
   try {
-    const st = await stat(file);
-    if (st.isDirectory()) throw new InfluenceLensError('QUERY_FORMAT', `${file}: is a folder, not a query file`, { file });
-    content = await readFile(file, 'utf8');
+    st = await stat(file);
   } catch (e) {
-    if (e instanceof InfluenceLensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new InfluenceLensError('NOT_FOUND', `query file not found: ${file}`, { file, cause: e });
-    throw new InfluenceLensError('IO', `cannot read query file ${file}: ${(e as Error).message}`, { file, cause: e });
+    throw new InfluenceLensError('IO', fsErrorSentence(e, `query file ${file}`), { file, cause: e });
   }
-  return parseQueries(content, file);
+  if (st.isDirectory()) throw new InfluenceLensError('QUERY_FORMAT', `${file}: is a folder, not a query file`, { file });
+  return parseQueryText(decodeLines(readFileBounded(file, { what: 'query file', maxBytes: FILE_LIMITS.smallJson }), file), file);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The file as text; invalid UTF-8 is a QUERY_FORMAT error at its line (never silently U+FFFD). */
+function decodeLines(bytes: Buffer, file: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let start = 0;
+    for (let line = 1; start <= bytes.length; line++) {
+      const nl = bytes.indexOf(0x0a, start);
+      const end = nl < 0 ? bytes.length : nl;
+      try {
+        strictUtf8.decode(bytes.subarray(start, end));
+      } catch {
+        throw new InfluenceLensError('QUERY_FORMAT', `${file}:${line}: not valid UTF-8 text`, { file, line });
+      }
+      start = end + 1;
+    }
+    throw new InfluenceLensError('QUERY_FORMAT', `${file}: not valid UTF-8 text`, { file });
+  }
 }

@@ -1,11 +1,18 @@
-/** Writing and reading results folders (see ./types.ts). The data files go first and results.json last. */
+/**
+ * Writing and reading results folders (see ./types.ts). The data files go first and results.json last;
+ * results.json records their sha256 and a checksum over its own values, all checked on load.
+ */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { endianness } from 'node:os';
 import { InfluenceLensError } from '../errors';
 import { writeFileAtomically, writeTextAtomically } from '../util/atomic';
-import type { LoadedResults, ResultsFile } from './types';
+import { FILE_LIMITS, readFileBounded, readJsonBounded, statRegularFile } from '../util/files';
+import { assertFinite, firstNonFinite } from '../util/finite';
+import { assertOutputKind } from '../util/output';
+import { seal, verifySeal } from '../util/seal';
+import { RESULTS_VERSION, type LoadedResults, type ResultsFile, type ResultsMeta } from './types';
 
 const RESULTS = 'results.json';
 
@@ -17,52 +24,82 @@ function f32Bytes(a: Float32Array): Uint8Array {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-export function writeResults(
-  dir: string,
-  meta: Omit<ResultsFile, 'scoresFile' | 'scoresSha256' | 'selfScoresFile' | 'selfScoresSha256'>,
-  scores: Float32Array,
-  self?: Float32Array,
-): ResultsFile {
+/** Refuses to record NaN or ±Infinity: such scores come from broken inputs, never from valid ones. */
+function checkProduced(meta: ResultsMeta, scores: Float32Array, self: Float32Array | undefined): void {
+  const D = meta.documents.length;
+  const bad = firstNonFinite(scores);
+  if (bad >= 0) {
+    const q = meta.queries[Math.floor(bad / D)];
+    const d = meta.documents[bad % D];
+    throw new InfluenceLensError('SCORES_NOT_FINITE', `the score of query ${q?.id} on document ${d?.index} (${d?.file}${d?.line ? `:${d.line}` : ''}) is ${scores[bad]}; nothing was written`, { file: d?.file });
+  }
+  const badSelf = self ? firstNonFinite(self) : -1;
+  if (self && badSelf >= 0) throw new InfluenceLensError('SCORES_NOT_FINITE', `the self-influence of document ${meta.documents[badSelf].index} is ${self[badSelf]}; nothing was written`, { file: meta.documents[badSelf].file });
+  for (const q of meta.queries) {
+    if (!Number.isFinite(q.nllNats)) throw new InfluenceLensError('SCORES_NOT_FINITE', `query ${q.id} has an information content of ${q.nllNats} nats; nothing was written`);
+  }
+}
+
+export function writeResults(dir: string, meta: ResultsMeta, scores: Float32Array, self?: Float32Array): ResultsFile {
   if (scores.length !== meta.queries.length * meta.documents.length) {
     throw new Error(`scores hold ${scores.length} values for ${meta.queries.length} queries × ${meta.documents.length} documents`);
   }
+  checkProduced(meta, scores, self);
+  assertOutputKind(dir, 'results');
   mkdirSync(dir, { recursive: true });
-  const results: ResultsFile = { ...meta, scoresFile: 'scores.f32', scoresSha256: sha256(f32Bytes(scores)) };
+  const results: Omit<ResultsFile, 'metadataSha256'> = { version: RESULTS_VERSION, ...meta, scoresFile: 'scores.f32', scoresSha256: sha256(f32Bytes(scores)) };
   writeFileAtomically(join(dir, results.scoresFile), (write) => write(f32Bytes(scores)));
   if (self) {
     results.selfScoresFile = 'self.f32';
     results.selfScoresSha256 = sha256(f32Bytes(self));
     writeFileAtomically(join(dir, results.selfScoresFile), (write) => write(f32Bytes(self)));
   }
-  writeTextAtomically(join(dir, RESULTS), JSON.stringify(results, null, 1) + '\n');
-  return results;
+  const sealed = seal(results);
+  writeTextAtomically(join(dir, RESULTS), JSON.stringify(sealed, null, 1) + '\n');
+  return sealed;
 }
 
-function readF32(dir: string, file: string, expectedSha: string, count: number): Float32Array {
+function corrupt(message: string, file: string): InfluenceLensError {
+  return new InfluenceLensError('RESULTS_CORRUPT', message, { file });
+}
+
+/** A data file named in results.json: a plain name inside the folder, of exactly `count` floats, with its hash. */
+function readF32(dir: string, file: unknown, expectedSha: unknown, count: number): Float32Array {
+  const json = join(dir, RESULTS);
+  if (typeof file !== 'string' || !/^[\w.-]+$/.test(file) || file.startsWith('.')) throw corrupt(`results.json names the data file ${JSON.stringify(file)}, which is not a file in its folder`, json);
   const path = join(dir, file);
-  if (!existsSync(path)) throw new InfluenceLensError('RESULTS_CORRUPT', `missing ${file}`, { file: path });
-  const bytes = readFileSync(path);
-  if (bytes.length !== count * 4) {
-    throw new InfluenceLensError('RESULTS_CORRUPT', `${file} has ${bytes.length} bytes; expected ${count * 4}`, { file: path });
-  }
-  if (sha256(bytes) !== expectedSha) throw new InfluenceLensError('RESULTS_CORRUPT', `${file} does not match its hash in results.json`, { file: path });
+  if (!existsSync(path)) throw corrupt(`missing ${file}`, path);
+  const { size } = statRegularFile(path, 'scores file');
+  if (size !== count * 4) throw corrupt(`${file} has ${size} bytes; expected ${count * 4}`, path);
+  const bytes = readFileBounded(path, { what: 'scores file', maxBytes: count * 4 });
+  if (sha256(bytes) !== expectedSha) throw corrupt(`${file} does not match its hash in results.json`, path);
   const out = new Float32Array(count);
   new Uint8Array(out.buffer).set(bytes);
+  assertFinite(out, file, { file: path, code: 'RESULTS_CORRUPT', remedy: 'run score again' });
   return out;
 }
 
 export function readResults(dir: string): LoadedResults {
   const path = join(dir, RESULTS);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no results in ${dir}`, { file: path });
-  let results: ResultsFile;
-  try {
-    results = JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
-  } catch (e) {
-    throw new InfluenceLensError('RESULTS_CORRUPT', `unreadable results.json: ${(e as Error).message}`, { file: path });
+  const results = readJsonBounded(path, { what: 'results file', maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' }) as ResultsFile;
+  const version = (results as { version?: unknown } | null)?.version;
+  if (version !== RESULTS_VERSION) {
+    const older = typeof version === 'number' && version < RESULTS_VERSION;
+    throw corrupt(
+      older
+        ? `results in ${dir} were written in format ${version}, before results carried a metadata checksum: run score again`
+        : `unsupported results version ${String(version)} (this tool reads ${RESULTS_VERSION})`,
+      path,
+    );
   }
-  if (results.version !== 1) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported results version ${results.version}`, { file: path });
+  verifySeal(results, { file: path, what: 'results file', code: 'RESULTS_CORRUPT', remedy: 'run score again' });
+  if (!Array.isArray(results.queries) || !Array.isArray(results.documents)) throw corrupt('results.json lacks its queries or documents', path);
+  for (const q of results.queries) {
+    if (typeof q?.nllNats !== 'number' || !Number.isFinite(q.nllNats)) throw corrupt(`query ${String(q?.id)} has no finite nllNats`, path);
+  }
   const scores = readF32(dir, results.scoresFile, results.scoresSha256, results.queries.length * results.documents.length);
-  const self = results.selfScoresFile ? readF32(dir, results.selfScoresFile, results.selfScoresSha256!, results.documents.length) : undefined;
+  const self = results.selfScoresFile ? readF32(dir, results.selfScoresFile, results.selfScoresSha256, results.documents.length) : undefined;
   return { dir, results, scores, self };
 }
 

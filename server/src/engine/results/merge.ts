@@ -1,10 +1,12 @@
 /** Joins results of corpus shards (score --shard i/n) into one results folder, documents in corpus order. */
 import { InfluenceLensError } from '../errors';
+import { assertNotInput } from '../util/output';
 import { readResults, writeResults } from './io';
 import type { LoadedResults, ResultsFile } from './types';
 
 export function mergeResults(dirs: string[], out: string): ResultsFile {
   if (dirs.length === 0) throw new Error('no results to merge');
+  assertNotInput(out, dirs);
   const parts = dirs.map(readResults);
   const first = parts[0].results;
   const same = (r: LoadedResults) =>
@@ -27,7 +29,7 @@ export function mergeResults(dirs: string[], out: string): ResultsFile {
     for (let q = 0; q < Q; q++) scores[q * D + j] = p.scores[q * n + d];
   });
   const self = parts.every((p) => p.self) ? Float32Array.from(all, ({ d, p }) => p.self![d]) : undefined;
-  const { scoresFile: _a, scoresSha256: _b, selfScoresFile: _c, selfScoresSha256: _d, ...meta } = first;
+  const { version: _v, scoresFile: _a, scoresSha256: _b, selfScoresFile: _c, selfScoresSha256: _d, metadataSha256: _e, ...meta } = first;
   return writeResults(
     out,
     {

@@ -32,8 +32,11 @@ export interface ResultsQuery {
   completionTokens: number[];
 }
 
+/** The results format this tool writes and reads (2: results.json carries a metadata checksum). */
+export const RESULTS_VERSION = 2;
+
 export interface ResultsFile {
-  version: 1;
+  version: typeof RESULTS_VERSION;
   tool: string;
   createdAt: string;
   model: { path: string; fingerprint: string; architecture: string };
@@ -55,13 +58,20 @@ export interface ResultsFile {
   };
   documents: ResultsDocument[];
   queries: ResultsQuery[];
+  /** Queries of the query file that could not be scored (too long, empty completion), with where and why. */
+  skippedQueries?: { id: string; file: string; line: number; reason: string }[];
   scoresFile: string;
   /** sha256 of scoresFile, checked on load. */
   scoresSha256: string;
   /** Self-influence I(d, d) per document (little-endian float32), when computed. */
   selfScoresFile?: string;
   selfScoresSha256?: string;
+  /** sha256 of the canonical JSON of every other field (util/seal.ts), checked on load. */
+  metadataSha256: string;
 }
+
+/** What a writer supplies: the version, the data files' names and hashes and the checksum are added. */
+export type ResultsMeta = Omit<ResultsFile, 'version' | 'scoresFile' | 'scoresSha256' | 'selfScoresFile' | 'selfScoresSha256' | 'metadataSha256'>;
 
 export interface LoadedResults {
   dir: string;

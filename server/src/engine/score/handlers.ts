@@ -6,15 +6,19 @@ import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import { perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
 import { tf, type Tensor2D } from '../tf';
-import { pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from './reductions';
+import { keptTokenQuery, pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from './reductions';
 import type { PreparedQueries, SelfPreconditioner } from './types';
 
 export type ScoreTask =
   | { kind: 'sequenceGradients'; sequences: CaptureSequence[] }
-  | { kind: 'setQueries'; queries: PreparedQueries }
-  | { kind: 'score'; sequences: CaptureSequence[]; self: boolean }
-  | { kind: 'setSelf'; modules: SelfPreconditioner[] }
-  | { kind: 'tokenScore'; sequence: CaptureSequence; P: { name: string; outDim: number; inDim: number; P: Float32Array }[] };
+  // `slot` keeps one run's uploaded queries apart from another's on the same threads (a hover scoring
+  // exactly while a batch runs).
+  | { kind: 'setQueries'; queries: PreparedQueries; slot?: string }
+  | { kind: 'score'; sequences: CaptureSequence[]; self: boolean; slot?: string }
+  | { kind: 'setSelf'; modules: SelfPreconditioner[]; slot?: string }
+  | { kind: 'setPreconditioner'; modules: SelfPreconditioner[] }
+  | { kind: 'setTokenQuery'; sequence: CaptureSequence }
+  | { kind: 'tokenScores'; sequences: CaptureSequence[] };
 
 export interface ScoreResults {
   sequenceGradients: { losses: number[]; gradients: (ModuleSum & { outDim: number; inDim: number })[][] /* per sequence, per module [out×in] */ };
@@ -22,7 +26,11 @@ export interface ScoreResults {
   /** [B × Q] pairwise scores, and [B] self-influence when asked for. */
   score: { pairwise: Float32Array; self?: Float32Array };
   setSelf: null;
-  tokenScore: Float32Array;
+  setPreconditioner: null;
+  /** The query's completion loss (nats). */
+  setTokenQuery: { loss: number };
+  /** Per-token influence [B × L] (row b: sequence b, zero past its length), L the padded length. */
+  tokenScores: { L: number; values: Float32Array };
 }
 
 class Prepared {
@@ -35,7 +43,18 @@ class Prepared {
   }
 }
 
-const prepared = (s: ThreadState) => s.stage('score', () => new Prepared());
+/** One query kept for per-token scoring (TokenScorer): the preconditioner and the query's Pᵀ per module. */
+class TokenQuery {
+  preconditioner = new Map<string, DeviceSelfModule>();
+  PT = new Map<string, Tensor2D>();
+  dispose(): void {
+    this.preconditioner = replaceTensors(this.preconditioner, []);
+    this.PT = replaceTensors(this.PT, []);
+  }
+}
+
+const prepared = (s: ThreadState, slot: string | undefined) => s.stage(slot ? `score:${slot}` : 'score', () => new Prepared());
+const tokenQuery = (s: ThreadState) => s.stage('tokenQuery', () => new TokenQuery());
 
 export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   sequenceGradients: (s, task) =>
@@ -50,13 +69,13 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
       });
     }),
   setQueries: (s, task) => {
-    const p = prepared(s);
+    const p = prepared(s, task.slot);
     p.queryCount = task.queries.count;
     p.queries = replaceTensors(p.queries, task.queries.modules.map((q) => [q.name, uploadQuery(q, task.queries.count)]));
     return null;
   },
   score: (s, task) => {
-    const p = prepared(s);
+    const p = prepared(s, task.slot);
     return withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => {
       const pairwise = pairwiseScores(c, p.queries, p.queryCount);
       if (!task.self) return readback([pairwise], ([scores]) => ({ pairwise: scores as Float32Array }));
@@ -64,18 +83,26 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
     });
   },
   setSelf: (s, task) => {
-    const p = prepared(s);
+    const p = prepared(s, task.slot);
     p.self = replaceTensors(p.self, task.modules.map((m) => [m.name, uploadSelf(m)]));
     return null;
   },
-  tokenScore: async (s, task) => {
-    const P = new Map(task.P.map((p) => [p.name, tf.tidy(() => tf.transpose(tf.tensor2d(p.P, [p.outDim, p.inDim]))) as Tensor2D]));
-    try {
-      return await withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => readback([tokenScores(c, P)], ([scores]) => scores as Float32Array));
-    } finally {
-      for (const t of P.values()) t.dispose();
-    }
+  setPreconditioner: (s, task) => {
+    const t = tokenQuery(s);
+    t.preconditioner = replaceTensors(t.preconditioner, task.modules.map((m) => [m.name, uploadSelf(m)]));
+    t.PT = replaceTensors(t.PT, []);
+    return null;
   },
+  setTokenQuery: (s, task) => {
+    const t = tokenQuery(s);
+    // The query is replaced before the handler's first await: a task started after this one scores against it.
+    return withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => {
+      t.PT = replaceTensors(t.PT, [...keptTokenQuery(c, t.preconditioner)]);
+      return readback([c.tokenLosses], ([losses]) => ({ loss: lossPerSequence(c.B, c.L, losses)[0] }));
+    });
+  },
+  tokenScores: (s, task) =>
+    withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => readback([tokenScores(c, tokenQuery(s).PT)], ([values]) => ({ L: c.L, values: values as Float32Array }))),
 };
 
 function uploadQuery(q: PreparedQueries['modules'][number], count: number): DeviceQueryModule {

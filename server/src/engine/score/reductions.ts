@@ -47,9 +47,32 @@ export function selfScores(c: DeviceCaptures, pre: Map<string, DeviceSelfModule>
   return total;
 }
 
-/** g_tᵀ P a_t for every token of one document (batch of 1) and one query, summed over modules: [L]. */
+/**
+ * A query's preconditioned gradient per module, transposed, kept on the device for per-token scoring:
+ * Pᵀ = Q_A ((Q_Sᵀ G Q_A)ᵀ ⊙ 1/(Λ+λ)ᵀ) Q_Sᵀ [in, out] when rotating, else (G ⊙ 1/(Λ+λ))ᵀ. The tensors are
+ * kept (they outlive the capture's tidy scope); the caller owns and disposes them.
+ */
+export function keptTokenQuery(c: DeviceCaptures, pre: Map<string, DeviceSelfModule>): Map<string, Tensor2D> {
+  const out = new Map<string, Tensor2D>();
+  for (const m of c.modules) {
+    const p = pre.get(m.module.name);
+    if (!p) continue;
+    const G = perSequenceGradients(c, m); // [1, out, in]
+    let PT: Tensor2D;
+    if (p.QA && p.QS) {
+      const scaled = tf.mul(rotateTransposed(G, p.QA, p.QS), p.inverseDamped) as Tensor2D; // [in, out]
+      PT = tf.matMul(tf.matMul(p.QA, scaled), tf.transpose(p.QS)) as Tensor2D;
+    } else {
+      PT = tf.transpose(tf.mul(tf.reshape(G, G.shape.slice(1)), p.inverseDamped)) as Tensor2D;
+    }
+    out.set(m.module.name, tf.keep(PT));
+  }
+  return out;
+}
+
+/** g_tᵀ P a_t for every token of every document of the batch, summed over modules: [B·L] (zero on padding). */
 export function tokenScores(c: DeviceCaptures, P: Map<string, Tensor2D /* PT [in, out] */>): tf.Tensor {
-  let total: tf.Tensor = tf.zeros([c.L]);
+  let total: tf.Tensor = tf.zeros([c.B * c.L]);
   for (const m of c.modules) {
     const PT = P.get(m.module.name);
     if (!PT) continue;

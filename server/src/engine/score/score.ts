@@ -2,11 +2,11 @@
  * Scoring: every query's preconditioned gradient against every corpus document, in one streaming pass
  * over the corpus that scores all queries together (docs/EKFAC.md, "Scoring").
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool, Priority } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
 import { corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
-import { newCorpusReport, type CorpusOptions } from '../corpus/types';
+import { newCorpusReport, type CorpusHooks, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
 import type { Tokenizer } from '../tokenizer/types';
@@ -42,6 +42,12 @@ export interface ScoreOptions {
   only?: Set<number>;
   batchSize?: number;
   signal?: AbortSignal;
+  /** Priority of the compute tasks (a hover scoring exactly is interactive). */
+  priority?: Priority;
+  /** The threads' query slot: runs that may overlap (a hover during a batch) use different ones. */
+  slot?: string;
+  /** Called with the corpus as it is read (e.g. to fingerprint it during the pass). */
+  corpusHooks?: CorpusHooks;
   onProgress?: (p: ScoreProgress) => void;
 }
 
@@ -79,7 +85,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
 
   // 1. Query gradients, one capture pass per batch of queries.
   const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? o.pool.batchSize, o.signal, (done) =>
-    progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }),
+    progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }), o.priority,
   );
 
   // 2. Precondition (float64), optionally compress, and upload to every compute thread.
@@ -108,8 +114,8 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     }
   }
   const prepared: PreparedQueries = { count: Q, modules };
-  await o.pool.broadcast({ kind: 'setQueries', queries: prepared });
-  if (o.selfInfluence) await o.pool.broadcast({ kind: 'setSelf', modules: self });
+  await o.pool.broadcast({ kind: 'setQueries', queries: prepared, slot: o.slot }, { priority: o.priority });
+  if (o.selfInfluence) await o.pool.broadcast({ kind: 'setSelf', modules: self, slot: o.slot }, { priority: o.priority });
 
   // 3. One pass over the corpus scores every query.
   const report = newCorpusReport();
@@ -119,9 +125,9 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   let tokens = 0;
   await runBatched<CorpusItem, TaskOf<'score'>>(
     o.pool,
-    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal }),
+    corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal, hooks: o.corpusHooks }),
     o.batchSize ?? o.pool.batchSize,
-    (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true }),
+    (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true, slot: o.slot }),
     (r, batch) => {
       batch.forEach((it, b) => {
         documents.push({ ...it.doc, tokens: it.sequence.tokens.length });
@@ -132,6 +138,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
       progress({ phase: 'corpus', done: documents.length, tokens });
     },
     o.signal,
+    { priority: o.priority },
   );
   if (documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to score', { file: o.corpus.path });
 
@@ -167,6 +174,7 @@ export async function queryGradients(
   batchSize: number,
   signal?: AbortSignal,
   onDone?: (done: number) => void,
+  priority?: Priority,
 ): Promise<QueryGradients> {
   const gradients: Map<string, Float64Array>[] = [];
   const dims = new Map<string, [number, number]>();
@@ -185,6 +193,7 @@ export async function queryGradients(
       onDone?.(gradients.length);
     },
     signal,
+    { priority },
   );
   return { gradients, dims, nll };
 }

@@ -3,10 +3,11 @@
  * Tokenizer interface, via @huggingface/tokenizers. The engine adds BOS itself, so encode
  * never adds special tokens.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InfluenceLensError } from '../errors';
+import { FILE_LIMITS, readJsonBounded } from '../util/files';
 import type { Tokenizer } from './types';
 
 /** Special tokens we recognise when tokenizer_config.json does not name BOS/EOS. */
@@ -66,18 +67,14 @@ class HuggingFaceTokenizer implements Tokenizer {
   }
 
   /**
-   * Decodes without cleanup so that pieces concatenate back to the text. With `prev`, decodes
-   * prev+ids and drops prev's text, so decoders that strip a leading space (Metaspace) see context.
+   * The tokenizer's own decoder over `ids` alone, as `tokenizer.decode(ids)` in transformers (without
+   * special tokens' removal or cleanup, so pieces concatenate back to the text). `prev` is ignored: a
+   * Llama tokenizer's Strip decoder removes the leading space of a completion decoded on its own, and
+   * that text is the one that encodes back to the same tokens.
    */
-  decode(ids: number[], prev?: number): string {
+  decode(ids: number[], _prev?: number): string {
     if (ids.length === 0) return '';
-    const opts = { skip_special_tokens: false, clean_up_tokenization_spaces: false };
-    if (prev !== undefined && prev >= 0) {
-      const head = this.hf.decode([prev], opts);
-      const full = this.hf.decode([prev, ...ids], opts);
-      if (full.startsWith(head)) return full.slice(head.length);
-    }
-    return this.hf.decode(ids, opts);
+    return this.hf.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 }
 
@@ -90,19 +87,8 @@ function tokenContent(v: unknown): string | null {
 
 /** Parsed JSON object, or undefined when the file does not exist. */
 function readJson(file: string, what: string): Json | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InfluenceLensError('IO', `cannot read ${what} ${file}: ${(e as Error).message}`, { file, cause: e });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new InfluenceLensError('MODEL_FORMAT', `malformed ${what} ${file}: ${(e as Error).message}`, { file, cause: e });
-  }
+  if (!existsSync(file)) return undefined;
+  const parsed = readJsonBounded(file, { what, maxBytes: FILE_LIMITS.largeJson, code: 'MODEL_FORMAT' });
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new InfluenceLensError('MODEL_FORMAT', `malformed ${what} ${file}: not a JSON object`, { file });
   }

@@ -3,8 +3,8 @@
  * run.c's `build_tokenizer`/`encode`/`decode`, but with a heap-driven merge loop and a per-word
  * cache so that whole corpora tokenize fast (run.c rescans every pair after each merge: quadratic).
  */
-import { readFileSync } from 'node:fs';
 import { InfluenceLensError } from '../errors';
+import { FILE_LIMITS, readFileBounded } from '../util/files';
 import type { Tokenizer } from './types';
 
 const BOS = 1;
@@ -24,14 +24,7 @@ export function loadLlama2cTokenizer(path: string, vocabSize: number): Llama2cTo
   if (!Number.isInteger(vocabSize) || vocabSize <= 0) {
     throw new InfluenceLensError('MODEL_FORMAT', `invalid vocab size ${vocabSize} for llama2.c tokenizer ${path}`, { file: path });
   }
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InfluenceLensError('NOT_FOUND', `llama2.c tokenizer not found: ${path}`, { file: path, cause: e });
-    throw new InfluenceLensError('IO', `cannot read llama2.c tokenizer ${path}: ${(e as Error).message}`, { file: path, cause: e });
-  }
+  const buf = readFileBounded(path, { what: 'llama2.c tokenizer', maxBytes: FILE_LIMITS.tokenizer });
   const truncated = (what: string) =>
     new InfluenceLensError('TRUNCATED', `truncated llama2.c tokenizer ${path}: ${what}`, { file: path });
   if (buf.length < 4) throw truncated('no header (max_token_length)');

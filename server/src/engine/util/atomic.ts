@@ -2,6 +2,8 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { InfluenceLensError } from '../errors';
+import { fsErrorSentence } from './files';
 
 /**
  * Writes `path` through a temp file in the same folder, fsynced then renamed, so readers never
@@ -9,7 +11,12 @@ import { basename, dirname, join } from 'node:path';
  */
 export function writeFileAtomically(path: string, body: (write: (bytes: Uint8Array) => void) => void): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'w');
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (e) {
+    throw new InfluenceLensError('IO', fsErrorSentence(e, path, 'write'), { file: path, cause: e });
+  }
   let open = true;
   try {
     let position = 0;
@@ -25,6 +32,8 @@ export function writeFileAtomically(path: string, body: (write: (bytes: Uint8Arr
   } catch (e) {
     if (open) closeSync(fd);
     rmSync(tmp, { force: true });
+    // A full disk or a read-only folder: a sentence naming the file, not raw errno text.
+    if (typeof (e as NodeJS.ErrnoException).syscall === 'string') throw new InfluenceLensError('IO', fsErrorSentence(e, path, 'write'), { file: path, cause: e });
     throw e;
   }
 }

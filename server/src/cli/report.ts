@@ -1,0 +1,75 @@
+/**
+ * `report`: the panel's charts and tables for a results folder (with its analysis.json) in one
+ * self-contained HTML file, to share without VS Code: the batch view, every query's view, and the first
+ * cards of each side with snippets read from the corpus. The webview bundle is inlined from dist/webview.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readAnalysis, type AnalysisReport } from '../engine/analysis/analyze';
+import { InfluenceLensError, isInfluenceLensError } from '../engine/errors';
+import { reportHtml, type WebviewAssets } from '../engine/report/html';
+import { DEFAULT_REPORT_CARDS, documentsOf, reportViews, withTexts } from '../engine/report/reportData';
+import { locateCorpus, readDocumentTexts } from '../engine/report/texts';
+import { readResults } from '../engine/results/io';
+import { writeTextAtomically } from '../engine/util/atomic';
+import { COMMON_OPTIONS, int, optStr, parse, str } from './args';
+
+/**
+ * dist/webview beside the running bundle (dist/cli.js, also inside a .vsix), or the repository's build
+ * when running from source (tsx: server/src/cli/report.ts).
+ */
+export function webviewAssets(): WebviewAssets {
+  const candidates = [join(__dirname, 'webview'), resolve(__dirname, '..', '..', '..', 'dist', 'webview')];
+  const dir = candidates.find((d) => existsSync(join(d, 'main.js')));
+  if (!dir) throw new InfluenceLensError('NOT_FOUND', `the webview bundle is missing (looked in ${candidates.join(' and ')}); run npm run build`, { file: candidates[0] });
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  return { script: read('main.js'), styles: read('styles.css'), themes: read('themes.css') };
+}
+
+/** analysis.json, or an error saying how to make it. */
+function analysisOf(dir: string): AnalysisReport {
+  try {
+    return readAnalysis(dir);
+  } catch (e) {
+    if (isInfluenceLensError(e, 'NOT_FOUND')) throw new InfluenceLensError('NOT_FOUND', `${e.message}: run influence-lens analyze --results ${dir} first`, { file: e.file });
+    throw e;
+  }
+}
+
+export async function report(argv: string[], signal: AbortSignal): Promise<void> {
+  const v = parse(argv, {
+    ...COMMON_OPTIONS,
+    results: { type: 'string' },
+    out: { type: 'string' },
+    cards: { type: 'string' },
+    corpus: { type: 'string' },
+    'text-field': { type: 'string' },
+    'id-field': { type: 'string' },
+    'source-field': { type: 'string' },
+  });
+  const log = (line: string) => v.quiet || process.stderr.write(`influence-lens: ${line}\n`);
+  const dir = str(v, 'results');
+  const out = optStr(v, 'out') ?? join(dir, 'report.html');
+  const cards = int(v, 'cards', { min: 1 }) ?? DEFAULT_REPORT_CARDS;
+  const assets = webviewAssets();
+  const loaded = readResults(dir);
+  const analysis = analysisOf(dir);
+  const { queries, documents } = loaded.results;
+  log(`report of ${queries.length} queries × ${documents.length} documents in ${dir}`);
+  const views = reportViews(loaded, analysis, { cards, title: resolve(dir) });
+  const need = documentsOf(views);
+  const corpus = locateCorpus(loaded, optStr(v, 'corpus'));
+  log(`reading the text of ${need.size} documents from ${corpus ?? '(no corpus)'}`);
+  const { texts, problem } = await readDocumentTexts(
+    loaded,
+    { path: corpus, textField: optStr(v, 'text-field'), idField: optStr(v, 'id-field'), sourceField: optStr(v, 'source-field') },
+    need,
+    signal,
+  );
+  if (problem) log(`cards without snippets: ${problem}`);
+  mkdirSync(dirname(resolve(out)), { recursive: true });
+  const html = reportHtml(assets, withTexts(views, (i) => texts.get(i)), `Influence Lens report: ${basename(resolve(dir))}`);
+  writeTextAtomically(out, html);
+  log(`wrote ${out} (${(Buffer.byteLength(html) / 1e6).toFixed(1)} MB)`);
+  process.stdout.write(`${resolve(out)}\n`);
+}

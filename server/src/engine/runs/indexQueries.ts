@@ -1,0 +1,38 @@
+/**
+ * Opening a gradient index for instant queries (the language server's hovers): the index is checked
+ * against the model and factors, its rows spread over the compute threads, and the query engine made.
+ */
+import { IndexQueryEngine } from '../index/queryEngine';
+import { IndexSearcher } from '../index/search';
+import { DEFAULT_MAX_NEW_TOKENS } from './defaults';
+import type { FactorSet } from './factors';
+import type { ModelRun } from './modelRun';
+
+export interface OpenIndex {
+  engine: IndexQueryEngine;
+  searcher: IndexSearcher;
+  /** Releases the rows the compute threads hold. */
+  close(): Promise<void>;
+}
+
+export async function openIndexQueries(run: ModelRun, f: FactorSet, dir: string, o: { damping?: number; maxNewTokens?: number } = {}): Promise<OpenIndex> {
+  const modelId = await run.modelId();
+  const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: modelId.fingerprint, factors: f.factors }, run.pool);
+  try {
+    const engine = await IndexQueryEngine.create({
+      pool: run.pool,
+      tokenizer: run.tokenizer,
+      bos: run.bos,
+      stopIds: run.stopIds,
+      factors: f.factors,
+      searcher,
+      maxLen: f.maxLen,
+      maxNewTokens: o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
+      damping: o.damping,
+    });
+    return { engine, searcher, close: () => searcher.close() };
+  } catch (e) {
+    await searcher.close();
+    throw e;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Per-token influence of documents on one query, exact: g_tᵀ P_q a_t for every token t of each document
+ * (position t's loss term is the prediction of token t+1), summed over modules; a document's values add up
+ * to I(q, d). The query's preconditioned gradient is formed and kept on every compute thread (from the
+ * eigenbases and 1/(Λ+λ) uploaded once), so scoring a few documents costs their capture pass only: the
+ * hover's exact rerank and its "most influential span" come from the same pass.
+ */
+import type { ComputePool, RunOptions } from '../backend/pool';
+import type { CaptureSequence } from '../capture/types';
+import type { LoadedFactors } from '../ekfac/load';
+import { dampingFor, inverseDamped } from './precondition';
+import { querySequence, type PreparedQuery } from './queries';
+import type { SelfPreconditioner } from './types';
+
+export class TokenScorer {
+  private constructor(private readonly pool: ComputePool) {}
+
+  /** Uploads the preconditioner (eigenbases and 1/(Λ+λ) per module) to every compute thread. */
+  static async create(pool: ComputePool, factors: LoadedFactors, damping?: number, o: RunOptions = {}): Promise<TokenScorer> {
+    const { strategy } = factors.manifest.settings;
+    const rotating = strategy === 'ekfac' || strategy === 'kfac';
+    const modules: SelfPreconditioner[] = factors.modules.map((f) => ({
+      name: f.name,
+      outDim: f.outDim,
+      inDim: f.inDim,
+      QA: rotating ? Float32Array.from(f.eigen!.QA) : undefined,
+      QS: rotating ? Float32Array.from(f.eigen!.QS) : undefined,
+      inverseDamped: Float32Array.from(inverseDamped(f, strategy, dampingFor(f, damping), f.outDim * f.inDim)),
+    }));
+    await pool.broadcast({ kind: 'setPreconditioner', modules }, o);
+    return new TokenScorer(pool);
+  }
+
+  /** Makes `query` the one scored (on every thread); answers its completion loss in nats. */
+  async setQuery(query: PreparedQuery, o: RunOptions = {}): Promise<number> {
+    const [r] = await this.pool.broadcast({ kind: 'setTokenQuery', sequence: querySequence(query) }, o);
+    return r.loss;
+  }
+
+  /** Per-token influence of each document on the current query (one array per document, its length). */
+  async score(documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<Float32Array[]> {
+    // Small batches spread over the worker threads; a GPU takes them all at once.
+    const batch = o.batchSize ?? (this.pool.backend.gpu ? this.pool.batchSize : 4);
+    const parts: Promise<Float32Array[]>[] = [];
+    for (let i = 0; i < documents.length; i += batch) {
+      const seqs = documents.slice(i, i + batch);
+      parts.push(
+        this.pool.run({ kind: 'tokenScores', sequences: seqs }, o).then(({ L, values }) => seqs.map((s, b) => values.slice(b * L, b * L + s.tokens.length))),
+      );
+    }
+    return (await Promise.all(parts)).flat();
+  }
+}
+
+/** One document's per-token influence on one query (sets up a scorer for the occasion). */
+export async function tokenInfluence(pool: ComputePool, factors: LoadedFactors, query: PreparedQuery, document: CaptureSequence, damping?: number): Promise<Float32Array> {
+  const scorer = await TokenScorer.create(pool, factors, damping);
+  await scorer.setQuery(query);
+  const [values] = await scorer.score([document]);
+  return values;
+}

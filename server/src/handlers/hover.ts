@@ -1,0 +1,105 @@
+/**
+ * Hovers: on a selection in any file (the client sends the selection: LSP's hover carries none), and on a
+ * query block of an .infq file. The selected text is the prompt; a separator line (default `---`) splits
+ * off a completion, else the model's own greedy completion is used. A new hover cancels the one before.
+ */
+import { corpusInput } from '../engine/corpus/corpus';
+import { isInfluenceLensError } from '../engine/errors';
+import type { InfluenceRequest, InfluenceResult, RankedDocument } from '../engine/runs/influence';
+import type { QueryRecord } from '../engine/queries/types';
+import type { HoverAnswer, InfluenceHoverResult, Range } from '../protocol';
+import type { AnswerStore } from '../refs';
+import { describeError, type Session } from '../session';
+import { influenceMarkdown, missingMarkdown, offerMarkdown, waitingMarkdown } from './hoverView';
+import { text } from './markdown';
+
+/** Bytes of corpus text per token, for estimating a corpus's size in tokens before reading it. */
+const BYTES_PER_TOKEN = 4;
+
+export class HoverHandler {
+  private current: AbortController | undefined;
+
+  constructor(
+    private readonly session: Session,
+    private readonly answers: AnswerStore,
+  ) {}
+
+  /** A selection's influence, or null for a blank selection. */
+  async selection(selected: string, range: Range, where: { file: string; line: number }, cancel?: AbortSignal): Promise<InfluenceHoverResult | null> {
+    if (selected.trim() === '') return null;
+    const settings = this.session.settings;
+    const { prompt, completion } = splitSelection(selected, settings?.separator ?? '---');
+    if (prompt.trim() === '') return null;
+    return this.answer({ prompt, completion, id: 'selection', file: where.file, line: where.line }, range, `selection at ${where.file}:${where.line}`, cancel);
+  }
+
+  /** A query of a query file. */
+  async query(record: QueryRecord, range: Range, cancel?: AbortSignal): Promise<InfluenceHoverResult | null> {
+    const { id, prompt, completion, kind, task, answer, file, line } = record;
+    return this.answer({ id, prompt, completion, kind, task, answer, file, line }, range, `query ${id} (${file}:${line})`, cancel);
+  }
+
+  private async answer(request: InfluenceRequest, range: Range, label: string, cancel?: AbortSignal): Promise<InfluenceHoverResult> {
+    this.current?.abort(new Error('a newer hover replaced this one'));
+    const abort = new AbortController();
+    this.current = abort;
+    const onCancel = () => abort.abort(new Error('the hover was cancelled'));
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    try {
+      const warm = this.session.warm();
+      if (!('influence' in warm)) {
+        const busy = this.session.status.factors?.state === 'working';
+        return { markdown: busy ? waitingMarkdown('the factors are being fitted') : missingMarkdown(warm), range };
+      }
+      const s = warm.settings;
+      const r = { ...request, top: s.hover.top, bottom: s.hover.bottom, rerank: s.hover.rerank };
+      if (!warm.index) {
+        const bytes = (await corpusInput(s.corpus)).totalBytes;
+        const tokens = Math.round(bytes / BYTES_PER_TOKEN);
+        if (tokens > s.exactHoverTokens) {
+          const ref = this.answers.add({ result: undefined, session: warm.influence, label, request: r });
+          const building = this.session.status.index?.state === 'working';
+          return { markdown: building ? waitingMarkdown('the index is being built') : offerMarkdown(s.corpus, tokens, ref), range, ref };
+        }
+      }
+      const result = await warm.influence.query(r, abort.signal);
+      const ref = this.answers.add({ result, session: warm.influence, label, request: r });
+      return { markdown: influenceMarkdown(result, ref, { indexMissing: !warm.index }), range, ref, answer: hoverAnswer(result) };
+    } catch (e) {
+      if (abort.signal.aborted) throw e; // the client drops a cancelled request
+      const { message } = describeError(e);
+      if (!isInfluenceLensError(e)) throw e;
+      return { markdown: `**Influence Lens**: ${text(message, 600)}`, range };
+    } finally {
+      cancel?.removeEventListener('abort', onCancel);
+      if (this.current === abort) this.current = undefined;
+    }
+  }
+}
+
+function hoverAnswer(r: InfluenceResult): HoverAnswer {
+  const doc = (d: RankedDocument) => ({ index: d.document.index, id: d.document.id, source: d.document.source, perNat: d.perNat, exact: d.exact });
+  return {
+    method: r.method,
+    completion: r.query.completion,
+    generated: r.query.generated,
+    nllNats: r.nllNats,
+    promptTokens: r.query.promptTokens.length - 1,
+    top: r.top.map(doc),
+    bottom: r.bottom.map(doc),
+    totalMs: r.timings.totalMs,
+  };
+}
+
+/**
+ * The prompt and the optional completion of a selection: the first line that is exactly the separator
+ * (surrounding spaces aside) splits them; the line breaks around it belong to neither.
+ */
+export function splitSelection(selected: string, separator: string): { prompt: string; completion?: string } {
+  const lines = selected.split('\n');
+  const at = lines.findIndex((l) => l.replace(/\r$/, '').trim() === separator);
+  if (at < 0) return { prompt: selected };
+  const prompt = lines.slice(0, at).join('\n').replace(/\r$/, '');
+  const completion = lines.slice(at + 1).join('\n');
+  return completion.trim() === '' ? { prompt } : { prompt, completion };
+}

@@ -1,0 +1,82 @@
+/**
+ * Query files (*.infq) in the editor: their parse (cached per version), diagnostics with exact ranges
+ * (the parser's, plus prompts longer than the maximum length once a model is loaded), code lenses above
+ * each query ("Score", "Show in panel"), and the query under a position for hovers.
+ */
+import type { Diagnostic, CodeLens } from 'vscode-languageserver/node';
+import { DiagnosticSeverity } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { fileURLToPath } from 'node:url';
+import { blockAt, parseInfq, type ParsedQueryFile, type QueryBlock } from '../engine/queries/infq';
+import { defaultMaxLen } from '../engine/runs/defaults';
+import { QUERY_LANGUAGE } from '../protocol';
+import type { Session } from '../session';
+
+export function isQueryFile(doc: { uri: string; languageId?: string }): boolean {
+  return doc.languageId === QUERY_LANGUAGE || doc.uri.toLowerCase().endsWith('.infq');
+}
+
+/** The file path of a document URI (untitled documents keep their URI). */
+export function documentPath(uri: string): string {
+  return uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+}
+
+export class QueryFiles {
+  private readonly cache = new Map<string, { version: number; parsed: ParsedQueryFile }>();
+
+  constructor(private readonly session: Session) {}
+
+  parse(doc: TextDocument): ParsedQueryFile {
+    const hit = this.cache.get(doc.uri);
+    if (hit && hit.version === doc.version) return hit.parsed;
+    const parsed = parseInfq(doc.getText(), documentPath(doc.uri));
+    this.cache.set(doc.uri, { version: doc.version, parsed });
+    return parsed;
+  }
+
+  forget(uri: string): void {
+    this.cache.delete(uri);
+  }
+
+  /** The query whose block holds `line`. */
+  blockAt(doc: TextDocument, line: number): QueryBlock | undefined {
+    return blockAt(this.parse(doc), line);
+  }
+
+  diagnostics(doc: TextDocument): Diagnostic[] {
+    const parsed = this.parse(doc);
+    const out: Diagnostic[] = parsed.diagnostics.map((d) => ({
+      range: d.range,
+      severity: d.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+      message: d.message,
+      code: d.code,
+      source: 'influence-lens',
+    }));
+    const run = this.session.run;
+    if (!run) return out;
+    const maxLen = this.session.factorSet?.maxLen ?? defaultMaxLen(run.context);
+    for (const b of parsed.blocks) {
+      const prompt = 1 + run.tokenizer.encode(b.record.prompt).length;
+      const completion = b.record.completion === undefined ? 0 : run.tokenizer.encode(b.record.completion).length;
+      const where = b.prompt ?? { first: b.header, last: b.header };
+      const range = { start: { line: where.first, character: 0 }, end: { line: where.last, character: doc.getText({ start: { line: where.last, character: 0 }, end: { line: where.last + 1, character: 0 } }).replace(/\r?\n$/, '').length } };
+      if (prompt >= maxLen) {
+        out.push({ range, severity: DiagnosticSeverity.Error, code: 'prompt-too-long', source: 'influence-lens', message: `the prompt has ${prompt} tokens ([BOS] included); at most ${maxLen - 1} fit the maximum length ${maxLen}` });
+      } else if (prompt + completion > maxLen) {
+        out.push({ range, severity: DiagnosticSeverity.Error, code: 'query-too-long', source: 'influence-lens', message: `prompt + completion are ${prompt + completion} tokens; the maximum length is ${maxLen}` });
+      }
+    }
+    return out;
+  }
+
+  codeLenses(doc: TextDocument): CodeLens[] {
+    return this.parse(doc).blocks.flatMap((b) => {
+      const range = { start: { line: b.header, character: 0 }, end: { line: b.header, character: 0 } };
+      const args = [{ uri: doc.uri, line: b.header }];
+      return [
+        { range, command: { title: '$(pulse) Score', command: 'influenceLens.scoreQuery', arguments: args } },
+        { range, command: { title: 'Show in panel', command: 'influenceLens.showQueryInPanel', arguments: args } },
+      ];
+    });
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Usage errors and resource limits: every usage error exits 2 with the CLI's own sentence (negative
+ * numbers after a space included), and --workers is capped at the machine's available parallelism.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { SKIP_NO_SHARED } from '../helpers/fixtures';
+import { assertRefused, modelArgs, runBounded, scratch, writeCorpus } from '../helpers/badInput';
+
+test('every usage error exits 2 with our own sentence, before any model is opened', { skip: SKIP_NO_SHARED }, async (t) => {
+  const dir = scratch(t);
+  const corpus = writeCorpus(dir, 4);
+  const fit = (...more: string[]) => ['fit', ...modelArgs(), '--corpus', corpus, '--out', `${dir}/f`, ...more];
+  const cases: [string[], string][] = [
+    [['generate', ...modelArgs(), '--max-tokens', '-5'], '--max-tokens must be an integer ≥ 1, got "-5"'],
+    [['score', ...modelArgs(), '--damping', '-1e-3', '--corpus', corpus, '--factors', dir, '--queries', corpus, '--out', `${dir}/r`], '--damping must be a non-negative number, got "-1e-3"'],
+    [['generate', ...modelArgs(), '--max-tokens'], '--max-tokens needs a value'],
+    [fit('--out', '--quiet'), '--out needs a value (a value that starts with "-" is written --out=VALUE)'],
+    [['generate', ...modelArgs(), '--frobnicate', '3'], 'unknown option --frobnicate'],
+    [['generate', ...modelArgs(), 'extra'], 'unexpected argument "extra"'],
+    [['generate', ...modelArgs(), '--quiet=yes'], '--quiet takes no value'],
+    [fit('--shard', '3/2'), '--shard must be i/n with 0 ≤ i < n, got "3/2"'],
+    [fit('--strategy', 'magic'), '--strategy must be one of'],
+    [fit('--backend', 'tpu'), 'unknown backend "tpu"'],
+    [fit('--modules', 'layers.0.mlp.nope'), 'unknown module(s) layers.0.mlp.nope'],
+    [['index', ...modelArgs(), '--corpus', corpus, '--factors', dir, '--out', `${dir}/i`, '--dim', '0%'], '--dim must be a share such as 50%'],
+    [['merge'], 'merge needs one of'],
+  ];
+  for (const [args, says] of cases) {
+    const r = await runBounded(args);
+    assertRefused(r, 2, says);
+    assert.doesNotMatch(r.stderr, /ambiguous|positional|-XYZ/, `the parser's own text: ${r.stderr}`);
+  }
+});
+
+test('--workers 1000 is capped at the available parallelism, says so, and runs', { skip: SKIP_NO_SHARED }, async () => {
+  const r = await runBounded(['loss', ...modelArgs(), '--text', 'Lily had a red ball.', '--workers', '1000', '--backend', 'wasm']);
+  assert.equal(r.code, 0, r.stderr);
+  const cores = availableParallelism();
+  assert.match(r.stderr, new RegExp(`--workers 1000 capped at ${cores}, this machine's available parallelism`));
+  assert.match(r.stderr, new RegExp(`${cores} compute thread\\(s\\)`));
+  assert.ok((JSON.parse(r.stdout) as { sumNats: number }).sumNats > 0);
+});

@@ -1,0 +1,96 @@
+/**
+ * The warm single-prompt engine the language server's hovers use (InfluenceSession): exact answers equal a
+ * full scoring run; from the index, the documents shown are rescored exactly; per-token values add up to
+ * the score and line up with the text; an over-long prompt is cut to its last tokens.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { topK } from '../../server/src/engine/analysis/stats';
+import { runIndexBuild } from '../../server/src/engine/runs/buildIndex';
+import { openFactorSet, type FactorSet } from '../../server/src/engine/runs/factors';
+import { runFit } from '../../server/src/engine/runs/fit';
+import { InfluenceSession } from '../../server/src/engine/runs/influence';
+import { openIndexQueries } from '../../server/src/engine/runs/indexQueries';
+import { ModelRun } from '../../server/src/engine/runs/modelRun';
+import { runScore } from '../../server/src/engine/runs/score';
+import { assertRelClose } from '../helpers/compare';
+import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
+import { STORY_QUERIES, tempDirs } from '../helpers/influence';
+
+const { tmp, cleanup } = tempDirs('il-session-');
+after(cleanup);
+
+let run: ModelRun;
+let factors: FactorSet;
+let corpus: string;
+
+before(async () => {
+  if (SKIP_NO_SHARED) return;
+  const dir = tmp();
+  corpus = join(dir, 'corpus.jsonl');
+  const lines = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 60);
+  writeFileSync(corpus, lines.map((l, i) => JSON.stringify({ ...JSON.parse(l), source: i % 2 ? 'odd' : 'even' })).join('\n') + '\n');
+  run = await ModelRun.open({ model: STORIES260K(), tokenizer: TOK512(), backend: 'wasm', workers: 2 });
+  await runFit(run, { corpus: { path: corpus }, out: join(dir, 'factors'), maxLen: 128 });
+  factors = await openFactorSet(run, join(dir, 'factors'));
+});
+after(() => run?.dispose());
+
+const query = STORY_QUERIES[0];
+
+test('exact session: the same scores as a scoring run, per-token values that add up and line up with the text', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+  const session = await InfluenceSession.create(run, factors, { corpus: { path: corpus } });
+  const got = await session.query({ prompt: query.prompt, completion: query.completion, top: 5, bottom: 3 });
+  const ref = await runScore(run, factors, { corpus: { path: corpus }, queries: [query] });
+  assert.equal(got.method, 'exact');
+  assertRelClose(got.scores, ref.scores, 1e-5, 'session vs score run');
+  assert.equal(got.nllNats.toFixed(4), ref.results.queries[0].nllNats.toFixed(4));
+  assert.deepEqual(got.top.map((d) => d.document.index), topK(ref.scores, 5).map((j) => ref.results.documents[j].index));
+  for (const d of [...got.top, ...got.bottom]) {
+    assert.ok(d.exact);
+    assert.equal(d.perNat, d.score / got.nllNats);
+    assert.ok(d.snippet && d.snippet.bold.length > 0, 'a snippet with a bold span');
+  }
+  const doc = got.top[0];
+  const view = await session.documentInfluence(got.query, doc.document);
+  assert.ok(view.original, 'the corpus text itself');
+  assertRelClose([view.tokens.reduce((a, t) => a + t.value, 0)], [doc.score], 1e-4, 'token values sum to the score');
+  const text = JSON.parse(readFileSync(corpus, 'utf8').split('\n')[doc.document.index]).text as string;
+  assert.equal(view.text, text);
+  assert.equal(view.tokens.map((t) => text.slice(t.start, t.end)).join(''), text.slice(0, text.length - view.truncatedChars));
+  assert.equal(view.tokens.length, doc.document.tokens - 1, 'one value per token after BOS');
+});
+
+test('index session: the documents shown are rescored exactly and equal the exact scores', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+  const dir = tmp();
+  await runIndexBuild(run, factors, { corpus: { path: corpus }, out: dir });
+  const index = await openIndexQueries(run, factors, dir);
+  try {
+    const session = await InfluenceSession.create(run, factors, { corpus: { path: corpus }, index });
+    const ref = await runScore(run, factors, { corpus: { path: corpus }, queries: [query] });
+    const got = await session.query({ prompt: query.prompt, completion: query.completion, top: 5, bottom: 3, rerank: 10 });
+    assert.equal(got.method, 'index+rerank');
+    for (const d of [...got.top, ...got.bottom]) {
+      assert.ok(d.exact, `document ${d.document.index} was rescored`);
+      const j = ref.results.documents.findIndex((x) => x.index === d.document.index);
+      assertRelClose([d.score], [ref.scores[j]], 1e-4, `document ${d.document.index}`);
+    }
+    assert.deepEqual(got.top.map((d) => d.document.index), topK(ref.scores, 5).map((j) => ref.results.documents[j].index), 'the exact top 5');
+    const approx = await session.query({ prompt: query.prompt, completion: query.completion, rerank: 0 });
+    assert.equal(approx.method, 'index');
+    assert.ok(approx.top.every((d) => !d.exact));
+  } finally {
+    await index.close();
+  }
+});
+
+test('an over-long prompt is cut to its last tokens; the greedy completion is generated when none is given', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+  const session = await InfluenceSession.create(run, factors, { corpus: { path: corpus }, maxNewTokens: 8 });
+  const long = 'Once upon a time, there was a little girl. '.repeat(40);
+  const prepared = await session.prepare({ prompt: long });
+  assert.ok(prepared.truncatedFrom! > 128, 'cut');
+  assert.ok(prepared.promptTokens.length + prepared.completionTokens.length <= 128);
+  assert.ok(prepared.generated && prepared.completionTokens.length > 0);
+});
