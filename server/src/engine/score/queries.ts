@@ -7,6 +7,7 @@ import type { CaptureSequence } from '../capture/types';
 import { InfluenceLensError } from '../errors';
 import type { QueryRecord } from '../queries/types';
 import type { Tokenizer } from '../tokenizer/types';
+import type { ResultsQuery } from '../results/types';
 
 export interface PreparedQuery {
   record: QueryRecord;
@@ -18,6 +19,12 @@ export interface PreparedQuery {
   completionTokens: number[];
   /** Set when the prompt was cut to its last tokens to fit (PrepareOptions.truncatePrompt): its length before. */
   truncatedFrom?: number;
+}
+
+/** A prepared query as results.json records it. */
+export function resultsQuery(q: PreparedQuery, nllNats: number): ResultsQuery {
+  const r = q.record;
+  return { id: r.id, kind: r.kind ?? null, task: r.task ?? null, prompt: r.prompt, completion: q.completion, generated: q.generated, answer: r.answer ?? null, nllNats, promptTokens: q.promptTokens, completionTokens: q.completionTokens };
 }
 
 export interface ResolveOptions {
