@@ -264,11 +264,11 @@ export class Session {
         this.artefacts.index = { state: this.factors ? 'missing' : 'none', path: indexDir, detail: 'not built yet (Influence Lens: Build Index)' };
       }
     }
-    const influenceKey = JSON.stringify([indexKey, s.corpus, s.damping, s.maxNewTokens, this.artefacts.corpus.state]);
+    const influenceKey = JSON.stringify([indexKey, s.corpus, s.damping, s.maxNewTokens, s.completion, this.artefacts.corpus.state]);
     if (this.influence?.key !== influenceKey) {
       this.influence = undefined;
       if (run && this.factors && this.artefacts.corpus.state === 'ready') {
-        const session = await InfluenceSession.create(run, this.factors.set, { corpus: { path: s.corpus }, index: this.index?.open, damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens });
+        const session = await InfluenceSession.create(run, this.factors.set, { corpus: { path: s.corpus }, index: this.index?.open, damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens, firstLine: s.completion === 'firstLine' });
         this.influence = { session, key: influenceKey };
       }
     }

@@ -165,6 +165,7 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     assert.ok(r?.answer);
     assert.equal(r.answer.generated, true);
     assert.ok(r.answer.completion.length > 0);
+    assert.doesNotMatch(r.answer.completion, /\S[^]*\n/, 'the default completion ends with its first line');
     assert.match(r.markdown, /greedy completion/);
   });
 

@@ -4,6 +4,7 @@
  */
 import type { ComputePool, Priority } from '../backend/pool';
 import type { CaptureSequence } from '../capture/types';
+import type { LineEndTokens } from '../inference/generate';
 import { InfluenceLensError } from '../errors';
 import type { QueryRecord } from '../queries/types';
 import type { Tokenizer } from '../tokenizer/types';
@@ -32,6 +33,8 @@ export interface ResolveOptions {
   tokenizer: Tokenizer;
   bos: number;
   stopIds: number[];
+  /** Greedy completions end with their first line of content (absent: at a stop token or the budget). */
+  lineEnd?: LineEndTokens;
   maxNewTokens: number;
   maxLen: number;
   signal?: AbortSignal;
@@ -79,7 +82,7 @@ export async function prepareQuery(record: QueryRecord, o: PrepareOptions): Prom
   let completion: string;
   if (generated) {
     const budget = Math.min(o.maxNewTokens, o.maxLen - promptTokens.length);
-    completionTokens = await o.pool.run({ kind: 'generate', prompt: promptTokens, maxNewTokens: budget, stopIds: o.stopIds }, { priority: o.priority, signal: o.signal });
+    completionTokens = await o.pool.run({ kind: 'generate', prompt: promptTokens, maxNewTokens: budget, stopIds: o.stopIds, lineEnd: o.lineEnd }, { priority: o.priority, signal: o.signal });
     completion = o.tokenizer.decode(completionTokens, promptTokens[promptTokens.length - 1]);
     if (completionTokens.length === 0) {
       throw new InfluenceLensError('QUERY_EMPTY', `query "${record.id}": the model's greedy completion is empty (it stopped at once); give a completion`, where);
