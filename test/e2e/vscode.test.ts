@@ -188,9 +188,12 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       await tab.first().waitFor({ timeout: STEP_TIMEOUT });
       const editor = page.locator('.editor-group-container').filter({ has: page.locator('.tab.active', { hasText: /document-\d+\.txt/ }) }).locator('.monaco-editor');
       await editor.locator('.view-line').filter({ hasText: 'Influence Lens · document' }).waitFor({ timeout: STEP_TIMEOUT });
-      // The decorations: spans with the decoration types' classes inside the text's lines.
-      await editor.locator('.view-line span[class*="ced-"]').first().waitFor({ timeout: STEP_TIMEOUT });
-      assert.ok((await editor.locator('.view-line span[class*="ced-"]').count()) > 3, 'tokens are coloured');
+      await page.mouse.move(0, 0); // the hover closes
+      await page.keyboard.press('Escape');
+      // The token colours: background decorations, which VS Code draws as .cdr boxes in the overlay layer.
+      const coloured = editor.locator('.view-overlays .cdr');
+      await coloured.first().waitFor({ timeout: STEP_TIMEOUT });
+      assert.ok((await coloured.count()) > 3, 'tokens are coloured');
     }),
   );
 
