@@ -97,7 +97,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
 
   it('shows "Influence Lens: wasm" in the status bar once the model is loaded', { timeout: TEST_TIMEOUT }, () =>
     step('1-status-bar', async (page) => {
-      const item = page.locator('.statusbar-item').filter({ hasText: 'Influence Lens' });
+      const item = statusItem(page);
       // Ready shows the pulse icon, an error the error icon (client/src/statusBar.ts); anything else (starting,
       // loading the model) is on the way.
       const ready = item.filter({ has: page.locator('.codicon-pulse') });
@@ -169,7 +169,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       const line = page.locator('.monaco-editor .view-line').filter({ hasText: 'capital of Japan' });
       await line.click();
       await page.keyboard.press('Control+A');
-      await line.hover();
+      await line.hover({ position: { x: 40, y: 8 } }); // over the text: a view line is far wider than its text
       const hover = page.locator('.monaco-hover').filter({ hasText: 'Most helpful' });
       await hover.waitFor({ timeout: STEP_TIMEOUT });
       const text = await hover.innerText();
@@ -188,9 +188,12 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       await tab.first().waitFor({ timeout: STEP_TIMEOUT });
       const editor = page.locator('.editor-group-container').filter({ has: page.locator('.tab.active', { hasText: /document-\d+\.txt/ }) }).locator('.monaco-editor');
       await editor.locator('.view-line').filter({ hasText: 'Influence Lens · document' }).waitFor({ timeout: STEP_TIMEOUT });
-      // The decorations: spans with the decoration types' classes inside the text's lines.
-      await editor.locator('.view-line span[class*="ced-"]').first().waitFor({ timeout: STEP_TIMEOUT });
-      assert.ok((await editor.locator('.view-line span[class*="ced-"]').count()) > 3, 'tokens are coloured');
+      await page.mouse.move(0, 0); // the hover closes
+      await page.keyboard.press('Escape');
+      // The token colours: background decorations, which VS Code draws as .cdr boxes in the overlay layer.
+      const coloured = editor.locator('.view-overlays .cdr');
+      await coloured.first().waitFor({ timeout: STEP_TIMEOUT });
+      assert.ok((await coloured.count()) > 3, 'tokens are coloured');
     }),
   );
 
@@ -199,7 +202,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       await page.locator('.tabs-container .tab').filter({ hasText: 'queries.infq' }).click();
       await page.locator('.monaco-editor .codelens-decoration').filter({ hasText: 'Score' }).first().waitFor({ timeout: STEP_TIMEOUT });
       const line = page.locator('.monaco-editor .view-line').filter({ hasText: 'What is the capital of Peru' });
-      await line.hover();
+      await line.hover({ position: { x: 40, y: 8 } }); // over the text: a view line is far wider than its text
       const hover = page.locator('.monaco-hover').filter({ hasText: 'Most helpful' });
       await hover.waitFor({ timeout: STEP_TIMEOUT });
       await page.screenshot({ path: join(ARTIFACTS, '7-hover-infq.png') });
@@ -249,10 +252,16 @@ async function openFile(page: Page, name: string): Promise<void> {
   await page.locator('.tabs-container .tab.active').filter({ hasText: name }).waitFor({ timeout: STEP_TIMEOUT });
 }
 
+/** The extension's status bar item (its id ends with the item's id; "Influence Lens queries", the language mode, is another item). */
+const STATUS_ITEM = 'influenceLens.status';
+function statusItem(page: Page) {
+  return page.locator(`.statusbar-item[id$="${STATUS_ITEM}"]`);
+}
+
 /** Waits until the status bar item's tooltip (the status as lines) satisfies `ok`, hovering it to read it. */
 async function waitForStatus(page: Page, ok: (lines: string) => boolean, timeout: number): Promise<void> {
   const deadline = Date.now() + timeout;
-  const item = page.locator('.statusbar-item').filter({ hasText: 'Influence Lens' });
+  const item = statusItem(page);
   let last = '';
   while (Date.now() < deadline) {
     await item.hover();
@@ -263,7 +272,7 @@ async function waitForStatus(page: Page, ok: (lines: string) => boolean, timeout
     // Move away and wait for the next status change before reading again (the text of the item changes with it).
     const before = await item.innerText();
     await page.mouse.move(0, 0);
-    await page.waitForFunction((t) => Array.from(document.querySelectorAll('.statusbar-item')).some((e) => e.textContent?.includes('Influence Lens') && e.textContent !== t), before, { timeout: 30_000 }).catch(() => undefined);
+    await page.waitForFunction(([t, id]) => (document.querySelector(`[id$="${id}"]`)?.textContent ?? t) !== t, [before, STATUS_ITEM], { timeout: 30_000 }).catch(() => undefined);
   }
   throw new Error(`the status never satisfied the condition; last:\n${last}`);
 }

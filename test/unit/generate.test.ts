@@ -16,6 +16,7 @@ import type { Checkpoint } from '../../server/src/engine/model/types';
 import { tf } from '../../server/src/engine/tf';
 import { randomCheckpoint, tinyGpt2Config, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 import { REPO } from '../helpers/cli';
+import { ModelRun } from '../../server/src/engine/runs/modelRun';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 
 before(() => initBackend('wasm'));
@@ -87,4 +88,32 @@ test('cached greedy decoding equals the uncached reference: the demo model', asy
   const bos = m.tokenizer.bosId;
   const prompts = ['Q: What is the capital of Japan?\nA:', 'Calculate the answer: (13 - 4) * 7\n\nThink step-by-step.\n\n'].map((p) => [bos, ...m.tokenizer.encode(p)]);
   await checkModel(m.checkpoint, prompts, 40, [m.tokenizer.eosId]);
+});
+
+test('a first-line completion is the full completion cut at its first newline after content (the demo model)', async () => {
+  const run = await ModelRun.open({ model: join(REPO, 'demo', 'model'), backend: 'wasm', workers: 1 });
+  try {
+    const model = new TfModel(run.checkpoint);
+    try {
+      const { tokenizer } = run;
+      const stopIds = [tokenizer.eosId];
+      for (const text of ['Q: What is the capital of Japan?\nA:', 'Q: What is the currency of Norway?\nA:\n']) {
+        const prompt = [run.bos, ...tokenizer.encode(text)];
+        const full = generateGreedy(model, prompt, { maxNewTokens: 40, stopIds });
+        const line = generateGreedy(model, prompt, { maxNewTokens: 40, stopIds, lineEnd: run.lineEnd });
+        const fullText = tokenizer.decode(full, prompt.at(-1));
+        const lineText = tokenizer.decode(line, prompt.at(-1));
+        // The reference: the decoded full completion cut before the first newline that follows content.
+        const content = fullText.search(/\S/);
+        const nl = fullText.indexOf('\n', content);
+        assert.ok(content >= 0 && nl > content, `the demo model answers and goes on: ${JSON.stringify(fullText)}`);
+        assert.equal(lineText, fullText.slice(0, nl));
+        assert.deepEqual(line, full.slice(0, line.length), 'the same greedy tokens, fewer of them');
+      }
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await run.dispose();
+  }
 });

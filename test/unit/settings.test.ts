@@ -10,8 +10,8 @@ const ws = '/home/user/project';
 test('defaults', () => {
   const s = parseSettings(null);
   assert.deepEqual(
-    { backend: s.backend, workers: s.workers, model: s.model, strategy: s.strategy, separator: s.separator, hover: s.hover, damping: s.damping, maxNewTokens: s.maxNewTokens },
-    { backend: 'auto', workers: 0, model: '', strategy: 'ekfac', separator: '---', hover: { top: 5, bottom: 3, rerank: 20 }, damping: null, maxNewTokens: 64 },
+    { backend: s.backend, workers: s.workers, model: s.model, strategy: s.strategy, separator: s.separator, hover: s.hover, damping: s.damping, maxNewTokens: s.maxNewTokens, completion: s.completion },
+    { backend: 'auto', workers: 0, model: '', strategy: 'ekfac', separator: '---', hover: { top: 5, bottom: 3, rerank: 20 }, damping: null, maxNewTokens: 64, completion: 'firstLine' },
   );
 });
 

@@ -18,7 +18,7 @@ import { completionLosses, setPoolParams } from './ldsTrain';
 import { cacheKey } from './scoreCache';
 import { corpusFingerprint } from '../corpus/fingerprint';
 import { writeResults } from '../results/io';
-import type { PreparedQuery } from '../score/queries';
+import { resultsQuery, type PreparedQuery } from '../score/queries';
 import type { Tokenizer } from '../tokenizer/types';
 import { factTracing, type FactsReport } from './facts';
 import { readLabels } from './labels';
@@ -126,18 +126,7 @@ async function writeMethodResults(run: ModelRun, corpus: CorpusOptions, queries:
       rank: null,
       method: { scoring: 'exact', contraction: {}, maxLen, shard: null },
       documents: a.documents.map((d) => ({ ...d, tokens: 0, file: corpus.path })),
-      queries: queries.map((q, i) => ({
-        id: q.record.id,
-        kind: q.record.kind ?? null,
-        task: q.record.task ?? null,
-        prompt: q.record.prompt,
-        completion: q.completion,
-        generated: q.generated,
-        answer: q.record.answer ?? null,
-        nllNats: nll[i],
-        promptTokens: q.promptTokens,
-        completionTokens: q.completionTokens,
-      })),
+      queries: queries.map((q, i) => resultsQuery(q, nll[i])),
     },
     a.scores.get(method)!,
   );

@@ -11,7 +11,26 @@ export interface GenerateOptions {
   maxNewTokens: number;
   /** Token ids that end generation (not included in the output). */
   stopIds: number[];
+  /** Stop at the end of the first line that has content (a hover's answer, not what the model rattles off after it). */
+  lineEnd?: LineEndTokens;
   signal?: AbortSignal;
+}
+
+/** The vocabulary as the first-line stop sees it. */
+export interface LineEndTokens {
+  /** Tokens whose text contains a newline. */
+  newline: number[];
+  /** Tokens whose text is whitespace only (newlines included). */
+  blank: number[];
+}
+
+/**
+ * Whether generation ends before `next`, or after it (`keep`: a token with content and then a newline):
+ * at a newline once some content has been produced.
+ */
+function endsLine(next: number, sawContent: boolean, line: { newline: Set<number>; blank: Set<number> }): 'no' | 'before' | 'after' {
+  if (!sawContent || !line.newline.has(next)) return 'no';
+  return line.blank.has(next) ? 'before' : 'after';
 }
 
 /** Reads a one-element int32 tensor, then disposes it. */
@@ -55,12 +74,18 @@ export async function generateGreedy(model: TfModel, prompt: number[], options: 
   const limit = Math.min(options.maxNewTokens, model.config.maxSeqLen - prompt.length);
   if (limit <= 0) return out;
   const cache = new KvCache();
+  const line = options.lineEnd && { newline: new Set(options.lineEnd.newline), blank: new Set(options.lineEnd.blank) };
+  let sawContent = false;
   try {
     let next = await step(model, cache, prompt);
     for (let i = 0; i < limit; i++) {
       options.signal?.throwIfAborted();
       if (options.stopIds.includes(next)) break;
+      const end = line ? endsLine(next, sawContent, line) : 'no';
+      if (end === 'before') break;
       out.push(next);
+      if (end === 'after') break;
+      sawContent ||= line !== undefined && !line.blank.has(next);
       if (i + 1 < limit) next = await step(model, cache, [next]);
     }
     return out;

@@ -4,9 +4,9 @@
  * is still the corpus that was scored.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { analyze, documentsNeeded, writeAnalysis, type AnalysisReport } from '../analysis/analyze';
 import { answerPattern } from '../analysis/answers';
+import { locateCorpus } from '../report/texts';
 import { readCorpus } from '../corpus/corpus';
 import type { CorpusOptions } from '../corpus/types';
 import { readResults } from '../results/io';
@@ -43,15 +43,8 @@ export async function runAnalysis(r: AnalyzeRequest, hooks: RunHooks = {}): Prom
   return { report, path: writeAnalysis(r.results, report), loaded };
 }
 
-/** The scored corpus: the one given, else results.corpus.path (relative: to the working folder, then to the results folder). */
-export function scoredCorpusPath(loaded: LoadedResults, given?: string): string | undefined {
-  if (given) return given;
-  const recorded = loaded.results.corpus.path;
-  if (!recorded) return undefined;
-  if (isAbsolute(recorded) || existsSync(recorded)) return recorded;
-  const beside = resolve(loaded.dir, recorded);
-  return existsSync(beside) ? beside : recorded;
-}
+/** The scored corpus: the one given, else results.corpus.path (resolved as the report does). */
+export const scoredCorpusPath = locateCorpus;
 
 /** Per query, how many corpus documents contain its answer (the findings' base rate), in one pass. */
 async function countAnswers(loaded: LoadedResults, r: AnalyzeRequest, hooks: RunHooks): Promise<(number | null)[]> {

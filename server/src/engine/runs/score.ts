@@ -10,6 +10,7 @@ import { scoreWithIndex } from '../index/scoreWithIndex';
 import type { QueryRecord } from '../queries/types';
 import { writeResults } from '../results/io';
 import type { ResultsFile, ResultsMeta } from '../results/types';
+import { resultsQuery } from '../score/queries';
 import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../score/score';
 import { TOOL_VERSION } from '../version';
 import { prepareOutput } from '../util/output';
@@ -111,18 +112,7 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
       ...(indexInfo ? { index: indexInfo, rerank: r.index?.rerank ?? 0 } : {}),
     },
     documents: output.documents.map(({ index, id, source, tokens, file, line, exact }) => ({ index, id, source, tokens, file, line, ...(indexInfo ? { exact: exact === true } : {}) })),
-    queries: output.queries.map((q) => ({
-      id: q.record.id,
-      kind: q.record.kind ?? null,
-      task: q.record.task ?? null,
-      prompt: q.record.prompt,
-      completion: q.completion,
-      generated: q.generated,
-      answer: q.record.answer ?? null,
-      nllNats: q.nllNats,
-      promptTokens: q.promptTokens,
-      completionTokens: q.completionTokens,
-    })),
+    queries: output.queries.map((q) => resultsQuery(q, q.nllNats)),
     ...(skipped.length > 0 ? { skippedQueries: skipped } : {}),
   };
   const results = r.out ? writeResults(r.out, meta, output.scores, output.self) : meta;
