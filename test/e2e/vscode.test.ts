@@ -190,10 +190,14 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       await editor.locator('.view-line').filter({ hasText: 'Influence Lens · document' }).waitFor({ timeout: STEP_TIMEOUT });
       await page.mouse.move(0, 0); // the hover closes
       await page.keyboard.press('Escape');
-      // The token colours: background decorations, which VS Code draws as .cdr boxes in the overlay layer.
-      const coloured = editor.locator('.view-overlays .cdr');
-      await coloured.first().waitFor({ timeout: STEP_TIMEOUT });
-      assert.ok((await coloured.count()) > 3, 'tokens are coloured');
+      // The token colours: background decorations, which VS Code draws as .cdr boxes in the overlay layer —
+      // as are word highlights, so count the boxes in our green and red. They arrive one colour level at a time.
+      await editor.locator('.view-overlays .cdr').first().waitFor({ timeout: STEP_TIMEOUT });
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('.monaco-editor .view-overlays .cdr')].filter((e) => /rgba\((46, 160, 67|248, 81, 73),/.test(getComputedStyle(e).backgroundColor)).length > 3,
+        undefined,
+        { timeout: STEP_TIMEOUT },
+      );
     }),
   );
 
