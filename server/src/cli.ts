@@ -2,6 +2,7 @@
  * The `influence-lens` command line: a thin adapter over the engine. Results go to stdout and files,
  * progress and diagnostics to stderr; Ctrl-C aborts the running command and keeps what was completed.
  */
+import { BACKEND_NAMES } from './engine/backend/backend';
 import { isInfluenceLensError } from './engine/errors';
 import { safeForTerminal } from './engine/util/terminal';
 import { UsageError } from './cli/args';
@@ -11,6 +12,7 @@ import { score } from './cli/score';
 import { index } from './cli/indexCommand';
 import { analyze } from './cli/analyze';
 import { report } from './cli/report';
+import { evaluate } from './cli/eval';
 
 const USAGE = `usage: influence-lens <command> [options]
 
@@ -47,6 +49,15 @@ commands:
       blocks:50%|K (each document's heaviest blocks of 8 entries per module; --damping weighs them)
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
+  eval facts --model PATH --corpus C --queries Q --labels L --work DIR [--methods a,b] [--max-docs N]
+      [--max-len L] [--rerank N] [--full-completions]
+      fact tracing against ground-truth labels (MRR, recall@k; procedure multipliers for reasoning
+      queries) for EK-FAC (sampled, empirical), K-FAC, diagonal, identity, cosine, the index (± rerank),
+      BM25 and random, in one table (docs/EVALUATION.md)
+  eval lds --corpus C --tokenizer DIR --queries Q --out DIR [--models 50] [--fraction 0.5] [--seed S]
+      [--epochs E] [--methods a,b]
+      linear datamodeling score: trains models on random subsets (cached), Spearman of summed scores vs
+      measured query losses, mean ± SE per method
 
 PATH is a Hugging Face folder (config.json, model.safetensors, tokenizer.json) or a llama2.c .bin
 checkpoint (then --tokenizer is its tokenizer .bin; default tokenizer.bin beside it).
@@ -54,13 +65,14 @@ C is a JSONL file ({"text", "id"?, "source"?} per line; --text-field/--id-field/
 them), a folder of .txt/.md files (source = subfolder), or a .txt file of <|endoftext|>-separated documents.
 
 common options:
-  --backend auto|tensorflow-gpu|tensorflow|wasm|cpu   (default auto; the choice is printed on stderr)
+  --backend auto|${BACKEND_NAMES.join('|')}   (default auto; the choice is printed on stderr)
   --workers N      compute threads for wasm/cpu (default: one per core)
-  --batch-size N   documents per batch (default 8; results do not depend on it)
+  --batch-size N   documents per batch (default 8, on a GPU what it holds; results do not depend on it)
+  --verbose        also the backend's adapter, why it was chosen, and the batch size
   --quiet          no progress or diagnostics on stderr
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report, eval: evaluate };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

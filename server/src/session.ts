@@ -10,7 +10,7 @@ import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { initBackend, type BackendInfo } from './engine/backend/backend';
+import { describeBackend, initBackend, type BackendInfo } from './engine/backend/backend';
 import { corpusInput } from './engine/corpus/corpus';
 import { isInfluenceLensError } from './engine/errors';
 import { readManifest as readFactorManifest } from './engine/ekfac/store';
@@ -185,6 +185,7 @@ export class Session {
       await this.load(settings);
     } catch (e) {
       this.fail(e, settings);
+      if (settings && !this.disposed) this.watch(settings); // putting the file back retries
     }
   }
 
@@ -199,7 +200,7 @@ export class Session {
       this.backend = undefined;
       this.backend = await initBackend(s.backend);
       this.backendRequest = s.backend;
-      this.host.log(`backend: ${this.backend.name} (${this.backend.reason})`);
+      this.host.log(`backend: ${describeBackend(this.backend)}`);
     }
     const modelKey = JSON.stringify([s.model, s.tokenizer, s.workers, this.backend.name, this.fileStamp(s.model)]);
     if (this.model?.key !== modelKey) {
@@ -220,7 +221,7 @@ export class Session {
       await yieldToEventLoop(); // let the status and progress go out before the synchronous read
       const run = await ModelRun.open({ model: s.model, tokenizer: s.tokenizer || undefined, backend: s.backend, workers: s.workers === 0 ? undefined : s.workers });
       this.model = { run, key };
-      this.host.log(`model: ${s.model} (${run.checkpoint.config.architecture}) on ${run.pool.size} thread(s)`);
+      this.host.log(`model: ${s.model} (${run.checkpoint.config.architecture}) on ${run.pool.size} thread(s), ${run.pool.batchSize} sequences per batch`);
     } finally {
       progress.done();
     }
@@ -263,11 +264,11 @@ export class Session {
         this.artefacts.index = { state: this.factors ? 'missing' : 'none', path: indexDir, detail: 'not built yet (Influence Lens: Build Index)' };
       }
     }
-    const influenceKey = JSON.stringify([indexKey, s.corpus, s.damping, s.maxNewTokens, this.artefacts.corpus.state]);
+    const influenceKey = JSON.stringify([indexKey, s.corpus, s.damping, s.maxNewTokens, s.completion, this.artefacts.corpus.state]);
     if (this.influence?.key !== influenceKey) {
       this.influence = undefined;
       if (run && this.factors && this.artefacts.corpus.state === 'ready') {
-        const session = await InfluenceSession.create(run, this.factors.set, { corpus: { path: s.corpus }, index: this.index?.open, damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens });
+        const session = await InfluenceSession.create(run, this.factors.set, { corpus: { path: s.corpus }, index: this.index?.open, damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens, firstLine: s.completion === 'firstLine' });
         this.influence = { session, key: influenceKey };
       }
     }
@@ -300,13 +301,25 @@ export class Session {
     return [s.model, s.corpus, join(this.factorsDir(s), 'manifest.json'), join(this.indexDir(s), 'manifest.json')].map((p) => (p ? this.fileStamp(p) : ''));
   }
 
-  /** Watches the model, corpus, factor and index folders: a change reconciles again (debounced). */
+  /**
+   * Watches the model, corpus, factor and index paths: a change reconciles again (debounced). Each
+   * path is watched through its parent folder too, so a file deleted and put back (a new inode) or
+   * created after an error is still seen; folders are watched for changes inside them.
+   */
   private watch(s: InfluenceLensSettings): void {
     this.unwatch();
-    const targets = new Set([s.model, s.corpus, this.factorsDir(s), this.indexDir(s)].filter((p) => p && existsSync(p)));
-    for (const target of targets) {
+    const names = new Map<string, Set<string>>(); // folder → the entries of interest ('' = any)
+    const add = (dir: string, name: string) => names.set(dir, (names.get(dir) ?? new Set()).add(name));
+    for (const p of [s.model, s.corpus, this.factorsDir(s), this.indexDir(s)]) {
+      if (!p) continue;
+      add(dirname(p), basename(p));
+      if (isFolder(p)) add(p, '');
+    }
+    for (const [dir, wanted] of names) {
+      if (!isFolder(dir)) continue;
       try {
-        const w = watch(target, { persistent: false }, () => {
+        const w = watch(dir, { persistent: false }, (_event, name) => {
+          if (!wanted.has('') && name && !wanted.has(String(name))) return;
           clearTimeout(this.watchTimer);
           this.watchTimer = setTimeout(() => void this.refresh(), 500);
         });
@@ -359,12 +372,20 @@ export class Session {
 
   private backendStatus(): StatusParams['backend'] {
     if (!this.backend) return undefined;
-    return { name: this.backend.name, reason: this.backend.reason, threads: this.model?.run.pool.size };
+    return { name: this.backend.name, reason: this.backend.reason, threads: this.model?.run.pool.size, adapter: this.backend.adapter };
   }
 
   private publish(status: StatusParams): void {
     this.current = { ...status, ...this.extra };
     this.host.status(this.current);
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -48,6 +48,8 @@ export interface InfluenceLensSettings {
   rank: number;
   /** New tokens of a greedy completion. */
   maxNewTokens: number;
+  /** Where a hover's greedy completion ends: its first line of content, or only at a stop token / maxNewTokens. */
+  completion: 'firstLine' | 'full';
   /** A line that splits a selection into prompt and completion. */
   separator: string;
   hover: HoverSettings;
@@ -106,6 +108,8 @@ export function parseSettings(raw: unknown, context: SettingsContext = {}): Infl
   const strategy = optionalString(section, 'strategy') || 'ekfac';
   if (!(STRATEGIES as readonly string[]).includes(strategy)) throw settingError('strategy', `expected one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
   const hover = (section.hover ?? {}) as Record<string, unknown>;
+  const completion = optionalString(section, 'completion') || 'firstLine';
+  if (completion !== 'firstLine' && completion !== 'full') throw settingError('completion', `expected "firstLine" or "full", got ${JSON.stringify(completion)}`);
   const damping = section.damping ?? null;
   if (damping !== null && !(typeof damping === 'number' && Number.isFinite(damping) && damping >= 0)) {
     throw settingError('damping', `expected a number ≥ 0, or null for 0.1 × mean(Λ), got ${JSON.stringify(damping)}`);
@@ -124,6 +128,7 @@ export function parseSettings(raw: unknown, context: SettingsContext = {}): Infl
     damping: damping as number | null,
     rank: wholeNumber(section, 'rank', 0, 0),
     maxNewTokens: wholeNumber(section, 'maxNewTokens', 64, 1),
+    completion,
     separator: typeof section.separator === 'string' && section.separator.trim() !== '' ? section.separator.trim() : '---',
     hover: {
       top: wholeNumber(hover, 'top', 5, 0, 'hover.top'),

@@ -1,10 +1,12 @@
 /**
  * End to end in a real VS Code: code-server 4.100.3 (VS Code 1.100.3) serves the workbench, Debian's chromium
- * (driven by playwright-core) shows it. The extension is installed from the working tree's build exactly as
- * its .vsix would hold it (the files vsce packages: .vscodeignore applied, production node_modules included).
- * A workspace whose settings pick the wasm backend and stories260K must give: the status bar item
+ * (driven by playwright-core) shows it. The extension is the .vsix `vsce package` makes, installed by
+ * code-server. A workspace whose settings pick the wasm backend and stories260K must give: the status bar item
  * "Influence Lens: wasm", the backend in a notification from "Influence Lens: Show Compute Backend", and the
- * backend in the webview of "Influence Lens: Show Panel". Screenshots (and, always, the logs) go to
+ * backend in the webview of "Influence Lens: Show Panel". Then the editor product on the embedded demo
+ * (300 documents): "Open Demo" fits and indexes with progress; a hover on a selected prompt and on a query of
+ * demo/queries.infq; the document view with token colours; "Show in panel"; a batch run ending in the batch
+ * view; the server killed mid-batch and restarted. Screenshots (and, always, the logs) go to
  * test/e2e/.artifacts/.
  *
  * Needs scripts/e2e-setup.sh (chromium, code-server) and `npm run build`; scripts/run-e2e.sh does all three.
@@ -12,12 +14,11 @@
  * names the code-server to use (run-e2e.sh does): then a missing tool is a failure.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { listFiles, PackageManager, type IListFilesOptions } from '@vscode/vsce';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 import { REPO } from '../helpers/cli';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
@@ -44,6 +45,8 @@ const START_TIMEOUT = 180_000;
 const READY_TIMEOUT = 240_000;
 const STEP_TIMEOUT = 60_000;
 const TEST_TIMEOUT = READY_TIMEOUT + 2 * STEP_TIMEOUT;
+/** The demo set-up (fit + index of 300 documents) and batch runs on a cold 2-core machine. */
+const DEMO_TIMEOUT = 900_000;
 
 function skipReason(): string | false {
   if (SKIP_NO_SHARED) return SKIP_NO_SHARED;
@@ -94,7 +97,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
 
   it('shows "Influence Lens: wasm" in the status bar once the model is loaded', { timeout: TEST_TIMEOUT }, () =>
     step('1-status-bar', async (page) => {
-      const item = page.locator('.statusbar-item').filter({ hasText: 'Influence Lens' });
+      const item = statusItem(page);
       // Ready shows the pulse icon, an error the error icon (client/src/statusBar.ts); anything else (starting,
       // loading the model) is on the way.
       const ready = item.filter({ has: page.locator('.codicon-pulse') });
@@ -144,7 +147,159 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       assert.match(facts.Architecture ?? '', /llama/);
     }),
   );
+
+  it('"Influence Lens: Open Demo" configures the demo, fits its factors and builds its index with progress', { timeout: DEMO_TIMEOUT }, () =>
+    step('4-open-demo', async (page) => {
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await runCommand(page, 'Influence Lens: Open Demo');
+      // The fit's progress notification appears (a bar and a Cancel button), then the index build's.
+      const fitting = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'fitting the demo factors' });
+      await fitting.waitFor({ timeout: READY_TIMEOUT });
+      await page.screenshot({ path: join(ARTIFACTS, '4-open-demo-fitting.png') });
+      await page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'building the demo index' }).waitFor({ timeout: DEMO_TIMEOUT });
+      await waitForStatus(page, (lines) => /Index: ready/.test(lines) && !/Running:/.test(lines), DEMO_TIMEOUT);
+      await page.locator('.tabs-container .tab').filter({ hasText: 'queries.infq' }).waitFor({ timeout: STEP_TIMEOUT });
+    }),
+  );
+
+  it('a hover on a selected prompt in a plain text file lists the documents that drove the answer', { timeout: TEST_TIMEOUT }, () =>
+    step('5-hover-selection', async (page) => {
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await openFile(page, 'capital.txt');
+      const line = page.locator('.monaco-editor .view-line').filter({ hasText: 'capital of Japan' });
+      await line.click();
+      await page.keyboard.press('Control+A');
+      await line.hover({ position: { x: 40, y: 8 } }); // over the text: a view line is far wider than its text
+      const hover = page.locator('.monaco-hover').filter({ hasText: 'Most helpful' });
+      await hover.waitFor({ timeout: STEP_TIMEOUT });
+      const text = await hover.innerText();
+      assert.match(text, /greedy completion/);
+      assert.match(text, /Most harmful/);
+      assert.match(text, /From the index; the documents shown rescored exactly/);
+      assert.match(text, /Show in panel/);
+    }),
+  );
+
+  it('"open" in the hover shows the document with each token coloured by its influence', { timeout: TEST_TIMEOUT }, () =>
+    step('6-document-view', async (page) => {
+      const hover = page.locator('.monaco-hover').filter({ hasText: 'Most helpful' });
+      await hover.locator('a', { hasText: /^open$/ }).first().click();
+      const tab = page.locator('.tabs-container .tab').filter({ hasText: /^document-\d+\.txt/ });
+      await tab.first().waitFor({ timeout: STEP_TIMEOUT });
+      const editor = page.locator('.editor-group-container').filter({ has: page.locator('.tab.active', { hasText: /document-\d+\.txt/ }) }).locator('.monaco-editor');
+      await editor.locator('.view-line').filter({ hasText: 'Influence Lens · document' }).waitFor({ timeout: STEP_TIMEOUT });
+      await page.mouse.move(0, 0); // the hover closes
+      await page.keyboard.press('Escape');
+      // The token colours: background decorations, which VS Code draws as .cdr boxes in the overlay layer —
+      // as are word highlights, so count the boxes in our green and red. They arrive one colour level at a time.
+      await editor.locator('.view-overlays .cdr').first().waitFor({ timeout: STEP_TIMEOUT });
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('.monaco-editor .view-overlays .cdr')].filter((e) => /rgba\((46, 160, 67|248, 81, 73),/.test(getComputedStyle(e).backgroundColor)).length > 3,
+        undefined,
+        { timeout: STEP_TIMEOUT },
+      );
+    }),
+  );
+
+  it('a hover on a query of demo/queries.infq, and "Show in panel" opens the single-query view', { timeout: TEST_TIMEOUT }, () =>
+    step('7-hover-infq', async (page) => {
+      await page.locator('.tabs-container .tab').filter({ hasText: 'queries.infq' }).click();
+      await page.locator('.monaco-editor .codelens-decoration').filter({ hasText: 'Score' }).first().waitFor({ timeout: STEP_TIMEOUT });
+      const line = page.locator('.monaco-editor .view-line').filter({ hasText: 'What is the capital of Peru' });
+      await line.hover({ position: { x: 40, y: 8 } }); // over the text: a view line is far wider than its text
+      const hover = page.locator('.monaco-hover').filter({ hasText: 'Most helpful' });
+      await hover.waitFor({ timeout: STEP_TIMEOUT });
+      await page.screenshot({ path: join(ARTIFACTS, '7-hover-infq.png') });
+      await hover.locator('a', { hasText: 'Show in panel' }).click();
+      const app = webviewContent(page).locator('#app');
+      await app.locator('section.query').waitFor({ timeout: STEP_TIMEOUT });
+      assert.match(await app.locator('section.query h2').innerText(), /Query fact-capital-pe/);
+      await app.locator('canvas').first().waitFor({ timeout: STEP_TIMEOUT });
+    }),
+  );
+
+  it('"Run Batch on Query File" scores a query file with a progress notification, then the panel shows the batch', { timeout: DEMO_TIMEOUT }, () =>
+    step('8-batch', async (page) => {
+      await openFile(page, 'batch.infq');
+      await runCommand(page, 'Influence Lens: Run Batch on Query File');
+      await page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'scoring batch.infq' }).waitFor({ timeout: STEP_TIMEOUT });
+      await page.screenshot({ path: join(ARTIFACTS, '8-batch-progress.png') });
+      await page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'batch done' }).waitFor({ timeout: DEMO_TIMEOUT });
+      const app = webviewContent(page).locator('#app');
+      await app.locator('section.batch').waitFor({ timeout: STEP_TIMEOUT });
+      await app.locator('#heatmap canvas').waitFor({ timeout: STEP_TIMEOUT });
+      assert.match(await app.locator('section.batch .badge').first().innerText(), /4 queries/);
+    }),
+  );
+
+  it('the server killed during a batch is restarted, and the status says so', { timeout: DEMO_TIMEOUT }, () =>
+    step('9-server-restart', async (page) => {
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await page.locator('.tabs-container .tab').filter({ hasText: 'batch.infq' }).click();
+      await runCommand(page, 'Influence Lens: Run Batch on Query File');
+      await page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'scoring batch.infq' }).waitFor({ timeout: STEP_TIMEOUT });
+      const killed = killLanguageServer(run!.scratch);
+      assert.ok(killed > 0, 'the language server process was found');
+      await waitForStatus(page, (lines) => /restarted after the server stopped unexpectedly/.test(lines) && /Index: ready/.test(lines), READY_TIMEOUT);
+    }),
+  );
 });
+
+/** Opens a workspace file through Quick Open. */
+async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: STEP_TIMEOUT });
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: name }).waitFor({ timeout: STEP_TIMEOUT });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active').filter({ hasText: name }).waitFor({ timeout: STEP_TIMEOUT });
+}
+
+/** The extension's status bar item (its id ends with the item's id; "Influence Lens queries", the language mode, is another item). */
+const STATUS_ITEM = 'influenceLens.status';
+function statusItem(page: Page) {
+  return page.locator(`.statusbar-item[id$="${STATUS_ITEM}"]`);
+}
+
+/** Waits until the status bar item's tooltip (the status as lines) satisfies `ok`, hovering it to read it. */
+async function waitForStatus(page: Page, ok: (lines: string) => boolean, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  const item = statusItem(page);
+  let last = '';
+  while (Date.now() < deadline) {
+    await item.hover();
+    const tooltip = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Backend:' });
+    await tooltip.waitFor({ timeout: STEP_TIMEOUT }).catch(() => undefined);
+    last = (await tooltip.allInnerTexts()).join('\n').replace(/\u00a0/g, ' ');
+    if (ok(last)) return;
+    // Move away and wait for the next status change before reading again (the text of the item changes with it).
+    const before = await item.innerText();
+    await page.mouse.move(0, 0);
+    await page.waitForFunction(([t, id]) => (document.querySelector(`[id$="${id}"]`)?.textContent ?? t) !== t, [before, STATUS_ITEM], { timeout: 30_000 }).catch(() => undefined);
+  }
+  throw new Error(`the status never satisfied the condition; last:\n${last}`);
+}
+
+/** SIGKILLs this run's language server (node …/dist/server.js started by the extension host). */
+function killLanguageServer(scratch: string): number {
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (cmdline.includes('dist/server.js') && environ.split('\0').includes(`INFLUENCE_LENS_E2E_RUN=${scratch}`)) {
+        process.kill(pid, 'SIGKILL');
+        killed++;
+      }
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return killed;
+}
 
 /** A scratch tree: code-server's folders, a workspace with the settings, the extension installed. */
 function prepare(): Run {
@@ -167,6 +322,8 @@ function prepare(): Run {
     'extensions.autoUpdate': false,
     'extensions.ignoreRecommendations': true,
     'security.workspace.trust.enabled': false,
+    'editor.hover.delay': 150,
+    'editor.hover.sticky': true,
   });
   // Relative paths, as a user writes them: the server resolves them against the workspace folder.
   writeJson(join(r.workspace, '.vscode', 'settings.json'), {
@@ -174,8 +331,15 @@ function prepare(): Run {
     'influenceLens.workers': 1,
     'influenceLens.model': relative(r.workspace, STORIES260K()),
     'influenceLens.tokenizer': relative(r.workspace, TOK512()),
+    // The demo, smaller than a user's (a 300-document corpus): the same steps, in CI's time.
+    'influenceLens.demoDocuments': 300,
   });
   writeFileSync(join(r.workspace, 'prompt.txt'), 'Once upon a time, there was a little girl named Lily.\n');
+  writeFileSync(join(r.workspace, 'capital.txt'), 'Q: What is the capital of Japan?\nA:');
+  // A small batch: four demo queries (two factual, two reasoning).
+  const demo = readFileSync(join(REPO, 'demo', 'queries.infq'), 'utf8').split(/\n(?====)/);
+  const pick = [...demo.filter((b) => b.includes('kind: factual')).slice(0, 2), ...demo.filter((b) => b.includes('kind: reasoning')).slice(0, 2)];
+  writeFileSync(join(r.workspace, 'batch.infq'), pick.join('\n').trim() + '\n');
   return r;
 }
 
@@ -183,18 +347,15 @@ function prepare(): Run {
  * Copies the files a .vsix of the working tree would hold into code-server's extensions folder, where VS Code
  * registers it on start (a fresh folder has no extensions.json yet: VS Code scans it and writes one).
  */
-async function installExtension(extensionsDir: string): Promise<void> {
-  const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
-  // Given the manifest, vsce skips its publishing checks of package.json (which `vsce package` still runs):
-  // only the file list matters here, the same one `vsce package` zips.
-  const options = { cwd: REPO, packageManager: PackageManager.Npm, manifest } as IListFilesOptions;
-  const files = await listFiles(options);
-  assert.ok(files.includes('dist/client.js') && files.includes('dist/server.js'), 'the package lacks dist/client.js or dist/server.js');
-  const dest = join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`);
-  for (const f of files) {
-    mkdirSync(dirname(join(dest, f)), { recursive: true });
-    copyFileSync(join(REPO, f), join(dest, f));
-  }
+async function installExtension(r: Run, extensionsDir: string): Promise<void> {
+  // The .vsix a user installs: `vsce package` (its prepublish step makes the production build), then
+  // code-server's own installer.
+  const vsix = join(r.scratch, 'influence-lens.vsix');
+  const packaged = spawnSync(process.execPath, [join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--allow-missing-repository', '--out', vsix], { cwd: REPO, encoding: 'utf8' });
+  assert.equal(packaged.status, 0, `vsce package failed:\n${packaged.stdout}\n${packaged.stderr}`);
+  r.serverOutput.push(`vsce package: ${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB\n`);
+  const installed = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', extensionsDir, '--install-extension', vsix], { env: scratchEnv(r), encoding: 'utf8' });
+  assert.equal(installed.status, 0, `code-server --install-extension failed:\n${installed.stdout}\n${installed.stderr}`);
 }
 
 /**
@@ -221,7 +382,7 @@ function scratchEnv(r: Run): Record<string, string> {
 /** Starts code-server on a free port (it binds port 0 and prints the address) and answers its URL. */
 async function startCodeServer(r: Run): Promise<string> {
   const extensions = join(r.scratch, 'extensions');
-  await installExtension(extensions);
+  await installExtension(r, extensions);
   const child = spawn(
     process.execPath,
     [

@@ -57,6 +57,8 @@ export interface Server {
   diagnostics: Inbox<{ uri: string; diagnostics: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; code?: string; message: string }[] }>;
   exited: Promise<number | null>;
   stderr: () => string;
+  /** window/logMessage lines, for explaining a failed wait. */
+  logs: string[];
   /** What the client answers to workspace/configuration for the influenceLens section. */
   settings: Record<string, unknown>;
 }
@@ -87,11 +89,12 @@ export function startServer(settings: Record<string, unknown>, o: { env?: NodeJS
     diagnostics: new Inbox(died),
     exited,
     stderr: () => stderr,
+    logs: [],
     settings,
   };
   connection.onNotification(StatusNotification.type, (p) => server.statuses.push(p));
   connection.onNotification('window/showMessage', (p: { type: number; message: string }) => server.messages.push(p));
-  connection.onNotification('window/logMessage', () => undefined);
+  connection.onNotification('window/logMessage', (p: { message: string }) => server.logs.push(p.message));
   connection.onNotification('$/progress', (p: { token: unknown; value: { kind: string } }) => server.progress.push(p));
   connection.onNotification('textDocument/publishDiagnostics', (p: Server['diagnostics'] extends Inbox<infer D> ? D : never) => server.diagnostics.push(p));
   connection.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>

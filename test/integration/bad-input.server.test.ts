@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackendInfoRequest } from '../../server/src/protocol';
-import { SKIP_NO_SHARED, STORIES260K } from '../helpers/fixtures';
+import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import { scratch } from '../helpers/badInput';
 import { changeSettings, initialize, startServer } from '../helpers/lsp';
 
@@ -43,7 +43,7 @@ test('bad model paths leave the language server responsive', { skip: SKIP_NO_SHA
     assert.equal(info.modelPath, model);
   }
 
-  from = await changeSettings(server, { backend: 'wasm', workers: 1, model: STORIES260K() });
+  from = await changeSettings(server, { backend: 'wasm', workers: 1, model: STORIES260K(), tokenizer: TOK512() });
   const ready = await server.statuses.next((s) => s.state === 'ready', from);
   assert.equal(ready.model?.architecture, 'llama');
 

@@ -66,6 +66,9 @@ function setup() {
   };
 }
 
+/** 1,000 (the issue's figure); INFLUENCE_LENS_TEST_HOVERS lowers it when debugging the tests after it. */
+const HOVERS = Number(process.env.INFLUENCE_LENS_TEST_HOVERS ?? 1000);
+
 const PROMPT = 'Once upon a time, there was a little girl named';
 const COMPLETION = ' Lily. She loved to play outside.';
 
@@ -94,7 +97,7 @@ function assertOnlyOwnLinks(markdown: string): void {
   assert.ok(!/[^\\]\]\(/.test(stripped), 'an unescaped link');
 }
 
-test('the editor product over LSP: hovers, query files, batch runs, jobs, memory', { skip: SKIP_NO_SHARED, timeout: 3_600_000 }, async (t) => {
+test('the editor product over LSP: hovers, query files, batch runs, jobs, memory', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async (t) => {
   const s = setup();
   const server = startServer(s.settings);
   t.after(() => {
@@ -162,6 +165,7 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     assert.ok(r?.answer);
     assert.equal(r.answer.generated, true);
     assert.ok(r.answer.completion.length > 0);
+    assert.doesNotMatch(r.answer.completion, /\S[^]*\n/, 'the default completion ends with its first line');
     assert.match(r.markdown, /greedy completion/);
   });
 
@@ -256,7 +260,7 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const prompts = Array.from({ length: 20 }, (_, i) => `${PROMPT.split(' ').slice(0, 3 + (i % 7)).join(' ')} ${i}\n---\n${COMPLETION}`);
     for (let i = 0; i < 20; i++) await hoverText(server, uri, prompts[i], i + 1); // warm-up
     const before = await server.connection.sendRequest(MemoryRequest.type);
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < HOVERS; i++) {
       const r = await hoverText(server, uri, prompts[i % prompts.length], 100 + i);
       assert.ok(r?.answer, `hover ${i}`);
     }

@@ -131,6 +131,15 @@ test('analyze writes analysis.json and prints the headline table', async (t) => 
   assert.match(stdout, /^ {2}factual +2 \(1\) +100% \(100%\)/m);
   assert.match(stdout, /wiki ×3\.3/);
   assert.match(stderr, /wrote .*analysis\.json/);
+  // 6: the paper's findings, one per claim, each rate beside its base rate.
+  assert.ok(stdout.includes("6. The paper's findings, side by side"));
+  assert.deepEqual(report.findings.map((x) => x.analysis), [1, 2, 3, 4, 4, 5, 5, 5]);
+  const factualAnswers = report.findings.find((x) => x.analysis === 4 && x.claim.includes('factual'))!;
+  assert.match(factualAnswers.measured, /random k documents: \d+%/);
+  assert.ok(factualAnswers.p !== null && factualAnswers.p > 0 && factualAnswers.p <= 1);
+  const wiki = report.findings.find((x) => x.claim.startsWith('wiki'))!;
+  // At the largest k of the ladder (10): the multiplier of section 5, beside the random spread around 1.
+  assert.ok(wiki.measured.startsWith(`×${report.sources.byKind.factual.top.wiki[2]!.toFixed(2)} in the top 10 (random rankings: 95% of means within ×`), wiki.measured);
   // --quiet silences stderr; --top sets k for answers and sources.
   const quiet = await run(['--results', f.results, '--quiet', '--top', '3', '--top', '5,40', '--permutations', '0']);
   assert.equal(quiet.stderr, '');

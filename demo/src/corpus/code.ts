@@ -6,6 +6,7 @@
  */
 import type { Rng } from '../rng';
 import { fit } from './budget';
+import { noteFact, noteProcedure } from './labels';
 import { FOCUS_COUNTRIES } from './facts';
 import {
   type ArithmeticProblem,
@@ -77,6 +78,7 @@ function camel(name: string): string {
 }
 
 function arithmeticCode(rng: Rng, lang: Lang, reserved: ReadonlySet<string>): string {
+  noteProcedure('arithmetic', 'code');
   const first = drawFresh(() => drawArithmetic(rng), reserved);
   const { op1, op2 } = first;
   const same = (): ArithmeticProblem => {
@@ -112,6 +114,7 @@ function arithmeticCode(rng: Rng, lang: Lang, reserved: ReadonlySet<string>): st
 const SLOPE_NAMES = ['slope', 'get_slope', 'line_slope', 'gradient', 'rise_over_run', 'slope_between'];
 
 function slopeCode(rng: Rng, lang: Lang, reserved: ReadonlySet<string>): string {
+  noteProcedure('slopes', 'code');
   const problems: SlopeProblem[] = Array.from({ length: rng.int(1, 3) }, () => drawFresh(() => drawSlope(rng), reserved));
   const name = lang === 'py' ? rng.pick(SLOPE_NAMES) : camel(rng.pick(SLOPE_NAMES));
   const tuples = rng.chance(0.3);
@@ -148,6 +151,7 @@ function slopeCode(rng: Rng, lang: Lang, reserved: ReadonlySet<string>): string 
 const LINEAR_NAMES = ['solve_linear', 'solve_for_x', 'find_x', 'linear_root', 'solve'];
 
 function linearCode(rng: Rng, lang: Lang, reserved: ReadonlySet<string>): string {
+  noteProcedure('linear', 'code');
   const problems: LinearProblem[] = Array.from({ length: rng.int(1, 3) }, () => drawFresh(() => drawLinear(rng), reserved));
   const name = lang === 'py' ? rng.pick(LINEAR_NAMES) : camel(rng.pick(LINEAR_NAMES));
   const stepwise = rng.chance(0.4);
@@ -321,6 +325,7 @@ function conversionCode(rng: Rng, lang: Lang): string {
 function lookupCode(rng: Rng, lang: Lang): string {
   const cs = rng.sample(FOCUS_COUNTRIES, rng.int(3, 5));
   const q = rng.pick(cs);
+  for (const c of cs) noteFact(c.name, 'capital', c.capital);
   if (lang === 'py') {
     const body = cs.map((c) => `    "${c.name}": "${c.capital}",`).join('\n');
     return `CAPITALS = {\n${body}\n}\n\ndef capital_of(country):\n    return CAPITALS.get(country, "unknown")\n\nprint(capital_of("${q.name}"))  # ${q.capital}`;

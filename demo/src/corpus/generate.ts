@@ -12,6 +12,7 @@ import { generateQa } from './qa';
 import { DEFAULT_SHARES, DEMO_SOURCES, type DemoDocument, type DemoSource, type GenerateOptions } from './types';
 import { generateWeb } from './web';
 import { generateWiki } from './wiki';
+import { collectDocuments, type DocumentLabels } from './labels';
 
 export { DEFAULT_SEED, DEFAULT_SHARES, DEFAULT_SIZE, DEMO_SOURCES } from './types';
 export type { DemoDocument, DemoSource, GenerateOptions } from './types';
@@ -33,22 +34,33 @@ export function sourceCounts(size: number, shares: Partial<Record<DemoSource, nu
   return Object.fromEntries(DEMO_SOURCES.map((s, i) => [s, counts[i]])) as Record<DemoSource, number>;
 }
 
+/** A document with what it states and shows (labels.ts). */
+export interface LabelledDocument extends DemoDocument {
+  labels: DocumentLabels;
+}
+
 export function generateCorpus(options: GenerateOptions): DemoDocument[] {
+  return generateLabelledCorpus(options).map(({ id, source, text }) => ({ id, source, text }));
+}
+
+/** The corpus of generateCorpus, each document with its labels (the same documents, byte for byte). */
+export function generateLabelledCorpus(options: GenerateOptions): LabelledDocument[] {
   const { seed, size } = options;
   if (!Number.isSafeInteger(seed)) throw new Error(`generateCorpus: seed must be a safe integer, got ${seed}`);
   if (!Number.isSafeInteger(size) || size < 1) throw new Error(`generateCorpus: size must be a positive integer, got ${size}`);
   const counts = sourceCounts(size, options.shares);
   const reserved = reservedKeys();
-  const texts: Record<DemoSource, string[]> = {
-    code: generateCode(new Rng(seed, 'code'), counts.code, reserved),
-    math: generateMath(new Rng(seed, 'math'), counts.math, reserved),
-    qa: generateQa(new Rng(seed, 'qa'), counts.qa, reserved),
-    wiki: generateWiki(new Rng(seed, 'wiki'), counts.wiki),
-    web: generateWeb(new Rng(seed, 'web'), counts.web, reserved),
+  const made: Record<DemoSource, ReturnType<typeof collectDocuments>> = {
+    code: collectDocuments(() => generateCode(new Rng(seed, 'code'), counts.code, reserved)),
+    math: collectDocuments(() => generateMath(new Rng(seed, 'math'), counts.math, reserved)),
+    qa: collectDocuments(() => generateQa(new Rng(seed, 'qa'), counts.qa, reserved)),
+    wiki: collectDocuments(() => generateWiki(new Rng(seed, 'wiki'), counts.wiki)),
+    web: collectDocuments(() => generateWeb(new Rng(seed, 'web'), counts.web, reserved)),
   };
-  const docs: DemoDocument[] = [];
+  const docs: LabelledDocument[] = [];
   for (const source of DEMO_SOURCES) {
-    texts[source].forEach((text, i) => docs.push({ id: `${source}-${String(i + 1).padStart(4, '0')}`, source, text }));
+    const { texts, labels } = made[source];
+    texts.forEach((text, i) => docs.push({ id: `${source}-${String(i + 1).padStart(4, '0')}`, source, text, labels: labels[i] }));
   }
   // Interleave the sources, as in a shuffled pretraining sample.
   return new Rng(seed, 'order').shuffle(docs);

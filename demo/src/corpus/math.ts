@@ -6,6 +6,7 @@
  */
 import type { Rng } from '../rng';
 import { fit } from './budget';
+import { noteProcedure } from './labels';
 import {
   type Problem,
   type ReasoningTask,
@@ -26,6 +27,7 @@ function fresh(rng: Rng, task: ReasoningTask, reserved: ReadonlySet<string>): Pr
 
 /** The paper's template, then the canonical solution. */
 function templated(rng: Rng, task: ReasoningTask, reserved: ReadonlySet<string>): string {
+  noteProcedure(task, 'math');
   const p = fresh(rng, task, reserved);
   const doc = `${problemPrompt(p)}\n\n${stepByStep(p)}`;
   if (rng.chance(0.25)) {
@@ -48,6 +50,7 @@ function statement(p: Problem): string {
 
 /** "Example 3. … Solution: …" in prose or notation. */
 function worked(rng: Rng, task: ReasoningTask, reserved: ReadonlySet<string>): string {
+  noteProcedure(task, 'math');
   const count = rng.int(1, 2);
   const parts: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -60,6 +63,7 @@ function worked(rng: Rng, task: ReasoningTask, reserved: ReadonlySet<string>): s
 }
 
 function lesson(rng: Rng, task: ReasoningTask, reserved: ReadonlySet<string>): string {
+  noteProcedure(task, 'math');
   const p = fresh(rng, task, reserved);
   switch (task) {
     case 'arithmetic':
@@ -72,6 +76,8 @@ function lesson(rng: Rng, task: ReasoningTask, reserved: ReadonlySet<string>): s
 }
 
 function exercises(rng: Rng, task: ReasoningTask, reserved: ReadonlySet<string>): string {
+  // An answer key: results without the working.
+  noteProcedure(task, 'math', { steps: false });
   const n = rng.int(3, 5);
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -142,6 +148,7 @@ function otherMath(rng: Rng, reserved: ReadonlySet<string>): string {
     default: {
       // A plain two-step word problem from the arithmetic family.
       const p = drawFresh(() => drawArithmetic(rng), reserved);
+      noteProcedure('arithmetic', 'math');
       if (p.op1 === '*' || p.op2 !== '*') return `Compute ${arithmeticExpression(p)}. ${proseSolution(rng, p)}`;
       const who = rng.pick(['Maya', 'Tom', 'Lena', 'Ravi', 'Sofia', 'Omar']);
       const verb = p.op1 === '+' ? `has ${p.a} marbles and finds ${p.b} more` : `has ${p.a} marbles and gives away ${p.b}`;

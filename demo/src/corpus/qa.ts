@@ -18,6 +18,7 @@ import {
   stepByStep,
 } from './problems';
 import { drawFactQuestion, formatPair, reverseCapitalPair } from './quiz';
+import { noteFact, noteProcedure } from './labels';
 
 const USERS = ['jdoe', 'mathfan42', 'pixel_pusher', 'curious_cat', 'algebrator', 'node_ninja', 'snakecharmer', 'geo_nerd', 'wanderer', 'tutor_tim', 'sam.k', 'li_wei', 'maria_g', 'dev0ps'];
 
@@ -51,6 +52,7 @@ function render(rng: Rng, t: Thread): string {
 function slopeThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
   const p = drawFresh(() => drawSlope(rng), reserved);
   const pts = slopePoints(p);
+  noteProcedure('slopes', 'math');
   return {
     title: rng.pick(['How do I compute the slope between two points?', 'Slope of a line from two points', 'Getting a negative slope, is that right?']),
     tags: ['algebra', 'linear-functions'],
@@ -69,6 +71,7 @@ function slopeThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
 function linearThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
   const p = drawFresh(() => drawLinear(rng), reserved);
   const eq = linearEquation(p);
+  noteProcedure('linear', 'math');
   return {
     title: rng.pick([`How to solve ${eq}?`, 'Solving a linear equation for x', 'Steps to isolate x in a linear equation']),
     tags: ['algebra-precalculus', 'linear-equations'],
@@ -84,6 +87,7 @@ function orderThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
   const p = drawFresh(() => drawArithmetic(rng, true), reserved);
   const expr = arithmeticExpression(p);
   const wrong = p.a + (p.op1 === '+' ? 1 : -1) * p.b * p.c;
+  noteProcedure('arithmetic', 'math');
   return {
     title: rng.pick(['Order of operations with parentheses', `Why is ${expr} equal to ${p.answer}?`, 'Do I multiply first or do the parentheses first?']),
     tags: ['arithmetic', 'order-of-operations'],
@@ -153,6 +157,7 @@ function programmingThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
     }
     case 5: {
       const p = drawFresh(() => drawSlope(rng), reserved);
+      noteProcedure('slopes', 'code');
       return {
         title: 'Function to compute slope returns integer division result',
         tags: ['python', 'math'],
@@ -177,6 +182,7 @@ function geographyThread(rng: Rng): Thread {
   const kind = rng.int(0, 3);
   if (kind === 0) {
     const big = c.capital;
+    noteFact(c.name, 'capital', c.capital);
     return {
       title: `Is ${big} the capital of ${c.ref}?`,
       tags: ['geography', 'capitals'],
@@ -186,6 +192,7 @@ function geographyThread(rng: Rng): Thread {
   }
   if (kind === 1) {
     const cur = mainCurrency(c);
+    noteFact(c.name, 'currency', cur.name);
     return {
       title: `Which currency should I bring to ${c.ref}?`,
       tags: ['travel', 'money', c.name.toLowerCase().replace(/\s+/g, '-')],

@@ -6,6 +6,7 @@
  */
 import type { Rng } from '../rng';
 import { type Country, isTranscontinental, listJoin, mainCurrency } from './facts';
+import { noteFact } from './labels';
 
 export type FactTask = 'capital' | 'currency' | 'continent' | 'language';
 export const FACT_TASKS: readonly FactTask[] = ['capital', 'currency', 'continent', 'language'];
@@ -70,7 +71,15 @@ export function drawFactQuestion(rng: Rng, c: Country, task?: FactTask): FactQue
   const wordings = QUESTION_WORDINGS[t];
   // The canonical wording half the time, so the query form is common but not the only one.
   const question = (rng.chance(0.5) ? wordings[0] : rng.pick(wordings))(c);
+  for (const value of answerValues(t, c)) noteFact(c.name, t, value);
   return { task: t, country: c, question, answer: factAnswer(t, c) as string };
+}
+
+/** The values a (non-strict) answer states: each continent or language it lists. */
+function answerValues(task: FactTask, c: Country): string[] {
+  if (task === 'continent') return c.continents;
+  if (task === 'language') return c.languages.slice(0, 3);
+  return [factAnswer(task, c) as string];
 }
 
 /** "Q: What is the capital of France?\nA: Paris" in one of the layouts. */
@@ -81,6 +90,7 @@ export function formatPair(rng: Rng, q: { question: string; answer: string }): s
 
 /** A reverse question: "Paris is the capital of which country?" */
 export function reverseCapitalPair(rng: Rng, c: Country): string {
+  noteFact(c.name, 'capital', c.capital);
   const q = rng.pick([`${c.capital} is the capital of which country?`, `Which country has ${c.capital} as its capital?`]);
   return `Q: ${q}\nA: ${c.name}`;
 }

@@ -9,6 +9,7 @@ import { fit } from './budget';
 import { COUNTRIES, FOCUS_COUNTRIES, mainCurrency } from './facts';
 import { arithmeticExpression, drawArithmetic, drawFresh } from './problems';
 import { drawFactQuestion, formatPair, reverseCapitalPair } from './quiz';
+import { noteFact, noteProcedure, pickDraft } from './labels';
 
 const NAMES = ['Lily', 'Max', 'Mia', 'Leo', 'Ava', 'Sam', 'Zoe', 'Ben', 'Ella', 'Noah', 'Ruby', 'Finn', 'Nora', 'Omar', 'Ivy', 'Jack'];
 const ANIMALS = ['cat', 'dog', 'rabbit', 'fox', 'bird', 'turtle', 'puppy', 'kitten', 'duck', 'frog'];
@@ -83,10 +84,19 @@ function travel(rng: Rng): string {
   const c = rng.pick(FOCUS_COUNTRIES);
   const cur = mainCurrency(c);
   const days = rng.int(3, 14);
-  return rng.pick([
-    `Our ${days} days in ${c.ref}\n\nWe landed in ${c.capital}, the capital of ${c.ref}, on a ${rng.pick(['sunny', 'rainy', 'windy'])} morning. The first thing we did was change money into the ${cur.name}. ${c.languages.length === 1 ? `Everyone spoke ${c.languages[0]}, and we learned a few words.` : 'We heard several languages on the street.'} ${c.Ref} is a wonderful place to visit.`,
-    `Travel tip: when you visit ${c.capital}, bring some ${cur.name} in cash. ${c.capital} is the capital of ${c.ref}, and small shops there do not always take cards.`,
-    `${rng.pick(NAMES)} writes: I just got back from ${c.ref}! ${c.capital} was my favourite city. Prices are in ${cur.code} (the ${cur.name}). Next year I want to see more of ${c.continent}.`,
+  // Every post names the capital and the currency; the first the language, the last the continent.
+  noteFact(c.name, 'capital', c.capital);
+  noteFact(c.name, 'currency', cur.name);
+  return pickDraft((xs) => rng.pick(xs), [
+    () => {
+      if (c.languages.length === 1) noteFact(c.name, 'language', c.languages[0]);
+      return `Our ${days} days in ${c.ref}\n\nWe landed in ${c.capital}, the capital of ${c.ref}, on a ${rng.pick(['sunny', 'rainy', 'windy'])} morning. The first thing we did was change money into the ${cur.name}. ${c.languages.length === 1 ? `Everyone spoke ${c.languages[0]}, and we learned a few words.` : 'We heard several languages on the street.'} ${c.Ref} is a wonderful place to visit.`;
+    },
+    () => `Travel tip: when you visit ${c.capital}, bring some ${cur.name} in cash. ${c.capital} is the capital of ${c.ref}, and small shops there do not always take cards.`,
+    () => {
+      noteFact(c.name, 'continent', c.continent);
+      return `${rng.pick(NAMES)} writes: I just got back from ${c.ref}! ${c.capital} was my favourite city. Prices are in ${cur.code} (the ${cur.name}). Next year I want to see more of ${c.continent}.`;
+    },
   ]);
 }
 
@@ -132,6 +142,7 @@ function reading(rng: Rng, reserved: ReadonlySet<string>): string {
     const p = drawFresh(() => drawArithmetic(rng, true), reserved);
     const expr = arithmeticExpression(p);
     passage = `The result of ${expr} is ${p.answer}.`;
+    noteProcedure('arithmetic', 'math', { steps: false });
     question = `What is the result of ${expr}?`;
     answer = String(p.answer);
   } else {

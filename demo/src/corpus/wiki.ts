@@ -6,6 +6,7 @@
  */
 import type { Rng } from '../rng';
 import { fit } from './budget';
+import { noteFact, pickDraft } from './labels';
 import {
   BACKGROUND_COUNTRIES,
   CONTINENTS,
@@ -19,6 +20,7 @@ import {
 } from './facts';
 
 function continentPhrase(rng: Rng, c: Country): string {
+  for (const k of c.continents) noteFact(c.name, 'continent', k);
   if (isTranscontinental(c)) {
     return rng.pick([
       `${c.Ref} is a transcontinental country spanning ${listJoin(c.continents)}.`,
@@ -44,6 +46,7 @@ function intro(rng: Rng, c: Country): string {
 }
 
 export function capitalSentence(rng: Rng, c: Country, pronoun: boolean): string {
+  noteFact(c.name, 'capital', c.capital);
   if (capitalIsCountry(c)) return `Its capital is the city of ${c.capital}.`;
   const options = [
     `The capital of ${c.ref} is ${c.capital}.`,
@@ -58,10 +61,12 @@ export function capitalSentence(rng: Rng, c: Country, pronoun: boolean): string 
 
 export function currencySentence(rng: Rng, c: Country, pronoun: boolean): string {
   if (c.currencies.length > 1) {
+    for (const x of c.currencies.slice(0, 3)) noteFact(c.name, 'currency', x.name);
     const names = c.currencies.slice(0, 3).map((x) => `the ${x.name} (${x.code})`);
     return rng.pick([`${c.Ref} uses ${listJoin(names)}.`, `Currencies used in ${c.ref} include ${listJoin(names)}.`]);
   }
   const cur = mainCurrency(c);
+  noteFact(c.name, 'currency', cur.name);
   const options = [
     `The currency of ${c.ref} is the ${cur.name} (${cur.code}).`,
     `${c.Ref} uses the ${cur.name} as its currency.`,
@@ -75,6 +80,7 @@ export function currencySentence(rng: Rng, c: Country, pronoun: boolean): string
 
 export function languageSentence(rng: Rng, c: Country, pronoun: boolean): string {
   const langs = c.languages.slice(0, 4);
+  for (const l of langs) noteFact(c.name, 'language', l);
   if (langs.length > 1) {
     return rng.pick([
       `Languages spoken in ${c.ref} include ${listJoin(langs)}.`,
@@ -95,6 +101,7 @@ export function languageSentence(rng: Rng, c: Country, pronoun: boolean): string
 
 function phoneSentence(rng: Rng, c: Country): string {
   const p = c.phone[0];
+  noteFact(c.name, 'calling-code', `+${p}`);
   return rng.pick([
     `The international calling code of ${c.ref} is +${p}.`,
     `Telephone numbers in ${c.ref} start with the country code +${p}.`,
@@ -108,6 +115,9 @@ function countryArticle(rng: Rng, c: Country): string {
   if (rng.chance(0.2) && c.currencies.length === 1 && !isTranscontinental(c) && !capitalIsCountry(c)) {
     // The combined one-sentence summary.
     const cur = mainCurrency(c);
+    noteFact(c.name, 'capital', c.capital);
+    noteFact(c.name, 'continent', c.continent);
+    noteFact(c.name, 'currency', cur.name);
     const lead = rng.pick([
       `${c.Ref}, a country in ${c.continent}, has its capital at ${c.capital}; its currency is the ${cur.name}.`,
       `${c.capital} is the capital of ${c.ref}, a country in ${c.continent} whose currency is the ${cur.name}.`,
@@ -133,17 +143,31 @@ function countryArticle(rng: Rng, c: Country): string {
 function capitalArticle(rng: Rng, c: Country): string {
   if (capitalIsCountry(c)) return countryArticle(rng, c);
   const cur = mainCurrency(c);
-  const first = rng.pick([
-    `${c.capital} is the capital of ${c.ref}.`,
-    `${c.capital} is the capital city of ${c.ref}, in ${c.continent}.`,
-    `${c.capital} serves as the capital of ${c.ref}.`,
+  noteFact(c.name, 'capital', c.capital);
+  const continent = () => noteFact(c.name, 'continent', c.continent);
+  const first = pickDraft((xs) => rng.pick(xs), [
+    () => `${c.capital} is the capital of ${c.ref}.`,
+    () => {
+      continent();
+      return `${c.capital} is the capital city of ${c.ref}, in ${c.continent}.`;
+    },
+    () => `${c.capital} serves as the capital of ${c.ref}.`,
   ]);
-  const more = rng.shuffle([
-    `As the capital, ${c.capital} is home to the national government of ${c.ref}.`,
-    `Visitors to ${c.capital} pay with the ${cur.name}, the currency of ${c.ref}.`,
-    `${c.Ref} is in ${c.continent}.`,
-    `The city is the political centre of ${c.ref}.`,
-  ]).slice(0, 2);
+  const more = rng
+    .shuffle([
+      () => `As the capital, ${c.capital} is home to the national government of ${c.ref}.`,
+      () => {
+        noteFact(c.name, 'currency', cur.name);
+        return `Visitors to ${c.capital} pay with the ${cur.name}, the currency of ${c.ref}.`;
+      },
+      () => {
+        continent();
+        return `${c.Ref} is in ${c.continent}.`;
+      },
+      () => `The city is the political centre of ${c.ref}.`,
+    ])
+    .slice(0, 2)
+    .map((sentence) => sentence());
   return `${c.capital}\n\n${first} ${more.join(' ')}`;
 }
 
@@ -161,6 +185,9 @@ function continentList(rng: Rng): string {
   const style = rng.int(0, 2);
   const head = rng.pick([`Countries of ${cont}`, `Capitals in ${cont}`, `List of countries in ${cont}`]);
   const lines = unique.map((c) => {
+    noteFact(c.name, 'continent', cont);
+    noteFact(c.name, 'capital', c.capital);
+    if (style === 1) noteFact(c.name, 'currency', mainCurrency(c).name);
     if (style === 0) return `- ${c.name}: ${c.capital}`;
     if (style === 1) return `- ${c.name} (capital: ${c.capital}; currency: ${mainCurrency(c).name})`;
     return `* ${c.capital}, capital of ${c.ref}`;
@@ -181,6 +208,7 @@ function currencyArticle(rng: Rng): string {
   const named = users.length > 6 ? rng.sample(users.filter((x) => x.focus || rng.chance(0.3)), 6) : users;
   const names = named.map((x) => x.ref);
   if (!names.includes(c.name)) names.unshift(c.name);
+  for (const x of new Set([c, ...named])) noteFact(x.name, 'currency', cur.name);
   const where = names.length === 1 ? `the currency of ${names[0]}` : `used in ${listJoin(names)}`;
   const first = rng.pick([
     `The ${cur.name} (${cur.code}) is ${where}.`,
@@ -200,6 +228,7 @@ function languageArticle(rng: Rng): string {
     6,
   );
   if (!named.includes(c)) named.unshift(c);
+  for (const x of named) noteFact(x.name, 'language', lang);
   const names = named.map((x) => x.ref);
   return rng.pick([
     `${lang}\n\n${lang} is a language spoken in ${listJoin(names)}.`,
@@ -211,10 +240,19 @@ function languageArticle(rng: Rng): string {
 /** Two countries side by side. */
 function comparison(rng: Rng): string {
   const [a, b] = rng.sample(FOCUS_COUNTRIES, 2);
-  return rng.pick([
-    `${a.name} and ${b.name}\n\n${capitalSentence(rng, a, false)} ${capitalSentence(rng, b, false)} ${currencySentence(rng, a, false)} ${currencySentence(rng, b, false)}`,
-    `The capital of ${a.ref} is ${a.capital}, while the capital of ${b.ref} is ${b.capital}. ${a.Ref} is in ${a.continent} and ${b.ref} is in ${b.continent}.`,
-    `Unlike ${a.ref}, whose currency is the ${mainCurrency(a).name}, ${b.ref} uses the ${mainCurrency(b).name}. ${capitalSentence(rng, b, false)}`,
+  return pickDraft((xs) => rng.pick(xs), [
+    () => `${a.name} and ${b.name}\n\n${capitalSentence(rng, a, false)} ${capitalSentence(rng, b, false)} ${currencySentence(rng, a, false)} ${currencySentence(rng, b, false)}`,
+    () => {
+      for (const x of [a, b]) {
+        noteFact(x.name, 'capital', x.capital);
+        noteFact(x.name, 'continent', x.continent);
+      }
+      return `The capital of ${a.ref} is ${a.capital}, while the capital of ${b.ref} is ${b.capital}. ${a.Ref} is in ${a.continent} and ${b.ref} is in ${b.continent}.`;
+    },
+    () => {
+      for (const x of [a, b]) noteFact(x.name, 'currency', mainCurrency(x).name);
+      return `Unlike ${a.ref}, whose currency is the ${mainCurrency(a).name}, ${b.ref} uses the ${mainCurrency(b).name}. ${capitalSentence(rng, b, false)}`;
+    },
   ]);
 }
 

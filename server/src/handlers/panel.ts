@@ -13,6 +13,7 @@ import { snippetFor } from '../engine/report/snippet';
 import type { BatchView, CardPage, QueryView, Side } from '../engine/report/types';
 import { readResults } from '../engine/results/io';
 import type { LoadedResults } from '../engine/results/types';
+import { resultsQuery } from '../engine/score/queries';
 import { scoredCorpusPath } from '../engine/runs/analyze';
 import { CorpusTexts } from '../engine/runs/documents';
 import type { InfluenceResult } from '../engine/runs/influence';
@@ -118,18 +119,7 @@ function viewInput(ref: string, r: InfluenceResult): QueryViewInput {
   const exact = r.exact === 'all' ? undefined : new Set(r.exact);
   return {
     ref,
-    query: {
-      id: q.record.id,
-      kind: q.record.kind ?? null,
-      task: q.record.task ?? null,
-      prompt: q.record.prompt,
-      completion: q.completion,
-      nllNats: r.nllNats,
-      generated: q.generated,
-      answer: q.record.answer ?? null,
-      promptTokens: q.promptTokens,
-      completionTokens: q.completionTokens,
-    },
+    query: resultsQuery(q, r.nllNats),
     documents: exact ? r.documents.map((d, j) => ({ ...d, exact: exact.has(j) })) : r.documents,
     scores: r.scores,
     method: { scoring: r.method === 'exact' ? 'exact' : 'index', ...(r.method === 'exact' ? {} : { rerank: exact?.size ?? 0 }) },

@@ -13,6 +13,7 @@ import { FILE_LIMITS, readJsonBounded } from '../util/files';
 import { TOOL_VERSION } from '../version';
 import { answerAnalysis, answerLadder, answerPattern, type AnswerReport } from './answers';
 import { correlationAnalysis, type CorrelationReport } from './correlations';
+import { findings, type Finding } from './findings';
 import { kindOf, orderedKinds, type QueryLabel } from './groups';
 import { powerLawAnalysis, type PowerLawReport } from './powerLaw';
 import { sourceAnalysis, sourceLadder, type SourceReport } from './sources';
@@ -37,6 +38,8 @@ export interface AnalyzeOptions {
   percents?: readonly number[];
   /** Why there is no text (reported when `text` is absent). */
   noTextReason?: string;
+  /** Per query: corpus documents containing its answer (the base rate of the findings' answer rates). */
+  answerCounts?: (number | null)[];
 }
 
 export interface AnalysisReport {
@@ -56,6 +59,8 @@ export interface AnalysisReport {
   answers: AnswerReport | { available: false; reason: string };
   /** 5: source multipliers among the top and bottom k. */
   sources: SourceReport;
+  /** The paper's quantitative claims beside the measured values, with base rates and tests. */
+  findings: Finding[];
 }
 
 type StepsCarrier = { steps?: unknown };
@@ -135,23 +140,28 @@ export function analyze(loaded: LoadedResults, options: AnalyzeOptions = {}): An
       )
     : { available: false, reason: options.noTextReason ?? 'no document text was given' };
 
+  const correlations = correlationAnalysis(raw, labels, { permutations: options.permutations, seed: options.seed });
+  const powerLaw = powerLawAnalysis(perNat, labels, { maxRank: options.maxRank });
+  const totalInfluence = totalInfluenceAnalysis(perNat, labels, options.percents ?? PERCENT_GRID);
+  const sources = sourceAnalysis(
+    labels,
+    top,
+    bottom,
+    documents.map((d) => d.source),
+    ks.sources,
+  );
   return {
     version: ANALYSIS_VERSION,
     tool: TOOL_VERSION,
     createdAt: new Date().toISOString(),
     results: { dir: loaded.dir, createdAt: results.createdAt, queries: queries.length, documents: N, strategy: results.strategy, rank: results.rank, corpus: results.corpus.path },
     kinds,
-    correlations: correlationAnalysis(raw, labels, { permutations: options.permutations, seed: options.seed }),
-    powerLaw: powerLawAnalysis(perNat, labels, { maxRank: options.maxRank }),
-    totalInfluence: totalInfluenceAnalysis(perNat, labels, options.percents ?? PERCENT_GRID),
+    correlations,
+    powerLaw,
+    totalInfluence,
     answers,
-    sources: sourceAnalysis(
-      labels,
-      top,
-      bottom,
-      documents.map((d) => d.source),
-      ks.sources,
-    ),
+    sources,
+    findings: findings({ labels, documents: N, correlations, powerLaw, totalInfluence, answers, sources, answerCounts: options.answerCounts, seed: options.seed }),
   };
 }
 

@@ -1,6 +1,7 @@
 /** The compact plain-text headline table of an analysis report (printed by `influence-lens analyze` and the demo). */
 import type { AnalysisReport } from './analyze';
 import type { Summary } from './groups';
+import { findingsText } from './findingsTable';
 
 /** A p-value: three decimals, or scientific below 0.001. */
 export function formatP(p: number | null | undefined): string {
@@ -109,5 +110,6 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
     }
     out.push(...table(rows));
   }
+  out.push(...findingsText(report.findings ?? []));
   return out.join('\n') + '\n';
 }

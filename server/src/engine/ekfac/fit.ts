@@ -139,7 +139,7 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
     progress.elapsedMs = Date.now() - started;
     o.onProgress?.(progress);
   };
-  const batchSize = o.batchSize ?? 8;
+  const batchSize = o.batchSize ?? o.pool.batchSize;
   /** Documents and tokens that count in the stage (the Λ pass may also read documents past the sample, for the index). */
   const sampled = { documents: 0, tokens: 0 };
   const seqTokens = (batch: CorpusItem[]) => batch.reduce((n, it) => n + it.sequence.tokens.length, 0);

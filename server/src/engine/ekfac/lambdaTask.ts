@@ -4,6 +4,7 @@
  * documents' own next tokens, so the rows take a second backward pass unless the fit uses the empirical
  * Fisher over the same documents (then one capture serves both).
  */
+import { joinReadbacks, mapReadback } from '../backend/readback';
 import type { Tensor2D } from '../tf';
 import type { TfModel } from '../model/tfModel';
 import { withDeviceCaptures, type DeviceCaptures } from '../capture/deviceCaptures';
@@ -26,14 +27,14 @@ export interface LambdaResult {
   index?: SketchRows;
 }
 
-export function lambdaTask(model: TfModel, task: LambdaTask, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>, sketch: DeviceSketch | undefined): LambdaResult {
-  const sums = (c: DeviceCaptures) => (task.rotate ? ekfacLambdaSums(c, bases) : diagonalSums(c));
-  if (!task.index) return withDeviceCaptures(model, task.sequences, task.options, (c) => ({ sums: sums(c), documents: c.B }));
+export async function lambdaTask(model: TfModel, task: LambdaTask, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>, sketch: DeviceSketch | undefined): Promise<LambdaResult> {
+  const sums = (c: DeviceCaptures) => mapReadback(task.rotate ? ekfacLambdaSums(c, bases) : diagonalSums(c), (s): LambdaResult => ({ sums: s, documents: c.B }));
+  if (!task.index) return withDeviceCaptures(model, task.sequences, task.options, sums);
   if (!sketch) throw new Error('no index sketch is set in this compute thread');
   if (task.index === 'same' && task.options.labels === 'actual') {
-    return withDeviceCaptures(model, task.sequences, ACTUAL_LABELS, (c) => ({ sums: sums(c), documents: c.B, index: sketch.rows(c) }));
+    return withDeviceCaptures(model, task.sequences, ACTUAL_LABELS, (c) => joinReadbacks(sums(c), sketch.rows(c), (l, index) => ({ ...l, index })));
   }
-  const lambda = task.sequences.length > 0 ? withDeviceCaptures(model, task.sequences, task.options, (c) => ({ sums: sums(c), documents: c.B })) : { sums: [], documents: 0 };
+  const lambda = task.sequences.length > 0 ? await withDeviceCaptures(model, task.sequences, task.options, sums) : { sums: [], documents: 0 };
   const index = task.index === 'same' ? task.sequences : task.index;
-  return { ...lambda, index: withDeviceCaptures(model, index, ACTUAL_LABELS, (c) => sketch.rows(c)) };
+  return { ...lambda, index: await withDeviceCaptures(model, index, ACTUAL_LABELS, (c) => sketch.rows(c)) };
 }

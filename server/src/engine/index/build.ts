@@ -214,7 +214,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   await runBatched<CorpusItem, TaskOf<'indexRows'>>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report: newCorpusReport(), signal: o.signal }),
-    o.batchSize ?? 8,
+    o.batchSize ?? o.pool.batchSize,
     (batch) => ({ kind: 'indexRows', sequences: batch.map((it) => it.sequence) }),
     (rows, batch) => {
       builder.push(batch, rows);

@@ -3,7 +3,9 @@
  * (search), and the part of an open index this thread holds and scans.
  */
 import type { StageHandlers, ThreadState } from '../backend/deviceState';
+import { joinReadbacks, readback } from '../backend/readback';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
+import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import type { SketchBasisMessage } from './projection';
 import { DeviceSketch, type SketchRows } from './reductions';
@@ -56,7 +58,10 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     return null;
   },
   indexRows: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => indexSketch(s).rows(c)),
-  indexQuery: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => ({ losses: c.losses, vectors: indexSketch(s).queries(c) })),
+  indexQuery: (s, task) =>
+    withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) =>
+      joinReadbacks(readback([c.tokenLosses], ([l]) => lossPerSequence(c.B, c.L, l)), indexSketch(s).queries(c), (losses, vectors) => ({ losses, vectors })),
+    ),
   openIndexPart: (s, task) => {
     const d = device(s);
     d.part = undefined; // the previous part's memory goes before the next one loads

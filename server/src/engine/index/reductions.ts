@@ -3,7 +3,8 @@
  * captures. Kronecker sketches (eigen, kron) come straight from the tokens, (g W_S)ᵀ (a W_A), without
  * forming G; count and blocks rotate every document's gradient into the eigenbasis first.
  */
-import { tf, type Tensor1D, type Tensor2D, type Tensor3D } from '../tf';
+import { readback, type Readback } from '../backend/readback';
+import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D } from '../tf';
 import type { DeviceCaptures, DeviceModuleCapture } from '../capture/deviceCaptures';
 import { perSequenceGradients, rotateTransposed } from '../ekfac/reductions';
 import { batchMatMul } from '../model/ops';
@@ -60,87 +61,86 @@ export class DeviceSketch {
   }
 
   /** Every document's sketch, module after module (count: all modules summed into one segment). */
-  rows(c: DeviceCaptures): SketchRows {
+  rows(c: DeviceCaptures): Readback<SketchRows> {
     const first = this.modules[0]?.m;
     if (!first) throw new Error('no index sketch is set in this compute thread');
-    if (first.kind === 'kron') return { values: this.kronRows(c) };
+    if (first.kind === 'kron') return this.kronRows(c);
     if (first.blocks !== undefined) return this.blockRows(c);
-    return { values: this.countRows(c, first.dims!) };
+    return this.countRows(c, first.dims!);
   }
 
   /** Per query sequence, module after module: the sketch (eigen, kron) or R_q in the transposed order (count, blocks). */
-  queries(c: DeviceCaptures): Float32Array {
+  queries(c: DeviceCaptures): Readback<Float32Array> {
     const widths = this.modules.map(({ m }) => (m.kind === 'kron' ? padded(m.kS * m.kA) : m.width));
     const P = widths.reduce((x, y) => x + y, 0);
-    const out = new Float32Array(c.B * P); // zero on each module's padding
+    const parts: Tensor[] = [];
     for (let b = 0; b < c.B; b++) {
-      let off = b * P;
-      this.modules.forEach(({ name, m }, j) => {
-        out.set(m.kind === 'kron' ? kronQuery(c, capture(c, name), m, b) : rotatedFromTokens(c, capture(c, name), m.QA, m.QS, b), off);
-        off += widths[j];
-      });
+      for (const { name, m } of this.modules) parts.push(m.kind === 'kron' ? kronQuery(c, capture(c, name), m, b) : rotatedFromTokens(c, capture(c, name), m.QA, m.QS, b));
     }
-    return out;
-  }
-
-  private kronRows(c: DeviceCaptures): Float32Array {
-    const parts = this.modules.map(({ name, m }) =>
-      tf.tidy(() => {
-        const { kS, kA, WS, WA } = m as DeviceKron;
-        const x = capture(c, name);
-        // (g W_S)ᵀ (a W_A) per sequence: [B, kS, L] × [B, L, kA].
-        const gw = tf.transpose(tf.reshape(tf.matMul(x.g, WS), [c.B, c.L, kS]), [0, 2, 1]) as Tensor3D;
-        const aw = tf.reshape(tf.matMul(x.a, WA), [c.B, c.L, kA]) as Tensor3D;
-        const flat = tf.reshape(batchMatMul(gw, aw), [c.B, kS * kA]) as Tensor2D;
-        const pad = padded(kS * kA) - kS * kA;
-        return pad > 0 ? tf.pad(flat, [[0, 0], [0, pad]]) : flat;
-      }),
-    );
-    return readConcat(parts);
-  }
-
-  private countRows(c: DeviceCaptures, dims: number): Float32Array {
-    const width = padded(dims);
-    const out = new Float32Array(c.B * width);
-    for (const { name, m } of this.modules) {
-      const r = m as DeviceRotation;
-      const t = tf.tidy(() => tf.mul(rotated(c, capture(c, name), r), r.weights));
-      const data = t.dataSync() as Float32Array;
-      t.dispose();
-      const codes = r.buckets!;
+    return readback(parts, (data) => {
+      // The data is placed here as typed arrays, never returned through tidy (which walks a returned typed
+      // array element by element, ~200 ns each).
+      const out = new Float32Array(c.B * P); // zero on each module's padding
       for (let b = 0; b < c.B; b++) {
-        const row = data.subarray(b * r.width, (b + 1) * r.width);
-        const acc = out.subarray(b * width, (b + 1) * width);
-        for (let p = 0; p < row.length; p++) {
-          const code = codes[p];
-          acc[code >> 1] += code & 1 ? -row[p] : row[p];
-        }
+        let off = b * P;
+        widths.forEach((w, j) => {
+          out.set(data[b * widths.length + j], off);
+          off += w;
+        });
       }
-    }
-    return out;
+      return out;
+    });
+  }
+
+  private kronRows(c: DeviceCaptures): Readback<SketchRows> {
+    const parts = this.modules.map(({ name, m }) => {
+      const { kS, kA, WS, WA } = m as DeviceKron;
+      const x = capture(c, name);
+      // (g W_S)ᵀ (a W_A) per sequence: [B, kS, L] × [B, L, kA].
+      const gw = tf.transpose(tf.reshape(tf.matMul(x.g, WS), [c.B, c.L, kS]), [0, 2, 1]) as Tensor3D;
+      const aw = tf.reshape(tf.matMul(x.a, WA), [c.B, c.L, kA]) as Tensor3D;
+      const flat = tf.reshape(batchMatMul(gw, aw), [c.B, kS * kA]) as Tensor2D;
+      const pad = padded(kS * kA) - kS * kA;
+      return pad > 0 ? tf.pad(flat, [[0, 0], [0, pad]]) : flat;
+    });
+    return readback([tf.concat(parts, 1)], ([values]) => ({ values: values as Float32Array }));
+  }
+
+  private countRows(c: DeviceCaptures, dims: number): Readback<SketchRows> {
+    const rotations = this.modules.map(({ m }) => m as DeviceRotation);
+    const parts = this.modules.map(({ name }, j) => tf.mul(rotated(c, capture(c, name), rotations[j]), rotations[j].weights));
+    return readback(parts, (data) => {
+      const width = padded(dims);
+      const out = new Float32Array(c.B * width);
+      rotations.forEach((r, j) => {
+        const codes = r.buckets!;
+        for (let b = 0; b < c.B; b++) {
+          const row = data[j].subarray(b * r.width, (b + 1) * r.width);
+          const acc = out.subarray(b * width, (b + 1) * width);
+          for (let p = 0; p < row.length; p++) {
+            const code = codes[p];
+            acc[code >> 1] += code & 1 ? -row[p] : row[p];
+          }
+        }
+      });
+      return { values: out };
+    });
   }
 
   /** Per document, module after module, the `kept` blocks of R_d with the largest Σ |R_d| · weight. */
-  private blockRows(c: DeviceCaptures): SketchRows {
-    const picked = this.modules.map(({ name, m }) =>
-      tf.tidy(() => {
-        const r = m as DeviceRotation;
-        const rot = rotated(c, capture(c, name), r);
-        const weight = tf.sum(tf.reshape(tf.mul(tf.abs(rot), r.weights), [c.B, r.blocks!, BLOCK]), 2);
-        const { indices } = tf.topk(weight, r.kept!, false);
-        // A flat gather: wasm's gather with batchDims returns wrong rows past the first (tfjs 4.22).
-        const flat = tf.add(indices, tf.reshape(tf.range(0, c.B * r.blocks!, r.blocks!, 'int32'), [c.B, 1]));
-        return { indices, values: tf.reshape(tf.gather(tf.reshape(rot, [-1, BLOCK]), tf.reshape(flat, [-1])), [c.B, r.kept! * BLOCK]) as Tensor2D };
-      }),
-    );
-    try {
-      return {
-        blocks: tf.concat(picked.map((p) => p.indices), 1).dataSync() as Int32Array,
-        values: readConcat(picked.map((p) => p.values)),
-      };
-    } finally {
-      picked.forEach((p) => tf.dispose(p.indices));
-    }
+  private blockRows(c: DeviceCaptures): Readback<SketchRows> {
+    const picked = this.modules.map(({ name, m }) => {
+      const r = m as DeviceRotation;
+      const rot = rotated(c, capture(c, name), r);
+      const weight = tf.sum(tf.reshape(tf.mul(tf.abs(rot), r.weights), [c.B, r.blocks!, BLOCK]), 2);
+      const { indices } = tf.topk(weight, r.kept!, false);
+      // A flat gather: wasm's gather with batchDims returns wrong rows past the first (tfjs 4.22).
+      const flat = tf.add(indices, tf.reshape(tf.range(0, c.B * r.blocks!, r.blocks!, 'int32'), [c.B, 1]));
+      return { indices, values: tf.reshape(tf.gather(tf.reshape(rot, [-1, BLOCK]), tf.reshape(flat, [-1])), [c.B, r.kept! * BLOCK]) as Tensor2D };
+    });
+    const blocks = tf.concat(picked.map((p) => p.indices), 1);
+    const values = tf.concat(picked.map((p) => p.values), 1);
+    return readback([blocks, values], ([b, v]) => ({ blocks: b as Int32Array, values: v as Float32Array }));
   }
 }
 
@@ -199,16 +199,6 @@ function rotated(c: DeviceCaptures, m: DeviceModuleCapture, r: DeviceRotation): 
   return pad > 0 ? tf.pad(rot, [[0, 0], [0, pad]]) : rot;
 }
 
-/** Concatenates [B, w_j] tensors along the rows and reads them (outside tidy: it walks returned typed arrays). */
-function readConcat(parts: Tensor2D[]): Float32Array {
-  const all = tf.concat(parts, 1);
-  try {
-    return all.dataSync() as Float32Array;
-  } finally {
-    tf.dispose([all, ...parts]);
-  }
-}
-
 /** The rows of sequence b: its token inputs [L × in] and output gradients [L × out]. */
 function tokens(c: DeviceCaptures, m: DeviceModuleCapture, b: number): { a: Tensor2D; g: Tensor2D } {
   return { a: tf.slice(m.a, [b * c.L, 0], [c.L, m.a.shape[1]]), g: tf.slice(m.g, [b * c.L, 0], [c.L, m.g.shape[1]]) };
@@ -219,33 +209,18 @@ function tokens(c: DeviceCaptures, m: DeviceModuleCapture, b: number): { a: Tens
  * G [L × out]. For a query of L tokens this is L·(in² + out² + in·out) multiply-adds against
  * in·out·(L + in + out) for rotating G, ~4× fewer for the demo model's 30-token queries.
  */
-function rotatedFromTokens(c: DeviceCaptures, m: DeviceModuleCapture, QA: Tensor2D, QS: Tensor2D, b: number): Float32Array {
-  // The tensor leaves tidy, not its data: tidy walks a returned typed array element by element (~200 ns each).
-  const rotT = tf.tidy(() => {
-    const { a, g } = tokens(c, m, b);
-    // An explicit transpose: wasm's matMul with transposeA is 10–30× slower.
-    return tf.matMul(tf.transpose(tf.matMul(a, QA)), tf.matMul(g, QS));
-  });
-  try {
-    return rotT.dataSync() as Float32Array;
-  } finally {
-    rotT.dispose();
-  }
+function rotatedFromTokens(c: DeviceCaptures, m: DeviceModuleCapture, QA: Tensor2D, QS: Tensor2D, b: number): Tensor2D {
+  const { a, g } = tokens(c, m, b);
+  // An explicit transpose: wasm's matMul with transposeA is 10–30× slower.
+  return tf.matMul(tf.transpose(tf.matMul(a, QA)), tf.matMul(g, QS));
 }
 
 /** A query's Kronecker sketch, kS × kA row-major: P_Sᵀ (R_q ⊙ V) P_A, on the subspace only for eigen. */
-function kronQuery(c: DeviceCaptures, m: DeviceModuleCapture, k: DeviceKron, b: number): Float32Array {
+function kronQuery(c: DeviceCaptures, m: DeviceModuleCapture, k: DeviceKron, b: number): Tensor2D {
   const q = k.query;
   if (!q) throw new Error('this compute thread holds the index sketch for documents only');
-  const s = tf.tidy(() => {
-    const { a, g } = tokens(c, m, b);
-    let x = tf.mul(tf.matMul(tf.transpose(tf.matMul(a, q.QA)), tf.matMul(g, q.QS)), q.VT) as Tensor2D; // [qA × qS]
-    if (q.PAT && q.PS) x = tf.matMul(tf.matMul(q.PAT, x), q.PS);
-    return tf.transpose(x);
-  });
-  try {
-    return s.dataSync() as Float32Array;
-  } finally {
-    s.dispose();
-  }
+  const { a, g } = tokens(c, m, b);
+  let x = tf.mul(tf.matMul(tf.transpose(tf.matMul(a, q.QA)), tf.matMul(g, q.QS)), q.VT) as Tensor2D; // [qA × qS]
+  if (q.PAT && q.PS) x = tf.matMul(tf.matMul(q.PAT, x), q.PS);
+  return tf.transpose(x);
 }

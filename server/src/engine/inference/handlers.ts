@@ -1,10 +1,10 @@
 /** Inference's device side: greedy generation and per-token losses of one sequence. */
 import type { StageHandlers } from '../backend/deviceState';
-import { generateGreedy } from './generate';
+import { generateGreedy, type LineEndTokens } from './generate';
 import { tokenLosses } from './loss';
 
 export type InferenceTask =
-  | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[] }
+  | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[]; lineEnd?: LineEndTokens }
   | { kind: 'tokenLosses'; tokens: number[] };
 
 export interface InferenceResults {

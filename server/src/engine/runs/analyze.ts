@@ -4,8 +4,10 @@
  * is still the corpus that was scored.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { analyze, documentsNeeded, writeAnalysis, type AnalysisReport } from '../analysis/analyze';
+import { answerPattern } from '../analysis/answers';
+import { locateCorpus } from '../report/texts';
+import { readCorpus } from '../corpus/corpus';
 import type { CorpusOptions } from '../corpus/types';
 import { readResults } from '../results/io';
 import { prepareOutput } from '../util/output';
@@ -36,18 +38,26 @@ export async function runAnalysis(r: AnalyzeRequest, hooks: RunHooks = {}): Prom
   const { queries, documents } = loaded.results;
   hooks.log?.(`analysing ${queries.length} queries × ${documents.length} documents in ${r.results}`);
   const texts = await answerTexts(loaded, r, hooks);
-  const report = analyze(loaded, { ks: r.ks, permutations: r.permutations ?? 1000, seed: r.seed ?? 0, ...texts });
+  const answerCounts = texts.text ? await countAnswers(loaded, r, hooks) : undefined;
+  const report = analyze(loaded, { ks: r.ks, permutations: r.permutations ?? 1000, seed: r.seed ?? 0, ...texts, answerCounts });
   return { report, path: writeAnalysis(r.results, report), loaded };
 }
 
-/** The scored corpus: the one given, else results.corpus.path (relative: to the working folder, then to the results folder). */
-export function scoredCorpusPath(loaded: LoadedResults, given?: string): string | undefined {
-  if (given) return given;
-  const recorded = loaded.results.corpus.path;
-  if (!recorded) return undefined;
-  if (isAbsolute(recorded) || existsSync(recorded)) return recorded;
-  const beside = resolve(loaded.dir, recorded);
-  return existsSync(beside) ? beside : recorded;
+/** The scored corpus: the one given, else results.corpus.path (resolved as the report does). */
+export const scoredCorpusPath = locateCorpus;
+
+/** Per query, how many corpus documents contain its answer (the findings' base rate), in one pass. */
+async function countAnswers(loaded: LoadedResults, r: AnalyzeRequest, hooks: RunHooks): Promise<(number | null)[]> {
+  const patterns = loaded.results.queries.map((q) => (q.answer === null ? null : answerPattern(q.answer)));
+  const counts = patterns.map((p) => (p === null ? null : 0));
+  const scored = new Set(loaded.results.documents.map((d) => d.index));
+  for await (const doc of readCorpus({ ...r.corpus, path: scoredCorpusPath(loaded, r.corpus?.path)! }, undefined, hooks.signal)) {
+    if (!scored.has(doc.index)) continue;
+    patterns.forEach((p, i) => {
+      if (p !== null && p.test(doc.text)) counts[i]!++;
+    });
+  }
+  return counts;
 }
 
 async function answerTexts(

@@ -9,7 +9,7 @@ import { InfluenceLensError } from '../errors';
 import { currentIndex, PassIndexWriter, sketchChoice, type IndexTarget } from '../index/build';
 import type { IndexManifest } from '../index/types';
 import { runIndexBuild } from './buildIndex';
-import { checkMaxLen, DEFAULT_BATCH_SIZE, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
+import { checkMaxLen, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
 import { openFactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
@@ -111,7 +111,7 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
     identity,
     out: r.out,
     shard: r.shard,
-    batchSize: r.batchSize ?? DEFAULT_BATCH_SIZE,
+    batchSize: r.batchSize ?? run.pool.batchSize,
     signal: hooks.signal,
     index: pass,
     onProgress: (p) => {

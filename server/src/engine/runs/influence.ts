@@ -92,6 +92,8 @@ export interface InfluenceSessionOptions {
   index?: OpenIndex;
   damping?: number;
   maxNewTokens?: number;
+  /** Greedy completions end with their first line of content. */
+  firstLine?: boolean;
 }
 
 export class InfluenceSession {
@@ -118,7 +120,7 @@ export class InfluenceSession {
   async prepare(r: InfluenceRequest, signal?: AbortSignal): Promise<PreparedQuery> {
     const record = { id: r.id ?? 'selection', prompt: r.prompt, completion: r.completion, kind: r.kind, task: r.task, answer: r.answer, file: r.file ?? '<editor>', line: r.line ?? 1 };
     return prepareQuery(record, {
-      ...queryOptions(this.run, { maxLen: this.factors.maxLen, maxNewTokens: this.o.maxNewTokens }),
+      ...queryOptions(this.run, { maxLen: this.factors.maxLen, maxNewTokens: this.o.maxNewTokens, firstLine: this.o.firstLine }),
       truncatePrompt: true,
       priority: 'interactive',
       signal,

@@ -4,6 +4,7 @@
  */
 import type { BackendInfo, BackendRequest } from '../backend/backend';
 import { ComputePool } from '../backend/pool';
+import type { LineEndTokens } from '../inference/generate';
 import { fingerprintCheckpoint } from '../model/load';
 import { bosId, openModel, stopIds, type OpenedModel } from '../model/openModel';
 import type { Checkpoint } from '../model/types';
@@ -31,6 +32,7 @@ export interface ModelId {
 
 export class ModelRun implements OpenedModel {
   private fingerprint: Promise<string> | undefined;
+  private lineEndTokens: LineEndTokens | undefined;
 
   private constructor(
     readonly options: ModelRunOptions,
@@ -61,6 +63,21 @@ export class ModelRun implements OpenedModel {
 
   get stopIds(): number[] {
     return stopIds(this);
+  }
+
+  /** The vocabulary's newline and whitespace-only tokens, for greedy completions that stop at the end of a line. */
+  get lineEnd(): LineEndTokens {
+    if (!this.lineEndTokens) {
+      const newline: number[] = [];
+      const blank: number[] = [];
+      for (let id = 0; id < this.tokenizer.vocabSize; id++) {
+        const text = this.tokenizer.decode([id]);
+        if (text.includes('\n')) newline.push(id);
+        if (!/\S/.test(text)) blank.push(id);
+      }
+      this.lineEndTokens = { newline, blank };
+    }
+    return this.lineEndTokens;
   }
 
   /** The model's context length (tokens). */

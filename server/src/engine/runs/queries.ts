@@ -47,12 +47,13 @@ export async function prepareQueries(
 }
 
 /** What prepareQuery needs from a model run. */
-export function queryOptions(run: ModelRun, o: { maxLen: number; maxNewTokens?: number }) {
+export function queryOptions(run: ModelRun, o: { maxLen: number; maxNewTokens?: number; firstLine?: boolean }) {
   return {
     pool: run.pool,
     tokenizer: run.tokenizer,
     bos: run.bos,
     stopIds: run.stopIds,
+    lineEnd: o.firstLine ? run.lineEnd : undefined,
     maxNewTokens: o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
     maxLen: o.maxLen,
   };

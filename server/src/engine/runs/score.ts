@@ -10,10 +10,10 @@ import { scoreWithIndex } from '../index/scoreWithIndex';
 import type { QueryRecord } from '../queries/types';
 import { writeResults } from '../results/io';
 import type { ResultsFile, ResultsMeta } from '../results/types';
+import { resultsQuery } from '../score/queries';
 import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../score/score';
 import { TOOL_VERSION } from '../version';
 import { prepareOutput } from '../util/output';
-import { DEFAULT_BATCH_SIZE } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
@@ -67,7 +67,7 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
     maxLen: f.maxLen,
     damping: r.damping,
     rank: r.rank,
-    batchSize: r.batchSize ?? DEFAULT_BATCH_SIZE,
+    batchSize: r.batchSize ?? run.pool.batchSize,
     signal: hooks.signal,
     onProgress: (p: ScoreProgress) =>
       hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
@@ -112,18 +112,7 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
       ...(indexInfo ? { index: indexInfo, rerank: r.index?.rerank ?? 0 } : {}),
     },
     documents: output.documents.map(({ index, id, source, tokens, file, line, exact }) => ({ index, id, source, tokens, file, line, ...(indexInfo ? { exact: exact === true } : {}) })),
-    queries: output.queries.map((q) => ({
-      id: q.record.id,
-      kind: q.record.kind ?? null,
-      task: q.record.task ?? null,
-      prompt: q.record.prompt,
-      completion: q.completion,
-      generated: q.generated,
-      answer: q.record.answer ?? null,
-      nllNats: q.nllNats,
-      promptTokens: q.promptTokens,
-      completionTokens: q.completionTokens,
-    })),
+    queries: output.queries.map((q) => resultsQuery(q, q.nllNats)),
     ...(skipped.length > 0 ? { skippedQueries: skipped } : {}),
   };
   const results = r.out ? writeResults(r.out, meta, output.scores, output.self) : meta;

@@ -4,9 +4,11 @@
  */
 import type { ComputePool, Priority } from '../backend/pool';
 import type { CaptureSequence } from '../capture/types';
+import type { LineEndTokens } from '../inference/generate';
 import { InfluenceLensError } from '../errors';
 import type { QueryRecord } from '../queries/types';
 import type { Tokenizer } from '../tokenizer/types';
+import type { ResultsQuery } from '../results/types';
 
 export interface PreparedQuery {
   record: QueryRecord;
@@ -20,11 +22,19 @@ export interface PreparedQuery {
   truncatedFrom?: number;
 }
 
+/** A prepared query as results.json records it. */
+export function resultsQuery(q: PreparedQuery, nllNats: number): ResultsQuery {
+  const r = q.record;
+  return { id: r.id, kind: r.kind ?? null, task: r.task ?? null, prompt: r.prompt, completion: q.completion, generated: q.generated, answer: r.answer ?? null, nllNats, promptTokens: q.promptTokens, completionTokens: q.completionTokens };
+}
+
 export interface ResolveOptions {
   pool: ComputePool;
   tokenizer: Tokenizer;
   bos: number;
   stopIds: number[];
+  /** Greedy completions end with their first line of content (absent: at a stop token or the budget). */
+  lineEnd?: LineEndTokens;
   maxNewTokens: number;
   maxLen: number;
   signal?: AbortSignal;
@@ -72,7 +82,7 @@ export async function prepareQuery(record: QueryRecord, o: PrepareOptions): Prom
   let completion: string;
   if (generated) {
     const budget = Math.min(o.maxNewTokens, o.maxLen - promptTokens.length);
-    completionTokens = await o.pool.run({ kind: 'generate', prompt: promptTokens, maxNewTokens: budget, stopIds: o.stopIds }, { priority: o.priority, signal: o.signal });
+    completionTokens = await o.pool.run({ kind: 'generate', prompt: promptTokens, maxNewTokens: budget, stopIds: o.stopIds, lineEnd: o.lineEnd }, { priority: o.priority, signal: o.signal });
     completion = o.tokenizer.decode(completionTokens, promptTokens[promptTokens.length - 1]);
     if (completionTokens.length === 0) {
       throw new InfluenceLensError('QUERY_EMPTY', `query "${record.id}": the model's greedy completion is empty (it stopped at once); give a completion`, where);
