@@ -99,8 +99,8 @@ test('a first-line completion is the full completion cut at its first newline af
       const stopIds = [tokenizer.eosId];
       for (const text of ['Q: What is the capital of Japan?\nA:', 'Q: What is the currency of Norway?\nA:\n']) {
         const prompt = [run.bos, ...tokenizer.encode(text)];
-        const full = generateGreedy(model, prompt, { maxNewTokens: 40, stopIds });
-        const line = generateGreedy(model, prompt, { maxNewTokens: 40, stopIds, lineEnd: run.lineEnd });
+        const full = await generateGreedy(model, prompt, { maxNewTokens: 40, stopIds });
+        const line = await generateGreedy(model, prompt, { maxNewTokens: 40, stopIds, lineEnd: run.lineEnd });
         const fullText = tokenizer.decode(full, prompt.at(-1));
         const lineText = tokenizer.decode(line, prompt.at(-1));
         // The reference: the decoded full completion cut before the first newline that follows content.
