@@ -1,6 +1,7 @@
-// Bundles the extension client, the language server, the CLI, the compute worker and the benchmark
+// Bundles the extension client, the language server, the CLI, the compute worker and the benchmarks
 // (node, CommonJS) and the webview (browser), and copies tfjs's wasm binaries beside the node bundles.
-// @tensorflow/* stays external: an optional tfjs-node must register its backend on the same tfjs instance.
+// @tensorflow/* stays external: an optional tfjs-node or the WebGPU backend must register on the same tfjs
+// instance; webgpu (Dawn, a native module) is loaded at run time too, and only where it is installed.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ const node = {
   minify: production,
   // tfjs ships ES modules whose side effects (kernel registration) must survive bundling.
   mainFields: ['module', 'main'],
-  external: ['vscode', '@tensorflow/*'],
+  external: ['vscode', '@tensorflow/*', 'webgpu'],
   logLevel: 'warning',
 };
 
@@ -33,7 +34,7 @@ const builds = [
     outdir: 'dist',
   },
   // The benchmark drives chromium for the panel's figures when it is installed: playwright stays a dev dependency.
-  { ...node, entryPoints: { bench: 'bench/bench.ts' }, outdir: 'dist', external: [...node.external, 'playwright-core'] },
+  { ...node, entryPoints: { bench: 'bench/bench.ts', benchGpu: 'bench/gpu.ts' }, outdir: 'dist', external: [...node.external, 'playwright-core'] },
   {
     bundle: true,
     platform: 'browser',

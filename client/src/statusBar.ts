@@ -23,7 +23,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   update(status: StatusParams): void {
-    const backend = status.backend ? `: ${status.backend.name}` : '';
+    const backend = status.backend ? `: ${status.backend.name}${status.backend.adapter?.software ? ' (software)' : ''}` : '';
     const job = status.job ? ` $(sync~spin) ${status.job.percentage !== undefined ? `${Math.round(status.job.percentage)}%` : ''}` : '';
     this.item.text = `${ICONS[status.state]} Influence Lens${backend}${job}`;
     const error = status.state === 'error';
@@ -47,6 +47,8 @@ export function describeStatus(status: StatusParams): string[] {
   if (status.backend) {
     const threads = status.backend.threads ? `, ${status.backend.threads} compute thread(s)` : '';
     lines.push(`Backend: ${status.backend.name} (${status.backend.reason}${threads})`);
+    const adapter = status.backend.adapter;
+    if (adapter) lines.push(`Adapter: ${adapter.description}${adapter.software ? ' (software: correct but slow)' : ''}`);
   }
   if (status.model) {
     const m = status.model;

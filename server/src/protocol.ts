@@ -5,7 +5,7 @@
  * bundle pulls in the other side (or vscode).
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { BackendName } from './engine/backend/backend';
+import type { AdapterInfo, BackendName } from './engine/backend/backend';
 import type { Architecture } from './engine/model/types';
 import type { BatchView, CardPage, QueryView, Side } from './engine/report/types';
 
@@ -26,6 +26,8 @@ export interface BackendStatus {
   reason: string;
   /** Compute threads of the warm pool (present once a model is loaded). */
   threads?: number;
+  /** The GPU adapter a WebGPU backend runs on (description, vendor, whether it is a software one). */
+  adapter?: AdapterInfo;
 }
 
 export interface ModelStatus {

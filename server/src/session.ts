@@ -10,7 +10,7 @@ import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { initBackend, type BackendInfo } from './engine/backend/backend';
+import { describeBackend, initBackend, type BackendInfo } from './engine/backend/backend';
 import { corpusInput } from './engine/corpus/corpus';
 import { isInfluenceLensError } from './engine/errors';
 import { readManifest as readFactorManifest } from './engine/ekfac/store';
@@ -200,7 +200,7 @@ export class Session {
       this.backend = undefined;
       this.backend = await initBackend(s.backend);
       this.backendRequest = s.backend;
-      this.host.log(`backend: ${this.backend.name} (${this.backend.reason})`);
+      this.host.log(`backend: ${describeBackend(this.backend)}`);
     }
     const modelKey = JSON.stringify([s.model, s.tokenizer, s.workers, this.backend.name, this.fileStamp(s.model)]);
     if (this.model?.key !== modelKey) {
@@ -221,7 +221,7 @@ export class Session {
       await yieldToEventLoop(); // let the status and progress go out before the synchronous read
       const run = await ModelRun.open({ model: s.model, tokenizer: s.tokenizer || undefined, backend: s.backend, workers: s.workers === 0 ? undefined : s.workers });
       this.model = { run, key };
-      this.host.log(`model: ${s.model} (${run.checkpoint.config.architecture}) on ${run.pool.size} thread(s)`);
+      this.host.log(`model: ${s.model} (${run.checkpoint.config.architecture}) on ${run.pool.size} thread(s), ${run.pool.batchSize} sequences per batch`);
     } finally {
       progress.done();
     }
@@ -372,7 +372,7 @@ export class Session {
 
   private backendStatus(): StatusParams['backend'] {
     if (!this.backend) return undefined;
-    return { name: this.backend.name, reason: this.backend.reason, threads: this.model?.run.pool.size };
+    return { name: this.backend.name, reason: this.backend.reason, threads: this.model?.run.pool.size, adapter: this.backend.adapter };
   }
 
   private publish(status: StatusParams): void {

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BackendRequest } from '../../server/src/engine/backend/backend';
 import { ComputePool } from '../../server/src/engine/backend/pool';
 import { corpusFingerprint } from '../../server/src/engine/corpus/fingerprint';
 import { fitFactors } from '../../server/src/engine/ekfac/fit';
@@ -33,6 +34,8 @@ export interface Setup {
   settings?: Partial<FitSettings>;
   workers?: number;
   modules?: string[];
+  /** wasm unless named (the GPU conformance tests run the same helpers on webgpu). */
+  backend?: BackendRequest;
 }
 
 export async function identityFor(s: Setup, strategy: Strategy): Promise<FactorIdentity> {
@@ -53,7 +56,7 @@ export async function identityFor(s: Setup, strategy: Strategy): Promise<FactorI
 }
 
 export async function withPool<T>(s: Setup, fn: (pool: ComputePool) => Promise<T>): Promise<T> {
-  const pool = await ComputePool.create(s.model.checkpoint, { backend: 'wasm', workers: s.workers ?? 1, modules: s.modules });
+  const pool = await ComputePool.create(s.model.checkpoint, { backend: s.backend ?? 'wasm', workers: s.workers ?? 1, modules: s.modules });
   try {
     return await fn(pool);
   } finally {

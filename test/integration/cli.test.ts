@@ -46,6 +46,17 @@ test('generate continues a prompt', { skip: SKIP_NO_SHARED }, async () => {
   assert.equal(r.stderr, '');
 });
 
+test('--verbose adds the adapter and the default batch size; the usage offers every backend', async () => {
+  const help = await runCli(['--help']);
+  assert.match(help.stdout, /--backend auto\|tensorflow-gpu\|webgpu\|tensorflow\|wasm\|cpu /);
+  const r = await runCli(['generate', '--model', 'demo/model', '--prompt', 'The capital of Peru is', '--max-tokens', '2', '--backend', 'wasm', '--verbose']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /influence-lens: backend wasm \(forced by setting \(wasm\)\), \d+ compute thread\(s\)\n/);
+  assert.match(r.stderr, /influence-lens: adapter: none \(not a WebGPU backend\); 8 sequences per batch unless --batch-size\n/);
+  const quiet = await runCli(['generate', '--model', 'demo/model', '--prompt', 'The capital of Peru is', '--max-tokens', '2', '--backend', 'wasm']);
+  assert.doesNotMatch(quiet.stderr, /adapter:/, 'without --verbose, no adapter line');
+});
+
 test('loss prints tokens, sumNats and meanNats that match the reference forward pass', { skip: SKIP_NO_SHARED }, async () => {
   const text = 'Lily saw a big red ball in the park.';
   const r = await runCli(['loss', '--model', STORIES260K(), '--tokenizer', TOK512(), '--text', text, '--quiet']);

@@ -45,11 +45,11 @@ function gradientFromCaptures(result: CaptureResult, module: string): Float64Arr
   return G;
 }
 
-function checkAgainstAutograd(ckpt: Checkpoint, labels: LabelMode, what: string) {
+async function checkAgainstAutograd(ckpt: Checkpoint, labels: LabelMode, what: string) {
   const model = new TfModel(ckpt);
   try {
     const seqs = sequences(ckpt.config.vocabSize, [13, 20, 7]);
-    const result = captureBatch(model, seqs, { labels, seed: 5 });
+    const result = await captureBatch(model, seqs, { labels, seed: 5 });
     assert.deepEqual(result.tokenCounts, [13, 20, 7], 'padding rows must not appear in the captures');
     const reference = autogradWeightGradients(model, seqs, result.labels);
     let worst = 0;
@@ -62,25 +62,25 @@ function checkAgainstAutograd(ckpt: Checkpoint, labels: LabelMode, what: string)
   }
 }
 
-test('llama: Σ_t g_t a_tᵀ equals autograd dW for gate, up and down of every layer', () => {
-  checkAgainstAutograd(randomCheckpoint(tinyLlamaConfig(), 3), 'actual', 'tiny llama (actual labels)');
-  checkAgainstAutograd(randomCheckpoint(tinyLlamaConfig(), 3), 'sampled', 'tiny llama (sampled labels)');
+test('llama: Σ_t g_t a_tᵀ equals autograd dW for gate, up and down of every layer', async () => {
+  await checkAgainstAutograd(randomCheckpoint(tinyLlamaConfig(), 3), 'actual', 'tiny llama (actual labels)');
+  await checkAgainstAutograd(randomCheckpoint(tinyLlamaConfig(), 3), 'sampled', 'tiny llama (sampled labels)');
 });
 
-test('gpt2: Σ_t g_t a_tᵀ equals autograd dW and db for c_fc and c_proj of every layer', () => {
-  checkAgainstAutograd(randomCheckpoint(tinyGpt2Config({ vocabSize: 300 }), 4), 'actual', 'tiny gpt2');
+test('gpt2: Σ_t g_t a_tᵀ equals autograd dW and db for c_fc and c_proj of every layer', async () => {
+  await checkAgainstAutograd(randomCheckpoint(tinyGpt2Config({ vocabSize: 300 }), 4), 'actual', 'tiny gpt2');
 });
 
-test('stories260K: Σ_t g_t a_tᵀ equals autograd dW', { skip: SKIP_NO_SHARED }, () => {
-  checkAgainstAutograd(loadCheckpoint(STORIES260K()), 'actual', 'stories260K');
+test('stories260K: Σ_t g_t a_tᵀ equals autograd dW', { skip: SKIP_NO_SHARED }, async () => {
+  await checkAgainstAutograd(loadCheckpoint(STORIES260K()), 'actual', 'stories260K');
 });
 
-test('losses are the summed masked cross-entropies of the reference forward pass', () => {
+test('losses are the summed masked cross-entropies of the reference forward pass', async () => {
   const ckpt = randomCheckpoint(tinyLlamaConfig(), 9);
   const model = new TfModel(ckpt);
   try {
     const seqs = sequences(ckpt.config.vocabSize, [10, 16, 5]);
-    const result = captureBatch(model, seqs, { labels: 'actual', seed: 0 });
+    const result = await captureBatch(model, seqs, { labels: 'actual', seed: 0 });
     seqs.forEach((s, b) => {
       const perToken = referenceLoss(ckpt, s.tokens);
       const expected = perToken.reduce((sum, l, t) => sum + (s.targets && !s.targets[t + 1] ? 0 : l), 0);
@@ -91,19 +91,19 @@ test('losses are the summed masked cross-entropies of the reference forward pass
   }
 });
 
-test('sampled labels: same seed, same labels whatever the batch; another seed differs', () => {
+test('sampled labels: same seed, same labels whatever the batch; another seed differs', async () => {
   const ckpt = randomCheckpoint(tinyLlamaConfig(), 11);
   const model = new TfModel(ckpt);
   try {
     const seqs = sequences(ckpt.config.vocabSize, [30, 24, 18, 12]);
-    const all = captureBatch(model, seqs, { labels: 'sampled', seed: 42 });
-    const again = captureBatch(model, seqs, { labels: 'sampled', seed: 42 });
-    const alone = captureBatch(model, [seqs[2]], { labels: 'sampled', seed: 42 });
-    const other = captureBatch(model, seqs, { labels: 'sampled', seed: 43 });
+    const all = await captureBatch(model, seqs, { labels: 'sampled', seed: 42 });
+    const again = await captureBatch(model, seqs, { labels: 'sampled', seed: 42 });
+    const alone = await captureBatch(model, [seqs[2]], { labels: 'sampled', seed: 42 });
+    const other = await captureBatch(model, seqs, { labels: 'sampled', seed: 43 });
     assert.deepEqual(again.labels, all.labels);
     assert.deepEqual(alone.labels[0], all.labels[2]);
     assert.notDeepEqual(other.labels, all.labels);
-    const actual = captureBatch(model, seqs, { labels: 'actual', seed: 42 });
+    const actual = await captureBatch(model, seqs, { labels: 'actual', seed: 42 });
     assert.notDeepEqual(all.labels, actual.labels, 'sampled labels should not simply be the next tokens');
     // The masked prompt of sequence 1 gets no labels in either mode.
     assert.ok(all.labels[1].slice(0, 11).every((l) => l === -1));
@@ -145,13 +145,13 @@ test('results are identical for 1 and 2 workers, and equal across batch sizes', 
   for (const [name, g] of one.grads) assertRelClose(other.grads.get(name)!, g, 1e-5, `${name} across batch sizes`);
 });
 
-test('captures allocate no tensors that outlive them', () => {
+test('captures allocate no tensors that outlive them', async () => {
   const model = new TfModel(randomCheckpoint(tinyLlamaConfig(), 1));
   try {
     const seqs = sequences(64, [12, 8]);
-    captureBatch(model, seqs, { labels: 'sampled', seed: 1 }); // first call caches shape constants
+    await captureBatch(model, seqs, { labels: 'sampled', seed: 1 }); // first call caches shape constants
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 20; i++) captureBatch(model, seqs, { labels: i % 2 ? 'sampled' : 'actual', seed: i });
+    for (let i = 0; i < 20; i++) await captureBatch(model, seqs, { labels: i % 2 ? 'sampled' : 'actual', seed: i });
     assert.equal(tf.memory().numTensors, before);
   } finally {
     model.dispose();

@@ -49,15 +49,15 @@ function lastLogits(model: TfModel, tokens: number[]): { full: Float32Array; cac
   }
 }
 
-function checkModel(ckpt: Checkpoint, prompts: number[][], maxNewTokens: number, stopIds: number[]): void {
+async function checkModel(ckpt: Checkpoint, prompts: number[][], maxNewTokens: number, stopIds: number[]): Promise<void> {
   const model = new TfModel(ckpt);
   try {
     // Shape constants (masks, RoPE tables) are made once by the first pass and owned by the model.
-    generateGreedy(model, prompts[0], { maxNewTokens: 2, stopIds });
+    await generateGreedy(model, prompts[0], { maxNewTokens: 2, stopIds });
     const before = tf.memory().numTensors;
     for (const prompt of prompts) {
-      const cached = generateGreedy(model, prompt, { maxNewTokens, stopIds });
-      const reference = generateGreedyUncached(model, prompt, { maxNewTokens, stopIds });
+      const cached = await generateGreedy(model, prompt, { maxNewTokens, stopIds });
+      const reference = await generateGreedyUncached(model, prompt, { maxNewTokens, stopIds });
       assert.deepEqual(cached, reference, `prompt ${prompt.slice(0, 8).join(',')}…`);
       const { full, cached: viaCache } = lastLogits(model, [...prompt, ...reference]);
       let worst = 0;
@@ -70,24 +70,24 @@ function checkModel(ckpt: Checkpoint, prompts: number[][], maxNewTokens: number,
   }
 }
 
-test('cached greedy decoding equals the uncached reference: random Llama (GQA) and GPT-2', () => {
+test('cached greedy decoding equals the uncached reference: random Llama (GQA) and GPT-2', async () => {
   const llama = randomCheckpoint(tinyLlamaConfig(), 3);
-  checkModel(llama, [[1, 5, 9], [1], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]], 24, []);
+  await checkModel(llama, [[1, 5, 9], [1], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]], 24, []);
   const gpt2 = randomCheckpoint(tinyGpt2Config({ vocabSize: 300, bosId: 299, eosId: 299 }), 4);
-  checkModel(gpt2, [[299, 17, 42], [299]], 24, []);
+  await checkModel(gpt2, [[299, 17, 42], [299]], 24, []);
 });
 
 test('cached greedy decoding equals the uncached reference: stories260K', { skip: SKIP_NO_SHARED }, async () => {
   const m = await openModel(STORIES260K(), TOK512());
   const prompts = ['Once upon a time, there was a little girl named', 'The dog ran', ''].map((p) => [1, ...m.tokenizer.encode(p)]);
-  checkModel(m.checkpoint, prompts, 48, [1, 2]);
+  await checkModel(m.checkpoint, prompts, 48, [1, 2]);
 });
 
 test('cached greedy decoding equals the uncached reference: the demo model', async () => {
   const m = await openModel(join(REPO, 'demo', 'model'));
   const bos = m.tokenizer.bosId;
   const prompts = ['Q: What is the capital of Japan?\nA:', 'Calculate the answer: (13 - 4) * 7\n\nThink step-by-step.\n\n'].map((p) => [bos, ...m.tokenizer.encode(p)]);
-  checkModel(m.checkpoint, prompts, 40, [m.tokenizer.eosId]);
+  await checkModel(m.checkpoint, prompts, 40, [m.tokenizer.eosId]);
 });
 
 test('a first-line completion is the full completion cut at its first newline after content (the demo model)', async () => {
@@ -99,8 +99,8 @@ test('a first-line completion is the full completion cut at its first newline af
       const stopIds = [tokenizer.eosId];
       for (const text of ['Q: What is the capital of Japan?\nA:', 'Q: What is the currency of Norway?\nA:\n']) {
         const prompt = [run.bos, ...tokenizer.encode(text)];
-        const full = generateGreedy(model, prompt, { maxNewTokens: 40, stopIds });
-        const line = generateGreedy(model, prompt, { maxNewTokens: 40, stopIds, lineEnd: run.lineEnd });
+        const full = await generateGreedy(model, prompt, { maxNewTokens: 40, stopIds });
+        const line = await generateGreedy(model, prompt, { maxNewTokens: 40, stopIds, lineEnd: run.lineEnd });
         const fullText = tokenizer.decode(full, prompt.at(-1));
         const lineText = tokenizer.decode(line, prompt.at(-1));
         // The reference: the decoded full completion cut before the first newline that follows content.

@@ -48,3 +48,28 @@ test('a foreground lease holds background tasks back; aborted waiting tasks neve
     await pool.dispose();
   }
 });
+
+test('in this thread (a GPU, tfjs-node, workers 0): the same queue, leases and aborts', { timeout: 120_000 }, async () => {
+  const pool = await ComputePool.create(ckpt, { backend: 'wasm', workers: 0 });
+  try {
+    assert.equal(pool.size, 1);
+    const order: string[] = [];
+    const release = pool.foreground();
+    const background = pool.run(quick).then(() => order.push('background'));
+    await pool.run(quick, { priority: 'interactive' }).then(() => order.push('interactive'));
+    assert.equal(pool.waiting, 1, 'the background task waits while the lease is held');
+    const abort = new AbortController();
+    const dropped = pool.run(slow, { signal: abort.signal });
+    abort.abort(new Error('stale'));
+    await assert.rejects(dropped, /stale/);
+    release();
+    await background;
+    assert.deepEqual(order, ['interactive', 'background']);
+    assert.equal(pool.waiting, 0);
+    // Without a lease tasks start at once, two at a time (one's results may travel while the next is queued).
+    const results = await Promise.all([pool.run(quick), pool.run(quick), pool.run(quick)]);
+    assert.equal(results.length, 3);
+  } finally {
+    await pool.dispose();
+  }
+});

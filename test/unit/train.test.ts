@@ -28,7 +28,7 @@ function referenceTotal(ckpt: Checkpoint): number {
   return rows.reduce((s, r) => s + referenceLoss(ckpt, r).reduce((a, b) => a + b, 0), 0);
 }
 
-test('weight gradients match finite differences of the float64 reference loss', () => {
+test('weight gradients match finite differences of the float64 reference loss', async () => {
   const ckpt = initLlama(config, 1);
   // Larger weights than the init, so every part of the model matters to the loss.
   for (const t of ckpt.weights.values()) if (t.shape.length === 2) for (let i = 0; i < t.data.length; i++) t.data[i] *= 10;
@@ -38,7 +38,7 @@ test('weight gradients match finite differences of the float64 reference loss', 
     true,
   );
   try {
-    const { grads, lossSum } = trainGradients(model, params, rows);
+    const { grads, lossSum } = await trainGradients(model, params, rows);
     const total = referenceTotal(ckpt);
     assert.ok(Math.abs(lossSum - total) / total < 1e-5, `loss ${lossSum} vs reference ${total}`);
     const byName = new Map(grads.map((g) => [g.name, g.data]));

@@ -11,6 +11,7 @@ export const COMMON_OPTIONS = {
   backend: { type: 'string', default: 'auto' },
   workers: { type: 'string' },
   quiet: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies OptionSpec;
 
@@ -24,7 +25,7 @@ export const CORPUS_OPTIONS = {
   'text-field': { type: 'string' },
   'id-field': { type: 'string' },
   'source-field': { type: 'string' },
-  'batch-size': { type: 'string', default: '8' },
+  'batch-size': { type: 'string' },
 } as const satisfies OptionSpec;
 
 /** A value that starts with '-' but is a number (`--damping -1`): joined to its option so the parser takes it. */

@@ -1,5 +1,5 @@
 /** What every model-running command shares: the opened model run, progress on stderr, notes and Ctrl-C. */
-import { parseBackendRequest } from '../engine/backend/backend';
+import { describeAdapter, describeBackend, parseBackendRequest } from '../engine/backend/backend';
 import type { CorpusOptions } from '../engine/corpus/types';
 import { openFactorSet, type FactorSet } from '../engine/runs/factors';
 import { ModelRun } from '../engine/runs/modelRun';
@@ -30,7 +30,8 @@ export async function withModel<T>(v: Values, signal: AbortSignal, o: { workers?
     workers: int(v, 'workers', { min: 0 }) ?? o.workers,
     modules: o.modules,
   });
-  log(`backend ${run.backend.name} (${run.backend.reason}), ${run.pool.size} compute thread(s)`);
+  log(`backend ${describeBackend(run.backend)}, ${run.pool.size} compute thread(s)`);
+  if (v.verbose === true) log(`${describeAdapter(run.backend.adapter)}; ${run.pool.batchSize} sequences per batch unless --batch-size`);
   if (run.pool.cappedFrom) log(`--workers ${run.pool.cappedFrom} capped at ${run.pool.size}, this machine's available parallelism`);
   try {
     return await fn({ run, progress, hooks: { signal, log, onProgress: (p) => progress.update(p) } });

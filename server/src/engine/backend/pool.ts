@@ -1,20 +1,23 @@
 /**
  * Spreads tasks over compute threads. wasm and cpu are single-threaded in Node, so both cores are used
- * through worker_threads, one backend each; native backends (tfjs-node) run in this thread. Callers
- * split work into tasks that do not depend on the number of threads, so results never do either.
+ * through worker_threads, one backend each; native backends (tfjs-node) and GPUs run in this thread, a GPU
+ * with large batches. Callers split work into tasks that do not depend on the number of threads or the
+ * batch size, so results never do either (beyond float32 rounding for the batch size).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { initBackend, type BackendInfo, type BackendRequest } from './backend';
+import { defaultBatchSize } from './deviceLimits';
 import { TaskRunner, type Task, type TaskResult } from './tasks';
 import type { WorkerMessage, WorkerReply } from './worker';
 import type { Checkpoint } from '../model/types';
+import { trackedModules } from '../model/tfModel';
 
 export interface PoolOptions {
   backend?: BackendRequest;
-  /** Worker threads; 0 runs tasks in this thread; undefined: one per core when the backend wants workers. */
+  /** Worker threads; 0 runs tasks in this thread; undefined: one per core when the backend wants workers. A GPU always runs in this thread. */
   workers?: number;
   /** Tracked MLP linears (by name); all of them by default. */
   modules?: string[];
@@ -34,12 +37,51 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-class ComputeWorker {
+/** Where tasks run: a worker thread, or this thread (tfjs-node, a GPU, or workers 0). */
+interface ComputeThread {
+  /** Tasks started and not yet answered. */
+  readonly busy: number;
+  /** Tasks it may have started at once. */
+  readonly capacity: number;
+  runTask(task: Task): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+
+/**
+ * This thread. Its handlers queue their device work before their first await, so a second task may start
+ * while the first one's results travel back from a GPU (two at most: an interactive task then waits for
+ * at most two tasks' remaining work).
+ */
+class LocalThread implements ComputeThread {
+  busy = 0;
+  readonly capacity = 2;
+
+  constructor(
+    private readonly runner: TaskRunner,
+    private readonly onIdle: () => void,
+  ) {}
+
+  runTask(task: Task): Promise<unknown> {
+    this.busy++;
+    return this.runner.run(task).finally(() => {
+      this.busy--;
+      this.onIdle();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.runner.dispose();
+  }
+}
+
+class ComputeWorker implements ComputeThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   /** Tasks posted and not yet answered. */
   busy = 0;
+  /** One at a time: a task waits in the pool's queue, where priorities apply, not in the worker's. */
+  readonly capacity = 1;
 
   constructor(
     script: string,
@@ -59,6 +101,10 @@ class ComputeWorker {
     });
     this.worker.on('error', (e) => this.failAll(e));
     this.worker.on('exit', (code) => this.failAll(new Error(`compute worker exited (code ${code})`)));
+  }
+
+  runTask(task: Task): Promise<unknown> {
+    return this.request({ type: 'task', task });
   }
 
   request(msg: WorkerMessage): Promise<unknown> {
@@ -81,12 +127,16 @@ class ComputeWorker {
   terminate(): Promise<number> {
     return this.worker.terminate();
   }
+
+  close(): Promise<number> {
+    return this.terminate();
+  }
 }
 
 /** A task waiting for a thread: for any thread, or for one (broadcast, each). */
 interface Queued {
   task: Task;
-  worker?: ComputeWorker;
+  thread?: ComputeThread;
   priority: Priority;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -109,28 +159,33 @@ function workerScript(): string {
 export class ComputePool {
   private readonly queue: Queued[] = [];
   private leases = 0;
-  private workers: ComputeWorker[] = [];
+  private threads: ComputeThread[] = [];
 
   private constructor(
     readonly backend: BackendInfo,
-    private readonly local: TaskRunner | undefined,
+    /** Sequences per batch when the caller does not choose: 8 on CPUs, what the adapter holds on a GPU. */
+    readonly batchSize: number,
     /** The workers asked for when more than the machine's available parallelism (the pool has that many). */
     readonly cappedFrom?: number,
   ) {}
 
   static async create(checkpoint: Checkpoint, options: PoolOptions = {}): Promise<ComputePool> {
     const backend = await initBackend(options.backend ?? 'auto');
-    // Each worker holds a copy of the model: more than one per core only costs memory.
+    // Each worker holds a copy of the model: more than one per core only costs memory. A GPU computes in this thread.
     const cores = availableParallelism();
-    const requested = options.workers ?? (backend.wantsWorkers ? cores : 0);
+    const requested = backend.gpu ? 0 : (options.workers ?? (backend.wantsWorkers ? cores : 0));
     const count = Math.min(requested, cores);
     const cappedFrom = requested > count ? requested : undefined;
+    const tracked = trackedModules(checkpoint.config).filter((m) => !options.modules || options.modules.includes(m.name));
+    const batchSize = defaultBatchSize({ config: checkpoint.config, tracked }, backend.gpu);
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);
-      return new ComputePool(backend, local);
+      const pool = new ComputePool(backend, batchSize);
+      pool.threads = [new LocalThread(local, () => pool.dispatch())];
+      return pool;
     }
-    const pool = new ComputePool(backend, undefined, cappedFrom);
+    const pool = new ComputePool(backend, batchSize, cappedFrom);
     const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript(), () => pool.dispatch()));
     try {
       await Promise.all(workers.map((w) => w.request({ type: 'init', backend: backend.name, checkpoint, modules: options.modules })));
@@ -138,31 +193,28 @@ export class ComputePool {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    pool.workers = workers;
+    pool.threads = workers;
     return pool;
   }
 
   get size(): number {
-    return Math.max(1, this.workers.length);
+    return Math.max(1, this.threads.length);
   }
 
   /** Runs one task on the first free thread. */
   async run<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>> {
-    if (this.local) return this.runLocal(task, o);
     return (await this.enqueue(task, undefined, o)) as TaskResult<T>;
   }
 
   /** Runs a task on every thread (e.g. memory checks). */
   async broadcast<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
-    if (this.local) return [this.runLocal(task, o)];
-    return (await Promise.all(this.workers.map((w) => this.enqueue(task, w, o)))) as TaskResult<T>[];
+    return (await Promise.all(this.threads.map((w) => this.enqueue(task, w, o)))) as TaskResult<T>[];
   }
 
   /** Runs one task per thread, made for that thread's part (part i of `parts`), in thread order. */
   async each<T extends Task>(make: (part: number, parts: number) => T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
-    if (this.local) return [this.runLocal(make(0, 1), o)];
-    const n = this.workers.length;
-    return (await Promise.all(this.workers.map((w, i) => this.enqueue(make(i, n), w, o)))) as TaskResult<T>[];
+    const n = this.threads.length;
+    return (await Promise.all(this.threads.map((w, i) => this.enqueue(make(i, n), w, o)))) as TaskResult<T>[];
   }
 
   /**
@@ -185,15 +237,10 @@ export class ComputePool {
     return this.queue.length;
   }
 
-  private runLocal<T extends Task>(task: T, o: RunOptions): TaskResult<T> {
-    o.signal?.throwIfAborted();
-    return this.local!.run(task);
-  }
-
-  private enqueue(task: Task, worker: ComputeWorker | undefined, o: RunOptions): Promise<unknown> {
+  private enqueue(task: Task, thread: ComputeThread | undefined, o: RunOptions): Promise<unknown> {
     o.signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const item: Queued = { task, worker, priority: o.priority ?? 'background', resolve, reject, signal: o.signal };
+      const item: Queued = { task, thread, priority: o.priority ?? 'background', resolve, reject, signal: o.signal };
       if (o.signal) {
         item.onAbort = () => {
           const i = this.queue.indexOf(item);
@@ -208,23 +255,23 @@ export class ComputePool {
     });
   }
 
-  /** Gives each idle thread the first task it may take: interactive before background, in arrival order. */
+  /** Gives each thread with room the first tasks it may take: interactive before background, in arrival order. */
   private dispatch(): void {
-    for (const w of this.workers) {
-      if (w.busy > 0) continue;
-      const pick = (p: Priority) => this.queue.findIndex((q) => q.priority === p && (!q.worker || q.worker === w));
-      let i = pick('interactive');
-      if (i < 0 && this.leases === 0) i = pick('background');
-      if (i < 0) continue;
-      const [item] = this.queue.splice(i, 1);
-      if (item.onAbort) item.signal!.removeEventListener('abort', item.onAbort);
-      w.request({ type: 'task', task: item.task }).then(item.resolve, item.reject);
+    for (const w of this.threads) {
+      while (w.busy < w.capacity) {
+        const pick = (p: Priority) => this.queue.findIndex((q) => q.priority === p && (!q.thread || q.thread === w));
+        let i = pick('interactive');
+        if (i < 0 && this.leases === 0) i = pick('background');
+        if (i < 0) break;
+        const [item] = this.queue.splice(i, 1);
+        if (item.onAbort) item.signal!.removeEventListener('abort', item.onAbort);
+        w.runTask(item.task).then(item.resolve, item.reject);
+      }
     }
   }
 
   async dispose(): Promise<void> {
     for (const item of this.queue.splice(0)) item.reject(new Error('the compute pool was closed'));
-    this.local?.dispose();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.threads.map((w) => w.close()));
   }
 }

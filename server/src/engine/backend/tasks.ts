@@ -44,9 +44,13 @@ export class TaskRunner {
     this.state.load(checkpoint, modules);
   }
 
-  run<T extends Task>(task: T): TaskResult<T> {
+  /**
+   * Runs a task's handler at once: its device work is queued before this returns, so tasks run in the
+   * order they were submitted, while a task's read-back may overlap the next one's work.
+   */
+  async run<T extends Task>(task: T): Promise<TaskResult<T>> {
     // The record pairs each kind with its handler; TypeScript cannot follow that through a union.
-    const handler = HANDLERS[task.kind] as unknown as (state: ThreadState, task: T) => TaskResult<T>;
+    const handler = HANDLERS[task.kind] as unknown as (state: ThreadState, task: T) => TaskResult<T> | Promise<TaskResult<T>>;
     return handler(this.state, task);
   }
 

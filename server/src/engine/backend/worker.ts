@@ -20,7 +20,7 @@ port.on('message', async (msg: WorkerRequest) => {
       result = await initBackend(msg.backend);
       runner.load(msg.checkpoint, msg.modules);
     } else {
-      result = runner.run(msg.task);
+      result = await runner.run(msg.task);
     }
     port.postMessage({ id: msg.id, ok: true, result } satisfies WorkerReply, transferables(result));
   } catch (e) {

@@ -2,12 +2,15 @@
  * The capture pass itself: one forward and one backward pass over a padded batch, in which a zero tensor
  * added to every tracked linear's output turns the backward pass into g_t for every token
  * (docs/ENVIRONMENT.md), while the forward pass hands over the inputs a_t. The captures stay on the
- * device as tensors and go to a reduction (copy to host, covariances, per-document gradients, scores),
- * which runs inside the same tidy scope: every tensor is released when it returns.
+ * device as tensors and go to a reduction (covariances, per-document gradients, scores…), which runs in
+ * the same tidy scope and names the tensors to read back; only those reach the host, after every op of
+ * the batch has been queued (docs/GPU.md).
  */
-import { tf, type Tensor, type Tensor2D } from '../tf';
+import { checkBatchFits } from '../backend/deviceLimits';
+import { download, type Readback } from '../backend/readback';
+import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { TfModel, TrackedModule } from '../model/tfModel';
-import { hashInts, Rng, sampleSoftmax } from '../util/random';
+import { deviceLabels, hostTargets } from './targets';
 import type { CaptureOptions, CaptureSequence } from './types';
 
 export interface DeviceModuleCapture {
@@ -25,23 +28,26 @@ export interface DeviceCaptures {
   tokenCounts: number[];
   /** 1 on real rows, 0 on padding, [B·L]. */
   rowMask: Float32Array;
+  /** 1 on rows that are prediction targets, [B·L]. */
+  targetMask: Float32Array;
   modules: DeviceModuleCapture[];
-  /** Summed loss per sequence (nats) under the labels used. */
-  losses: number[];
-  /** Labels used per sequence (length tokens−1, −1 where not a target). */
-  labels: number[][];
+  /** Loss of every padded position under the labels used (0 where not a target), [B·L]: see lossPerSequence. */
+  tokenLosses: Tensor1D;
+  /** The label of every padded position, int32 [B·L]: see labelsPerSequence. */
+  labels: Tensor1D;
 }
 
-/** Runs the capture pass and hands the device tensors to `reduce`; returns what it returns (host data only). */
-export function withDeviceCaptures<R>(
+/** Runs the capture pass, lets `reduce` queue its work on the captures, and reads back what it names. */
+export async function withDeviceCaptures<R>(
   model: TfModel,
   sequences: CaptureSequence[],
   options: CaptureOptions,
-  reduce: (c: DeviceCaptures) => R,
-): R {
+  reduce: (c: DeviceCaptures) => Readback<R>,
+): Promise<R> {
   const B = sequences.length;
   const L = Math.max(...sequences.map((s) => s.tokens.length));
   const V = model.config.vocabSize;
+  checkBatchFits(model, B, L);
   const ids = new Int32Array(B * L);
   const rowMask = new Float32Array(B * L);
   sequences.forEach((s, b) => {
@@ -49,33 +55,30 @@ export function withDeviceCaptures<R>(
     ids.set(s.tokens, b * L);
     rowMask.fill(1, b * L, b * L + s.tokens.length);
   });
+  const targets = hostTargets(sequences, L, options);
 
+  // Tensors made inside the gradient computation that must outlive its own tidy scope.
   const kept: Tensor[] = [];
-  const inputs = new Map<string, Tensor2D>();
-  const losses = new Array<number>(B).fill(0);
-  let labels: number[][] = [];
-  let result: R | undefined;
+  const keep = <T extends Tensor>(t: T): T => {
+    kept.push(tf.keep(t));
+    return t;
+  };
+  let pending: Readback<R> | undefined;
   try {
-    tf.tidy(() => {
+    let build: Readback<R>['build'] | undefined;
+    const tensors = tf.tidy(() => {
       const idsT = tf.tensor2d(ids, [B, L], 'int32');
       const taps = model.tracked.map((m) => tf.zeros([B * L, m.outDim]) as Tensor2D);
+      const inputs = new Map<string, Tensor2D>();
+      let labels: Tensor1D | undefined;
+      let tokenLosses: Tensor1D | undefined;
       const loss = (...tapTensors: Tensor[]): Tensor => {
         const tapMap = new Map(model.tracked.map((m, i) => [m.name, tapTensors[i] as Tensor2D]));
-        const logits = model.forward(idsT, {
-          taps: tapMap,
-          onInput: (name, a) => {
-            // Kept past the gradient computation's own tidy scope; released in `finally`.
-            inputs.set(name, tf.keep(a));
-            kept.push(a);
-          },
-        });
-        const targets = buildTargets(sequences, L, options, options.labels === 'sampled' ? logits.dataSync() : undefined, V);
-        labels = targets.perSequence;
-        const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(targets.labels, 'int32'), V)), -1));
-        const weighted = tf.mul(nll, tf.tensor1d(targets.weights));
-        const perToken = weighted.dataSync();
-        for (let b = 0; b < B; b++) for (let t = 0; t < L; t++) losses[b] += perToken[b * L + t];
-        return tf.sum(weighted);
+        const logits = model.forward(idsT, { taps: tapMap, onInput: (name, a) => inputs.set(name, keep(a)) });
+        labels = keep(deviceLabels(targets, logits));
+        const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(labels, V)), -1));
+        tokenLosses = keep(tf.mul(nll, tf.tensor1d(targets.weights)) as Tensor1D);
+        return tf.sum(tokenLosses);
       };
       const grads = tf.grads(loss)(taps);
       const mask = tf.tensor2d(rowMask, [B * L, 1]);
@@ -84,45 +87,23 @@ export function withDeviceCaptures<R>(
         if (module.bias) a = tf.concat([a, mask], 1);
         return { module, a, g: grads[i] as Tensor2D };
       });
-      result = reduce({ B, L, tokenCounts: sequences.map((s) => s.tokens.length), rowMask, modules, losses, labels });
+      const r = reduce({
+        B,
+        L,
+        tokenCounts: sequences.map((s) => s.tokens.length),
+        rowMask,
+        targetMask: targets.weights,
+        modules,
+        tokenLosses: tokenLosses!,
+        labels: labels!,
+      });
+      build = r.build;
+      return r.tensors;
     });
+    pending = { tensors, build: build! };
   } finally {
-    for (const t of kept) t.dispose();
+    // The reduction may hand back the kept per-position losses or labels themselves: download disposes those.
+    tf.dispose(kept.filter((t) => !pending?.tensors.includes(t)));
   }
-  return result as R;
-}
-
-interface Targets {
-  /** Label per padded position [B·L] (0 where unused, masked by weight). */
-  labels: Int32Array;
-  weights: Float32Array;
-  perSequence: number[][];
-}
-
-/** Labels and loss weights per padded position: position t predicts token t+1. */
-function buildTargets(
-  sequences: CaptureSequence[],
-  L: number,
-  options: CaptureOptions,
-  logits: ArrayLike<number> | undefined,
-  V: number,
-): Targets {
-  const labels = new Int32Array(sequences.length * L);
-  const weights = new Float32Array(sequences.length * L);
-  const perSequence = sequences.map((s, b) => {
-    const n = s.tokens.length;
-    // Each sequence has its own stream, so samples do not depend on batching or worker count.
-    const rng = logits ? new Rng(options.seed, s.sampleKey ?? hashInts(s.tokens)) : undefined;
-    const used = new Array<number>(Math.max(0, n - 1)).fill(-1);
-    for (let t = 0; t + 1 < n; t++) {
-      if (s.targets && !s.targets[t + 1]) continue;
-      const row = b * L + t;
-      const label = rng ? sampleSoftmax(logits!, row * V, V, rng.next()) : s.tokens[t + 1];
-      labels[row] = label;
-      weights[row] = 1;
-      used[t] = label;
-    }
-    return used;
-  });
-  return { labels, weights, perSequence };
+  return download(pending!);
 }

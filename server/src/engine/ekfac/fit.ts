@@ -117,7 +117,7 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
     progress.elapsedMs = Date.now() - started;
     o.onProgress?.(progress);
   };
-  const batchSize = o.batchSize ?? 8;
+  const batchSize = o.batchSize ?? o.pool.batchSize;
   const seqTokens = (batch: CorpusItem[]) => batch.reduce((n, it) => n + it.sequence.tokens.length, 0);
 
   if (stage === 'covariance') {

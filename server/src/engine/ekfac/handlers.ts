@@ -1,5 +1,6 @@
 /** The fitting stages' device side: covariance sums, and the eigenvalue correction in uploaded eigenbases. */
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
+import { mapReadback } from '../backend/readback';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
 import type { CaptureOptions, CaptureSequence } from '../capture/types';
 import type { Tensor2D } from '../tf';
@@ -42,8 +43,7 @@ export const ekfacHandlers: StageHandlers<EkfacTask, EkfacResults> = {
     return null;
   },
   lambda: (s, task) =>
-    withDeviceCaptures(s.model, task.sequences, task.options, (c) => ({
-      sums: task.rotate ? ekfacLambdaSums(c, bases(s).byModule) : diagonalSums(c),
-      documents: c.B,
-    })),
+    withDeviceCaptures(s.model, task.sequences, task.options, (c) =>
+      mapReadback(task.rotate ? ekfacLambdaSums(c, bases(s).byModule) : diagonalSums(c), (sums) => ({ sums, documents: c.B })),
+    ),
 };

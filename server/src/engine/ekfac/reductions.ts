@@ -2,7 +2,8 @@
  * Device-side reductions of one batch of captures for the fitting stages. Each returns sums over the
  * batch (float32, summed into float64 by the caller), so stages are sums and shards simply add.
  */
-import { tf, type Tensor2D, type Tensor3D } from '../tf';
+import { readback, type Readback } from '../backend/readback';
+import { tf, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
 import { batchMatMul } from '../model/ops';
 import type { DeviceCaptures, DeviceModuleCapture } from '../capture/deviceCaptures';
 
@@ -12,13 +13,19 @@ export interface ModuleSum {
 }
 
 /** Σ a_t a_tᵀ and Σ g_t g_tᵀ over the real tokens (padding rows are zero). */
-export function covarianceSums(c: DeviceCaptures): { A: ModuleSum[]; S: ModuleSum[]; tokens: number } {
-  const gram = (x: Tensor2D) => tf.matMul(tf.transpose(x), x).dataSync() as Float32Array;
-  return {
-    A: c.modules.map((m) => ({ name: m.module.name, data: gram(m.a) })),
-    S: c.modules.map((m) => ({ name: m.module.name, data: gram(m.g) })),
+export function covarianceSums(c: DeviceCaptures): Readback<{ A: ModuleSum[]; S: ModuleSum[]; tokens: number }> {
+  const gram = (x: Tensor2D) => tf.matMul(tf.transpose(x), x);
+  const n = c.modules.length;
+  return readback([...c.modules.map((m) => gram(m.a)), ...c.modules.map((m) => gram(m.g))], (data) => ({
+    A: c.modules.map((m, i) => ({ name: m.module.name, data: data[i] as Float32Array })),
+    S: c.modules.map((m, i) => ({ name: m.module.name, data: data[n + i] as Float32Array })),
     tokens: c.tokenCounts.reduce((x, y) => x + y, 0),
-  };
+  }));
+}
+
+/** Per-module tensors read back as named sums. */
+function moduleSums(c: DeviceCaptures, tensors: Tensor[]): Readback<ModuleSum[]> {
+  return readback(tensors, (data) => c.modules.map((m, i) => ({ name: m.module.name, data: data[i] as Float32Array })));
 }
 
 /** G_d = Σ_t g_t a_tᵀ for every sequence of the batch: [B, out, in]. */
@@ -41,20 +48,22 @@ export function rotateTransposed(G: Tensor3D, QA: Tensor2D, QS: Tensor2D): Tenso
 }
 
 /** Σ_d (Q_Sᵀ G_d Q_A)² per module, [out×in]: the EK-FAC eigenvalue correction's numerator. */
-export function ekfacLambdaSums(c: DeviceCaptures, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>): ModuleSum[] {
-  return c.modules.map((m) => {
-    const { QA, QS } = bases.get(m.module.name)!;
-    const rotT = rotateTransposed(perSequenceGradients(c, m), QA, QS);
-    const inDim = m.a.shape[1];
-    const summedT = tf.sum(tf.reshape(tf.square(rotT), [c.B, inDim, -1]), 0);
-    return { name: m.module.name, data: tf.transpose(summedT).dataSync() as Float32Array };
-  });
+export function ekfacLambdaSums(c: DeviceCaptures, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>): Readback<ModuleSum[]> {
+  return moduleSums(
+    c,
+    c.modules.map((m) => {
+      const { QA, QS } = bases.get(m.module.name)!;
+      const rotT = rotateTransposed(perSequenceGradients(c, m), QA, QS);
+      const inDim = m.a.shape[1];
+      return tf.transpose(tf.sum(tf.reshape(tf.square(rotT), [c.B, inDim, -1]), 0));
+    }),
+  );
 }
 
 /** Σ_d G_d² per module, [out×in]: the diagonal strategy's Fisher. */
-export function diagonalSums(c: DeviceCaptures): ModuleSum[] {
-  return c.modules.map((m) => ({
-    name: m.module.name,
-    data: tf.sum(tf.square(perSequenceGradients(c, m)), 0).dataSync() as Float32Array,
-  }));
+export function diagonalSums(c: DeviceCaptures): Readback<ModuleSum[]> {
+  return moduleSums(
+    c,
+    c.modules.map((m) => tf.sum(tf.square(perSequenceGradients(c, m)), 0)),
+  );
 }

@@ -140,7 +140,7 @@ export async function attribute(run: ModelRun, r: AttributionRequest, hooks: Run
       factors: set.factors,
       queries: r.queries,
       maxLen: r.maxLen,
-      batchSize: 8,
+      batchSize: run.pool.batchSize,
       signal: hooks.signal,
       indexDir: dir,
       modelFingerprint: model,

@@ -55,7 +55,7 @@ export interface GradientScores {
 
 export async function scoreGradientMethods(o: GradientScoreOptions): Promise<GradientScores> {
   const Q = o.queries.length;
-  const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
+  const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? o.pool.batchSize, o.signal, (done) =>
     o.onProgress?.({ stage: 'query gradients', done, total: Q }),
   );
   const names = [...dims.keys()];
@@ -114,7 +114,7 @@ async function corpusPass(
   await runBatched<CorpusItem, TaskOf<'score'>>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { signal: o.signal }),
-    o.batchSize ?? 8,
+    o.batchSize ?? o.pool.batchSize,
     (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: norms }),
     (r, batch) => {
       batch.forEach((it, b) => {

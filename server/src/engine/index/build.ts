@@ -126,7 +126,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   await runBatched<CorpusItem, TaskOf<'indexRows'>>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report, signal: o.signal }),
-    o.batchSize ?? 8,
+    o.batchSize ?? o.pool.batchSize,
     (batch) => ({ kind: 'indexRows', sequences: batch.map((it) => it.sequence) }),
     ({ blocks: chosen, values }, batch) => {
       batch.forEach((it, b) => {

@@ -68,8 +68,7 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     return null;
   },
   indexRows: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => indexRows(c, device(s).basis, device(s).order)),
-  indexQuery: (s, task) =>
-    withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => ({ losses: c.losses, vectors: indexQueryRows(c, device(s).basis, device(s).order) })),
+  indexQuery: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => indexQueryRows(c, device(s).basis, device(s).order)),
   openIndexPart: (s, task) => {
     const d = device(s);
     d.part = undefined; // the previous part's memory goes before the next one loads

@@ -46,7 +46,7 @@ export class IndexQueryEncoder {
     await runBatched<PreparedQuery, TaskOf<'indexQuery'>>(
       this.pool,
       queries,
-      o.batchSize ?? 8,
+      o.batchSize ?? this.pool.batchSize,
       (batch) => ({ kind: 'indexQuery', sequences: batch.map(querySequence) }),
       ({ losses, vectors }) => {
         losses.forEach((loss, b) => {

@@ -77,9 +77,11 @@ export function batchMatMul(a: Tensor3D, b: Tensor3D): Tensor3D {
 
 /**
  * table[ids] with a gradient for the table. tfjs's own gather gradient needs UnsortedSegmentSum, which
- * wasm lacks, so the backward pass scatter-adds the rows on the host.
+ * wasm lacks, so there the backward pass scatter-adds the rows on the host; elsewhere (a GPU cannot be read
+ * synchronously) tfjs's own gradient does it on the device.
  */
 export function gatherRows(table: Tensor2D, ids: Tensor): Tensor2D {
+  if (tf.getBackend() !== 'wasm') return tf.gather(table, ids);
   const [V, dim] = table.shape;
   // Read now: tensors made in the forward pass are gone by the time the backward pass runs.
   const idx = ids.dataSync().slice();

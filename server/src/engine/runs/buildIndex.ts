@@ -4,7 +4,6 @@ import type { Shard } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import { buildIndex, DEFAULT_INDEX_DIM } from '../index/build';
 import type { IndexManifest } from '../index/types';
-import { DEFAULT_BATCH_SIZE } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { stageProgress, type RunHooks } from './progress';
@@ -40,7 +39,7 @@ export async function runIndexBuild(run: ModelRun, f: FactorSet, r: IndexRequest
     damping: r.damping,
     shard: r.shard,
     chunkBytes: r.chunkBytes,
-    batchSize: r.batchSize ?? DEFAULT_BATCH_SIZE,
+    batchSize: r.batchSize ?? run.pool.batchSize,
     signal: hooks.signal,
     onProgress: (p) => progress({ done: p.documents, tokens: p.tokens }),
   });

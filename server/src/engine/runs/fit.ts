@@ -5,7 +5,7 @@ import type { CorpusOptions } from '../corpus/types';
 import { fitFactors, type FitOutcome } from '../ekfac/fit';
 import type { StageName } from '../ekfac/store';
 import type { FisherMode, FitSettings, Strategy } from '../ekfac/types';
-import { checkMaxLen, DEFAULT_BATCH_SIZE, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
+import { checkMaxLen, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
 import { prepareOutput } from '../util/output';
@@ -67,7 +67,7 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
     identity,
     out: r.out,
     shard: r.shard,
-    batchSize: r.batchSize ?? DEFAULT_BATCH_SIZE,
+    batchSize: r.batchSize ?? run.pool.batchSize,
     signal: hooks.signal,
     onProgress: (p) => {
       last = { documents: p.documents, tokens: p.tokens };

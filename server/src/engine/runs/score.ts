@@ -14,7 +14,6 @@ import { resultsQuery } from '../score/queries';
 import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../score/score';
 import { TOOL_VERSION } from '../version';
 import { prepareOutput } from '../util/output';
-import { DEFAULT_BATCH_SIZE } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
@@ -68,7 +67,7 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
     maxLen: f.maxLen,
     damping: r.damping,
     rank: r.rank,
-    batchSize: r.batchSize ?? DEFAULT_BATCH_SIZE,
+    batchSize: r.batchSize ?? run.pool.batchSize,
     signal: hooks.signal,
     onProgress: (p: ScoreProgress) =>
       hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),

@@ -1,6 +1,8 @@
 /** The scoring stage's device side: per-document gradients, and scores against uploaded queries. */
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
+import { readback } from '../backend/readback';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
+import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import { perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
 import { tf, type Tensor2D } from '../tf';
@@ -57,14 +59,14 @@ const tokenQuery = (s: ThreadState) => s.stage('tokenQuery', () => new TokenQuer
 export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   sequenceGradients: (s, task) =>
     withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => {
-      const perModule = c.modules.map((m) => {
-        const G = perSequenceGradients(c, m);
-        return { name: m.module.name, outDim: G.shape[1], inDim: G.shape[2], data: G.dataSync() as Float32Array };
+      const G = c.modules.map((m) => perSequenceGradients(c, m));
+      return readback([c.tokenLosses, ...G], ([losses, ...data]) => {
+        const perModule = c.modules.map((m, i) => ({ name: m.module.name, outDim: G[i].shape[1], inDim: G[i].shape[2], data: data[i] }));
+        const gradients = task.sequences.map((_, b) =>
+          perModule.map(({ data, ...m }) => ({ ...m, data: data.slice(b * m.outDim * m.inDim, (b + 1) * m.outDim * m.inDim) as Float32Array })),
+        );
+        return { losses: lossPerSequence(c.B, c.L, losses), gradients };
       });
-      const gradients = task.sequences.map((_, b) =>
-        perModule.map(({ data, ...m }) => ({ ...m, data: data.slice(b * m.outDim * m.inDim, (b + 1) * m.outDim * m.inDim) })),
-      );
-      return { losses: c.losses, gradients };
     }),
   setQueries: (s, task) => {
     const p = prepared(s, task.slot);
@@ -74,10 +76,11 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   },
   score: (s, task) => {
     const p = prepared(s, task.slot);
-    return withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => ({
-      pairwise: pairwiseScores(c, p.queries, p.queryCount),
-      self: task.self ? selfScores(c, p.self) : undefined,
-    }));
+    return withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => {
+      const pairwise = pairwiseScores(c, p.queries, p.queryCount);
+      if (!task.self) return readback([pairwise], ([scores]) => ({ pairwise: scores as Float32Array }));
+      return readback([pairwise, selfScores(c, p.self)], ([scores, self]) => ({ pairwise: scores as Float32Array, self: self as Float32Array }));
+    });
   },
   setSelf: (s, task) => {
     const p = prepared(s, task.slot);
@@ -92,11 +95,14 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   },
   setTokenQuery: (s, task) => {
     const t = tokenQuery(s);
-    const { loss, PT } = withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => ({ loss: c.losses[0], PT: keptTokenQuery(c, t.preconditioner) }));
-    t.PT = replaceTensors(t.PT, [...PT]);
-    return { loss };
+    // The query is replaced before the handler's first await: a task started after this one scores against it.
+    return withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => {
+      t.PT = replaceTensors(t.PT, [...keptTokenQuery(c, t.preconditioner)]);
+      return readback([c.tokenLosses], ([losses]) => ({ loss: lossPerSequence(c.B, c.L, losses)[0] }));
+    });
   },
-  tokenScores: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => ({ L: c.L, values: tokenScores(c, tokenQuery(s).PT) })),
+  tokenScores: (s, task) =>
+    withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => readback([tokenScores(c, tokenQuery(s).PT)], ([values]) => ({ L: c.L, values: values as Float32Array }))),
 };
 
 function uploadQuery(q: PreparedQueries['modules'][number], count: number): DeviceQueryModule {

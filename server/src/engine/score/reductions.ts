@@ -1,4 +1,4 @@
-/** Device-side scoring of one batch of captured documents against prepared queries. */
+/** Device-side scoring of one batch of captured documents against prepared queries: score tensors, left on the device. */
 import { tf, type Tensor2D } from '../tf';
 import type { DeviceCaptures } from '../capture/deviceCaptures';
 import { perSequenceGradients, rotateTransposed } from '../ekfac/reductions';
@@ -8,7 +8,7 @@ export type DeviceQueryModule =
   | { kind: 'lowrank'; L: Tensor2D /* [out, Q·r] */; R: Tensor2D /* [in, Q·r] */; rank: number };
 
 /** I(q, d) for every document of the batch and every query, summed over modules: [B × Q]. */
-export function pairwiseScores(c: DeviceCaptures, queries: Map<string, DeviceQueryModule>, count: number): Float32Array {
+export function pairwiseScores(c: DeviceCaptures, queries: Map<string, DeviceQueryModule>, count: number): tf.Tensor {
   let total: tf.Tensor = tf.zeros([c.B, count]);
   for (const m of c.modules) {
     const q = queries.get(m.module.name);
@@ -24,7 +24,7 @@ export function pairwiseScores(c: DeviceCaptures, queries: Map<string, DeviceQue
       total = tf.add(total, tf.sum(tf.reshape(perToken, [c.B, c.L, count]), 1));
     }
   }
-  return total.dataSync() as Float32Array;
+  return total;
 }
 
 export interface DeviceSelfModule {
@@ -35,7 +35,7 @@ export interface DeviceSelfModule {
 }
 
 /** I(d, d) = Σ_modules ⟨G_d, P_d⟩ for every document of the batch: [B]. */
-export function selfScores(c: DeviceCaptures, pre: Map<string, DeviceSelfModule>): Float32Array {
+export function selfScores(c: DeviceCaptures, pre: Map<string, DeviceSelfModule>): tf.Tensor {
   let total: tf.Tensor = tf.zeros([c.B]);
   for (const m of c.modules) {
     const p = pre.get(m.module.name);
@@ -44,7 +44,7 @@ export function selfScores(c: DeviceCaptures, pre: Map<string, DeviceSelfModule>
     const rotated = p.QA && p.QS ? tf.reshape(rotateTransposed(G, p.QA, p.QS), G.shape.slice(0, 1).concat([m.a.shape[1], m.g.shape[1]])) : G;
     total = tf.add(total, tf.sum(tf.mul(tf.square(rotated), p.inverseDamped), [1, 2]));
   }
-  return total.dataSync() as Float32Array;
+  return total;
 }
 
 /**
@@ -71,12 +71,12 @@ export function keptTokenQuery(c: DeviceCaptures, pre: Map<string, DeviceSelfMod
 }
 
 /** g_tᵀ P a_t for every token of every document of the batch, summed over modules: [B·L] (zero on padding). */
-export function tokenScores(c: DeviceCaptures, P: Map<string, Tensor2D /* PT [in, out] */>): Float32Array {
+export function tokenScores(c: DeviceCaptures, P: Map<string, Tensor2D /* PT [in, out] */>): tf.Tensor {
   let total: tf.Tensor = tf.zeros([c.B * c.L]);
   for (const m of c.modules) {
     const PT = P.get(m.module.name);
     if (!PT) continue;
     total = tf.add(total, tf.sum(tf.mul(tf.matMul(m.a, PT), m.g), 1));
   }
-  return total.dataSync() as Float32Array;
+  return total;
 }

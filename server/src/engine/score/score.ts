@@ -84,7 +84,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   const progress = (p: Omit<ScoreProgress, 'elapsedMs'>) => o.onProgress?.({ ...p, elapsedMs: Date.now() - started });
 
   // 1. Query gradients, one capture pass per batch of queries.
-  const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? 8, o.signal, (done) =>
+  const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? o.pool.batchSize, o.signal, (done) =>
     progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }), o.priority,
   );
 
@@ -126,7 +126,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   await runBatched<CorpusItem, TaskOf<'score'>>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal, hooks: o.corpusHooks }),
-    o.batchSize ?? 8,
+    o.batchSize ?? o.pool.batchSize,
     (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true, slot: o.slot }),
     (r, batch) => {
       batch.forEach((it, b) => {

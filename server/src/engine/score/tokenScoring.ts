@@ -39,7 +39,8 @@ export class TokenScorer {
 
   /** Per-token influence of each document on the current query (one array per document, its length). */
   async score(documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<Float32Array[]> {
-    const batch = o.batchSize ?? 4;
+    // Small batches spread over the worker threads; a GPU takes them all at once.
+    const batch = o.batchSize ?? (this.pool.backend.gpu ? this.pool.batchSize : 4);
     const parts: Promise<Float32Array[]>[] = [];
     for (let i = 0; i < documents.length; i += batch) {
       const seqs = documents.slice(i, i + batch);

@@ -1,4 +1,5 @@
 /** Training work for a compute thread: summed loss and weight gradients of packed token rows. */
+import { download, readback } from '../backend/readback';
 import { tf, type Tensor, type Tensor2D } from '../tf';
 import type { TfModel } from '../model/tfModel';
 
@@ -48,28 +49,34 @@ function rowsLoss(model: TfModel, rows: number[][]): { loss: Tensor; tokens: num
   return { loss: tf.sum(tf.mul(nll, tf.tensor1d(weights))), tokens: R * (L - 1) };
 }
 
-export function trainGradients(model: TfModel, params: ParamSet, rows: number[][]): { lossSum: number; tokens: number; grads: ParamMessage[] } {
+export async function trainGradients(model: TfModel, params: ParamSet, rows: number[][]): Promise<{ lossSum: number; tokens: number; grads: ParamMessage[] }> {
   const names = [...params.tensors.keys()];
   let tokens = 0;
-  let lossSum = 0;
-  const grads: ParamMessage[] = [];
-  tf.tidy(() => {
+  const tensors = tf.tidy(() => {
     const f = (...ps: Tensor[]) => {
       const map = params.forForward(new Map(names.map((n, i) => [n, ps[i]])));
       const r = model.withParams(map, () => rowsLoss(model, rows));
       tokens = r.tokens;
       return r.loss as tf.Scalar;
     };
-    const { value, grads: g } = tf.valueAndGrads(f)(names.map((n) => params.tensors.get(n)!));
-    lossSum = value.dataSync()[0];
-    names.forEach((name, i) => grads.push({ name, shape: g[i].shape, data: g[i].dataSync() as Float32Array }));
+    const { value, grads } = tf.valueAndGrads(f)(names.map((n) => params.tensors.get(n)!));
+    return [value, ...grads];
   });
-  return { lossSum, tokens, grads };
+  return download(
+    readback(tensors, ([loss, ...grads]) => ({
+      lossSum: loss[0],
+      tokens,
+      grads: names.map((name, i) => ({ name, shape: tensors[i + 1].shape, data: grads[i] as Float32Array })),
+    })),
+  );
 }
 
-export function evalLoss(model: TfModel, params: ParamSet, rows: number[][]): { lossSum: number; tokens: number } {
-  return tf.tidy(() => {
+export async function evalLoss(model: TfModel, params: ParamSet, rows: number[][]): Promise<{ lossSum: number; tokens: number }> {
+  let tokens = 0;
+  const loss = tf.tidy(() => {
     const r = model.withParams(params.forForward(), () => rowsLoss(model, rows));
-    return { lossSum: r.loss.dataSync()[0], tokens: r.tokens };
+    tokens = r.tokens;
+    return r.loss;
   });
+  return download(readback([loss], ([l]) => ({ lossSum: l[0], tokens })));
 }

@@ -41,17 +41,3 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
 }
-
-/** Samples an index from softmax(logits[offset .. offset+n]) computed in float64. */
-export function sampleSoftmax(logits: ArrayLike<number>, offset: number, n: number, u: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, logits[offset + i]);
-  let total = 0;
-  for (let i = 0; i < n; i++) total += Math.exp(logits[offset + i] - max);
-  let target = u * total;
-  for (let i = 0; i < n; i++) {
-    target -= Math.exp(logits[offset + i] - max);
-    if (target < 0) return i;
-  }
-  return n - 1;
-}
