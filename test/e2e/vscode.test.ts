@@ -194,7 +194,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       // as are word highlights, so count the boxes in our green and red. They arrive one colour level at a time.
       await editor.locator('.view-overlays .cdr').first().waitFor({ timeout: STEP_TIMEOUT });
       await page.waitForFunction(
-        () => [...document.querySelectorAll('.monaco-editor .view-overlays .cdr')].filter((e) => /rgba\((46, 160, 67|248, 81, 73),/.test(getComputedStyle(e).backgroundColor)).length > 3,
+        () => Array.from(document.querySelectorAll('.monaco-editor .view-overlays .cdr')).filter((e) => /rgba\((46, 160, 67|248, 81, 73),/.test(getComputedStyle(e).backgroundColor)).length > 3,
         undefined,
         { timeout: STEP_TIMEOUT },
       );
