@@ -18,6 +18,7 @@ import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { invalidateFrom, readManifest, readStage } from '../../server/src/engine/ekfac/store';
 import { IndexQueryEngine } from '../../server/src/engine/index/queryEngine';
 import { IndexSearcher } from '../../server/src/engine/index/search';
+import { DEFAULT_SKETCH } from '../../server/src/engine/index/sketch';
 import { TokenScorer } from '../../server/src/engine/score/tokenScoring';
 import { readDocuments, readManifest as readIndexManifest } from '../../server/src/engine/index/store';
 import { bosId, openModel, stopIds, type OpenedModel } from '../../server/src/engine/model/openModel';
@@ -173,22 +174,26 @@ test('index build and one index query', { timeout: 1_800_000 }, async (t) => {
   if (skipped(t)) return;
   const factorsDir = tmp();
   await fit(setup('wasm'), 'ekfac', factorsDir);
-  const built = { webgpu: tmp(), wasm: tmp() };
-  for (const backend of ['webgpu', 'wasm'] as const) await buildTestIndex(setup(backend), factorsDir, built[backend], '50%');
-  // The kept blocks: the same ones, with the same values (int8 rows with per-row scales, read back as stored).
-  const rows = (dir: string) => readFileSync(join(dir, readIndexManifest(dir).chunks[0].file));
-  assert.equal(readDocuments(built.webgpu, readIndexManifest(built.webgpu)).length, readDocuments(built.wasm, readIndexManifest(built.wasm)).length);
-  const [a, b] = [rows(built.webgpu), rows(built.wasm)];
-  let same = 0;
-  for (let i = 0; i < b.length; i++) if (a[i] === b[i]) same++;
-  console.log(`# index rows: ${((100 * same) / b.length).toFixed(2)}% of bytes identical`);
-  assert.ok(same / b.length > 0.99, 'index rows differ in more than 1% of their bytes');
+  // The default sketch (eigen) and each document's heaviest blocks: the same rows (int8 with per-row scales,
+  // read back as stored) from both backends; then a query of the default index on each.
+  const defaultIndex = tmp();
+  for (const sketch of [DEFAULT_SKETCH, 'blocks:50%']) {
+    const built = { webgpu: tmp(), wasm: sketch === DEFAULT_SKETCH ? defaultIndex : tmp() };
+    for (const backend of ['webgpu', 'wasm'] as const) await buildTestIndex(setup(backend), factorsDir, built[backend], sketch);
+    const rows = (dir: string) => readFileSync(join(dir, readIndexManifest(dir).chunks[0].file));
+    assert.equal(readDocuments(built.webgpu, readIndexManifest(built.webgpu)).length, readDocuments(built.wasm, readIndexManifest(built.wasm)).length);
+    const [a, b] = [rows(built.webgpu), rows(built.wasm)];
+    let same = 0;
+    for (let i = 0; i < b.length; i++) if (a[i] === b[i]) same++;
+    console.log(`# index rows (${sketch}): ${((100 * same) / b.length).toFixed(2)}% of bytes identical`);
+    assert.ok(same / b.length > 0.99, `${sketch}: index rows differ in more than 1% of their bytes`);
+  }
 
   const identity = await identityFor(setup('wasm'), 'ekfac');
   const factors = await loadFactors(factorsDir, identity);
   const query = async (backend: BackendName) =>
     onPool(backend, async (pool) => {
-      const searcher = await IndexSearcher.openOnPool(built.wasm, { modelFingerprint: identity.model.fingerprint, factors }, pool);
+      const searcher = await IndexSearcher.openOnPool(defaultIndex, { modelFingerprint: identity.model.fingerprint, factors }, pool);
       try {
         const engine = await IndexQueryEngine.create({ pool, tokenizer: model.tokenizer, bos: bosId(model), stopIds: stopIds(model), factors, searcher, maxLen: 64 });
         return await engine.query({ prompt: QUERIES[0].prompt, completion: QUERIES[0].completion });
