@@ -161,8 +161,7 @@ test('EK-FAC fit (covariances, eigenvalue correction) and scores', { timeout: 1_
   const perToken = (backend: BackendName) =>
     onPool(backend, async (pool) => {
       const scorer = await TokenScorer.create(pool, scoresCpu.factors, undefined, { priority: 'interactive' });
-      const loss = await scorer.setQuery(scoresCpu.queries[0], { priority: 'interactive' });
-      const values = await scorer.score(SEQUENCES().map((s) => ({ tokens: s.tokens })), { priority: 'interactive' });
+      const { loss, values } = await scorer.scoreFor(scoresCpu.queries[0], SEQUENCES().map((s) => ({ tokens: s.tokens })), { priority: 'interactive' });
       return { loss, values: values.flatMap((v) => Array.from(v)) };
     });
   const [tokGpu, tokCpu] = [await perToken('webgpu'), await perToken('wasm')];

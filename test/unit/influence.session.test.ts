@@ -63,6 +63,19 @@ test('exact session: the same scores as a scoring run, per-token values that add
   assert.equal(view.tokens.length, doc.document.tokens - 1, 'one value per token after BOS');
 });
 
+test('concurrent per-token requests for different queries each get their own query\'s values', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+  const session = await InfluenceSession.create(run, factors, { corpus: { path: corpus } });
+  const got = await session.query({ prompt: query.prompt, completion: query.completion, top: 3, bottom: 1 });
+  const docs = [...got.top, ...got.bottom].map((d) => d.document);
+  const [a, b] = await Promise.all(STORY_QUERIES.slice(0, 2).map((q) => session.prepare({ prompt: q.prompt, completion: q.completion })));
+  const values = (r: Awaited<ReturnType<InfluenceSession['documentTokens']>>) => r.map((t) => t!.spans.map((x) => x.value));
+  const alone = [values(await session.documentTokens(a, docs)), values(await session.documentTokens(b, docs))];
+  assert.notDeepEqual(alone[0], alone[1], 'the two queries give different values');
+  // Both in flight at once (a hover and a document view): the threads hold one query at a time.
+  const together = (await Promise.all([session.documentTokens(a, docs), session.documentTokens(b, docs)])).map(values);
+  assert.deepEqual(together, alone);
+});
+
 test('index session: the documents shown are rescored exactly and equal the exact scores', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
   const dir = tmp();
   await runIndexBuild(run, factors, { corpus: { path: corpus }, out: dir });

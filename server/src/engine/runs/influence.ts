@@ -226,9 +226,8 @@ export class InfluenceSession {
       const text = texts.get(d.index);
       return text === undefined ? undefined : { text, tokens: tokenizeDocument(text, tokenizer, bos, this.factors.maxLen) };
     });
-    await this.scorer.setQuery(query, o);
     const present = sequences.filter((s): s is { text: string; tokens: number[] } => s !== undefined);
-    const values = await this.scorer.score(present.map((s) => ({ tokens: s.tokens })), o);
+    const { values } = await this.scorer.scoreFor(query, present.map((s) => ({ tokens: s.tokens })), o);
     let k = 0;
     return sequences.map((s) => (s ? alignTokens(tokenizer, bos, s.text, s.tokens, values[k++]) : undefined));
   }

@@ -13,6 +13,9 @@ import { querySequence, type PreparedQuery } from './queries';
 import type { SelfPreconditioner } from './types';
 
 export class TokenScorer {
+  /** The last step queued: a query is set and its documents scored as one step, steps one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly pool: ComputePool) {}
 
   /** Uploads the preconditioner (eigenbases and 1/(Λ+λ) per module) to every compute thread. */
@@ -31,14 +34,28 @@ export class TokenScorer {
     return new TokenScorer(pool);
   }
 
+  /**
+   * Per-token influence of each document on `query`, with the query's completion loss. The threads hold
+   * one query at a time, so concurrent callers (a hover, a document view, the panel) take turns: none
+   * scores its documents against another's query.
+   */
+  scoreFor(query: PreparedQuery, documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<{ loss: number; values: Float32Array[] }> {
+    const step = this.queue.then(async () => {
+      const loss = await this.setQuery(query, o);
+      return { loss, values: await this.score(documents, o) };
+    });
+    this.queue = step.catch(() => undefined);
+    return step;
+  }
+
   /** Makes `query` the one scored (on every thread); answers its completion loss in nats. */
-  async setQuery(query: PreparedQuery, o: RunOptions = {}): Promise<number> {
+  private async setQuery(query: PreparedQuery, o: RunOptions = {}): Promise<number> {
     const [r] = await this.pool.broadcast({ kind: 'setTokenQuery', sequence: querySequence(query) }, o);
     return r.loss;
   }
 
   /** Per-token influence of each document on the current query (one array per document, its length). */
-  async score(documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<Float32Array[]> {
+  private async score(documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<Float32Array[]> {
     // Small batches spread over the worker threads; a GPU takes them all at once.
     const batch = o.batchSize ?? (this.pool.backend.gpu ? this.pool.batchSize : 4);
     const parts: Promise<Float32Array[]>[] = [];
@@ -55,7 +72,6 @@ export class TokenScorer {
 /** One document's per-token influence on one query (sets up a scorer for the occasion). */
 export async function tokenInfluence(pool: ComputePool, factors: LoadedFactors, query: PreparedQuery, document: CaptureSequence, damping?: number): Promise<Float32Array> {
   const scorer = await TokenScorer.create(pool, factors, damping);
-  await scorer.setQuery(query);
-  const [values] = await scorer.score([document]);
-  return values;
+  const { values } = await scorer.scoreFor(query, [document]);
+  return values[0];
 }
