@@ -249,6 +249,7 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const r = await hoverText(server, pathToFileURL(join(s.dir, 'e.txt')).href, `${PROMPT}\n---\n${COMPLETION}`);
     assert.ok(r?.answer);
     assert.equal(r.answer.method, 'index+rerank');
+    assert.match(r.markdown, /the documents shown rescored exactly, chosen among its 61 best candidates/);
     assert.deepEqual(r.answer.top.map((d) => d.index), exactTop);
     assert.ok(r.answer.top.every((d) => d.exact));
   });

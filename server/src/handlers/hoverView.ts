@@ -44,8 +44,11 @@ function methodLine(r: InfluenceResult): string {
   switch (r.method) {
     case 'exact':
       return 'Exact: every document scored (no index)';
-    case 'index+rerank':
-      return 'From the index; the documents shown rescored exactly';
+    case 'index+rerank': {
+      // The sketch is an estimate: the shown documents are exact, but only the candidates were rescored.
+      const n = Array.isArray(r.exact) ? r.exact.length : 0;
+      return `From the index; the documents shown rescored exactly, chosen among its ${n.toLocaleString('en-US')} best candidates (a document it ranked lower can score higher)`;
+    }
     case 'index':
       return 'From the index (≈: estimates, not rescored)';
   }
