@@ -159,6 +159,8 @@ export interface HoverAnswer {
   top: HoverDocument[];
   bottom: HoverDocument[];
   totalMs: number;
+  /** Where the time went: the prompt (tokens, the greedy completion), the query's gradient and the index scan (or the exact pass), the candidates' exact per-token scores. */
+  timings: { prepareMs: number; searchMs: number; rerankMs: number };
 }
 
 export interface HoverDocument {

@@ -88,6 +88,7 @@ function hoverAnswer(r: InfluenceResult): HoverAnswer {
     top: r.top.map(doc),
     bottom: r.bottom.map(doc),
     totalMs: r.timings.totalMs,
+    timings: { prepareMs: r.timings.prepareMs, searchMs: r.timings.searchMs, rerankMs: r.timings.rerankMs },
   };
 }
 
