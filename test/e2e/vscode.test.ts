@@ -192,7 +192,6 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       await page.keyboard.press('Escape');
       // The token colours: background decorations, which VS Code draws as .cdr boxes in the overlay layer —
       // as are word highlights, so count the boxes in our green and red. They arrive one colour level at a time.
-      await editor.locator('.view-overlays .cdr').first().waitFor({ timeout: STEP_TIMEOUT });
       await page.waitForFunction(
         () => Array.from(document.querySelectorAll('.monaco-editor .view-overlays .cdr')).filter((e) => /rgba\((46, 160, 67|248, 81, 73),/.test(getComputedStyle(e).backgroundColor)).length > 3,
         undefined,

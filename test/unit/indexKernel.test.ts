@@ -55,14 +55,7 @@ for (const sketch of [{ kind: 'eigen', size: '24x43' }, { kind: 'count', size: '
         }
         writer.push(packDenseRow(values, layout.rows.segments));
       }
-      writer.flush();
-      const manifest = manifestFor([[48, 64], [300, 50]], sketch, writer.chunks, D);
-      const P = queryLength(manifest);
-      const scanner = new ChunkScanner(dir, manifest);
-      manifest.chunks.forEach((c) => scanner.load(c));
-      assert.ok(manifest.chunks.length > 3, `${manifest.chunks.length} chunks`);
-      const vectors = [Float32Array.from({ length: P }, (_, p) => (p % 7 === 0 ? 1 : rng.normal() * 0.1)), new Float32Array(P).fill(1)];
-      for (const query of vectors.map((v) => quantizeQuery(v, manifest))) check(dir, manifest, scanner, query);
+      scanAndCheck(dir, writer, (chunks) => manifestFor([[48, 64], [300, 50]], sketch, chunks, D), rng);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -91,19 +84,26 @@ for (const positions of ['U16', 'U32'] as const) {
         }
         writer.push(packBlocksRow(chosen, values, layout.modules.map((m) => m.kept!), layout.modules.map((m) => m.blocks!)));
       }
-      writer.flush();
-      const manifest = manifestFor(shapes, blocks, writer.chunks, D, positions);
-      const P = queryLength(manifest);
-      const scanner = new ChunkScanner(dir, manifest);
-      manifest.chunks.forEach((c) => scanner.load(c));
-      assert.ok(manifest.chunks.length > 3, `${manifest.chunks.length} chunks`);
-      // A random query, and one at full scale everywhere (with document 0, every product at its largest).
-      const vectors = [Float32Array.from({ length: P }, (_, p) => (p % 7 === 0 ? 1 : rng.normal() * 0.1)), new Float32Array(P).fill(1)];
-      for (const query of vectors.map((v) => quantizeQuery(v, manifest))) check(dir, manifest, scanner, query);
+      scanAndCheck(dir, writer, (chunks) => manifestFor(shapes, blocks, chunks, D, positions), rng);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * Flushes the rows written, loads every chunk into the scanner and checks two queries against the float64
+ * reference: a random one, and one at full scale everywhere (with document 0, every product at its largest).
+ */
+function scanAndCheck(dir: string, writer: ChunkWriter, manifestOf: (chunks: IndexManifest['chunks']) => IndexManifest, rng: Rng) {
+  writer.flush();
+  const manifest = manifestOf(writer.chunks);
+  const P = queryLength(manifest);
+  const scanner = new ChunkScanner(dir, manifest);
+  manifest.chunks.forEach((c) => scanner.load(c));
+  assert.ok(manifest.chunks.length > 3, `${manifest.chunks.length} chunks`);
+  const vectors = [Float32Array.from({ length: P }, (_, p) => (p % 7 === 0 ? 1 : rng.normal() * 0.1)), new Float32Array(P).fill(1)];
+  for (const query of vectors.map((v) => quantizeQuery(v, manifest))) check(dir, manifest, scanner, query);
 }
 
 function check(dir: string, manifest: IndexManifest, scanner: ChunkScanner, query: ReturnType<typeof quantizeQuery>) {

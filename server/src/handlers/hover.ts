@@ -78,6 +78,7 @@ export class HoverHandler {
 }
 
 function hoverAnswer(r: InfluenceResult): HoverAnswer {
+  const { totalMs, ...timings } = r.timings;
   const doc = (d: RankedDocument) => ({ index: d.document.index, id: d.document.id, source: d.document.source, perNat: d.perNat, exact: d.exact });
   return {
     method: r.method,
@@ -87,8 +88,8 @@ function hoverAnswer(r: InfluenceResult): HoverAnswer {
     promptTokens: r.query.promptTokens.length - 1,
     top: r.top.map(doc),
     bottom: r.bottom.map(doc),
-    totalMs: r.timings.totalMs,
-    timings: { prepareMs: r.timings.prepareMs, searchMs: r.timings.searchMs, rerankMs: r.timings.rerankMs },
+    totalMs,
+    timings,
   };
 }
 

@@ -7,10 +7,10 @@
  * the batch has been queued (docs/GPU.md).
  */
 import { checkBatchFits } from '../backend/deviceLimits';
-import { download, type Readback } from '../backend/readback';
+import { download, readback, type Readback } from '../backend/readback';
 import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { TfModel, TrackedModule } from '../model/tfModel';
-import { deviceLabels, hostTargets } from './targets';
+import { deviceLabels, hostTargets, lossPerSequence } from './targets';
 import type { CaptureOptions, CaptureSequence } from './types';
 
 export interface DeviceModuleCapture {
@@ -35,6 +35,11 @@ export interface DeviceCaptures {
   tokenLosses: Tensor1D;
   /** The label of every padded position, int32 [B·L]: see labelsPerSequence. */
   labels: Tensor1D;
+}
+
+/** Each sequence's loss under the labels used (summed over its positions), to read back. */
+export function sequenceLosses(c: DeviceCaptures): Readback<number[]> {
+  return readback([c.tokenLosses], ([perToken]) => lossPerSequence(c.B, c.L, perToken));
 }
 
 /** Runs the capture pass, lets `reduce` queue its work on the captures, and reads back what it names. */

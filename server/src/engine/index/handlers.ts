@@ -3,9 +3,8 @@
  * (search), and the part of an open index this thread holds and scans.
  */
 import type { StageHandlers, ThreadState } from '../backend/deviceState';
-import { joinReadbacks, readback } from '../backend/readback';
-import { withDeviceCaptures } from '../capture/deviceCaptures';
-import { lossPerSequence } from '../capture/targets';
+import { joinReadbacks } from '../backend/readback';
+import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import type { SketchBasisMessage } from './projection';
 import { DeviceSketch, type SketchRows } from './reductions';
@@ -60,7 +59,7 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
   indexRows: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => indexSketch(s).rows(c)),
   indexQuery: (s, task) =>
     withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) =>
-      joinReadbacks(readback([c.tokenLosses], ([l]) => lossPerSequence(c.B, c.L, l)), indexSketch(s).queries(c), (losses, vectors) => ({ losses, vectors })),
+      joinReadbacks(sequenceLosses(c), indexSketch(s).queries(c), (losses, vectors) => ({ losses, vectors })),
     ),
   openIndexPart: (s, task) => {
     const d = device(s);

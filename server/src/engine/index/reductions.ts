@@ -219,8 +219,7 @@ function rotatedFromTokens(c: DeviceCaptures, m: DeviceModuleCapture, QA: Tensor
 function kronQuery(c: DeviceCaptures, m: DeviceModuleCapture, k: DeviceKron, b: number): Tensor2D {
   const q = k.query;
   if (!q) throw new Error('this compute thread holds the index sketch for documents only');
-  const { a, g } = tokens(c, m, b);
-  let x = tf.mul(tf.matMul(tf.transpose(tf.matMul(a, q.QA)), tf.matMul(g, q.QS)), q.VT) as Tensor2D; // [qA × qS]
+  let x = tf.mul(rotatedFromTokens(c, m, q.QA, q.QS, b), q.VT) as Tensor2D; // [qA × qS]
   if (q.PAT && q.PS) x = tf.matMul(tf.matMul(q.PAT, x), q.PS);
   return tf.transpose(x);
 }

@@ -1,7 +1,7 @@
 /** The scoring stage's device side: per-document gradients, and scores against uploaded queries. */
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
-import { readback } from '../backend/readback';
-import { withDeviceCaptures } from '../capture/deviceCaptures';
+import { mapReadback, readback } from '../backend/readback';
+import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import { perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
@@ -98,7 +98,7 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
     // The query is replaced before the handler's first await: a task started after this one scores against it.
     return withDeviceCaptures(s.model, [task.sequence], ACTUAL_LABELS, (c) => {
       t.PT = replaceTensors(t.PT, [...keptTokenQuery(c, t.preconditioner)]);
-      return readback([c.tokenLosses], ([losses]) => ({ loss: lossPerSequence(c.B, c.L, losses)[0] }));
+      return mapReadback(sequenceLosses(c), ([loss]) => ({ loss }));
     });
   },
   tokenScores: (s, task) =>
