@@ -17,7 +17,8 @@ import {
   type QueryAtArgs,
   type RefArgs,
 } from '../../server/src/protocol';
-import { BACKENDS, update, type SettingKey } from './config';
+import { backendPickItems } from './backendPicker';
+import { update, type SettingKey } from './config';
 import type { Ctx } from './ctx';
 import { documentUri } from './documentView';
 import { InfluencePanel } from './panel/InfluencePanel';
@@ -236,7 +237,7 @@ export function selectFactors(): Cmd {
 
 export function selectBackend(): Cmd {
   return async () => {
-    const picked = await vscode.window.showQuickPick(BACKENDS.map((b) => ({ label: b.name, description: b.description })), { title: 'Influence Lens: compute backend' });
+    const picked = await vscode.window.showQuickPick(backendPickItems(), { title: 'Influence Lens: compute backend' });
     if (picked) await update('backend', picked.label);
   };
 }

@@ -14,14 +14,6 @@ export type SettingKey =
   | 'fitMaxDocuments'
   | 'maxLength';
 
-export const BACKENDS = [
-  { name: 'auto', description: 'the best that works here (tfjs-node-gpu, tfjs-node, wasm, cpu)' },
-  { name: 'tensorflow-gpu', description: '@tensorflow/tfjs-node-gpu (CUDA), where installed' },
-  { name: 'tensorflow', description: '@tensorflow/tfjs-node, where installed' },
-  { name: 'wasm', description: 'WebAssembly SIMD, one thread per core (portable)' },
-  { name: 'cpu', description: 'plain JavaScript (slow; a last resort)' },
-];
-
 /** Writes a setting: to the workspace when a folder is open, else to the user settings. */
 export async function update(key: SettingKey, value: unknown, target?: vscode.ConfigurationTarget): Promise<void> {
   const where = target ?? (vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);

@@ -2,7 +2,7 @@
  * The `influence-lens` command line: a thin adapter over the engine. Results go to stdout and files,
  * progress and diagnostics to stderr; Ctrl-C aborts the running command and keeps what was completed.
  */
-import { BACKEND_NAMES } from './engine/backend/backend';
+import { BACKEND_CHOICES } from './engine/backend/names';
 import { isInfluenceLensError } from './engine/errors';
 import { safeForTerminal } from './engine/util/terminal';
 import { UsageError } from './cli/args';
@@ -14,7 +14,7 @@ import { analyze } from './cli/analyze';
 import { report } from './cli/report';
 import { evaluate } from './cli/eval';
 
-const USAGE = `usage: influence-lens <command> [options]
+export const USAGE = `usage: influence-lens <command> [options]
 
 commands:
   generate --model PATH [--tokenizer PATH] [--prompt TEXT] [--max-tokens N]
@@ -65,7 +65,7 @@ C is a JSONL file ({"text", "id"?, "source"?} per line; --text-field/--id-field/
 them), a folder of .txt/.md files (source = subfolder), or a .txt file of <|endoftext|>-separated documents.
 
 common options:
-  --backend auto|${BACKEND_NAMES.join('|')}   (default auto; the choice is printed on stderr)
+  --backend ${BACKEND_CHOICES.map((b) => b.name).join('|')}   (default auto; the choice is printed on stderr)
   --workers N      compute threads for wasm/cpu (default: one per core)
   --batch-size N   documents per batch (default 8, on a GPU what it holds; results do not depend on it)
   --verbose        also the backend's adapter, why it was chosen, and the batch size

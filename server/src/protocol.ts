@@ -5,9 +5,17 @@
  * bundle pulls in the other side (or vscode).
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { AdapterInfo, BackendName } from './engine/backend/backend';
+import type { AdapterInfo } from './engine/backend/backend';
+import type { BackendName } from './engine/backend/names';
 import type { Architecture } from './engine/model/types';
 import type { BatchView, CardPage, QueryView, Side } from './engine/report/types';
+
+/**
+ * The compute backends with their descriptions, and what the `backend` setting offers (auto first): the
+ * one list, kept in a module of its own that imports nothing (the engine's compute worker and the CLI
+ * use it without this file's protocol library), offered here to the client.
+ */
+export { BACKENDS, BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './engine/backend/names';
 
 /** The settings section both sides exchange through workspace/configuration. */
 export const CONFIGURATION_SECTION = 'influenceLens';

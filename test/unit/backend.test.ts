@@ -9,11 +9,14 @@ import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_NAMES, chooseBackend, describeBackend } from '../../server/src/engine/backend/backend';
+import { backendPickItems } from '../../client/src/backendPicker';
+import { USAGE } from '../../server/src/cli';
+import { chooseBackend, describeBackend, parseBackendRequest } from '../../server/src/engine/backend/backend';
 import type { ModuleLoader } from '../../server/src/engine/backend/loader';
 import { TFJS_NODE, TFJS_NODE_GPU } from '../../server/src/engine/backend/native';
 import { adapterInfo, WEBGPU_PACKAGE } from '../../server/src/engine/backend/webgpu';
 import { tf } from '../../server/src/engine/tf';
+import { BACKEND_CHOICES, BACKEND_NAMES } from '../../server/src/protocol';
 import { REPO } from '../helpers/cli';
 
 function notFound(specifier: string): Error {
@@ -116,8 +119,18 @@ test('auto never runs on a software adapter; forcing webgpu does, and says so', 
   await chooseBackend('wasm');
 });
 
-test('the backend list lives in one place: the setting and the CLI offer exactly BACKEND_NAMES', () => {
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: string[] }> } } };
-  assert.deepEqual(pkg.contributes.configuration.properties['influenceLens.backend'].enum, ['auto', ...BACKEND_NAMES]);
+test("the backend list lives in one place (protocol.ts): the client's picker, the setting, the settings validation and the CLI's help offer exactly it", () => {
+  const names = BACKEND_CHOICES.map((b) => b.name);
+  assert.deepEqual(names, ['auto', ...BACKEND_NAMES]);
   assert.deepEqual([...BACKEND_NAMES], ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'], "auto's order of preference");
+  assert.match(BACKEND_CHOICES[0].description, new RegExp(BACKEND_NAMES.join(', ')), "auto's description names every backend in order");
+
+  assert.deepEqual(backendPickItems(), BACKEND_CHOICES.map((b) => ({ label: b.name, description: b.description })), "the client's picker");
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: string[]; enumDescriptions?: string[] }> } } };
+  const setting = pkg.contributes.configuration.properties['influenceLens.backend'];
+  assert.deepEqual(setting.enum, names, "package.json's enum");
+  assert.deepEqual(setting.enumDescriptions, BACKEND_CHOICES.map((b) => b.description), "package.json's enumDescriptions");
+  assert.deepEqual(USAGE.match(/--backend (\S+)/)?.[1].split('|'), names, "the CLI's help");
+  for (const name of names) assert.equal(parseBackendRequest(name), name, 'the settings accept it');
+  assert.throws(() => parseBackendRequest('metal'), new RegExp(`expected ${names.join(', ')}`));
 });

@@ -11,11 +11,10 @@ import { requireModule, type ModuleLoader } from './loader';
 import { tryNative, TFJS_NODE, TFJS_NODE_GPU } from './native';
 import { tryWasm } from './wasm';
 import { tryWebGpu } from './webgpu';
+import { BACKEND_NAMES, type BackendName, type BackendRequest } from './names';
 
-/** Every backend, in auto's order of preference. */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-export type BackendRequest = BackendName | 'auto';
+/** The list and its types live in names.ts (one list for the engine, the server, the CLI and the client). */
+export { BACKEND_NAMES, type BackendName, type BackendRequest } from './names';
 export type { AdapterInfo } from './attempt';
 
 export interface BackendInfo {
