@@ -42,6 +42,12 @@ export function pValue(p: number | null | undefined): string {
   return p < 0.001 ? '< 0.001' : String(Number(p.toPrecision(2)));
 }
 
+/** A p-value in a sentence: "p = 0.012", or "p < 0.001" (never "p = < 0.001"). */
+export function pEquals(p: number | null | undefined): string {
+  const v = pValue(p);
+  return v.startsWith('<') ? `p ${v}` : `p = ${v}`;
+}
+
 /** A count with thousands separators. */
 export function count(n: number): string {
   return n.toLocaleString('en-US');

@@ -8,7 +8,7 @@ import { hitRatesFigure } from '../charts/hitRates';
 import { sourceLadderFigure } from '../charts/sourceLadder';
 import { totalInfluenceFigure } from '../charts/totalInfluence';
 import { button, el, facts, numberCell, select, table } from '../dom';
-import { count, fixed, pValue } from '../format';
+import { count, fixed, pEquals, pValue } from '../format';
 import type { View } from './context';
 
 function section(title: string, id: string, ...children: HTMLElement[]): HTMLElement {
@@ -118,7 +118,7 @@ export function batchView(b: BatchView, view: View): HTMLElement {
     p.append(document.createTextNode('Total helpful influence per nat, factual ÷ reasoning: '));
     const v = el('strong', 'num', `${fixed(ti.ratio100, 2)}× at 100%`);
     v.dataset.value = String(ti.ratio100);
-    p.append(v, document.createTextNode(`, ${fixed(ti.ratio5, 2)}× in the top 5%${ti.test100?.p != null ? ` (Welch t-test at 100%: p = ${pValue(ti.test100.p)})` : ''}.`));
+    p.append(v, document.createTextNode(`, ${fixed(ti.ratio5, 2)}× in the top 5%${ti.test100?.p != null ? ` (Welch t-test at 100%: ${pEquals(ti.test100.p)})` : ''}.`));
     root.append(p);
   }
   const kindChoice = view.state.sourceKind && b.sources.byKind[view.state.sourceKind] ? view.state.sourceKind : b.kinds.find((k) => b.sources.byKind[k]) ?? b.kinds[0];

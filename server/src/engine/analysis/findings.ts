@@ -1,7 +1,9 @@
 /**
  * The paper's findings, side by side with a results folder's (docs/EVALUATION.md, section 3): each
  * quantitative claim of Ruis et al. (2024) as summarised in ANALYSES.md (what they report for the 7B and
- * 35B models), the measured value, whether the claimed direction holds here, the test and its p-value.
+ * 35B models), the measured value, whether its direction is the claimed one here, the test and its p-value.
+ * A claim holds only where its direction is the claimed one and its test is significant (p < 0.05); in
+ * the claimed direction but not significant, it is reported as such (findingsTable.ts), not as holding.
  * Every rate comes with its base rate: the answer-in-top-k rate beside the rate k random documents would
  * give (from how many documents contain each answer), and source multipliers beside their spread when
  * the top k are drawn at random (seeded simulation).
@@ -23,7 +25,9 @@ export interface Finding {
   paper: string;
   /** What was measured here (with the base rate where there is one). */
   measured: string;
-  /** Whether the claimed direction holds here; null when it cannot be measured. */
+  /** Whether the measured direction is the claimed one; null when it cannot be measured. */
+  direction: boolean | null;
+  /** Whether the claim holds here: the claimed direction, and its test significant (p < SIGNIFICANCE). */
   holds: boolean | null;
   test: string;
   p: number | null;
@@ -46,6 +50,19 @@ export interface FindingsInput {
   draws?: number;
 }
 
+/** The level below which a finding's test is significant. */
+export const SIGNIFICANCE = 0.05;
+
+/** A claim holds when its direction is the claimed one and its test is significant; null when unmeasured. */
+export function claimHolds(direction: boolean | null, p: number | null): boolean | null {
+  return direction === null ? null : direction && p !== null && p < SIGNIFICANCE;
+}
+
+/** A finding from its direction and test: `holds` follows from them (claimHolds). */
+function finding(f: Omit<Finding, 'holds'>): Finding {
+  return { ...f, holds: claimHolds(f.direction, f.p) };
+}
+
 /** P(at least one of k documents drawn at random from N contains the answer), m of N containing it. */
 export function randomHitProbability(documents: number, containing: number, k: number): number {
   if (containing <= 0) return 0;
@@ -54,8 +71,8 @@ export function randomHitProbability(documents: number, containing: number, k: n
   return 1 - miss;
 }
 
-/** P(X ≥ x) for X a sum of independent Bernoulli(p_i) (Poisson binomial, exact by convolution). */
-export function poissonBinomialTail(ps: readonly number[], x: number): number {
+/** P(X = j), j = 0…n, for X a sum of independent Bernoulli(p_i) (Poisson binomial, exact by convolution). */
+function poissonBinomial(ps: readonly number[]): number[] {
   let dist = [1];
   for (const p of ps) {
     const next = new Array<number>(dist.length + 1).fill(0);
@@ -65,7 +82,17 @@ export function poissonBinomialTail(ps: readonly number[], x: number): number {
     });
     dist = next;
   }
-  return Math.min(1, dist.slice(Math.max(0, x)).reduce((a, b) => a + b, 0));
+  return dist;
+}
+
+/** P(X ≥ x) for X a sum of independent Bernoulli(p_i). */
+export function poissonBinomialTail(ps: readonly number[], x: number): number {
+  return Math.min(1, poissonBinomial(ps).slice(Math.max(0, x)).reduce((a, b) => a + b, 0));
+}
+
+/** P(X ≤ x) for X a sum of independent Bernoulli(p_i). */
+export function poissonBinomialHead(ps: readonly number[], x: number): number {
+  return Math.min(1, poissonBinomial(ps).slice(0, Math.max(0, x + 1)).reduce((a, b) => a + b, 0));
 }
 
 /** The null spread of a kind's mean source multiplier at k: 2.5% and 97.5% quantiles and P(≥ observed). */
@@ -97,6 +124,9 @@ const f2 = (x: number | null | undefined) => (x === null || x === undefined || !
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3));
 const pct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(100 * x)}%`);
 
+/** A test's p-value, or null where there is none or it is not a number. */
+const finiteP = (p: number | null | undefined) => (p === null || p === undefined ? null : finite(p));
+
 /** Per query, the mean r with the other queries of its group (`same` says who is in it). */
 function meanRWithin(c: CorrelationReport, members: number[], same: (i: number, j: number) => boolean): number[] {
   return members
@@ -119,41 +149,47 @@ export function findings(x: FindingsInput): Finding[] {
   const rr = meanRWithin(x.correlations, reasoning, (i, j) => labels[i].task === labels[j].task);
   const g = (label: string) => x.correlations.groups.find((gr) => gr.label === label);
   const t1 = welchT(rr, fr);
-  out.push({
-    analysis: 1,
-    claim: 'Influence of reasoning queries of the same task is correlated (procedural knowledge); of factual queries, hardly',
-    paper: 'mean r within factual ≈ 0.03–0.06; linear-equation queries ≈ 0.16; same-template reasoning pairs up to ≈ 0.9',
-    measured: `mean r within factual ${f3(g('factual')?.meanR)}; within reasoning tasks ${['arithmetic', 'slopes', 'linear'].map((t) => `${t} ${f3(g(`reasoning/${t}`)?.meanR)}`).join(', ')}`,
-    holds: fr.length > 1 && rr.length > 1 ? mean(rr) > mean(fr) : null,
-    test: "Welch t, per-query mean r with its own task's queries (reasoning) vs with the other factual queries",
-    p: finite(t1.p),
-  });
+  out.push(
+    finding({
+      analysis: 1,
+      claim: 'Influence of reasoning queries of the same task is correlated (procedural knowledge); of factual queries, hardly',
+      paper: 'mean r within factual ≈ 0.03–0.06; linear-equation queries ≈ 0.16; same-template reasoning pairs up to ≈ 0.9',
+      measured: `mean r within factual ${f3(g('factual')?.meanR)}; within reasoning tasks ${['arithmetic', 'slopes', 'linear'].map((t) => `${t} ${f3(g(`reasoning/${t}`)?.meanR)}`).join(', ')}`,
+      direction: fr.length > 1 && rr.length > 1 ? mean(rr) > mean(fr) : null,
+      test: "Welch t, per-query mean r with its own task's queries (reasoning) vs with the other factual queries",
+      p: finite(t1.p),
+    }),
+  );
 
   // 2. Power law of the top documents, a little steeper for reasoning.
   const pl = x.powerLaw;
   const af = pl.byKind.factual?.mean ?? null;
   const ar = pl.byKind.reasoning?.mean ?? null;
-  out.push({
-    analysis: 2,
-    claim: 'Top-k influence follows a power law, slightly steeper for reasoning',
-    paper: 'α ≈ −0.33 to −0.38, reasoning slightly steeper',
-    measured: `α factual ${f2(af)}, reasoning ${f2(ar)}`,
-    holds: af !== null && ar !== null ? af < 0 && ar < 0 && ar < af : null,
-    test: 'Welch t of α, factual vs reasoning',
-    p: pl.test?.p ?? null,
-  });
+  out.push(
+    finding({
+      analysis: 2,
+      claim: 'Top-k influence follows a power law, slightly steeper for reasoning',
+      paper: 'α ≈ −0.33 to −0.38, reasoning slightly steeper',
+      measured: `α factual ${f2(af)}, reasoning ${f2(ar)}`,
+      direction: af !== null && ar !== null ? af < 0 && ar < 0 && ar < af : null,
+      test: 'Welch t of α, factual vs reasoning',
+      p: finiteP(pl.test?.p),
+    }),
+  );
 
   // 3. Total positive influence per nat: factual about twice reasoning.
   const ti = x.totalInfluence.headline;
-  out.push({
-    analysis: 3,
-    claim: 'Factual queries get more total positive influence per nat than reasoning ones',
-    paper: 'factual ≈ 2× reasoning over all documents, for both models',
-    measured: `factual ÷ reasoning ${f2(ti.ratio100)}× over all documents, ${f2(ti.ratio5)}× in the top 5%`,
-    holds: ti.ratio100 !== null ? ti.ratio100 > 1 : null,
-    test: 'Welch t of the totals, factual vs reasoning',
-    p: ti.test100?.p ?? null,
-  });
+  out.push(
+    finding({
+      analysis: 3,
+      claim: 'Factual queries get more total positive influence per nat than reasoning ones',
+      paper: 'factual ≈ 2× reasoning over all documents, for both models',
+      measured: `factual ÷ reasoning ${f2(ti.ratio100)}× over all documents, ${f2(ti.ratio5)}× in the top 5%`,
+      direction: ti.ratio100 !== null ? ti.ratio100 > 1 : null,
+      test: 'Welch t of the totals, factual vs reasoning',
+      p: finiteP(ti.test100?.p),
+    }),
+  );
 
   // 4. Answers in the top documents, beside the rate for k random documents.
   out.push(...answerFindings(x));
@@ -163,14 +199,19 @@ export function findings(x: FindingsInput): Finding[] {
   return out;
 }
 
+/**
+ * Factual: the answer is in the top k more often than in k random documents (the upper tail of the hits).
+ * Reasoning ("almost never"): less often than in k random documents (the lower tail), so that it, too,
+ * holds only on a significant test, never merely for lack of evidence against it.
+ */
 function answerFindings(x: FindingsInput): Finding[] {
   const a = x.answers;
-  const claims: [string, string, string][] = [
+  const claims: ['factual' | 'reasoning', string, string][] = [
     ['factual', 'The answer to a factual query is often in its top documents', 'factual: 55% (7B) / 30% (35B) of correctly answered queries at k = 500 of ~5M documents'],
     ['reasoning', 'The answer to a reasoning query is almost never in its top documents (procedures, not answers, are retrieved)', 'reasoning: almost never'],
   ];
   if (!a.available || !x.answerCounts) {
-    return claims.map(([, claim, paper]) => ({ analysis: 4, claim, paper, measured: '–', holds: null, test: '–', p: null, note: a.available ? 'no corpus text for the base rate' : a.reason }));
+    return claims.map(([, claim, paper]) => finding({ analysis: 4, claim, paper, measured: '–', direction: null, test: '–', p: null, note: a.available ? 'no corpus text for the base rate' : a.reason }));
   }
   const k = a.ks.includes(10) ? 10 : a.ks[0];
   const j = a.ks.indexOf(k);
@@ -183,21 +224,20 @@ function answerFindings(x: FindingsInput): Finding[] {
     const ps = base(qs);
     const rate = qs.length ? hits / qs.length : NaN;
     const baseRate = ps.length ? mean(ps) : NaN;
-    const p = qs.length ? poissonBinomialTail(ps, hits) : null;
+    const more = kind === 'factual';
+    const p = qs.length ? (more ? poissonBinomialTail(ps, hits) : poissonBinomialHead(ps, hits)) : null;
     const correctRate = correct.length ? correct.filter((q) => q.hit[j]).length / correct.length : NaN;
     const measured = `${pct(rate)} of ${qs.length} queries at k = ${k} of ${x.documents} (random k documents: ${pct(baseRate)}); of the ${correct.length} whose completion contains the answer: ${pct(correctRate)} (random: ${pct(mean(base(correct)))})`;
-    const above = p !== null && p < 0.05 && rate > baseRate;
-    return {
+    return finding({
       analysis: 4,
       claim,
       paper,
       measured,
-      // Factual: above chance. Reasoning: not above chance.
-      holds: qs.length ? (kind === 'factual' ? above : !above) : null,
-      test: `one-sided exact test of the hits against k random documents per query (Poisson binomial)`,
+      direction: qs.length ? (more ? rate > baseRate : rate < baseRate) : null,
+      test: `one-sided exact test: ${more ? 'more' : 'fewer'} hits than k random documents per query would give (Poisson binomial)`,
       p,
       note: kind === 'reasoning' ? `${correct.length} of ${qs.length} reasoning completions contain the answer` : undefined,
-    };
+    });
   });
 }
 
@@ -215,17 +255,17 @@ function sourceFindings(x: FindingsInput, reasoningQueries: number, factualQueri
     const observed = j >= 0 ? s.byKind[kind]?.top[source]?.[j] ?? null : null;
     const count = s.sources.find((c) => c.source === source)?.documents ?? 0;
     if (observed === null || count === 0 || queries === 0) {
-      return { analysis: 5, claim, paper: 'code and StackExchange/math for reasoning; wiki for factual', measured: '–', holds: null, test: '–', p: null };
+      return finding({ analysis: 5, claim, paper: 'code and StackExchange/math for reasoning; wiki for factual', measured: '–', direction: null, test: '–', p: null });
     }
     const spread = randomMultiplierSpread(x.documents, count, k, queries, observed, x.draws ?? 2000, rng);
-    return {
+    return finding({
       analysis: 5,
       claim,
       paper: 'code and StackExchange/math for reasoning; wiki for factual (multipliers > 1 in the top k)',
       measured: `×${f2(observed)} in the top ${k} (random rankings: 95% of means within ×${f2(spread.lo)}–×${f2(spread.hi)})`,
-      holds: spread.p < 0.05,
+      direction: observed > 1,
       test: `${x.draws ?? 2000} random top-${k} draws per query (seeded), one-sided`,
       p: spread.p,
-    };
+    });
   });
 }

@@ -10,6 +10,11 @@ export function formatP(p: number | null | undefined): string {
   return p < 1e-3 ? p.toExponential(1) : p.toFixed(3);
 }
 
+/** "p = 0.012", "p = 3.0e-5", or "p < 1e-300" (never "p = <1e-300"). */
+export function pEquals(p: number | null | undefined): string {
+  return p === 0 ? 'p < 1e-300' : `p = ${formatP(p)}`;
+}
+
 function fixed(x: number | null | undefined, digits = 3): string {
   return x === null || x === undefined ? '–' : x.toFixed(digits);
 }
@@ -60,7 +65,7 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
   const pl = report.powerLaw;
   out.push('', `2. Power law of the top documents: per-nat score ∝ rank^α (top ≤ ${pl.maxRank} positive)`);
   out.push(...table([['kind', 'fitted', 'α mean ± sd'], ...Object.entries(pl.byKind).map(([k, s]) => [k, String(s.n), meanSd(s, (x) => fixed(x))])]));
-  if (pl.test) out.push(`  ${pl.test.a} vs ${pl.test.b} (Welch): t = ${fixed(pl.test.t, 2)}, df = ${fixed(pl.test.df, 1)}, p = ${formatP(pl.test.p)}`);
+  if (pl.test) out.push(`  ${pl.test.a} vs ${pl.test.b} (Welch): t = ${fixed(pl.test.t, 2)}, df = ${fixed(pl.test.df, 1)}, ${pEquals(pl.test.p)}`);
 
   const ti = report.totalInfluence.headline;
   out.push('', '3. Total positive influence per nat');
@@ -71,7 +76,7 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
     ]),
   );
   if (ti.ratio100 !== null || ti.ratio5 !== null) {
-    const test = ti.test100 ? ` (Welch p = ${formatP(ti.test100.p)})` : '';
+    const test = ti.test100 ? ` (Welch ${pEquals(ti.test100.p)})` : '';
     out.push(`  factual ÷ reasoning: ${fixed(ti.ratio100, 2)}× over all documents${test}, ${fixed(ti.ratio5, 2)}× in the top 5%`);
   }
 
