@@ -22,10 +22,21 @@ import {
   StatusNotification,
   type StatusParams,
 } from '../server/src/protocol';
+import { bottomK, topK } from '../server/src/engine/analysis/stats';
+import { openFactorSet } from '../server/src/engine/runs/factors';
+import { DEFAULT_CANDIDATE_TOTAL } from '../server/src/engine/runs/candidates';
+import { DEFAULT_RERANK } from '../server/src/engine/runs/influence';
+import { ModelRun } from '../server/src/engine/runs/modelRun';
+import { prepareQueries } from '../server/src/engine/runs/queries';
+import { scoreCorpus } from '../server/src/engine/score/score';
 
 const ROOT = resolve(__dirname, '..');
-/** Candidates rescored exactly per side: the extension's default (IL_HOVER_RERANK to measure others). */
-const RERANK = Number(process.env.IL_HOVER_RERANK ?? 20);
+/** Documents per side scored exactly beyond those shown: the extension's default (IL_HOVER_RERANK to measure others). */
+const RERANK = Number(process.env.IL_HOVER_RERANK ?? DEFAULT_RERANK);
+/** Candidates rescored from the rescoring tier: the default (IL_HOVER_CANDIDATES to measure others). */
+const CANDIDATES = Number(process.env.IL_HOVER_CANDIDATES ?? DEFAULT_CANDIDATE_TOTAL);
+/** Prompts drawn from the corpus besides the demo queries (IL_HOVER_OPENINGS). */
+const OPENINGS = Number(process.env.IL_HOVER_OPENINGS ?? 100);
 /** Hovers in the memory check (IL_HOVER_REPEATS lowers it for a quick latency run). */
 const REPEATS = Number(process.env.IL_HOVER_REPEATS ?? 1000);
 
@@ -88,12 +99,64 @@ async function startServer(settings: Record<string, unknown>, storageDir: string
   };
 }
 
-/** 200 prompts: the demo queries, then openings of corpus documents the queries do not cover. */
+/**
+ * The demo queries, then `OPENINGS` prompts drawn from the corpus (every 37th document's first words, at
+ * most 8: never tuned on), each a prompt the model completes.
+ */
 function prompts(corpus: string): string[] {
   const queries = readFileSync(join(ROOT, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { prompt: string }).prompt);
   const docs = readFileSync(corpus, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
-  const openings = docs.map((t) => t.split(/\s+/).slice(0, 8).join(' ')).filter((t) => t.length > 20);
-  return [...new Set([...queries, ...openings])].slice(0, 200);
+  const openings = docs.filter((_, i) => i % 37 === 5).map((t) => t.split(/\s+/).slice(0, 8).join(' ')).filter((t) => t.length > 20);
+  return [...new Set(queries), ...new Set(openings.slice(0, OPENINGS))];
+}
+
+interface Shown {
+  prompt: string;
+  completion: string;
+  top: number[];
+  bottom: number[];
+}
+
+/**
+ * What the hovers showed against exact full-rank EK-FAC over the whole corpus, for the same prompts and
+ * completions: the exact #1 shown as #1, precision of the shown top 5 and bottom 3, and whether each shown
+ * score equals the exact one.
+ */
+async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], log: (s: string) => void) {
+  const run = await ModelRun.open({ model: join(ROOT, 'demo', 'model'), backend: 'wasm' });
+  try {
+    const factors = await openFactorSet(run, factorsDir);
+    const records = shown.map((h, i) => ({ id: `h${i}`, prompt: h.prompt, completion: h.completion, file: 'bench', line: i + 1 }));
+    const { queries } = await prepareQueries(run, records, { maxLen: factors.maxLen });
+    if (queries.length !== shown.length) throw new Error(`${shown.length - queries.length} hover prompts cannot be scored exactly`);
+    const t0 = performance.now();
+    const exact = await scoreCorpus({ pool: run.pool, tokenizer: run.tokenizer, bos: run.bos, corpus: { path: corpus }, factors: factors.factors, queries, maxLen: factors.maxLen, selfInfluence: false });
+    log(`exact scores for ${queries.length} hovers × ${exact.documents.length} documents in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    const D = exact.documents.length;
+    const ids = exact.documents.map((d) => d.index);
+    const per = shown.map((h, q) => {
+      const row = exact.scores.subarray(q * D, (q + 1) * D);
+      const top = topK(row, h.top.length).map((j) => ids[j]);
+      const bottom = bottomK(row, h.bottom.length).map((j) => ids[j]);
+      const hit = (a: number[], b: number[]) => (a.length === 0 ? 1 : a.filter((x) => b.includes(x)).length / a.length);
+      return { firstIsFirst: h.top[0] === top[0], firstShown: h.top.includes(top[0]), top: hit(h.top, top), bottom: hit(h.bottom, bottom) };
+    });
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const part = (from: number, to: number) => {
+      const p = per.slice(from, to);
+      return {
+        queries: p.length,
+        exactFirstShownFirst: p.filter((x) => x.firstIsFirst).length,
+        exactFirstShown: p.filter((x) => x.firstShown).length,
+        precisionTop5: +mean(p.map((x) => x.top)).toFixed(3),
+        allFiveRight: p.filter((x) => x.top === 1).length,
+        precisionBottom3: +mean(p.map((x) => x.bottom)).toFixed(3),
+      };
+    };
+    return { part, per };
+  } finally {
+    await run.dispose();
+  }
 }
 
 export async function benchHover(log: (s: string) => void) {
@@ -109,7 +172,7 @@ export async function benchHover(log: (s: string) => void) {
       index: join(dir, 'index'),
       fitMaxDocuments: 1000,
       maxLength: 256,
-      hover: { top: 5, bottom: 3, rerank: RERANK },
+      hover: { top: 5, bottom: 3, rerank: RERANK, candidates: CANDIDATES },
     };
     const storage = join(dir, 'storage');
     // Set-up: fit and index through the server's own jobs (their times are reported too).
@@ -144,14 +207,19 @@ export async function benchHover(log: (s: string) => void) {
     log(`first hover: ${firstHoverSeconds.toFixed(2)} s after the server started (ready at ${ready.toFixed(2)} s; the hover itself ${first.ms.toFixed(0)} ms)`);
 
     const ps = prompts(corpus);
+    const demoQueries = ps.length - Math.min(OPENINGS, ps.length);
     const generated: number[] = [];
-    const phases = (['prepareMs', 'searchMs', 'rerankMs'] as const).map((k) => ({ k, generated: [] as number[], given: [] as number[] }));
+    const phases = (['prepareMs', 'searchMs', 'rescoreMs', 'rerankMs'] as const).map((k) => ({ k, generated: [] as number[], given: [] as number[] }));
     let newTokens = 0;
+    const shown: Shown[] = [];
+    const candidates: number[] = [];
     for (const p of ps) {
       const h = await hover(p);
       generated.push(h.ms);
       phases.forEach((f) => f.generated.push(h.answer.timings[f.k]));
       newTokens += h.answer.generated ? 1 : 0;
+      shown.push({ prompt: p, completion: h.answer.completion, top: h.answer.top.map((d) => d.index), bottom: h.answer.bottom.map((d) => d.index) });
+      if (h.answer.candidates) candidates.push(h.answer.candidates.union);
     }
     const given: number[] = [];
     for (const p of ps) {
@@ -163,6 +231,7 @@ export async function benchHover(log: (s: string) => void) {
     for (let i = 0; i < REPEATS; i++) await hover(`${ps[i % ps.length]}\n---\n ok`);
     const mem1 = await lsp.connection.sendRequest(MemoryRequest.type);
     await lsp.stop();
+    const quality = await hoverQuality(corpus, settings.factors, shown, log);
     const figure = (xs: number[]) => ({ p50: +percentile(xs, 50).toFixed(1), p95: +percentile(xs, 95).toFixed(1), max: +Math.max(...xs).toFixed(1) });
     const phasesMs = Object.fromEntries(phases.map((f) => [f.k, { withoutCompletion: figure(f.generated), withCompletion: figure(f.given) }]));
     const out = {
@@ -173,15 +242,22 @@ export async function benchHover(log: (s: string) => void) {
       withCompletionMs: figure(given),
       // In the server: the prompt (greedy completion), the query gradient and the index scan, the exact rescoring.
       phasesMs,
+      // Against exact full-rank EK-FAC over every document, the hovers' own completions (without a given one).
+      quality: { demoQueries: quality.part(0, demoQueries), corpusPrompts: quality.part(demoQueries, ps.length), all: quality.part(0, ps.length) },
       rerank: RERANK,
+      candidates: { setting: CANDIDATES, unionP50: candidates.length ? percentile(candidates, 50) : 0 },
       prompts: ps.length,
       generatedAnswers: newTokens,
       repeats: REPEATS,
       rssMiB: { before1000: +(mem0.rssBytes / 2 ** 20).toFixed(0), after1000: +(mem1.rssBytes / 2 ** 20).toFixed(0) },
       tensorsFlat: JSON.stringify(mem0.tensors) === JSON.stringify(mem1.tensors),
     };
+    const q = out.quality.all;
     log(
-      `hover latency (LSP, demo, index + rerank): without completion p50 ${out.withoutCompletionMs.p50} / p95 ${out.withoutCompletionMs.p95} ms; with completion p50 ${out.withCompletionMs.p50} / p95 ${out.withCompletionMs.p95} ms; RSS ${out.rssMiB.before1000} → ${out.rssMiB.after1000} MiB over ${REPEATS.toLocaleString('en-US')} hovers (rerank ${RERANK}; p50 prepare / search / rerank with completion: ${phases.map((f) => phasesMs[f.k].withCompletion.p50).join(' / ')} ms)`,
+      `hover quality vs exact (${q.queries} prompts): exact #1 shown as #1 ${q.exactFirstShownFirst}/${q.queries}, shown ${q.exactFirstShown}; precision@5 ${q.precisionTop5}, all five right ${q.allFiveRight}; most harmful 3 ${q.precisionBottom3}`,
+    );
+    log(
+      `hover latency (LSP, demo, index + rescoring tier): without completion p50 ${out.withoutCompletionMs.p50} / p95 ${out.withoutCompletionMs.p95} ms; with completion p50 ${out.withCompletionMs.p50} / p95 ${out.withCompletionMs.p95} ms; RSS ${out.rssMiB.before1000} → ${out.rssMiB.after1000} MiB over ${REPEATS.toLocaleString('en-US')} hovers (rerank ${RERANK}, candidates ${CANDIDATES}; p50 prepare / search / rescore / exact with completion: ${phases.map((f) => phasesMs[f.k].withCompletion.p50).join(' / ')} ms)`,
     );
     return out;
   } finally {

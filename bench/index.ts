@@ -227,7 +227,7 @@ export async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, 
     const manifest: IndexManifest = {
       version: INDEX_VERSION, tool: 'bench', model, corpus: { fingerprint: 'synthetic', path: 'synthetic' },
       factors: { path: factors.dir, ...factorStages(factors.manifest, sketch) },
-      sketch: { ...sketch, seed: 0, maxLen: 256 }, modules, rows, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null,
+      sketch: { ...sketch, seed: 0, maxLen: 256 }, modules, rows, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null, rescore: null, lexical: null,
     };
     writeManifest(dir, manifest);
     // CPU time (every thread of the process) beside wall time: on a shared machine the wall clock also

@@ -159,7 +159,7 @@ export interface InfluenceHoverResult {
 
 /** The ranked documents of a hover, as plain data. */
 export interface HoverAnswer {
-  method: 'index' | 'index+rerank' | 'exact';
+  method: 'index' | 'index+rescore' | 'exact';
   completion: string;
   generated: boolean;
   nllNats: number;
@@ -167,8 +167,14 @@ export interface HoverAnswer {
   top: HoverDocument[];
   bottom: HoverDocument[];
   totalMs: number;
-  /** Where the time went: the prompt (tokens, the greedy completion), the query's gradient and the index scan (or the exact pass), the candidates' exact per-token scores. */
-  timings: { prepareMs: number; searchMs: number; rerankMs: number };
+  /**
+   * Where the time went: the prompt (tokens, the greedy completion); the query's gradient, the index scan and
+   * the candidates (or the exact pass); the candidates rescored from the index's rescoring tier; the shown
+   * documents' exact per-token scores.
+   */
+  timings: { prepareMs: number; searchMs: number; rescoreMs: number; rerankMs: number };
+  /** With an index: candidates from the sketch and from BM25, and their union (each rescored). */
+  candidates?: { sketch: number; lexical: number; union: number };
 }
 
 export interface HoverDocument {

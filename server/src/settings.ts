@@ -13,14 +13,18 @@ import { parseBackendRequest, type BackendRequest } from './engine/backend/backe
 import { STRATEGIES, type Strategy } from './engine/ekfac/types';
 import { InfluenceLensError } from './engine/errors';
 import { CONFIGURATION_SECTION } from './protocol';
+import { DEFAULT_CANDIDATE_TOTAL } from './engine/runs/candidates';
+import { DEFAULT_RERANK } from './engine/runs/influence';
 
 export interface HoverSettings {
   /** Most helpful documents shown. */
   top: number;
   /** Most harmful documents shown. */
   bottom: number;
-  /** With an index: candidates per side rescored exactly. */
+  /** With an index: documents per side scored exactly beyond those shown (chosen by the rescoring tier). */
   rerank: number;
+  /** With an index: candidates rescored from the index's rescoring tier (sketch's best and worst, BM25's best). */
+  candidates: number;
 }
 
 export interface InfluenceLensSettings {
@@ -133,7 +137,8 @@ export function parseSettings(raw: unknown, context: SettingsContext = {}): Infl
     hover: {
       top: wholeNumber(hover, 'top', 5, 0, 'hover.top'),
       bottom: wholeNumber(hover, 'bottom', 3, 0, 'hover.bottom'),
-      rerank: wholeNumber(hover, 'rerank', 20, 0, 'hover.rerank'),
+      rerank: wholeNumber(hover, 'rerank', DEFAULT_RERANK, 0, 'hover.rerank'),
+      candidates: wholeNumber(hover, 'candidates', DEFAULT_CANDIDATE_TOTAL, 0, 'hover.candidates'),
     },
     exactHoverTokens: wholeNumber(section, 'exactHoverTokens', 20_000, 0),
   };

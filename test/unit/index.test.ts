@@ -137,7 +137,7 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
     parts.push(d);
   }
   const merged = tmp();
-  mergeIndexes(parts, merged);
+  await mergeIndexes(parts, merged);
   const identity = await identityFor(setup(), 'ekfac');
   const factors = await loadFactors(factorsDir, { model: identity.model });
   const a = IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors });

@@ -31,7 +31,7 @@ function manifestFor(shapes: [number, number][], sketch: SketchChoice, chunks: I
     version: INDEX_VERSION, tool: 'test', model: { fingerprint: 'x', path: 'x' }, corpus: { fingerprint: 'x', path: 'x' },
     factors: { path: 'x', strategy: 'ekfac', eigenSha256: 'x', lambdaSha256: null },
     sketch: { ...sketch, seed: 0, maxLen: 8 },
-    modules, rows: { ...rows, positionType: positions ?? rows.positionType }, documents, chunks, documentsFile: 'documents.json', documentsSha256: '', shard: null,
+    modules, rows: { ...rows, positionType: positions ?? rows.positionType }, documents, chunks, documentsFile: 'documents.json', documentsSha256: '', shard: null, rescore: null, lexical: null,
   };
 }
 

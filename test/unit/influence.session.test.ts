@@ -7,7 +7,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { topK } from '../../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../../server/src/engine/analysis/stats';
 import { runIndexBuild } from '../../server/src/engine/runs/buildIndex';
 import { openFactorSet, type FactorSet } from '../../server/src/engine/runs/factors';
 import { runFit } from '../../server/src/engine/runs/fit';
@@ -76,27 +76,38 @@ test('concurrent per-token requests for different queries each get their own que
   assert.deepEqual(together, alone);
 });
 
-test('index session: the documents shown are rescored exactly and equal the exact scores', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+test('index session: candidates ranked by the rescoring tier, the documents shown scored exactly: the exact top 5 and bottom 3', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
   const dir = tmp();
   await runIndexBuild(run, factors, { corpus: { path: corpus }, out: dir });
   const index = await openIndexQueries(run, factors, dir);
   try {
     const session = await InfluenceSession.create(run, factors, { corpus: { path: corpus }, index });
     const ref = await runScore(run, factors, { corpus: { path: corpus }, queries: [query] });
-    // Every document a candidate (60): what this checks is that the shown ones are rescored exactly, not the
-    // sketch's ranking (a fixed-size sketch need not hold the exact top 5 within its top 10 or 20:
-    // docs/INDEX.md; test/unit/index.test.ts measures its recall).
-    const got = await session.query({ prompt: query.prompt, completion: query.completion, top: 5, bottom: 3, rerank: 60 });
-    assert.equal(got.method, 'index+rerank');
+    const exactTop = topK(ref.scores, 5).map((j) => ref.results.documents[j].index);
+    const exactBottom = bottomK(ref.scores, 3).map((j) => ref.results.documents[j].index);
+    // 30 candidates of 60 (12 from the sketch's best, 6 from its worst, 12 by BM25), no margin: the tier's
+    // ranking alone chooses what is shown.
+    const got = await session.query({ prompt: query.prompt, completion: query.completion, top: 5, bottom: 3, rerank: 0, candidates: { top: 12, bottom: 6, lexical: 12 } });
+    assert.equal(got.method, 'index+rescore');
+    {
+      const position = new Map(ref.results.documents.map((d, j) => [d.index, j]));
+      const cand = new Set([...got.estimated, ...(got.exact as number[])]);
+      console.log('# exact top', exactTop, 'in candidates', exactTop.map((i) => [...cand].some((j) => got.documents[j].index === i)));
+      const rows = [...cand].map((j) => [got.documents[j].index, got.scores[j], ref.scores[position.get(got.documents[j].index)!]]).sort((a, b) => b[2] - a[2]);
+      console.log('# cand (index, tier/exact, exact)', JSON.stringify(rows.slice(0, 12).map((r) => [r[0], +r[1].toPrecision(3), +r[2].toPrecision(3)])));
+    }
+    assert.ok(got.candidates && got.candidates.union <= 30 && got.candidates.lexical > 0, JSON.stringify(got.candidates));
     for (const d of [...got.top, ...got.bottom]) {
-      assert.ok(d.exact, `document ${d.document.index} was rescored`);
+      assert.ok(d.exact, `document ${d.document.index} was scored exactly`);
       const j = ref.results.documents.findIndex((x) => x.index === d.document.index);
       assertRelClose([d.score], [ref.scores[j]], 1e-4, `document ${d.document.index}`);
     }
-    assert.deepEqual(got.top.map((d) => d.document.index), topK(ref.scores, 5).map((j) => ref.results.documents[j].index), 'the exact top 5');
-    const approx = await session.query({ prompt: query.prompt, completion: query.completion, rerank: 0 });
-    assert.equal(approx.method, 'index');
-    assert.ok(approx.top.every((d) => !d.exact));
+    assert.deepEqual(got.top.map((d) => d.document.index), exactTop, 'the exact top 5');
+    assert.deepEqual(got.bottom.map((d) => d.document.index), exactBottom, 'the exact bottom 3');
+    // The other candidates carry the tier's near-exact estimates.
+    const position = new Map(ref.results.documents.map((d, j) => [d.index, j]));
+    const rel = got.estimated.map((j) => Math.abs(got.scores[j] - ref.scores[position.get(got.documents[j].index)!]) / Math.abs(ref.scores[topK(ref.scores, 1)[0]]));
+    assert.ok(rel.length > 10 && Math.max(...rel) < 0.2, `estimates within 20% of the top score: ${Math.max(...rel)}`);
   } finally {
     await index.close();
   }

@@ -79,7 +79,7 @@ export async function merge(argv: string[]): Promise<void> {
   const say = (s: string) => v.quiet || process.stderr.write(`influence-lens: ${safeForTerminal(s)}\n`);
   if (indexes) {
     const out = prepareOutput(str(v, 'out'), 'index', indexes);
-    const merged = mergeIndexes(indexes, out);
+    const merged = await mergeIndexes(indexes, out);
     say(`merged ${indexes.length} indexes into ${out}: ${merged.documents} documents`);
   } else if (factors) {
     const { stage, shards } = await mergeShards(factors);

@@ -4,6 +4,7 @@
  * off a completion, else the model's own greedy completion is used. A new hover cancels the one before.
  */
 import { corpusInput } from '../engine/corpus/corpus';
+import { candidateCounts } from '../engine/runs/candidates';
 import { isInfluenceLensError } from '../engine/errors';
 import type { InfluenceRequest, InfluenceResult, RankedDocument } from '../engine/runs/influence';
 import type { QueryRecord } from '../engine/queries/types';
@@ -52,7 +53,7 @@ export class HoverHandler {
         return { markdown: busy ? waitingMarkdown('the factors are being fitted') : missingMarkdown(warm), range };
       }
       const s = warm.settings;
-      const r = { ...request, top: s.hover.top, bottom: s.hover.bottom, rerank: s.hover.rerank };
+      const r = { ...request, top: s.hover.top, bottom: s.hover.bottom, rerank: s.hover.rerank, candidates: candidateCounts(s.hover.candidates) };
       if (!warm.index) {
         const bytes = (await corpusInput(s.corpus)).totalBytes;
         const tokens = Math.round(bytes / BYTES_PER_TOKEN);
@@ -90,6 +91,7 @@ function hoverAnswer(r: InfluenceResult): HoverAnswer {
     bottom: r.bottom.map(doc),
     totalMs,
     timings,
+    ...(r.candidates ? { candidates: r.candidates } : {}),
   };
 }
 

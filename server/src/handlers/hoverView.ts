@@ -44,13 +44,14 @@ function methodLine(r: InfluenceResult): string {
   switch (r.method) {
     case 'exact':
       return 'Exact: every document scored (no index)';
-    case 'index+rerank': {
-      // The sketch is an estimate: the shown documents are exact, but only the candidates were rescored.
-      const n = Array.isArray(r.exact) ? r.exact.length : 0;
-      return `From the index; the documents shown rescored exactly, chosen among its ${n.toLocaleString('en-US')} best candidates (a document it ranked lower can score higher)`;
+    case 'index+rescore': {
+      // Candidates from two sources, ranked by the rescoring tier (near-exact); the shown ones scored exactly.
+      const c = r.candidates;
+      const from = c ? ` (${c.sketch.toLocaleString('en-US')} from the gradient sketch, ${c.lexical.toLocaleString('en-US')} by BM25 on the prompt and completion)` : '';
+      return `From the index: ${(c?.union ?? r.estimated.length).toLocaleString('en-US')} candidates${from} ranked by its low-rank gradients; the scores shown are exact`;
     }
     case 'index':
-      return 'From the index (≈: estimates, not rescored)';
+      return 'From the index: its sketch\'s best candidates scored exactly (the index has no rescoring tier: rebuild it for better candidates)';
   }
 }
 

@@ -104,13 +104,14 @@ function resultOf(loaded: LoadedResults, q: number): InfluenceResult {
       completionTokens: rq.completionTokens,
     },
     nllNats: rq.nllNats,
-    method: r.method.scoring === 'index' ? (r.method.rerank ? 'index+rerank' : 'index') : 'exact',
+    method: r.method.scoring === 'index' ? (r.method.rerank ? 'index+rescore' : 'index') : 'exact',
     top: [],
     bottom: [],
     scores: loaded.scores.subarray(q * D, (q + 1) * D),
     documents: r.documents,
     exact: r.method.scoring === 'index' ? r.documents.flatMap((d, j) => (d.exact ? [j] : [])) : 'all',
-    timings: { prepareMs: 0, searchMs: 0, rerankMs: 0, totalMs: 0 },
+    estimated: [],
+    timings: { prepareMs: 0, searchMs: 0, rescoreMs: 0, rerankMs: 0, totalMs: 0 },
   };
 }
 

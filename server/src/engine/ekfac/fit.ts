@@ -71,7 +71,7 @@ export interface PassIndex {
   start(modules: ModuleFactors[]): Promise<void>;
   push(batch: CorpusItem[], rows: SketchRows): void;
   /** After the Λ stage (or its shard) is written. */
-  finish(manifest: FactorManifest): void;
+  finish(manifest: FactorManifest): Promise<void>;
   /** Whether it was written in this fit's Λ pass. */
   readonly written: boolean;
 }
@@ -100,12 +100,12 @@ export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
     const withIndex = stage === 'lambda' && o.index;
     if (o.shard) {
       const file = await writeShard(o.out, manifest, { stage, index: o.shard.index, count: o.shard.count, ...pass.record }, pass.tensors);
-      if (withIndex) o.index!.finish(manifest);
+      if (withIndex) await o.index!.finish(manifest);
       o.onStage?.(stage, 'shard-written');
       return { status: 'shard-written', stage, file };
     }
     await writeStage(o.out, manifest, stage, pass.tensors, pass.record);
-    if (withIndex) o.index!.finish(manifest);
+    if (withIndex) await o.index!.finish(manifest);
     o.onStage?.(stage, 'computed');
   }
   return { status: 'complete', manifest };

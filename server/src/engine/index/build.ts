@@ -23,6 +23,10 @@ import { sketchBasis } from './projection';
 import type { SketchRows } from './reductions';
 import { DEFAULT_SKETCH, parseSketch, rowLayout, sketchModules, sketchName, type SketchChoice } from './sketch';
 import { ChunkWriter, MANIFEST, packBlocksRow, packDenseRow, readManifest, writeDocuments, writeManifest } from './store';
+import { DEFAULT_RESCORE_RANK, rescoreSettings, type RescoreSettings } from './rescore/layout';
+import { isRescoreChunk, RescoreWriter } from './rescore/store';
+import { whiteningMessages } from './rescore/basis';
+import { LEXICAL_FILE, writeLexicalIndex } from './lexical';
 import { INDEX_VERSION, type IndexFactors, type IndexManifest, type IndexModule, type RowLayout, type SketchSettings } from './types';
 
 /** Seed of the random projections when none is given. */
@@ -43,6 +47,8 @@ export interface IndexTarget {
   damping?: number;
   /** Target bytes per chunk file (default 64 MiB; at most 4,096 documents). */
   chunkBytes?: number;
+  /** Factors per module of the rescoring tier (default DEFAULT_RESCORE_RANK; 0: no such tier). */
+  rescoreRank?: number;
 }
 
 /** The factor stages an index depends on: the eigenbases always, Λ only for blocks (dense sketches apply it at query time). */
@@ -65,6 +71,7 @@ function checkFactors(modules: ModuleFactors[], sketch: SketchChoice, dir: strin
 export class IndexBuilder {
   private readonly documents: ResultsDocument[] = [];
   private readonly writer: ChunkWriter;
+  private readonly rescoreWriter: RescoreWriter | undefined;
   private tokens = 0;
 
   private constructor(
@@ -73,8 +80,10 @@ export class IndexBuilder {
     readonly modules: IndexModule[],
     readonly rows: RowLayout,
     private readonly factorsDir: string,
+    private readonly rescore: RescoreSettings | undefined,
   ) {
     this.writer = new ChunkWriter(t.out, rows, t.chunkBytes);
+    this.rescoreWriter = rescore && new RescoreWriter(t.out, rescore, t.chunkBytes);
   }
 
   /**
@@ -86,12 +95,20 @@ export class IndexBuilder {
     assertOutputKind(t.out, 'index'); // never clear a folder that holds factors or results
     mkdirSync(t.out, { recursive: true });
     // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
-    for (const f of readdirSync(t.out)) if (f === MANIFEST || f.startsWith('chunk-') || f === 'documents.json') rmSync(join(t.out, f), { force: true });
+    for (const f of readdirSync(t.out)) {
+      if (f === MANIFEST || f.startsWith('chunk-') || isRescoreChunk(f) || f === 'documents.json' || f === LEXICAL_FILE) rmSync(join(t.out, f), { force: true });
+    }
     const modules = sketchModules(t.sketch, factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim })));
     const settings: SketchSettings = { kind: t.sketch.kind, size: t.sketch.size, seed: t.seed ?? DEFAULT_SKETCH_SEED, maxLen: t.maxLen };
     if (t.sketch.kind === 'blocks') settings.damping = Object.fromEntries(factors.modules.map((f) => [f.name, dampingFor(f, t.damping)]));
-    await pool.broadcast({ kind: 'setIndexBasis', modules: factors.modules.map((f, i) => sketchBasis(f, modules[i], i, settings)) });
-    return new IndexBuilder(t, settings, modules, rowLayout(t.sketch, modules), factors.dir);
+    const rank = t.rescoreRank ?? DEFAULT_RESCORE_RANK;
+    const rescore = rank > 0 ? rescoreSettings(rank, settings.seed, factors.modules.map((f) => [f.eigen!.outDim, f.eigen!.inDim])) : undefined;
+    await pool.broadcast({
+      kind: 'setIndexBasis',
+      modules: factors.modules.map((f, i) => sketchBasis(f, modules[i], i, settings)),
+      rescore: rescore && { settings: rescore, names: factors.modules.map((f) => f.name), whitening: whiteningMessages(factors.modules, rescore.whitening) },
+    });
+    return new IndexBuilder(t, settings, modules, rowLayout(t.sketch, modules), factors.dir, rescore);
   }
 
   get documentCount(): number {
@@ -112,17 +129,23 @@ export class IndexBuilder {
           ? packBlocksRow(rows.blocks.subarray(b * K, (b + 1) * K), rows.values.subarray(b * V, (b + 1) * V), this.modules.map((m) => m.kept!), this.modules.map((m) => m.blocks!))
           : packDenseRow(rows.values.subarray(b * V, (b + 1) * V), this.rows.segments),
       );
+      if (this.rescoreWriter) {
+        if (!rows.rescore) throw new Error('the compute thread wrote no rescoring rows');
+        this.rescoreWriter.push(rows.rescore[b]);
+      }
       const { index, id, source, file, line } = it.doc;
       this.documents.push({ index, id, source, tokens: it.sequence.tokens.length, file, line });
       this.tokens += it.sequence.tokens.length;
     });
   }
 
-  /** Writes the last chunk, documents.json and the manifest (which names the completed factor stages). */
-  finish(factors: FactorManifest): IndexManifest {
+  /** Writes the last chunk, documents.json, the lexical index and the manifest (which names the completed factor stages). */
+  async finish(factors: FactorManifest, signal?: AbortSignal): Promise<IndexManifest> {
     this.writer.flush();
+    this.rescoreWriter?.flush();
     if (this.documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to index', { file: this.t.corpus.path });
     const docs = writeDocuments(this.t.out, this.documents);
+    const lexical = await writeLexicalIndex(this.t.out, this.t.corpus, this.documents, signal);
     const manifest: IndexManifest = {
       version: INDEX_VERSION,
       tool: TOOL_VERSION,
@@ -134,6 +157,8 @@ export class IndexBuilder {
       rows: this.rows,
       documents: this.documents.length,
       chunks: this.writer.chunks,
+      rescore: this.rescore && this.rescoreWriter ? { ...this.rescore, chunks: this.rescoreWriter.chunks } : null,
+      lexical,
       documentsFile: docs.file,
       documentsSha256: docs.sha256,
       shard: this.t.shard ? `${this.t.shard.index}/${this.t.shard.count}` : null,
@@ -165,8 +190,8 @@ export class PassIndexWriter implements PassIndex {
     this.builder!.push(batch, rows);
   }
 
-  finish(factors: FactorManifest): void {
-    this.manifest = this.builder!.finish(factors);
+  async finish(factors: FactorManifest): Promise<void> {
+    this.manifest = await this.builder!.finish(factors);
   }
 }
 
@@ -188,6 +213,7 @@ export function currentIndex(t: IndexTarget, factors: FactorManifest): IndexMani
     sketchName(m.sketch) === sketchName(t.sketch) &&
     m.sketch.seed === (t.seed ?? DEFAULT_SKETCH_SEED) &&
     m.sketch.maxLen === t.maxLen &&
+    (m.rescore?.rank ?? 0) === (t.rescoreRank ?? DEFAULT_RESCORE_RANK) &&
     (t.sketch.kind !== 'blocks' || t.damping === undefined) &&
     m.shard === (t.shard ? `${t.shard.index}/${t.shard.count}` : null);
   return same ? m : undefined;
@@ -222,7 +248,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
     },
     o.signal,
   );
-  return builder.finish(o.factors.manifest);
+  return builder.finish(o.factors.manifest, o.signal);
 }
 
 /** `--sketch` as given, or the default. */

@@ -3,20 +3,22 @@
  * (search), and the part of an open index this thread holds and scans.
  */
 import type { StageHandlers, ThreadState } from '../backend/deviceState';
-import { joinReadbacks } from '../backend/readback';
+import { download, joinReadbacks } from '../backend/readback';
+import { tokenQueryTransposed } from '../score/handlers';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import type { SketchBasisMessage } from './projection';
-import { DeviceSketch, type SketchRows } from './reductions';
+import { DeviceSketch, type RescoreBasisMessage, type SketchRows } from './reductions';
 import { IndexPart, type IndexQuery } from './scan';
 
 export type IndexTask =
-  | { kind: 'setIndexBasis'; modules: SketchBasisMessage[] }
+  | { kind: 'setIndexBasis'; modules: SketchBasisMessage[]; rescore?: RescoreBasisMessage }
   | { kind: 'indexRows'; sequences: CaptureSequence[] }
   | { kind: 'indexQuery'; sequences: CaptureSequence[] }
   | { kind: 'openIndexPart'; dir: string; part: number; parts: number; stream?: boolean }
   | { kind: 'scanIndexPart'; query: IndexQuery }
-  | { kind: 'closeIndexPart' };
+  | { kind: 'closeIndexPart' }
+  | { kind: 'rescoreRows'; rows: Uint8Array[]; rank?: number };
 
 export interface IndexResults {
   setIndexBasis: null;
@@ -28,6 +30,8 @@ export interface IndexResults {
   /** Scores of this thread's documents, its chunks in order. */
   scanIndexPart: Float32Array;
   closeIndexPart: null;
+  /** Per row, its score against the token query (rescoring tier). */
+  rescoreRows: Float32Array;
 }
 
 class IndexDevice {
@@ -53,7 +57,7 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
   setIndexBasis: (s, task) => {
     const d = device(s);
     d.sketch?.dispose();
-    d.sketch = new DeviceSketch(task.modules);
+    d.sketch = new DeviceSketch(task.modules, task.rescore);
     return null;
   },
   indexRows: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => indexSketch(s).rows(c)),
@@ -76,4 +80,5 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     device(s).part = undefined;
     return null;
   },
+  rescoreRows: (s, task) => download(indexSketch(s).rescoring.scores(task.rows, tokenQueryTransposed(s), task.rank)),
 };

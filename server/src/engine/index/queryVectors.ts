@@ -13,6 +13,7 @@ import { querySequence, type PreparedQuery } from '../score/queries';
 import { countBucket, sketchBasis, type RotationBasisMessage, type SketchBasisMessage } from './projection';
 import { quantizeQuery, type IndexQuery } from './scan';
 import { BLOCK, type IndexManifest } from './types';
+import { rescoreBasis } from './rescore/basis';
 
 export interface EncodedQueries {
   queries: IndexQuery[];
@@ -37,7 +38,8 @@ export class IndexQueryEncoder {
     const fs = manifest.modules.map((m) => factors.modules.find((x) => x.name === m.name)!);
     const lambdas = fs.map((f) => dampingFor(f, damping));
     const messages = fs.map((f, i) => sketchBasis(f, manifest.modules[i], i, manifest.sketch, lambdas[i]));
-    await pool.broadcast({ kind: 'setIndexBasis', modules: messages });
+    // The rescoring tier's basis too: hovers score its rows on these threads (TokenScorer's rescore).
+    await pool.broadcast({ kind: 'setIndexBasis', modules: messages, rescore: rescoreBasis(manifest, fs) });
     const { width, finish } = queryFinish(manifest, fs, messages, lambdas);
     return new IndexQueryEncoder(pool, manifest, width, finish);
   }

@@ -3,12 +3,15 @@
  * captures. Kronecker sketches (eigen, kron) come straight from the tokens, (g W_S)ᵀ (a W_A), without
  * forming G; count and blocks rotate every document's gradient into the eigenbasis first.
  */
-import { readback, type Readback } from '../backend/readback';
+import { joinReadbacks, readback, type Readback } from '../backend/readback';
 import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D } from '../tf';
 import type { DeviceCaptures, DeviceModuleCapture } from '../capture/deviceCaptures';
 import { perSequenceGradients, rotateTransposed } from '../ekfac/reductions';
 import { batchMatMul } from '../model/ops';
 import { countBucket, type SketchBasisMessage } from './projection';
+import { DeviceRescore } from './rescore/reductions';
+import type { RescoreSettings } from './rescore/layout';
+import type { WhiteningMessage } from './rescore/basis';
 import { BLOCK, LANES } from './types';
 
 interface DeviceKron {
@@ -41,6 +44,15 @@ export interface SketchRows {
   values: Float32Array;
   /** blocks: [B × kept blocks] */
   blocks?: Int32Array;
+  /** The rescoring tier's packed rows, one per document (unsealed), when the index has that tier. */
+  rescore?: Uint8Array[];
+}
+
+/** The rescoring tier a thread writes (index builds) or scores (queries): its settings, the tracked modules' names in order, its whitening. */
+export interface RescoreBasisMessage {
+  settings: RescoreSettings;
+  names: string[];
+  whitening?: WhiteningMessage[];
 }
 
 const padded = (n: number) => Math.ceil(n / LANES) * LANES;
@@ -48,25 +60,39 @@ const padded = (n: number) => Math.ceil(n / LANES) * LANES;
 /** One compute thread's sketch of every tracked module, uploaded once (setIndexBasis) and replaced as a whole. */
 export class DeviceSketch {
   private readonly modules: { name: string; m: DeviceModule }[];
+  private readonly rescore: DeviceRescore | undefined;
 
-  constructor(messages: SketchBasisMessage[]) {
+  constructor(messages: SketchBasisMessage[], rescore?: RescoreBasisMessage) {
     this.modules = messages.map((x) => ({ name: x.name, m: upload(x) }));
+    this.rescore = rescore && new DeviceRescore(rescore.settings, rescore.names, rescore.whitening);
   }
 
   dispose(): void {
+    this.rescore?.dispose();
     for (const { m } of this.modules) {
       if (m.kind === 'kron') tf.dispose([m.WS, m.WA, ...(m.query ? Object.values(m.query).filter((t): t is Tensor2D => t !== undefined) : [])]);
       else tf.dispose([m.QA, m.QS, m.weights]);
     }
   }
 
-  /** Every document's sketch, module after module (count: all modules summed into one segment). */
+  /** Every document's sketch, module after module (count: all modules summed into one segment), and its rescoring row. */
   rows(c: DeviceCaptures): Readback<SketchRows> {
+    const sketch = this.sketchRows(c);
+    return this.rescore ? joinReadbacks(sketch, this.rescore.rows(c), (rows, rescore) => ({ ...rows, rescore })) : sketch;
+  }
+
+  private sketchRows(c: DeviceCaptures): Readback<SketchRows> {
     const first = this.modules[0]?.m;
     if (!first) throw new Error('no index sketch is set in this compute thread');
     if (first.kind === 'kron') return this.kronRows(c);
     if (first.blocks !== undefined) return this.blockRows(c);
     return this.countRows(c, first.dims!);
+  }
+
+  /** The rescoring tier set on this thread with the sketch. */
+  get rescoring(): DeviceRescore {
+    if (!this.rescore) throw new Error('no rescoring tier is set in this compute thread');
+    return this.rescore;
   }
 
   /** Per query sequence, module after module: the sketch (eigen, kron) or R_q in the transposed order (count, blocks). */

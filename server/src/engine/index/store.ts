@@ -14,6 +14,9 @@ import { checksumOf, ScanMemory } from './kernel/scanMemory';
 import { writeFileAtomically, writeTextAtomically } from '../util/atomic';
 import { FILE_LIMITS, openRegularFile, readFileBounded, readJsonBounded } from '../util/files';
 import { seal, verifySeal } from '../util/seal';
+import { LEXICAL_FILE } from './lexical';
+import { rescoreRowBytes } from './rescore/layout';
+import { isRescoreChunk } from './rescore/store';
 import { bytesPerRow, parseSketch, positionBytes, rowLayout, sketchModules } from './sketch';
 import { BLOCK, INDEX_VERSION, LANES, SKETCH_KINDS, type IndexChunk, type IndexManifest, type RowLayout } from './types';
 import type { ResultsDocument } from '../results/types';
@@ -223,6 +226,23 @@ function layoutProblem(m: IndexManifest): string | undefined {
   }
   if (first !== m.documents) return 'the chunks listed do not cover its documents';
   if (typeof m.documentsFile !== 'string' || !/^[\w.-]+$/.test(m.documentsFile) || m.documentsFile.startsWith('.')) return 'the documents file is not a file in the index folder';
+  if (m.lexical !== null && (typeof m.lexical !== 'object' || m.lexical.file !== LEXICAL_FILE || typeof m.lexical.sha256 !== 'string')) return 'its lexical index is not described';
+  return m.rescore === null ? undefined : rescoreProblem(m);
+}
+
+/** What is wrong with the rescoring tier's description: its row size must follow from its rank and the modules' shapes. */
+function rescoreProblem(m: IndexManifest): string | undefined {
+  const t = m.rescore;
+  if (!t || typeof t !== 'object' || !isCount(t.rank, 1) || !isCount(t.sketchColumns, t.rank) || !Array.isArray(t.shapes) || !Array.isArray(t.chunks)) return 'its rescoring tier is not described';
+  const shapes = m.modules.map((x) => [x.outDim, x.inDim]);
+  if (JSON.stringify(t.shapes) !== JSON.stringify(shapes)) return "its rescoring tier's modules are not the index's";
+  if (t.rowBytes !== rescoreRowBytes(t.rank, t.shapes)) return "its rescoring tier's row size does not match its rank";
+  let first = 0;
+  for (const c of t.chunks) {
+    if (typeof c.file !== 'string' || !isRescoreChunk(c.file) || c.first !== first || !isCount(c.count, 1)) return `rescoring chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;
+    first += c.count;
+  }
+  if (first !== m.documents) return 'the rescoring chunks do not cover its documents';
   return undefined;
 }
 

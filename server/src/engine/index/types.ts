@@ -5,6 +5,8 @@
  * (eigen), a seeded Kronecker random projection (kron), a count-sketch of all modules at once (count), or
  * the blocks of entries that weigh most for each document (blocks, layout 3's rows).
  */
+import type { LexicalFile } from './lexical';
+import type { RescoreChunk, RescoreSettings } from './rescore/layout';
 
 /** Entries per block of the blocks sketch: a document keeps whole blocks of consecutive entries. */
 export const BLOCK = 8;
@@ -12,8 +14,12 @@ export const BLOCK = 8;
 /** Values of a dense sketch segment are padded to a multiple of this (one SIMD load). */
 export const LANES = 16;
 
-/** The version this tool writes and reads (6: fixed-size sketches, chunk checksums from four interleaved states; 5 the same rows with a one-state checksum; 3 and 4 held layout 3's blocks only). */
-export const INDEX_VERSION = 6;
+/**
+ * The version this tool writes and reads (7: a rescoring tier of low-rank gradient factors beside the
+ * sketch; 6: fixed-size sketches, chunk checksums from four interleaved states; 5 the same rows with a
+ * one-state checksum; 3 and 4 held layout 3's blocks only).
+ */
+export const INDEX_VERSION = 7;
 
 export const SKETCH_KINDS = ['eigen', 'kron', 'count', 'blocks'] as const;
 export type SketchKind = (typeof SKETCH_KINDS)[number];
@@ -84,6 +90,10 @@ export interface IndexManifest {
   rows: RowLayout;
   documents: number;
   chunks: IndexChunk[];
+  /** The rescoring tier (rescore/layout.ts): rank-r factors of every document's gradient, read for a query's candidates. */
+  rescore: (RescoreSettings & { chunks: RescoreChunk[] }) | null;
+  /** BM25 over the documents' text (lexical.ts), for candidates. */
+  lexical: LexicalFile | null;
   /** documents.json: per row, the document's index, id, source, tokens, file and line. */
   documentsFile: string;
   documentsSha256: string;

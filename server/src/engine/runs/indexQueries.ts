@@ -4,6 +4,8 @@
  */
 import { IndexQueryEngine } from '../index/queryEngine';
 import { IndexSearcher } from '../index/search';
+import { LexicalIndex } from '../index/lexical';
+import { RescoreReader } from '../index/rescore/store';
 import { DEFAULT_MAX_NEW_TOKENS } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
@@ -11,6 +13,10 @@ import type { ModelRun } from './modelRun';
 export interface OpenIndex {
   engine: IndexQueryEngine;
   searcher: IndexSearcher;
+  /** The rescoring tier's rows, read for a query's candidates (absent: the index has none). */
+  rescore?: RescoreReader;
+  /** BM25 over the documents' text, for candidates (absent: the index has none). */
+  lexical?: LexicalIndex;
   /** Releases the rows the compute threads hold. */
   close(): Promise<void>;
 }
@@ -30,7 +36,19 @@ export async function openIndexQueries(run: ModelRun, f: FactorSet, dir: string,
       maxNewTokens: o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
       damping: o.damping,
     });
-    return { engine, searcher, close: () => searcher.close() };
+    const { manifest } = searcher;
+    const rescore = manifest.rescore ? new RescoreReader(dir, manifest.rescore, manifest.rescore.chunks) : undefined;
+    const lexical = manifest.lexical ? LexicalIndex.load(dir, manifest.lexical) : undefined;
+    return {
+      engine,
+      searcher,
+      rescore,
+      lexical,
+      close: async () => {
+        rescore?.close();
+        await searcher.close();
+      },
+    };
   } catch (e) {
     await searcher.close();
     throw e;

@@ -14,7 +14,10 @@ import type { QueryKind } from '../queries/types';
 import type { ResultsDocument } from '../results/types';
 import { prepareQuery, type PreparedQuery } from '../score/queries';
 import { scoreCorpus } from '../score/score';
-import { TokenScorer } from '../score/tokenScoring';
+import { TokenScorer, type ScorerTurn } from '../score/tokenScoring';
+import { RESCORE_PREFIX_RANK } from '../index/rescore/layout';
+import type { CaptureSequence } from '../capture/types';
+import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts, type CandidateSources } from './candidates';
 import { tokenPieces } from '../tokenizer/pieces';
 import { CorpusTexts } from './documents';
 import type { FactorSet } from './factors';
@@ -40,9 +43,17 @@ export interface InfluenceRequest {
   top?: number;
   /** Most harmful documents to return (default 3). */
   bottom?: number;
-  /** With an index: candidates per side rescored exactly (default 20; 0 shows the index's approximation). */
+  /** With an index: documents per side scored exactly beyond those shown (default DEFAULT_RERANK), chosen by the rescoring tier. */
   rerank?: number;
+  /** With an index: candidates rescored from the rescoring tier (default DEFAULT_CANDIDATES). */
+  candidates?: CandidateCounts;
 }
+
+/** Candidates per side the second rescoring step scores with every factor (the first uses RESCORE_PREFIX_RANK). */
+const SECOND_STEP = { top: 40, bottom: 25 };
+
+/** Documents per side scored token by token beyond those shown: a margin for the rescoring tier's small errors. */
+export const DEFAULT_RERANK = 2;
 
 export interface RankedDocument {
   document: ResultsDocument;
@@ -55,7 +66,7 @@ export interface RankedDocument {
   snippet?: Snippet;
 }
 
-export type InfluenceMethod = 'index' | 'index+rerank' | 'exact';
+export type InfluenceMethod = 'index' | 'index+rescore' | 'exact';
 
 export interface InfluenceResult {
   query: PreparedQuery;
@@ -66,9 +77,13 @@ export interface InfluenceResult {
   /** Every document's raw score (exact where rescored), in the order of `documents`. */
   scores: Float32Array;
   documents: ResultsDocument[];
-  /** Positions (into `documents`) whose score is exact: all of them for 'exact', the rescored ones from an index. */
+  /** Positions (into `documents`) whose score is exact: all of them for 'exact', those scored token by token from an index. */
   exact: 'all' | number[];
-  timings: { prepareMs: number; searchMs: number; rerankMs: number; totalMs: number };
+  /** Positions whose score came from the rescoring tier (near-exact; exact ones excepted), empty without one. */
+  estimated: number[];
+  /** How many candidates each source gave (with an index and a rescoring tier). */
+  candidates?: CandidateSources;
+  timings: { prepareMs: number; searchMs: number; rescoreMs: number; rerankMs: number; totalMs: number };
 }
 
 /** One document's per-token influence on a query, aligned with its text. */
@@ -134,91 +149,160 @@ export class InfluenceSession {
     const release = this.o.index ? this.run.pool.foreground() : () => undefined;
     try {
       const query = await this.prepare(r, signal);
-      const t1 = performance.now();
-      let scores: Float32Array;
-      let documents: ResultsDocument[];
-      let nllNats: number;
-      if (this.o.index) {
-        const found = await this.o.index.engine.search(query, interactive);
-        scores = Float32Array.from(found.scores);
-        documents = this.o.index.searcher.documents;
-        nllNats = found.nllNats;
-      } else {
-        const exact = await scoreCorpus({
-          pool: this.run.pool,
-          tokenizer: this.run.tokenizer,
-          bos: this.run.bos,
-          corpus: this.o.corpus,
-          factors: this.factors.factors,
-          queries: [query],
-          maxLen: this.factors.maxLen,
-          damping: this.o.damping,
-          signal,
-          priority: 'interactive',
-          slot: 'interactive',
-          onProgress: (p) => hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradient' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
-        });
-        scores = exact.scores;
-        documents = exact.documents.map(({ index, id, source, tokens, file, line }) => ({ index, id, source, tokens, file, line }));
-        nllNats = exact.queries[0].nllNats;
-      }
-      const t2 = performance.now();
+      const prepareMs = performance.now() - t0;
       const top = r.top ?? 5;
       const bottom = r.bottom ?? 3;
-      const rerank = this.o.index ? (r.rerank ?? 20) : 0;
-      // Candidates: the shown documents, and with an index the `rerank` best of each side by its estimate.
-      const candidates = [...new Set([...topK(scores, Math.max(top, rerank)), ...bottomK(scores, Math.max(bottom, rerank))])];
-      const perToken = await this.tokenScores(query, candidates.map((j) => documents[j]), interactive);
-      const exact = new Set<number>();
-      candidates.forEach((j, c) => {
-        const values = perToken[c]?.values;
-        if (!values) return;
-        if (this.o.index && rerank > 0) scores[j] = values.reduce((a, b) => a + b, 0);
-        exact.add(j);
-      });
-      const isExact = (j: number) => !this.o.index || (rerank > 0 && exact.has(j));
-      const ranked = (j: number, side: 'top' | 'bottom'): RankedDocument => {
-        const c = candidates.indexOf(j);
-        const t = c >= 0 ? perToken[c] : undefined;
-        return {
-          document: documents[j],
-          score: scores[j],
-          perNat: scores[j] / nllNats,
-          exact: isExact(j),
-          ...(t?.text !== undefined ? { snippet: snippetFor(t.text, { spans: t.spans.map(({ start, end, value }) => ({ start, end, score: value })), side, maxChars: 160 }) } : {}),
-        };
-      };
-      const t3 = performance.now();
-      return {
+      if (!this.o.index) {
+        const found = await this.scoreAll(query, signal, hooks);
+        const shown = [...new Set([...topK(found.scores, top), ...bottomK(found.scores, bottom)])];
+        const t1 = performance.now();
+        const perToken = await this.scoredTexts(query, shown.map((j) => found.documents[j]), interactive);
+        const timings = { prepareMs, searchMs: t1 - t0 - prepareMs, rescoreMs: 0, rerankMs: performance.now() - t1 };
+        return this.present(query, found, { shown, perToken, top, bottom, exactAll: true, timings, t0 });
+      }
+      const index = this.o.index;
+      const t1 = performance.now();
+      const found = await this.search(index, query, r, interactive);
+      const searchMs = performance.now() - t1;
+      // One turn on the compute threads: the candidates rescored against this query, then the documents to show
+      // (and `rerank` more per side) scored token by token, which makes their totals exact.
+      return await this.scorer.withQuery(
         query,
-        nllNats,
-        method: this.o.index ? (rerank > 0 ? 'index+rerank' : 'index') : 'exact',
-        top: topK(scores, top).map((j) => ranked(j, 'top')),
-        bottom: bottomK(scores, bottom).map((j) => ranked(j, 'bottom')),
-        scores,
-        documents,
-        exact: this.o.index ? (rerank > 0 ? [...exact] : []) : 'all',
-        timings: { prepareMs: t1 - t0, searchMs: t2 - t1, rerankMs: t3 - t2, totalMs: t3 - t0 },
-      };
+        async (turn) => {
+          const t2 = performance.now();
+          if (found.rows && found.candidates) await this.rescore(turn, found as Found & { rows: Uint8Array[]; candidates: number[] });
+          const t3 = performance.now();
+          const margin = r.rerank ?? DEFAULT_RERANK;
+          const among = found.candidates;
+          const pick = (k: number, side: 'top' | 'bottom') => {
+            const values = among ? Float32Array.from(among, (j) => found.scores[j]) : found.scores;
+            const at = side === 'top' ? topK(values, k) : bottomK(values, k);
+            return among ? at.map((c) => among[c]) : at;
+          };
+          const shown = [...new Set([...pick(top + margin, 'top'), ...pick(bottom + margin, 'bottom')])];
+          const perToken = await this.tokenScores(shown.map((j) => found.documents[j]), interactive, (seqs) => turn.tokens(seqs));
+          const timings = { prepareMs, searchMs, rescoreMs: t3 - t2, rerankMs: performance.now() - t3 };
+          return this.present(query, found, { shown, perToken, top, bottom, exactAll: false, timings, t0 });
+        },
+        interactive,
+      );
     } finally {
       release();
     }
   }
 
+  /**
+   * The candidates' scores from the rescoring tier, in two steps: every candidate by its first factors, then
+   * the best and worst of them by all (docs/INDEX.md, "Two tiers").
+   */
+  private async rescore(turn: ScorerTurn, found: Found & { rows: Uint8Array[]; candidates: number[] }): Promise<void> {
+    const { rows, candidates, scores } = found;
+    const first = await turn.rescore(rows, RESCORE_PREFIX_RANK);
+    candidates.forEach((j, c) => (scores[j] = first[c]));
+    const keep = [...new Set([...topK(first, SECOND_STEP.top), ...bottomK(first, SECOND_STEP.bottom)])];
+    const second = await turn.rescore(keep.map((c) => rows[c]));
+    keep.forEach((c, k) => (scores[candidates[c]] = second[k]));
+  }
+
+  /**
+   * The result: the documents scored token by token have exact totals; the top and bottom shown are the best
+   * and worst of those (without an index, of every document, all exact).
+   */
+  private present(
+    query: PreparedQuery,
+    found: Found,
+    o: { shown: number[]; perToken: (ScoredText | undefined)[]; top: number; bottom: number; exactAll: boolean; timings: Omit<InfluenceResult['timings'], 'totalMs'>; t0: number },
+  ): InfluenceResult {
+    const { scores, documents, nllNats } = found;
+    const exact = new Set<number>();
+    o.shown.forEach((j, c) => {
+      const values = o.perToken[c]?.values;
+      if (!values) return;
+      scores[j] = values.reduce((a, b) => a + b, 0);
+      exact.add(j);
+    });
+    const ranked = (j: number, side: 'top' | 'bottom'): RankedDocument => {
+      const t = o.perToken[o.shown.indexOf(j)];
+      return {
+        document: documents[j],
+        score: scores[j],
+        perNat: scores[j] / nllNats,
+        exact: o.exactAll || exact.has(j),
+        ...(t?.text !== undefined ? { snippet: snippetFor(t.text, { spans: t.spans.map(({ start, end, value }) => ({ start, end, score: value })), side, maxChars: 160 }) } : {}),
+      };
+    };
+    const scored = Float32Array.from(o.shown, (j) => scores[j]);
+    const best = (k: number, side: 'top' | 'bottom') => (o.exactAll ? (side === 'top' ? topK(scores, k) : bottomK(scores, k)) : (side === 'top' ? topK(scored, k) : bottomK(scored, k)).map((c) => o.shown[c]));
+    return {
+      query,
+      nllNats,
+      method: o.exactAll ? 'exact' : found.candidates ? 'index+rescore' : 'index',
+      top: best(o.top, 'top').map((j) => ranked(j, 'top')),
+      bottom: best(o.bottom, 'bottom').map((j) => ranked(j, 'bottom')),
+      scores,
+      documents,
+      exact: o.exactAll ? 'all' : [...exact],
+      estimated: (found.candidates ?? []).filter((j) => !exact.has(j)),
+      ...(found.sources ? { candidates: found.sources } : {}),
+      timings: { ...o.timings, totalMs: performance.now() - o.t0 },
+    };
+  }
+
+  /**
+   * With an index: the sketch's estimate of every document (one query pass and a scan), and the candidates
+   * — the sketch's best and worst and BM25's best for the prompt and completion — with their rows of the
+   * rescoring tier, to be scored in the query's turn.
+   */
+  private async search(index: OpenIndex, query: PreparedQuery, r: InfluenceRequest, o: RunOptions): Promise<Found & { rows?: Uint8Array[] }> {
+    const found = await index.engine.search(query, o);
+    const base = { scores: Float32Array.from(found.scores), documents: index.searcher.documents, nllNats: found.nllNats };
+    if (!index.rescore) return base;
+    const { rows: candidates, sources } = candidateRows(base.scores, index.lexical, `${query.record.prompt}${query.completion}`, r.candidates ?? DEFAULT_CANDIDATES);
+    return { ...base, candidates, sources, rows: index.rescore.read(candidates) };
+  }
+
+  /** Without an index: every document scored exactly (a pass over the corpus). */
+  private async scoreAll(query: PreparedQuery, signal: AbortSignal | undefined, hooks: Pick<RunHooks, 'onProgress'>): Promise<Found> {
+    const exact = await scoreCorpus({
+      pool: this.run.pool,
+      tokenizer: this.run.tokenizer,
+      bos: this.run.bos,
+      corpus: this.o.corpus,
+      factors: this.factors.factors,
+      queries: [query],
+      maxLen: this.factors.maxLen,
+      damping: this.o.damping,
+      signal,
+      priority: 'interactive',
+      slot: 'interactive',
+      onProgress: (p) => hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradient' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
+    });
+    return {
+      scores: exact.scores,
+      documents: exact.documents.map(({ index, id, source, tokens, file, line }) => ({ index, id, source, tokens, file, line })),
+      nllNats: exact.queries[0].nllNats,
+    };
+  }
+
   /** Every scored token of one document with its influence on the query, aligned with the document's text. */
   async documentInfluence(query: PreparedQuery, document: ResultsDocument, signal?: AbortSignal): Promise<DocumentInfluence> {
-    const [t] = await this.tokenScores(query, [document], { priority: 'interactive', signal });
+    const [t] = await this.scoredTexts(query, [document], { priority: 'interactive', signal });
     if (!t || t.text === undefined) throw new InfluenceLensError('DOCUMENT_UNAVAILABLE', `document ${document.id} (#${document.index}) is not in ${this.o.corpus.path} as it was scored: the corpus has changed`, { file: document.file, line: document.line });
     return { document, text: t.text, original: t.original, tokens: t.spans, truncatedChars: t.truncatedChars, score: t.values.reduce((a, b) => a + b, 0) };
   }
 
   /** The text and per-token influence (character spans) of documents on a query, for snippets. */
   async documentTokens(query: PreparedQuery, docs: ResultsDocument[], signal?: AbortSignal): Promise<({ text: string; spans: { start: number; end: number; value: number }[] } | undefined)[]> {
-    return (await this.tokenScores(query, docs, { priority: 'interactive', signal })).map((t) => t && { text: t.text, spans: t.spans });
+    return (await this.scoredTexts(query, docs, { priority: 'interactive', signal })).map((t) => t && { text: t.text, spans: t.spans });
   }
 
-  /** Per-token influence of documents (exact), with their texts and the characters of each token. */
-  private async tokenScores(query: PreparedQuery, docs: ResultsDocument[], o: RunOptions): Promise<(ScoredText | undefined)[]> {
+  /** Per-token influence of documents on a query, in a scorer turn of its own. */
+  private scoredTexts(query: PreparedQuery, docs: ResultsDocument[], o: RunOptions): Promise<(ScoredText | undefined)[]> {
+    return this.tokenScores(docs, o, async (seqs) => (await this.scorer.scoreFor(query, seqs, o)).values);
+  }
+
+  /** Per-token influence of documents (exact), with their texts and the characters of each token; `score` runs the pass. */
+  private async tokenScores(docs: ResultsDocument[], o: RunOptions, score: (sequences: CaptureSequence[]) => Promise<Float32Array[]>): Promise<(ScoredText | undefined)[]> {
     if (docs.length === 0) return [];
     const { texts } = await this.texts.get(docs.map((d) => d.index), o.signal);
     const { tokenizer, bos } = this.run;
@@ -227,10 +311,20 @@ export class InfluenceSession {
       return text === undefined ? undefined : { text, tokens: tokenizeDocument(text, tokenizer, bos, this.factors.maxLen) };
     });
     const present = sequences.filter((s): s is { text: string; tokens: number[] } => s !== undefined);
-    const { values } = await this.scorer.scoreFor(query, present.map((s) => ({ tokens: s.tokens })), o);
+    const values = await score(present.map((s) => ({ tokens: s.tokens })));
     let k = 0;
     return sequences.map((s) => (s ? alignTokens(tokenizer, bos, s.text, s.tokens, values[k++]) : undefined));
   }
+}
+
+/** Scores over every document (estimates where not rescored), and the candidates the rescoring tier scored. */
+interface Found {
+  scores: Float32Array;
+  documents: ResultsDocument[];
+  nllNats: number;
+  /** Positions rescored from the rescoring tier (absent: none; the per-token pass picks among all). */
+  candidates?: number[];
+  sources?: CandidateSources;
 }
 
 interface ScoredText {

@@ -56,6 +56,13 @@ class TokenQuery {
 const prepared = (s: ThreadState, slot: string | undefined) => s.stage(slot ? `score:${slot}` : 'score', () => new Prepared());
 const tokenQuery = (s: ThreadState) => s.stage('tokenQuery', () => new TokenQuery());
 
+/** The query set for per-token scoring on this thread (setTokenQuery): P_qᵀ [in × out] per module. */
+export function tokenQueryTransposed(s: ThreadState): Map<string, Tensor2D> {
+  const PT = tokenQuery(s).PT;
+  if (PT.size === 0) throw new Error('no token query is set in this compute thread');
+  return PT;
+}
+
 export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   sequenceGradients: (s, task) =>
     withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => {

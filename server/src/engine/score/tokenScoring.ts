@@ -12,6 +12,16 @@ import { dampingFor, inverseDamped } from './precondition';
 import { querySequence, type PreparedQuery } from './queries';
 import type { SelfPreconditioner } from './types';
 
+/** What a caller may do while its query is the one set on the threads (TokenScorer.withQuery). */
+export interface ScorerTurn {
+  /** The query's completion loss (nats). */
+  loss: number;
+  /** Per-token influence of each document (one array per document, its length). */
+  tokens(documents: CaptureSequence[]): Promise<Float32Array[]>;
+  /** Scores of rescoring-tier rows (docs/INDEX.md, "Two tiers"; their first `rank` factors) against the query, on threads that hold the tier's basis. */
+  rescore(rows: Uint8Array[], rank?: number): Promise<Float32Array>;
+}
+
 export class TokenScorer {
   /** The last step queued: a query is set and its documents scored as one step, steps one after another. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -40,9 +50,21 @@ export class TokenScorer {
    * scores its documents against another's query.
    */
   scoreFor(query: PreparedQuery, documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<{ loss: number; values: Float32Array[] }> {
+    return this.withQuery(query, async (turn) => ({ loss: turn.loss, values: await turn.tokens(documents) }), o);
+  }
+
+  /**
+   * Sets `query` on every thread and runs `work` in the same turn: any number of rescoring and per-token
+   * steps against that query, none interleaved with another caller's.
+   */
+  withQuery<R>(query: PreparedQuery, work: (turn: ScorerTurn) => Promise<R>, o: RunOptions & { batchSize?: number } = {}): Promise<R> {
     const step = this.queue.then(async () => {
       const loss = await this.setQuery(query, o);
-      return { loss, values: await this.score(documents, o) };
+      return work({
+        loss,
+        tokens: (documents) => this.score(documents, o),
+        rescore: (rows, rank) => this.rescore(rows, rank, o),
+      });
     });
     this.queue = step.catch(() => undefined);
     return step;
@@ -52,6 +74,17 @@ export class TokenScorer {
   private async setQuery(query: PreparedQuery, o: RunOptions = {}): Promise<number> {
     const [r] = await this.pool.broadcast({ kind: 'setTokenQuery', sequence: querySequence(query) }, o);
     return r.loss;
+  }
+
+  /** Rescoring-tier rows against the current query, split over the threads (which hold the index's tier: IndexQueryEncoder). */
+  private async rescore(rows: Uint8Array[], rank: number | undefined, o: RunOptions): Promise<Float32Array> {
+    const parts = this.pool.backend.gpu ? 1 : this.pool.size;
+    const per = Math.ceil(rows.length / parts);
+    const runs: Promise<Float32Array>[] = [];
+    for (let i = 0; i < rows.length; i += per) runs.push(this.pool.run({ kind: 'rescoreRows', rows: rows.slice(i, i + per), rank }, o));
+    const out = new Float32Array(rows.length);
+    (await Promise.all(runs)).forEach((scores, k) => out.set(scores, k * per));
+    return out;
   }
 
   /** Per-token influence of each document on the current query (one array per document, its length). */

@@ -1,0 +1,147 @@
+/**
+ * Device side of the rescoring tier. Documents: each module's gradient, K-FAC-whitened, W = M_S G M_Aᵀ
+ * with M = D^-½ Qᵀ (layout.ts, `whitening`; M = I when 0), sketched as Y = W Ω and Z = Wᵀ Y from the tokens
+ * (G = Σ_t g_t a_tᵀ is never formed: G Ω' = gᵀ(a Ω'), Gᵀ Y' = aᵀ(g Y')), read back and turned into packed
+ * low-rank rows on this thread's host side (factorize.ts). Queries: each candidate's Σ_k x_kᵀ P̂ v_k with
+ * P̂ = N_S P_q N_Aᵀ (N = D^½ Qᵀ), the query's preconditioned gradient in the same coordinates, one 2-D
+ * product per module for all candidates.
+ */
+import { readback, type Readback } from '../../backend/readback';
+import type { DeviceCaptures, DeviceModuleCapture } from '../../capture/deviceCaptures';
+import { batchMatMul } from '../../model/ops';
+import { tf, type Tensor2D, type Tensor3D } from '../../tf';
+import { Rng } from '../../util/random';
+import type { WhiteningMessage } from './basis';
+import { factorsFromSketches } from './factorize';
+import { packRescoreRow, unpackRescoreRow, type RescoreSettings } from './layout';
+
+/** The seeded Gaussian test matrix Ω [in × ℓ] of module `m` (row-major). */
+export function rescoreOmega(seed: number, m: number, inDim: number, l: number): Float32Array {
+  const rng = new Rng(seed, 0x7e5c0 + m);
+  return Float32Array.from({ length: inDim * l }, () => rng.normal());
+}
+
+interface Whitening {
+  /** D^-½ Qᵀ, [out × out] and [in × in]. */
+  MS: Tensor2D;
+  MA: Tensor2D;
+  /** D^½ Qᵀ. */
+  NS: Tensor2D;
+  NA: Tensor2D;
+}
+
+interface DeviceModule {
+  name: string;
+  /** Ω' = M_Aᵀ Ω [in × ℓ]: the tokens' inputs times it give W's range sketch before M_S. */
+  omega: Tensor2D;
+  whitening?: Whitening;
+}
+
+export class DeviceRescore {
+  private readonly modules: DeviceModule[];
+
+  constructor(
+    readonly settings: RescoreSettings,
+    names: string[],
+    whitening?: WhiteningMessage[],
+  ) {
+    const l = settings.sketchColumns;
+    if ((settings.whitening > 0) !== (whitening !== undefined)) throw new Error('the rescoring tier needs its whitening bases exactly when it is whitened');
+    this.modules = settings.shapes.map(([outDim, inDim], m) =>
+      tf.tidy(() => {
+        const omega = tf.tensor2d(rescoreOmega(settings.seed, m, inDim, l), [inDim, l]);
+        const w = whitening?.[m];
+        if (!w) return { name: names[m], omega: tf.keep(omega) };
+        const side = (Q: Float32Array, d: Float32Array, n: number, power: number) =>
+          tf.keep(tf.mul(tf.transpose(tf.tensor2d(Q, [n, n])), tf.reshape(tf.pow(tf.tensor1d(d), power), [n, 1])) as Tensor2D);
+        const MA = side(w.QA, w.dA, inDim, -0.5);
+        return {
+          name: names[m],
+          omega: tf.keep(tf.matMul(tf.transpose(MA), omega)) as Tensor2D,
+          whitening: { MS: side(w.QS, w.dS, outDim, -0.5), MA, NS: side(w.QS, w.dS, outDim, 0.5), NA: side(w.QA, w.dA, inDim, 0.5) },
+        };
+      }),
+    );
+  }
+
+  dispose(): void {
+    for (const m of this.modules) tf.dispose([m.omega, ...(m.whitening ? Object.values(m.whitening) : [])]);
+  }
+
+  /** Every document's packed row (unsealed: the builder writes its number and checksum). */
+  rows(c: DeviceCaptures): Readback<Uint8Array[]> {
+    const l = this.settings.sketchColumns;
+    const parts = this.modules.flatMap((d) => {
+      const x = c.modules.find((k) => k.module.name === d.name);
+      if (!x) throw new Error(`module ${d.name} is not tracked in this compute thread`);
+      return rangeSketches(c, x, d);
+    });
+    return readback(parts, (data) =>
+      Array.from({ length: c.B }, (_, b) => {
+        const factors = this.settings.shapes.map(([outDim, inDim], m) => {
+          // Both sketches come as [rows, B·ℓ]: document b's are its ℓ columns.
+          const Y = columns(data[2 * m], outDim, c.B * l, b * l, l);
+          const Z = columns(data[2 * m + 1], inDim, c.B * l, b * l, l);
+          return factorsFromSketches(Y, Z, outDim, inDim, l, this.settings.rank);
+        });
+        return packRescoreRow(factors, this.settings);
+      }),
+    );
+  }
+
+  /**
+   * Scores of packed rows (their first `rank` factors) against a query's preconditioned gradient, PT = P_qᵀ [in × out] per module:
+   * Σ_k v_kᵀ P̂ᵀ x_k = Σ (P̂ᵀ X ⊙ V) with the candidates' factors side by side, [in × C·r].
+   */
+  scores(rows: Uint8Array[], PT: Map<string, Tensor2D>, rank = this.settings.rank): Readback<Float32Array> {
+    const C = rows.length;
+    const r = Math.min(rank, this.settings.rank);
+    const unpacked = rows.map((row) => unpackRescoreRow(row, this.settings, r));
+    let total: tf.Tensor = tf.zeros([C]);
+    this.settings.shapes.forEach(([outDim, inDim], m) => {
+      const d = this.modules[m];
+      const P = PT.get(d.name);
+      if (!P) throw new Error(`no query is set for module ${d.name} in this compute thread`);
+      // P̂ᵀ = N_A Pᵀ N_Sᵀ.
+      const Phat = d.whitening ? (tf.matMul(tf.matMul(d.whitening.NA, P), tf.transpose(d.whitening.NS)) as Tensor2D) : P;
+      const X = new Float32Array(outDim * C * r);
+      const V = new Float32Array(inDim * C * r);
+      unpacked.forEach((f, c) => {
+        for (let o = 0; o < outDim; o++) X.set(f[m].X.subarray(o * r, (o + 1) * r), o * C * r + c * r);
+        for (let i = 0; i < inDim; i++) V.set(f[m].V.subarray(i * r, (i + 1) * r), i * C * r + c * r);
+      });
+      const px = tf.matMul(Phat, tf.tensor2d(X, [outDim, C * r])); // [in, C·r]
+      const perColumn = tf.sum(tf.mul(px, tf.tensor2d(V, [inDim, C * r])), 0); // [C·r]
+      total = tf.add(total, tf.sum(tf.reshape(perColumn, [C, r]), 1));
+    });
+    return readback([total], ([scores]) => scores as Float32Array);
+  }
+}
+
+/** Columns [from, from + n) of a row-major [rows × cols] array, as [rows × n]. */
+function columns(data: ArrayLike<number>, rows: number, cols: number, from: number, n: number): Float32Array {
+  const out = new Float32Array(rows * n);
+  for (let p = 0; p < rows; p++) for (let k = 0; k < n; k++) out[p * n + k] = data[p * cols + from + k];
+  return out;
+}
+
+/** Y = W Ω and Z = Wᵀ Y for every sequence of the batch, as [out, B·ℓ] and [in, B·ℓ]. */
+function rangeSketches(c: DeviceCaptures, m: DeviceModuleCapture, d: DeviceModule): [Tensor2D, Tensor2D] {
+  const inDim = m.a.shape[1];
+  const outDim = m.g.shape[1];
+  const l = d.omega.shape[1];
+  const { B, L } = c;
+  const g3 = tf.reshape(m.g, [B, L, outDim]) as Tensor3D;
+  const T = tf.reshape(tf.matMul(m.a, d.omega), [B, L, l]) as Tensor3D;
+  // Explicit transposes: wasm's matMul with a transposed operand is 10–30× slower.
+  const wide = (x: Tensor3D, rows: number) => tf.reshape(tf.transpose(x, [1, 0, 2]), [rows, B * l]) as Tensor2D;
+  const batched = (x: Tensor2D, rows: number) => tf.transpose(tf.reshape(x, [rows, B, l]), [1, 0, 2]) as Tensor3D;
+  let Y = wide(batchMatMul(tf.transpose(g3, [0, 2, 1]) as Tensor3D, T), outDim); // G Ω'
+  if (d.whitening) Y = tf.matMul(d.whitening.MS, Y); // M_S G M_Aᵀ Ω
+  // Gᵀ (M_Sᵀ Y), then M_A in front: Wᵀ Y.
+  const back = d.whitening ? (tf.matMul(tf.transpose(d.whitening.MS), Y) as Tensor2D) : Y;
+  const U = batchMatMul(g3, batched(back, outDim)); // [B, L, ℓ]
+  let Z = wide(batchMatMul(tf.transpose(tf.reshape(m.a, [B, L, inDim]), [0, 2, 1]) as Tensor3D, U), inDim);
+  if (d.whitening) Z = tf.matMul(d.whitening.MA, Z);
+  return [Y, Z];
+}

@@ -1,0 +1,102 @@
+/**
+ * The rescoring tier's files: rows of one size in chunk files (`rescore-<first row>.bin`, written
+ * atomically, listed in the index manifest, which is written last). A reader opens the chunks once and
+ * reads only the rows asked for, checking each row's checksum and number: a corrupted or misplaced row is
+ * refused with its file named, never scored.
+ */
+import { closeSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { InfluenceLensError } from '../../errors';
+import { writeFileAtomically } from '../../util/atomic';
+import { openRegularFile } from '../../util/files';
+import { rowIntact, sealRescoreRow, type RescoreChunk, type RescoreSettings } from './layout';
+
+/** Rows per chunk file when no size is asked for (~64 MiB). */
+const CHUNK_BYTES = 64 << 20;
+
+export const isRescoreChunk = (file: string) => /^rescore-\d+\.bin$/.test(file);
+
+export class RescoreWriter {
+  readonly chunks: RescoreChunk[] = [];
+  private pending: Uint8Array[] = [];
+  private written = 0;
+  private readonly capacity: number;
+
+  constructor(
+    private readonly dir: string,
+    private readonly settings: RescoreSettings,
+    chunkBytes = CHUNK_BYTES,
+  ) {
+    this.capacity = Math.max(1, Math.floor(chunkBytes / settings.rowBytes));
+  }
+
+  /** A packed row (its number and checksum are written here, in the order rows arrive). */
+  push(row: Uint8Array): void {
+    if (row.byteLength !== this.settings.rowBytes) throw new Error(`a rescoring row of ${row.byteLength} bytes; the layout has ${this.settings.rowBytes}`);
+    this.pending.push(sealRescoreRow(row, this.written + this.pending.length));
+    if (this.pending.length === this.capacity) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const first = this.written;
+    const file = `rescore-${String(first).padStart(9, '0')}.bin`;
+    const rows = this.pending;
+    writeFileAtomically(join(this.dir, file), (write) => rows.forEach((r) => write(r)));
+    this.chunks.push({ file, first, count: rows.length });
+    this.written += rows.length;
+    this.pending = [];
+  }
+}
+
+/** Random access to rows of the tier: each read is one pread per row, from the page cache once warm. */
+export class RescoreReader {
+  private readonly fds = new Map<string, number>();
+
+  constructor(
+    private readonly dir: string,
+    readonly settings: RescoreSettings,
+    private readonly chunks: RescoreChunk[],
+  ) {
+    for (const c of chunks) {
+      const { fd, size } = openRegularFile(join(dir, c.file), 'rescoring tier chunk');
+      this.fds.set(c.file, fd);
+      if (size !== c.count * settings.rowBytes) {
+        this.close();
+        throw new InfluenceLensError('INDEX_CORRUPT', `${c.file} holds ${size} bytes; the manifest says ${c.count} rows of ${settings.rowBytes}`, { file: join(dir, c.file) });
+      }
+    }
+  }
+
+  /** The rows of documents at these positions (index order), checked. */
+  read(positions: number[]): Uint8Array[] {
+    const n = this.settings.rowBytes;
+    return positions.map((p) => {
+      const c = this.chunkOf(p);
+      const row = new Uint8Array(n);
+      const got = readSync(this.fds.get(c.file)!, row, 0, n, (p - c.first) * n);
+      if (got !== n || !rowIntact(row, p)) {
+        throw new InfluenceLensError('INDEX_CORRUPT', `row ${p - c.first} of ${c.file} is damaged (checksum or row number wrong): rebuild the index`, { file: join(this.dir, c.file) });
+      }
+      return row;
+    });
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+
+  private chunkOf(p: number): RescoreChunk {
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.chunks[mid].first <= p) lo = mid;
+      else hi = mid - 1;
+    }
+    const c = this.chunks[lo];
+    if (!c || p < c.first || p >= c.first + c.count) throw new RangeError(`row ${p} is outside the rescoring tier`);
+    return c;
+  }
+}
