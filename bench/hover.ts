@@ -8,7 +8,8 @@
  *   npm run bench:hover            (also part of npm run bench)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,6 +36,11 @@ const ROOT = resolve(__dirname, '..');
 const RERANK = Number(process.env.IL_HOVER_RERANK ?? DEFAULT_RERANK);
 /** Candidates rescored from the rescoring tier: the default (IL_HOVER_CANDIDATES to measure others). */
 const CANDIDATES = Number(process.env.IL_HOVER_CANDIDATES ?? DEFAULT_CANDIDATE_TOTAL);
+/**
+ * Factors and index built already for the demo corpus (IL_HOVER_REUSE=demo/out: its factors/ and index/),
+ * instead of fitting and indexing through the server: for measuring other hover settings quickly.
+ */
+const REUSE = process.env.IL_HOVER_REUSE;
 /** Prompts drawn from the corpus besides the demo queries (IL_HOVER_OPENINGS). */
 const OPENINGS = Number(process.env.IL_HOVER_OPENINGS ?? 100);
 /** Hovers in the memory check (IL_HOVER_REPEATS lowers it for a quick latency run). */
@@ -110,7 +116,11 @@ function prompts(corpus: string): string[] {
   return [...new Set(queries), ...new Set(openings.slice(0, OPENINGS))];
 }
 
+class NoAnswer extends Error {}
+
 interface Shown {
+  /** One of the demo queries (else a prompt drawn from the corpus). */
+  demo: boolean;
   prompt: string;
   completion: string;
   top: number[];
@@ -130,7 +140,13 @@ async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], 
     const { queries } = await prepareQueries(run, records, { maxLen: factors.maxLen });
     if (queries.length !== shown.length) throw new Error(`${shown.length - queries.length} hover prompts cannot be scored exactly`);
     const t0 = performance.now();
-    const exact = await scoreCorpus({ pool: run.pool, tokenizer: run.tokenizer, bos: run.bos, corpus: { path: corpus }, factors: factors.factors, queries, maxLen: factors.maxLen, selfInfluence: false });
+    // Exact scores are kept by the prompts and completions they are for (IL_HOVER_EXACT_CACHE names the folder).
+    const key = createHash('sha256').update(JSON.stringify([factorsDir, corpus, shown.map((h) => [h.prompt, h.completion])])).digest('hex').slice(0, 16);
+    const cached = process.env.IL_HOVER_EXACT_CACHE && join(process.env.IL_HOVER_EXACT_CACHE, `exact-${key}.json`);
+    const exact: { documents: { index: number }[]; scores: Float32Array } = cached && existsSync(cached)
+      ? ((c) => ({ documents: c.documents, scores: Float32Array.from(c.scores) }))(JSON.parse(readFileSync(cached, 'utf8')) as { documents: { index: number }[]; scores: number[] })
+      : await scoreCorpus({ pool: run.pool, tokenizer: run.tokenizer, bos: run.bos, corpus: { path: corpus }, factors: factors.factors, queries, maxLen: factors.maxLen, selfInfluence: false });
+    if (cached && !existsSync(cached)) writeFileSync(cached, JSON.stringify({ documents: exact.documents.map((d) => ({ index: d.index })), scores: Array.from(exact.scores) }));
     log(`exact scores for ${queries.length} hovers × ${exact.documents.length} documents in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const D = exact.documents.length;
     const ids = exact.documents.map((d) => d.index);
@@ -142,8 +158,8 @@ async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], 
       return { firstIsFirst: h.top[0] === top[0], firstShown: h.top.includes(top[0]), top: hit(h.top, top), bottom: hit(h.bottom, bottom) };
     });
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-    const part = (from: number, to: number) => {
-      const p = per.slice(from, to);
+    const part = (which: (h: Shown) => boolean) => {
+      const p = per.filter((_, q) => which(shown[q]));
       return {
         queries: p.length,
         exactFirstShownFirst: p.filter((x) => x.firstIsFirst).length,
@@ -162,33 +178,37 @@ async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], 
 export async function benchHover(log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-hover-'));
   try {
-    const corpus = join(dir, 'corpus.jsonl');
-    writeFileSync(corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
+    const corpus = REUSE ? join(ROOT, 'demo', 'data', 'corpus.jsonl') : join(dir, 'corpus.jsonl');
+    if (!REUSE) writeFileSync(corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
     const settings = {
       backend: 'wasm',
       model: join(ROOT, 'demo', 'model'),
       corpus,
-      factors: join(dir, 'factors'),
-      index: join(dir, 'index'),
+      factors: REUSE ? resolve(REUSE, 'factors') : join(dir, 'factors'),
+      index: REUSE ? resolve(REUSE, 'index') : join(dir, 'index'),
       fitMaxDocuments: 1000,
       maxLength: 256,
       hover: { top: 5, bottom: 3, rerank: RERANK, candidates: CANDIDATES },
     };
     const storage = join(dir, 'storage');
     // Set-up: fit and index through the server's own jobs (their times are reported too).
-    let lsp = await startServer(settings, storage, dir);
-    await lsp.waitFor((s) => s.state === 'ready' && s.model !== undefined);
-    const t0 = performance.now();
-    await lsp.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.fitFactors, arguments: [] });
-    const fitSeconds = (performance.now() - t0) / 1000;
-    const t1 = performance.now();
-    await lsp.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.buildIndex, arguments: [] });
-    const indexSeconds = (performance.now() - t1) / 1000;
-    log(`hover set-up: fit (1,000 documents) ${fitSeconds.toFixed(0)} s, index (4,000 documents) ${indexSeconds.toFixed(0)} s`);
-    await lsp.stop();
+    let fitSeconds = 0;
+    let indexSeconds = 0;
+    if (!REUSE) {
+      const setup = await startServer(settings, storage, dir);
+      await setup.waitFor((s) => s.state === 'ready' && s.model !== undefined);
+      const t0 = performance.now();
+      await setup.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.fitFactors, arguments: [] });
+      fitSeconds = (performance.now() - t0) / 1000;
+      const t1 = performance.now();
+      await setup.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.buildIndex, arguments: [] });
+      indexSeconds = (performance.now() - t1) / 1000;
+      log(`hover set-up: fit (1,000 documents) ${fitSeconds.toFixed(0)} s, index (4,000 documents) ${indexSeconds.toFixed(0)} s`);
+      await setup.stop();
+    }
 
     // A fresh server with everything on disk: the first hover as a user meets it.
-    lsp = await startServer(settings, storage, dir);
+    const lsp = await startServer(settings, storage, dir);
     const uri = pathToFileURL(join(dir, 'prompt.txt')).href;
     let version = 0;
     const hover = async (text: string) => {
@@ -197,7 +217,7 @@ export async function benchHover(log: (s: string) => void) {
       const range = { start: { line: 0, character: 0 }, end: { line: lines.length - 1, character: lines[lines.length - 1].length } };
       const h0 = performance.now();
       const r = await lsp.connection.sendRequest(InfluenceHoverRequest.type, { textDocument: { uri }, range });
-      if (!r?.answer) throw new Error(`no answer: ${r?.markdown}`);
+      if (!r?.answer) throw new NoAnswer(r?.markdown ?? '(no hover)');
       return { ms: performance.now() - h0, answer: r.answer };
     };
     await lsp.waitFor((s) => s.state === 'ready' && s.index?.state === 'ready');
@@ -213,12 +233,19 @@ export async function benchHover(log: (s: string) => void) {
     let newTokens = 0;
     const shown: Shown[] = [];
     const candidates: number[] = [];
-    for (const p of ps) {
-      const h = await hover(p);
+    // A prompt the model answers with an empty first line gets a hover that asks for a completion: counted, not measured.
+    const unanswered: string[] = [];
+    for (const [i, p] of ps.entries()) {
+      const h = await hover(p).catch((e: unknown) => {
+        if (!(e instanceof NoAnswer)) throw e;
+        unanswered.push(p);
+        return undefined;
+      });
+      if (!h) continue;
       generated.push(h.ms);
       phases.forEach((f) => f.generated.push(h.answer.timings[f.k]));
       newTokens += h.answer.generated ? 1 : 0;
-      shown.push({ prompt: p, completion: h.answer.completion, top: h.answer.top.map((d) => d.index), bottom: h.answer.bottom.map((d) => d.index) });
+      shown.push({ prompt: p, completion: h.answer.completion, top: h.answer.top.map((d) => d.index), bottom: h.answer.bottom.map((d) => d.index), demo: i < demoQueries });
       if (h.answer.candidates) candidates.push(h.answer.candidates.union);
     }
     const given: number[] = [];
@@ -243,7 +270,7 @@ export async function benchHover(log: (s: string) => void) {
       // In the server: the prompt (greedy completion), the query gradient and the index scan, the exact rescoring.
       phasesMs,
       // Against exact full-rank EK-FAC over every document, the hovers' own completions (without a given one).
-      quality: { demoQueries: quality.part(0, demoQueries), corpusPrompts: quality.part(demoQueries, ps.length), all: quality.part(0, ps.length) },
+      quality: { demoQueries: quality.part((h) => h.demo), corpusPrompts: quality.part((h) => !h.demo), all: quality.part(() => true), unanswered: unanswered.length },
       rerank: RERANK,
       candidates: { setting: CANDIDATES, unionP50: candidates.length ? percentile(candidates, 50) : 0 },
       prompts: ps.length,

@@ -175,7 +175,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       const text = await hover.innerText();
       assert.match(text, /greedy completion/);
       assert.match(text, /Most harmful/);
-      assert.match(text, /From the index; the documents shown rescored exactly/);
+      assert.match(text, /From the index: [\d,]+ candidates \([\d,]+ from the gradient sketch, [\d,]+ by BM25 on the prompt and completion\) ranked by its low-rank gradients; the scores shown are exact/);
       assert.match(text, /Show in panel/);
     }),
   );

@@ -140,6 +140,20 @@ for (const whitening of [0, 0.1]) test(`the device rows score against a precondi
       const scale = SHAPES.reduce((s, [O, I], m) => s + frob(gradient(d[m].a, d[m].g, L, O, I)) * frob(P[m]), 0);
       assert.ok(Math.abs(scores[b] - exact) < 0.02 * scale, `document ${b}: ${scores[b]} vs exact ${exact} (scale ${scale})`);
     });
+    // The rows' prefixes score as their first factors do (X, V unpacked here, Σ_k x_kᵀ P v_k on the host).
+    const prefixes = rows.map((row) => row.subarray(0, settings.prefixBytes));
+    const fromPrefixes = await download(device.scores(prefixes, PT));
+    prefixes.forEach((row, b) => {
+      if (whitening > 0) return; // P̂ is in whitened coordinates there
+      const f = unpackRescoreRow(row, settings);
+      const k0 = settings.prefixRank;
+      const want = SHAPES.reduce((sum, [O, I], m) => {
+        let t = 0;
+        for (let k = 0; k < k0; k++) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) t += f[m].X[o * k0 + k] * P[m][o * I + i] * f[m].V[i * k0 + k];
+        return sum + t;
+      }, 0);
+      assert.ok(Math.abs(fromPrefixes[b] - want) < 1e-3 * Math.abs(want) + 1e-4, `prefix of document ${b}: ${fromPrefixes[b]} vs ${want}`);
+    });
     if (whitening === 0) {
       // Unpacked factors reconstruct the gradient within int8 rounding.
       const f = unpackRescoreRow(rows[0], settings);
@@ -157,10 +171,10 @@ for (const whitening of [0, 0.1]) test(`the device rows score against a precondi
 test('the tier refuses a damaged row, a misplaced row and a truncated file, naming the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'il-rescore-'));
   try {
-    const settings = rescoreSettings(2, 0, SHAPES);
+    const settings = rescoreSettings(6, 0, SHAPES);
     const rows = Array.from({ length: 5 }, () =>
       packRescoreRow(
-        SHAPES.map(([O, I]) => ({ X: randn(O * 2), V: randn(I * 2), rank: 2 })),
+        SHAPES.map(([O, I]) => ({ X: randn(O * 6), V: randn(I * 6), rank: 6 })),
         settings,
       ),
     );
@@ -170,16 +184,30 @@ test('the tier refuses a damaged row, a misplaced row and a truncated file, nami
     assert.deepEqual(writer.chunks.map((c) => [c.first, c.count]), [[0, 2], [2, 2], [4, 1]]);
     const reader = new RescoreReader(dir, settings, writer.chunks);
     const got = reader.read([4, 0, 3]);
-    assert.deepEqual(got.map((x) => Buffer.from(x.subarray(8)).equals(Buffer.from(rows[[4, 0, 3][got.indexOf(x)]].subarray(8)))), [true, true, true]);
+    assert.deepEqual(got.map((x) => Buffer.from(x.subarray(16)).equals(Buffer.from(rows[[4, 0, 3][got.indexOf(x)]].subarray(16)))), [true, true, true]);
+    // A prefix alone (header, scales, the first factors) is checked on its own and unpacks to the whole row's first factors.
+    const [prefix] = reader.read([3], { prefix: true });
+    assert.equal(prefix.byteLength, settings.prefixBytes);
+    const whole = unpackRescoreRow(got[2], settings);
+    const leading = unpackRescoreRow(prefix, settings);
+    SHAPES.forEach(([O], m) => {
+      const k0 = settings.prefixRank;
+      for (let o = 0; o < O; o++) for (let k = 0; k < k0; k++) assert.equal(leading[m].X[o * k0 + k], whole[m].X[o * settings.rank + k]);
+    });
     reader.close();
-    // One flipped byte in row 3 (second row of the second chunk).
+    // One flipped byte in row 3 (second row of the second chunk), past its prefix: a prefix read cannot
+    // see it, a whole read refuses it; then one in its prefix, which both refuse.
     const file = join(dir, writer.chunks[1].file);
     const bytes = readFileSync(file);
-    bytes[settings.rowBytes + 100] ^= 1;
+    bytes[settings.rowBytes + settings.prefixBytes + 5] ^= 1;
     writeFileSync(file, bytes);
     const damaged = new RescoreReader(dir, settings, writer.chunks);
     assert.doesNotThrow(() => damaged.read([2, 4]), 'other rows still read');
+    assert.doesNotThrow(() => damaged.read([3], { prefix: true }));
     assert.throws(() => damaged.read([3]), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file && /row 1 of rescore-000000002\.bin is damaged/.test(e.message));
+    bytes[settings.rowBytes + 40] ^= 1;
+    writeFileSync(file, bytes);
+    assert.throws(() => damaged.read([3], { prefix: true }), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file);
     damaged.close();
     // Rows swapped between chunks: intact checksums, wrong numbers.
     const first = readFileSync(join(dir, writer.chunks[0].file));

@@ -12,6 +12,8 @@ import { initBackend } from '../../server/src/engine/backend/backend';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { readManifest as readFactorManifest } from '../../server/src/engine/ekfac/store';
 import { mergeIndexes } from '../../server/src/engine/index/merge';
+import { RescoreReader } from '../../server/src/engine/index/rescore/store';
+import type { IndexManifest } from '../../server/src/engine/index/types';
 import { DEFAULT_SKETCH } from '../../server/src/engine/index/sketch';
 import { readManifest } from '../../server/src/engine/index/store';
 import { runIndexBuild } from '../../server/src/engine/runs/buildIndex';
@@ -146,6 +148,18 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   const q = quantizeQuery(new Float32Array(a.queryDim).map((_, i) => Math.sin(i)), a.manifest);
   assert.deepEqual(b.scores(q), a.scores(q));
   assert.ok(a.manifest.chunks.length > 4, `${a.manifest.chunks.length} chunks`);
+  // The rescoring tier's rows too, byte for byte (row numbers and checksums included), and the BM25 index.
+  const tierRows = (dir: string, m: IndexManifest) => {
+    const reader = new RescoreReader(dir, m.rescore!, m.rescore!.chunks);
+    try {
+      return reader.read(m.chunks.flatMap((c) => Array.from({ length: c.count }, (_, k) => c.first + k))).map((x) => Buffer.from(x).toString('base64'));
+    } finally {
+      reader.close();
+    }
+  };
+  assert.ok(b.manifest.rescore!.chunks.length > 1, 'the tier spans several chunks');
+  assert.deepEqual(tierRows(merged, b.manifest), tierRows(whole, a.manifest));
+  assert.equal(readFileSync(join(merged, 'lexical.json'), 'utf8'), readFileSync(join(whole, 'lexical.json'), 'utf8'));
   // Over the memory budget, each query streams the chunks from disk: the same scores.
   const streamed = IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors, memoryBudgetBytes: 0 });
   assert.equal(streamed.inMemory, false);

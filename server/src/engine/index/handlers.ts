@@ -18,7 +18,7 @@ export type IndexTask =
   | { kind: 'openIndexPart'; dir: string; part: number; parts: number; stream?: boolean }
   | { kind: 'scanIndexPart'; query: IndexQuery }
   | { kind: 'closeIndexPart' }
-  | { kind: 'rescoreRows'; rows: Uint8Array[]; rank?: number };
+  | { kind: 'rescoreRows'; rows: Uint8Array[] };
 
 export interface IndexResults {
   setIndexBasis: null;
@@ -80,5 +80,5 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     device(s).part = undefined;
     return null;
   },
-  rescoreRows: (s, task) => download(indexSketch(s).rescoring.scores(task.rows, tokenQueryTransposed(s), task.rank)),
+  rescoreRows: (s, task) => download(indexSketch(s).rescoring.scores(task.rows, tokenQueryTransposed(s))),
 };

@@ -64,11 +64,17 @@ export class LexicalIndex {
     return new LexicalIndex(MiniSearch.loadJSON<Entry>(bytes.toString('utf8'), OPTIONS));
   }
 
-  /** Row positions of the n documents with the highest BM25 score for `text` (those sharing no term are never returned). */
+  /**
+   * Row positions of the n documents with the highest Okapi BM25 score for `text` (those sharing no term
+   * are never returned). MiniSearch multiplies a document's score by the number of query terms it matched;
+   * that factor is divided out, as in eval's BM25 baseline.
+   */
   search(text: string, n: number): number[] {
     return this.index
       .search(text, { bm25: BM25 })
+      .map((hit) => ({ id: hit.id as number, score: hit.score / Math.max(1, hit.queryTerms.length) }))
+      .sort((a, b) => b.score - a.score || a.id - b.id)
       .slice(0, n)
-      .map((hit) => hit.id as number);
+      .map((hit) => hit.id);
   }
 }

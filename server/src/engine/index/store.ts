@@ -15,7 +15,7 @@ import { writeFileAtomically, writeTextAtomically } from '../util/atomic';
 import { FILE_LIMITS, openRegularFile, readFileBounded, readJsonBounded } from '../util/files';
 import { seal, verifySeal } from '../util/seal';
 import { LEXICAL_FILE } from './lexical';
-import { rescoreRowBytes } from './rescore/layout';
+import { rescorePrefixBytes, rescoreRowBytes } from './rescore/layout';
 import { isRescoreChunk } from './rescore/store';
 import { bytesPerRow, parseSketch, positionBytes, rowLayout, sketchModules } from './sketch';
 import { BLOCK, INDEX_VERSION, LANES, SKETCH_KINDS, type IndexChunk, type IndexManifest, type RowLayout } from './types';
@@ -237,6 +237,7 @@ function rescoreProblem(m: IndexManifest): string | undefined {
   const shapes = m.modules.map((x) => [x.outDim, x.inDim]);
   if (JSON.stringify(t.shapes) !== JSON.stringify(shapes)) return "its rescoring tier's modules are not the index's";
   if (t.rowBytes !== rescoreRowBytes(t.rank, t.shapes)) return "its rescoring tier's row size does not match its rank";
+  if (!isCount(t.prefixRank, 1) || t.prefixRank > t.rank || t.prefixBytes !== rescorePrefixBytes(t.rank, t.prefixRank, t.shapes)) return "its rescoring tier's prefix does not match its rank";
   let first = 0;
   for (const c of t.chunks) {
     if (typeof c.file !== 'string' || !isRescoreChunk(c.file) || c.first !== first || !isCount(c.count, 1)) return `rescoring chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;

@@ -15,7 +15,7 @@ import type { ResultsDocument } from '../results/types';
 import { prepareQuery, type PreparedQuery } from '../score/queries';
 import { scoreCorpus } from '../score/score';
 import { TokenScorer, type ScorerTurn } from '../score/tokenScoring';
-import { RESCORE_PREFIX_RANK } from '../index/rescore/layout';
+import type { RescoreReader } from '../index/rescore/store';
 import type { CaptureSequence } from '../capture/types';
 import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts, type CandidateSources } from './candidates';
 import { tokenPieces } from '../tokenizer/pieces';
@@ -49,7 +49,7 @@ export interface InfluenceRequest {
   candidates?: CandidateCounts;
 }
 
-/** Candidates per side the second rescoring step scores with every factor (the first uses RESCORE_PREFIX_RANK). */
+/** Candidates per side the second rescoring step scores with every factor (the first, with the rows' prefixes). */
 const SECOND_STEP = { top: 40, bottom: 25 };
 
 /** Documents per side scored token by token beyond those shown: a margin for the rescoring tier's small errors. */
@@ -170,7 +170,7 @@ export class InfluenceSession {
         query,
         async (turn) => {
           const t2 = performance.now();
-          if (found.rows && found.candidates) await this.rescore(turn, found as Found & { rows: Uint8Array[]; candidates: number[] });
+          if (found.rows && found.candidates) await this.rescore(turn, index.rescore!, found as Found & { rows: Uint8Array[]; candidates: number[] });
           const t3 = performance.now();
           const margin = r.rerank ?? DEFAULT_RERANK;
           const among = found.candidates;
@@ -192,15 +192,15 @@ export class InfluenceSession {
   }
 
   /**
-   * The candidates' scores from the rescoring tier, in two steps: every candidate by its first factors, then
-   * the best and worst of them by all (docs/INDEX.md, "Two tiers").
+   * The candidates' scores from the rescoring tier, in two steps: every candidate by its rows' prefixes (the
+   * first factors), then the best and worst of them by whole rows (docs/INDEX.md, "Two tiers").
    */
-  private async rescore(turn: ScorerTurn, found: Found & { rows: Uint8Array[]; candidates: number[] }): Promise<void> {
+  private async rescore(turn: ScorerTurn, reader: RescoreReader, found: Found & { rows: Uint8Array[]; candidates: number[] }): Promise<void> {
     const { rows, candidates, scores } = found;
-    const first = await turn.rescore(rows, RESCORE_PREFIX_RANK);
+    const first = await turn.rescore(rows);
     candidates.forEach((j, c) => (scores[j] = first[c]));
     const keep = [...new Set([...topK(first, SECOND_STEP.top), ...bottomK(first, SECOND_STEP.bottom)])];
-    const second = await turn.rescore(keep.map((c) => rows[c]));
+    const second = await turn.rescore(reader.read(keep.map((c) => candidates[c])));
     keep.forEach((c, k) => (scores[candidates[c]] = second[k]));
   }
 
@@ -256,9 +256,10 @@ export class InfluenceSession {
   private async search(index: OpenIndex, query: PreparedQuery, r: InfluenceRequest, o: RunOptions): Promise<Found & { rows?: Uint8Array[] }> {
     const found = await index.engine.search(query, o);
     const base = { scores: Float32Array.from(found.scores), documents: index.searcher.documents, nllNats: found.nllNats };
-    if (!index.rescore) return base;
-    const { rows: candidates, sources } = candidateRows(base.scores, index.lexical, `${query.record.prompt}${query.completion}`, r.candidates ?? DEFAULT_CANDIDATES);
-    return { ...base, candidates, sources, rows: index.rescore.read(candidates) };
+    const counts = r.candidates ?? DEFAULT_CANDIDATES;
+    if (!index.rescore || counts.top + counts.bottom + counts.lexical === 0) return base;
+    const { rows: candidates, sources } = candidateRows(base.scores, index.lexical, `${query.record.prompt}${query.completion}`, counts);
+    return { ...base, candidates, sources, rows: index.rescore.read(candidates, { prefix: true }) };
   }
 
   /** Without an index: every document scored exactly (a pass over the corpus). */

@@ -18,8 +18,8 @@ export interface ScorerTurn {
   loss: number;
   /** Per-token influence of each document (one array per document, its length). */
   tokens(documents: CaptureSequence[]): Promise<Float32Array[]>;
-  /** Scores of rescoring-tier rows (docs/INDEX.md, "Two tiers"; their first `rank` factors) against the query, on threads that hold the tier's basis. */
-  rescore(rows: Uint8Array[], rank?: number): Promise<Float32Array>;
+  /** Scores of rescoring-tier rows (docs/INDEX.md, "Two tiers"; whole rows, or prefixes: their first factors) against the query, on threads that hold the tier's basis. */
+  rescore(rows: Uint8Array[]): Promise<Float32Array>;
 }
 
 export class TokenScorer {
@@ -63,7 +63,7 @@ export class TokenScorer {
       return work({
         loss,
         tokens: (documents) => this.score(documents, o),
-        rescore: (rows, rank) => this.rescore(rows, rank, o),
+        rescore: (rows) => this.rescore(rows, o),
       });
     });
     this.queue = step.catch(() => undefined);
@@ -77,11 +77,11 @@ export class TokenScorer {
   }
 
   /** Rescoring-tier rows against the current query, split over the threads (which hold the index's tier: IndexQueryEncoder). */
-  private async rescore(rows: Uint8Array[], rank: number | undefined, o: RunOptions): Promise<Float32Array> {
+  private async rescore(rows: Uint8Array[], o: RunOptions): Promise<Float32Array> {
     const parts = this.pool.backend.gpu ? 1 : this.pool.size;
     const per = Math.ceil(rows.length / parts);
     const runs: Promise<Float32Array>[] = [];
-    for (let i = 0; i < rows.length; i += per) runs.push(this.pool.run({ kind: 'rescoreRows', rows: rows.slice(i, i + per), rank }, o));
+    for (let i = 0; i < rows.length; i += per) runs.push(this.pool.run({ kind: 'rescoreRows', rows: rows.slice(i, i + per) }, o));
     const out = new Float32Array(rows.length);
     (await Promise.all(runs)).forEach((scores, k) => out.set(scores, k * per));
     return out;
@@ -89,16 +89,21 @@ export class TokenScorer {
 
   /** Per-token influence of each document on the current query (one array per document, its length). */
   private async score(documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<Float32Array[]> {
-    // Small batches spread over the worker threads; a GPU takes them all at once.
+    // Small batches spread over the worker threads, a GPU takes them all at once; documents of like length
+    // batched together, so that little of a batch is padding.
     const batch = o.batchSize ?? (this.pool.backend.gpu ? this.pool.batchSize : 4);
-    const parts: Promise<Float32Array[]>[] = [];
-    for (let i = 0; i < documents.length; i += batch) {
-      const seqs = documents.slice(i, i + batch);
+    const order = documents.map((_, i) => i).sort((a, b) => documents[a].tokens.length - documents[b].tokens.length);
+    const out = new Array<Float32Array>(documents.length);
+    const parts: Promise<void>[] = [];
+    for (let i = 0; i < order.length; i += batch) {
+      const at = order.slice(i, i + batch);
+      const seqs = at.map((k) => documents[k]);
       parts.push(
-        this.pool.run({ kind: 'tokenScores', sequences: seqs }, o).then(({ L, values }) => seqs.map((s, b) => values.slice(b * L, b * L + s.tokens.length))),
+        this.pool.run({ kind: 'tokenScores', sequences: seqs }, o).then(({ L, values }) => seqs.forEach((s, b) => (out[at[b]] = values.slice(b * L, b * L + s.tokens.length)))),
       );
     }
-    return (await Promise.all(parts)).flat();
+    await Promise.all(parts);
+    return out;
   }
 }
 

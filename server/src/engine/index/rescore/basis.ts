@@ -35,6 +35,7 @@ export function whiteningMessages(modules: ModuleFactors[], whitening: number): 
 export function rescoreBasis(manifest: { rescore: RescoreSettings | null; modules: { name: string }[] }, modules: ModuleFactors[]): RescoreBasisMessage | undefined {
   const t = manifest.rescore;
   if (!t) return undefined;
-  const settings: RescoreSettings = { rank: t.rank, sketchColumns: t.sketchColumns, seed: t.seed, rowBytes: t.rowBytes, shapes: t.shapes, whitening: t.whitening };
+  const { rank, sketchColumns, seed, rowBytes, prefixRank, prefixBytes, shapes, whitening } = t;
+  const settings: RescoreSettings = { rank, sketchColumns, seed, rowBytes, prefixRank, prefixBytes, shapes, whitening };
   return { settings, names: manifest.modules.map((m) => m.name), whitening: whiteningMessages(modules, t.whitening) };
 }

@@ -1,9 +1,9 @@
 /**
  * A document gradient's best rank-r factors from two sketches of it, on the host: Y = G Ω and Z = Gᵀ Y
  * (computed on the device from the tokens, without forming G). This is the randomised range finder of
- * Halko, Martinsson and Tropp (2011) with one extra product: with C = YᵀY = E c Eᵀ and W = E c^-½ (its
- * near-null directions dropped), Q = Y W is an orthonormal basis of G's dominant column space and
- * Bᵀ = Gᵀ Q = Z W. Then B Bᵀ = U s² Uᵀ gives G ≈ Q B ≈ (Q U_r)(Bᵀ U_r)ᵀ: the best rank-r approximation of
+ * Halko, Martinsson and Tropp (2011) with one extra product: with C = YᵀY and W with WᵀCW = I (C's inverse
+ * Cholesky factor, or E c^-½ from its eigendecomposition with near-null directions dropped), Q = Y W is an
+ * orthonormal basis of G's dominant column space and Bᵀ = Gᵀ Q = Z W. Then B Bᵀ = U s² Uᵀ gives G ≈ Q B ≈ (Q U_r)(Bᵀ U_r)ᵀ: the best rank-r approximation of
  * G within range(Q). Cost O((out + in)·ℓ²) per module and document, for ℓ = r + oversampling columns.
  */
 import { symmetricEigen } from '../../linalg/eigh';
@@ -23,46 +23,76 @@ const RELATIVE_FLOOR = 1e-9;
 
 /**
  * Y [out × ℓ] and Z [in × ℓ] row-major (Z = Gᵀ Y), to G's rank-r factors. A zero gradient (a document of
- * one token) gives zero factors.
+ * one token) gives zero factors. C = RᵀR by Cholesky when C is well conditioned (one small eigenproblem in
+ * all: W = R⁻¹), else by its eigendecomposition, dropping near-null directions (a gradient of rank < ℓ).
  */
-export function factorsFromSketches(Y: ArrayLike<number>, Z: ArrayLike<number>, outDim: number, inDim: number, l: number, r: number): LowRankFactors {
+export function factorsFromSketches(Yin: ArrayLike<number>, Zin: ArrayLike<number>, outDim: number, inDim: number, l: number, r: number): LowRankFactors {
+  const Y = Float64Array.from(Yin);
+  const Z = Float64Array.from(Zin);
   const X = new Float64Array(outDim * r);
   const V = new Float64Array(inDim * r);
-  // C = YᵀY (ℓ × ℓ).
-  const C = gram(Y, outDim, l);
-  const ce = symmetricEigen(C, l);
-  const cmax = ce.values[0];
-  if (!(cmax > 0)) return { X, V, rank: 0 };
-  let k = 0;
-  while (k < l && ce.values[k] > RELATIVE_FLOOR * cmax) k++;
-  // W = E_k c_k^-½ (ℓ × k).
-  const W = new Float64Array(l * k);
-  for (let i = 0; i < l; i++) for (let j = 0; j < k; j++) W[i * k + j] = ce.vectors[i * l + j] / Math.sqrt(ce.values[j]);
-  const Q = times(Y, W, outDim, l, k); // [out × k], orthonormal columns
-  const Bt = times(Z, W, inDim, l, k); // [in × k]
-  const M = gram(Bt, inDim, k); // B Bᵀ (k × k)
-  const me = symmetricEigen(M, k);
+  const whiten = choleskyInverse(symmetric(gram(Y, outDim, l), l), l) ?? eigenInverseSqrt(symmetric(gram(Y, outDim, l), l), l);
+  if (!whiten) return { X, V, rank: 0 };
+  const { W, k } = whiten;
+  // B Bᵀ = Wᵀ (ZᵀZ) W = U s² Uᵀ (k × k), formed without Bᵀ = Z W itself.
+  const ZW = times(symmetric(gram(Z, inDim, l), l), W, l, l, k);
+  const me = symmetricEigen(times(transpose(W, l, k), ZW, k, l, k), k);
   const rank = Math.min(r, k);
-  // X = Q U_r, V = Bᵀ U_r.
-  for (let o = 0; o < outDim; o++) {
-    for (let j = 0; j < rank; j++) {
-      let s = 0;
-      for (let i = 0; i < k; i++) s += Q[o * k + i] * me.vectors[i * k + j];
-      X[o * r + j] = s;
-    }
-  }
-  for (let a = 0; a < inDim; a++) {
-    for (let j = 0; j < rank; j++) {
-      let s = 0;
-      for (let i = 0; i < k; i++) s += Bt[a * k + i] * me.vectors[i * k + j];
-      V[a * r + j] = s;
-    }
-  }
+  // X = Q U_r = Y (W U_r), V = Bᵀ U_r = Z (W U_r): one small product, then one pass over Y and Z.
+  const U = new Float64Array(k * rank);
+  for (let i = 0; i < k; i++) for (let j = 0; j < rank; j++) U[i * rank + j] = me.vectors[i * k + j];
+  const T = times(W, U, l, k, rank);
+  const Xr = times(Y, T, outDim, l, rank);
+  const Vr = times(Z, T, inDim, l, rank);
+  for (let p = 0; p < outDim; p++) for (let j = 0; j < rank; j++) X[p * r + j] = Xr[p * rank + j];
+  for (let p = 0; p < inDim; p++) for (let j = 0; j < rank; j++) V[p * r + j] = Vr[p * rank + j];
   return { X, V, rank };
 }
 
-/** Mᵀ M for M [rows × cols] row-major. */
-function gram(M: ArrayLike<number>, rows: number, cols: number): Float64Array {
+/** C's inverse Cholesky factor W = R⁻¹ (C = RᵀR, W upper triangular), or undefined when C is not safely positive definite. */
+function choleskyInverse(C: Float64Array, l: number): { W: Float64Array; k: number } | undefined {
+  const R = new Float64Array(l * l);
+  let maxDiag = 0;
+  for (let i = 0; i < l; i++) maxDiag = Math.max(maxDiag, C[i * l + i]);
+  if (!(maxDiag > 0)) return undefined;
+  for (let i = 0; i < l; i++) {
+    for (let j = i; j < l; j++) {
+      let s = C[i * l + j];
+      for (let p = 0; p < i; p++) s -= R[p * l + i] * R[p * l + j];
+      if (i === j) {
+        // A pivot this small loses the digits float32 sketches carry: the eigen path drops such directions.
+        if (!(s > 1e-7 * maxDiag)) return undefined;
+        R[i * l + i] = Math.sqrt(s);
+      } else R[i * l + j] = s / R[i * l + i];
+    }
+  }
+  // W = R⁻¹ (upper triangular), column by column.
+  const W = new Float64Array(l * l);
+  for (let j = 0; j < l; j++) {
+    W[j * l + j] = 1 / R[j * l + j];
+    for (let i = j - 1; i >= 0; i--) {
+      let s = 0;
+      for (let p = i + 1; p <= j; p++) s += R[i * l + p] * W[p * l + j];
+      W[i * l + j] = -s / R[i * l + i];
+    }
+  }
+  return { W, k: l };
+}
+
+/** W = E_k c_k^-½ from C = E c Eᵀ, its near-null directions dropped; undefined for C = 0. */
+function eigenInverseSqrt(C: Float64Array, l: number): { W: Float64Array; k: number } | undefined {
+  const ce = symmetricEigen(C, l);
+  const cmax = ce.values[0];
+  if (!(cmax > 0)) return undefined;
+  let k = 0;
+  while (k < l && ce.values[k] > RELATIVE_FLOOR * cmax) k++;
+  const W = new Float64Array(l * k);
+  for (let i = 0; i < l; i++) for (let j = 0; j < k; j++) W[i * k + j] = ce.vectors[i * l + j] / Math.sqrt(ce.values[j]);
+  return { W, k };
+}
+
+/** The lower triangle of Mᵀ M for M [rows × cols] row-major (see symmetric). */
+function gram(M: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(cols * cols);
   for (let p = 0; p < rows; p++) {
     const at = p * cols;
@@ -72,12 +102,23 @@ function gram(M: ArrayLike<number>, rows: number, cols: number): Float64Array {
       for (let j = 0; j <= i; j++) out[i * cols + j] += x * M[at + j];
     }
   }
-  for (let i = 0; i < cols; i++) for (let j = 0; j < i; j++) out[j * cols + i] = out[i * cols + j];
+  return out;
+}
+
+/** Fills the upper triangle from the lower one, in place. */
+function symmetric(M: Float64Array, n: number): Float64Array {
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) M[j * n + i] = M[i * n + j];
+  return M;
+}
+
+function transpose(M: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = M[i * cols + j];
   return out;
 }
 
 /** A [rows × inner] row-major times B [inner × cols] row-major. */
-function times(A: ArrayLike<number>, B: Float64Array, rows: number, inner: number, cols: number): Float64Array {
+function times(A: Float64Array, B: Float64Array, rows: number, inner: number, cols: number): Float64Array {
   const out = new Float64Array(rows * cols);
   for (let p = 0; p < rows; p++) {
     for (let i = 0; i < inner; i++) {

@@ -1,9 +1,12 @@
 /**
  * The rescoring tier's rows (docs/INDEX.md, "Two tiers"): per document, each tracked module's gradient as
- * rank-r factors G_d ≈ X Vᵀ (X [out × r] orthonormal columns, V [in × r]), int8 with a float32 scale per
- * column. A row is [checksum u32][row number u32][scales f32: per module r for X, then r for V][int8: per
- * module X row-major, then V row-major], padded to 16 bytes. Rows have one size, so a document's row is
- * found by arithmetic and read alone: a query reads the rows of its few hundred candidates, not the tier.
+ * rank-r factors G_d ≈ X Vᵀ (X [out × r] orthonormal columns, V [in × r], columns by singular value,
+ * largest first), int8 with a float32 scale per column. A row is a header [checksum of the prefix u32]
+ * [checksum of the rest u32][row number u32][0 u32], every column's scale (f32; per module r for X, then r
+ * for V), then the values in two groups: the first `prefixRank` columns of every module (X row-major, then
+ * V), then the other columns alike; padded to 16 bytes. Rows have one size, so a document's row is found by
+ * arithmetic and read alone, and a first rescoring step reads only the prefix (header, scales, first
+ * group), which its own checksum covers.
  */
 import type { LowRankFactors } from './factorize';
 
@@ -17,6 +20,10 @@ export interface RescoreSettings {
   seed: number;
   /** Bytes of one row. */
   rowBytes: number;
+  /** Columns per module in the row's first group (a first rescoring step reads only those). */
+  prefixRank: number;
+  /** Bytes of the prefix: header, scales and the first group. */
+  prefixBytes: number;
   /** [out, in] per tracked module, in the order of the index's modules. */
   shapes: [number, number][];
   /**
@@ -36,17 +43,22 @@ export interface RescoreChunk {
 /** Default factors per module: measured in docs/INDEX.md ("Two tiers"). */
 export const DEFAULT_RESCORE_RANK = 32;
 
-/** Factors a first, cheaper rescoring of every candidate uses (a prefix: factors are stored by singular value, largest first). */
-export const RESCORE_PREFIX_RANK = 8;
+/** Factors a first, cheaper rescoring of every candidate uses (the row's prefix). */
+export const RESCORE_PREFIX_RANK = 4;
 
 /** Oversampling of the range sketch beyond the rank. */
 export const RESCORE_OVERSAMPLE = 8;
 
-const HEADER = 8;
+const HEADER = 16;
+
+const valuesPerColumn = (shapes: [number, number][]) => shapes.reduce((n, [o, i]) => n + o + i, 0);
 
 export function rescoreRowBytes(rank: number, shapes: [number, number][]): number {
-  const values = shapes.reduce((n, [o, i]) => n + rank * (o + i), 0);
-  return Math.ceil((HEADER + 4 * 2 * rank * shapes.length + values) / 16) * 16;
+  return Math.ceil((HEADER + 4 * 2 * rank * shapes.length + rank * valuesPerColumn(shapes)) / 16) * 16;
+}
+
+export function rescorePrefixBytes(rank: number, prefixRank: number, shapes: [number, number][]): number {
+  return HEADER + 4 * 2 * rank * shapes.length + Math.min(prefixRank, rank) * valuesPerColumn(shapes);
 }
 
 /**
@@ -56,18 +68,26 @@ export function rescoreRowBytes(rank: number, shapes: [number, number][]): numbe
 export const RESCORE_WHITENING = 0;
 
 export function rescoreSettings(rank: number, seed: number, shapes: [number, number][], whitening = RESCORE_WHITENING): RescoreSettings {
-  return { rank, sketchColumns: rank + RESCORE_OVERSAMPLE, seed, rowBytes: rescoreRowBytes(rank, shapes), shapes, whitening };
+  const prefixRank = Math.min(RESCORE_PREFIX_RANK, rank);
+  return { rank, sketchColumns: rank + RESCORE_OVERSAMPLE, seed, rowBytes: rescoreRowBytes(rank, shapes), prefixRank, prefixBytes: rescorePrefixBytes(rank, prefixRank, shapes), shapes, whitening };
 }
 
-/** A 32-bit checksum of bytes [4, end) of a row (multiply-xorshift over 32-bit words). */
-export function rowChecksum(row: Uint8Array): number {
-  const words = new Uint32Array(row.buffer, row.byteOffset + 4, (row.byteLength - 4) >>> 2);
-  let h = 0x811c9dc5;
+/** A 32-bit checksum of bytes [from, to) of a row, from a seed (multiply-xorshift over 32-bit words). */
+function checksum(row: Uint8Array, from: number, to: number, seed: number): number {
+  const words = new Uint32Array(row.buffer, row.byteOffset + from, (to - from) >>> 2);
+  let h = seed;
   for (let i = 0; i < words.length; i++) {
     h = Math.imul(h ^ words[i], 0x9e3779b1);
     h ^= h >>> 15;
   }
-  return h >>> 0;
+  let tail = 0;
+  for (let b = from + words.length * 4; b < to; b++) tail = (tail << 8) | row[b];
+  return (Math.imul(h ^ tail, 0x85ebca6b) ^ (to - from)) >>> 0;
+}
+
+/** The prefix's checksum (row number and the prefix's bytes after the header) and the rest's. */
+function checksums(row: Uint8Array, s: Pick<RescoreSettings, 'prefixBytes'>): [number, number] {
+  return [checksum(row, 8, s.prefixBytes, 0x811c9dc5), checksum(row, s.prefixBytes, row.byteLength, 0x3c6ef372)];
 }
 
 /** Packs one document's factors (one per module) into a row, to be sealed with its row number (sealRescoreRow). */
@@ -75,31 +95,44 @@ export function packRescoreRow(factors: LowRankFactors[], s: RescoreSettings): U
   const row = new Uint8Array(s.rowBytes);
   const view = new DataView(row.buffer);
   const r = s.rank;
-  let scaleAt = HEADER;
+  const groups: [number, number][] = [[0, s.prefixRank], [s.prefixRank, r]];
   let valueAt = HEADER + 4 * 2 * r * s.shapes.length;
-  const put = (M: Float64Array, rows: number) => {
-    for (let k = 0; k < r; k++) {
+  // Scales first (every column), then the values group by group.
+  const inverse = s.shapes.map(([outDim, inDim], m) => {
+    const column = (M: Float64Array, rows: number, k: number) => {
       let max = 0;
       for (let p = 0; p < rows; p++) max = Math.max(max, Math.abs(M[p * r + k]));
-      view.setFloat32(scaleAt + 4 * k, max / 127, true);
-      const inv = max > 0 ? 127 / max : 0;
-      for (let p = 0; p < rows; p++) row[valueAt + p * r + k] = Math.round(M[p * r + k] * inv) & 0xff;
-    }
-    scaleAt += 4 * r;
-    valueAt += rows * r;
-  };
-  s.shapes.forEach(([outDim, inDim], m) => {
-    put(factors[m].X, outDim);
-    put(factors[m].V, inDim);
+      return max;
+    };
+    const at = HEADER + 4 * 2 * r * m;
+    return [factors[m].X, factors[m].V].map((M, side) => {
+      const rows = side === 0 ? outDim : inDim;
+      return Array.from({ length: r }, (_, k) => {
+        const max = column(M, rows, k);
+        view.setFloat32(at + 4 * (side * r + k), max / 127, true);
+        return max > 0 ? 127 / max : 0;
+      });
+    });
   });
+  for (const [from, to] of groups) {
+    s.shapes.forEach(([outDim, inDim], m) => {
+      [factors[m].X, factors[m].V].forEach((M, side) => {
+        const rows = side === 0 ? outDim : inDim;
+        const inv = inverse[m][side];
+        for (let p = 0; p < rows; p++) for (let k = from; k < to; k++) row[valueAt++] = Math.round(M[p * r + k] * inv[k]) & 0xff;
+      });
+    });
+  }
   return row;
 }
 
-/** Writes a packed row's number and checksum (the builder knows where each document lands). */
-export function sealRescoreRow(row: Uint8Array, rowNumber: number): Uint8Array {
+/** Writes a packed row's number and checksums (the builder knows where each document lands). */
+export function sealRescoreRow(row: Uint8Array, rowNumber: number, s: Pick<RescoreSettings, 'prefixBytes'>): Uint8Array {
   const view = new DataView(row.buffer, row.byteOffset, row.byteLength);
-  view.setUint32(4, rowNumber, true);
-  view.setUint32(0, rowChecksum(row), true);
+  view.setUint32(8, rowNumber, true);
+  const [prefix, rest] = checksums(row, s);
+  view.setUint32(0, prefix, true);
+  view.setUint32(4, rest, true);
   return row;
 }
 
@@ -109,27 +142,81 @@ export interface RowFactors {
   V: Float32Array;
 }
 
-/** Whether a row's checksum holds and it is the row expected. */
-export function rowIntact(row: Uint8Array, rowNumber: number): boolean {
+/** Whether a row (or its prefix alone, when that is all it holds) is intact and the row expected. */
+export function rowIntact(row: Uint8Array, rowNumber: number, s: Pick<RescoreSettings, 'prefixBytes' | 'rowBytes'>): boolean {
   const view = new DataView(row.buffer, row.byteOffset, row.byteLength);
-  return view.getUint32(0, true) === rowChecksum(row) && view.getUint32(4, true) === rowNumber;
+  if (view.getUint32(8, true) !== rowNumber) return false;
+  if (row.byteLength === s.prefixBytes) return view.getUint32(0, true) === checksum(row, 8, s.prefixBytes, 0x811c9dc5);
+  const [prefix, rest] = checksums(row, s);
+  return view.getUint32(0, true) === prefix && view.getUint32(4, true) === rest;
 }
 
-/** Unpacks a row into float32 factors per module: the first `rank` of them (all by default), [rows × rank]. */
+/**
+ * Unpacks a row (or its prefix) into float32 factors per module: the first `rank` of them (all by default;
+ * at most the prefix's when only the prefix was read), [rows × rank] row-major.
+ */
 export function unpackRescoreRow(row: Uint8Array, s: RescoreSettings, rank = s.rank): RowFactors[] {
   const view = new DataView(row.buffer, row.byteOffset, row.byteLength);
   const values = new Int8Array(row.buffer, row.byteOffset, row.byteLength);
   const r = s.rank;
-  const k0 = Math.min(rank, r);
-  let scaleAt = HEADER;
+  const k0 = Math.min(rank, row.byteLength >= s.rowBytes ? r : s.prefixRank);
+  const out = s.shapes.map(([outDim, inDim]) => ({ X: new Float32Array(outDim * k0), V: new Float32Array(inDim * k0) }));
+  const groups: [number, number][] = [[0, s.prefixRank], [s.prefixRank, r]];
   let valueAt = HEADER + 4 * 2 * r * s.shapes.length;
-  const take = (rows: number) => {
-    const out = new Float32Array(rows * k0);
-    const scales = Array.from({ length: k0 }, (_, k) => view.getFloat32(scaleAt + 4 * k, true));
-    for (let p = 0; p < rows; p++) for (let k = 0; k < k0; k++) out[p * k0 + k] = values[valueAt + p * r + k] * scales[k];
-    scaleAt += 4 * r;
-    valueAt += rows * r;
-    return out;
-  };
-  return s.shapes.map(([outDim, inDim]) => ({ X: take(outDim), V: take(inDim) }));
+  for (const [from, to] of groups) {
+    const width = to - from;
+    s.shapes.forEach(([outDim, inDim], m) => {
+      [out[m].X, out[m].V].forEach((M, side) => {
+        const rows = side === 0 ? outDim : inDim;
+        const at = HEADER + 4 * 2 * r * m + 4 * side * r;
+        const last = Math.min(to, k0);
+        if (from < last) {
+          const scales = Array.from({ length: last - from }, (_, j) => view.getFloat32(at + 4 * (from + j), true));
+          for (let p = 0; p < rows; p++) for (let k = from; k < last; k++) M[p * k0 + k] = values[valueAt + p * width + (k - from)] * scales[k - from];
+        }
+        valueAt += rows * width;
+      });
+    });
+  }
+  return out;
+}
+
+/**
+ * One module's factors of many rows (whole rows, or prefixes: their first factors) side by side, as the
+ * rescoring product takes them: X [out × C·k] and V [in × C·k], candidate c's factors in columns
+ * [c·k, (c + 1)·k). Read straight from the int8 values (no per-row arrays): k = the factors every row holds.
+ */
+export function gatherModule(rows: Uint8Array[], s: RescoreSettings, m: number): { X: Float32Array; V: Float32Array; k: number } {
+  const C = rows.length;
+  const r = s.rank;
+  const k = C > 0 && rows.every((row) => row.byteLength >= s.rowBytes) ? r : s.prefixRank;
+  const [outDim, inDim] = s.shapes[m];
+  const X = new Float32Array(outDim * C * k);
+  const V = new Float32Array(inDim * C * k);
+  const groups: [number, number][] = [[0, s.prefixRank], [s.prefixRank, k]];
+  // Where module m's X and V start in each group.
+  const before = s.shapes.slice(0, m).reduce((n, [o, i]) => n + o + i, 0);
+  const columnValues = s.shapes.reduce((n, [o, i]) => n + o + i, 0);
+  rows.forEach((row, c) => {
+    const view = new DataView(row.buffer, row.byteOffset, row.byteLength);
+    const values = new Int8Array(row.buffer, row.byteOffset, row.byteLength);
+    const scaleAt = HEADER + 4 * 2 * r * m;
+    let groupAt = HEADER + 4 * 2 * r * s.shapes.length;
+    for (const [from, to] of groups) {
+      const width = (from === 0 ? s.prefixRank : r - s.prefixRank);
+      if (to > from) {
+        const xAt = groupAt + before * width;
+        const vAt = xAt + outDim * width;
+        for (let j = from; j < to; j++) {
+          const sx = view.getFloat32(scaleAt + 4 * j, true);
+          const sv = view.getFloat32(scaleAt + 4 * (r + j), true);
+          const col = c * k + j;
+          for (let p = 0; p < outDim; p++) X[p * C * k + col] = values[xAt + p * width + (j - from)] * sx;
+          for (let p = 0; p < inDim; p++) V[p * C * k + col] = values[vAt + p * width + (j - from)] * sv;
+        }
+      }
+      groupAt += columnValues * width;
+    }
+  });
+  return { X, V, k };
 }

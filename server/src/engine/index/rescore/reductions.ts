@@ -13,7 +13,7 @@ import { tf, type Tensor2D, type Tensor3D } from '../../tf';
 import { Rng } from '../../util/random';
 import type { WhiteningMessage } from './basis';
 import { factorsFromSketches } from './factorize';
-import { packRescoreRow, unpackRescoreRow, type RescoreSettings } from './layout';
+import { gatherModule, packRescoreRow, type RescoreSettings } from './layout';
 
 /** The seeded Gaussian test matrix Ω [in × ℓ] of module `m` (row-major). */
 export function rescoreOmega(seed: number, m: number, inDim: number, l: number): Float32Array {
@@ -90,29 +90,26 @@ export class DeviceRescore {
   }
 
   /**
-   * Scores of packed rows (their first `rank` factors) against a query's preconditioned gradient, PT = P_qᵀ [in × out] per module:
+   * Scores of packed rows (whole, or prefixes: their first factors) against a query's preconditioned gradient, PT = P_qᵀ [in × out] per module:
    * Σ_k v_kᵀ P̂ᵀ x_k = Σ (P̂ᵀ X ⊙ V) with the candidates' factors side by side, [in × C·r].
    */
-  scores(rows: Uint8Array[], PT: Map<string, Tensor2D>, rank = this.settings.rank): Readback<Float32Array> {
+  scores(rows: Uint8Array[], PT: Map<string, Tensor2D>): Readback<Float32Array> {
     const C = rows.length;
-    const r = Math.min(rank, this.settings.rank);
-    const unpacked = rows.map((row) => unpackRescoreRow(row, this.settings, r));
-    let total: tf.Tensor = tf.zeros([C]);
-    this.settings.shapes.forEach(([outDim, inDim], m) => {
-      const d = this.modules[m];
-      const P = PT.get(d.name);
-      if (!P) throw new Error(`no query is set for module ${d.name} in this compute thread`);
-      // P̂ᵀ = N_A Pᵀ N_Sᵀ.
-      const Phat = d.whitening ? (tf.matMul(tf.matMul(d.whitening.NA, P), tf.transpose(d.whitening.NS)) as Tensor2D) : P;
-      const X = new Float32Array(outDim * C * r);
-      const V = new Float32Array(inDim * C * r);
-      unpacked.forEach((f, c) => {
-        for (let o = 0; o < outDim; o++) X.set(f[m].X.subarray(o * r, (o + 1) * r), o * C * r + c * r);
-        for (let i = 0; i < inDim; i++) V.set(f[m].V.subarray(i * r, (i + 1) * r), i * C * r + c * r);
+    // Called outside a capture's tidy scope (a task of its own): every intermediate goes with this one.
+    const total = tf.tidy(() => {
+      let sum: tf.Tensor = tf.zeros([C]);
+      this.settings.shapes.forEach(([outDim, inDim], m) => {
+        const d = this.modules[m];
+        const P = PT.get(d.name);
+        if (!P) throw new Error(`no query is set for module ${d.name} in this compute thread`);
+        // P̂ᵀ = N_A Pᵀ N_Sᵀ.
+        const Phat = d.whitening ? (tf.matMul(tf.matMul(d.whitening.NA, P), tf.transpose(d.whitening.NS)) as Tensor2D) : P;
+        const { X, V, k } = gatherModule(rows, this.settings, m);
+        const px = tf.matMul(Phat, tf.tensor2d(X, [outDim, C * k])); // [in, C·k]
+        const perColumn = tf.sum(tf.mul(px, tf.tensor2d(V, [inDim, C * k])), 0); // [C·k]
+        sum = tf.add(sum, tf.sum(tf.reshape(perColumn, [C, k]), 1));
       });
-      const px = tf.matMul(Phat, tf.tensor2d(X, [outDim, C * r])); // [in, C·r]
-      const perColumn = tf.sum(tf.mul(px, tf.tensor2d(V, [inDim, C * r])), 0); // [C·r]
-      total = tf.add(total, tf.sum(tf.reshape(perColumn, [C, r]), 1));
+      return sum;
     });
     return readback([total], ([scores]) => scores as Float32Array);
   }

@@ -33,7 +33,7 @@ export class RescoreWriter {
   /** A packed row (its number and checksum are written here, in the order rows arrive). */
   push(row: Uint8Array): void {
     if (row.byteLength !== this.settings.rowBytes) throw new Error(`a rescoring row of ${row.byteLength} bytes; the layout has ${this.settings.rowBytes}`);
-    this.pending.push(sealRescoreRow(row, this.written + this.pending.length));
+    this.pending.push(sealRescoreRow(row, this.written + this.pending.length, this.settings));
     if (this.pending.length === this.capacity) this.flush();
   }
 
@@ -68,14 +68,15 @@ export class RescoreReader {
     }
   }
 
-  /** The rows of documents at these positions (index order), checked. */
-  read(positions: number[]): Uint8Array[] {
-    const n = this.settings.rowBytes;
+  /** The rows of documents at these positions (index order), or only their prefixes (layout.ts), checked. */
+  read(positions: number[], o: { prefix?: boolean } = {}): Uint8Array[] {
+    const size = this.settings.rowBytes;
+    const n = o.prefix ? this.settings.prefixBytes : size;
     return positions.map((p) => {
       const c = this.chunkOf(p);
       const row = new Uint8Array(n);
-      const got = readSync(this.fds.get(c.file)!, row, 0, n, (p - c.first) * n);
-      if (got !== n || !rowIntact(row, p)) {
+      const got = readSync(this.fds.get(c.file)!, row, 0, n, (p - c.first) * size);
+      if (got !== n || !rowIntact(row, p, this.settings)) {
         throw new InfluenceLensError('INDEX_CORRUPT', `row ${p - c.first} of ${c.file} is damaged (checksum or row number wrong): rebuild the index`, { file: join(this.dir, c.file) });
       }
       return row;
