@@ -109,7 +109,7 @@ async function startServer(settings: Record<string, unknown>, storageDir: string
  * The demo queries, then `OPENINGS` prompts drawn from the corpus (every 37th document's first words, at
  * most 8: never tuned on), each a prompt the model completes.
  */
-function prompts(corpus: string): string[] {
+export function prompts(corpus: string): string[] {
   const queries = readFileSync(join(ROOT, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { prompt: string }).prompt);
   const docs = readFileSync(corpus, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
   const openings = docs.filter((_, i) => i % 37 === 5).map((t) => t.split(/\s+/).slice(0, 8).join(' ')).filter((t) => t.length > 20);

@@ -101,8 +101,8 @@ test('factors from the range sketches: exact when the gradient has rank ≤ r, n
 });
 
 for (const whitening of [0, 0.1]) test(`the device rows score against a preconditioned query as ⟨P_q, G_d⟩ (whitening ${whitening}; exact at low rank, within int8 rounding)`, async () => {
-  const r = 6;
-  const L = 4; // rank 4 per module: the factors are the (whitened) gradient itself
+  const r = 12; // a prefix of 8 factors (RESCORE_PREFIX_RANK), then 4 more
+  const L = 10; // rank 10 per module: the factors are the (whitened) gradient itself
   const settings = rescoreSettings(r, 3, SHAPES, whitening);
   const names = SHAPES.map((_, m) => `m${m}`);
   const device = new DeviceRescore(settings, names, whiteningMessages(eigenFactors, whitening));
@@ -171,10 +171,11 @@ for (const whitening of [0, 0.1]) test(`the device rows score against a precondi
 test('the tier refuses a damaged row, a misplaced row and a truncated file, naming the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'il-rescore-'));
   try {
-    const settings = rescoreSettings(6, 0, SHAPES);
+    const settings = rescoreSettings(12, 0, SHAPES);
+    assert.ok(settings.prefixRank < settings.rank && settings.prefixBytes < settings.rowBytes);
     const rows = Array.from({ length: 5 }, () =>
       packRescoreRow(
-        SHAPES.map(([O, I]) => ({ X: randn(O * 6), V: randn(I * 6), rank: 6 })),
+        SHAPES.map(([O, I]) => ({ X: randn(O * 12), V: randn(I * 12), rank: 12 })),
         settings,
       ),
     );

@@ -44,7 +44,7 @@ export interface RescoreChunk {
 export const DEFAULT_RESCORE_RANK = 32;
 
 /** Factors a first, cheaper rescoring of every candidate uses (the row's prefix). */
-export const RESCORE_PREFIX_RANK = 4;
+export const RESCORE_PREFIX_RANK = 8;
 
 /** Oversampling of the range sketch beyond the rank. */
 export const RESCORE_OVERSAMPLE = 8;
