@@ -13,6 +13,8 @@ import { initBackend } from '../../server/src/engine/backend/backend';
 import { isInfluenceLensError } from '../../server/src/engine/errors';
 import { loadFactors, type LoadedFactors } from '../../server/src/engine/ekfac/load';
 import { IndexSearcher } from '../../server/src/engine/index/search';
+import { LexicalIndex } from '../../server/src/engine/index/lexical';
+import { RescoreReader } from '../../server/src/engine/index/rescore/store';
 import { quantizeQuery, type IndexQuery } from '../../server/src/engine/index/scan';
 import { DEFAULT_SKETCH } from '../../server/src/engine/index/sketch';
 import { openModel } from '../../server/src/engine/model/openModel';
@@ -163,7 +165,16 @@ test('corrupted results are refused naming the file, or load identical', { skip:
 test('a corrupted index is refused naming the file, or scores identically', { skip: SKIP_NO_SHARED }, async () => {
   const tally = await check('index', indexDir, (dir) => {
     const searcher = IndexSearcher.open(dir, { modelFingerprint: modelId.fingerprint, factors });
-    return { manifest: searcher.manifest, documents: searcher.documents, scores: digest(searcher.scores(query)) };
+    const m = searcher.manifest;
+    // What a hover reads besides the rows: every row of the rescoring tier, and the BM25 index.
+    const reader = new RescoreReader(dir, m.rescore!, m.rescore!.chunks);
+    try {
+      const tier = reader.read(searcher.documents.map((_, p) => p));
+      const lexical = LexicalIndex.load(dir, m.lexical!).search('Once upon a time there was a little girl', 20);
+      return { manifest: m, documents: searcher.documents, scores: digest(searcher.scores(query)), tier: digest(tier), lexical };
+    } finally {
+      reader.close();
+    }
   }, 3);
   assert.ok(tally.refused > TRIALS / 2, JSON.stringify(tally));
 });
