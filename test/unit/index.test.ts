@@ -157,7 +157,7 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
       reader.close();
     }
   };
-  assert.ok(b.manifest.rescore!.chunks.length > 1, 'the tier spans several chunks');
+  assert.ok(a.manifest.rescore!.chunks.length > 1, 'the tier of the single build spans several chunks');
   assert.deepEqual(tierRows(merged, b.manifest), tierRows(whole, a.manifest));
   assert.equal(readFileSync(join(merged, 'lexical.json'), 'utf8'), readFileSync(join(whole, 'lexical.json'), 'utf8'));
   // Over the memory budget, each query streams the chunks from disk: the same scores.
