@@ -31,7 +31,8 @@ export function factorsFromSketches(Yin: ArrayLike<number>, Zin: ArrayLike<numbe
   const Z = Float64Array.from(Zin);
   const X = new Float64Array(outDim * r);
   const V = new Float64Array(inDim * r);
-  const whiten = choleskyInverse(symmetric(gram(Y, outDim, l), l), l) ?? eigenInverseSqrt(symmetric(gram(Y, outDim, l), l), l);
+  const C = symmetric(gram(Y, outDim, l), l); // read, not changed, by both factorisations
+  const whiten = choleskyInverse(C, l) ?? eigenInverseSqrt(C, l);
   if (!whiten) return { X, V, rank: 0 };
   const { W, k } = whiten;
   // B Bᵀ = Wᵀ (ZᵀZ) W = U s² Uᵀ (k × k), formed without Bᵀ = Z W itself.
