@@ -1,8 +1,10 @@
 /**
  * The server's long-lived warm state: the tfjs backend, the model run (checkpoint, tokenizer, compute
  * threads), the fitted factors, the gradient index and the corpus, and the InfluenceSession hovers use.
- * Settings changes and changes to those files reconcile this state one at a time (the newest settings
- * win); failures become an 'error' status and a message, never a crash. It knows nothing of LSP: the
+ * Settings changes and changes to those files reconcile this state one at a time, and a burst of changes
+ * once: each change starts a new generation, a load of an older generation stops at its next step and
+ * its failure is dropped (it read settings half-written, e.g. a new model with the old tokenizer).
+ * Failures of the newest settings become an 'error' status and a message, never a crash. It knows nothing of LSP: the
  * server wires a SessionHost to the connection.
  */
 import { createHash } from 'node:crypto';
@@ -70,6 +72,8 @@ export class Session {
   private applied: InfluenceLensSettings | undefined;
   private appliedKey: string | undefined;
   private latest: Promise<InfluenceLensSettings> | undefined;
+  /** Bumped by every apply(): work of an older generation is stale. */
+  private generation = 0;
   private queue: Promise<void> = Promise.resolve();
   private watchers: FSWatcher[] = [];
   private watchTimer: NodeJS.Timeout | undefined;
@@ -133,13 +137,26 @@ export class Session {
     this.publish(this.current);
   }
 
-  /** Reconciles the warm state with these settings once earlier work is done; resolves when applied. */
+  /**
+   * Reconciles the warm state with these settings once earlier work is done. Resolves when the newest
+   * settings are applied (these, or ones applied after them), so a caller never sees a superseded state.
+   */
   apply(settings: Promise<InfluenceLensSettings>): Promise<void> {
     if (this.disposed) return Promise.resolve();
     this.latest = settings;
+    const generation = ++this.generation;
     settings.catch(() => undefined); // reconcile reports it
-    this.queue = this.queue.then(() => (this.latest === settings && !this.disposed ? this.reconcile(settings) : undefined));
-    return this.queue;
+    this.queue = this.queue.then(() => (generation === this.generation && !this.disposed ? this.reconcile(settings, generation) : undefined));
+    return this.settled();
+  }
+
+  /** Waits until the queue stops growing (work queued meanwhile included). */
+  private async settled(): Promise<void> {
+    let queue: Promise<void>;
+    do {
+      queue = this.queue;
+      await queue;
+    } while (queue !== this.queue);
   }
 
   /** Re-reads the factors and index (after a fit or an index build, or when their files change). */
@@ -178,18 +195,31 @@ export class Session {
     return this.queue;
   }
 
-  private async reconcile(pending: Promise<InfluenceLensSettings>): Promise<void> {
+  private async reconcile(pending: Promise<InfluenceLensSettings>, generation: number): Promise<void> {
     let settings: InfluenceLensSettings | undefined;
+    const current = () => {
+      if (generation !== this.generation || this.disposed) throw new Superseded();
+    };
     try {
       settings = await pending;
-      await this.load(settings);
+      current();
+      await this.load(settings, current);
     } catch (e) {
+      if (e instanceof Superseded) return; // the newer settings' reconcile is queued behind this one
+      if (generation !== this.generation) {
+        // The settings changed while this load ran: its failure may be an intermediate state, and the
+        // newest settings (queued behind) are the ones whose failure the user must see.
+        this.appliedKey = undefined;
+        this.host.log(`dropped a failure of superseded settings: ${describeError(e).message}`);
+        return;
+      }
       this.fail(e, settings);
       if (settings && !this.disposed) this.watch(settings); // putting the file back retries
     }
   }
 
-  private async load(s: InfluenceLensSettings): Promise<void> {
+  /** `current()` throws Superseded once newer settings arrived: checked after every slow step. */
+  private async load(s: InfluenceLensSettings, current: () => void): Promise<void> {
     const key = JSON.stringify([s, this.fileStamps(s)]);
     if (key === this.appliedKey) return;
     this.appliedKey = undefined;
@@ -201,13 +231,16 @@ export class Session {
       this.backend = await initBackend(s.backend);
       this.backendRequest = s.backend;
       this.host.log(`backend: ${describeBackend(this.backend)}`);
+      current();
     }
     const modelKey = JSON.stringify([s.model, s.tokenizer, s.workers, this.backend.name, this.fileStamp(s.model)]);
     if (this.model?.key !== modelKey) {
       await this.release('model');
       if (s.model) await this.loadModel(s, modelKey);
+      current();
     }
-    await this.loadArtefacts(s);
+    await this.loadArtefacts(s, current);
+    current();
     this.watch(s);
     this.appliedKey = key;
     this.publishReady();
@@ -228,9 +261,10 @@ export class Session {
   }
 
   /** Corpus, factors, index and the influence session, each kept while its inputs are unchanged. */
-  private async loadArtefacts(s: InfluenceLensSettings): Promise<void> {
+  private async loadArtefacts(s: InfluenceLensSettings, current: () => void): Promise<void> {
     const run = this.model?.run;
     this.artefacts.corpus = await corpusStatus(s.corpus);
+    current();
     const factorsDir = this.factorsDir(s);
     const factorsKey = JSON.stringify([this.model?.key, factorsDir, s.maxLength, this.fileStamp(join(factorsDir, 'manifest.json'))]);
     if (this.factors?.key !== factorsKey) {
@@ -244,6 +278,7 @@ export class Session {
         } catch (e) {
           this.artefacts.factors = { state: 'error', path: factorsDir, detail: describeError(e).message };
         }
+        current();
       } else if (this.artefacts.factors?.state !== 'working') {
         this.artefacts.factors = { state: s.model ? 'missing' : 'none', path: factorsDir, detail: 'not fitted yet (Influence Lens: Fit Factors)' };
       }
@@ -260,6 +295,7 @@ export class Session {
         } catch (e) {
           this.artefacts.index = { state: 'error', path: indexDir, detail: `${describeError(e).message} (hovers score exactly; Influence Lens: Build Index)` };
         }
+        current();
       } else if (this.artefacts.index?.state !== 'working') {
         this.artefacts.index = { state: this.factors ? 'missing' : 'none', path: indexDir, detail: 'not built yet (Influence Lens: Build Index)' };
       }
@@ -378,6 +414,13 @@ export class Session {
   private publish(status: StatusParams): void {
     this.current = { ...status, ...this.extra };
     this.host.status(this.current);
+  }
+}
+
+/** Thrown inside a load whose settings were replaced by newer ones: it stops quietly. */
+class Superseded extends Error {
+  constructor() {
+    super('superseded by newer settings');
   }
 }
 
