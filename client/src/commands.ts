@@ -18,7 +18,7 @@ import {
   type RefArgs,
 } from '../../server/src/protocol';
 import { backendPickItems } from './backendPicker';
-import { update, type SettingKey } from './config';
+import { update } from './config';
 import type { Ctx } from './ctx';
 import { documentUri } from './documentView';
 import { InfluencePanel } from './panel/InfluencePanel';
@@ -181,16 +181,19 @@ export function openDemo(ctx: Ctx): Cmd {
       const documents = vscode.workspace.getConfiguration('influenceLens').get<number>('demoDocuments', 4000);
       const demo = await ctx.runningClient.sendRequest(PrepareDemoRequest.type, { documents });
       const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-      const settings: [SettingKey, unknown][] = [
-        ['model', demo.model],
-        ['tokenizer', ''],
-        ['corpus', demo.corpus],
-        ['factors', demo.factors],
-        ['index', demo.index],
-        ['fitMaxDocuments', demo.fitMaxDocuments],
-        ['maxLength', demo.maxLength],
-      ];
-      for (const [key, value] of settings) await update(key, value, target);
+      // One change for the server: it never sees the demo model with a previous tokenizer.
+      await ctx.updateSettings(
+        [
+          ['model', demo.model],
+          ['tokenizer', ''],
+          ['corpus', demo.corpus],
+          ['factors', demo.factors],
+          ['index', demo.index],
+          ['fitMaxDocuments', demo.fitMaxDocuments],
+          ['maxLength', demo.maxLength],
+        ],
+        target,
+      );
       const queries = vscode.Uri.joinPath(ctx.extensionUri, 'demo', 'queries.infq');
       if (existsSync(queries.fsPath)) await vscode.window.showTextDocument(queries, { preview: false });
       void vscode.window.showInformationMessage(
@@ -202,17 +205,45 @@ export function openDemo(ctx: Ctx): Cmd {
     });
 }
 
-export function selectModel(): Cmd {
-  return async () => {
-    const picked = await vscode.window.showOpenDialog({
-      title: 'Influence Lens: a Hugging Face model folder, or a llama2.c checkpoint (.bin)',
-      canSelectFiles: true,
-      canSelectFolders: true,
-      canSelectMany: false,
-      openLabel: 'Use this model',
+/**
+ * Picks a model and, with it, its tokenizer, written as one change: a Hugging Face folder and a llama2.c
+ * checkpoint with tokenizer.bin beside it bring their own (the setting is cleared); for any other .bin the
+ * user picks the llama2.c tokenizer file. A tokenizer left over from the previous model would be loaded
+ * with the new one.
+ */
+export function selectModel(ctx: Ctx): Cmd {
+  return async () =>
+    reportErrors(async () => {
+      const picked = await vscode.window.showOpenDialog({
+        title: 'Influence Lens: a Hugging Face model folder, or a llama2.c checkpoint (.bin)',
+        canSelectFiles: true,
+        canSelectFolders: true,
+        canSelectMany: false,
+        openLabel: 'Use this model',
+      });
+      const model = picked?.[0];
+      if (!model) return;
+      const folder = (await vscode.workspace.fs.stat(model)).type & vscode.FileType.Directory;
+      const beside = vscode.Uri.joinPath(model, '..');
+      let tokenizer = '';
+      if (!folder && model.path.endsWith('.bin') && !existsSync(vscode.Uri.joinPath(beside, 'tokenizer.bin').fsPath)) {
+        const tok = await vscode.window.showOpenDialog({
+          title: `Influence Lens: the llama2.c tokenizer (.bin) for ${model.path.split('/').pop()} (no tokenizer.bin beside it)`,
+          defaultUri: beside,
+          canSelectFiles: true,
+          canSelectFolders: false,
+          canSelectMany: false,
+          filters: { 'llama2.c tokenizer': ['bin'] },
+          openLabel: 'Use this tokenizer',
+        });
+        if (!tok?.[0]) return;
+        tokenizer = tok[0].fsPath;
+      }
+      await ctx.updateSettings([
+        ['model', model.fsPath],
+        ['tokenizer', tokenizer],
+      ]);
     });
-    if (picked?.[0]) await update('model', picked[0].fsPath);
-  };
 }
 
 export function selectCorpus(): Cmd {

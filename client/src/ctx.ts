@@ -18,12 +18,14 @@ import {
 import {
   HOVER_COMMANDS,
   InfluenceHoverRequest,
+  QUERY_LANGUAGE,
   StatusNotification,
   TrustNotification,
   type InfluenceHoverResult,
   type InitializationOptions,
   type StatusParams,
 } from '../../server/src/protocol';
+import { update, type SettingKey } from './config';
 
 /** Crashes within this window count towards the restart limit. */
 const RESTART_WINDOW_MS = 3 * 60_000;
@@ -40,6 +42,9 @@ export class Ctx implements vscode.Disposable {
   /** Set after the server crashed and was restarted: said in the status until the next restart. */
   private restartNote: string | undefined;
   readonly output = vscode.window.createOutputChannel('Influence Lens');
+  /** While > 0, settings are being written as one change: the server is told once, afterwards. */
+  private settingsBatches = 0;
+  private heldConfigurationChange: (() => Promise<void>) | undefined;
 
   constructor(readonly extensionContext: vscode.ExtensionContext) {
     this.disposables.push(
@@ -85,6 +90,23 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
+  /**
+   * Writes several settings as one change for the server. VS Code writes one key at a time and fires an
+   * event for each; the server would load the half-written settings (a new model with the old tokenizer).
+   * So workspace/didChangeConfiguration is held while they are written and sent once, after the last.
+   */
+  async updateSettings(values: readonly (readonly [SettingKey, unknown])[], target?: vscode.ConfigurationTarget): Promise<void> {
+    this.settingsBatches++;
+    try {
+      for (const [key, value] of values) await update(key, value, target);
+    } finally {
+      this.settingsBatches--;
+      const held = this.settingsBatches === 0 ? this.heldConfigurationChange : undefined;
+      this.heldConfigurationChange = undefined;
+      await held?.().catch((e: unknown) => this.output.appendLine(`could not send the settings change: ${errorMessage(e)}`));
+    }
+  }
+
   /** Stops the server (deactivate awaits this). */
   async stop(): Promise<void> {
     const client = this.client;
@@ -108,6 +130,8 @@ export class Ctx implements vscode.Disposable {
       storageDir: storage.fsPath,
       extensionDir: this.extensionContext.extensionPath,
       trusted: vscode.workspace.isTrusted,
+      // The middleware below sends the selection; plain hovers (every mouse move) must not compute influence.
+      selectionHovers: true,
     };
     const clientOptions: LanguageClientOptions = {
       // Any text file: a prompt can be selected anywhere (the server answers hovers only for selections and query files).
@@ -118,9 +142,17 @@ export class Ctx implements vscode.Disposable {
       markdown: { isTrusted: { enabledCommands: [...HOVER_COMMANDS] }, supportHtml: false },
       errorHandler: this.errorHandler(),
       middleware: {
+        workspace: {
+          didChangeConfiguration: (sections, next) => {
+            if (this.settingsBatches === 0) return next(sections);
+            this.heldConfigurationChange = () => next(sections);
+            return Promise.resolve();
+          },
+        },
         provideHover: async (document, position, token, next) => {
           const selection = selectionAt(document, position);
-          if (!selection) return next(document, position, token);
+          // Without a selection only query files have a hover: skip the round trip elsewhere.
+          if (!selection) return document.languageId === QUERY_LANGUAGE ? next(document, position, token) : null;
           const result = await this.client!.sendRequest(
             InfluenceHoverRequest.type,
             { textDocument: { uri: document.uri.toString() }, range: this.client!.code2ProtocolConverter.asRange(selection) },
