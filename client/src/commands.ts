@@ -1,6 +1,7 @@
 /** The command palette's commands, each a small function of the context. */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, WorkDoneProgress, type WorkDoneProgressReport } from 'vscode-languageclient/node';
 import {
@@ -18,7 +19,7 @@ import {
   type RefArgs,
 } from '../../server/src/protocol';
 import { backendPickItems } from './backendPicker';
-import { update } from './config';
+import { update, type SettingKey } from './config';
 import type { Ctx } from './ctx';
 import { documentUri } from './documentView';
 import { InfluencePanel } from './panel/InfluencePanel';
@@ -239,14 +240,22 @@ export function selectModel(ctx: Ctx): Cmd {
         if (!tok?.[0]) return;
         tokenizer = tok[0].fsPath;
       }
-      await ctx.updateSettings([
-        ['model', model.fsPath],
-        ['tokenizer', tokenizer],
-      ]);
+      await ctx.updateSettings([['model', model.fsPath], ['tokenizer', tokenizer], ...leaveDemoCaches(ctx)]);
     });
 }
 
-export function selectCorpus(): Cmd {
+/**
+ * Open Demo pins the factors and index to the demo's folders; with another model or corpus they would be
+ * read (and fitted over) there. Those two settings are cleared then: the default caches are keyed by model
+ * and corpus.
+ */
+function leaveDemoCaches(ctx: Ctx): [SettingKey, string][] {
+  const demo = join(ctx.storageDir, 'demo') + sep;
+  const config = vscode.workspace.getConfiguration('influenceLens');
+  return (['factors', 'index'] as const).filter((key) => (config.get<string>(key) ?? '').startsWith(demo)).map((key) => [key, '']);
+}
+
+export function selectCorpus(ctx: Ctx): Cmd {
   return async () => {
     const picked = await vscode.window.showOpenDialog({
       title: 'Influence Lens: the corpus (JSONL with "text", a folder of .txt/.md files, or a .txt of <|endoftext|>-separated documents)',
@@ -255,7 +264,7 @@ export function selectCorpus(): Cmd {
       canSelectMany: false,
       openLabel: 'Use this corpus',
     });
-    if (picked?.[0]) await update('corpus', picked[0].fsPath);
+    if (picked?.[0]) await ctx.updateSettings([['corpus', picked[0].fsPath], ...leaveDemoCaches(ctx)]);
   };
 }
 

@@ -37,7 +37,10 @@ export class Ctx implements vscode.Disposable {
   private readonly statusEmitter = new vscode.EventEmitter<StatusParams>();
   /** Fires with every status the server sends, and when the client itself fails or stops. */
   readonly onDidChangeStatus = this.statusEmitter.event;
-  private readonly disposables: vscode.Disposable[] = [this.statusEmitter];
+  private readonly hoverEmitter = new vscode.EventEmitter<void>();
+  /** Fires when a hover on a selection has shown ranked documents (the walkthrough's step). */
+  readonly onDidAnswerHover = this.hoverEmitter.event;
+  private readonly disposables: vscode.Disposable[] = [this.statusEmitter, this.hoverEmitter];
   private crashes: number[] = [];
   /** Set after the server crashed and was restarted: said in the status until the next restart. */
   private restartNote: string | undefined;
@@ -59,6 +62,11 @@ export class Ctx implements vscode.Disposable {
 
   get status(): StatusParams {
     return this.current;
+  }
+
+  /** The server's storage folder (the demo corpus and default caches go there). */
+  get storageDir(): string {
+    return (this.extensionContext.storageUri ?? this.extensionContext.globalStorageUri).fsPath;
   }
 
   /** The running client, or an error naming why there is none (for commands to show). */
@@ -125,9 +133,8 @@ export class Ctx implements vscode.Disposable {
       run: { module, transport: TransportKind.ipc },
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
     };
-    const storage = this.extensionContext.storageUri ?? this.extensionContext.globalStorageUri;
     const initializationOptions: InitializationOptions = {
-      storageDir: storage.fsPath,
+      storageDir: this.storageDir,
       extensionDir: this.extensionContext.extensionPath,
       trusted: vscode.workspace.isTrusted,
       // The middleware below sends the selection; plain hovers (every mouse move) must not compute influence.
@@ -158,6 +165,7 @@ export class Ctx implements vscode.Disposable {
             { textDocument: { uri: document.uri.toString() }, range: this.client!.code2ProtocolConverter.asRange(selection) },
             token,
           );
+          if (result?.answer) this.hoverEmitter.fire();
           return result ? toHover(result) : null;
         },
       },

@@ -6,6 +6,7 @@ import { DocumentViews } from './documentView';
 import { InfluencePanel } from './panel/InfluencePanel';
 import { serverDataSource } from './panel/serverData';
 import { StatusBar } from './statusBar';
+import { WalkthroughKeys } from './walkthrough';
 
 const COMMANDS: Record<string, (ctx: Ctx) => c.Cmd> = {
   'influenceLens.showBackend': c.showBackend,
@@ -36,7 +37,7 @@ let ctx: Ctx | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const x = new Ctx(context);
   ctx = x;
-  context.subscriptions.push(x, new StatusBar(x), new DocumentViews(x));
+  context.subscriptions.push(x, new StatusBar(x), new DocumentViews(x), new WalkthroughKeys(x));
   for (const [name, factory] of Object.entries(COMMANDS)) {
     context.subscriptions.push(vscode.commands.registerCommand(name, factory(x)));
   }
