@@ -2,8 +2,9 @@
  * `npm run demo`: the whole method on the embedded default. Generates the demo corpus (seconds), fits
  * EK-FAC factors for the committed demo model on its first 1,000 documents and writes the gradient index of
  * every document in the same pass (cached: later runs reuse both), scores the demo query set
- * with the model's own greedy completions, runs the paper's analyses, and prints the headline table and
- * where everything is. Each step is the CLI's own command, so what it prints is what a user would get.
+ * with the model's own greedy answers (the completion rule the editor, `score` and `eval` share: the first
+ * line of content; for a reasoning query, through "The answer is …"), runs the paper's analyses, and prints
+ * the headline table and where everything is. Each step is the CLI's own command, so what it prints is what a user would get.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -53,11 +54,17 @@ export async function runDemo(p: DemoPaths, extra: { quiet?: boolean; workers?: 
   await step('fit EK-FAC factors and write the gradient index (cached after the first run)', [
     'fit', '--model', p.model, '--corpus', p.corpus, '--out', p.factors, '--max-len', '256', '--max-docs', String(DEMO_FIT_DOCUMENTS), '--index', p.index,
   ]);
-  await step('score the demo queries against every document', [
-    'score', '--model', p.model, '--corpus', p.corpus, '--factors', p.factors, '--queries', p.queries, '--out', p.results, '--top', '0', '--max-new-tokens', '64',
-  ]);
+  await step('score the demo queries against every document', demoScoreArgs(p));
   await step("the paper's analyses", ['analyze', '--results', p.results]);
   await step('the HTML report (the panel\'s charts in one file)', ['report', '--results', p.results, '--out', join(p.results, 'report.html')]);
+}
+
+/**
+ * The demo's `score` command: every query's completion is the model's greedy answer under the default
+ * completion rule (score/queries.ts CompletionRule), as a hover and `eval facts` make it.
+ */
+export function demoScoreArgs(p: Pick<DemoPaths, 'model' | 'corpus' | 'factors' | 'queries' | 'results'>): string[] {
+  return ['score', '--model', p.model, '--corpus', p.corpus, '--factors', p.factors, '--queries', p.queries, '--out', p.results, '--top', '0', '--max-new-tokens', '64'];
 }
 
 async function main() {

@@ -32,8 +32,10 @@ commands:
   merge --index I --index I … --out I
                                      join indexes of corpus shards (index --shard i/n)
   score --model PATH --corpus C --factors FACTORS --queries Q.jsonl --out RESULTS [--damping X]
-      [--rank R] [--top K] [--self] [--max-len L] [--max-new-tokens N] [--shard i/n]
-      influence of every document on every query: RESULTS/results.json + scores.f32
+      [--rank R] [--top K] [--self] [--max-len L] [--max-new-tokens N] [--full-completions] [--shard i/n]
+      influence of every document on every query: RESULTS/results.json + scores.f32; a query without a
+      completion gets the model's greedy answer (its first line of content; for a reasoning query, through
+      "The answer is …"), or with --full-completions its whole continuation
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)

@@ -5,8 +5,6 @@ import { completionCorrect, factTracing } from '../../server/src/engine/eval/fac
 import { parseLabels } from '../../server/src/engine/eval/labels';
 import { poissonBinomialTail, randomHitProbability, randomMultiplierSpread } from '../../server/src/engine/analysis/findings';
 import type { PreparedQuery } from '../../server/src/engine/score/queries';
-import type { Tokenizer } from '../../server/src/engine/tokenizer/types';
-import { answerOnly } from '../../server/src/engine/eval/factsRun';
 import { Rng } from '../../server/src/engine/util/random';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -87,19 +85,4 @@ test('findings base rates: random hit probability, Poisson binomial tail, random
   const s = randomMultiplierSpread(1000, 100, 50, 20, 3, 500, new Rng(1, 2));
   assert.ok(s.lo < 1 && s.hi > 1 && s.hi < 1.5, `${s.lo}–${s.hi}`);
   assert.ok(s.p < 0.01);
-});
-
-test("fact tracing attributes the model's answer: the first line, or through \"The answer is …\"", () => {
-  const tokenizer = { encode: (s: string) => Array.from(s, (c) => c.charCodeAt(0)) } as unknown as Tokenizer;
-  const q = (kind: 'factual' | 'reasoning', completion: string) =>
-    ({ record: { id: 'q', kind, prompt: 'p', file: 'f', line: 1 }, completion, generated: true, promptTokens: [1], completionTokens: [9] }) as PreparedQuery;
-  const f = answerOnly(q('factual', ' Tokyo\n\nQ: What is the capital of Peru?\nA: Lima'), tokenizer);
-  assert.equal(f.completion, ' Tokyo');
-  assert.deepEqual(f.completionTokens, tokenizer.encode(' Tokyo'));
-  assert.equal(answerOnly(q('factual', '\n Tokyo\nmore'), tokenizer).completion, '\n Tokyo');
-  const r = answerOnly(q('reasoning', '\n\nFirst, 3 + 4 = 7.\nThe answer is 14.\n\nCalculate the answer: next'), tokenizer);
-  assert.equal(r.completion, '\n\nFirst, 3 + 4 = 7.\nThe answer is 14.');
-  // Nothing to cut: the query is returned as it was.
-  const whole = q('reasoning', '\n\nFirst, 3 + 4 = 7.');
-  assert.equal(answerOnly(whole, tokenizer), whole);
 });

@@ -54,7 +54,7 @@ async function facts(argv: string[], signal: AbortSignal): Promise<void> {
     maxDocs: int(v, 'max-docs'),
     rerank: int(v, 'rerank', { min: 1 })!,
     maxNewTokens: int(v, 'max-new-tokens'),
-    fullCompletions: v['full-completions'] === true,
+    completion: v['full-completions'] === true ? ('full' as const) : ('firstLine' as const),
   };
   await withModel(v, signal, {}, async ({ run, hooks }) => {
     const maxLen = checkMaxLen(int(v, 'max-len', { min: 2 }) ?? Math.min(run.context, 512), run.context);

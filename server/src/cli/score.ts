@@ -23,6 +23,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     self: { type: 'boolean', default: false },
     'max-len': { type: 'string' },
     'max-new-tokens': { type: 'string', default: '64' },
+    'full-completions': { type: 'boolean', default: false },
     shard: { type: 'string' },
     index: { type: 'string' },
     rerank: { type: 'string' },
@@ -44,6 +45,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     shard: parseShard(optStr(v, 'shard')),
     batchSize: int(v, 'batch-size'),
     maxNewTokens: int(v, 'max-new-tokens'),
+    completion: v['full-completions'] === true ? ('full' as const) : ('firstLine' as const),
     index: indexDir ? { dir: indexDir, rerank: rerank ?? 0 } : undefined,
     out,
   };

@@ -48,7 +48,7 @@ export class JobCommands {
         const scored = await runScore(
           w.run,
           w.factors,
-          { corpus: { path: w.settings.corpus }, queries: records, damping: w.settings.damping ?? undefined, rank: w.settings.rank || undefined, maxNewTokens: w.settings.maxNewTokens, out },
+          { corpus: { path: w.settings.corpus }, queries: records, damping: w.settings.damping ?? undefined, rank: w.settings.rank || undefined, maxNewTokens: w.settings.maxNewTokens, completion: w.settings.completion, out },
           hooks,
         );
         ctx.say("running the paper's analyses");

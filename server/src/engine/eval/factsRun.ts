@@ -18,8 +18,7 @@ import { completionLosses, setPoolParams } from './ldsTrain';
 import { cacheKey } from './scoreCache';
 import { corpusFingerprint } from '../corpus/fingerprint';
 import { writeResults } from '../results/io';
-import { resultsQuery, type PreparedQuery } from '../score/queries';
-import type { Tokenizer } from '../tokenizer/types';
+import { DEFAULT_COMPLETION_RULE, resultsQuery, type CompletionRule, type PreparedQuery } from '../score/queries';
 import { factTracing, type FactsReport } from './facts';
 import { readLabels } from './labels';
 import type { Method } from './methods';
@@ -35,8 +34,8 @@ export interface FactsRequest {
   maxDocs?: number;
   rerank: number;
   maxNewTokens?: number;
-  /** Attribute the whole greedy completion instead of the model's answer (see answerOnly). */
-  fullCompletions?: boolean;
+  /** Where the model's greedy completions end (default `firstLine`, its answer: score/queries.ts CompletionRule). */
+  completion?: CompletionRule;
 }
 
 export interface FactsRun {
@@ -49,8 +48,7 @@ export async function runFactTracing(run: ModelRun, r: FactsRequest, hooks: RunH
   const labels = readLabels(r.labels);
   mkdirSync(r.work, { recursive: true });
   const corpus = r.maxDocs === undefined ? r.corpus : { ...r.corpus, path: await firstLines(r.corpus.path, r.maxDocs, join(r.work, `corpus-first-${r.maxDocs}.jsonl`)) };
-  const generated = await cachedQueries(run, r, hooks);
-  const prepared = r.fullCompletions ? generated : generated.map((q) => answerOnly(q, run.tokenizer));
+  const prepared = await factsQueries(run, r, hooks);
   const a = await attribute(run, { corpus, queries: prepared, methods: r.methods, work: r.work, maxLen: r.maxLen, rerank: r.rerank }, hooks);
   const resultsDir = a.scores.has('ekfac-sampled') ? await writeMethodResults(run, corpus, prepared, a, 'ekfac-sampled', join(r.work, 'results-ekfac-sampled'), r.maxLen) : undefined;
   const report = {
@@ -70,42 +68,21 @@ export async function runFactTracing(run: ModelRun, r: FactsRequest, hooks: RunH
 }
 
 /**
- * The queries with the model's own completions, generated once and kept in `<work>/queries.json` (keyed by
- * model, query file and lengths): generating is the slow part of preparing queries on a CPU.
+ * The queries with the model's own completions under the completion rule (`score`'s and the hover's), generated
+ * once and kept in `<work>/queries.json` (keyed by model, query file, lengths and rule): generating is the slow
+ * part of preparing queries on a CPU.
  */
-async function cachedQueries(run: ModelRun, r: FactsRequest, hooks: RunHooks): Promise<PreparedQuery[]> {
+export async function factsQueries(run: ModelRun, r: Pick<FactsRequest, 'queries' | 'work' | 'maxLen' | 'maxNewTokens' | 'completion'>, hooks: RunHooks = {}): Promise<PreparedQuery[]> {
   const file = join(r.work, 'queries.json');
-  const key = cacheKey({ model: (await run.modelId()).fingerprint, queries: r.queries.map(({ file: _f, line: _l, ...q }) => q), maxLen: r.maxLen, maxNewTokens: r.maxNewTokens });
+  const completion = r.completion ?? DEFAULT_COMPLETION_RULE;
+  const key = cacheKey({ model: (await run.modelId()).fingerprint, queries: r.queries.map(({ file: _f, line: _l, ...q }) => q), maxLen: r.maxLen, maxNewTokens: r.maxNewTokens, completion });
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; queries: PreparedQuery[] };
     if (saved.key === key) return saved.queries;
   }
-  const prepared = await prepareQueries(run, r.queries, { maxLen: r.maxLen, maxNewTokens: r.maxNewTokens }, hooks);
+  const prepared = await prepareQueries(run, r.queries, { maxLen: r.maxLen, maxNewTokens: r.maxNewTokens, completion }, hooks);
   writeTextAtomically(file, JSON.stringify({ key, queries: prepared.queries }) + '\n');
   return prepared.queries;
-}
-
-/**
- * The model's answer within its greedy completion: the first non-empty line for factual queries, through
- * "The answer is …" for reasoning ones (the whole completion when there is none). The demo model goes on
- * after answering — more Q&A pairs about other countries, the next exercise — and the gradient of that
- * continuation would drown the answer's: fact tracing asks which documents taught the answer.
- */
-export function answerOnly(q: PreparedQuery, tokenizer: Tokenizer): PreparedQuery {
-  const text = q.completion;
-  let end = text.length;
-  if (q.record.kind === 'reasoning') {
-    const m = /The answer is[^\n]*/.exec(text);
-    if (m) end = m.index + m[0].length;
-  } else {
-    const start = text.search(/\S/);
-    const nl = start < 0 ? -1 : text.indexOf('\n', start);
-    if (nl >= 0) end = nl;
-  }
-  if (end >= text.length) return q;
-  const completion = text.slice(0, end);
-  const completionTokens = tokenizer.encode(completion);
-  return completionTokens.length > 0 ? { ...q, completion, completionTokens } : q;
 }
 
 /** One method's scores as a results folder (docs/RESULTS.md), for `influence-lens analyze`. */

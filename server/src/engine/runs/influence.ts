@@ -107,7 +107,7 @@ export interface InfluenceSessionOptions {
   index?: OpenIndex;
   damping?: number;
   maxNewTokens?: number;
-  /** Greedy completions end with their first line of content. */
+  /** Greedy completions follow the `firstLine` rule, the model's answer (CompletionRule; the default); false: `full`. */
   firstLine?: boolean;
 }
 
@@ -135,7 +135,7 @@ export class InfluenceSession {
   async prepare(r: InfluenceRequest, signal?: AbortSignal): Promise<PreparedQuery> {
     const record = { id: r.id ?? 'selection', prompt: r.prompt, completion: r.completion, kind: r.kind, task: r.task, answer: r.answer, file: r.file ?? '<editor>', line: r.line ?? 1 };
     return prepareQuery(record, {
-      ...queryOptions(this.run, { maxLen: this.factors.maxLen, maxNewTokens: this.o.maxNewTokens, firstLine: this.o.firstLine }),
+      ...queryOptions(this.run, { maxLen: this.factors.maxLen, maxNewTokens: this.o.maxNewTokens, completion: this.o.firstLine === false ? 'full' : 'firstLine' }),
       truncatePrompt: true,
       priority: 'interactive',
       signal,

@@ -4,7 +4,7 @@
  */
 import { isInfluenceLensError } from '../errors';
 import type { QueryRecord } from '../queries/types';
-import { prepareQuery, type PreparedQuery } from '../score/queries';
+import { DEFAULT_COMPLETION_RULE, prepareQuery, type CompletionRule, type PreparedQuery } from '../score/queries';
 import { DEFAULT_MAX_NEW_TOKENS } from './defaults';
 import type { ModelRun } from './modelRun';
 import { stageProgress, type RunHooks } from './progress';
@@ -28,7 +28,7 @@ const SKIPPABLE = new Set(['QUERY_TOO_LONG', 'QUERY_EMPTY']);
 export async function prepareQueries(
   run: ModelRun,
   records: QueryRecord[],
-  o: { maxLen: number; maxNewTokens?: number },
+  o: QueryOptions,
   hooks: RunHooks = {},
 ): Promise<PreparedQueries> {
   const progress = stageProgress(hooks, 'queries');
@@ -46,14 +46,21 @@ export async function prepareQueries(
   return out;
 }
 
-/** What prepareQuery needs from a model run. */
-export function queryOptions(run: ModelRun, o: { maxLen: number; maxNewTokens?: number; firstLine?: boolean }) {
+export interface QueryOptions {
+  maxLen: number;
+  maxNewTokens?: number;
+  /** Where greedy completions end (default `firstLine`: the model's answer; `full`: the whole continuation). */
+  completion?: CompletionRule;
+}
+
+/** What prepareQuery needs from a model run: every adapter's completions go through here, under one rule. */
+export function queryOptions(run: ModelRun, o: QueryOptions) {
   return {
     pool: run.pool,
     tokenizer: run.tokenizer,
     bos: run.bos,
     stopIds: run.stopIds,
-    lineEnd: o.firstLine ? run.lineEnd : undefined,
+    lineEnd: (o.completion ?? DEFAULT_COMPLETION_RULE) === 'firstLine' ? run.lineEnd : undefined,
     maxNewTokens: o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
     maxLen: o.maxLen,
   };

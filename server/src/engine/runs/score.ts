@@ -10,7 +10,7 @@ import { scoreWithIndex } from '../index/scoreWithIndex';
 import type { QueryRecord } from '../queries/types';
 import { writeResults } from '../results/io';
 import type { ResultsFile, ResultsMeta } from '../results/types';
-import { resultsQuery } from '../score/queries';
+import { resultsQuery, type CompletionRule } from '../score/queries';
 import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../score/score';
 import { TOOL_VERSION } from '../version';
 import { prepareOutput } from '../util/output';
@@ -31,6 +31,8 @@ export interface ScoreRequest {
   batchSize?: number;
   /** New tokens of a greedy completion for queries without one. */
   maxNewTokens?: number;
+  /** Where greedy completions end (default `firstLine`, the model's answer: score/queries.ts CompletionRule). */
+  completion?: CompletionRule;
   /** Score from this gradient index instead of a corpus pass, rescoring the top and bottom `rerank` exactly. */
   index?: { dir: string; rerank: number };
   /** The results folder to write (checked before any computing). */
@@ -50,7 +52,7 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
   if (r.index && r.shard) throw new InfluenceLensError('USAGE', 'sharding applies to corpus passes; an index is sharded when it is built');
   if (r.index && r.selfInfluence) throw new InfluenceLensError('USAGE', 'self-influence needs a pass over the corpus, not an index');
   if (r.out) prepareOutput(r.out, 'results', [f.dir, r.corpus.path, ...(r.index ? [r.index.dir] : [])]);
-  const { queries, skipped } = await prepareQueries(run, r.queries, { maxLen: f.maxLen, maxNewTokens: r.maxNewTokens }, hooks);
+  const { queries, skipped } = await prepareQueries(run, r.queries, { maxLen: f.maxLen, maxNewTokens: r.maxNewTokens, completion: r.completion }, hooks);
   if (queries.length === 0) {
     throw new InfluenceLensError('NO_QUERIES', `none of the ${r.queries.length} queries can be scored:\n${skipped.map((s) => `  ${s.file}:${s.line}: ${s.reason}`).join('\n')}`, {
       file: r.queries[0]?.file,
