@@ -7,7 +7,7 @@
  *   node --import tsx demo/src/eval.ts lds   [extra `eval lds` options, e.g. --models 50]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { main as cli } from '../../server/src/cli';
 import type { FactsRun } from '../../server/src/engine/eval/factsRun';
@@ -15,16 +15,14 @@ import type { LdsReport } from '../../server/src/engine/eval/lds';
 import { factsMarkdown, ldsMarkdown } from '../../server/src/engine/eval/report';
 import type { AnalysisReport } from '../../server/src/engine/analysis/analyze';
 import { findingsMarkdown } from '../../server/src/engine/analysis/findingsTable';
-import { writeTextAtomically } from '../../server/src/engine/util/atomic';
-import { TOOL_VERSION } from '../../server/src/engine/version';
 import { DEFAULT_SEED, DEFAULT_SIZE } from './corpus/generate';
 import { labelsPathFor, writeLabelledCorpus } from './corpus/main';
+import { conditions, updateDocSection } from './doc';
 import { stepByStep, type Problem } from './corpus/problems';
 import { buildQueries } from './queries';
 import { DEMO_PATHS } from './run';
 
 const ROOT = resolve(__dirname, '..', '..');
-const DOC = join(ROOT, 'docs', 'EVALUATION.md');
 export const EVAL_OUT = join(ROOT, 'demo', 'out', 'eval');
 /** The LDS corpus: the demo generator's first 1,000 documents' worth (same seed, size 1000). */
 export const LDS_SIZE = 1000;
@@ -40,26 +38,6 @@ export function referenceQueriesJsonl(): string {
       })
       .join('\n') + '\n'
   );
-}
-
-function conditions(started: number, load0: number[]): string {
-  const load1 = loadavg();
-  return (
-    `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${TOOL_VERSION}; ` +
-    `1-minute load average ${load0[0].toFixed(1)} at the start and ${load1[0].toFixed(1)} at the end (other work shared the machine); ` +
-    `wall time of the command ${((Date.now() - started) / 1000 / 60).toFixed(1)} min`
-  );
-}
-
-/** Replaces the text between `<!-- BEGIN name -->` and `<!-- END name -->` in docs/EVALUATION.md. */
-export function updateDocSection(name: string, body: string, doc = DOC): void {
-  const text = readFileSync(doc, 'utf8');
-  const begin = `<!-- BEGIN ${name} -->`;
-  const end = `<!-- END ${name} -->`;
-  const a = text.indexOf(begin);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`${doc} has no ${begin} … ${end} section`);
-  writeTextAtomically(doc, `${text.slice(0, a + begin.length)}\n${body.trim()}\n${text.slice(b)}`);
 }
 
 async function facts(extra: string[]): Promise<void> {
@@ -90,7 +68,7 @@ async function findings(results: string, corpus: string, command: string): Promi
     'findings',
     [
       `Computed by \`${command}\` on its EK-FAC (sampled Fisher) scores: \`influence-lens analyze --results ${rel(results)} --corpus ${rel(corpus)}\` ` +
-        `(${report.results.queries} queries × ${report.results.documents} documents). \`npm run demo\` prints the same section for the full demo run.`,
+        `(${report.results.queries} queries × ${report.results.documents} documents). \`npm run demo -- --doc\` writes the same section for the full demo run below.`,
       '',
       `Conditions: ${conditions(started, load0)}.`,
       '',

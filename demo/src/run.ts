@@ -6,10 +6,15 @@
  * line of content; for a reasoning query, through "The answer is …"), runs the paper's analyses, and prints
  * the headline table and where everything is. Each step is the CLI's own command, so what it prints is what a user would get.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { main as cli } from '../../server/src/cli';
+import type { AnalysisReport } from '../../server/src/engine/analysis/analyze';
+import { findingsMarkdown } from '../../server/src/engine/analysis/findingsTable';
+import { headlineTable } from '../../server/src/engine/analysis/headline';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from './corpus/generate';
+import { conditions, updateDocSection } from './doc';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -67,9 +72,35 @@ export function demoScoreArgs(p: Pick<DemoPaths, 'model' | 'corpus' | 'factors' 
   return ['score', '--model', p.model, '--corpus', p.corpus, '--factors', p.factors, '--queries', p.queries, '--out', p.results, '--top', '0', '--max-new-tokens', '64'];
 }
 
+/**
+ * `npm run demo -- --doc`: the demo's analyses into docs/EVALUATION.md (the `demo` section), with the
+ * machine, its load and the demo's wall time, end to end.
+ */
+function writeDoc(p: DemoPaths, started: number, load0: number[]): void {
+  const report = JSON.parse(readFileSync(join(p.results, 'analysis.json'), 'utf8')) as AnalysisReport;
+  updateDocSection(
+    'demo',
+    [
+      `Command: \`npm run demo -- --doc\` (the build, then \`fit\` (cached: factors and index reused when present), \`score\`, \`analyze\` and \`report\` on the demo, ` +
+        `${report.results.queries} queries × ${report.results.documents} documents; completions: the model's greedy answers, \`score\`'s default rule). ` +
+        "The wall time counts from the demo's start, after `npm run build`.",
+      '',
+      `Conditions: ${conditions(started, load0)}.`,
+      '',
+      '```',
+      headlineTable(report).trimEnd(),
+      '```',
+      '',
+      findingsMarkdown(report.findings),
+    ].join('\n'),
+  );
+}
+
 async function main() {
   const started = Date.now();
+  const load0 = loadavg();
   await runDemo(DEMO_PATHS);
+  if (process.argv.includes('--doc')) writeDoc(DEMO_PATHS, started, load0);
   const rel = (x: string) => relative(process.cwd(), x) || '.';
   process.stderr.write(
     [
