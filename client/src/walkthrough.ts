@@ -7,15 +7,7 @@ import { join, sep } from 'node:path';
 import * as vscode from 'vscode';
 import type { StatusParams } from '../../server/src/protocol';
 import type { Ctx } from './ctx';
-
-export const WALKTHROUGH_KEYS = {
-  /** The embedded demo model is loaded. */
-  demoLoaded: 'influenceLens.demoLoaded',
-  /** A hover on a selection has shown ranked documents. */
-  hoverAnswered: 'influenceLens.hoverAnswered',
-  /** A model and a corpus other than the demo's are loaded. */
-  ownModelLoaded: 'influenceLens.ownModelLoaded',
-} as const;
+import { WALKTHROUGH_KEYS } from './walkthroughKeys';
 
 export class WalkthroughKeys implements vscode.Disposable {
   private readonly set = new Set<string>();

@@ -1,0 +1,66 @@
+/**
+ * The "Get Started" walkthrough's manifest (package.json, contributes.walkthroughs): every step completes on
+ * something the extension really produces (a context key the client sets, or one of its registered
+ * commands), its Markdown ships in the package and loads nothing remote, and its buttons run real commands.
+ * That the steps complete in VS Code is checked by test/e2e/vscode.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { WALKTHROUGH_KEYS } from '../../client/src/walkthroughKeys';
+import { REPO } from '../helpers/cli';
+
+interface Step {
+  id: string;
+  title: string;
+  description: string;
+  media: { markdown?: string; image?: string };
+  completionEvents: string[];
+}
+const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+  contributes: { commands: { command: string }[]; walkthroughs: { id: string; steps: Step[] }[] };
+};
+const [walkthrough] = pkg.contributes.walkthroughs;
+const declared = new Set(pkg.contributes.commands.map((c) => c.command));
+const registered = readFileSync(join(REPO, 'client', 'src', 'extension.ts'), 'utf8');
+
+test('the walkthrough has the four steps of a first run, in order', () => {
+  assert.deepEqual(
+    walkthrough.steps.map((s) => s.id),
+    ['openDemo', 'hoverSelection', 'openPanel', 'ownModel'],
+  );
+});
+
+test('every step completes on a context key the client sets or on a command the extension registers', () => {
+  const keys = new Set<string>(Object.values(WALKTHROUGH_KEYS));
+  for (const step of walkthrough.steps) {
+    assert.ok(step.completionEvents.length > 0, `${step.id} completes on something the user does`);
+    for (const event of step.completionEvents) {
+      const [kind, what] = event.split(/:(.*)/s);
+      if (kind === 'onContext') assert.ok(keys.has(what), `${step.id}: ${what} is set by client/src/walkthrough.ts`);
+      else if (kind === 'onCommand') {
+        assert.ok(declared.has(what), `${step.id}: ${what} is declared in package.json`);
+        assert.ok(registered.includes(`'${what}'`), `${step.id}: ${what} is registered in client/src/extension.ts`);
+      } else assert.fail(`${step.id}: unexpected completion event ${event}`);
+    }
+  }
+});
+
+test('the buttons in the steps run commands the extension declares', () => {
+  for (const step of walkthrough.steps) {
+    for (const [, command] of step.description.matchAll(/\]\(command:([\w.]+)\)/g)) assert.ok(declared.has(command), `${step.id}: ${command}`);
+  }
+});
+
+test("each step's Markdown ships with the extension and loads nothing remote", () => {
+  const ignored = readFileSync(join(REPO, '.vscodeignore'), 'utf8');
+  assert.doesNotMatch(ignored, /^media\//m, 'media/ is packaged');
+  for (const step of walkthrough.steps) {
+    const file = step.media.markdown;
+    assert.ok(file, `${step.id} has Markdown`);
+    assert.ok(existsSync(join(REPO, file)), `${file} exists`);
+    const text = readFileSync(join(REPO, file), 'utf8');
+    assert.doesNotMatch(text, /\]\((https?:)?\/\/|<img|src=/i, `${file} loads no remote resource or image`);
+  }
+});
