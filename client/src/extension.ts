@@ -6,7 +6,7 @@ import { DocumentViews } from './documentView';
 import { InfluencePanel } from './panel/InfluencePanel';
 import { serverDataSource } from './panel/serverData';
 import { StatusBar } from './statusBar';
-import { WalkthroughKeys } from './walkthrough';
+import { WalkthroughProgress } from './walkthrough';
 
 const COMMANDS: Record<string, (ctx: Ctx) => c.Cmd> = {
   'influenceLens.showBackend': c.showBackend,
@@ -32,14 +32,25 @@ const COMMANDS: Record<string, (ctx: Ctx) => c.Cmd> = {
   'influenceLens.convertToJsonl': (ctx) => c.convertQueries(ctx, 'jsonl'),
 };
 
+/** Commands that open the panel: the walkthrough's "Open the panel" step. */
+const PANEL_COMMANDS = new Set(['influenceLens.showPanel', 'influenceLens.showInPanel', 'influenceLens.showQueryInPanel']);
+
 let ctx: Ctx | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const x = new Ctx(context);
   ctx = x;
-  context.subscriptions.push(x, new StatusBar(x), new DocumentViews(x), new WalkthroughKeys(x));
+  const walkthrough = new WalkthroughProgress(x);
+  context.subscriptions.push(x, new StatusBar(x), new DocumentViews(x), walkthrough);
   for (const [name, factory] of Object.entries(COMMANDS)) {
-    context.subscriptions.push(vscode.commands.registerCommand(name, factory(x)));
+    const cmd = factory(x);
+    const run: c.Cmd = PANEL_COMMANDS.has(name)
+      ? async (...args) => {
+          await cmd(...args);
+          walkthrough.panelOpened();
+        }
+      : cmd;
+    context.subscriptions.push(vscode.commands.registerCommand(name, run));
   }
   InfluencePanel.setDataSource(serverDataSource(x));
   context.subscriptions.push(vscode.window.registerWebviewPanelSerializer(InfluencePanel.viewType, InfluencePanel.serializer(x)));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WALKTHROUGH_KEYS } from '../../client/src/walkthroughKeys';
+import { WALKTHROUGH_ID, WALKTHROUGH_STEPS } from '../../client/src/walkthroughKeys';
 import { REPO } from '../helpers/cli';
 
 interface Step {
@@ -25,20 +25,21 @@ const [walkthrough] = pkg.contributes.walkthroughs;
 const declared = new Set(pkg.contributes.commands.map((c) => c.command));
 const registered = readFileSync(join(REPO, 'client', 'src', 'extension.ts'), 'utf8');
 
-test('the walkthrough has the four steps of a first run, in order', () => {
+test('the walkthrough has the four steps of a first run, in order, as the client completes them', () => {
+  assert.equal(walkthrough.id, WALKTHROUGH_ID);
   assert.deepEqual(
     walkthrough.steps.map((s) => s.id),
     ['openDemo', 'hoverSelection', 'openPanel', 'ownModel'],
   );
+  assert.deepEqual(Object.keys(WALKTHROUGH_STEPS), walkthrough.steps.map((s) => s.id));
 });
 
-test('every step completes on a context key the client sets or on a command the extension registers', () => {
-  const keys = new Set<string>(Object.values(WALKTHROUGH_KEYS));
+test('every step completes on the context key the client sets for it or on a command the extension registers', () => {
   for (const step of walkthrough.steps) {
     assert.ok(step.completionEvents.length > 0, `${step.id} completes on something the user does`);
     for (const event of step.completionEvents) {
       const [kind, what] = event.split(/:(.*)/s);
-      if (kind === 'onContext') assert.ok(keys.has(what), `${step.id}: ${what} is set by client/src/walkthrough.ts`);
+      if (kind === 'onContext') assert.equal(what, WALKTHROUGH_STEPS[step.id as keyof typeof WALKTHROUGH_STEPS], `${step.id}: ${what} is set by client/src/walkthrough.ts`);
       else if (kind === 'onCommand') {
         assert.ok(declared.has(what), `${step.id}: ${what} is declared in package.json`);
         assert.ok(registered.includes(`'${what}'`), `${step.id}: ${what} is registered in client/src/extension.ts`);
