@@ -17,6 +17,9 @@ import type { BatchView, CardPage, QueryView, Side } from './engine/report/types
  */
 export { BACKENDS, BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './engine/backend/names';
 
+/** The README's section on what a score means (hovers link to it, the panel opens it). */
+export { SCORE_SECTION, scoreSectionLine } from './engine/report/scoreMeaning';
+
 /** The settings section both sides exchange through workspace/configuration. */
 export const CONFIGURATION_SECTION = 'influenceLens';
 
@@ -121,6 +124,12 @@ export interface InitializationOptions {
   extensionDir?: string;
   /** Workspace Trust: false means no path inside the workspace may be loaded. */
   trusted?: boolean;
+  /**
+   * The client sends the selection (influenceLens/hover), so plain textDocument/hover answers on query files
+   * only. Without it (other editors), a plain hover in a text or Markdown file answers for the paragraph under
+   * the cursor. VS Code's client sets it: VS Code asks for a hover on every mouse move.
+   */
+  selectionHovers?: boolean;
 }
 
 /** Sent by the client when Workspace Trust is granted. */

@@ -52,6 +52,8 @@ import { createSettingsSource, type SettingsContext, type SettingsSource } from 
 import { prepareDemo } from './handlers/demo';
 import { documentView } from './handlers/documentView';
 import { HoverHandler } from './handlers/hover';
+import { isProseFile, paragraphAt } from './handlers/paragraph';
+import { scoreSectionLink } from './handlers/readme';
 import { JobCommands } from './handlers/jobCommands';
 import { documentPath, isQueryFile, QueryFiles } from './handlers/queryFiles';
 import { PanelHandler } from './handlers/panel';
@@ -106,7 +108,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   context = { baseDir: root, workspaceDirs: root ? [root, ...folders] : folders, trusted: init.trusted !== false };
   session = new Session(host, { storageDir: init.storageDir });
   queries = queryFiles();
-  hovers = new HoverHandler(session, answers);
+  hovers = new HoverHandler(session, answers, scoreSectionLink(init.extensionDir));
   panel = new PanelHandler(session, answers);
   commands = new JobCommands(session, jobs, answers, init.storageDir, (uri) => documents.get(uri)?.getText(), (line) => host.log(line));
   session.setExtra({ trusted: context.trusted });
@@ -157,7 +159,15 @@ connection.onRequest(InfluenceHoverRequest.type, userErrors(async (params, token
 
 connection.onRequest(HoverRequest.type, userErrors(async (params, token) => {
   const doc = documents.get(params.textDocument.uri);
-  if (!doc || !isQueryFile(doc)) return null;
+  if (!doc) return null;
+  if (!isQueryFile(doc)) {
+    // Clients that send the selection (VS Code) get plain hovers on query files only: no influence on every mouse move.
+    if (init.selectionHovers || !isProseFile(doc)) return null;
+    const paragraph = paragraphAt(doc.getText().split(/\r?\n/), params.position.line);
+    if (!paragraph) return null;
+    const r = await hovers.selection(paragraph.text, paragraph.range, { file: documentPath(doc.uri), line: paragraph.range.start.line + 1 }, signalOf(token));
+    return r && { contents: { kind: 'markdown', value: r.markdown }, range: r.range };
+  }
   const block = queries.blockAt(doc, params.position.line);
   if (!block) return null;
   const range = { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } };

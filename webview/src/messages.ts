@@ -30,7 +30,9 @@ export type WebviewToHost =
   | { type: 'copyId'; id: string }
   | { type: 'requestPage'; ref: string; side: Side; offset: number; limit: number }
   | { type: 'openQuery'; ref: string }
-  | { type: 'openQueries'; refs: [string, string] };
+  | { type: 'openQueries'; refs: [string, string] }
+  /** Open the README's section on what a score means (the panel only). */
+  | { type: 'explainScores' };
 
 export type Screen = 'status' | 'batch' | 'query';
 

@@ -11,6 +11,7 @@ import type { HostToWebview, WebviewToHost } from '../../../webview/src/messages
 import type { Ctx } from '../ctx';
 import { UNAVAILABLE_DATA_SOURCE, type PanelDataSource } from './dataSource';
 import { panelHtml } from './html';
+import { openScoreSection } from './scoreSection';
 
 export class InfluencePanel {
   static readonly viewType = 'influenceLens.panel';
@@ -100,6 +101,9 @@ export class InfluencePanel {
           this.post({ type: 'showQueries', views: [a, b] });
           break;
         }
+        case 'explainScores':
+          await openScoreSection(this.ctx.extensionUri);
+          break;
         case 'copyId':
           await vscode.env.clipboard.writeText(message.id);
           this.post({ type: 'notice', level: 'info', message: `Copied ${message.id}` });

@@ -1,6 +1,6 @@
 /**
- * Hovers: on a selection in any file (the client sends the selection: LSP's hover carries none), and on a
- * query block of an .infq file. The selected text is the prompt; a separator line (default `---`) splits
+ * Hovers: on a selection in any file (the client sends the selection: LSP's hover carries none), on the
+ * paragraph under the cursor of a text or Markdown file (plain LSP hover), and on a query block of an .infq file. The selected text is the prompt; a separator line (default `---`) splits
  * off a completion, else the model's own greedy completion is used. A new hover cancels the one before.
  */
 import { corpusInput } from '../engine/corpus/corpus';
@@ -23,6 +23,8 @@ export class HoverHandler {
   constructor(
     private readonly session: Session,
     private readonly answers: AnswerStore,
+    /** The README's section on scores, linked from every answer (a file URL), when there is a README. */
+    private readonly readme?: string,
   ) {}
 
   /** A selection's influence, or null for a blank selection. */
@@ -65,7 +67,7 @@ export class HoverHandler {
       }
       const result = await warm.influence.query(r, abort.signal);
       const ref = this.answers.add({ result, session: warm.influence, label, request: r });
-      return { markdown: influenceMarkdown(result, ref, { indexMissing: !warm.index }), range, ref, answer: hoverAnswer(result) };
+      return { markdown: influenceMarkdown(result, ref, { indexMissing: !warm.index, readme: this.readme }), range, ref, answer: hoverAnswer(result) };
     } catch (e) {
       if (abort.signal.aborted) throw e; // the client drops a cancelled request
       const { message } = describeError(e);

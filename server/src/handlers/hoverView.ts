@@ -6,11 +6,13 @@
 import type { InfluenceResult, RankedDocument } from '../engine/runs/influence';
 import type { Snippet } from '../engine/report/types';
 import type { Missing } from '../session';
+import { SCORE_SECTION, scoreMeaning } from '../engine/report/scoreMeaning';
 import { commandLink, score, text } from './markdown';
 
 const TITLE = '**Influence Lens**';
 
-export function influenceMarkdown(r: InfluenceResult, ref: string, o: { indexMissing?: boolean } = {}): string {
+/** `readme`: the link to the README's section on scores (a file URL the server built), when it has one. */
+export function influenceMarkdown(r: InfluenceResult, ref: string, o: { indexMissing?: boolean; readme?: string } = {}): string {
   const q = r.query;
   const promptTokens = q.promptTokens.length - 1;
   const cut = q.truncatedFrom ? ` (cut to its last ${promptTokens} of ${q.truncatedFrom - 1} tokens to fit the maximum length)` : '';
@@ -33,6 +35,7 @@ export function influenceMarkdown(r: InfluenceResult, ref: string, o: { indexMis
   };
   section('Most helpful', r.top);
   section('Most harmful', r.bottom);
+  if (r.top.length + r.bottom.length > 0) lines.push(`${scoreMeaning(r.nllNats)} ${o.readme ? `[README: ${SCORE_SECTION}](${o.readme})` : `(README: “${SCORE_SECTION}”)`}`, '');
   lines.push(`${methodLine(r)} · ${r.documents.length.toLocaleString('en-US')} documents · ${Math.round(r.timings.totalMs)} ms`, '');
   const links = [commandLink('Show in panel', 'influenceLens.showInPanel', [{ ref }])];
   if (o.indexMissing) links.push(commandLink('Build index', 'influenceLens.buildIndex'));

@@ -3,7 +3,7 @@ import type { QueryView } from '../../../server/src/protocol';
 import { histogramFigure, unitLabel } from '../charts/histogram';
 import { sourceBarsFigure } from '../charts/sourceBars';
 import { describeFit, topKFigure } from '../charts/topK';
-import { el, facts } from '../dom';
+import { button, el, facts } from '../dom';
 import { count, fixed, percent, sig } from '../format';
 import { cardsSection } from './cards';
 import type { View } from './context';
@@ -16,6 +16,14 @@ function methodNote(q: QueryView): string {
   if (m.strategy) parts.push(m.strategy);
   if (m.rank) parts.push(`rank-${m.rank} queries`);
   return parts.join(' · ');
+}
+
+/** What a per-nat score means, in one line; the panel opens the README's section, the report names it. */
+function meaningLine(meaning: NonNullable<QueryView['meaning']>, view: View): HTMLElement {
+  const p = el('p', 'score-meaning', `${meaning.line} `);
+  if (view.host.mode === 'panel') p.append(button(`README: ${meaning.section}`, () => view.host.post({ type: 'explainScores' }), 'link'));
+  else p.append(document.createTextNode(`(README: “${meaning.section}”)`));
+  return p;
 }
 
 function queryText(q: QueryView): HTMLElement {
@@ -62,6 +70,7 @@ export function queryView(q: QueryView, view: View): HTMLElement {
       ['Share of the helpful total', s.topShares.map((t) => `top ${t.percent}% (${count(t.documents)}): ${percent(t.share)}`).join(' · ')],
     ]),
   );
+  if (q.meaning) section.append(meaningLine(q.meaning, view));
   const grid = el('div', 'figures');
   grid.append(histogramFigure(q, view), topKFigure(q, view), sourceBarsFigure(q, view));
   section.append(grid);

@@ -9,6 +9,7 @@ import type { LoadedResults, ResultsDocument, ResultsQuery } from '../results/ty
 import { topKCurve } from './curve';
 import { DEFAULT_BINS, histogram } from './histogram';
 import { rankingOf } from './ranking';
+import { SCORE_SECTION, scoreMeaning } from './scoreMeaning';
 import { sourceLadder } from './sourceLadder';
 import type { CardPage, DocumentCard, QueryMethod, QueryView, ScoreUnit, Side, ViewQuery } from './types';
 
@@ -106,6 +107,7 @@ export function buildQueryView(input: QueryViewInput): QueryView {
     query: viewQuery(input.query),
     method: input.method ?? null,
     unit,
+    ...(unit === 'perNat' ? { meaning: { line: scoreMeaning(divisor), section: SCORE_SECTION } } : {}),
     documents: N,
     summary: {
       ranked,

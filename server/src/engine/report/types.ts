@@ -142,6 +142,8 @@ export interface QueryView {
   query: ViewQuery;
   method: QueryMethod | null;
   unit: ScoreUnit;
+  /** What a per-nat score means, in one line, and the README section with the formula (per-nat views only). */
+  meaning?: { line: string; section: string };
   /** Documents scored. */
   documents: number;
   summary: {
