@@ -397,7 +397,7 @@ export class Session {
     this.publish({
       state: 'ready',
       message: model
-        ? `Ready on ${this.backend.name} with ${basename(model.path)} (${model.architecture}, ${formatCount(model.parameters)} parameters): ${what}`
+        ? `Ready on ${this.backend.name} with ${modelName(model)} (${model.architecture}, ${formatCount(model.parameters)} parameters): ${what}`
         : `Ready on ${this.backend.name}; no model configured (set influenceLens.model, or run "Influence Lens: Open Demo")`,
       backend: this.backendStatus(),
       modelPath: s?.model || undefined,
@@ -480,6 +480,11 @@ export function modelStatus(checkpoint: Checkpoint): ModelStatus {
     vocabSize: c.vocabSize,
     maxSeqLen: c.maxSeqLen,
   };
+}
+
+/** A checkpoint by its file name; a Hugging Face model by its folder and the one above ("demo/model", "org/name"). */
+function modelName(m: ModelStatus): string {
+  return m.format === 'huggingface' ? `${basename(dirname(m.path))}/${basename(m.path)}` : basename(m.path);
 }
 
 function formatCount(n: number): string {
