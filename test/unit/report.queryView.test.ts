@@ -12,6 +12,7 @@ import { sampleRanks } from '../../server/src/engine/report/curve';
 import { histogram } from '../../server/src/engine/report/histogram';
 import { buildQueryView, documentPage, type QueryViewInput } from '../../server/src/engine/report/queryView';
 import { rankingOf } from '../../server/src/engine/report/ranking';
+import { scoreMeaning } from '../../server/src/engine/report/scoreMeaning';
 import { kLadder } from '../../server/src/engine/report/sourceLadder';
 import type { ResultsDocument } from '../../server/src/engine/results/types';
 import { Rng } from '../../server/src/engine/util/random';
@@ -177,6 +178,12 @@ test('pages: any offset of either side, cards naming corpus indices', () => {
   assert.deepEqual(view.top, documentPage(input, 'top', 0, 10));
   assert.deepEqual(view.bottom, documentPage(input, 'bottom', 0, 10));
   assert.equal(view.query.promptTokens, 3);
+});
+
+test('a per-nat view carries the line on what a score means, with its nats; a raw view none', () => {
+  assert.deepEqual(buildQueryView(inputOf(100, 2, 3.5)).meaning, { line: scoreMeaning(3.5), section: 'What a score means' });
+  assert.match(scoreMeaning(3.5), /^Score\/nat: under the influence-function approximation \(EK-FAC\), .* log-probability \(\+ more likely, − less; .*\), divided by the completion's 3\.50 nats/);
+  assert.equal(buildQueryView(inputOf(100, 2, 0)).meaning, undefined);
 });
 
 test('raw scores when the completion has no positive NLL', () => {

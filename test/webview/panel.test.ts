@@ -172,6 +172,20 @@ describe('the panel webview (Chromium)', { skip: SKIP }, () => {
     });
   }
 
+  it('query: one line says what a per-nat score means; its link asks the host for the README section', async () => {
+    const { page, problems } = await panel('vscode-light');
+    await send(page, { type: 'showQuery', view: first });
+    await page.waitForSelector('body[data-screen="query"]');
+    assert.ok(first.meaning, 'the fixture query is per nat');
+    const line = page.locator('.score-meaning');
+    assert.equal(await line.count(), 1);
+    assert.equal(await line.innerText(), `${first.meaning.line} README: What a score means`);
+    const from = (await posted(page)).length;
+    await line.getByRole('button', { name: 'README: What a score means' }).click();
+    assert.deepEqual(await nextPosted(page, 'explainScores', from), { type: 'explainScores' });
+    await done(page, problems);
+  });
+
   it('query: documents open, ids copy, pages turn, k changes; a reload restores it all', async () => {
     const { page, problems } = await panel('vscode-dark');
     await send(page, { type: 'showQuery', view: first });
