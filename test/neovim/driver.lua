@@ -39,6 +39,9 @@ end
 
 local function run()
   assert(QUERIES and NOTES and FIT and QUERY_LINE, 'IL_NVIM_QUERIES, IL_NVIM_NOTES, IL_NVIM_FIT and IL_NVIM_QUERY_LINE must be set')
+  -- init.lua (the page's Lua) ran without an error and defined the selection function.
+  assert(vim.v.errmsg == '', 'init.lua: ' .. vim.v.errmsg)
+  assert(type(InfluenceLensSelection) == 'function', 'init.lua defines no InfluenceLensSelection')
   vim.cmd('edit ' .. vim.fn.fnameescape(QUERIES))
   result.queryFiletype = vim.bo.filetype
   wait('the model and corpus', function()
