@@ -1,5 +1,5 @@
 /**
- * Completes the "Get Started with Influence Lens" walkthrough's steps (package.json,
+ * Completes the "Start with Influence Lens" walkthrough's steps (package.json,
  * contributes.walkthroughs) when the user has done each, from what the server reports: context keys for
  * the steps' `onContext` completion events. Keys only turn true: a step, once done, stays done.
  *

@@ -6,8 +6,10 @@
  * backend in the webview of "Influence Lens: Show Panel". Then the editor product on the embedded demo
  * (300 documents): "Open Demo" fits and indexes with progress; a hover on a selected prompt and on a query of
  * demo/queries.infq; the document view with token colours; "Show in panel"; a batch run ending in the batch
- * view; the server killed mid-batch and restarted. Screenshots (and, always, the logs) go to
- * test/e2e/.artifacts/.
+ * view; the server killed mid-batch and restarted. Switching models (stories260K with its tok512.bin, the demo
+ * with its own tokenizer, and back) raises no error notification and ends in the right status; the
+ * walkthrough's steps complete as the user does each; "Select Compute Backend…" offers every backend.
+ * Screenshots (and, always, the logs) go to test/e2e/.artifacts/.
  *
  * Needs scripts/e2e-setup.sh (chromium, code-server) and `npm run build`; scripts/run-e2e.sh does all three.
  * Skips when ../shared is absent, or when code-server/chromium are missing, unless INFLUENCE_LENS_CODE_SERVER
@@ -21,7 +23,7 @@ import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
 import { REPO } from '../helpers/cli';
-import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
+import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 
 const CODE_SERVER_VERSION = '4.100.3';
 /** Where scripts/e2e-setup.sh installs code-server, unless INFLUENCE_LENS_CODE_SERVER says otherwise. */
@@ -85,6 +87,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       run = prepare();
       const url = await startCodeServer(run);
       await openWorkbench(run, url);
+      await recordErrorNotifications(run.page!);
     },
     { timeout: 2 * START_TIMEOUT + 2 * STEP_TIMEOUT },
   );
@@ -151,6 +154,9 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
   it('"Influence Lens: Open Demo" configures the demo, fits its factors and builds its index with progress', { timeout: DEMO_TIMEOUT }, () =>
     step('4-open-demo', async (page) => {
       await runCommand(page, 'Notifications: Clear All Notifications');
+      const errors = await errorNotifications(page);
+      // The workspace names stories260K and its llama2.c tokenizer: the demo's settings (its model, the
+      // tokenizer cleared) must reach the server as one change, never the demo model with tok512.bin.
       await runCommand(page, 'Influence Lens: Open Demo');
       // The fit's progress notification appears (a bar and a Cancel button), then the index build's.
       const fitting = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'fitting the demo factors' });
@@ -159,6 +165,8 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       await page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'building the demo index' }).waitFor({ timeout: DEMO_TIMEOUT });
       await waitForStatus(page, (lines) => /Index: ready/.test(lines) && !/Running:/.test(lines), DEMO_TIMEOUT);
       await page.locator('.tabs-container .tab').filter({ hasText: 'queries.infq' }).waitFor({ timeout: STEP_TIMEOUT });
+      await assertReady(page, DEMO_MODEL_LINE);
+      assert.deepEqual((await errorNotifications(page)).slice(errors.length), [], 'Open Demo raised no error notification');
     }),
   );
 
@@ -217,6 +225,35 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
     }),
   );
 
+  it('the "Start with Influence Lens" walkthrough shows the demo, the hover and the panel steps done, and your own model not yet', { timeout: TEST_TIMEOUT }, () =>
+    step('7b-walkthrough', async (page) => {
+      await page.mouse.move(0, 0);
+      await page.keyboard.press('Escape');
+      await runCommand(page, 'View: Join All Editor Groups'); // the walkthrough at full width, as a user sees it
+      const steps = await openWalkthrough(page);
+      for (const id of ['openDemo', 'hoverSelection', 'openPanel']) {
+        await steps.filter({ has: page.locator(`[data-done-step-id$="${id}"][aria-checked="true"]`) }).waitFor({ timeout: STEP_TIMEOUT });
+      }
+      assert.equal(await steps.locator('[data-done-step-id$="ownModel"]').getAttribute('aria-checked'), 'false');
+    }),
+  );
+
+  it('"Select Compute Backend…" offers auto and every backend, WebGPU among them', { timeout: TEST_TIMEOUT }, () =>
+    step('7c-backend-picker', async (page) => {
+      await runCommand(page, 'Influence Lens: Select Compute Backend…', { opensPicker: true });
+      // Visible rows and labels only: the widget reuses the rows of an earlier pick (the walkthroughs'), their
+      // detail lines hidden in the DOM.
+      const rows = page.locator('.quick-input-widget .monaco-list-row').filter({ visible: true });
+      await rows.filter({ has: page.locator('.label-name', { hasText: /^webgpu$/ }) }).waitFor({ timeout: STEP_TIMEOUT });
+      const labels = (await rows.locator('.label-name').filter({ visible: true }).allInnerTexts()).map((l) => l.trim());
+      assert.deepEqual(labels, ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
+      assert.match(await rows.first().innerText(), /^auto[\s\S]*webgpu/, "auto's description names webgpu in its order");
+      await page.screenshot({ path: join(ARTIFACTS, '7c-backend-picker.png') });
+      await page.keyboard.press('Escape'); // nothing chosen: the setting is unchanged
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT });
+    }),
+  );
+
   it('"Run Batch on Query File" scores a query file with a progress notification, then the panel shows the batch', { timeout: DEMO_TIMEOUT }, () =>
     step('8-batch', async (page) => {
       await openFile(page, 'batch.infq');
@@ -242,7 +279,101 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       await waitForStatus(page, (lines) => /restarted after the server stopped unexpectedly/.test(lines) && /Index: ready/.test(lines), READY_TIMEOUT);
     }),
   );
+
+  it('pointing the settings at another model and corpus loads them with no error, and completes the walkthrough', { timeout: TEST_TIMEOUT }, () =>
+    step('10-own-model', async (page) => {
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      const errors = await errorNotifications(page);
+      // The walkthrough stays open: its last step is checked as it happens.
+      const steps = await openWalkthrough(page);
+      const ownModel = steps.locator('[data-done-step-id$="ownModel"]');
+      assert.equal(await ownModel.getAttribute('aria-checked'), 'false');
+      // What Select Model… (stories260K.bin, then its tok512.bin) and Select Corpus… write, saved at once as a
+      // user editing settings.json does; the demo's factor and index folders are left for the default caches.
+      editWorkspaceSettings({
+        'influenceLens.model': STORIES260K(),
+        'influenceLens.tokenizer': TOK512(),
+        'influenceLens.corpus': fixture('tinystories', 'valid-head.jsonl'),
+        'influenceLens.factors': '',
+        'influenceLens.index': '',
+      });
+      await waitForStatus(page, (lines) => /Model: \S*stories260K\.bin /.test(lines) && /Corpus: ready \S* \S*valid-head\.jsonl/.test(lines), READY_TIMEOUT);
+      await assertReady(page, /Model:\s\S*stories260K\.bin \(llama2c, llama, /);
+      assert.deepEqual((await errorNotifications(page)).slice(errors.length), [], 'switching models raised no error notification');
+      await steps.filter({ has: page.locator('[data-done-step-id$="ownModel"][aria-checked="true"]') }).waitFor({ timeout: STEP_TIMEOUT });
+      assert.equal(await steps.locator('[aria-checked="true"][data-done-step-id]').count(), 4, 'every step of the walkthrough is done');
+    }),
+  );
+
+  it('"Open Demo" again switches back from stories260K and its tokenizer with no error, reusing the factors and index', { timeout: DEMO_TIMEOUT }, () =>
+    step('11-demo-again', async (page) => {
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      const errors = await errorNotifications(page);
+      await runCommand(page, 'Influence Lens: Open Demo');
+      await waitForStatus(page, (lines) => /Model: \S*demo\/model /.test(lines) && /Index: ready/.test(lines), READY_TIMEOUT);
+      await assertReady(page, DEMO_MODEL_LINE);
+      assert.deepEqual((await errorNotifications(page)).slice(errors.length), [], 'Open Demo raised no error notification');
+      const toasts = await page.locator('.notifications-toasts .notification-toast').allInnerTexts();
+      assert.ok(!toasts.some((t) => /fitting the demo factors|building the demo index/.test(t)), `nothing was fitted or built again: ${toasts.join(' | ')}`);
+    }),
+  );
 });
+
+/** The status bar line of the demo model (a Hugging Face folder holding a Llama). */
+const DEMO_MODEL_LINE = /Model:\s\S*demo\/model \(huggingface, llama, /;
+
+/** The status bar item shows ready (no error icon), and its tooltip names the model. */
+async function assertReady(page: Page, model: RegExp): Promise<void> {
+  const item = statusItem(page);
+  assert.equal(await item.filter({ has: page.locator('.codicon-error') }).count(), 0, `the status is an error: ${(await item.allInnerTexts()).join(' | ')}`);
+  await item.filter({ has: page.locator('.codicon-pulse') }).waitFor({ timeout: STEP_TIMEOUT });
+  await item.hover();
+  const tooltip = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Backend:' });
+  await tooltip.waitFor({ timeout: STEP_TIMEOUT });
+  assert.match((await tooltip.innerText()).replace(/\u00a0/g, ' '), model); // the hover's spaces are &nbsp;
+  await page.mouse.move(0, 0);
+}
+
+/**
+ * Records, in the page, the message of every error notification the workbench shows from now on (a toast or
+ * the notification centre; one whose toast was already gone is still seen): an observer of the DOM, so even
+ * an error shown for a moment is caught, without polling.
+ */
+async function recordErrorNotifications(page: Page): Promise<void> {
+  // A string, not a function: the TypeScript loader's helpers (__name) do not exist in the page.
+  await page.evaluate(`{
+    const seen = (window.influenceLensErrors = new Set());
+    new MutationObserver(() => {
+      for (const icon of document.querySelectorAll('.notification-list-item .notification-list-item-icon.codicon-error')) {
+        const message = icon.closest('.notification-list-item')?.querySelector('.notification-list-item-message')?.textContent ?? '';
+        if (message) seen.add(message);
+      }
+    }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'], characterData: true });
+  }`);
+}
+
+/** The error notifications seen so far, in order. */
+function errorNotifications(page: Page): Promise<string[]> {
+  return page.evaluate(() => Array.from((window as unknown as { influenceLensErrors: Set<string> }).influenceLensErrors));
+}
+
+/** Opens the extension's walkthrough ("Welcome: Open Walkthrough…") and answers its steps. */
+async function openWalkthrough(page: Page) {
+  await runCommand(page, 'Welcome: Open Walkthrough...', { opensPicker: true });
+  await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: 'Start with Influence Lens' }).click();
+  const steps = page.locator('.gettingStartedContainer .getting-started-step');
+  await steps.filter({ hasText: 'Open the demo' }).waitFor({ timeout: STEP_TIMEOUT });
+  // The selected step's Markdown, from the extension's media/walkthrough/ (a webview inside the walkthrough).
+  const media = page.frameLocator('.gettingStartedContainer iframe.webview.ready').frameLocator('iframe#active-frame');
+  await media.locator('h1').first().waitFor({ timeout: STEP_TIMEOUT });
+  return steps;
+}
+
+/** Rewrites keys of the workspace's .vscode/settings.json in one write (VS Code reloads it). */
+function editWorkspaceSettings(values: Record<string, unknown>): void {
+  const path = join(run!.workspace, '.vscode', 'settings.json');
+  writeJson(path, { ...(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>), ...values });
+}
 
 /** Opens a workspace file through Quick Open. */
 async function openFile(page: Page, name: string): Promise<void> {
@@ -462,8 +593,13 @@ async function step(name: string, body: (page: Page) => Promise<void>): Promise<
   }
 }
 
-/** F1, the command's title, Enter once the palette has it selected; resolves when the palette closes. */
-async function runCommand(page: Page, title: string): Promise<void> {
+/**
+ * F1, the command's title, Enter once the palette has it selected; resolves when the palette closes, or, for
+ * a command that opens a quick pick of its own, once the palette's list is replaced.
+ */
+async function runCommand(page: Page, title: string, o: { opensPicker?: boolean } = {}): Promise<void> {
+  // Keys typed into a webview (the panel, a walkthrough's Markdown) stay in its iframe: focus the workbench.
+  await page.evaluate('document.activeElement instanceof HTMLIFrameElement && document.activeElement.blur()');
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ timeout: STEP_TIMEOUT });
@@ -473,6 +609,10 @@ async function runCommand(page: Page, title: string): Promise<void> {
     .filter({ hasText: title })
     .waitFor({ timeout: STEP_TIMEOUT });
   await page.keyboard.press('Enter');
+  if (o.opensPicker) {
+    await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: title }).waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+    return;
+  }
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: STEP_TIMEOUT });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The "Get Started" walkthrough's manifest (package.json, contributes.walkthroughs): every step completes on
+ * The "Start with Influence Lens" walkthrough's manifest (package.json, contributes.walkthroughs): every step completes on
  * something the extension really produces (a context key the client sets, or one of its registered
  * commands), its Markdown ships in the package and loads nothing remote, and its buttons run real commands.
  * That the steps complete in VS Code is checked by test/e2e/vscode.test.ts.
