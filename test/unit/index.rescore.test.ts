@@ -134,7 +134,7 @@ for (const whitening of [0, 0.1]) test(`the device rows score against a precondi
     const rows = await download(device.rows(c));
     assert.equal(rows.length, B);
     assert.ok(rows.every((x) => x.byteLength === settings.rowBytes));
-    const scores = await download(device.scores(rows, PT));
+    const scores = await device.scores(rows, PT);
     docs.forEach((d, b) => {
       const exact = SHAPES.reduce((s, [O, I], m) => s + gradient(d[m].a, d[m].g, L, O, I).reduce((t, x, k) => t + x * P[m][k], 0), 0);
       const scale = SHAPES.reduce((s, [O, I], m) => s + frob(gradient(d[m].a, d[m].g, L, O, I)) * frob(P[m]), 0);
@@ -142,7 +142,7 @@ for (const whitening of [0, 0.1]) test(`the device rows score against a precondi
     });
     // The rows' prefixes score as their first factors do (X, V unpacked here, Σ_k x_kᵀ P v_k on the host).
     const prefixes = rows.map((row) => row.subarray(0, settings.prefixBytes));
-    const fromPrefixes = await download(device.scores(prefixes, PT));
+    const fromPrefixes = await device.scores(prefixes, PT);
     prefixes.forEach((row, b) => {
       if (whitening > 0) return; // P̂ is in whitened coordinates there
       const f = unpackRescoreRow(row, settings);
@@ -154,6 +154,28 @@ for (const whitening of [0, 0.1]) test(`the device rows score against a precondi
       }, 0);
       assert.ok(Math.abs(fromPrefixes[b] - want) < 1e-3 * Math.abs(want) + 1e-4, `prefix of document ${b}: ${fromPrefixes[b]} vs ${want}`);
     });
+    // A query of rank 3 is scored the same through its rank-4 factors as through itself (the range finder finds its whole range).
+    const lowRank = SHAPES.map(([O, I]) => {
+      const u = randn(O * 3);
+      const v = randn(I * 3);
+      const t = new Float32Array(I * O);
+      for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let j = 0; j < 3; j++) t[i * O + o] += u[o * 3 + j] * v[i * 3 + j];
+      return t;
+    });
+    const PTlow = new Map<string, Tensor2D>(SHAPES.map(([O, I], m) => [names[m], tf.tensor2d(lowRank[m], [I, O])]));
+    try {
+      const dense = await device.scores(rows, PTlow);
+      const factored = await device.scores(rows, PTlow, 4);
+      const again = await device.scores(prefixes, PTlow, 4); // the factors are made once per query and reused
+      const densePrefixes = await device.scores(prefixes, PTlow);
+      dense.forEach((x, b) => assert.ok(Math.abs(factored[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `document ${b}: rank-4 query ${factored[b]} vs the query ${x}`));
+      densePrefixes.forEach((x, b) => assert.ok(Math.abs(again[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `prefix ${b}: rank-4 query ${again[b]} vs the query ${x}`));
+      // A query of higher rank is not: its rank-1 factors leave a visible error (the test measures something).
+      const rank1 = await device.scores(rows, PT, 1);
+      assert.ok(rank1.some((x, b) => Math.abs(x - scores[b]) > 1e-2 * Math.abs(scores[b])), 'a rank-1 approximation of a random query changed nothing');
+    } finally {
+      tf.dispose([...PTlow.values()]);
+    }
     if (whitening === 0) {
       // Unpacked factors reconstruct the gradient within int8 rounding.
       const f = unpackRescoreRow(rows[0], settings);

@@ -3,7 +3,7 @@
  * (search), and the part of an open index this thread holds and scans.
  */
 import type { StageHandlers, ThreadState } from '../backend/deviceState';
-import { download, joinReadbacks } from '../backend/readback';
+import { joinReadbacks } from '../backend/readback';
 import { tokenQueryTransposed } from '../score/handlers';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
@@ -18,7 +18,7 @@ export type IndexTask =
   | { kind: 'openIndexPart'; dir: string; part: number; parts: number; stream?: boolean }
   | { kind: 'scanIndexPart'; query: IndexQuery }
   | { kind: 'closeIndexPart' }
-  | { kind: 'rescoreRows'; rows: Uint8Array[] };
+  | { kind: 'rescoreRows'; rows: Uint8Array[]; queryRank: number };
 
 export interface IndexResults {
   setIndexBasis: null;
@@ -80,5 +80,5 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     device(s).part = undefined;
     return null;
   },
-  rescoreRows: (s, task) => download(indexSketch(s).rescoring.scores(task.rows, tokenQueryTransposed(s))),
+  rescoreRows: (s, task) => indexSketch(s).rescoring.scores(task.rows, tokenQueryTransposed(s), task.queryRank),
 };

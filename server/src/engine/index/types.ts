@@ -15,11 +15,12 @@ export const BLOCK = 8;
 export const LANES = 16;
 
 /**
- * The version this tool writes and reads (7: a rescoring tier of low-rank gradient factors beside the
- * sketch; 6: fixed-size sketches, chunk checksums from four interleaved states; 5 the same rows with a
- * one-state checksum; 3 and 4 held layout 3's blocks only).
+ * The version this tool writes and reads (8: the rescoring tier stores each factor's values together; 7: a
+ * rescoring tier of low-rank gradient factors beside the sketch; 6: fixed-size sketches, chunk checksums
+ * from four interleaved states; 5 the same rows with a one-state checksum; 3 and 4 held layout 3's blocks
+ * only).
  */
-export const INDEX_VERSION = 7;
+export const INDEX_VERSION = 8;
 
 export const SKETCH_KINDS = ['eigen', 'kron', 'count', 'blocks'] as const;
 export type SketchKind = (typeof SKETCH_KINDS)[number];

@@ -52,6 +52,12 @@ export interface InfluenceRequest {
 /** Candidates per side the second rescoring step scores with every factor (the first, with the rows' prefixes). */
 const SECOND_STEP = { top: 40, bottom: 25 };
 
+/**
+ * The query's rank in each rescoring step (0: the query itself): its spectrum falls fast, so the first
+ * step, which only has to keep the best and worst, multiplies by a few factors (docs/INDEX.md, "Two tiers").
+ */
+const QUERY_RANK = { first: 16, second: 0 };
+
 /** Documents per side scored token by token beyond those shown: a margin for the rescoring tier's small errors. */
 export const DEFAULT_RERANK = 2;
 
@@ -197,10 +203,10 @@ export class InfluenceSession {
    */
   private async rescore(turn: ScorerTurn, reader: RescoreReader, found: Found & { rows: Uint8Array[]; candidates: number[] }): Promise<void> {
     const { rows, candidates, scores } = found;
-    const first = await turn.rescore(rows);
+    const first = await turn.rescore(rows, QUERY_RANK.first);
     candidates.forEach((j, c) => (scores[j] = first[c]));
     const keep = [...new Set([...topK(first, SECOND_STEP.top), ...bottomK(first, SECOND_STEP.bottom)])];
-    const second = await turn.rescore(reader.read(keep.map((c) => candidates[c])));
+    const second = await turn.rescore(reader.read(keep.map((c) => candidates[c])), QUERY_RANK.second);
     keep.forEach((c, k) => (scores[candidates[c]] = second[k]));
   }
 

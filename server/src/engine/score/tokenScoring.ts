@@ -18,8 +18,12 @@ export interface ScorerTurn {
   loss: number;
   /** Per-token influence of each document (one array per document, its length). */
   tokens(documents: CaptureSequence[]): Promise<Float32Array[]>;
-  /** Scores of rescoring-tier rows (docs/INDEX.md, "Two tiers"; whole rows, or prefixes: their first factors) against the query, on threads that hold the tier's basis. */
-  rescore(rows: Uint8Array[]): Promise<Float32Array>;
+  /**
+   * Scores of rescoring-tier rows (docs/INDEX.md, "Two tiers"; whole rows, or prefixes: their first factors)
+   * against the query, on threads that hold the tier's basis; with `queryRank`, against the query's
+   * rank-`queryRank` approximation (0: the query itself).
+   */
+  rescore(rows: Uint8Array[], queryRank?: number): Promise<Float32Array>;
 }
 
 export class TokenScorer {
@@ -63,7 +67,7 @@ export class TokenScorer {
       return work({
         loss,
         tokens: (documents) => this.score(documents, o),
-        rescore: (rows) => this.rescore(rows, o),
+        rescore: (rows, queryRank = 0) => this.rescore(rows, queryRank, o),
       });
     });
     this.queue = step.catch(() => undefined);
@@ -77,11 +81,11 @@ export class TokenScorer {
   }
 
   /** Rescoring-tier rows against the current query, split over the threads (which hold the index's tier: IndexQueryEncoder). */
-  private async rescore(rows: Uint8Array[], o: RunOptions): Promise<Float32Array> {
+  private async rescore(rows: Uint8Array[], queryRank: number, o: RunOptions): Promise<Float32Array> {
     const parts = this.pool.backend.gpu ? 1 : this.pool.size;
     const per = Math.ceil(rows.length / parts);
     const runs: Promise<Float32Array>[] = [];
-    for (let i = 0; i < rows.length; i += per) runs.push(this.pool.run({ kind: 'rescoreRows', rows: rows.slice(i, i + per) }, o));
+    for (let i = 0; i < rows.length; i += per) runs.push(this.pool.run({ kind: 'rescoreRows', rows: rows.slice(i, i + per), queryRank }, o));
     const out = new Float32Array(rows.length);
     (await Promise.all(runs)).forEach((scores, k) => out.set(scores, k * per));
     return out;
@@ -89,22 +93,54 @@ export class TokenScorer {
 
   /** Per-token influence of each document on the current query (one array per document, its length). */
   private async score(documents: CaptureSequence[], o: RunOptions & { batchSize?: number } = {}): Promise<Float32Array[]> {
-    // Small batches spread over the worker threads, a GPU takes them all at once; documents of like length
-    // batched together, so that little of a batch is padding.
-    const batch = o.batchSize ?? (this.pool.backend.gpu ? this.pool.batchSize : 4);
-    const order = documents.map((_, i) => i).sort((a, b) => documents[a].tokens.length - documents[b].tokens.length);
+    // A GPU takes them all at once; CPU threads one batch each, of like lengths so that little is padding.
+    const most = o.batchSize ?? (this.pool.backend.gpu ? this.pool.batchSize : MAX_CPU_BATCH);
+    const parts = this.pool.backend.gpu ? 1 : this.pool.size;
     const out = new Array<Float32Array>(documents.length);
-    const parts: Promise<void>[] = [];
-    for (let i = 0; i < order.length; i += batch) {
-      const at = order.slice(i, i + batch);
-      const seqs = at.map((k) => documents[k]);
-      parts.push(
-        this.pool.run({ kind: 'tokenScores', sequences: seqs }, o).then(({ L, values }) => seqs.forEach((s, b) => (out[at[b]] = values.slice(b * L, b * L + s.tokens.length)))),
-      );
-    }
-    await Promise.all(parts);
+    await Promise.all(
+      lengthBatches(documents.map((d) => d.tokens.length), parts, most).map((at) => {
+        const seqs = at.map((k) => documents[k]);
+        return this.pool.run({ kind: 'tokenScores', sequences: seqs }, o).then(({ L, values }) => seqs.forEach((s, b) => (out[at[b]] = values.slice(b * L, b * L + s.tokens.length))));
+      }),
+    );
     return out;
   }
+}
+
+/** Most documents in one CPU batch of the per-token pass (its memory grows with batch × length). */
+const MAX_CPU_BATCH = 8;
+
+/**
+ * Documents (by token count) into batches of at most `most`, as many as there are threads (more when
+ * needed), contiguous in length order and split where the slowest batch — its padded tokens, count ×
+ * longest — is least: the threads finish together and a hover waits for the slowest.
+ */
+export function lengthBatches(lengths: number[], parts: number, most: number): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b]);
+  if (order.length === 0) return [];
+  const count = Math.max(parts, Math.ceil(order.length / most));
+  // From the longest down: a batch takes documents while its padded tokens stay within `budget`.
+  const split = (budget: number): number[][] | undefined => {
+    const batches: number[][] = [];
+    let i = order.length - 1;
+    while (i >= 0) {
+      const longest = Math.max(1, lengths[order[i]]);
+      const batch: number[] = [];
+      while (i >= 0 && batch.length < most && (batch.length + 1) * longest <= budget) batch.unshift(order[i--]);
+      if (batch.length === 0 || batches.length === count) return undefined;
+      batches.push(batch);
+    }
+    return batches;
+  };
+  // The least budget that fits in `count` batches (binary search over padded tokens).
+  let lo = Math.max(1, ...lengths);
+  let hi = lo * Math.min(order.length, most); // full batches: ⌈n / most⌉ ≤ count of them
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (split(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return split(lo)!.reverse();
 }
 
 /** One document's per-token influence on one query (sets up a scorer for the occasion). */

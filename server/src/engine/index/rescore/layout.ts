@@ -3,8 +3,10 @@
  * rank-r factors G_d ≈ X Vᵀ (X [out × r] orthonormal columns, V [in × r], columns by singular value,
  * largest first), int8 with a float32 scale per column. A row is a header [checksum of the prefix u32]
  * [checksum of the rest u32][row number u32][0 u32], every column's scale (f32; per module r for X, then r
- * for V), then the values in two groups: the first `prefixRank` columns of every module (X row-major, then
- * V), then the other columns alike; padded to 16 bytes. Rows have one size, so a document's row is found by
+ * for V), then the values in two groups: the first `prefixRank` columns of every module (X's columns one
+ * after another, then V's), then the other columns alike; padded to 16 bytes. Column after column, so that
+ * a group of a module is the [k × out] and [k × in] blocks the rescoring product takes, converted from int8
+ * by a native typed-array copy. Rows have one size, so a document's row is found by
  * arithmetic and read alone, and a first rescoring step reads only the prefix (header, scales, first
  * group), which its own checksum covers.
  */
@@ -119,7 +121,7 @@ export function packRescoreRow(factors: LowRankFactors[], s: RescoreSettings): U
       [factors[m].X, factors[m].V].forEach((M, side) => {
         const rows = side === 0 ? outDim : inDim;
         const inv = inverse[m][side];
-        for (let p = 0; p < rows; p++) for (let k = from; k < to; k++) row[valueAt++] = Math.round(M[p * r + k] * inv[k]) & 0xff;
+        for (let k = from; k < to; k++) for (let p = 0; p < rows; p++) row[valueAt++] = Math.round(M[p * r + k] * inv[k]) & 0xff;
       });
     });
   }
@@ -172,7 +174,7 @@ export function unpackRescoreRow(row: Uint8Array, s: RescoreSettings, rank = s.r
         const last = Math.min(to, k0);
         if (from < last) {
           const scales = Array.from({ length: last - from }, (_, j) => view.getFloat32(at + 4 * (from + j), true));
-          for (let p = 0; p < rows; p++) for (let k = from; k < last; k++) M[p * k0 + k] = values[valueAt + p * width + (k - from)] * scales[k - from];
+          for (let k = from; k < last; k++) for (let p = 0; p < rows; p++) M[p * k0 + k] = values[valueAt + (k - from) * rows + p] * scales[k - from];
         }
         valueAt += rows * width;
       });
@@ -182,41 +184,39 @@ export function unpackRescoreRow(row: Uint8Array, s: RescoreSettings, rank = s.r
 }
 
 /**
- * One module's factors of many rows (whole rows, or prefixes: their first factors) side by side, as the
- * rescoring product takes them: X [out × C·k] and V [in × C·k], candidate c's factors in columns
- * [c·k, (c + 1)·k). Read straight from the int8 values (no per-row arrays): k = the factors every row holds.
+ * One module's factors of many rows (whole rows, or prefixes: their first factors), one factor per row as
+ * the rescoring product takes them: X̂ [C·k × out] and V̂ [C·k × in] unscaled (int8 values as float32,
+ * copied natively block by block: the row stores each group's columns one after another), candidate c's
+ * factors in rows [c·k, (c + 1)·k), and each factor's product of scales [C·k]: x_k = sx_k x̂_k, v_k = sv_k v̂_k.
+ * k = the factors every row holds.
  */
-export function gatherModule(rows: Uint8Array[], s: RescoreSettings, m: number): { X: Float32Array; V: Float32Array; k: number } {
+export function gatherModule(rows: Uint8Array[], s: RescoreSettings, m: number): { X: Float32Array; V: Float32Array; scales: Float32Array; k: number } {
   const C = rows.length;
   const r = s.rank;
   const k = C > 0 && rows.every((row) => row.byteLength >= s.rowBytes) ? r : s.prefixRank;
   const [outDim, inDim] = s.shapes[m];
-  const X = new Float32Array(outDim * C * k);
-  const V = new Float32Array(inDim * C * k);
+  const X = new Float32Array(C * k * outDim);
+  const V = new Float32Array(C * k * inDim);
+  const scales = new Float32Array(C * k);
   const groups: [number, number][] = [[0, s.prefixRank], [s.prefixRank, k]];
   // Where module m's X and V start in each group.
   const before = s.shapes.slice(0, m).reduce((n, [o, i]) => n + o + i, 0);
   const columnValues = s.shapes.reduce((n, [o, i]) => n + o + i, 0);
+  const scaleAt = HEADER + 4 * 2 * r * m;
   rows.forEach((row, c) => {
     const view = new DataView(row.buffer, row.byteOffset, row.byteLength);
     const values = new Int8Array(row.buffer, row.byteOffset, row.byteLength);
-    const scaleAt = HEADER + 4 * 2 * r * m;
+    for (let j = 0; j < k; j++) scales[c * k + j] = view.getFloat32(scaleAt + 4 * j, true) * view.getFloat32(scaleAt + 4 * (r + j), true);
     let groupAt = HEADER + 4 * 2 * r * s.shapes.length;
     for (const [from, to] of groups) {
-      const width = (from === 0 ? s.prefixRank : r - s.prefixRank);
+      const width = from === 0 ? s.prefixRank : r - s.prefixRank;
       if (to > from) {
         const xAt = groupAt + before * width;
-        const vAt = xAt + outDim * width;
-        for (let j = from; j < to; j++) {
-          const sx = view.getFloat32(scaleAt + 4 * j, true);
-          const sv = view.getFloat32(scaleAt + 4 * (r + j), true);
-          const col = c * k + j;
-          for (let p = 0; p < outDim; p++) X[p * C * k + col] = values[xAt + p * width + (j - from)] * sx;
-          for (let p = 0; p < inDim; p++) V[p * C * k + col] = values[vAt + p * width + (j - from)] * sv;
-        }
+        X.set(values.subarray(xAt, xAt + width * outDim), (c * k + from) * outDim);
+        V.set(values.subarray(xAt + width * outDim, xAt + width * (outDim + inDim)), (c * k + from) * inDim);
       }
       groupAt += columnValues * width;
     }
   });
-  return { X, V, k };
+  return { X, V, scales, k };
 }

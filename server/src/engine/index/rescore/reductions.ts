@@ -6,14 +6,14 @@
  * P̂ = N_S P_q N_Aᵀ (N = D^½ Qᵀ), the query's preconditioned gradient in the same coordinates, one 2-D
  * product per module for all candidates.
  */
-import { readback, type Readback } from '../../backend/readback';
+import { download, readback, type Readback } from '../../backend/readback';
 import type { DeviceCaptures, DeviceModuleCapture } from '../../capture/deviceCaptures';
 import { batchMatMul } from '../../model/ops';
 import { tf, type Tensor2D, type Tensor3D } from '../../tf';
 import { Rng } from '../../util/random';
 import type { WhiteningMessage } from './basis';
 import { factorsFromSketches } from './factorize';
-import { gatherModule, packRescoreRow, type RescoreSettings } from './layout';
+import { gatherModule, packRescoreRow, RESCORE_OVERSAMPLE, type RescoreSettings } from './layout';
 
 /** The seeded Gaussian test matrix Ω [in × ℓ] of module `m` (row-major). */
 export function rescoreOmega(seed: number, m: number, inDim: number, l: number): Float32Array {
@@ -30,6 +30,12 @@ interface Whitening {
   NA: Tensor2D;
 }
 
+/** A query's P̂ᵀ ≈ A Bᵀ per module, from its randomised range finder: A [in × rank], B [out × rank]. */
+interface QueryFactors {
+  A: Tensor2D;
+  B: Tensor2D;
+}
+
 interface DeviceModule {
   name: string;
   /** Ω' = M_Aᵀ Ω [in × ℓ]: the tokens' inputs times it give W's range sketch before M_S. */
@@ -39,6 +45,8 @@ interface DeviceModule {
 
 export class DeviceRescore {
   private readonly modules: DeviceModule[];
+  /** The low-rank factors of the query set now (keyed by its Pᵀ map, which each new query replaces). */
+  private query?: { key: Map<string, Tensor2D>; rank: number; factors: Promise<QueryFactors[]> };
 
   constructor(
     readonly settings: RescoreSettings,
@@ -66,6 +74,13 @@ export class DeviceRescore {
 
   dispose(): void {
     for (const m of this.modules) tf.dispose([m.omega, ...(m.whitening ? Object.values(m.whitening) : [])]);
+    this.dropQuery();
+  }
+
+  private dropQuery(): void {
+    const old = this.query;
+    this.query = undefined;
+    void old?.factors.then((fs) => fs.forEach((f) => tf.dispose([f.A, f.B])), () => undefined);
   }
 
   /** Every document's packed row (unsealed: the builder writes its number and checksum). */
@@ -90,28 +105,67 @@ export class DeviceRescore {
   }
 
   /**
-   * Scores of packed rows (whole, or prefixes: their first factors) against a query's preconditioned gradient, PT = P_qᵀ [in × out] per module:
-   * Σ_k v_kᵀ P̂ᵀ x_k = Σ (P̂ᵀ X ⊙ V) with the candidates' factors side by side, [in × C·r].
+   * Scores of packed rows (whole, or prefixes: their first factors) against a query's preconditioned
+   * gradient, PT = P_qᵀ [in × out] per module: Σ_k v_kᵀ P̂ᵀ x_k, with the candidates' factors side by side.
+   * `queryRank` 0 multiplies by P̂ᵀ itself (in·out per factor and candidate); else by its rank-`queryRank`
+   * factors P̂ᵀ ≈ A Bᵀ, Σ (Aᵀ V ⊙ Bᵀ X), (in + out)·rank per factor and candidate — the query's spectrum
+   * decays fast, so a small rank keeps the candidates' order (docs/INDEX.md, "Two tiers").
    */
-  scores(rows: Uint8Array[], PT: Map<string, Tensor2D>): Readback<Float32Array> {
+  async scores(rows: Uint8Array[], PT: Map<string, Tensor2D>, queryRank = 0): Promise<Float32Array> {
+    const low = queryRank > 0 ? await this.queryFactors(PT, queryRank) : undefined;
     const C = rows.length;
     // Called outside a capture's tidy scope (a task of its own): every intermediate goes with this one.
     const total = tf.tidy(() => {
       let sum: tf.Tensor = tf.zeros([C]);
       this.settings.shapes.forEach(([outDim, inDim], m) => {
-        const d = this.modules[m];
-        const P = PT.get(d.name);
-        if (!P) throw new Error(`no query is set for module ${d.name} in this compute thread`);
-        // P̂ᵀ = N_A Pᵀ N_Sᵀ.
-        const Phat = d.whitening ? (tf.matMul(tf.matMul(d.whitening.NA, P), tf.transpose(d.whitening.NS)) as Tensor2D) : P;
-        const { X, V, k } = gatherModule(rows, this.settings, m);
-        const px = tf.matMul(Phat, tf.tensor2d(X, [outDim, C * k])); // [in, C·k]
-        const perColumn = tf.sum(tf.mul(px, tf.tensor2d(V, [inDim, C * k])), 0); // [C·k]
-        sum = tf.add(sum, tf.sum(tf.reshape(perColumn, [C, k]), 1));
+        const { X, V, scales, k } = gatherModule(rows, this.settings, m);
+        const Xs = tf.tensor2d(X, [C * k, outDim]);
+        const Vs = tf.tensor2d(V, [C * k, inDim]);
+        const f = low?.[m];
+        // Per factor: x̂_kᵀ P̂ v̂_k = (X̂ P̂ ⊙ V̂) summed over in, or (X̂ B ⊙ V̂ A) summed over the query's rank; then its scales.
+        const raw = f
+          ? tf.sum(tf.mul(tf.matMul(Xs, f.B), tf.matMul(Vs, f.A)), 1)
+          : tf.sum(tf.mul(tf.matMul(Xs, tf.transpose(this.whitened(PT, m))), Vs), 1); // [C·k]
+        const perFactor = tf.mul(raw, tf.tensor1d(scales));
+        sum = tf.add(sum, tf.sum(tf.reshape(perFactor, [C, k]), 1));
       });
       return sum;
     });
-    return readback([total], ([scores]) => scores as Float32Array);
+    return download(readback([total], ([scores]) => scores as Float32Array));
+  }
+
+  /** Module m's P̂ᵀ = N_A Pᵀ N_Sᵀ (Pᵀ itself unwhitened), in the caller's tidy scope. */
+  private whitened(PT: Map<string, Tensor2D>, m: number): Tensor2D {
+    const d = this.modules[m];
+    const P = PT.get(d.name);
+    if (!P) throw new Error(`no query is set for module ${d.name} in this compute thread`);
+    return d.whitening ? (tf.matMul(tf.matMul(d.whitening.NA, P), tf.transpose(d.whitening.NS)) as Tensor2D) : P;
+  }
+
+  /**
+   * The query's rank-r factors per module, made once per query: a randomised range finder with one power
+   * iteration on the device (Y = P̂ᵀ P̂ Ω'... with Ω' Gaussian), factored on the host (factorize.ts).
+   */
+  private queryFactors(PT: Map<string, Tensor2D>, rank: number): Promise<QueryFactors[]> {
+    if (this.query?.key === PT && this.query.rank === rank) return this.query.factors;
+    this.dropQuery();
+    const factors = Promise.all(
+      this.settings.shapes.map(async ([outDim, inDim], m) => {
+        const l = rank + RESCORE_OVERSAMPLE;
+        const [Y, Z] = tf.tidy(() => {
+          const M = this.whitened(PT, m); // [in × out]
+          const Mt = tf.transpose(M) as Tensor2D; // explicit: wasm's matMul with a transposed operand is slow
+          const omega = tf.tensor2d(rescoreOmega(this.settings.seed + 1, m, outDim, l), [outDim, l]);
+          const Y = tf.matMul(M, tf.matMul(Mt, tf.matMul(M, omega))) as Tensor2D; // (M Mᵀ) M Ω: [in × ℓ]
+          return [Y, tf.matMul(Mt, Y) as Tensor2D]; // Mᵀ Y: [out × ℓ]
+        });
+        const [y, z] = await download(readback([Y, Z], (data) => data));
+        const f = factorsFromSketches(y, z, inDim, outDim, l, rank); // M ≈ A Bᵀ, A = f.X [in × r], B = f.V [out × r]
+        return { A: tf.tensor2d(Float32Array.from(f.X), [inDim, rank]), B: tf.tensor2d(Float32Array.from(f.V), [outDim, rank]) };
+      }),
+    );
+    this.query = { key: PT, rank, factors };
+    return factors;
   }
 }
 
