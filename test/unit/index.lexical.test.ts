@@ -75,7 +75,8 @@ test('candidates: the sketch’s best and worst united with BM25’s best, each 
     assert.deepEqual(got.sources, { sketch: 2, lexical: 1, union: 2 });
     const wider = candidateRows(estimates, lexical, 'Tokyo', { top: 2, bottom: 1, lexical: 3 });
     assert.deepEqual(wider.rows, [1, 3, 2, 0]);
-    assert.deepEqual(candidateCounts(400), { top: 150, lexical: 150, bottom: 100 });
+    assert.deepEqual(candidateCounts(1350), { top: 250, bottom: 300, lexical: 800 });
+    assert.deepEqual(candidateCounts(100), { top: 19, bottom: 22, lexical: 59 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

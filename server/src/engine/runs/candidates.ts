@@ -15,14 +15,18 @@ export interface CandidateCounts {
   lexical: number;
 }
 
-/** Candidates in all by default (influenceLens.hover.candidates), split by candidateCounts. */
-export const DEFAULT_CANDIDATE_TOTAL = 400;
+/** Candidates in all by default (influenceLens.hover.candidates), split by candidateCounts: about 1,100 once united. */
+export const DEFAULT_CANDIDATE_TOTAL = 1350;
 
-/** A total split over the sources in the shares measured on the demo (docs/INDEX.md, "Two tiers"). */
+/**
+ * A total split over the sources in the shares measured on the demo (docs/INDEX.md, "Two tiers"): BM25
+ * 16/27 (it finds most of the exact top documents, and many of the most harmful, which share the prompt's
+ * words), the sketch's worst 6/27 and best 5/27.
+ */
 export function candidateCounts(total: number): CandidateCounts {
-  const top = Math.round((total * 3) / 8);
-  const lexical = Math.round((total * 3) / 8);
-  return { top, lexical, bottom: Math.max(0, total - top - lexical) };
+  const top = Math.round((total * 5) / 27);
+  const bottom = Math.round((total * 6) / 27);
+  return { top, bottom, lexical: Math.max(0, total - top - bottom) };
 }
 
 export const DEFAULT_CANDIDATES = candidateCounts(DEFAULT_CANDIDATE_TOTAL);

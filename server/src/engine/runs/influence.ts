@@ -50,16 +50,17 @@ export interface InfluenceRequest {
 }
 
 /** Candidates per side the second rescoring step scores with every factor (the first, with the rows' prefixes). */
-const SECOND_STEP = { top: 40, bottom: 25 };
+const SECOND_STEP = { top: 80, bottom: 50 };
 
 /**
- * The query's rank in each rescoring step (0: the query itself): its spectrum falls fast, so the first
- * step, which only has to keep the best and worst, multiplies by a few factors (docs/INDEX.md, "Two tiers").
+ * The query's rank in each rescoring step (0: the query itself): its spectrum falls fast, so rank 8 keeps
+ * the first step's best and worst as the query itself does, at half the cost; the second step, which
+ * orders the documents to show, takes the query whole (docs/INDEX.md, "Two tiers").
  */
-const QUERY_RANK = { first: 16, second: 0 };
+const QUERY_RANK = { first: 8, second: 0 };
 
 /** Documents per side scored token by token beyond those shown: a margin for the rescoring tier's small errors. */
-export const DEFAULT_RERANK = 2;
+export const DEFAULT_RERANK = 3;
 
 export interface RankedDocument {
   document: ResultsDocument;
