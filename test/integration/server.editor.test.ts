@@ -244,7 +244,7 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const fromStatus = server.statuses.length;
     await command(server, SERVER_COMMANDS.buildIndex, [], 'index-token');
     await server.statuses.next((x) => x.index?.state === 'ready', fromStatus);
-    // The default candidates (400) cover all 61 documents: what this checks is the path through the server —
+    // 400 candidates cover all 61 documents: what this checks is the path through the server —
     // candidates from the sketch and BM25, ranked by the rescoring tier, the shown ones scored exactly.
     const r = await hoverText(server, pathToFileURL(join(s.dir, 'e.txt')).href, `${PROMPT}\n---\n${COMPLETION}`);
     assert.ok(r?.answer);
