@@ -11,7 +11,7 @@ test('defaults', () => {
   const s = parseSettings(null);
   assert.deepEqual(
     { backend: s.backend, workers: s.workers, model: s.model, strategy: s.strategy, separator: s.separator, hover: s.hover, damping: s.damping, maxNewTokens: s.maxNewTokens, completion: s.completion },
-    { backend: 'auto', workers: 0, model: '', strategy: 'ekfac', separator: '---', hover: { top: 5, bottom: 3, rerank: 2, candidates: 400 }, damping: null, maxNewTokens: 64, completion: 'firstLine' },
+    { backend: 'auto', workers: 0, model: '', strategy: 'ekfac', separator: '---', hover: { top: 5, bottom: 3, rerank: 3, candidates: 1350 }, damping: null, maxNewTokens: 64, completion: 'firstLine' },
   );
 });
 
