@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: speed figures as JSON on stdout (progress on stderr). Figures, not pass/fail:
- * record them in notes with the machine and backend.
+ * record them in notes with the machine and backend. `-- --backends` lists the backends that initialise here.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -30,6 +30,11 @@ async function availableBackends(): Promise<BackendName[]> {
 }
 
 async function main() {
+  if (process.argv.includes('--backends')) {
+    // `npm run bench -- --backends`: which backends initialise here, one after another as the benchmark tries them.
+    process.stdout.write(JSON.stringify({ backends: await availableBackends() }) + '\n');
+    return;
+  }
   const m = await openStories260K();
   const all = tinyStoriesSequences(m, 256);
   const backends = await availableBackends();

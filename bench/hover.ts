@@ -30,6 +30,7 @@ import { DEFAULT_RERANK } from '../server/src/engine/runs/influence';
 import { ModelRun } from '../server/src/engine/runs/modelRun';
 import { prepareQueries } from '../server/src/engine/runs/queries';
 import { scoreCorpus } from '../server/src/engine/score/score';
+import { startedAs } from './entry';
 
 const ROOT = resolve(__dirname, '..');
 /** Documents per side scored exactly beyond those shown: the extension's default (IL_HOVER_RERANK to measure others). */
@@ -292,7 +293,7 @@ export async function benchHover(log: (s: string) => void) {
   }
 }
 
-if (require.main === module && /hover\.[cm]?[tj]s$/.test(process.argv[1] ?? '')) {
+if (startedAs('hover')) {
   benchHover((s) => process.stderr.write(`bench: ${s}\n`)).then(
     (r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'),
     (e) => {

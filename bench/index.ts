@@ -27,6 +27,7 @@ import { DEFAULT_SIZE } from '../demo/src/corpus/generate';
 import { agreement, benchQueries, exactScores, fittedDemo, sketchAccuracy } from './sketchAccuracy';
 import type { ScoreOutput } from '../server/src/engine/score/score';
 import type { PreparedQuery } from '../server/src/engine/score/queries';
+import { startedAs } from './entry';
 
 /** Wall and CPU seconds (every thread of the process) of `fn`. */
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
@@ -304,7 +305,7 @@ async function scanOnly() {
   }
 }
 
-if (require.main === module) {
+if (startedAs('index')) {
   const which = process.argv[2] === 'demo' ? demoOnly() : scanOnly();
   which.catch((e) => {
     process.stderr.write(`bench:scan failed: ${e instanceof Error ? e.stack : e}\n`);

@@ -15,6 +15,7 @@ import { buildQueryView, documentPage, queryViewInput } from '../server/src/engi
 import { readResults, writeResults } from '../server/src/engine/results/io';
 import type { ResultsDocument, ResultsQuery } from '../server/src/engine/results/types';
 import { Rng } from '../server/src/engine/util/random';
+import { startedAs } from './entry';
 
 const SOURCES = ['code', 'math', 'wiki', 'web', 'qa'];
 const KINDS = ['factual', 'factual', 'factual', 'factual', 'reasoning', 'reasoning', 'reasoning', 'reasoning'];
@@ -168,7 +169,7 @@ export async function benchReport(log: (s: string) => void, documents = 1_000_00
 }
 
 // Standalone: `npm run bench:report [-- --documents N]` (not when bundled into dist/bench.js).
-if (require.main === module && /report\.[cm]?[tj]s$/.test(process.argv[1] ?? '')) {
+if (startedAs('report')) {
   const i = process.argv.indexOf('--documents');
   benchReport((s) => process.stderr.write(`bench: ${s}\n`), i > 0 ? Number(process.argv[i + 1]) : undefined).then(
     (f) => process.stdout.write(JSON.stringify({ report: f }, null, 2) + '\n'),

@@ -21,6 +21,7 @@ import { scoreCorpus, type ScoreOutput } from '../server/src/engine/score/score'
 import type { PreparedQuery } from '../server/src/engine/score/queries';
 import { scoreWithIndex } from '../server/src/engine/index/scoreWithIndex';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
+import { startedAs } from './entry';
 
 export interface SketchFigure {
   sketch: string;
@@ -158,7 +159,7 @@ async function main() {
   }
 }
 
-if (require.main === module) {
+if (startedAs('sketchAccuracy')) {
   main().catch((e) => {
     process.stderr.write(`bench:sketches failed: ${e instanceof Error ? e.stack : e}\n`);
     process.exit(1);
