@@ -5,6 +5,7 @@
  */
 import type { RunProgress } from './engine/runs/progress';
 import type { JobStatus } from './protocol';
+import { formatDuration } from './engine/util/duration';
 
 /** Where a job's progress goes (LSP work-done progress, or nothing). */
 export interface ProgressSink {
@@ -137,12 +138,7 @@ export function describeProgress(p: RunProgress): string {
   const parts = [`${p.stage} ${p.done.toLocaleString('en-US')}${p.total ? `/${p.total.toLocaleString('en-US')}` : ''}`];
   const seconds = p.elapsedMs / 1000;
   if (p.tokens && seconds > 0) parts.push(`${Math.round(p.tokens / seconds).toLocaleString('en-US')} tok/s`);
-  if (p.total && p.done > 0 && p.done < p.total) parts.push(`${formatSeconds((seconds / p.done) * (p.total - p.done))} left`);
+  if (p.total && p.done > 0 && p.done < p.total) parts.push(`${formatDuration(Math.max(1, (seconds / p.done) * (p.total - p.done)))} left`);
   return parts.join(' · ');
 }
 
-function formatSeconds(s: number): string {
-  if (s < 60) return `${Math.max(1, Math.round(s))}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}

@@ -2,6 +2,7 @@
  * A progress bar on stderr: redrawn in place on a terminal, a line every few seconds otherwise (logs, CI).
  */
 import type { RunProgress } from '../engine/runs/progress';
+import { formatDuration } from '../engine/util/duration';
 
 export class ProgressBar {
   private lastDraw = 0;
@@ -41,12 +42,7 @@ function format(p: RunProgress, width: number): string {
   if (p.total === undefined || p.total === 0) return `${p.stage} ${p.done}${rate} ${seconds.toFixed(0)}s`;
   const frac = Math.min(1, p.done / p.total);
   const filled = Math.round(frac * width);
-  const eta = frac > 0 && frac < 1 ? ` ETA ${formatSeconds((seconds / frac) * (1 - frac))}` : '';
-  return `${p.stage} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${(frac * 100).toFixed(0)}%${rate} ${formatSeconds(seconds)}${eta}`;
+  const eta = frac > 0 && frac < 1 ? ` ETA ${formatDuration((seconds / frac) * (1 - frac))}` : '';
+  return `${p.stage} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${(frac * 100).toFixed(0)}%${rate} ${formatDuration(seconds)}${eta}`;
 }
 
-function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(0)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
