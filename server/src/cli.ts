@@ -22,8 +22,8 @@ commands:
   loss --model PATH [--tokenizer PATH] --text TEXT
       {"tokens", "sumNats", "meanNats"}: next-token loss of the text after BOS
   fit --model PATH --corpus C --out FACTORS [--strategy ekfac|kfac|diagonal|identity]
-      [--fisher sampled|empirical] [--max-docs N] [--max-len L] [--seed S] [--shard i/n] [--modules a,b]
-      [--index INDEX [--sketch KIND:SIZE] [--sketch-seed S]]
+      [--fisher sampled|empirical] [--max-docs N] [--max-len L] [--seed S] [--shard i/n|auto] [--shards N]
+      [--stage covariance|eigen|lambda] [--modules a,b] [--index INDEX [--sketch KIND:SIZE] [--sketch-seed S]]
       EK-FAC factors in three cached stages (covariance, eigendecomposition, eigenvalue correction);
       --index also writes the gradient index of every document during the eigenvalue-correction pass
   merge --factors FACTORS            add the shards of the pending fit stage

@@ -1,6 +1,6 @@
 /** `fit`: EK-FAC factors for a model and corpus, stage by stage, cached and resumable; `merge` for shards. */
-import { parseShard } from '../engine/corpus/sequences';
 import { mergeShards } from '../engine/ekfac/fit';
+import { STAGES, type StageName } from '../engine/ekfac/store';
 import { FISHER_MODES, STRATEGIES } from '../engine/ekfac/types';
 import { mergeResults } from '../engine/results/merge';
 import { mergeIndexes } from '../engine/index/merge';
@@ -10,6 +10,7 @@ import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withModel } from './context';
 import { describeIndex, SKETCH_OPTIONS } from './indexCommand';
+import { resolveShard, SHARD_OPTIONS } from './shardEnv';
 import { DEFAULT_SKETCH, parseSketch } from '../engine/index/sketch';
 
 export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
@@ -23,7 +24,8 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     'max-docs': { type: 'string' },
     'max-len': { type: 'string' },
     seed: { type: 'string', default: '0' },
-    shard: { type: 'string' },
+    ...SHARD_OPTIONS,
+    stage: { type: 'string' },
     modules: { type: 'string' },
     index: { type: 'string' },
     ...SKETCH_OPTIONS,
@@ -31,7 +33,7 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const out = str(v, 'out');
   const indexOut = optStr(v, 'index');
   if (!indexOut && (optStr(v, 'sketch') || optStr(v, 'sketch-seed'))) throw new UsageError('--sketch and --sketch-seed need --index');
-  const shard = parseShard(optStr(v, 'shard'));
+  const { shard, from } = resolveShard(optStr(v, 'shard'), optStr(v, 'shards'));
   prepareOutput(out, 'factors', [str(v, 'model'), str(v, 'corpus')]);
   if (indexOut) {
     parseSketch(optStr(v, 'sketch') ?? DEFAULT_SKETCH); // a bad --sketch is refused before any work
@@ -48,14 +50,18 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     maxDocs: int(v, 'max-docs'),
     modules,
     shard,
+    stage: optStr(v, 'stage') === undefined ? undefined : oneOf<StageName>(v, 'stage', STAGES, 'covariance'),
     batchSize: int(v, 'batch-size'),
     index: indexOut ? { out: indexOut, sketch: optStr(v, 'sketch'), seed: int(v, 'sketch-seed', { min: 0 }) } : undefined,
   };
   await withModel(v, signal, { modules }, async ({ run, hooks }) => {
+    if (shard) hooks.log(`shard ${shard.index}/${shard.count} (${from})`);
     const outcome = await runFit(run, request, hooks);
     if (outcome.index) hooks.log(`index ${outcome.index.built === 'lambda-pass' ? 'written in the Λ pass' : outcome.index.built === 'cached' ? 'reused' : 'built'}: ${describeIndex(indexOut!, outcome.index.manifest)}`);
     if (outcome.status === 'shard-written') {
       hooks.log(`shard ${shard!.index}/${shard!.count} of the ${outcome.stage} stage is in ${outcome.file}; when all ${shard!.count} are done, run: influence-lens merge --factors ${out}`);
+    } else if (outcome.status === 'stage-complete') {
+      hooks.log(`the ${outcome.stage} stage is complete in ${out}`);
     } else {
       hooks.log(`factors (${outcome.settings.strategy}) complete in ${out}`);
     }

@@ -1,11 +1,11 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
-import { parseShard } from '../engine/corpus/sequences';
 import { bytesPerRow, parseSketch, sketchName } from '../engine/index/sketch';
 import type { IndexManifest } from '../engine/index/types';
 import { runIndexBuild } from '../engine/runs/buildIndex';
 import { prepareOutput } from '../engine/util/output';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
+import { resolveShard, SHARD_OPTIONS } from './shardEnv';
 
 /** The flags that choose a sketch (index, and fit --index). */
 export const SKETCH_OPTIONS = {
@@ -23,22 +23,24 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
     out: { type: 'string' },
     damping: { type: 'string' },
     'max-len': { type: 'string' },
-    shard: { type: 'string' },
+    ...SHARD_OPTIONS,
   });
   const out = str(v, 'out');
   const sketch = optStr(v, 'sketch');
   if (sketch !== undefined) parseSketch(sketch); // a bad --sketch is refused before any work
   prepareOutput(out, 'index', [str(v, 'factors'), str(v, 'model'), str(v, 'corpus')]);
+  const { shard, from } = resolveShard(optStr(v, 'shard'), optStr(v, 'shards'));
   const request = {
     corpus: corpusOptions(v),
     out,
     sketch,
     seed: int(v, 'sketch-seed', { min: 0 }),
     damping: num(v, 'damping'),
-    shard: parseShard(optStr(v, 'shard')),
+    shard,
     batchSize: int(v, 'batch-size'),
   };
   await withFactors(v, signal, async ({ run, factors, hooks }) => {
+    if (shard) hooks.log(`shard ${shard.index}/${shard.count} (${from})`);
     const manifest = await runIndexBuild(run, factors, request, hooks);
     hooks.log(`index: ${describeIndex(out, manifest)}`);
   });

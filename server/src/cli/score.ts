@@ -1,5 +1,4 @@
 /** `score`: influence of every corpus document on every query, written as a results folder. */
-import { parseShard } from '../engine/corpus/sequences';
 import type { CorpusOptions } from '../engine/corpus/types';
 import { readQueries } from '../engine/queries/read';
 import { readDocumentTexts } from '../engine/runs/documents';
@@ -8,6 +7,7 @@ import { prepareOutput } from '../engine/util/output';
 import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withFactors } from './context';
+import { resolveShard, SHARD_OPTIONS } from './shardEnv';
 
 export async function score(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
@@ -24,14 +24,16 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     'max-len': { type: 'string' },
     'max-new-tokens': { type: 'string', default: '64' },
     'full-completions': { type: 'boolean', default: false },
-    shard: { type: 'string' },
+    ...SHARD_OPTIONS,
     index: { type: 'string' },
     rerank: { type: 'string' },
   });
   const indexDir = optStr(v, 'index');
   const rerank = int(v, 'rerank', { min: 0 });
   if (rerank !== undefined && !indexDir) throw new UsageError('--rerank needs --index');
-  if (indexDir && optStr(v, 'shard')) throw new UsageError('--shard applies to corpus passes; an index is sharded when it is built');
+  if (indexDir && (optStr(v, 'shard') || optStr(v, 'shards'))) throw new UsageError('--shard applies to corpus passes; an index is sharded when it is built');
+  // Scoring from an index reads no corpus: a scheduler's shard variables do not apply to it.
+  const { shard, from } = indexDir ? { shard: undefined, from: '' } : resolveShard(optStr(v, 'shard'), optStr(v, 'shards'));
   if (indexDir && v.self === true) throw new UsageError('--self needs a pass over the corpus; drop --index');
   const out = str(v, 'out');
   const corpus = corpusOptions(v);
@@ -42,7 +44,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     damping: num(v, 'damping'),
     rank: int(v, 'rank'),
     selfInfluence: v.self === true,
-    shard: parseShard(optStr(v, 'shard')),
+    shard,
     batchSize: int(v, 'batch-size'),
     maxNewTokens: int(v, 'max-new-tokens'),
     completion: v['full-completions'] === true ? ('full' as const) : ('firstLine' as const),
@@ -52,6 +54,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
   // Every option is checked before the query file is read (a usage error wins over a bad file).
   const request = { ...options, queries: await readQueries(str(v, 'queries')) };
   await withFactors(v, signal, async ({ run, factors, hooks }) => {
+    if (shard) hooks.log(`shard ${shard.index}/${shard.count} (${from})`);
     const scored = await runScore(run, factors, request, hooks);
     const { results, skippedQueries } = scored;
     const skipped = results.corpus.skipped;

@@ -60,6 +60,12 @@ export interface FitOptions {
   onStage?: (stage: StageName, what: 'computed' | 'cached' | 'shard-written') => void;
   /** Sketch every document (of the shard) into an index during the Λ pass (fit --index). */
   index?: PassIndex;
+  /**
+   * Only this stage (or its shard): earlier stages must be complete, later ones are left alone. A cluster
+   * runs each stage as its own job, so a late retry of a finished shard does nothing instead of starting
+   * the next stage (docs/CLUSTER.md).
+   */
+  stage?: StageName;
 }
 
 /**
@@ -76,15 +82,25 @@ export interface PassIndex {
   readonly written: boolean;
 }
 
-export type FitOutcome = { status: 'complete'; manifest: FactorManifest } | { status: 'shard-written'; stage: StageName; file: string };
+export type FitOutcome =
+  | { status: 'complete'; manifest: FactorManifest }
+  | { status: 'shard-written'; stage: StageName; file: string }
+  /** fit --stage: that stage is complete (computed now or earlier); later stages may still be missing. */
+  | { status: 'stage-complete'; stage: StageName; manifest: FactorManifest };
 
 /** Runs every stage that is missing; with a shard, runs only this shard of the first pending corpus pass. */
 export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
   const manifest = openFactorFolder(o.out, o.identity);
-  for (const stage of stagesFor(o.identity.settings.strategy)) {
+  const stages = stagesFor(o.identity.settings.strategy);
+  if (o.stage && !stages.includes(o.stage)) throw new InfluenceLensError('USAGE', `--strategy ${o.identity.settings.strategy} has no ${o.stage} stage (its stages: ${stages.join(', ') || 'none'})`);
+  for (const stage of stages) {
     if (await stageIsValid(o.out, manifest, stage)) {
       o.onStage?.(stage, 'cached');
+      if (stage === o.stage) return { status: 'stage-complete', stage, manifest };
       continue;
+    }
+    if (o.stage && stage !== o.stage) {
+      throw new InfluenceLensError('FACTORS_INCOMPLETE', `the ${o.stage} stage needs the ${stage} stage first, and ${o.out} has not got it${stage === 'eigen' ? '' : ' (merge its shards, or fit it)'}`, { file: o.out });
     }
     invalidateFrom(o.out, manifest, stage); // later stages were built on the missing one
     if (stage === 'eigen') {
@@ -94,6 +110,7 @@ export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
         skipped: 0,
       });
       o.onStage?.(stage, 'computed');
+      if (stage === o.stage) return { status: 'stage-complete', stage, manifest };
       continue;
     }
     const pass = await corpusPass(o, manifest, stage);
@@ -107,6 +124,7 @@ export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
     await writeStage(o.out, manifest, stage, pass.tensors, pass.record);
     if (withIndex) await o.index!.finish(manifest);
     o.onStage?.(stage, 'computed');
+    if (stage === o.stage) return { status: 'stage-complete', stage, manifest };
   }
   return { status: 'complete', manifest };
 }

@@ -29,6 +29,8 @@ export interface FitRequest {
   /** Tracked modules (default: every MLP linear). */
   modules?: string[];
   shard?: Shard;
+  /** Only this stage (or its shard), as a cluster's job for it runs (ekfac/fit.ts). */
+  stage?: StageName;
   batchSize?: number;
   /**
    * Also write the gradient index (docs/INDEX.md) of every document (of the shard; all of them, even past
@@ -111,6 +113,7 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
     identity,
     out: r.out,
     shard: r.shard,
+    stage: r.stage,
     batchSize: r.batchSize ?? run.pool.batchSize,
     signal: hooks.signal,
     index: pass,
@@ -137,7 +140,8 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
 async function fitIndex(run: ModelRun, r: FitRequest, outcome: FitOutcome, target: IndexTarget, pass: PassIndexWriter | undefined, hooks: RunHooks): Promise<FitIndexReport | undefined> {
   if (pass?.manifest) return { manifest: pass.manifest, built: 'lambda-pass', seconds: 0 };
   if (outcome.status !== 'complete') {
-    hooks.log?.(`the index is written with the Λ pass: not yet (this run wrote a shard of the ${outcome.stage} stage)`);
+    const why = outcome.status === 'shard-written' ? `this run wrote a shard of the ${outcome.stage} stage` : `this run stopped after the ${outcome.stage} stage`;
+    hooks.log?.(`the index is written with the Λ pass: not yet (${why})`);
     return undefined;
   }
   const cached = currentIndex(target, outcome.manifest);
