@@ -306,6 +306,7 @@ export class Session {
       if (run && this.factors && this.artefacts.corpus.state === 'ready') {
         const session = await InfluenceSession.create(run, this.factors.set, { corpus: { path: s.corpus }, index: this.index?.open, damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens, firstLine: s.completion === 'firstLine' });
         this.influence = { session, key: influenceKey };
+        session.warm().catch((e: unknown) => this.host.log(`warm-up: ${describeError(e).message}`));
       }
     }
   }

@@ -134,6 +134,15 @@ export class InfluenceSession {
     return new InfluenceSession(run, factors, o, scorer, new CorpusTexts(o.corpus, byIndex && ((i) => byIndex.get(i))));
   }
 
+  /**
+   * What a first hover would otherwise wait for, done ahead without the compute threads (so a hover in the
+   * meantime is not held up): the corpus texts read (small corpora are kept whole) and BM25's first search.
+   */
+  async warm(): Promise<void> {
+    await this.texts.get([]);
+    this.o.index?.lexical?.search('warm up', 1);
+  }
+
   get method(): 'index' | 'exact' {
     return this.o.index ? 'index' : 'exact';
   }
