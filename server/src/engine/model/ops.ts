@@ -4,6 +4,7 @@
  * explicit tf.transpose first (docs/ENVIRONMENT.md), and tfjs's own matMul gradient uses those flags.
  */
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
+import type { RopeScaling } from './types';
 
 /**
  * An op with a hand-written gradient. `backward` gets dy and the inputs and returns one gradient per
@@ -162,4 +163,60 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, nHeads: number, nKvHe
   const scores = tf.add(bmm(qg, kT), mask);
   const out = bmm(tf.softmax(scores) as Tensor3D, vh);
   return tf.reshape(tf.transpose(tf.reshape(out, [B, nHeads, L, hd]), [0, 2, 1, 3]), [B * L, nHeads * hd]) as Tensor2D;
+}
+
+/**
+ * RoPE's inverse frequencies, one per rotated pair: 1/θ^(2k/rotaryDim), then rescaled as transformers'
+ * rope_init_fn does ('linear': every frequency / factor; 'llama3': wavelengths longer than
+ * original/lowFreqFactor are divided by factor, shorter than original/highFreqFactor kept, smoothly
+ * interpolated between).
+ */
+export function ropeInverseFrequencies(rotaryDim: number, theta: number, scaling?: RopeScaling): Float64Array {
+  const inv = new Float64Array(rotaryDim / 2);
+  for (let k = 0; k < inv.length; k++) inv[k] = 1 / Math.pow(theta, (2 * k) / rotaryDim);
+  if (!scaling) return inv;
+  if (scaling.kind === 'linear') return inv.map((f) => f / scaling.factor);
+  const { factor, lowFreqFactor: lo, highFreqFactor: hi, originalMaxPositions: old } = scaling;
+  return inv.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < old / hi) return f;
+    if (wavelen > old / lo) return f / factor;
+    const smooth = (old / wavelen - lo) / (hi - lo);
+    return (1 - smooth) * (f / factor) + smooth * f;
+  });
+}
+
+/**
+ * cos and sin [n, hd] for RoPE on consecutive pairs (2k, 2k+1) of each head's first 2·inv.length dims
+ * (the loaders reorder rotate-half checkpoints to this); dims past them are not rotated (cos 1, sin 0).
+ */
+export function ropeTables(n: number, hd: number, inv: Float64Array): { cos: Float32Array; sin: Float32Array } {
+  const cos = new Float32Array(n * hd).fill(1);
+  const sin = new Float32Array(n * hd);
+  for (let p = 0; p < n; p++) {
+    for (let k = 0; k < inv.length; k++) {
+      const a = p * inv[k];
+      cos[p * hd + 2 * k] = cos[p * hd + 2 * k + 1] = Math.cos(a);
+      sin[p * hd + 2 * k] = sin[p * hd + 2 * k + 1] = Math.sin(a);
+    }
+  }
+  return { cos, sin };
+}
+
+/** R [hd, hd] with x·R pairing (x0, x1) → (−x1, x0) (transposed: its transpose, for the gradient). */
+export function ropeRotation(hd: number, transposed: boolean): Float32Array {
+  const r = new Float32Array(hd * hd);
+  for (let j = 0; j < hd; j += 2) {
+    r[(j + 1) * hd + j] = transposed ? 1 : -1;
+    r[j * hd + j + 1] = transposed ? -1 : 1;
+  }
+  return r;
+}
+
+/** LayerNorm without a bias (Cohere). */
+export function layerNormNoBias(x: Tensor2D, weight: Tensor, eps: number): Tensor2D {
+  const mean = tf.mean(x, -1, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.mul(centred, centred), -1, true);
+  return tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), weight);
 }

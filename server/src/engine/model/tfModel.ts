@@ -8,8 +8,7 @@ import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { Checkpoint, ModelConfig } from './types';
 import { InfluenceLensError } from '../errors';
 import { causalMask, gatherRows, groupedCausalMask, linear, matMul2 } from './ops';
-import { llamaForward, llamaTrackedModules, LLAMA_LINEARS } from './llama';
-import { gpt2Forward, gpt2TrackedModules, GPT2_LINEARS } from './gpt2';
+import { family } from './arch/registry';
 import type { KvCache } from './kvCache';
 
 /** One tracked MLP linear: y = W a (+ b). With a bias, a_t gets an extra constant 1 column. */
@@ -32,7 +31,7 @@ export interface ForwardHooks {
 }
 
 export function trackedModules(config: ModelConfig): TrackedModule[] {
-  return config.architecture === 'llama' ? llamaTrackedModules(config) : gpt2TrackedModules(config);
+  return family(config.architecture).trackedModules(config);
 }
 
 /** Refuses module names this model does not have (a wrong --modules), listing the ones it has. */
@@ -57,7 +56,7 @@ export class TfModel {
   /** `modules` narrows the tracked MLP linears (by name); all of them by default. */
   constructor(checkpoint: Checkpoint, modules?: string[]) {
     this.config = checkpoint.config;
-    const linears = this.config.architecture === 'llama' ? LLAMA_LINEARS : GPT2_LINEARS;
+    const linears = family(this.config.architecture).linears;
     this.allTracked = trackedModules(this.config);
     checkModuleNames(this.config, modules);
     this.tracked = modules ? this.allTracked.filter((m) => modules.includes(m.name)) : this.allTracked;
@@ -111,9 +110,21 @@ export class TfModel {
     return t as T;
   }
 
+  /**
+   * How many positions the shape constants (mask, RoPE tables) cover when `need` are in use: doubled as
+   * needed up to the context, never the whole context at once (a 128k context would mean a 64 GB mask).
+   * Outgrown sizes stay until dispose (a backward pass may still hold them); they add up to less than the last.
+   */
+  span(need: number): number {
+    let n = Math.min(this.config.maxSeqLen, 256);
+    while (n < need && n < this.config.maxSeqLen) n = Math.min(this.config.maxSeqLen, n * 2);
+    return n;
+  }
+
   /** The additive causal mask for L ids after `offset` cached positions, with rep query heads per kv head stacked along rows. */
   causalMask(length: number, rep: number, offset = 0): Tensor2D {
-    return groupedCausalMask(this.constant('mask', () => causalMask(this.config.maxSeqLen)), length, rep, offset);
+    const n = this.span(offset + length);
+    return groupedCausalMask(this.constant(`mask.${n}`, () => causalMask(n)), length, rep, offset);
   }
 
   /** x · Wᵀ for a stored linear weight W [out, in]. */
@@ -155,7 +166,7 @@ export class TfModel {
     if (L > this.config.maxSeqLen) {
       throw new Error(`sequence of ${L} tokens exceeds the model's context of ${this.config.maxSeqLen}`);
     }
-    return this.config.architecture === 'llama' ? llamaForward(this, ids, hooks, cache) : gpt2Forward(this, ids, hooks, cache);
+    return family(this.config.architecture).forward(this, ids, hooks, cache);
   }
 
   dispose(): void {

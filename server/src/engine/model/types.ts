@@ -3,7 +3,13 @@
  * Loaders translate their files into this; forward passes read only this.
  */
 
+/** The families of arch/registry.ts (one file each under arch/). */
 export type Architecture = 'llama' | 'gpt2';
+
+/** RoPE frequency scaling (transformers' rope_scaling): Llama 3's by wavelength band, or positions divided by a factor. */
+export type RopeScaling =
+  | { kind: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  | { kind: 'linear'; factor: number };
 
 export interface ModelConfig {
   architecture: Architecture;
@@ -26,6 +32,16 @@ export interface ModelConfig {
   activation: 'silu' | 'gelu_new' | 'gelu';
   bosId: number;
   eosId: number;
+  // Set only where a family needs them, so that the fingerprints of existing llama and gpt2 checkpoints stay as they were.
+  /** Width of one head when it is not dim / nHeads (Qwen3, Mistral Nemo). */
+  headDim?: number;
+  /** The leading dims of each head that RoPE rotates, when not all (GPT-NeoX rotary_pct, Phi partial_rotary_factor). */
+  rotaryDim?: number;
+  ropeScaling?: RopeScaling;
+  /** Logits are multiplied by this (Cohere's logit_scale). */
+  logitScale?: number;
+  /** GPT-NeoX: attention and MLP read the same residual and both add to it. */
+  parallelResidual?: boolean;
 }
 
 /** A dense float32 tensor on the host, row-major. */
@@ -48,6 +64,7 @@ export interface HostTensor {
  *   layers.{i}.ln2.weight/.bias, .fc.weight [hidden, dim], .fc.bias [hidden], .fc_proj.weight [dim, hidden], .fc_proj.bias [dim]
  */
 export type Weights = Map<string, HostTensor>;
+// The other families' canonical names are listed in arch/decoder.ts.
 
 export interface Checkpoint {
   config: ModelConfig;
