@@ -8,6 +8,7 @@ import {
   CodeLensRequest,
   createConnection,
   ErrorCodes,
+  LSPErrorCodes,
   ResponseError,
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
@@ -27,7 +28,7 @@ import { isInfluenceLensError } from './engine/errors';
 import { parseQueries } from './engine/queries/read';
 import { formatInfq } from './engine/queries/infq';
 import { parseQueryText } from './engine/queries/read';
-import { JobQueue, type ProgressSink } from './jobs';
+import { CancelledError, JobQueue, type ProgressSink } from './jobs';
 import {
   BackendInfoRequest,
   CONFIGURATION_SECTION,
@@ -282,8 +283,9 @@ function reload(): void {
 
 function signalOf(token: CancellationToken): AbortSignal {
   const abort = new AbortController();
-  if (token.isCancellationRequested) abort.abort(new Error('cancelled'));
-  else token.onCancellationRequested(() => abort.abort(new Error('cancelled')));
+  const stop = () => abort.abort(new CancelledError('the request was cancelled'));
+  if (token.isCancellationRequested) stop();
+  else token.onCancellationRequested(stop);
   return abort.signal;
 }
 
@@ -291,12 +293,18 @@ function logFailure(e: unknown): void {
   connection.console.error(visibleControls(String(e instanceof Error ? (e.stack ?? e.message) : e)));
 }
 
-/** A request handler whose errors reach the client as one sentence naming the file (and line). */
+/**
+ * A request handler whose errors reach the client as one sentence naming the file (and line), and whose
+ * cancellation (by the client, by cancelJob, or by a newer hover) is RequestCancelled, as LSP asks.
+ */
 function userErrors<P, R>(handler: (params: P, token: CancellationToken) => Promise<R> | R): (params: P, token: CancellationToken) => Promise<R> {
   return async (params, token) => {
     try {
       return await handler(params, token);
     } catch (e) {
+      if (e instanceof CancelledError || (token.isCancellationRequested && !isInfluenceLensError(e))) {
+        throw new ResponseError(LSPErrorCodes.RequestCancelled, e instanceof CancelledError ? e.message : 'the request was cancelled');
+      }
       if (!isInfluenceLensError(e)) throw e;
       const { message, error } = describeError(e);
       throw new ResponseError(ErrorCodes.InvalidRequest, visibleControls(message), error);

@@ -6,6 +6,7 @@
 import { corpusInput } from '../engine/corpus/corpus';
 import { candidateCounts } from '../engine/runs/candidates';
 import { isInfluenceLensError } from '../engine/errors';
+import { CancelledError } from '../jobs';
 import type { InfluenceRequest, InfluenceResult, RankedDocument } from '../engine/runs/influence';
 import type { QueryRecord } from '../engine/queries/types';
 import type { HoverAnswer, InfluenceHoverResult, Range } from '../protocol';
@@ -43,10 +44,10 @@ export class HoverHandler {
   }
 
   private async answer(request: InfluenceRequest, range: Range, label: string, cancel?: AbortSignal): Promise<InfluenceHoverResult> {
-    this.current?.abort(new Error('a newer hover replaced this one'));
+    this.current?.abort(new CancelledError('a newer hover replaced this one'));
     const abort = new AbortController();
     this.current = abort;
-    const onCancel = () => abort.abort(new Error('the hover was cancelled'));
+    const onCancel = () => abort.abort(new CancelledError('the hover was cancelled'));
     cancel?.addEventListener('abort', onCancel, { once: true });
     try {
       const warm = this.session.warm();

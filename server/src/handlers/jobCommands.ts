@@ -3,23 +3,27 @@
  * folder + the paper's analyses), fitting factors, building the index, and scoring a hover's prompt
  * exactly when the corpus is too large for a hover without an index.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { homedir } from 'node:os';
 import { InfluenceLensError } from '../engine/errors';
+import { FILE_LIMITS, readTextBoundedAsync } from '../engine/util/files';
 import { parseQueryText } from '../engine/queries/read';
+import type { QueryRecord } from '../engine/queries/types';
 import { runAnalysis } from '../engine/runs/analyze';
 import { runIndexBuild } from '../engine/runs/buildIndex';
 import { runFit } from '../engine/runs/fit';
 import type { InfluenceResult } from '../engine/runs/influence';
 import { runScore } from '../engine/runs/score';
-import type { JobContext, JobQueue, ProgressSink } from '../jobs';
+import { CancelledError, type JobContext, type JobQueue, type ProgressSink } from '../jobs';
 import type { BatchResult, RefArgs, RunBatchArgs } from '../protocol';
 import type { AnswerStore } from '../refs';
 import type { Session, Warm } from '../session';
-import { documentPath } from './queryFiles';
+import { batchFolder, documentPath, localFilePath } from './queryFiles';
 
-type Cancel = { onCancellationRequested(f: () => void): unknown };
+type Cancel = { isCancellationRequested?: boolean; onCancellationRequested(f: () => void): unknown };
+
+/** A query file that is not open is read within this time (a slow network mount must not hold the server). */
+const QUERY_READ_MS = 30_000;
 
 export class JobCommands {
   constructor(
@@ -33,17 +37,21 @@ export class JobCommands {
   ) {}
 
   async runBatch(args: RunBatchArgs, sink: ProgressSink, cancel?: Cancel): Promise<BatchResult> {
-    const uri = requireString(args?.uri, 'uri');
-    const file = documentPath(uri);
-    const text = this.openText(uri) ?? (await readFile(file, 'utf8'));
-    const records = parseQueryText(text, file);
+    let file: string;
+    let records: QueryRecord[];
+    try {
+      ({ file, records } = await this.readQueries(requireString(args?.uri, 'uri'), cancel));
+    } catch (e) {
+      sink.done(); // the progress the client shows ends with the refusal
+      throw e;
+    }
     return this.jobs.run(
       `Influence Lens: batch ${basename(file)}`,
       sink,
       async (ctx) => {
         const w = this.requireWarm();
         const started = Date.now();
-        const out = join(this.storageDir ?? join(homedir(), '.cache', 'influence-lens'), 'results', basename(file).replace(/\.[^.]*$/, ''));
+        const out = batchFolder(join(this.storageDir ?? join(homedir(), '.cache', 'influence-lens'), 'results'), file);
         const hooks = { signal: ctx.signal, onProgress: ctx.progress, log: this.log };
         const scored = await runScore(
           w.run,
@@ -63,6 +71,18 @@ export class JobCommands {
       },
       cancel,
     );
+  }
+
+  /**
+   * The queries of a batch: an open document's text (unsaved edits included; it may be untitled), else a
+   * local file read with the checks that keep a FIFO, a device or a huge file from blocking or exhausting
+   * the server, cancellable with the request.
+   */
+  private async readQueries(uri: string, cancel?: Cancel): Promise<{ file: string; records: QueryRecord[] }> {
+    const open = this.openText(uri);
+    const file = open === undefined ? localFilePath(uri) : documentPath(uri);
+    const text = open ?? (await readTextBoundedAsync(file, { what: 'query file', maxBytes: FILE_LIMITS.smallJson, timeoutMs: QUERY_READ_MS, signal: signalOf(cancel) }));
+    return { file, records: parseQueryText(text, file) };
   }
 
   async fitFactors(sink: ProgressSink, cancel?: Cancel): Promise<{ factors: string }> {
@@ -137,6 +157,16 @@ export class JobCommands {
     if (!('influence' in w)) throw new InfluenceLensError('NOT_READY', `cannot run: ${w.what}`);
     return w;
   }
+}
+
+/** An AbortSignal that follows a request's cancellation. */
+function signalOf(cancel: Cancel | undefined): AbortSignal | undefined {
+  if (!cancel) return undefined;
+  const abort = new AbortController();
+  const stop = () => abort.abort(new CancelledError('the request was cancelled'));
+  if (cancel.isCancellationRequested) stop();
+  else cancel.onCancellationRequested(stop);
+  return abort.signal;
 }
 
 function requireString(v: unknown, name: string): string {

@@ -6,7 +6,10 @@
 import type { Diagnostic, CodeLens } from 'vscode-languageserver/node';
 import { DiagnosticSeverity } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { createHash } from 'node:crypto';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InfluenceLensError } from '../engine/errors';
 import { blockAt, parseInfq, type ParsedQueryFile, type QueryBlock } from '../engine/queries/infq';
 import { defaultMaxLen } from '../engine/runs/defaults';
 import { QUERY_LANGUAGE } from '../protocol';
@@ -16,9 +19,49 @@ export function isQueryFile(doc: { uri: string; languageId?: string }): boolean 
   return doc.languageId === QUERY_LANGUAGE || doc.uri.toLowerCase().endsWith('.infq');
 }
 
-/** The file path of a document URI (untitled documents keep their URI). */
+/** The file path of a document URI, for labels and messages (untitled and unusual URIs stay as they are). */
 export function documentPath(uri: string): string {
-  return uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+  try {
+    return localFilePath(uri);
+  } catch {
+    return uri;
+  }
+}
+
+/**
+ * The local path a file: URI names, or an error naming the URI: another scheme, a host (a file on
+ * another machine), or an encoded NUL or slash that no local path can hold.
+ */
+export function localFilePath(uri: string): string {
+  if (!uri.toLowerCase().startsWith('file:')) throw badUri(uri, 'it is not a file: URI and no open document has it');
+  let path: string;
+  try {
+    path = fileURLToPath(uri);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ERR_INVALID_FILE_URL_HOST'
+        ? `it names a file on the host "${new URL(uri).hostname}"; only local files are read`
+        : code === 'ERR_INVALID_FILE_URL_PATH'
+          ? 'its path holds an encoded slash (%2F), which no file name can'
+          : 'it is not a valid file URI';
+    throw badUri(uri, why);
+  }
+  if (path.includes('\0')) throw badUri(uri, 'its path holds an encoded NUL character (%00), which no file name can');
+  return path;
+}
+
+function badUri(uri: string, why: string): InfluenceLensError {
+  return new InfluenceLensError('USAGE', `cannot read ${uri}: ${why}`, { file: uri });
+}
+
+/**
+ * The folder of a batch run over `file`: the file's name (its safe characters) and a hash of its whole
+ * path, so names such as "..infq" stay inside `resultsDir` and equal names in two folders do not meet.
+ */
+export function batchFolder(resultsDir: string, file: string): string {
+  const stem = basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._-]+/, '') || 'queries';
+  return join(resultsDir, `${stem.slice(0, 64)}-${createHash('sha256').update(resolve(file)).digest('hex').slice(0, 10)}`);
 }
 
 export class QueryFiles {

@@ -129,14 +129,17 @@ export function readFileBounded(path: string, options: BoundedReadOptions): Buff
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** UTF-8 text of a regular file of at most maxBytes; invalid UTF-8 is an error naming the file. */
-export function readTextBounded(path: string, options: BoundedReadOptions): string {
-  const bytes = readFileBounded(path, options);
+function decodeUtf8(bytes: Buffer, path: string, what = 'file'): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    throw new InfluenceLensError('NOT_UTF8', `${options.what ?? 'file'} ${path} is not UTF-8 text`, { file: path });
+    throw new InfluenceLensError('NOT_UTF8', `${what} ${path} is not UTF-8 text`, { file: path });
   }
+}
+
+/** UTF-8 text of a regular file of at most maxBytes; invalid UTF-8 is an error naming the file. */
+export function readTextBounded(path: string, options: BoundedReadOptions): string {
+  return decodeUtf8(readFileBounded(path, options), path, options.what);
 }
 
 /** The parsed JSON of a regular file of at most maxBytes; `code` is the error code for malformed JSON. */
@@ -185,4 +188,9 @@ export async function readFileBoundedAsync(path: string, options: BoundedReadOpt
   } finally {
     await handle.close();
   }
+}
+
+/** UTF-8 text read with readFileBoundedAsync's checks; invalid UTF-8 is an error naming the file. */
+export async function readTextBoundedAsync(path: string, options: BoundedReadOptions & { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+  return decodeUtf8(await readFileBoundedAsync(path, options), path, options.what);
 }
