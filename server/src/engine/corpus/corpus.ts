@@ -1,6 +1,7 @@
 /**
- * The corpus entry point: `readCorpus` streams the documents of a JSONL file, a `<|endoftext|>`-separated
- * .txt file or a folder of text files, numbers them, and fills a report of what it skipped.
+ * The corpus entry point: `readCorpus` streams the documents of a JSONL file (plain, .gz or .zst), a
+ * Parquet file, a `<|endoftext|>`-separated .txt file, or a folder of data shards or of text files,
+ * numbers them, and fills a report of what it skipped.
  *
  * Duplicate ids: both documents are kept and the later one is listed in `report.duplicates`. Dropping
  * one would silently change the corpus (and which one to keep is a guess); every document stays
@@ -10,8 +11,10 @@ import { stat } from 'node:fs/promises';
 import { extname, resolve, basename } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { fsErrorSentence } from '../util/files';
-import { listTextFiles, readEndOfText, readFolder } from './folder';
+import { compressionOf } from './compressed';
+import { listFolderFiles, readEndOfText, readFolder } from './folder';
 import { readJsonl } from './jsonl';
+import { readParquet } from './parquet';
 import {
   MAX_REPORTED_ISSUES,
   type CorpusDocument,
@@ -51,10 +54,17 @@ export function resolveCorpusOptions(options: CorpusOptions): ResolvedCorpusOpti
   };
 }
 
-/** How `path` will be read: a folder, a .txt file (`<|endoftext|>`-separated), or JSONL (any other file). */
+/**
+ * How `path` will be read: a folder; by its name, Parquet (.parquet), a .txt file (`<|endoftext|>`-
+ * separated), gzip or zstd JSONL (.gz, .zst, .zstd); or JSONL (any other file).
+ */
 export function corpusFormatOf(path: string, isDirectory: boolean): CorpusFormat {
   if (isDirectory) return 'folder';
-  return extname(path).toLowerCase() === '.txt' ? 'endoftext' : 'jsonl';
+  const ext = extname(path).toLowerCase();
+  if (ext === '.parquet') return 'parquet';
+  if (ext === '.txt') return 'endoftext';
+  const compression = compressionOf(path);
+  return compression === 'gzip' ? 'jsonl-gzip' : compression === 'zstd' ? 'jsonl-zstd' : 'jsonl';
 }
 
 /** The files a corpus path stands for, in reading order, with their sizes (for progress and fingerprints). */
@@ -71,7 +81,7 @@ export async function corpusInput(path: string, signal?: AbortSignal): Promise<C
     throw new InfluenceLensError('IO', fsErrorSentence(e, `corpus ${root}`), { file: root, cause: e });
   }
   if (st.isDirectory()) {
-    const files = await listTextFiles(root, signal);
+    const files = await listFolderFiles(root, signal);
     return { format: 'folder', root, files, totalBytes: files.reduce((s, f) => s + f.size, 0) };
   }
   if (!st.isFile()) throw new InfluenceLensError('UNSUPPORTED', `corpus is neither a file nor a folder: ${root}`, { file: root });
@@ -85,12 +95,17 @@ function rawItems(input: CorpusInput, ctx: ReaderContext): AsyncGenerator<RawIte
     case 'endoftext':
       return readEndOfText(input.files[0], ctx);
     case 'jsonl':
+    case 'jsonl-gzip':
+    case 'jsonl-zstd':
       return readJsonl(input.files[0], ctx);
+    case 'parquet':
+      return readParquet(input.files[0], ctx);
   }
 }
 
-function where(issue: { file: string; line?: number }): string {
-  return issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
+/** file:line, file row N (Parquet, 0-based), or the file. */
+export function where(issue: { file: string; line?: number; row?: number }): string {
+  return issue.line !== undefined ? `${issue.file}:${issue.line}` : issue.row !== undefined ? `${issue.file} row ${issue.row}` : issue.file;
 }
 
 /**
@@ -124,7 +139,7 @@ export async function* readCorpus(
     onData: hooks.onData && ((file, chunk) => hooks.onData!(file, chunk)),
     signal,
   };
-  const firstLine = new Map<string, number | undefined>(); // id → line of its first document, for the duplicate message
+  const firstAt = new Map<string, string>(); // id → where its first document is, for the duplicate message
   let index = 0;
   for await (const item of rawItems(input, ctx)) {
     signal?.throwIfAborted();
@@ -135,19 +150,21 @@ export async function* readCorpus(
     }
     const doc: CorpusDocument = { index, id: item.id, source: item.source, text: item.text, file: item.file };
     if (item.line !== undefined) doc.line = item.line;
-    if (firstLine.has(doc.id)) {
+    if (item.row !== undefined) doc.row = item.row;
+    if (firstAt.has(doc.id)) {
       rep.duplicateCount = (rep.duplicateCount ?? 0) + 1;
       const dups = (rep.duplicates ??= []);
       if (dups.length < MAX_REPORTED_ISSUES) {
-        const at = firstLine.get(doc.id);
+        const at = firstAt.get(doc.id);
         dups.push({
           file: doc.file,
           ...(doc.line === undefined ? {} : { line: doc.line }),
-          reason: `duplicate id "${doc.id}"${at === undefined ? '' : ` (first at line ${at})`}; both documents are kept`,
+          ...(doc.row === undefined ? {} : { row: doc.row }),
+          reason: `duplicate id "${doc.id}"${at === '' ? '' : ` (first at ${at})`}; both documents are kept`,
         });
       }
     } else {
-      firstLine.set(doc.id, doc.line);
+      firstAt.set(doc.id, doc.line !== undefined ? `line ${doc.line}` : doc.row !== undefined ? `row ${doc.row}` : '');
     }
     index++;
     rep.documents = index;
@@ -159,7 +176,7 @@ export async function* readCorpus(
     const first = rep.skipped[0];
     const detail =
       input.files.length === 0
-        ? 'no .txt or .md files in the folder'
+        ? 'no .txt or .md files and no data shards (.parquet, .jsonl, .jsonl.gz, .jsonl.zst) in the folder'
         : n === 0
           ? 'no documents'
           : `${n} skipped; first: ${where(first)}: ${first.reason}`;

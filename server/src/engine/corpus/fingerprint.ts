@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { InfluenceLensError } from '../errors';
 import { fsErrorSentence } from '../util/files';
 import { corpusInput, resolveCorpusOptions } from './corpus';
+import { holdsShards } from './folder';
 import type { CorpusFile, CorpusHooks, CorpusInput, CorpusOptions } from './types';
 
 /**
@@ -25,7 +26,7 @@ export const CORPUS_READER_VERSION = 2;
  */
 export class CorpusFingerprinter {
   private readonly hash = createHash('sha256');
-  /** The reader settings hashed for each format: field names matter only to JSONL. */
+  /** The reader settings hashed for each format: field names matter only to records (JSONL, Parquet, a folder of shards). */
   private readonly jsonlSettings: Record<string, unknown>;
   private readonly settings: Record<string, unknown>;
   private files: CorpusFile[] | undefined;
@@ -47,7 +48,8 @@ export class CorpusFingerprinter {
   };
 
   onInput(input: CorpusInput): void {
-    const settings = input.format === 'jsonl' ? this.jsonlSettings : this.settings;
+    const records = input.format === 'folder' ? holdsShards(input.files) : input.format !== 'endoftext';
+    const settings = records ? this.jsonlSettings : this.settings;
     this.hash.update(JSON.stringify({ reader: CORPUS_READER_VERSION, format: input.format, settings, files: input.files.length }) + '\n');
     this.files = input.files;
   }
@@ -102,8 +104,8 @@ function changedError(f: CorpusFile, bytes: number): InfluenceLensError {
 
 /**
  * sha256 (hex) over: the reader version, the format, the settings that matter for that format (field
- * names for JSONL; maxDocs for all), then for each input file in reading order its relative path, its
- * size and its bytes (streamed). The corpus location itself is not hashed: a moved or copied corpus keeps
+ * names for records: JSONL, compressed or not, Parquet, a folder of shards; maxDocs for all), then for each input file in reading order its relative path, its
+ * size and its bytes as stored (streamed; compressed files are not decompressed). The corpus location itself is not hashed: a moved or copied corpus keeps
  * its fingerprint (for a one-file corpus the file name is hashed, since a .txt corpus uses it as source).
  */
 export async function corpusFingerprint(options: CorpusOptions, signal?: AbortSignal): Promise<string> {

@@ -1,16 +1,34 @@
 /**
- * Plain-text corpora: a folder of .txt/.md files (one document per file), and a TinyStories-style .txt
- * file whose documents are separated by `<|endoftext|>`.
+ * Folder corpora — of data shards (JSONL, compressed JSONL, Parquet: `data/train-00000-of-00042.parquet`)
+ * or of .txt/.md files (one document per file) — and a TinyStories-style .txt file whose documents are
+ * separated by `<|endoftext|>`.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { fsErrorSentence } from '../util/files';
-import { readLines } from './jsonl';
+import { readJsonl, readLines } from './jsonl';
+import { readParquet } from './parquet';
 import { MAX_DOCUMENT_CHARS, type CorpusFile, type RawItem, type ReaderContext } from './types';
 
-/** Extensions (lower case) of the files a folder corpus reads. */
+/** Extensions (lower case) of the files a folder of text files reads, one document per file. */
 export const TEXT_EXTENSIONS: readonly string[] = ['.txt', '.md'];
+
+/**
+ * Name endings (lower case) of data shards. `.json.gz`/`.json.zst` are JSON Lines in Hugging Face
+ * datasets (C4, Dolma); a plain `.json` is left out (in a dataset folder it is metadata).
+ */
+export const SHARD_SUFFIXES: readonly string[] = ['.jsonl', '.ndjson', '.jsonl.gz', '.json.gz', '.jsonl.zst', '.json.zst', '.jsonl.zstd', '.parquet'];
+
+export function isShard(name: string): boolean {
+  const lower = name.toLowerCase();
+  return SHARD_SUFFIXES.some((s) => lower.endsWith(s));
+}
+
+/** Whether a folder's files are data shards (records with fields) rather than one document per file. */
+export function holdsShards(files: CorpusFile[]): boolean {
+  return files.some((f) => isShard(f.rel));
+}
 
 /** The separator of TinyStories-style text files. */
 export const END_OF_TEXT = '<|endoftext|>';
@@ -21,11 +39,12 @@ function byCodeUnits(a: string, b: string): number {
 }
 
 /**
- * The .txt/.md files under `root`, recursively, sorted by their '/'-separated relative path. Entries whose
- * name starts with '.' (.git, .DS_Store, editor swap files) are left out; symbolic links to files are
- * followed, symbolic links to folders are not (no cycles).
+ * The files a folder corpus reads, recursively, sorted by their '/'-separated relative path: its data
+ * shards when it holds any (a dataset's README.md is then not a document), else its .txt/.md files.
+ * Entries whose name starts with '.' (.git, .DS_Store, editor swap files, the `datasets` cache's lock
+ * files) are left out; symbolic links to files are followed, symbolic links to folders are not (no cycles).
  */
-export async function listTextFiles(root: string, signal?: AbortSignal): Promise<CorpusFile[]> {
+export async function listFolderFiles(root: string, signal?: AbortSignal): Promise<CorpusFile[]> {
   const out: CorpusFile[] = [];
   const walk = async (dir: string, relDir: string): Promise<void> => {
     signal?.throwIfAborted();
@@ -43,14 +62,15 @@ export async function listTextFiles(root: string, signal?: AbortSignal): Promise
         await walk(file, rel);
         continue;
       }
-      if (!TEXT_EXTENSIONS.includes(extname(entry.name).toLowerCase())) continue;
+      if (!TEXT_EXTENSIONS.includes(extname(entry.name).toLowerCase()) && !isShard(entry.name)) continue;
       if (!entry.isFile() && !entry.isSymbolicLink()) continue;
       const st = await stat(file).catch(() => undefined); // a dangling link is not a document
       if (st?.isFile()) out.push({ file, rel, size: st.size });
     }
   };
   await walk(root, '');
-  return out.sort((a, b) => byCodeUnits(a.rel, b.rel));
+  const files = holdsShards(out) ? out.filter((f) => isShard(f.rel)) : out;
+  return files.sort((a, b) => byCodeUnits(a.rel, b.rel));
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -74,6 +94,7 @@ export function decodeText(bytes: Uint8Array): string | { problem: string } {
  * whatever editor saved it). Whitespace-only, oversized, binary and non-UTF-8 files are skipped with an issue.
  */
 export async function* readFolder(files: CorpusFile[], ctx: ReaderContext): AsyncGenerator<RawItem> {
+  if (holdsShards(files)) return yield* readShards(files, ctx);
   for (const f of files) {
     ctx.signal?.throwIfAborted();
     const slash = f.rel.indexOf('/');
@@ -103,6 +124,18 @@ export async function* readFolder(files: CorpusFile[], ctx: ReaderContext): Asyn
     } else {
       yield { kind: 'doc', id: f.rel, source, text, file: f.file };
     }
+  }
+}
+
+/**
+ * Each shard in turn, as a one-file corpus of it would be read, but with ids `rel:line` (JSONL) or
+ * `rel:row` (Parquet) when a record has none, so that ids stay distinct across shards.
+ */
+async function* readShards(files: CorpusFile[], ctx: ReaderContext): AsyncGenerator<RawItem> {
+  for (const f of files) {
+    ctx.signal?.throwIfAborted();
+    if (f.rel.toLowerCase().endsWith('.parquet')) yield* readParquet(f, ctx, `${f.rel}:`);
+    else yield* readJsonl(f, ctx, `${f.rel}:`);
   }
 }
 

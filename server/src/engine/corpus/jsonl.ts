@@ -1,11 +1,13 @@
 /**
  * Streaming line reader and the JSONL corpus format: one JSON object per line, `{"text": …, "id": …,
- * "source": …}` (the keys are configurable). Nothing holds more than one line in memory.
+ * "source": …}` (the keys are configurable), plain or gzip/zstd-compressed. Nothing holds more than one
+ * line in memory.
  */
-import { createReadStream } from 'node:fs';
-import { InfluenceLensError } from '../errors';
-import { fsErrorSentence } from '../util/files';
-import { MAX_DOCUMENT_CHARS, type CorpusFile, type CorpusIssue, type RawItem, type ReaderContext } from './types';
+import { CorruptData, compressionOf, decompressedChunks, type Compression } from './compressed';
+import { recordToItem, type FieldNames } from './fields';
+import { MAX_DOCUMENT_CHARS, type CorpusFile, type RawItem, type ReaderContext } from './types';
+
+export { labelField } from './fields';
 
 export interface TextLine {
   /** The line without its '\n' or '\r\n' (and without a UTF-8 BOM on line 1). '' when `tooLong` or `notUtf8`. */
@@ -28,6 +30,8 @@ export interface ReadLinesOptions {
   maxChars?: number;
   /** Read size (default 64 KiB). */
   chunkBytes?: number;
+  /** How the file is stored (default 'none'); `onBytes`/`onChunk` see the stored bytes. */
+  compression?: Compression;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -37,13 +41,14 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * streamed in chunks of bytes and decoded line by line, strictly: a line that is not valid UTF-8 is
  * yielded as `notUtf8` rather than with U+FFFD in it. A final line without a newline is yielded; an empty
  * file yields nothing; a file ending in '\n' does not yield an extra empty line. Stopping the iteration
- * closes the file.
+ * closes the file. Corrupt compressed data ends the lines with a CorruptData error (the lines before it
+ * are yielded).
  */
 export async function* readLines(file: string, options: ReadLinesOptions = {}): AsyncGenerator<TextLine> {
   const maxChars = options.maxChars ?? MAX_DOCUMENT_CHARS;
   // A line of at most maxChars UTF-16 code units has at most 3 bytes per unit: beyond that it is too long.
   const maxBytes = 3 * maxChars;
-  const stream = createReadStream(file, { highWaterMark: options.chunkBytes ?? 64 * 1024 });
+  const source = decompressedChunks(file, options.compression ?? 'none', options);
   let pending: Buffer[] = []; // pieces of the current line, joined once its end is seen
   let pendingBytes = 0;
   let tooLong = false;
@@ -69,11 +74,8 @@ export async function* readLines(file: string, options: ReadLinesOptions = {}): 
     return long ? { text: '', line, tooLong: true } : { text, line };
   };
   try {
-    for await (const raw of stream as AsyncIterable<Buffer>) {
-      options.signal?.throwIfAborted();
-      options.onBytes?.(raw.length);
-      options.onChunk?.(raw);
-      let chunk = raw;
+    for await (const raw of source) {
+      let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       if (first) {
         // The BOM may arrive split over tiny chunks: hold the start until 3 bytes decide it.
         if (pendingBytes + chunk.length < 3 && chunk.indexOf(0x0a) < 0) {
@@ -115,73 +117,51 @@ export async function* readLines(file: string, options: ReadLinesOptions = {}): 
     } else if (pendingBytes > 0 || tooLong) {
       yield finish(Buffer.alloc(0));
     }
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (typeof err.syscall === 'string') throw new InfluenceLensError('IO', fsErrorSentence(e, file), { file, cause: e });
-    throw e;
   } finally {
-    stream.destroy();
+    await source.return(undefined);
   }
 }
 
-function typeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
-/**
- * A label field (id or source): strings as they are, finite numbers converted; null, '' and absent give
- * undefined (the caller's default); anything else is an error message.
- */
-export function labelField(obj: Record<string, unknown>, key: string): string | undefined | { error: string } {
-  const v = obj[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return { error: `"${key}" is ${typeName(v)}, not a string or number` };
-}
-
-/** Parses one JSONL line into a document or the reason it is skipped. */
-export function parseJsonlLine(
-  text: string,
-  line: number,
-  file: string,
-  fields: { textField: string; idField: string; sourceField: string },
-): RawItem {
-  const issue = (reason: string): RawItem => ({ kind: 'issue', issue: { file, line, reason } satisfies CorpusIssue });
+/** Parses one JSONL line into a document or the reason it is skipped (id: `defaultId`, else the line number). */
+export function parseJsonlLine(text: string, line: number, file: string, fields: FieldNames, defaultId = String(line)): RawItem {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
     const hint = line === 1 && text.trimStart().startsWith('[') ? ' (the corpus must be JSON Lines: one object per line, not an array)' : '';
-    return issue(`invalid JSON: ${(e as Error).message}${hint}`);
+    return { kind: 'issue', issue: { file, line, reason: `invalid JSON: ${(e as Error).message}${hint}` } };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return issue(`not a JSON object (${typeName(value)})`);
-  const obj = value as Record<string, unknown>;
-  const body = obj[fields.textField];
-  if (body === undefined) return issue(`missing "${fields.textField}" field`);
-  if (typeof body !== 'string') return issue(`"${fields.textField}" is ${typeName(body)}, not a string`);
-  if (body.trim() === '') return issue(`empty "${fields.textField}"`);
-  const id = labelField(obj, fields.idField);
-  if (typeof id === 'object') return issue(id.error);
-  const source = labelField(obj, fields.sourceField);
-  if (typeof source === 'object') return issue(source.error);
-  return { kind: 'doc', id: id ?? String(line), source: source ?? '', text: body, file, line };
+  return recordToItem(value, { file, line }, fields, defaultId);
 }
 
-/** The documents of a JSONL file; blank lines are ignored, malformed ones yielded as issues. */
-export async function* readJsonl(input: CorpusFile, ctx: ReaderContext): AsyncGenerator<RawItem> {
+/**
+ * The documents of a JSONL file, plain or compressed (by its name: .gz, .zst); blank lines are ignored,
+ * malformed ones yielded as issues. Corrupt compressed data is one issue at the line reached, with the
+ * byte offset; the rest of the file is skipped (a compressed stream cannot be resumed past a bad block).
+ * `idPrefix`: a folder's shards number their lines `rel:line` so that ids stay distinct across shards.
+ */
+export async function* readJsonl(input: CorpusFile, ctx: ReaderContext, idPrefix = ''): AsyncGenerator<RawItem> {
   const { textField, idField, sourceField } = ctx.options;
   const file = input.file;
-  for await (const l of readLines(file, { onBytes: ctx.onBytes, onChunk: ctx.onData && ((c) => ctx.onData!(input, c)), signal: ctx.signal })) {
-    if (l.tooLong) {
-      yield { kind: 'issue', issue: { file, line: l.line, reason: `line longer than ${MAX_DOCUMENT_CHARS} characters` } };
-      continue;
+  const compression = compressionOf(input.file);
+  const lines = readLines(file, { onBytes: ctx.onBytes, onChunk: ctx.onData && ((c) => ctx.onData!(input, c)), signal: ctx.signal, compression });
+  let next = 1;
+  try {
+    for await (const l of lines) {
+      next = l.line + 1;
+      const item = jsonlItem(l, file, { textField, idField, sourceField }, idPrefix);
+      if (item) yield item;
     }
-    if (l.notUtf8) {
-      yield { kind: 'issue', issue: { file, line: l.line, reason: 'not valid UTF-8 text' } };
-      continue;
-    }
-    if (l.text.trim() === '') continue;
-    yield parseJsonlLine(l.text, l.line, file, { textField, idField, sourceField });
+  } catch (e) {
+    if (!(e instanceof CorruptData)) throw e;
+    yield { kind: 'issue', issue: { file, line: next, reason: `${e.message}; line ${next} and the rest of the file are skipped` } };
   }
+}
+
+/** One line as a document, an issue, or nothing (a blank line). */
+function jsonlItem(l: TextLine, file: string, fields: FieldNames, idPrefix: string): RawItem | undefined {
+  if (l.tooLong) return { kind: 'issue', issue: { file, line: l.line, reason: `line longer than ${MAX_DOCUMENT_CHARS} characters` } };
+  if (l.notUtf8) return { kind: 'issue', issue: { file, line: l.line, reason: 'not valid UTF-8 text' } };
+  if (l.text.trim() === '') return undefined;
+  return parseJsonlLine(l.text, l.line, file, fields, `${idPrefix}${l.line}`);
 }

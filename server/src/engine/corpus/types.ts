@@ -13,18 +13,24 @@ export interface CorpusDocument {
   text: string;
   /** Absolute path of the file the document came from. */
   file: string;
-  /** 1-based line where the document starts (JSONL and `<|endoftext|>` text; absent for one-file-per-document folders). */
+  /** 1-based line where the document starts (JSONL, compressed or not, and `<|endoftext|>` text; absent for one-file-per-document folders and Parquet). */
   line?: number;
+  /** 0-based row of a Parquet file (as pandas and `datasets` number rows). */
+  row?: number;
 }
 
 export interface CorpusOptions {
-  /** A JSONL file (any extension but .txt), a `<|endoftext|>`-separated .txt file, or a folder of .txt/.md files. */
+  /**
+   * A JSONL file (any extension but those below), gzip- or zstd-compressed JSONL (.gz, .zst), a Parquet
+   * file (.parquet), a `<|endoftext|>`-separated .txt file, or a folder: of data shards (.jsonl, .ndjson,
+   * .jsonl.gz, .json.gz, .jsonl.zst, .json.zst, .parquet) when it holds any, else of .txt/.md files.
+   */
   path: string;
-  /** JSONL key of the document text (default 'text'). */
+  /** Key, or dotted path into nested records (`meta.text`), of the document text in JSONL and Parquet records (default 'text'). */
   textField?: string;
-  /** JSONL key of the document id (default 'id'; the 1-based line number when absent). */
+  /** Key or dotted path of the document id (default 'id'; absent: the line, or the row of a Parquet file; `rel:line` in a folder). */
   idField?: string;
-  /** JSONL key of the source label (default 'source'; '' when absent). */
+  /** Key or dotted path of the source label (default 'source'; '' when absent). */
   sourceField?: string;
   /** Stop after this many accepted documents (a positive integer; absent: read everything). */
   maxDocs?: number;
@@ -34,6 +40,8 @@ export interface CorpusOptions {
 export interface CorpusIssue {
   file: string;
   line?: number;
+  /** 0-based Parquet row (the first of a row group that could not be read). */
+  row?: number;
   reason: string;
 }
 
@@ -69,8 +77,8 @@ export const MAX_REPORTED_ISSUES = 10_000;
 /** A JSONL line, or a `<|endoftext|>` part, or a folder file longer than this is skipped rather than held in memory. */
 export const MAX_DOCUMENT_CHARS = 64 * 1024 * 1024;
 
-/** How the path is read. */
-export type CorpusFormat = 'jsonl' | 'endoftext' | 'folder';
+/** How the path is read (a folder reads each file by its name, as a one-file corpus of that file would be). */
+export type CorpusFormat = 'jsonl' | 'jsonl-gzip' | 'jsonl-zstd' | 'parquet' | 'endoftext' | 'folder';
 
 /** One file that the corpus reads. */
 export interface CorpusFile {
@@ -92,7 +100,7 @@ export interface CorpusInput {
 
 /** What a format reader yields: a document (before numbering and id checks) or a skipped piece. */
 export type RawItem =
-  | { kind: 'doc'; id: string; source: string; text: string; file: string; line?: number }
+  | { kind: 'doc'; id: string; source: string; text: string; file: string; line?: number; row?: number }
   | { kind: 'issue'; issue: CorpusIssue };
 
 /** Options with defaults applied. */
