@@ -46,7 +46,7 @@ export function tinyLlamaConfig(overrides: Partial<ModelConfig> = {}): ModelConf
 }
 
 /** mulberry32 uniform [0, 1) with Box-Muller normals: tiny, fast, reproducible everywhere. */
-function normalSampler(seed: number): () => number {
+export function normalSampler(seed: number): () => number {
   let s = seed >>> 0;
   const uniform = () => {
     s = (s + 0x6d2b79f5) >>> 0;

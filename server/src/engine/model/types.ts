@@ -4,7 +4,7 @@
  */
 
 /** The families of arch/registry.ts (one file each under arch/). */
-export type Architecture = 'llama' | 'gpt2';
+export type Architecture = 'llama' | 'gpt2' | 'qwen2' | 'mistral' | 'gpt_neox' | 'qwen3' | 'phi3' | 'olmo2' | 'cohere';
 
 /** RoPE frequency scaling (transformers' rope_scaling): Llama 3's by wavelength band, or positions divided by a factor. */
 export type RopeScaling =

@@ -5,10 +5,17 @@
 import { InfluenceLensError } from '../../errors';
 import type { Architecture } from '../types';
 import type { Family } from './family';
+import { cohere } from './cohere';
 import { gpt2 } from './gpt2';
+import { gptNeox } from './gptNeox';
 import { llama } from './llama';
+import { mistral } from './mistral';
+import { olmo2 } from './olmo2';
+import { phi3 } from './phi3';
+import { qwen2 } from './qwen2';
+import { qwen3 } from './qwen3';
 
-export const FAMILIES: Record<Architecture, Family> = { llama, gpt2 };
+export const FAMILIES: Record<Architecture, Family> = { llama, gpt2, qwen2, mistral, gpt_neox: gptNeox, qwen3, phi3, olmo2, cohere };
 
 export function family(architecture: Architecture): Family {
   return FAMILIES[architecture];
