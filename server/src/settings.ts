@@ -4,14 +4,17 @@
  * until the configuration changes; they are never kept in module globals.
  *
  * Workspace Trust: in an untrusted workspace, a path that points into a workspace folder (relative,
- * `${workspaceFolder}`, or absolute inside one) is refused, so nothing the workspace controls is loaded.
+ * `${workspaceFolder}`, absolute inside one, or through a symbolic link that leads into one) is refused,
+ * so nothing the workspace controls is loaded.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
 import { parseBackendRequest, type BackendRequest } from './engine/backend/backend';
 import { STRATEGIES, type Strategy } from './engine/ekfac/types';
 import { InfluenceLensError } from './engine/errors';
+import { hubRepoDir, parseHubReference } from './engine/model/hubCache';
 import { CONFIGURATION_SECTION } from './protocol';
 import { DEFAULT_CANDIDATE_TOTAL } from './engine/runs/candidates';
 import { DEFAULT_RERANK } from './engine/runs/influence';
@@ -121,7 +124,7 @@ export function parseSettings(raw: unknown, context: SettingsContext = {}): Infl
   return {
     backend,
     workers: wholeNumber(section, 'workers', 0, 0),
-    model: path('model'),
+    model: modelSetting(optionalString(section, 'model'), context),
     tokenizer: path('tokenizer'),
     corpus: path('corpus'),
     factors: path('factors'),
@@ -161,6 +164,18 @@ function settingError(key: string, why: string): InfluenceLensError {
   return new InfluenceLensError('SETTINGS', `setting ${CONFIGURATION_SECTION}.${key}: ${why}`);
 }
 
+/**
+ * The model setting: a path, or a repository id (`EleutherAI/pythia-160m[@revision]`) that the local
+ * Hugging Face cache holds, kept as written and resolved to its snapshot when the model loads
+ * (engine/model/hubCache.ts). A folder of the workspace of that name wins; an id the cache does not hold is a path.
+ */
+function modelSetting(p: string | undefined, context: SettingsContext): string {
+  const ref = p ? parseHubReference(p) : undefined;
+  const inWorkspace = p && context.baseDir && context.trusted !== false && existsSync(resolve(context.baseDir, p));
+  if (p && ref && !inWorkspace && existsSync(hubRepoDir(ref))) return p;
+  return resolveSettingPath(p, context, 'model');
+}
+
 /** '' stays ''; `~/` is the home folder; `${workspaceFolder}` and relative paths use the first workspace folder. */
 export function resolveSettingPath(p: string | undefined, context: SettingsContext, key = 'path'): string {
   if (!p) return '';
@@ -179,11 +194,40 @@ export function resolveSettingPath(p: string | undefined, context: SettingsConte
     path = resolve(context.baseDir, path);
   }
   path = resolve(path);
-  if (untrusted && (context.workspaceDirs ?? []).some((dir) => isInside(path, dir))) throw refuse('is inside the workspace');
+  if (untrusted) {
+    // The path as written and with its symbolic links resolved, against each folder both ways: a link
+    // outside pointing in (or a workspace reached through a link) is inside too.
+    const paths = [path, withLinksResolved(path)];
+    const dirs = (context.workspaceDirs ?? []).flatMap((dir) => [resolve(dir), withLinksResolved(resolve(dir))]);
+    if (paths.some((q) => dirs.some((dir) => isInside(q, dir)))) throw refuse(paths[1] === path ? 'is inside the workspace' : `leads into the workspace (${paths[1]})`);
+  }
   return path;
 }
 
-function isInside(path: string, dir: string): boolean {
-  const rel = relative(resolve(dir), path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
+/** Whether `path` is `dir` or below it, segment by segment ("/ws/..m" is inside "/ws"; "/ws-other" is not). */
+export function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+/** An absolute path with every symbolic link resolved, as far as the path exists (dangling links followed too). */
+export function withLinksResolved(path: string, depth = 0): string {
+  const rest: string[] = [];
+  for (let head = path; ; ) {
+    try {
+      return join(realpathSync(head), ...rest);
+    } catch {
+      let target: string | undefined;
+      try {
+        target = readlinkSync(head);
+      } catch {
+        // not a link (absent, or unreadable): resolve what is above it
+      }
+      if (target !== undefined && depth < 40) return withLinksResolved(join(resolve(dirname(head), target), ...rest), depth + 1);
+      const parent = dirname(head);
+      if (parent === head) return path;
+      rest.unshift(basename(head));
+      head = parent;
+    }
+  }
 }

@@ -3,12 +3,13 @@
  * a path through a file. Each gives an error status naming the path while the server keeps answering;
  * a good path then loads and shutdown is answered. Batch runs on bad query files (a FIFO, a device, a
  * huge or missing file, bad URIs) are refused naming them, batch folders stay inside storage/results
- * one per file, and cancelled batches and hovers answer RequestCancelled.
+ * one per file, and cancelled batches and hovers answer RequestCancelled. In an untrusted workspace a
+ * model at /ws/..m/ or behind a link into the workspace is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource, ErrorCodes, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
@@ -168,6 +169,36 @@ test('runBatch reads query files with the checked reader; cancelled batches and 
     assert.ok(r?.answer, r?.markdown);
   });
 
+  await server.connection.sendRequest('shutdown');
+  await server.connection.sendNotification('exit');
+  assert.equal(await server.exited, 0, server.stderr());
+});
+
+test('an untrusted workspace: "/ws/..m/model" and a link from outside into it are refused naming them; a model outside loads', { skip: SKIP_NO_SHARED, timeout: 120_000 }, async (t) => {
+  const dir = scratch(t, 'il-bad-trust-');
+  const ws = join(dir, 'ws');
+  mkdirSync(join(ws, '..m'), { recursive: true });
+  const inside = join(ws, '..m', 'model.bin');
+  copyFileSync(STORIES260K(), inside);
+  const link = join(dir, 'outside-link.bin');
+  symlinkSync(inside, link);
+  const server = startServer({ backend: 'wasm', workers: 1, model: inside, tokenizer: TOK512() });
+  t.after(() => {
+    server.connection.dispose();
+    if (server.process.exitCode === null) server.process.kill();
+  });
+  await initialize(server, { rootUri: pathToFileURL(ws).href, initializationOptions: { trusted: false } });
+  let from = 0;
+  for (const [i, model] of [inside, link].entries()) {
+    if (i > 0) from = await changeSettings(server, { backend: 'wasm', workers: 1, model, tokenizer: TOK512() });
+    const error = await server.statuses.next((s) => s.state === 'error' && s.message.includes(model), from);
+    assert.match(error.message, /not trusted/);
+    assert.equal(error.error?.code, 'UNTRUSTED');
+    assert.equal(error.model, undefined, 'nothing was loaded');
+  }
+  from = await changeSettings(server, { backend: 'wasm', workers: 1, model: STORIES260K(), tokenizer: TOK512() });
+  const ready = await server.statuses.next((s) => s.state === 'ready' && s.model !== undefined, from);
+  assert.equal(ready.model?.architecture, 'llama');
   await server.connection.sendRequest('shutdown');
   await server.connection.sendNotification('exit');
   assert.equal(await server.exited, 0, server.stderr());

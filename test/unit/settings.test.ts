@@ -1,6 +1,8 @@
 /** The typed settings: defaults, validation with the setting named, paths, and Workspace Trust. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../../server/src/engine/errors';
 import { parseSettings } from '../../server/src/settings';
@@ -40,4 +42,30 @@ test('an untrusted workspace: no path inside it is loaded, paths outside are', (
   }
   assert.equal(parseSettings({ model: '/opt/models/m', corpus: `${ws}-other/c.jsonl` }, untrusted).model, '/opt/models/m');
   assert.equal(parseSettings({ corpus: `${ws}-other/c.jsonl` }, untrusted).corpus, `${ws}-other/c.jsonl`, 'a sibling folder with the same prefix is outside');
+});
+
+test('an untrusted workspace: "/ws/..m" is inside; links into it (from outside, or dangling) are refused', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'il-trust-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const project = join(root, 'ws');
+  const outside = join(root, 'outside');
+  mkdirSync(join(project, '..m'), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(join(project, '..m', 'model.bin'), 'x');
+  symlinkSync(join(project, '..m'), join(outside, 'link'));
+  symlinkSync(join(project, 'later.bin'), join(outside, 'dangling.bin'));
+  symlinkSync(root, join(outside, 'up'));
+  const untrusted = { baseDir: project, workspaceDirs: [project], trusted: false };
+  const refused = (model: string, says: RegExp) =>
+    assert.throws(() => parseSettings({ model }, untrusted), (e: unknown) => e instanceof InfluenceLensError && e.code === 'UNTRUSTED' && e.message.includes(model) && says.test(e.message), model);
+  refused(join(project, '..m', 'model.bin'), /is inside the workspace/);
+  refused(join(outside, 'link', 'model.bin'), /leads into the workspace/);
+  refused(join(outside, 'dangling.bin'), /leads into the workspace/);
+  refused(join(outside, 'up', 'ws', 'x.bin'), /leads into the workspace/);
+  // Paths that only look alike stay loadable, and a workspace reached through a link is still the workspace.
+  writeFileSync(join(outside, 'model.bin'), 'x');
+  assert.equal(parseSettings({ model: join(outside, 'model.bin') }, untrusted).model, join(outside, 'model.bin'));
+  assert.equal(parseSettings({ model: join(root, 'ws..m', 'model.bin') }, untrusted).model, join(root, 'ws..m', 'model.bin'));
+  const viaLink = { baseDir: join(outside, 'up', 'ws'), workspaceDirs: [join(outside, 'up', 'ws')], trusted: false };
+  assert.throws(() => parseSettings({ model: join(project, '..m', 'model.bin') }, viaLink), /not trusted/);
 });
