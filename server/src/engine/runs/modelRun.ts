@@ -5,6 +5,7 @@
 import type { BackendInfo, BackendRequest } from '../backend/backend';
 import { ComputePool } from '../backend/pool';
 import type { LineEndTokens } from '../inference/generate';
+import { resolveModelPath } from '../model/hubCache';
 import { fingerprintCheckpoint } from '../model/load';
 import { bosId, openModel, stopIds, type OpenedModel } from '../model/openModel';
 import type { Checkpoint } from '../model/types';
@@ -12,7 +13,7 @@ import { checkModuleNames, trackedModules } from '../model/tfModel';
 import type { Tokenizer } from '../tokenizer/types';
 
 export interface ModelRunOptions {
-  /** Hugging Face folder or llama2.c checkpoint. */
+  /** Hugging Face folder, llama2.c checkpoint, or a repository id in the local Hugging Face cache (`owner/name[@revision]`). */
   model: string;
   /** llama2.c tokenizer .bin (default: tokenizer.bin beside the checkpoint). */
   tokenizer?: string;
@@ -42,7 +43,9 @@ export class ModelRun implements OpenedModel {
     private currentModules: string[] | undefined,
   ) {}
 
-  static async open(o: ModelRunOptions): Promise<ModelRun> {
+  /** `options.model` of the run is the folder that was loaded (a repository id becomes its cached snapshot). */
+  static async open(options: ModelRunOptions): Promise<ModelRun> {
+    const o = { ...options, model: resolveModelPath(options.model) };
     const opened = await openModel(o.model, o.tokenizer);
     checkModuleNames(opened.checkpoint.config, o.modules);
     const pool = await ComputePool.create(opened.checkpoint, { backend: o.backend, workers: o.workers, modules: o.modules });

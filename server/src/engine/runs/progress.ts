@@ -29,9 +29,9 @@ export function stageProgress(hooks: RunHooks, stage: string): (p: Omit<RunProgr
   return (p) => hooks.onProgress?.({ stage, ...p, elapsedMs: Date.now() - started });
 }
 
-/** "file:line: reason" lines for the first issues of a list, and how many more there were. */
-export function describeIssues(issues: { file: string; line?: number; reason: string }[], count: number, max = 10): string[] {
-  const lines = issues.slice(0, max).map((i) => `  ${i.file}${i.line ? `:${i.line}` : ''}: ${i.reason}`);
+/** "file:line: reason" (a Parquet issue: "file row N: reason") lines for the first issues of a list, and how many more there were. */
+export function describeIssues(issues: { file: string; line?: number; row?: number; reason: string }[], count: number, max = 10): string[] {
+  const lines = issues.slice(0, max).map((i) => `  ${i.file}${i.line ? `:${i.line}` : i.row !== undefined ? ` row ${i.row}` : ''}: ${i.reason}`);
   if (count > max) lines.push(`  … and ${count - max} more`);
   return lines;
 }
