@@ -13,6 +13,7 @@ import { index } from './cli/indexCommand';
 import { analyze } from './cli/analyze';
 import { report } from './cli/report';
 import { evaluate } from './cli/eval';
+import { cluster, status } from './cli/cluster';
 
 export const USAGE = `usage: influence-lens <command> [options]
 
@@ -26,13 +27,14 @@ commands:
       [--stage covariance|eigen|lambda] [--modules a,b] [--index INDEX [--sketch KIND:SIZE] [--sketch-seed S]]
       EK-FAC factors in three cached stages (covariance, eigendecomposition, eigenvalue correction);
       --index also writes the gradient index of every document during the eigenvalue-correction pass
-  merge --factors FACTORS            add the shards of the pending fit stage
+  merge --factors FACTORS [--stage S] add the shards of the pending fit stage (--stage: nothing to do once
+                                     that stage is merged, so a retried merge job succeeds)
   merge --results R --results R … --out R
                                      join results of corpus shards (score --shard i/n)
   merge --index I --index I … --out I
                                      join indexes of corpus shards (index --shard i/n)
   score --model PATH --corpus C --factors FACTORS --queries Q.jsonl --out RESULTS [--damping X]
-      [--rank R] [--top K] [--self] [--max-len L] [--max-new-tokens N] [--full-completions] [--shard i/n]
+      [--rank R] [--top K] [--self] [--max-len L] [--max-new-tokens N] [--full-completions] [--shard i/n|auto]
       influence of every document on every query: RESULTS/results.json + scores.f32; a query without a
       completion gets the model's greedy answer (its first line of content; for a reasoning query, through
       "The answer is …"), or with --full-completions its whole continuation
@@ -51,6 +53,13 @@ commands:
       blocks:50%|K (each document's heaviest blocks of 8 entries per module; --damping weighs them)
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
+  cluster plan --engine slurm|kubernetes --out RUN --shards N --model PATH --corpus C --queries Q
+      [--max-len L] [--max-docs N] [--index] [--gpus-per-shard G] [--cpus C] [--memory 16G] [--parallel P]
+      [--partition P] [--image IMAGE --volume CLAIM:/mount] [--retries R] [--tokens-per-second T]
+      a run folder for the whole pipeline on a cluster (docs/CLUSTER.md): Slurm batch scripts chained with
+      afterok and submit.sh, or Kubernetes Indexed Jobs and apply.sh; requests estimated in RUN/README.md
+  status RUN [--json]
+      every stage and shard of a planned run: done, missing or corrupt, and how to resume
   eval facts --model PATH --corpus C --queries Q --labels L --work DIR [--methods a,b] [--max-docs N]
       [--max-len L] [--rerank N] [--full-completions]
       fact tracing against ground-truth labels (MRR, recall@k; procedure multipliers for reasoning
@@ -72,9 +81,13 @@ common options:
   --batch-size N   documents per batch (default 8, on a GPU what it holds; results do not depend on it)
   --verbose        also the backend's adapter, why it was chosen, and the batch size
   --quiet          no progress or diagnostics on stderr
+
+--shard i/n takes documents i, i+n, i+2n, …; --shard auto (or no --shard under a scheduler) takes i from
+JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN or SLURM_PROCID, and n from
+SLURM_ARRAY_TASK_COUNT, SLURM_NTASKS or --shards N (docs/CLUSTER.md).
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report, eval: evaluate };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report, eval: evaluate, cluster, status };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

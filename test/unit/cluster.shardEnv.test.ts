@@ -36,6 +36,9 @@ test('srun tasks: SLURM_PROCID of SLURM_NTASKS; a plain sbatch job (one task) is
   assert.throws(() => resolveShard('auto', '4', SRUN), /--shards 4 contradicts SLURM_NTASKS=3/);
   assert.equal(shardOf(undefined, undefined, { SLURM_PROCID: '0', SLURM_NTASKS: '1' }), undefined);
   assert.throws(() => resolveShard(undefined, '4', { SLURM_PROCID: '0', SLURM_NTASKS: '1' }), /--shards 4 contradicts SLURM_NTASKS=1/);
+  // sbatch without -n sets SLURM_PROCID but not SLURM_NTASKS: one task.
+  assert.equal(shardOf(undefined, undefined, { SLURM_PROCID: '0' }), undefined);
+  assert.throws(() => resolveShard('auto', '4', { SLURM_PROCID: '0' }), /--shards 4 contradicts SLURM_NTASKS unset \(one task\)/);
 });
 
 test('a Kubernetes Indexed Job pod: JOB_COMPLETION_INDEX of --shards, which the manifest must pass', () => {

@@ -1,6 +1,6 @@
 /** `fit`: EK-FAC factors for a model and corpus, stage by stage, cached and resumable; `merge` for shards. */
 import { mergeShards } from '../engine/ekfac/fit';
-import { STAGES, type StageName } from '../engine/ekfac/store';
+import { readManifest, stageIsValid, STAGES, type StageName } from '../engine/ekfac/store';
 import { FISHER_MODES, STRATEGIES } from '../engine/ekfac/types';
 import { mergeResults } from '../engine/results/merge';
 import { mergeIndexes } from '../engine/index/merge';
@@ -75,6 +75,7 @@ export async function merge(argv: string[]): Promise<void> {
     results: { type: 'string', multiple: true },
     index: { type: 'string', multiple: true },
     out: { type: 'string' },
+    stage: { type: 'string' },
   });
   const factors = optStr(v, 'factors');
   const results = v.results as string[] | undefined;
@@ -82,13 +83,23 @@ export async function merge(argv: string[]): Promise<void> {
   if ([factors, results, indexes].filter((x) => x !== undefined).length !== 1) {
     throw new UsageError('merge needs one of: --factors DIR | --results DIR [--results DIR …] --out DIR | --index DIR [--index DIR …] --out DIR');
   }
-  const say = (s: string) => v.quiet || process.stderr.write(`influence-lens: ${safeForTerminal(s)}\n`);
+  const say = (s: string) => {
+    if (!v.quiet) process.stderr.write(`influence-lens: ${safeForTerminal(s)}\n`);
+  };
   if (indexes) {
     const out = prepareOutput(str(v, 'out'), 'index', indexes);
     const merged = await mergeIndexes(indexes, out);
     say(`merged ${indexes.length} indexes into ${out}: ${merged.documents} documents`);
   } else if (factors) {
+    // --stage: a retried merge job whose stage is already merged has nothing to do (docs/CLUSTER.md).
+    const wanted = optStr(v, 'stage') === undefined ? undefined : oneOf<StageName>(v, 'stage', STAGES, 'covariance');
+    const manifest = wanted && readManifest(factors);
+    if (wanted && manifest && (await stageIsValid(factors, manifest, wanted))) {
+      say(`the ${wanted} stage is already merged in ${factors}`);
+      return;
+    }
     const { stage, shards } = await mergeShards(factors);
+    if (wanted && stage !== wanted) throw new UsageError(`merge --stage ${wanted}: ${factors} had the ${stage} stage pending, which is now merged`);
     say(`merged ${shards} shards of the ${stage} stage in ${factors}; run fit again (with the same options) to continue`);
   } else {
     const out = prepareOutput(str(v, 'out'), 'results', results);

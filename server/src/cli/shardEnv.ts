@@ -55,8 +55,10 @@ function fromEnvironment(env: Env): EnvShard | undefined {
   }
   const rank = envInt(env, 'SLURM_PROCID');
   if (rank !== undefined) {
-    const count = envInt(env, 'SLURM_NTASKS', 1);
-    return { index: rank, count, countFrom: `SLURM_NTASKS=${count}`, from: `SLURM_PROCID=${rank}` };
+    // sbatch sets SLURM_NTASKS only when asked for tasks (-n); without it the job is one task.
+    const ntasks = envInt(env, 'SLURM_NTASKS', 1);
+    const countFrom = ntasks === undefined ? 'SLURM_NTASKS unset (one task)' : `SLURM_NTASKS=${ntasks}`;
+    return { index: rank, count: ntasks ?? 1, countFrom, from: `SLURM_PROCID=${rank}` };
   }
   return undefined;
 }

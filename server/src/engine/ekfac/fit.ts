@@ -15,6 +15,7 @@ import { symmetricEigen } from '../linalg/eigh';
 import type { HostTensor } from '../model/types';
 import type { SketchRows } from '../index/reductions';
 import { loadEigenModules } from './load';
+import { intactShardFile } from './shardReuse';
 import type { ModuleFactors } from './types';
 import type { Tokenizer } from '../tokenizer/types';
 import {
@@ -112,6 +113,12 @@ export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
       o.onStage?.(stage, 'computed');
       if (stage === o.stage) return { status: 'stage-complete', stage, manifest };
       continue;
+    }
+    // An intact shard from an earlier attempt is kept (with --index its index part may be missing: recompute).
+    const done = o.shard && !o.index ? await intactShardFile(o.out, manifest, stage, o.shard) : undefined;
+    if (done) {
+      o.onStage?.(stage, 'cached');
+      return { status: 'shard-written', stage, file: done };
     }
     const pass = await corpusPass(o, manifest, stage);
     const withIndex = stage === 'lambda' && o.index;
