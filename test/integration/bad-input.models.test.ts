@@ -1,7 +1,9 @@
 /**
  * Bad models: a FIFO, a device, non-finite weights, safetensors whose tensors overlap or leave bytes
- * unaccounted for, and sharded checkpoints whose index points outside the model folder are refused at
- * once with the file (and tensor) named; the good model then loads.
+ * unaccounted for, sharded checkpoints whose index points outside the model folder, configs whose layer
+ * count or context is absurd, tokenizers that belong to another model or hold junk merges, and finite
+ * weights that overflow are refused at once with the file (and tensor or field) named; the good model
+ * then loads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
-import { assertRefused, runBounded, scratch } from '../helpers/badInput';
-import { randomCheckpoint, tinyGpt2Config } from '../helpers/randomCheckpoint';
+import { assertRefused, editJson, runBounded, scratch } from '../helpers/badInput';
+import { randomCheckpoint, tinyGpt2Config, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 import { writeGpt2TokenizerJson } from '../helpers/gpt2Tokenizer';
 import { readLlama2c, writeLlama2cV1 } from '../../server/src/engine/model/llama2c';
 import { writeHuggingFaceFolder } from '../../server/src/engine/model/huggingface';
@@ -111,5 +113,81 @@ test('a sharded checkpoint whose index names files outside the model folder is r
   renameSync(join(dir, 'elsewhere', 'weights.safetensors'), join(inside, 'model-00001-of-00001.safetensors'));
   writeFileSync(index, JSON.stringify(mapTo('model-00001-of-00001.safetensors')));
   const ok = await loss(inside);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+/** A tiny GPT-2 folder with the real GPT-2 tokenizer, that loads and runs. */
+function goodGpt2(dir: string, name = 'good'): string {
+  const folder = join(dir, name);
+  writeHuggingFaceFolder(folder, randomCheckpoint(tinyGpt2Config(), 5));
+  writeGpt2TokenizerJson(folder);
+  return folder;
+}
+
+test('config.json with millions of layers or an absurd context is refused at once, naming the field (it used to exhaust memory)', async (t) => {
+  const dir = scratch(t);
+  const folder = goodGpt2(dir);
+  const config = join(folder, 'config.json');
+  const original = readFileSync(config, 'utf8');
+  editJson(config, (c) => (c.n_layer = 4_000_000));
+  const started = Date.now();
+  const r = await loss(folder);
+  assertRefused(r, 1, config, '"n_layer" is 4000000', 'holds tensors of 2 layer(s)');
+  assert.ok(Date.now() - started < 60_000, 'refused before anything per layer was built');
+
+  const llama = join(dir, 'llama');
+  writeHuggingFaceFolder(llama, randomCheckpoint(tinyLlamaConfig({ vocabSize: 50257 }), 6));
+  writeGpt2TokenizerJson(llama);
+  editJson(join(llama, 'config.json'), (c) => (c.num_hidden_layers = 1_000_000));
+  assertRefused(await loss(llama), 1, join(llama, 'config.json'), '"num_hidden_layers" is 1000000');
+  editJson(join(llama, 'config.json'), (c) => {
+    c.num_hidden_layers = 2;
+    c.max_position_embeddings = 1e12;
+  });
+  assertRefused(await loss(llama), 1, join(llama, 'config.json'), '"max_position_embeddings" is 1000000000000');
+
+  writeFileSync(config, original);
+  const ok = await loss(folder);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('a tokenizer with ids beyond the model vocabulary, or junk merges, is refused naming tokenizer.json', async (t) => {
+  const dir = scratch(t);
+  const small = join(dir, 'small');
+  writeHuggingFaceFolder(small, randomCheckpoint(tinyGpt2Config({ vocabSize: 300 }), 7));
+  writeGpt2TokenizerJson(small);
+  // Used to fail later, in the embedding lookup (GatherV2), naming nothing.
+  assertRefused(await loss(small), 1, join(small, 'tokenizer.json'), 'ids up to 50256', 'holds 300');
+
+  const folder = goodGpt2(dir, 'junk');
+  const tokenizer = join(folder, 'tokenizer.json');
+  const original = readFileSync(tokenizer, 'utf8');
+  editJson(tokenizer, (j) => {
+    const model = j.model as { merges: unknown[] };
+    model.merges.splice(3, 0, 'qqqq zzzz');
+  });
+  assertRefused(await loss(folder), 1, tokenizer, 'model.merges[3]', '"qqqq"');
+  editJson(tokenizer, (j) => {
+    const model = j.model as { merges: unknown[] };
+    model.merges[3] = 42;
+  });
+  assertRefused(await loss(folder), 1, tokenizer, 'model.merges[3]', 'not a pair');
+  writeFileSync(tokenizer, original);
+  const ok = await loss(folder);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('finite weights whose forward pass overflows are refused by loss and generate (used to print sumNats null, NUL characters)', async (t) => {
+  const dir = scratch(t);
+  const checkpoint = randomCheckpoint(tinyGpt2Config(), 8);
+  checkpoint.weights.get('final_norm.weight')!.data.fill(3e38);
+  const folder = join(dir, 'overflow');
+  writeHuggingFaceFolder(folder, checkpoint);
+  writeGpt2TokenizerJson(folder);
+  assertRefused(await loss(folder), 1, folder, 'overflows float32');
+  const gen = await runBounded(['generate', '--model', folder, '--prompt', 'Hello', '--max-tokens', '4', '--workers', '0']);
+  assertRefused(gen, 1, folder, 'overflows float32');
+  assert.ok(!gen.stdout.includes('\u0000'), 'no NUL characters printed');
+  const ok = await loss(goodGpt2(dir));
   assert.equal(ok.code, 0, ok.stderr);
 });

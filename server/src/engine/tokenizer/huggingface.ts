@@ -9,6 +9,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { InfluenceLensError } from '../errors';
 import { FILE_LIMITS, readJsonBounded } from '../util/files';
 import type { Tokenizer } from './types';
+import { checkBpeModel } from './bpeMerges';
 
 /** Special tokens we recognise when tokenizer_config.json does not name BOS/EOS. */
 const WELL_KNOWN_BOS = ['<s>', '<|begin_of_text|>', '<|endoftext|>'];
@@ -16,14 +17,19 @@ const WELL_KNOWN_EOS = ['</s>', '<|end_of_text|>', '<|endoftext|>'];
 
 type Json = Record<string, unknown>;
 
-/** `path` is a model folder holding tokenizer.json, or the tokenizer.json file itself. */
-export function loadHuggingFaceTokenizer(path: string): Tokenizer {
+/**
+ * `path` is a model folder holding tokenizer.json, or the tokenizer.json file itself. With `modelVocab`
+ * (config.json's vocab_size), a tokenizer with ids beyond it is refused here rather than failing later
+ * in the model's embedding lookup.
+ */
+export function loadHuggingFaceTokenizer(path: string, modelVocab?: number): Tokenizer {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'tokenizer.json') : path;
   const json = readJson(file, 'Hugging Face tokenizer');
   if (json === undefined) throw new InfluenceLensError('NOT_FOUND', `Hugging Face tokenizer not found: ${file}`, { file });
   if (typeof json.model !== 'object' || json.model === null) {
     throw new InfluenceLensError('MODEL_FORMAT', `malformed tokenizer.json ${file}: no "model" object`, { file });
   }
+  checkBpeModel(json.model as Json, file);
   // The library iterates added_tokens unconditionally; older files may omit it.
   json.added_tokens ??= [];
   const configFile = join(dirname(file), 'tokenizer_config.json');
@@ -44,6 +50,13 @@ export function loadHuggingFaceTokenizer(path: string): Tokenizer {
   const eosId = 'eos_token' in config ? idOf(eosConfigured) : firstKnown(WELL_KNOWN_EOS);
   let maxId = -1;
   for (const id of hf.get_vocab(true).values()) maxId = Math.max(maxId, id);
+  if (modelVocab !== undefined && maxId >= modelVocab) {
+    throw new InfluenceLensError(
+      'MODEL_FORMAT',
+      `${file}: the tokenizer has ids up to ${maxId} but the model's vocabulary holds ${modelVocab} (vocab_size): it is the tokenizer of another model`,
+      { file },
+    );
+  }
   return new HuggingFaceTokenizer(hf, maxId + 1, bosId, eosId, file);
 }
 

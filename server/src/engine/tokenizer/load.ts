@@ -19,7 +19,7 @@ export interface LoadTokenizerOptions {
 export async function loadTokenizer(opts: LoadTokenizerOptions): Promise<Tokenizer> {
   if (opts.format === 'huggingface') {
     // loadHuggingFaceTokenizer takes a folder or a tokenizer.json file and names what is missing.
-    return loadHuggingFaceTokenizer(opts.tokenizerPath ?? opts.modelPath);
+    return loadHuggingFaceTokenizer(opts.tokenizerPath ?? opts.modelPath, opts.vocabSize);
   }
   return loadLlama2cTokenizer(opts.tokenizerPath ?? llama2cBeside(opts.modelPath), opts.vocabSize);
 }
