@@ -258,7 +258,7 @@ function leaveDemoCaches(ctx: Ctx): [SettingKey, string][] {
 export function selectCorpus(ctx: Ctx): Cmd {
   return async () => {
     const picked = await vscode.window.showOpenDialog({
-      title: 'Influence Lens: the corpus (JSONL with "text", a folder of .txt/.md files, or a .txt of <|endoftext|>-separated documents)',
+      title: 'Influence Lens: the corpus (JSONL with "text", .jsonl.gz/.jsonl.zst, Parquet, a folder of such shards or of .txt/.md files, or a .txt of <|endoftext|>-separated documents)',
       canSelectFiles: true,
       canSelectFolders: true,
       canSelectMany: false,
