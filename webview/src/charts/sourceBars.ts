@@ -28,7 +28,7 @@ export function sourceBarsFigure(q: QueryView, view: View): HTMLElement {
       fresh.querySelector('select')?.focus();
     },
   );
-  const other = s.otherSources ? ` (${s.otherSources} smaller sources not shown)` : '';
+  const other = s.otherSources ? ` (the ${count(s.otherSources)} smallest sources as one bar)` : '';
   const summary = j < 0
     ? 'Too few documents for a top-k comparison.'
     : `How much more often each source appears among the ${count(k)} most helpful and ${count(k)} most harmful documents than in the corpus (1 = as in the corpus)${other}.`;

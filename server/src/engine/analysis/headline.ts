@@ -32,6 +32,15 @@ function percent(x: number | null | undefined): string {
   return x === null || x === undefined ? '–' : `${Math.round(100 * x)}%`;
 }
 
+/** Sources named on the corpus line; the rest are summed into one entry. */
+const MAX_LISTED_SOURCES = 10;
+
+/** A source label cut to a table's width (labels come from the corpus and may be any length). */
+function label(source: string): string {
+  const chars = [...source];
+  return chars.length > 40 ? `${chars.slice(0, 39).join('')}…` : source;
+}
+
 function table(rows: string[][], indent = '  '): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, j) => (widths[j] = Math.max(widths[j] ?? 0, [...c].length)));
@@ -97,7 +106,11 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
 
   const s = report.sources;
   out.push('', `5. Source over-representation (share in the top k ÷ share in the corpus; the ${top} largest)`);
-  out.push(`  corpus: ${s.sources.map((x) => `${x.source} ${percent(x.share)}`).join(', ')}`);
+  // The largest sources only: a corpus with thousands of labels made this one line of half a megabyte.
+  const listed = s.sources.slice(0, MAX_LISTED_SOURCES).map((x) => `${label(x.source)} ${percent(x.share)}`);
+  const rest = s.sources.slice(MAX_LISTED_SOURCES);
+  if (rest.length) listed.push(`${rest.length.toLocaleString('en-US')} other sources ${percent(rest.reduce((sum, x) => sum + x.share, 0))}`);
+  out.push(`  corpus: ${listed.join(', ')}`);
   if (s.ks.length === 0) out.push('  skipped: too few documents');
   else {
     const rows: string[][] = [['kind', 'k', 'top k', 'bottom k']];
@@ -108,7 +121,7 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
             .filter(([, v]) => v[j] !== null)
             .sort((x, y) => (y[1][j] as number) - (x[1][j] as number) || (x[0] < y[0] ? -1 : 1))
             .slice(0, top)
-            .map(([src, v]) => `${src} ×${fixed(v[j], 1)}`)
+            .map(([src, v]) => `${label(src)} ×${fixed(v[j], 1)}`)
             .join('  ');
         rows.push([j === 0 ? kind : '', String(k), best('top'), best('bottom')]);
       });

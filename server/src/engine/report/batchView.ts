@@ -1,14 +1,16 @@
 /**
  * The batch view: the paper's analyses of a results folder (analysis.json) arranged for drawing: the
  * correlation heatmap in kind/task order, the total-influence bands, answer hit rates, source
- * multipliers, the power-law table, and the query list for the picker. Nothing is recomputed: every
- * number comes from the report, so the panel shows what `influence-lens analyze` printed.
+ * multipliers (the largest sources and the rest as one), the power-law table, and the query list for the
+ * picker. Nothing is recomputed: every number comes from the report, so the panel shows what
+ * `influence-lens analyze` printed.
  */
 import { join } from 'node:path';
 import { ANALYSIS_FILE, type AnalysisReport } from '../analysis/analyze';
 import { kindOf, orderedKinds, tasksOf } from '../analysis/groups';
 import { InfluenceLensError } from '../errors';
 import type { LoadedResults } from '../results/types';
+import { boundedSources } from './otherSources';
 import type { BatchQuery, BatchView, Heatmap, HeatmapGroup } from './types';
 
 export interface BatchViewOptions {
@@ -92,7 +94,7 @@ export function buildBatchView(loaded: Pick<LoadedResults, 'dir' | 'results'>, r
           ),
         }
       : { available: false, reason: answers.reason },
-    sources: { ks: sources.ks, sources: sources.sources, byKind: sources.byKind },
+    sources: boundedSources(sources),
     powerLaw: { maxRank: powerLaw.maxRank, byKind: powerLaw.byKind, byTask: powerLaw.byTask, test: powerLaw.test },
   };
 }

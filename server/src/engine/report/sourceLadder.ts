@@ -7,10 +7,8 @@
 import { NO_SOURCE, type SourceShare } from '../analysis/sources';
 import { finite } from '../analysis/groups';
 import type { ResultsDocument } from '../results/types';
+import { MAX_SOURCES, otherShare } from './otherSources';
 import type { SourceLadder } from './types';
-
-/** Sources shown at most (the largest by corpus share); the rest are counted. */
-export const MAX_SOURCES = 20;
 
 /** 10, 20, 50, 100, 200, 500, … and 1% and 5% of N (at least 1), each below N. */
 export function kLadder(documents: number): number[] {
@@ -55,18 +53,29 @@ function corpusSources(documents: readonly ResultsDocument[]): CorpusSources {
   return c;
 }
 
-/** Multipliers per source (shown ones) and k, from the first max(k) entries of `order`. */
-function multipliers(order: ArrayLike<number>, ladder: readonly number[], corpus: CorpusSources, shown: number): Record<string, (number | null)[]> {
+/**
+ * Multipliers per source (shown ones, then `other` for the rest together) and k, from the first max(k)
+ * entries of `order`.
+ */
+function multipliers(order: ArrayLike<number>, ladder: readonly number[], corpus: CorpusSources, shown: number, other?: SourceShare): Record<string, (number | null)[]> {
   const { shares, sourceOf } = corpus;
   const counts = new Float64Array(shares.length);
-  const out = shares.slice(0, shown).map(() => new Array<number | null>(ladder.length).fill(null));
+  const rows = other ? [...shares.slice(0, shown), other] : shares.slice(0, shown);
+  const out = rows.map(() => new Array<number | null>(ladder.length).fill(null));
   let i = 0;
+  let rest = 0; // documents of the sources not shown, among the first n
   ladder.forEach((k, j) => {
     const n = Math.min(k, order.length);
-    for (; i < n; i++) counts[sourceOf[order[i]]]++;
-    if (n > 0) for (let s = 0; s < shown; s++) out[s][j] = finite(counts[s] / n / shares[s].share);
+    for (; i < n; i++) {
+      const s = sourceOf[order[i]];
+      counts[s]++;
+      if (s >= shown) rest++;
+    }
+    if (n === 0) return;
+    for (let s = 0; s < shown; s++) out[s][j] = finite(counts[s] / n / shares[s].share);
+    if (other) out[shown][j] = finite(rest / n / other.share);
   });
-  return Object.fromEntries(out.map((values, s) => [shares[s].source, values]));
+  return Object.fromEntries(out.map((values, s) => [rows[s].source, values]));
 }
 
 /** Multipliers from a ranking (`descending`/`ascending` positions) for the ladder `ks` (default kLadder(N)). */
@@ -74,12 +83,13 @@ export function sourceLadder(documents: readonly ResultsDocument[], descending: 
   const corpus = corpusSources(documents);
   const ladder = [...new Set(ks ?? kLadder(documents.length))].filter((k) => k >= 1).sort((a, b) => a - b);
   const shown = Math.min(MAX_SOURCES, corpus.shares.length);
+  const other = corpus.shares.length > shown ? otherShare(corpus.shares.slice(shown)) : undefined;
   return {
     ks: ladder,
-    sources: corpus.shares.slice(0, shown),
+    sources: other ? [...corpus.shares.slice(0, shown), other] : corpus.shares.slice(0, shown),
     otherSources: corpus.shares.length - shown,
-    top: multipliers(descending, ladder, corpus, shown),
-    bottom: multipliers(ascending, ladder, corpus, shown),
+    top: multipliers(descending, ladder, corpus, shown, other),
+    bottom: multipliers(ascending, ladder, corpus, shown, other),
     defaultK: ladder.includes(50) ? 50 : (ladder[Math.floor(ladder.length / 2)] ?? 0),
   };
 }
