@@ -78,8 +78,8 @@ async function* gunzipChunks(file: string, o: RawReadOptions): AsyncGenerator<Ui
   const feed = (async () => {
     try {
       for await (const chunk of raw) {
-        if (!gunzip.write(chunk)) await new Promise<void>((done) => gunzip.once('drain', done).once('close', done));
         if (gunzip.destroyed) return;
+        if (!gunzip.write(chunk)) await drained(gunzip);
       }
       gunzip.end();
     } catch (e) {
@@ -97,6 +97,19 @@ async function* gunzipChunks(file: string, o: RawReadOptions): AsyncGenerator<Ui
     await raw.return(undefined);
     await feed;
   }
+}
+
+/** Resolves when a writable can take more, or has closed (then the feeder stops). */
+function drained(stream: NodeJS.WritableStream & { once: NodeJS.EventEmitter['once']; off: NodeJS.EventEmitter['off'] }): Promise<void> {
+  return new Promise((done) => {
+    const finish = () => {
+      stream.off('drain', finish);
+      stream.off('close', finish);
+      done();
+    };
+    stream.once('drain', finish);
+    stream.once('close', finish);
+  });
 }
 
 /** zstd, several frames included. fzstd is synchronous: each raw chunk's output is yielded before the next read. */
