@@ -106,3 +106,35 @@ test('every supported model_type has a checkpoint above, and an unknown one is r
     (e: unknown) => e instanceof InfluenceLensError && e.code === 'UNSUPPORTED' && e.message.includes('"mamba"') && SUPPORTED_MODEL_TYPES.every((x) => e.message.includes(x)),
   );
 });
+
+test('fields a family does not implement are refused by name; a sliding window cuts the context', (t) => {
+  const dir = tmp(t);
+  const refused = (name: string, edit: Record<string, unknown>, ...fragments: string[]) => {
+    const folder = join(dir, `${name}-${Object.keys(edit).join('-')}`);
+    const cfg = { ...FAMILY_CONFIGS[name], ...edit };
+    writeHfCheckpoint(folder, cfg, randomHfTensors(FAMILY_CONFIGS[name], 2));
+    assert.throws(
+      () => loadCheckpoint(folder),
+      (e: unknown) => e instanceof InfluenceLensError && e.file === join(folder, 'config.json') && fragments.every((f) => e.message.includes(f)),
+      `${name} ${JSON.stringify(edit)}`,
+    );
+  };
+  refused('llama', { rope_scaling: { rope_type: 'yarn', factor: 4 } }, '"yarn"');
+  refused('phi3', { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [1] } }, '"longrope"');
+  refused('qwen2', { use_sliding_window: true }, 'use_sliding_window');
+  refused('cohere', { use_qk_norm: true }, 'use_qk_norm');
+  refused('olmo2', { attention_bias: true }, 'attention_bias');
+  refused('gpt_neox', { hidden_act: 'relu' }, 'hidden_act', '"relu"');
+  refused('gpt_neox', { rotary_pct: 1.5 }, 'rotary_pct');
+
+  const folder = join(dir, 'mistral');
+  writeHfCheckpoint(folder, FAMILY_CONFIGS.mistral, randomHfTensors(FAMILY_CONFIGS.mistral, 3));
+  const model = new TfModel(loadCheckpoint(folder));
+  try {
+    assert.equal(model.config.maxSeqLen, FAMILY_CONFIGS.mistral.sliding_window);
+    const ids = Array.from({ length: 25 }, (_, i) => i + 1);
+    assert.throws(() => tf.tidy(() => model.forward(tf.tensor2d(ids, [1, 25], 'int32'))), /25 tokens exceeds the model's context of 24/);
+  } finally {
+    model.dispose();
+  }
+});
