@@ -142,13 +142,23 @@ export function readTextBounded(path: string, options: BoundedReadOptions): stri
   return decodeUtf8(readFileBounded(path, options), path, options.what);
 }
 
+/**
+ * JSON.parse's reason without V8's excerpt of the text ("Unexpected token 'r', "root:$y$j9T"... is not
+ * valid JSON"): a path that leads to a system file (a link to /etc/shadow) must not show its first bytes.
+ */
+export function jsonSyntaxReason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const token = /^Unexpected token '([\s\S])', [\s\S]* is not valid JSON$/u.exec(message);
+  return token ? `unexpected character ${JSON.stringify(token[1])}` : message;
+}
+
 /** The parsed JSON of a regular file of at most maxBytes; `code` is the error code for malformed JSON. */
 export function readJsonBounded(path: string, options: BoundedReadOptions & { code?: string }): unknown {
   const text = readTextBounded(path, options);
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new InfluenceLensError(options.code ?? 'FORMAT', `malformed JSON in ${options.what ?? 'file'} ${path}: ${(e as Error).message}`, { file: path, cause: e });
+    throw new InfluenceLensError(options.code ?? 'FORMAT', `malformed JSON in ${options.what ?? 'file'} ${path}: ${jsonSyntaxReason(e)}`, { file: path, cause: e });
   }
 }
 
