@@ -6,16 +6,15 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { isInfluenceLensError } from '../../server/src/engine/errors';
 import { hubCacheDir, parseHubReference, resolveModelPath } from '../../server/src/engine/model/hubCache';
 import { ModelRun } from '../../server/src/engine/runs/modelRun';
 import { parseSettings } from '../../server/src/settings';
+import { DEMO_MODEL as DEMO, cacheSnapshot } from '../helpers/hubCache';
 
-const DEMO = resolve(__dirname, '..', '..', 'demo', 'model');
 const tmp = mkdtempSync(join(tmpdir(), 'il-hub-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -25,23 +24,10 @@ const repoDir = join(HF_HOME, 'hub', 'models--acme--tiny-llama');
 const MAIN = 'a'.repeat(8) + '0123456789abcdef0123456789abcdef';
 const V1 = 'b'.repeat(8) + 'fedcba9876543210fedcba9876543210';
 
-/** A snapshot as huggingface_hub writes it: each file a symlink to its blob, named by content hash. */
-function snapshot(commit: string, files: string[]): string {
-  const dir = join(repoDir, 'snapshots', commit);
-  mkdirSync(dir, { recursive: true });
-  mkdirSync(join(repoDir, 'blobs'), { recursive: true });
-  for (const f of files) {
-    const hash = createHash('sha256').update(readFileSync(join(DEMO, f))).digest('hex');
-    copyFileSync(join(DEMO, f), join(repoDir, 'blobs', hash));
-    symlinkSync(join('..', '..', 'blobs', hash), join(dir, f));
-  }
-  return dir;
-}
-const mainDir = snapshot(MAIN, ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
-const v1Dir = snapshot(V1, ['config.json']);
-mkdirSync(join(repoDir, 'refs', 'pr'), { recursive: true });
-writeFileSync(join(repoDir, 'refs', 'main'), MAIN);
+const mainDir = cacheSnapshot(HF_HOME, 'acme/tiny-llama', MAIN, undefined, 'main');
+const v1Dir = cacheSnapshot(HF_HOME, 'acme/tiny-llama', V1, ['config.json']);
 writeFileSync(join(repoDir, 'refs', 'v1'), V1 + '\n');
+mkdirSync(join(repoDir, 'refs', 'pr'), { recursive: true });
 writeFileSync(join(repoDir, 'refs', 'pr', '7'), 'c'.repeat(40));
 
 function refusal(fn: () => unknown): Error & { code: string } {
