@@ -70,10 +70,15 @@ commands:
       linear datamodeling score: trains models on random subsets (cached), Spearman of summed scores vs
       measured query losses, mean ± SE per method
 
-PATH is a Hugging Face folder (config.json, model.safetensors, tokenizer.json) or a llama2.c .bin
-checkpoint (then --tokenizer is its tokenizer .bin; default tokenizer.bin beside it).
+PATH is a Hugging Face folder (config.json, model.safetensors, tokenizer.json), a model in the local
+Hugging Face cache by its id (EleutherAI/pythia-160m, or …@revision: $HF_HOME/hub/models--…/snapshots/;
+nothing is downloaded), or a llama2.c .bin checkpoint (then --tokenizer is its tokenizer .bin; default
+tokenizer.bin beside it).
 C is a JSONL file ({"text", "id"?, "source"?} per line; --text-field/--id-field/--source-field rename
-them), a folder of .txt/.md files (source = subfolder), or a .txt file of <|endoftext|>-separated documents.
+them, dotted paths such as meta.source reach into nested records), gzip or zstd JSONL (.jsonl.gz,
+.jsonl.zst), a Parquet file (Hugging Face datasets shards: the same fields as columns), a folder of such
+shards (data/train-00000-of-00042.parquet, …), a folder of .txt/.md files (source = subfolder), or a .txt
+file of <|endoftext|>-separated documents.
 
 common options:
   --backend ${BACKEND_CHOICES.map((b) => b.name).join('|')}   (default auto; the choice is printed on stderr)
