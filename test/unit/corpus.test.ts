@@ -164,6 +164,19 @@ test('malformed JSONL lines are skipped and reported with file:line and a reason
   assert.equal(report.duplicateCount, 1);
 });
 
+test("a skipped line's reason never quotes it (a corpus linked to /etc/shadow must not list its lines)", async () => {
+  const secret = 'root:$y$j9T$Jv0S3cr3tHash:19700:0:99999:7:::';
+  const path = write('system.jsonl', [secret, '{"id":"ok","text":"a story"}', '[1, "root-2-secret"]x'].join('\n'));
+  const report: CorpusReport = { documents: 0, skipped: [] };
+  const docs = await readCorpusAll({ path }, report);
+  assert.deepEqual(docs.map((d) => d.id), ['ok']);
+  assert.deepEqual(report.skipped.map((s) => [s.line, s.reason]), [
+    [1, 'invalid JSON: unexpected character "r"'],
+    [3, 'invalid JSON: Unexpected non-whitespace character after JSON at position 20'],
+  ]);
+  for (const s of report.skipped) assert.ok(!s.reason.includes('root:') && !s.reason.includes('secret'), s.reason);
+});
+
 test('JSONL: CRLF line ends, a BOM, blank lines and escaped \\r\\n inside strings', async () => {
   const path = write('crlf.ndjson', '\uFEFF{"text":"one"}\r\n{"text":"two\\r\\nescaped"}\r\n\r\n{"text":"three"}\r\n');
   const docs = await readCorpusAll({ path });

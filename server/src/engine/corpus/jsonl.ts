@@ -5,6 +5,7 @@
  */
 import { CorruptData, compressionOf, decompressedChunks, type Compression } from './compressed';
 import { recordToItem, type FieldNames } from './fields';
+import { jsonSyntaxReason } from '../util/files';
 import { MAX_DOCUMENT_CHARS, type CorpusFile, type RawItem, type ReaderContext } from './types';
 
 export { labelField } from './fields';
@@ -129,7 +130,8 @@ export function parseJsonlLine(text: string, line: number, file: string, fields:
     value = JSON.parse(text);
   } catch (e) {
     const hint = line === 1 && text.trimStart().startsWith('[') ? ' (the corpus must be JSON Lines: one object per line, not an array)' : '';
-    return { kind: 'issue', issue: { file, line, reason: `invalid JSON: ${(e as Error).message}${hint}` } };
+    // Without V8's excerpt: a corpus linked to a system file must not list its lines in the skip report.
+    return { kind: 'issue', issue: { file, line, reason: `invalid JSON: ${jsonSyntaxReason(e)}${hint}` } };
   }
   return recordToItem(value, { file, line }, fields, defaultId);
 }
