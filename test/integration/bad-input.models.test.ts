@@ -191,3 +191,17 @@ test('finite weights whose forward pass overflows are refused by loss and genera
   const ok = await loss(goodGpt2(dir));
   assert.equal(ok.code, 0, ok.stderr);
 });
+
+test('a model that predicts text no better than chance is warned about, naming the likely causes; trained ones are not', { skip: SKIP_NO_SHARED }, async (t) => {
+  const dir = scratch(t);
+  const random = await loss(goodGpt2(dir));
+  assert.equal(random.code, 0, random.stderr);
+  assert.match(random.stderr, /warning: .*good: the loss of plain English sentences is [\d.]+ nats per token, no better than chance among 50257 tokens/);
+  assert.match(random.stderr, /another family \(it says gpt2\), a tokenizer of another model, or weights stored transposed/);
+  // Trained models, the demo one on other text than the probes (its loss there is above ln(vocab), but ordered text still wins).
+  for (const args of [[STORIES260K(), '--tokenizer', TOK512()], ['demo/model']]) {
+    const r = await loss(args[0], ...args.slice(1));
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /warning/, r.stderr);
+  }
+});

@@ -3,6 +3,7 @@ import { describeAdapter, describeBackend, parseBackendRequest } from '../engine
 import type { CorpusOptions } from '../engine/corpus/types';
 import { openFactorSet, type FactorSet } from '../engine/runs/factors';
 import { ModelRun } from '../engine/runs/modelRun';
+import { plausibilityWarning } from '../engine/runs/plausibility';
 import type { RunHooks } from '../engine/runs/progress';
 import { int, optStr, str, type Values } from './args';
 import { safeForTerminal } from '../engine/util/terminal';
@@ -34,6 +35,10 @@ export async function withModel<T>(v: Values, signal: AbortSignal, o: { workers?
   if (v.verbose === true) log(`${describeAdapter(run.backend.adapter)}; ${run.pool.batchSize} sequences per batch unless --batch-size`);
   if (run.pool.cappedFrom) log(`--workers ${run.pool.cappedFrom} capped at ${run.pool.size}, this machine's available parallelism`);
   try {
+    if (!quiet) {
+      const warning = await plausibilityWarning(run);
+      if (warning) log(warning);
+    }
     return await fn({ run, progress, hooks: { signal, log, onProgress: (p) => progress.update(p) } });
   } finally {
     progress.done();
