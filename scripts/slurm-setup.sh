@@ -18,14 +18,14 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
 fi
-if sinfo -h -o %T 2>/dev/null | grep -Eq 'idle|mixed|alloc'; then exit 0; fi
-
 mkdir -p "$SCRATCH/spool" "$SCRATCH/state" "$SCRATCH/log"
 HOST="$(hostname)"
-cat >/etc/slurm/slurm.conf <<EOF
+# cred_expire is also how long a requeued job waits before it may start again (default 120 s).
+cat >"$SCRATCH/slurm.conf" <<EOF
 ClusterName=influence-lens
 SlurmctldHost=$HOST
 AuthType=auth/munge
+AuthInfo=cred_expire=10
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -48,6 +48,16 @@ MinJobAge=600
 NodeName=$HOST CPUs=$(nproc) RealMemory=20000 State=UNKNOWN
 PartitionName=main Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
+if cmp -s "$SCRATCH/slurm.conf" /etc/slurm/slurm.conf && sinfo -h -o %T 2>/dev/null | grep -Eq 'idle|mixed|alloc'; then exit 0; fi
+# A new configuration: the daemons started here restart with it.
+for pid in "$SCRATCH/slurmd.pid" "$SCRATCH/slurmctld.pid"; do
+  if [ -f "$pid" ]; then kill "$(cat "$pid")" 2>/dev/null || true; fi
+done
+for _ in $(seq 1 50); do
+  pgrep -x slurmd >/dev/null || pgrep -x slurmctld >/dev/null || break
+  sleep 0.2
+done
+cp "$SCRATCH/slurm.conf" /etc/slurm/slurm.conf
 
 [ -f /etc/munge/munge.key ] || mungekey -c
 mkdir -p /var/log/munge /run/munge /var/lib/munge
