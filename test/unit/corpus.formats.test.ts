@@ -286,3 +286,48 @@ test('corpora that existed before these formats keep their fingerprints (their c
   writeFileSync(join(root, 's.txt'), 'one<|endoftext|>two');
   assert.equal(await corpusFingerprint({ path: join(root, 's.txt') }), '09c50c022a01e97b089653a44191bf226d3c4f6231dbee19b2611e1c561fc3cd');
 });
+
+test('the Pile as it comes: .jsonl.zst and Parquet with a struct column, --source-field meta.pile_set_name', async () => {
+  const records = docs200.slice(0, 6).map((d, i) => ({ text: d.text, meta: { pile_set_name: ['Pile-CC', 'Github', 'ArXiv'][i % 3], n: i } }));
+  const zst = write('pile.jsonl.zst', zstdStored(jsonlOf(records)));
+  const pq = write(
+    'pile.parquet',
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'text', data: records.map((r) => r.text) },
+          { name: 'meta', data: records.map((r) => ({ pile_set_name: r.meta.pile_set_name, n: BigInt(r.meta.n) })) },
+        ],
+        schema: [
+          { name: 'root', num_children: 2 },
+          { name: 'text', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+          { name: 'meta', repetition_type: 'OPTIONAL', num_children: 2 },
+          { name: 'pile_set_name', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+          { name: 'n', type: 'INT64', repetition_type: 'OPTIONAL' },
+        ],
+      }),
+    ),
+  );
+  for (const p of [zst, pq]) {
+    const docs = await readCorpusAll({ path: p, sourceField: 'meta.pile_set_name', idField: 'meta.n' });
+    assert.deepEqual(
+      docs.map((d) => [d.id, d.source, d.text]),
+      records.map((r) => [String(r.meta.n), r.meta.pile_set_name, r.text]),
+      p,
+    );
+  }
+});
+
+test('maxDocs and a break stop a compressed or Parquet corpus early; a pass fingerprints only what it read whole', async () => {
+  const files = writeAllFormats(path('early'), docs200);
+  for (const p of [files.gz, files.zst, files.parquet]) {
+    const { docs, digest } = await pass({ path: p, maxDocs: 7 });
+    assert.equal(docs.length, 7, p);
+    // A small compressed file is read whole in its first chunk (then the digest is the fingerprint); Parquet is hashed at its end.
+    if (p === files.parquet) assert.equal(digest, undefined);
+    else assert.equal(digest, await corpusFingerprint({ path: p, maxDocs: 7 }), p);
+    let n = 0;
+    for await (const _ of readCorpus({ path: p })) if (++n === 3) break;
+    assert.equal(n, 3);
+  }
+});
