@@ -331,3 +331,38 @@ test('maxDocs and a break stop a compressed or Parquet corpus early; a pass fing
     assert.equal(n, 3);
   }
 });
+
+test('Parquet strings are decoded strictly, as JSONL lines are: bytes that are not UTF-8 skip their row, never become U+FFFD', async () => {
+  const bytes = [Buffer.from('fine'), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from('\ufeffkept BOM')];
+  const p = write(
+    'latin1.parquet',
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'text', data: bytes.map((b) => new Uint8Array(b)) },
+          { name: 'source', data: [new Uint8Array(Buffer.from('ok')), new Uint8Array(Buffer.from('ok')), new Uint8Array([0xff])] },
+        ],
+        schema: [
+          { name: 'root', num_children: 2 },
+          { name: 'text', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+          { name: 'source', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+        ],
+      }),
+    ),
+  );
+  const report = newCorpusReport();
+  const docs = await readCorpusAll({ path: p }, report);
+  assert.deepEqual(
+    docs.map((d) => [d.row, d.text]),
+    [[0, 'fine']],
+  );
+  assert.deepEqual(
+    report.skipped.map((i) => [i.row, i.reason]),
+    [
+      [1, 'not valid UTF-8 text'],
+      [2, '"source" is not valid UTF-8 text'],
+    ],
+  );
+  const bom = await readCorpusAll({ path: p, sourceField: 'none' });
+  assert.equal(bom[1].text, '\ufeffkept BOM');
+});

@@ -14,6 +14,9 @@ export interface FieldNames {
 /** Where a record came from, for its document and its issues. */
 export type RecordPlace = { file: string; line: number; row?: undefined } | { file: string; row: number; line?: undefined };
 
+/** A string value whose bytes are not UTF-8 (Parquet): never decoded to U+FFFD, the record is skipped. */
+export class NotUtf8 {}
+
 export function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
@@ -46,6 +49,7 @@ export function labelField(record: Record<string, unknown>, key: string): string
   if (typeof v === 'string') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   if (typeof v === 'bigint') return String(v);
+  if (v instanceof NotUtf8) return { error: `"${key}" is not valid UTF-8 text` };
   return { error: `"${key}" is ${typeName(v)}, not a string or number` };
 }
 
@@ -56,6 +60,7 @@ export function recordToItem(value: unknown, place: RecordPlace, fields: FieldNa
   const record = value as Record<string, unknown>;
   const body = fieldAt(record, fields.textField);
   if (body === undefined) return issue(`missing "${fields.textField}" field`);
+  if (body instanceof NotUtf8) return issue('not valid UTF-8 text');
   if (typeof body !== 'string') return issue(`"${fields.textField}" is ${typeName(body)}, not a string`);
   if (body.trim() === '') return issue(`empty "${fields.textField}"`);
   const id = labelField(record, fields.idField);

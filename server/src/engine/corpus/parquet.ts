@@ -11,7 +11,7 @@ import { compressors } from 'hyparquet-compressors';
 import { InfluenceLensError } from '../errors';
 import { fsErrorSentence } from '../util/files';
 import { fileChunks } from './compressed';
-import { recordToItem } from './fields';
+import { NotUtf8, recordToItem } from './fields';
 import type { CorpusFile, RawItem, ReaderContext } from './types';
 
 /** Random access to a file through one handle (hyparquet reads the footer, then each column chunk it needs). */
@@ -42,6 +42,20 @@ function columnFor(columns: string[], path: string): string | undefined {
   const head = path.split('.')[0];
   return columns.includes(head) ? head : undefined;
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Strings as the JSONL reader decodes them: strictly, so bytes that are not UTF-8 skip their row instead of becoming U+FFFD. */
+const parsers = {
+  stringFromBytes(bytes: Uint8Array | undefined): string | NotUtf8 | undefined {
+    if (!bytes) return bytes;
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      return new NotUtf8();
+    }
+  },
+};
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -105,7 +119,7 @@ async function* rowGroups(
     const rowEnd = rowStart + Number(rowGroup.num_rows);
     let rows: Record<string, unknown>[] = [];
     try {
-      rows = await parquetReadObjects({ file: buffer, metadata, columns: wanted, rowStart, rowEnd, compressors });
+      rows = await parquetReadObjects({ file: buffer, metadata, columns: wanted, rowStart, rowEnd, compressors, parsers });
     } catch (e) {
       if (e instanceof InfluenceLensError) throw e;
       yield { kind: 'issue', issue: { file, row: rowStart, reason: `row group ${group} (rows ${rowStart}–${rowEnd - 1}) cannot be read (${message(e)}); its rows are skipped` } };
