@@ -3,7 +3,7 @@
  * row, named by `--text-field`/`--id-field`/`--source-field`. A name is a key, or a dotted path into
  * nested records (`meta.source`, `messages.0.content`); a key that itself holds dots wins over the path.
  */
-import type { RawItem } from './types';
+import { MAX_DOCUMENT_CHARS, type RawItem } from './types';
 
 export interface FieldNames {
   textField: string;
@@ -62,6 +62,7 @@ export function recordToItem(value: unknown, place: RecordPlace, fields: FieldNa
   if (body === undefined) return issue(`missing "${fields.textField}" field`);
   if (body instanceof NotUtf8) return issue('not valid UTF-8 text');
   if (typeof body !== 'string') return issue(`"${fields.textField}" is ${typeName(body)}, not a string`);
+  if (body.length > MAX_DOCUMENT_CHARS) return issue(`"${fields.textField}" longer than ${MAX_DOCUMENT_CHARS} characters`);
   if (body.trim() === '') return issue(`empty "${fields.textField}"`);
   const id = labelField(record, fields.idField);
   if (typeof id === 'object') return issue(id.error);
