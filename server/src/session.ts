@@ -20,6 +20,7 @@ import type { Checkpoint } from './engine/model/types';
 import { openFactorSet, type FactorSet } from './engine/runs/factors';
 import { InfluenceSession } from './engine/runs/influence';
 import { openIndexQueries, type OpenIndex } from './engine/runs/indexQueries';
+import { hubLabel } from './engine/model/hubCache';
 import { ModelRun } from './engine/runs/modelRun';
 import type { ArtefactStatus, ErrorStatus, ModelStatus, StatusParams } from './protocol';
 import type { InfluenceLensSettings } from './settings';
@@ -483,9 +484,10 @@ export function modelStatus(checkpoint: Checkpoint): ModelStatus {
   };
 }
 
-/** A checkpoint by its file name; a Hugging Face model by its folder and the one above ("demo/model", "org/name"). */
+/** A checkpoint by its file name; a Hugging Face model by its folder and the one above ("demo/model", "org/name"), or from the cache by its id ("org/name@1a2b3c4"). */
 function modelName(m: ModelStatus): string {
-  return m.format === 'huggingface' ? `${basename(dirname(m.path))}/${basename(m.path)}` : basename(m.path);
+  if (m.format === 'huggingface') return hubLabel(m.path) ?? `${basename(dirname(m.path))}/${basename(m.path)}`;
+  return basename(m.path);
 }
 
 function formatCount(n: number): string {

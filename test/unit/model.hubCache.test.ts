@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isInfluenceLensError } from '../../server/src/engine/errors';
-import { hubCacheDir, parseHubReference, resolveModelPath } from '../../server/src/engine/model/hubCache';
+import { hubCacheDir, hubLabel, parseHubReference, resolveModelPath } from '../../server/src/engine/model/hubCache';
 import { ModelRun } from '../../server/src/engine/runs/modelRun';
 import { parseSettings } from '../../server/src/settings';
 import { DEMO_MODEL as DEMO, cacheSnapshot } from '../helpers/hubCache';
@@ -49,6 +49,9 @@ test('repository ids and revisions resolve to their snapshots; paths are left al
   assert.equal(resolveModelPath(DEMO, env), DEMO);
   assert.equal(resolveModelPath('./acme/tiny-llama', env), './acme/tiny-llama');
   assert.equal(parseHubReference('EleutherAI/pythia-160m@refs/pr/1')?.revision, 'refs/pr/1');
+  // The status names a cached model by its id and commit, not by `snapshots/<commit>`.
+  assert.equal(hubLabel(mainDir), 'acme/tiny-llama@aaaaaaa');
+  assert.equal(hubLabel(DEMO), undefined);
   for (const notId of ['a/b/c', '../x/y', 'x/..', 'model.bin', '/abs/x', 'a/b@', 'a/b@../../x']) assert.equal(parseHubReference(notId), undefined, notId);
 });
 

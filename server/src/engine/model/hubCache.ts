@@ -96,6 +96,12 @@ export function hubSnapshot(ref: HubReference, env: NodeJS.ProcessEnv = process.
   return snapshot;
 }
 
+/** `owner/name@commit` (7 hex digits) for a snapshot folder of the cache, to show instead of `snapshots/<commit>`; undefined for any other path. */
+export function hubLabel(path: string): string | undefined {
+  const m = /(?:^|[\\/])models--([^\\/]+?)--([^\\/]+)[\\/]snapshots[\\/]([0-9a-f]{7})[0-9a-f]*[\\/]?$/.exec(path);
+  return m ? `${m[1]}/${m[2]}@${m[3]}` : undefined;
+}
+
 /**
  * What `--model` or the model setting names: the path itself when it exists (or is absolute, or is not a
  * repository id: the loader then says what is wrong with it), else the cached snapshot of the repository id.
