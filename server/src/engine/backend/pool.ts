@@ -14,6 +14,7 @@ import { TaskRunner, type Task, type TaskResult } from './tasks';
 import type { WorkerMessage, WorkerReply } from './worker';
 import type { Checkpoint } from '../model/types';
 import { trackedModules } from '../model/tfModel';
+import { availableBytes, checkMemory, threadBytes } from '../model/memory';
 
 export interface PoolOptions {
   backend?: BackendRequest;
@@ -178,6 +179,8 @@ export class ComputePool {
     const cappedFrom = requested > count ? requested : undefined;
     const tracked = trackedModules(checkpoint.config).filter((m) => !options.modules || options.modules.includes(m.name));
     const batchSize = defaultBatchSize({ config: checkpoint.config, tracked }, backend.gpu);
+    // Each thread's model copy, before any is made (a GPU holds one copy in its own memory).
+    if (!backend.gpu) checkMemory(threadBytes(checkpoint.config, { threads: Math.max(1, count), workers: count }), availableBytes(), { file: checkpoint.source.path, remedy: 'use fewer --workers or a GPU' });
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);

@@ -16,6 +16,7 @@ import { ConfigReader, type Json } from './arch/configReader';
 import { family, familyForModelType } from './arch/registry';
 import type { Family } from './arch/family';
 import { fromHf, toHf, type Slot } from './arch/layout';
+import { availableBytes, checkMemory, weightBytes } from './memory';
 
 export { SUPPORTED_MODEL_TYPES } from './arch/registry';
 export { permuteRopeRows, transpose2d } from './arch/layout';
@@ -132,6 +133,8 @@ export function readHuggingFaceFolder(dir: string): Checkpoint {
 
   const config = fam.configFrom(r);
   checkLayerCount(fam, config, configPath, weightFiles);
+  // From config.json alone, before any tensor is read (a hostile hidden_size is refused here too).
+  checkMemory({ 'weights as float32': weightBytes(config).host }, availableBytes(), { file: configPath, remedy: 'this machine cannot hold its weights' });
   const tied = r.bool('tie_word_embeddings', fam.tiedByDefault);
   const slots = fam.slots(config, tied, new Set(weightFiles.where.keys()));
 
