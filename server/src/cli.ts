@@ -54,8 +54,8 @@ commands:
   score … --index INDEX [--rerank N]
       score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
   cluster plan --engine slurm|kubernetes --out RUN --shards N --model PATH --corpus C --queries Q
-      [--max-len L] [--max-docs N] [--index] [--gpus-per-shard G] [--cpus C] [--memory 16G] [--parallel P]
-      [--partition P] [--image IMAGE --volume CLAIM:/mount] [--retries R] [--tokens-per-second T]
+      [--max-len L] [--max-docs N] [--modules a,b] [--index] [--gpus-per-shard G] [--cpus C] [--memory 16G]
+      [--parallel P] [--partition P] [--image IMAGE --volume CLAIM:/mount] [--retries R] [--tokens-per-second T]
       a run folder for the whole pipeline on a cluster (docs/CLUSTER.md): Slurm batch scripts chained with
       afterok and submit.sh, or Kubernetes Indexed Jobs and apply.sh; requests estimated in RUN/README.md
   status RUN [--json]
