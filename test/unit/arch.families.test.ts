@@ -1,6 +1,6 @@
 /**
  * Every architecture family of the registry, from a random checkpoint in the exact Hugging Face layout of
- * its model_type (test/helpers/hfCheckpoint.ts): it loads (f32 in one file; bf16 in two shards), its
+ * its model_type (test/helpers/hfCheckpoint.ts): it loads (f32 in one file; bf16 in two shards; f16), its
  * logits match the float64 reference read from the HF tensors as stored (referenceHf.ts) within 1e-4
  * relative, and the per-token captures Σ g aᵀ of every tracked MLP linear equal the autograd weight
  * gradient. Unknown model_types are refused with the list of supported ones.
@@ -60,10 +60,10 @@ function gradientFromCaptures(result: CaptureResult, module: string): Float64Arr
 const architectureOf: Record<string, string> = { 'llama3.x': 'llama' };
 
 for (const [name, cfg] of Object.entries(FAMILY_CONFIGS)) {
-  test(`${name}: loads from its HF layout (f32; bf16 in 2 shards) and matches the float64 reference`, (t) => {
+  test(`${name}: loads from its HF layout (f32; bf16 in 2 shards; f16) and matches the float64 reference`, (t) => {
     const dir = tmp(t);
     const tensors = randomHfTensors(cfg, 11);
-    for (const [dtype, shards] of [['F32', 1], ['BF16', 2]] as const) {
+    for (const [dtype, shards] of [['F32', 1], ['BF16', 2], ['F16', 1]] as const) {
       const folder = join(dir, dtype);
       const stored = writeHfCheckpoint(folder, cfg, tensors, { dtype, shards });
       const ckpt = loadCheckpoint(folder);
