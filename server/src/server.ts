@@ -151,14 +151,14 @@ connection.onRequest(BackendInfoRequest.type, () => session.status);
 
 // ---- hovers -----------------------------------------------------------------------------------------------
 
-connection.onRequest(InfluenceHoverRequest.type, userErrors(async (params, token) => {
+connection.onRequest(InfluenceHoverRequest.type, userErrors(answerUnlessCancelled(async (params, token) => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return null;
   const selected = doc.getText(params.range);
   return hovers.selection(selected, params.range, { file: documentPath(doc.uri), line: params.range.start.line + 1 }, signalOf(token));
-}));
+})));
 
-connection.onRequest(HoverRequest.type, userErrors(async (params, token) => {
+connection.onRequest(HoverRequest.type, userErrors(answerUnlessCancelled(async (params, token) => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc) return null;
   if (!isQueryFile(doc)) {
@@ -174,15 +174,15 @@ connection.onRequest(HoverRequest.type, userErrors(async (params, token) => {
   const range = { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } };
   const r = await hovers.query(block.record, range, signalOf(token));
   return r && { contents: { kind: 'markdown', value: r.markdown }, range: r.range };
-}));
+})));
 
-connection.onRequest(QueryInfluenceRequest.type, userErrors(async (params, token) => {
+connection.onRequest(QueryInfluenceRequest.type, userErrors(answerUnlessCancelled(async (params, token) => {
   const doc = documents.get(params.uri);
   if (!doc) return null;
   const block = queries.blockAt(doc, params.line);
   if (!block) return null;
   return hovers.query(block.record, { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } }, signalOf(token));
-}));
+})));
 
 // ---- query files ------------------------------------------------------------------------------------------
 
@@ -291,6 +291,18 @@ function signalOf(token: CancellationToken): AbortSignal {
 
 function logFailure(e: unknown): void {
   connection.console.error(visibleControls(String(e instanceof Error ? (e.stack ?? e.message) : e)));
+}
+
+/**
+ * A read-only request (a hover) that the client cancelled while it ran answers RequestCancelled even if it
+ * finished: the client no longer wants the answer, and tells a cancelled request by that code.
+ */
+function answerUnlessCancelled<P, R>(handler: (params: P, token: CancellationToken) => Promise<R>): (params: P, token: CancellationToken) => Promise<R> {
+  return async (params, token) => {
+    const result = await handler(params, token);
+    if (token.isCancellationRequested) throw new CancelledError('the request was cancelled');
+    return result;
+  };
 }
 
 /**

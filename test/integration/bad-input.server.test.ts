@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource, ErrorCodes, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
 import { LSPErrorCodes } from 'vscode-languageserver-protocol';
 import { readResults } from '../../server/src/engine/results/io';
+import { batchFolder } from '../../server/src/handlers/queryFiles';
 import { BackendInfoRequest, InfluenceHoverRequest, SERVER_COMMANDS, type BatchResult } from '../../server/src/protocol';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import { scratch, writeCorpus } from '../helpers/badInput';
@@ -156,6 +157,7 @@ test('runBatch reads query files with the checked reader; cancelled batches and 
       assert.equal(e.code, LSPErrorCodes.RequestCancelled, `${how}: ${e.message}`);
       assert.match(e.message, /cancel/);
     }
+    assert.ok(!existsSync(join(batchFolder(results, file), 'results.json')), 'a cancelled batch leaves no results');
 
     const doc = pathToFileURL(join(dir, 'prompt.txt')).href;
     await server.connection.sendNotification('textDocument/didOpen', { textDocument: { uri: doc, languageId: 'plaintext', version: 1, text: 'Once upon a time, there was a little girl named' } });
