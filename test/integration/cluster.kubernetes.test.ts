@@ -75,4 +75,14 @@ test('the Kubernetes plan, its pods run as processes, survives a killed pod and 
     for (const [name, x] of a) assertRelClose(b.get(name)!.data, x.data, s === 'covariance' ? 1e-6 : 1e-5, `${s} ${name}`);
   }
   assertRelClose(readResults(join(run, 'results')).scores, readResults(join(single, 'results')).scores, 1e-6, 'merged scores');
+
+  // What status tells a user after losing work: a damaged part (named, with why) and a missing one.
+  const part = (i: number, f: string) => join(run, 'scores.parts', String(i), f);
+  writeFileSync(part(1, 'scores.f32'), Buffer.concat([readFileSync(part(1, 'scores.f32')), Buffer.from([0])]));
+  rmSync(part(2, 'results.json'));
+  const damaged = await cli(['status', run]);
+  assert.match(damaged.stdout, /score\s+pending\s+shards: 1 done, 1 missing, 1 corrupt/);
+  assert.match(damaged.stdout, /shard 1: corrupt: .*scores\.f32 has \d+ bytes; expected \d+/);
+  assert.match(damaged.stdout, /shard 2: missing/);
+  assert.match(damaged.stdout, /next: score; to resume: bash \S+\/kubernetes\/apply\.sh/);
 });

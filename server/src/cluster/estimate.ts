@@ -27,6 +27,9 @@ const MiB = 2 ** 20;
 /** Measured on 2 CPU cores (wasm): ~600 tokens/s for the 0.9M-parameter demo model (docs/GPU.md): compute ∝ parameters. */
 const CPU_PARAM_TOKENS_PER_SECOND = 5e8;
 
+/** symmetricEigen (linalg/eigh.ts) of n = 384 took 0.47 s on one core here: n³ ÷ 1.2·10⁸ seconds. */
+const EIGEN_CUBES_PER_SECOND = 1.2e8;
+
 /** Characters per token of a BPE tokenizer on English text: the plan's token estimate before any tokenizer runs. */
 export const CHARS_PER_TOKEN = 4;
 
@@ -65,7 +68,15 @@ export function estimate(m: ModelShape, corpus: CorpusSize, o: { shards: number;
     `time per shard = 2 × ${shardTokens.toLocaleString('en')} tokens (${corpus.tokens.toLocaleString('en')} of ${corpus.documents.toLocaleString('en')} documents ÷ ${o.shards} shards) ÷ ${tps.toFixed(1)} tokens/s ` +
       `+ 120 s (loading, fingerprinting) = ${Math.ceil(seconds)} s → ${shardMinutes} min (at least 10)`,
   );
-  const singleMinutes = Math.max(10, Math.ceil(((factorValues * 8 * o.shards) / (200 * MiB) + 120) / 60));
-  lines.push(`time of a merge or the eigendecomposition = ${o.shards} shards × ${mib(sums)} MiB read at 200 MiB/s + 120 s → ${singleMinutes} min (at least 10)`);
+  const mergeSeconds = (sums * o.shards) / (200 * MiB) + 120;
+  // The float64 eigendecompositions run on one core: every A (in × in) and S (out × out) of every linear.
+  const cubes = inOut.reduce((a, [i, out]) => a + i ** 3 + out ** 3, 0) * m.layers;
+  const eigenSeconds = cubes / EIGEN_CUBES_PER_SECOND + 120;
+  const singleMinutes = Math.max(10, Math.ceil(Math.max(mergeSeconds, eigenSeconds) / 60));
+  lines.push(`time of a merge = ${o.shards} shards × ${mib(sums)} MiB read at 200 MiB/s + 120 s = ${Math.ceil(mergeSeconds)} s`);
+  lines.push(
+    `time of the eigendecomposition = Σ n³ over the ${linears * 2} factors (${cubes.toExponential(2)}) ÷ 1.2e8 per second (one core, measured) + 120 s = ${Math.ceil(eigenSeconds)} s; ` +
+      `the longer of the two → ${singleMinutes} min for every single job (at least 10)`,
+  );
   return { shardMemoryMiB: mib(shardBytes), mergeMemoryMiB: mib(mergeBytes), shardMinutes, singleMinutes, tokensPerSecond: tps, lines };
 }
