@@ -2,7 +2,8 @@
  * The Kubernetes plan run without a cluster: test/helpers/indexedJobs.ts starts each Job's pods as
  * processes with the manifest's command and env and JOB_COMPLETION_INDEX (nothing else), in apply.sh's
  * order; one Λ pod is killed mid-run and retried under backoffLimitPerIndex. The merged factors and
- * scores match one process's, and `status` reports every stage done (before: what is missing).
+ * scores match one process's, the index parts written in the Λ pass merge into one index, and `status`
+ * reports every stage done (before: what is missing).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,7 +41,7 @@ test('the Kubernetes plan, its pods run as processes, survives a killed pod and 
   const inputs = ['--model', STORIES260K(), '--tokenizer', TOK512(), '--corpus', corpus, '--max-len', '48', '--workers', '1'];
   const run = join(dir, 'run');
   // The image's CLI is this checkout's (the harness has no image): the same bundle the Dockerfile copies.
-  const plan = await cli(['cluster', 'plan', '--engine', 'kubernetes', '--out', run, '--shards', '3', ...inputs, '--queries', queries, '--image', 'influence-lens:test', '--volume', `shared:${dir}`, '--parallel', '2', '--retries', '1', '--cli', `node ${CLI}`]);
+  const plan = await cli(['cluster', 'plan', '--engine', 'kubernetes', '--out', run, '--shards', '3', ...inputs, '--queries', queries, '--image', 'influence-lens:test', '--volume', `shared:${dir}`, '--parallel', '2', '--retries', '1', '--index', '--cli', `node ${CLI}`]);
   assert.equal(plan.code, 0, plan.stderr);
 
   const before = await cli(['status', run]);
@@ -63,6 +64,8 @@ test('the Kubernetes plan, its pods run as processes, survives a killed pod and 
   assert.ok(pods.some((p) => p.job === 'run-lambda' && p.index === 1 && p.attempt === 1 && p.code === 0), 'its retry succeeded');
   assert.match(pods.find((p) => p.job === 'run-score' && p.index === 2)!.stderr, /shard 2\/3 \(JOB_COMPLETION_INDEX=2 of --shards 3\)/);
 
+  const index = JSON.parse(readFileSync(join(run, 'index', 'manifest.json'), 'utf8')) as { documents: number };
+  assert.equal(index.documents, 60, 'the index parts written in the Λ pass were merged');
   const after = await cli(['status', run, '--json']);
   assert.deepEqual((JSON.parse(after.stdout) as { stages: { state: string }[] }).stages.filter((s) => s.state !== 'done'), []);
 

@@ -82,6 +82,7 @@ test('kubernetes: Indexed Jobs for the sharded stages, plain Jobs for merges, al
       assert.equal(m.spec.completions, 4);
       assert.equal(m.spec.parallelism, 3);
       assert.equal(m.spec.backoffLimitPerIndex, 2);
+      assert.equal(m.spec.podReplacementPolicy, 'Failed');
       assert.deepEqual(c.resources.requests, { cpu: '2', memory: '6144Mi', 'nvidia.com/gpu': '1' });
       assert.equal(c.resources.limits['nvidia.com/gpu'], '1');
       assert.deepEqual(c.args.slice(-4), ['--shard', 'auto', '--shards', '4'], 'Kubernetes gives the pod no count: --shards passes it');

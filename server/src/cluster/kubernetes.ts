@@ -67,6 +67,8 @@ export function jobManifest(stage: PipelineStage, o: KubernetesOptions): Manifes
         // A retried pod keeps its index, so it reruns its own shard; one shard's failures do not use up another's retries.
         backoffLimitPerIndex: o.retriesPerShard,
         maxFailedIndexes: 0,
+        // A shard's next pod starts only once the last one has ended: two attempts never write one part at once.
+        podReplacementPolicy: 'Failed',
         template: pod,
       }
     : { completions: 1, parallelism: 1, backoffLimit: o.retriesPerShard, template: pod };
