@@ -12,7 +12,7 @@ import { InfluenceLensError } from '../../server/src/engine/errors';
 import { ConfigReader } from '../../server/src/engine/model/arch/configReader';
 import { familyForModelType } from '../../server/src/engine/model/arch/registry';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
-import { checkFactorMemory, checkMemory, factorBytes, weightBytes } from '../../server/src/engine/model/memory';
+import { activationWarning, checkFactorMemory, checkMemory, factorBytes, weightBytes } from '../../server/src/engine/model/memory';
 import type { ModelConfig } from '../../server/src/engine/model/types';
 import { FAMILY_CONFIGS, hfTensorShapes, randomHfTensors, writeHfCheckpoint } from '../helpers/hfCheckpoint';
 
@@ -54,4 +54,12 @@ test('a config whose weights cannot fit is refused naming config.json before a t
     () => loadCheckpoint(dir),
     (e: unknown) => e instanceof InfluenceLensError && e.code === 'OUT_OF_MEMORY' && e.file === join(dir, 'config.json') && /needs \d+\.\d GB \(weights as float32/.test(e.message),
   );
+});
+
+test('activations of full-length batches are stated when they may not fit, with what to change', () => {
+  const pythia = configOf(PYTHIA_160M);
+  // Logits alone: 2 threads × 8 × 512 tokens × 50304 × 4 bytes is 1.6 GB per copy, and tfjs keeps many.
+  const warning = activationWarning(pythia, undefined, { threads: 2, batch: 8, length: 512 }, 21e9);
+  assert.match(warning ?? '', /^warning: batches of 8 sequences of 512 tokens on 2 thread\(s\) may need up to \d+\.\d GB of activations, 21\.0 GB available; .*--batch-size.*--max-len/);
+  assert.equal(activationWarning(pythia, undefined, { threads: 1, batch: 1, length: 64 }, 21e9), undefined);
 });

@@ -5,6 +5,7 @@
  */
 import { freemem } from 'node:os';
 import { InfluenceLensError } from '../errors';
+import { workingBytesPerToken } from '../backend/deviceLimits';
 import { family } from './arch/registry';
 import { trackedModules } from './tfModel';
 import type { ModelConfig } from './types';
@@ -74,4 +75,18 @@ export function threadBytes(c: ModelConfig, o: { threads: number; workers: numbe
 export function checkFactorMemory(c: ModelConfig, modules: string[] | undefined, file: string, available = availableBytes()): void {
   const tracked = trackedModules(c).filter((m) => !modules || modules.includes(m.name));
   checkMemory({ [`EK-FAC factors of ${tracked.length} MLP linears`]: factorBytes(tracked) }, available, { file, remedy: 'track fewer with --modules' });
+}
+
+/**
+ * Activations are stated, not refused: the estimate (deviceLimits' peak bytes per token, fitted to
+ * tf.profile) assumes every sequence is max-len long, and shorter documents need far less.
+ */
+export function activationWarning(c: ModelConfig, modules: string[] | undefined, o: { threads: number; batch: number; length: number }, available = availableBytes()): string | undefined {
+  const tracked = trackedModules(c)
+    .filter((m) => !modules || modules.includes(m.name))
+    .map((m) => ({ ...m, inDim: m.inDim + (m.bias ? 1 : 0) }));
+  const L = Math.min(o.length, c.maxSeqLen);
+  const bytes = o.threads * o.batch * L * workingBytesPerToken({ config: c, tracked }, L);
+  if (bytes <= available) return undefined;
+  return `warning: batches of ${o.batch} sequences of ${L} tokens on ${o.threads} thread(s) may need up to ${gb(bytes)} of activations, ${gb(available)} available; if the run fails for memory, use a smaller --batch-size, a shorter --max-len, fewer --workers or a GPU`;
 }
