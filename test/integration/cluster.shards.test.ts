@@ -79,8 +79,13 @@ test('a shard computed again has the same bytes; a retry reuses an intact shard;
   const redo = await covarianceShard(a, 2);
   assert.equal(redo.code, 0, redo.stderr);
   assert.ok(readFileSync(shardFile(a, 2)).equals(readFileSync(join(dir, 'covariance.2-of-3.safetensors'))), 'the recomputed shard has the first attempt\'s bytes');
+  // A merge job for another stage joins nothing.
+  merge = await cli(['merge', '--factors', a, '--stage', 'lambda']);
+  assert.equal(merge.code, 2);
+  assert.match(merge.stderr, /has the covariance stage pending, not lambda; nothing was merged/);
   merge = await cli(['merge', '--factors', a, '--stage', 'covariance']);
   assert.equal(merge.code, 0, merge.stderr);
+  assert.match(merge.stderr, /merged 3 shards of the covariance stage/);
   // A merge job run again (a requeue after it finished) has nothing to do and succeeds.
   merge = await cli(['merge', '--factors', a, '--stage', 'covariance']);
   assert.equal(merge.code, 0, merge.stderr);

@@ -1,6 +1,6 @@
 /** `fit`: EK-FAC factors for a model and corpus, stage by stage, cached and resumable; `merge` for shards. */
 import { mergeShards } from '../engine/ekfac/fit';
-import { readManifest, stageIsValid, STAGES, type StageName } from '../engine/ekfac/store';
+import { readManifest, stageIsValid, stagesFor, STAGES, type StageName } from '../engine/ekfac/store';
 import { FISHER_MODES, STRATEGIES } from '../engine/ekfac/types';
 import { mergeResults } from '../engine/results/merge';
 import { mergeIndexes } from '../engine/index/merge';
@@ -102,12 +102,17 @@ export async function merge(argv: string[]): Promise<void> {
     // --stage: a retried merge job whose stage is already merged has nothing to do (docs/CLUSTER.md).
     const wanted = optStr(v, 'stage') === undefined ? undefined : oneOf<StageName>(v, 'stage', STAGES, 'covariance');
     const manifest = wanted && readManifest(factors);
-    if (wanted && manifest && (await stageIsValid(factors, manifest, wanted))) {
-      say(`the ${wanted} stage is already merged in ${factors}`);
-      return;
+    if (wanted && manifest) {
+      if (await stageIsValid(factors, manifest, wanted)) {
+        say(`the ${wanted} stage is already merged in ${factors}`);
+        return;
+      }
+      // The first incomplete corpus stage is the one merge would join: refuse before joining another.
+      let pending: StageName | undefined;
+      for (const s of stagesFor(manifest.settings.strategy)) if (!pending && s !== 'eigen' && !(await stageIsValid(factors, manifest, s))) pending = s;
+      if (pending !== wanted) throw new UsageError(`merge --stage ${wanted}: ${factors} has the ${pending ?? 'no'} stage pending, not ${wanted}; nothing was merged`);
     }
     const { stage, shards } = await mergeShards(factors);
-    if (wanted && stage !== wanted) throw new UsageError(`merge --stage ${wanted}: ${factors} had the ${stage} stage pending, which is now merged`);
     say(`merged ${shards} shards of the ${stage} stage in ${factors}; run fit again (with the same options) to continue`);
   } else {
     const out = prepareOutput(str(v, 'out'), 'results', results);
