@@ -6,7 +6,8 @@
  */
 import type { ModelConfig } from '../types';
 import type { ConfigReader } from './configReader';
-import { DECODER_LINEARS, decoderForward, decoderTrackedModules, headDim, partialRotary, rotaryDim, type DecoderSpec } from './decoder';
+import { DECODER_LINEARS, decoderForward, decoderTrackedModules, headDim, rotaryDim, type DecoderSpec } from './decoder';
+import { partialRotary } from './llamaStyle';
 import type { Family } from './family';
 import { headRows, NONE, rows, type Slot } from './layout';
 

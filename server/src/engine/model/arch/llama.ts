@@ -5,7 +5,8 @@
 import type { FloatDtype } from '../safetensors';
 import type { ModelConfig } from '../types';
 import type { ConfigReader, Json } from './configReader';
-import { DECODER_LINEARS, decoderForward, decoderTrackedModules, headDim, LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots, type DecoderSpec } from './decoder';
+import { DECODER_LINEARS, decoderForward, decoderTrackedModules, headDim, type DecoderSpec } from './decoder';
+import { LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots } from './llamaStyle';
 import { TORCH_DTYPE, type Family } from './family';
 
 export const LLAMA_SPEC: DecoderSpec = { norm: 'rms', block: 'sequential', mlp: 'gated', attnBias: 'none', mlpBias: false, qkNorm: 'none', modules: ['gate', 'up', 'down'] };

@@ -5,7 +5,8 @@
  */
 import type { ModelConfig } from '../types';
 import type { ConfigReader } from './configReader';
-import { DECODER_LINEARS, decoderForward, decoderTrackedModules, LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots, partialRotary } from './decoder';
+import { DECODER_LINEARS, decoderForward, decoderTrackedModules } from './decoder';
+import { LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots, partialRotary } from './llamaStyle';
 import type { Family } from './family';
 import { LLAMA_SPEC, refuseAttentionBias } from './llama';
 

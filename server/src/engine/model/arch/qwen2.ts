@@ -1,7 +1,8 @@
 /** Qwen2 / Qwen2.5 (Qwen2ForCausalLM): Llama with biases on q, k and v; tied or untied head. */
 import type { ModelConfig } from '../types';
 import type { ConfigReader } from './configReader';
-import { DECODER_LINEARS, decoderForward, decoderTrackedModules, LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots, type DecoderSpec } from './decoder';
+import { DECODER_LINEARS, decoderForward, decoderTrackedModules, type DecoderSpec } from './decoder';
+import { LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots } from './llamaStyle';
 import type { Family } from './family';
 
 const SPEC: DecoderSpec = { norm: 'rms', block: 'sequential', mlp: 'gated', attnBias: 'qkv', mlpBias: false, qkNorm: 'none', modules: ['gate', 'up', 'down'] };

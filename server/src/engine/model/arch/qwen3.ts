@@ -1,7 +1,8 @@
 /** Qwen3 (Qwen3ForCausalLM): Llama with a per-head RMSNorm of q and k before RoPE and an explicit head_dim. */
 import type { ModelConfig } from '../types';
 import type { ConfigReader } from './configReader';
-import { DECODER_LINEARS, decoderForward, decoderTrackedModules, LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots, type DecoderSpec } from './decoder';
+import { DECODER_LINEARS, decoderForward, decoderTrackedModules, type DecoderSpec } from './decoder';
+import { LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots } from './llamaStyle';
 import type { Family } from './family';
 import { refuseAttentionBias } from './llama';
 
