@@ -138,3 +138,21 @@ test('fields a family does not implement are refused by name; a sliding window c
     model.dispose();
   }
 });
+
+test('gpt_neox: the buffers older Pythia files also store (causal mask, masked_bias, rotary inv_freq) are ignored', (t) => {
+  const folder = join(tmp(t), 'pythia');
+  const cfg = FAMILY_CONFIGS.gpt_neox;
+  const tensors = randomHfTensors(cfg, 13);
+  for (let i = 0; i < (cfg.num_hidden_layers as number); i++) {
+    const p = `gpt_neox.layers.${i}.attention.`;
+    tensors.set(p + 'bias', { shape: [1, 1, 64, 64], data: new Float32Array(64 * 64).fill(1) });
+    tensors.set(p + 'masked_bias', { shape: [], data: Float32Array.of(-1e9) });
+    tensors.set(p + 'rotary_emb.inv_freq', { shape: [2], data: Float32Array.of(1, 0.01) });
+  }
+  const stored = writeHfCheckpoint(folder, cfg, tensors);
+  const ckpt = loadCheckpoint(folder);
+  const ref = referenceHfLogits(cfg, stored, TOKENS);
+  const flat = new Float64Array(ref.length * ckpt.config.vocabSize);
+  ref.forEach((r, i) => flat.set(r, i * ckpt.config.vocabSize));
+  assertRelClose(tfLogits(ckpt, TOKENS), flat, 1e-4, 'pythia with buffers');
+});
