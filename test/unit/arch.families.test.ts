@@ -16,6 +16,9 @@ import type { CaptureResult, CaptureSequence } from '../../server/src/engine/cap
 import { InfluenceLensError } from '../../server/src/engine/errors';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
 import { SUPPORTED_MODEL_TYPES } from '../../server/src/engine/model/huggingface';
+import type { Family } from '../../server/src/engine/model/arch/family';
+import { FAMILIES } from '../../server/src/engine/model/arch/registry';
+import type { Architecture } from '../../server/src/engine/model/types';
 import { TfModel } from '../../server/src/engine/model/tfModel';
 import type { Checkpoint } from '../../server/src/engine/model/types';
 import { tf } from '../../server/src/engine/tf';
@@ -93,6 +96,16 @@ for (const [name, cfg] of Object.entries(FAMILY_CONFIGS)) {
     }
   });
 }
+
+test('the registry has one row per architecture, checked by the compiler', () => {
+  // tsc fails this file if a row could go missing without an error (the registry's type is the check).
+  const withoutGpt2: Partial<Record<Architecture, Family>> = { ...FAMILIES };
+  delete withoutGpt2.gpt2;
+  // @ts-expect-error a table without the gpt2 row is not a registry
+  const registry: Record<Architecture, Family> = withoutGpt2;
+  assert.equal(registry.gpt2, undefined);
+  assert.deepEqual(Object.keys(FAMILIES).sort(), ['cohere', 'gpt2', 'gpt_neox', 'llama', 'mistral', 'olmo2', 'phi3', 'qwen2', 'qwen3']);
+});
 
 test('every supported model_type has a checkpoint above, and an unknown one is refused with the list', (t) => {
   const covered = new Set(Object.values(FAMILY_CONFIGS).map((c) => c.model_type as string));
