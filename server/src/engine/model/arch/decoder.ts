@@ -65,7 +65,8 @@ function rope(m: TfModel, L: number, offset: number) {
   const c = m.config;
   const hd = headDim(c);
   const n = m.span(offset + L);
-  const tables = () => ropeTables(n, hd, ropeInverseFrequencies(rotaryDim(c), c.ropeTheta, c.ropeScaling));
+  let made: ReturnType<typeof ropeTables> | undefined;
+  const tables = () => (made ??= ropeTables(n, hd, ropeInverseFrequencies(rotaryDim(c), c.ropeTheta, c.ropeScaling)));
   return {
     // Sliced per call: only the custom-gradient closures (R, RT) must outlive the forward pass.
     cos: tf.slice(m.constant(`rope.cos.${n}`, () => tf.tensor4d(tables().cos, [1, n, 1, hd])), [0, offset, 0, 0], [1, L, 1, hd]),
