@@ -169,3 +169,24 @@ test('gpt_neox: the buffers older Pythia files also store (causal mask, masked_b
   ref.forEach((r, i) => flat.set(r, i * ckpt.config.vocabSize));
   assertRelClose(tfLogits(ckpt, TOKENS), flat, 1e-4, 'pythia with buffers');
 });
+
+test("a 128k context costs nothing until it is used: the mask and RoPE tables follow the positions in use", (t) => {
+  const folder = join(tmp(t), 'long');
+  const cfg = { ...FAMILY_CONFIGS['llama3.x'], max_position_embeddings: 131072 };
+  const stored = writeHfCheckpoint(folder, cfg, randomHfTensors(cfg, 14));
+  const ckpt = loadCheckpoint(folder);
+  assert.equal(ckpt.config.maxSeqLen, 131072);
+  const before = tf.memory().numBytes;
+  const model = new TfModel(ckpt);
+  try {
+    const logits = tf.tidy(() => model.forward(tf.tensor2d(TOKENS, [1, TOKENS.length], 'int32')).dataSync() as Float32Array);
+    // A whole-context mask alone would be 131072² floats (64 GiB).
+    assert.ok(tf.memory().numBytes - before < 8e6, `${tf.memory().numBytes - before} bytes held`);
+    const ref = referenceHfLogits(cfg, stored, TOKENS);
+    const flat = new Float64Array(ref.length * ckpt.config.vocabSize);
+    ref.forEach((r, i) => flat.set(r, i * ckpt.config.vocabSize));
+    assertRelClose(logits, flat, 1e-4, 'llama3.x with a 128k context');
+  } finally {
+    model.dispose();
+  }
+});
