@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../server/src/engine/backend/backend';
 import { captureBatch } from '../../server/src/engine/capture/captureBatch';
+import { generateGreedy, generateGreedyUncached } from '../../server/src/engine/inference/generate';
 import type { CaptureResult, CaptureSequence } from '../../server/src/engine/capture/types';
 import { InfluenceLensError } from '../../server/src/engine/errors';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
@@ -188,5 +189,21 @@ test("a 128k context costs nothing until it is used: the mask and RoPE tables fo
     assertRelClose(logits, flat, 1e-4, 'llama3.x with a 128k context');
   } finally {
     model.dispose();
+  }
+});
+
+test('every family decodes the same tokens with the key/value cache as without it', async (t) => {
+  for (const [name, cfg] of Object.entries(FAMILY_CONFIGS)) {
+    const folder = join(tmp(t), name);
+    writeHfCheckpoint(folder, cfg, randomHfTensors(cfg, 15));
+    const model = new TfModel(loadCheckpoint(folder));
+    try {
+      const options = { maxNewTokens: 12, stopIds: [] };
+      const cached = await generateGreedy(model, TOKENS.slice(0, 5), options);
+      assert.deepEqual(cached, await generateGreedyUncached(model, TOKENS.slice(0, 5), options), name);
+      assert.equal(cached.length, 12, name);
+    } finally {
+      model.dispose();
+    }
   }
 });
