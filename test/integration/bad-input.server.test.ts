@@ -90,6 +90,9 @@ test('runBatch reads query files with the checked reader; cancelled batches and 
     execFileSync('mkfifo', [fifo]);
     const link = join(dir, 'link.infq');
     symlinkSync(fifo, link);
+    // A query file linked to a system file (standing in for /etc/shadow): named, none of its bytes shown.
+    const system = join(dir, 'system.jsonl');
+    symlinkSync('/etc/passwd', system);
     const huge = join(dir, 'huge.infq');
     closeSync(openSync(huge, 'w'));
     truncateSync(huge, 3 * 2 ** 30); // sparse: 3 GiB that take no disk
@@ -107,12 +110,13 @@ test('runBatch reads query files with the checked reader; cancelled batches and 
       ['file://fileserver/share/q.infq', 'file://fileserver/share/q.infq', /on the host "fileserver"; only local files/],
       [`${pathToFileURL(dir).href}/q%00.infq`, `${pathToFileURL(dir).href}/q%00.infq`, /encoded NUL/],
       ['untitled:Untitled-1', 'untitled:Untitled-1', /not a file: URI and no open document/],
+      [pathToFileURL(system).href, `${system}:1`, /invalid JSON: unexpected character/],
     ];
     for (const [uri, names, says] of cases) {
       const e = await batch(uri);
       assert.equal(e.code, ErrorCodes.InvalidRequest, `${uri}: ${e.message}`);
       assert.ok(e.message.includes(names) && says.test(e.message), e.message);
-      assert.doesNotMatch(e.message, /ENOENT|ERR_|Invalid string length|TypeError/);
+      assert.doesNotMatch(e.message, /ENOENT|ERR_|Invalid string length|TypeError|root:/);
     }
     assert.ok(!existsSync(join(storage, 'results')), 'no results folder was started');
     // Still answering, and shutdown would be too (the FIFO holds no thread).

@@ -9,7 +9,7 @@
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { InfluenceLensError } from '../errors';
-import { FILE_LIMITS, fsErrorSentence, readFileBounded } from '../util/files';
+import { FILE_LIMITS, fsErrorSentence, jsonSyntaxReason, readFileBounded } from '../util/files';
 import { parseInfq } from './infq';
 import { QUERY_KINDS, type QueryKind, type QueryRecord } from './types';
 
@@ -34,7 +34,7 @@ export function parseQueries(content: string, file: string): QueryRecord[] {
     try {
       value = JSON.parse(raw);
     } catch (e) {
-      return fail(`invalid JSON: ${(e as Error).message}`);
+      return fail(`invalid JSON: ${jsonSyntaxReason(e)}`); // never V8's excerpt of the line (a link to a system file)
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`a query must be a JSON object, not ${typeName(value)}`);
     const obj = value as Record<string, unknown>;
