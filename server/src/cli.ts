@@ -5,6 +5,7 @@
 import { BACKEND_CHOICES } from './engine/backend/names';
 import { isInfluenceLensError } from './engine/errors';
 import { safeForTerminal } from './engine/util/terminal';
+import { releaseAllOutputs } from './engine/util/output';
 import { UsageError } from './cli/args';
 import { generate, loss } from './cli/basic';
 import { fit, merge } from './cli/fit';
@@ -41,10 +42,10 @@ commands:
   analyze --results RESULTS [--top K …] [--corpus C] [--permutations N] [--seed S]
       the paper's analyses of a results folder: RESULTS/analysis.json and a headline table
       (query correlations, power law, influence per nat, answers in the top k, source multipliers)
-  report --results RESULTS [--out FILE] [--cards N] [--corpus C]
-      the panel's charts and tables in one self-contained HTML file (default RESULTS/report.html; needs
-      RESULTS/analysis.json): the batch analyses, every query's view, the top and bottom N documents
-      (default 30) with snippets from the corpus
+  report --results RESULTS [--out FILE|-] [--cards N] [--corpus C]
+      the panel's charts and tables in one self-contained HTML file (default RESULTS/report.html; - for
+      stdout; needs RESULTS/analysis.json): the batch analyses, every query's view, the top and bottom N
+      documents (default 30) with snippets from the corpus
   index --model PATH --corpus C --factors FACTORS --out INDEX [--sketch KIND:SIZE] [--sketch-seed S]
       [--damping X] [--max-len L] [--shard i/n]
       the gradient index for instant queries: a fixed-size sketch of each document's gradient in the
@@ -116,8 +117,10 @@ export async function main(argv: string[]): Promise<number> {
     abort.abort();
   };
   process.on('SIGINT', onSigint);
+  let failed = true;
   try {
     await run(rest, abort.signal);
+    failed = false;
     return 0;
   } catch (e) {
     if (abort.signal.aborted) {
@@ -130,6 +133,8 @@ export async function main(argv: string[]): Promise<number> {
     return e instanceof UsageError || isInfluenceLensError(e, 'USAGE') ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
+    // Output locks go; a refused or failed run leaves no empty --out folder it created.
+    releaseAllOutputs({ failed });
   }
 }
 

@@ -1,12 +1,16 @@
 /**
  * Usage errors and resource limits: every usage error exits 2 with the CLI's own sentence (negative
- * numbers after a space included), and --workers is capped at the machine's available parallelism.
+ * numbers after a space included), --workers is capped at the machine's available parallelism, and a
+ * damping so large that every score would underflow to 0 is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { SKIP_NO_SHARED } from '../helpers/fixtures';
-import { assertRefused, modelArgs, runBounded, scratch, writeCorpus } from '../helpers/badInput';
+import { assertRefused, fitTiny, modelArgs, runBounded, scoreTiny, scratch, writeCorpus, writeQueries } from '../helpers/badInput';
+import { readResults } from '../../server/src/engine/results/io';
 
 test('every usage error exits 2 with our own sentence, before any model is opened', { skip: SKIP_NO_SHARED }, async (t) => {
   const dir = scratch(t);
@@ -41,4 +45,26 @@ test('--workers 1000 is capped at the available parallelism, says so, and runs',
   assert.match(r.stderr, new RegExp(`--workers 1000 capped at ${cores}, this machine's available parallelism`));
   assert.match(r.stderr, new RegExp(`${cores} compute thread\\(s\\)`));
   assert.ok((JSON.parse(r.stdout) as { sumNats: number }).sumNats > 0);
+});
+
+test('--damping 1e300 (every score 0, no warning) is refused before any work; a usable damping scores', { skip: SKIP_NO_SHARED }, async (t) => {
+  const dir = scratch(t);
+  const corpus = writeCorpus(dir, 6);
+  const queries = writeQueries(dir);
+  const factors = join(dir, 'factors');
+  await fitTiny(corpus, factors, ['--strategy', 'kfac']);
+  const out = join(dir, 'results');
+  for (const damping of ['1e300', '1e21']) {
+    const r = await scoreTiny(corpus, factors, queries, out, ['--damping', damping]);
+    assertRefused(r, 2, `--damping ${Number(damping)} is above 1e20`, 'every score would be 0');
+    assert.doesNotMatch(r.stderr, /backend |query gradients/, 'before the model is opened');
+    assert.ok(!existsSync(out), 'no results folder is left');
+  }
+  const index = await runBounded(['index', ...modelArgs(), '--corpus', corpus, '--factors', factors, '--out', join(dir, 'index'), '--damping', '1e300']);
+  assertRefused(index, 2, '--damping 1e+300');
+  assert.ok(!existsSync(join(dir, 'index')));
+  const ok = await scoreTiny(corpus, factors, queries, out, ['--damping', '1e3']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const { scores } = readResults(out);
+  assert.ok(scores.some((x) => x !== 0), 'the scores are not all 0');
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isInfluenceLensError } from '../../server/src/engine/errors';
 import { openRegularFile, readFileBounded, readFileBoundedAsync, readJsonBounded } from '../../server/src/engine/util/files';
-import { prepareOutput } from '../../server/src/engine/util/output';
+import { OUTPUT_LOCK, prepareOutput, releaseOutput } from '../../server/src/engine/util/output';
 import { canonicalJson, seal, verifySeal } from '../../server/src/engine/util/seal';
 import { safeForTerminal } from '../../server/src/engine/util/terminal';
 
@@ -67,9 +67,12 @@ test('metadata seals: canonical over key order and number spelling, refused when
 test('prepareOutput creates, probes and refuses, without leaving anything behind', (t) => {
   const dir = scratch(t);
   const out = prepareOutput(join(dir, 'a', 'b'), 'results');
-  assert.deepEqual(readdirSync(out), [], 'the probe file is gone');
+  assert.deepEqual(readdirSync(out), [OUTPUT_LOCK], 'the probe file is gone; the folder is locked while prepared');
+  releaseOutput(out);
+  assert.deepEqual(readdirSync(out), [], 'released: nothing left');
   writeFileSync(join(out, 'results.json'), '{}');
   assert.equal(prepareOutput(out, 'results'), out);
+  t.after(() => releaseOutput(out));
   assert.throws(() => prepareOutput(out, 'index'), refusal('USAGE', 'holds scoring results'));
   const other = join(dir, 'm');
   mkdirSync(other);

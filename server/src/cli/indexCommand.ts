@@ -3,6 +3,7 @@ import { bytesPerRow, parseSketch, sketchName } from '../engine/index/sketch';
 import type { IndexManifest } from '../engine/index/types';
 import { runIndexBuild } from '../engine/runs/buildIndex';
 import { prepareOutput } from '../engine/util/output';
+import { checkDamping } from '../engine/score/precondition';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
 import { resolveShard, SHARD_OPTIONS } from './shardEnv';
@@ -28,6 +29,8 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
   const out = str(v, 'out');
   const sketch = optStr(v, 'sketch');
   if (sketch !== undefined) parseSketch(sketch); // a bad --sketch is refused before any work
+  const damping = num(v, 'damping');
+  if (damping !== undefined) checkDamping(damping);
   prepareOutput(out, 'index', [str(v, 'factors'), str(v, 'model'), str(v, 'corpus')]);
   const { shard, from } = resolveShard(optStr(v, 'shard'), optStr(v, 'shards'));
   const request = {
@@ -35,7 +38,7 @@ export async function index(argv: string[], signal: AbortSignal): Promise<void> 
     out,
     sketch,
     seed: int(v, 'sketch-seed', { min: 0 }),
-    damping: num(v, 'damping'),
+    damping,
     shard,
     batchSize: int(v, 'batch-size'),
   };

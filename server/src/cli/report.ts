@@ -2,9 +2,11 @@
  * `report`: the panel's charts and tables for a results folder (with its analysis.json) in one
  * self-contained HTML file, to share without VS Code: the batch view, every query's view, and the first
  * cards of each side with snippets read from the corpus. The webview bundle is inlined from dist/webview.
+ * `--out FILE` is written through a temp file and a rename, and only over a report it wrote (`--out -`:
+ * standard output).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { readAnalysis, type AnalysisReport } from '../engine/analysis/analyze';
 import { InfluenceLensError, isInfluenceLensError } from '../engine/errors';
 import { reportHtml, type WebviewAssets } from '../engine/report/html';
@@ -12,6 +14,8 @@ import { DEFAULT_REPORT_CARDS, documentsOf, reportViews, withTexts } from '../en
 import { locateCorpus, readDocumentTexts } from '../engine/report/texts';
 import { readResults } from '../engine/results/io';
 import { writeTextAtomically } from '../engine/util/atomic';
+import { prepareOutputFile } from '../engine/util/output';
+import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, int, optStr, parse, str } from './args';
 
 /**
@@ -47,13 +51,15 @@ export async function report(argv: string[], signal: AbortSignal): Promise<void>
     'id-field': { type: 'string' },
     'source-field': { type: 'string' },
   });
-  const log = (line: string) => v.quiet || process.stderr.write(`influence-lens: ${line}\n`);
+  const log = (line: string) => v.quiet || process.stderr.write(`influence-lens: ${safeForTerminal(line, { multiline: true })}\n`);
   const dir = str(v, 'results');
-  const out = optStr(v, 'out') ?? join(dir, 'report.html');
+  const outArg = optStr(v, 'out') ?? join(dir, 'report.html');
   const cards = int(v, 'cards', { min: 1 }) ?? DEFAULT_REPORT_CARDS;
   const assets = webviewAssets();
   const loaded = readResults(dir);
   const analysis = analysisOf(dir);
+  // Checked before the corpus is read: never over a file another command wrote, a device or a link.
+  const out = outArg === '-' ? undefined : prepareOutputFile(outArg, { what: 'a report', isOurs: isReport });
   const { queries, documents } = loaded.results;
   log(`report of ${queries.length} queries × ${documents.length} documents in ${dir}`);
   const views = reportViews(loaded, analysis, { cards, title: resolve(dir) });
@@ -67,9 +73,18 @@ export async function report(argv: string[], signal: AbortSignal): Promise<void>
     signal,
   );
   if (problem) log(`cards without snippets: ${problem}`);
-  mkdirSync(dirname(resolve(out)), { recursive: true });
   const html = reportHtml(assets, withTexts(views, (i) => texts.get(i)), `Influence Lens report: ${basename(resolve(dir))}`);
+  if (!out) {
+    // Handed to the OS before the command returns (the CLI exits right after; a pipe takes it in pieces).
+    await new Promise<void>((done, fail) => process.stdout.write(html, (e) => (e ? fail(e) : done())));
+    return;
+  }
   writeTextAtomically(out, html);
   log(`wrote ${out} (${(Buffer.byteLength(html) / 1e6).toFixed(1)} MB)`);
-  process.stdout.write(`${resolve(out)}\n`);
+  process.stdout.write(`${out}\n`);
+}
+
+/** A file `report` wrote (and may replace): an HTML document whose generator is influence-lens. */
+function isReport(head: string): boolean {
+  return head.startsWith('<!DOCTYPE html>') && /<meta name="generator" content="influence-lens[ "]/.test(head);
 }

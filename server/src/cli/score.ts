@@ -4,6 +4,7 @@ import { readQueries } from '../engine/queries/read';
 import { readDocumentTexts } from '../engine/runs/documents';
 import { runScore, type ScoreRun } from '../engine/runs/score';
 import { prepareOutput } from '../engine/util/output';
+import { checkDamping } from '../engine/score/precondition';
 import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withFactors } from './context';
@@ -38,10 +39,12 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
   const out = str(v, 'out');
   const corpus = corpusOptions(v);
   const top = int(v, 'top', { min: 0 })!;
+  const damping = num(v, 'damping');
+  if (damping !== undefined) checkDamping(damping); // before --out is created
   prepareOutput(out, 'results', [str(v, 'factors'), str(v, 'model'), corpus.path, ...(indexDir ? [indexDir] : [])]);
   const options = {
     corpus,
-    damping: num(v, 'damping'),
+    damping,
     rank: int(v, 'rank'),
     selfInfluence: v.self === true,
     shard,

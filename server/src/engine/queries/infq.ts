@@ -70,7 +70,8 @@ interface Draft {
 
 /** Parses the text of an .infq file (`file`: the absolute path recorded in each query). */
 export function parseInfq(text: string, file: string): ParsedQueryFile {
-  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  // LF, CRLF or a lone CR end a line, as in the editor (LSP positions count lines the same way).
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/);
   const diagnostics: QueryDiagnostic[] = [];
   const blocks: QueryBlock[] = [];
   const seen = new Map<string, number>(); // id → header line

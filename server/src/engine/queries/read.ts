@@ -20,12 +20,13 @@ function typeName(v: unknown): string {
 /** Parses the text of a query file (`file` is only used in errors and records). */
 export function parseQueries(content: string, file: string): QueryRecord[] {
   const text = content.charCodeAt(0) === 0xfeff ? content.slice(1) : content;
-  const lines = text.split('\n');
+  // LF, CRLF or a lone CR (old Mac files) end a line, as they do for the .infq reader and the editor.
+  const lines = text.split(/\r\n|\r|\n/);
   const out: QueryRecord[] = [];
   const seen = new Map<string, number>(); // id → line
   for (let i = 0; i < lines.length; i++) {
     const line = i + 1;
-    const raw = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
+    const raw = lines[i];
     if (raw.trim() === '') continue;
     const fail = (what: string): never => {
       throw new InfluenceLensError('QUERY_FORMAT', `${file}:${line}: ${what}`, { file, line });
@@ -58,6 +59,8 @@ export function parseQueries(content: string, file: string): QueryRecord[] {
 
     const completion = optionalString('completion');
     if (completion === '') return fail('"completion" is empty (leave it out to use the model\'s own completion)');
+    // As in .infq files: a completion of spaces and newlines has nothing to score (its tokens are whitespace).
+    if (completion !== undefined && completion.trim() === '') return fail(`"completion" is only whitespace (${JSON.stringify(completion)}); leave it out to use the model's own completion`);
     const kindValue = optionalString('kind');
     if (kindValue !== undefined && !(QUERY_KINDS as readonly string[]).includes(kindValue)) {
       return fail(`"kind" must be one of ${QUERY_KINDS.join(', ')}, not ${JSON.stringify(kindValue)}`);
@@ -124,14 +127,15 @@ function decodeLines(bytes: Buffer, file: string): string {
   } catch {
     let start = 0;
     for (let line = 1; start <= bytes.length; line++) {
-      const nl = bytes.indexOf(0x0a, start);
-      const end = nl < 0 ? bytes.length : nl;
+      // Lines end as parseQueries counts them: LF, CRLF or a lone CR.
+      let end = start;
+      while (end < bytes.length && bytes[end] !== 0x0a && bytes[end] !== 0x0d) end++;
       try {
         strictUtf8.decode(bytes.subarray(start, end));
       } catch {
         throw new InfluenceLensError('QUERY_FORMAT', `${file}:${line}: not valid UTF-8 text`, { file, line });
       }
-      start = end + 1;
+      start = end + (bytes[end] === 0x0d && bytes[end + 1] === 0x0a ? 2 : 1);
     }
     throw new InfluenceLensError('QUERY_FORMAT', `${file}: not valid UTF-8 text`, { file });
   }

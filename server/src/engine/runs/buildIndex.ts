@@ -7,7 +7,8 @@ import type { IndexManifest } from '../index/types';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { stageProgress, type RunHooks } from './progress';
-import { prepareOutput } from '../util/output';
+import { prepareOutput, withOutputs } from '../util/output';
+import { checkDamping } from '../score/precondition';
 
 export interface IndexRequest {
   corpus: CorpusOptions;
@@ -25,7 +26,11 @@ export interface IndexRequest {
 }
 
 export async function runIndexBuild(run: ModelRun, f: FactorSet, r: IndexRequest, hooks: RunHooks = {}): Promise<IndexManifest> {
-  prepareOutput(r.out, 'index', [f.dir, run.options.model, r.corpus.path]);
+  return withOutputs([() => prepareOutput(r.out, 'index', [f.dir, run.options.model, r.corpus.path])], () => buildPrepared(run, f, r, hooks));
+}
+
+async function buildPrepared(run: ModelRun, f: FactorSet, r: IndexRequest, hooks: RunHooks): Promise<IndexManifest> {
+  if (r.damping !== undefined) checkDamping(r.damping);
   const modelId = await run.modelId();
   const progress = stageProgress(hooks, r.shard ? `index shard ${r.shard.index}/${r.shard.count}` : 'index');
   return buildIndex({

@@ -13,7 +13,7 @@ import { checkMaxLen, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
 import { openFactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
-import { prepareOutput } from '../util/output';
+import { prepareOutput, withOutputs } from '../util/output';
 
 export interface FitRequest {
   corpus: CorpusOptions;
@@ -71,8 +71,14 @@ export type FitRunOutcome = FitOutcome & { settings: FitSettings; stages: Partia
 
 /** Runs every missing stage (or this shard of the first pending one); completed stages are reused. */
 export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {}): Promise<FitRunOutcome> {
-  prepareOutput(r.out, 'factors', [run.options.model, r.corpus.path]);
-  if (r.index) prepareOutput(r.index.out, 'index', [run.options.model, r.corpus.path, r.out]);
+  const index = r.index;
+  return withOutputs(
+    [() => prepareOutput(r.out, 'factors', [run.options.model, r.corpus.path]), ...(index ? [() => prepareOutput(index.out, 'index', [run.options.model, r.corpus.path, r.out])] : [])],
+    () => fitPrepared(run, r, hooks),
+  );
+}
+
+async function fitPrepared(run: ModelRun, r: FitRequest, hooks: RunHooks): Promise<FitRunOutcome> {
   await run.track(r.modules);
   const settings: FitSettings = {
     strategy: r.strategy ?? 'ekfac',
