@@ -98,7 +98,7 @@ export async function sketchAccuracy(
       const b0 = Date.now();
       const manifest = await runIndexBuild(run, factors, { corpus: { path: corpus }, out: dir, sketch });
       const s0 = Date.now();
-      const scored = await scoreWithIndex({ ...common, indexDir: dir, modelFingerprint, rerank: 0 });
+      const scored = await scoreWithIndex({ ...common, indexDir: dir, modelFingerprint, corpusFingerprint: manifest.corpus.fingerprint, rerank: 0 });
       const { spearmanMin, spearmanMean, topTenFound: found } = agreement(scored.scores, exact.scores, Q, o.rerank);
       const figure: SketchFigure = {
         sketch,

@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { describeBackend, initBackend, type BackendInfo } from './engine/backend/backend';
 import { corpusInput } from './engine/corpus/corpus';
+import { corpusFingerprint } from './engine/corpus/fingerprint';
 import { isInfluenceLensError } from './engine/errors';
 import { readManifest as readFactorManifest } from './engine/ekfac/store';
 import type { Checkpoint } from './engine/model/types';
@@ -68,6 +69,7 @@ export class Session {
   private model: { run: ModelRun; key: string } | undefined;
   private factors: { set: FactorSet; key: string } | undefined;
   private index: { open: OpenIndex; key: string } | undefined;
+  private corpusPrint: { key: string; fingerprint: Promise<string> } | undefined;
   private influence: { session: InfluenceSession; key: string } | undefined;
   private artefacts: { corpus?: ArtefactStatus; factors?: ArtefactStatus; index?: ArtefactStatus } = {};
   private applied: InfluenceLensSettings | undefined;
@@ -285,12 +287,15 @@ export class Session {
       }
     }
     const indexDir = this.indexDir(s);
-    const indexKey = JSON.stringify([factorsKey, indexDir, this.fileStamp(join(indexDir, 'manifest.json'))]);
+    // The index is opened only over the corpus it was built on (hovers read that corpus by its document numbers).
+    const corpusReady = this.artefacts.corpus.state === 'ready';
+    const indexKey = JSON.stringify([factorsKey, indexDir, this.fileStamp(join(indexDir, 'manifest.json')), corpusReady ? [s.corpus, this.fileStamp(s.corpus)] : null]);
     if (this.index?.key !== indexKey) {
       await this.release('index');
       if (run && this.factors && existsSync(join(indexDir, 'manifest.json'))) {
         try {
-          const open = await openIndexQueries(run, this.factors.set, indexDir, { damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens });
+          const corpus = corpusReady ? { path: s.corpus, fingerprint: await this.corpusFingerprint(s.corpus) } : undefined;
+          const open = await openIndexQueries(run, this.factors.set, indexDir, { damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens, corpus });
           this.index = { open, key: indexKey };
           this.artefacts.index = { state: 'ready', path: indexDir, detail: `${open.searcher.documents.length.toLocaleString('en-US')} documents` };
         } catch (e) {
@@ -323,6 +328,18 @@ export class Session {
     const run = this.model?.run;
     this.model = undefined;
     if (run) await run.dispose();
+  }
+
+  /** The corpus's fingerprint (a full read), computed once per mtime and size of its path. */
+  corpusFingerprint(path: string): Promise<string> {
+    const key = JSON.stringify([path, this.fileStamp(path)]);
+    if (this.corpusPrint?.key !== key) {
+      const fingerprint = corpusFingerprint({ path });
+      const entry = { key, fingerprint };
+      fingerprint.catch(() => this.corpusPrint === entry && (this.corpusPrint = undefined)); // a failed read is retried
+      this.corpusPrint = entry;
+    }
+    return this.corpusPrint.fingerprint;
   }
 
   /** mtime and size of a file or folder (0 when absent): a changed file reloads what was built from it. */

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyze, writeAnalysis, type AnalysisReport } from '../../server/src/engine/analysis/analyze';
+import { corpusFingerprint } from '../../server/src/engine/corpus/fingerprint';
 import { writeResults } from '../../server/src/engine/results/io';
 import type { LoadedResults, ResultsDocument, ResultsMeta, ResultsQuery } from '../../server/src/engine/results/types';
 import { Rng } from '../../server/src/engine/util/random';
@@ -67,7 +68,7 @@ function heavy(rng: Rng): number {
  * Writes `dir/results` (and `dir/corpus.jsonl` + analysis.json when `corpus` is true). Documents get
  * `documents` entries; the first query's top documents are the hostile ones.
  */
-export function makeResultsFixture(dir: string, options: { documents?: number; queries?: FixtureQuery[]; corpus?: boolean; seed?: number } = {}): ResultsFixture {
+export async function makeResultsFixture(dir: string, options: { documents?: number; queries?: FixtureQuery[]; corpus?: boolean; seed?: number } = {}): Promise<ResultsFixture> {
   const N = options.documents ?? 400;
   const specs = options.queries ?? FIXTURE_QUERIES;
   const withCorpus = options.corpus ?? true;
@@ -109,11 +110,13 @@ export function makeResultsFixture(dir: string, options: { documents?: number; q
   });
   // The hostile documents lead the first query's ranking (so they are on its first page of cards).
   hostile.forEach((d, r) => (scores[d] = 1 - 0.1 * r));
+  // The corpus is written first: results record its fingerprint, which the panel and report check.
+  if (corpus) writeFileSync(corpus, texts.map((text, d) => JSON.stringify({ id: ids[d], source: sources[d], text })).join('\n') + '\n');
   const meta: ResultsMeta = {
     tool: 'influence-lens test',
     createdAt: '2026-01-01T00:00:00.000Z',
     model: { path: 'model', fingerprint: 'm', architecture: 'llama' },
-    corpus: { path: corpus ?? 'corpus.jsonl', fingerprint: 'c', documents: N, skipped: 0, skippedIssues: [] },
+    corpus: { path: corpus ?? 'corpus.jsonl', fingerprint: corpus ? await corpusFingerprint({ path: corpus }) : 'c', documents: N, skipped: 0, skippedIssues: [] },
     factors: { path: 'factors', strategy: 'ekfac', fisher: 'sampled', documents: N, tokens: 10 * N },
     strategy: 'ekfac',
     damping: { 'layers.0.mlp.down': 1e-3 },
@@ -126,7 +129,6 @@ export function makeResultsFixture(dir: string, options: { documents?: number; q
   const written = writeResults(results, meta, scores);
   let analysis: AnalysisReport | undefined;
   if (corpus) {
-    writeFileSync(corpus, texts.map((text, d) => JSON.stringify({ id: ids[d], source: sources[d], text })).join('\n') + '\n');
     const loaded: LoadedResults = { dir: results, results: written, scores };
     analysis = analyze(loaded, { text: (d) => texts[d], permutations: 200 });
     writeAnalysis(results, analysis);

@@ -22,7 +22,7 @@ const snippets = (d: ReportData) => Object.values(d.cards).flatMap((c) => [...c.
 test('report: errors name what is missing', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-cli-report-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const f = makeResultsFixture(dir, { corpus: false, documents: 50 });
+  const f = await makeResultsFixture(dir, { corpus: false, documents: 50 });
   const noAnalysis = await runCli(['report', '--results', f.results]);
   assert.equal(noAnalysis.code, 1);
   assert.match(noAnalysis.stderr, /no analysis\.json in .*: run influence-lens analyze --results .* first/);
@@ -34,7 +34,7 @@ test('report: errors name what is missing', async (t) => {
 test('report: snippets from the scored corpus, or none with the reason', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-cli-report-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const f = makeResultsFixture(dir, { documents: 120 });
+  const f = await makeResultsFixture(dir, { documents: 120 });
   const out = join(dir, 'r.html');
   const ok = await runCli(['report', '--results', f.results, '--out', out, '--cards', '5', '--quiet']);
   assert.equal(ok.code, 0, ok.stderr);
@@ -44,7 +44,9 @@ test('report: snippets from the scored corpus, or none with the reason', async (
   assert.equal(Object.keys(data.queries).length, 10);
 
   // The corpus moved: --corpus finds it.
-  const moved = join(dir, 'moved.jsonl');
+  // (Another folder, the same file name: a one-file corpus's name is part of its fingerprint.)
+  mkdirSync(join(dir, 'moved'));
+  const moved = join(dir, 'moved', 'corpus.jsonl');
   renameSync(f.corpus!, moved);
   const missing = await runCli(['report', '--results', f.results, '--out', out]);
   assert.equal(missing.code, 0, missing.stderr);
@@ -65,7 +67,7 @@ test('report: snippets from the scored corpus, or none with the reason', async (
 test('report: from an installed layout, the webview bundle beside dist/cli.js (as in the .vsix)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-cli-report-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const f = makeResultsFixture(join(dir, 'fixture'), { documents: 60 });
+  const f = await makeResultsFixture(join(dir, 'fixture'), { documents: 60 });
   const ext = join(dir, 'extension');
   mkdirSync(join(ext, 'bin'), { recursive: true });
   mkdirSync(join(ext, 'dist'));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { runAnalyze } from '../../server/src/cli/analyze';
 import { UsageError } from '../../server/src/cli/args';
 import { ANALYSIS_FILE, readAnalysis, type AnalysisReport } from '../../server/src/engine/analysis/analyze';
+import { corpusFingerprint } from '../../server/src/engine/corpus/fingerprint';
 import { writeResults } from '../../server/src/engine/results/io';
 import type { ResultsMeta, ResultsQuery } from '../../server/src/engine/results/types';
 import { Rng } from '../../server/src/engine/util/random';
@@ -32,7 +33,7 @@ function query(id: string, kind: string | null, task: string | null, answer: str
   return { id, kind, task, prompt: `prompt ${id}`, completion, generated: true, answer, nllNats, promptTokens: [1, 5], completionTokens: [6] };
 }
 
-function makeFixture(corpusLines = TEXTS.map((text, d) => ({ id: `doc-${d}`, source: SOURCES[d], text })), recordedCorpus?: string): Fixture {
+async function makeFixture(corpusLines = TEXTS.map((text, d) => ({ id: `doc-${d}`, source: SOURCES[d], text })), recordedCorpus?: string): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'il-analyze-'));
   const corpus = join(dir, 'corpus.jsonl');
   writeFileSync(corpus, corpusLines.map((l) => JSON.stringify(l)).join('\n') + '\n');
@@ -62,7 +63,7 @@ function makeFixture(corpusLines = TEXTS.map((text, d) => ({ id: `doc-${d}`, sou
     tool: 'influence-lens test',
     createdAt: '2026-01-01T00:00:00.000Z',
     model: { path: 'model', fingerprint: 'm', architecture: 'llama' },
-    corpus: { path: recordedCorpus ?? corpus, fingerprint: 'c', documents: N, skipped: 0, skippedIssues: [] },
+    corpus: { path: recordedCorpus ?? corpus, fingerprint: await corpusFingerprint({ path: corpus }), documents: N, skipped: 0, skippedIssues: [] },
     factors: { path: 'factors', strategy: 'ekfac', fisher: 'sampled', documents: N, tokens: 300 },
     strategy: 'ekfac',
     damping: { 'layers.0.mlp.down': 1e-3 },
@@ -84,7 +85,7 @@ async function run(args: string[]): Promise<{ report: AnalysisReport; stdout: st
 }
 
 test('analyze writes analysis.json and prints the headline table', async (t) => {
-  const f = makeFixture();
+  const f = await makeFixture();
   t.after(() => rmSync(f.dir, { recursive: true, force: true }));
   const { report, stdout, stderr } = await run(['--results', f.results, '--permutations', '200']);
   const onDisk = readAnalysis(f.results);
@@ -149,8 +150,8 @@ test('analyze writes analysis.json and prints the headline table', async (t) => 
 });
 
 test('analyze finds the corpus with --corpus, and skips the answers when it is missing or differs', async (t) => {
-  const gone = makeFixture(undefined, '/nonexistent/corpus.jsonl');
-  const other = makeFixture(TEXTS.map((text, d) => ({ id: `other-${d}`, source: SOURCES[d], text })));
+  const gone = await makeFixture(undefined, '/nonexistent/corpus.jsonl');
+  const other = await makeFixture(TEXTS.map((text, d) => ({ id: `other-${d}`, source: SOURCES[d], text })));
   t.after(() => {
     rmSync(gone.dir, { recursive: true, force: true });
     rmSync(other.dir, { recursive: true, force: true });

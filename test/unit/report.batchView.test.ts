@@ -15,15 +15,15 @@ import { documentsOf, reportViews, withTexts } from '../../server/src/engine/rep
 import { readResults } from '../../server/src/engine/results/io';
 import { HOSTILE_TEXTS, makeResultsFixture } from '../helpers/reportFixture';
 
-function fixture(t: { after: (f: () => void) => void }) {
+async function fixture(t: { after: (f: () => void) => void }) {
   const dir = mkdtempSync(join(tmpdir(), 'il-report-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const f = makeResultsFixture(dir);
+  const f = await makeResultsFixture(dir);
   return { ...f, loaded: readResults(f.results), analysis: readAnalysis(f.results) };
 }
 
-test('batch view: heatmap grouped by kind then task, holding analysis.json r; α per query', (t) => {
-  const { loaded, analysis } = fixture(t);
+test('batch view: heatmap grouped by kind then task, holding analysis.json r; α per query', async (t) => {
+  const { loaded, analysis } = await fixture(t);
   const b = buildBatchView(loaded, analysis);
   const ids = (i: number) => b.queries[b.heatmap.order[i]].id;
   assert.deepEqual(b.heatmap.order.map((_, i) => ids(i)), ['capital-fr', 'capital-jp', 'capital-it', 'river-eg', 'arith-1', 'arith-2', 'arith-3', 'slope-1', 'slope-2', 'story']);
@@ -51,8 +51,8 @@ test('batch view: heatmap grouped by kind then task, holding analysis.json r; α
   assert.throws(() => buildBatchView(loaded, other), (e: Error & { file?: string }) => /rerun influence-lens analyze/.test(e.message) && e.file!.endsWith('analysis.json'));
 });
 
-test('report data: every inlined card has a snippet and its text; hostile text intact', (t) => {
-  const { loaded, analysis, corpus, hostile } = fixture(t);
+test('report data: every inlined card has a snippet and its text; hostile text intact', async (t) => {
+  const { loaded, analysis, corpus, hostile } = await fixture(t);
   const views = reportViews(loaded, analysis, { cards: 12 });
   const need = documentsOf(views);
   assert.ok(hostile.every((d) => need.has(d)));
@@ -72,8 +72,8 @@ test('report data: every inlined card has a snippet and its text; hostile text i
   assert.equal(first[0].snippet!.before, HOSTILE_TEXTS[0]);
 });
 
-test('report page: one nonce-carrying script and style, data inlined inertly', (t) => {
-  const { loaded, analysis } = fixture(t);
+test('report page: one nonce-carrying script and style, data inlined inertly', async (t) => {
+  const { loaded, analysis } = await fixture(t);
   const views = reportViews(loaded, analysis, { cards: 5 });
   const data = withTexts(views, () => '</script><script>alert(1)</script><!-- \u2028');
   const html = reportHtml({ script: 'console.log("</script>")', styles: 'body{}', themes: '' }, data, 'a <title>');

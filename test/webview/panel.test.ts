@@ -54,7 +54,7 @@ describe('the panel webview (Chromium)', { skip: SKIP }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'il-panel-'));
-    fixture = makeResultsFixture(dir);
+    fixture = await makeResultsFixture(dir);
     loaded = readResults(fixture.results);
     analysis = readAnalysis(fixture.results);
     readFileSync(fixture.corpus!, 'utf8')
@@ -183,6 +183,17 @@ describe('the panel webview (Chromium)', { skip: SKIP }, () => {
     const from = (await posted(page)).length;
     await line.getByRole('button', { name: 'README: What a score means' }).click();
     assert.deepEqual(await nextPosted(page, 'explainScores', from), { type: 'explainScores' });
+    await done(page, problems);
+  });
+
+  it('query: a card whose text the server withholds (the corpus changed since scoring) says why', async () => {
+    const { page, problems } = await panel('vscode-light');
+    const why = 'the corpus at /c/corpus.jsonl is not the one scored: its fingerprint is 0123456789ab';
+    const view = { ...first, top: { ...first.top, cards: first.top.cards.map((c) => ({ ...c, snippet: undefined, noText: why })) } };
+    await send(page, { type: 'showQuery', view });
+    await page.waitForSelector('body[data-screen="query"]');
+    const missing = page.locator('.card.top .snippet.missing').first();
+    assert.equal(await missing.innerText(), `No text: ${why}.`);
     await done(page, problems);
   });
 

@@ -31,7 +31,7 @@ describe('the HTML report (Chromium, from disk)', { skip: SKIP }, () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'il-report-html-'));
-    fixture = makeResultsFixture(dir);
+    fixture = await makeResultsFixture(dir);
     analysis = readAnalysis(fixture.results);
     file = join(dir, 'shared', 'report.html');
     const run = await runCli(['report', '--results', fixture.results, '--out', file, '--cards', '20']);

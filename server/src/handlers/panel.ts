@@ -13,6 +13,7 @@ import { snippetFor } from '../engine/report/snippet';
 import type { BatchView, CardPage, QueryView, Side } from '../engine/report/types';
 import { readResults } from '../engine/results/io';
 import type { LoadedResults } from '../engine/results/types';
+import { scoredCorpusProblem } from '../engine/results/scoredCorpus';
 import { resultsQuery } from '../engine/score/queries';
 import { scoredCorpusPath } from '../engine/runs/analyze';
 import { CorpusTexts } from '../engine/runs/documents';
@@ -76,17 +77,25 @@ export class PanelHandler {
         }),
       };
     }
-    const { texts } = (await answer.texts?.get(docs.map((d) => d.index), signal)) ?? { texts: new Map<number, string>() };
-    return { ...page, cards: page.cards.map((c) => (texts.has(c.docIndex) ? { ...c, snippet: snippetFor(texts.get(c.docIndex)!) } : c)) };
+    const { texts, changed } = (await answer.texts?.get(docs.map((d) => d.index), signal)) ?? { texts: new Map<number, string>(), changed: undefined };
+    // A corpus changed since scoring shows no text, and says why.
+    return { ...page, cards: page.cards.map((c) => (texts.has(c.docIndex) ? { ...c, snippet: snippetFor(texts.get(c.docIndex)!) } : changed ? { ...c, noText: changed } : c)) };
   }
 
-  /** The warm influence session when the results were scored with its model and factors. */
+  /** The warm influence session when the results were scored with its model and factors, on its corpus as it is now. */
   private async compatibleSession(loaded: LoadedResults) {
     const w = this.session.warm();
     if (!('influence' in w)) return undefined;
     const model = await w.run.modelId();
-    const sameFactors = resolve(loaded.dir, loaded.results.factors.path) === resolve(w.factors.dir);
-    return model.fingerprint === loaded.results.model.fingerprint && sameFactors ? w.influence : undefined;
+    // The factor files' hashes when the results record them (older results: the folder).
+    const recorded = loaded.results.factors.stages;
+    const loadedStages = Object.fromEntries(Object.entries(w.factors.factors.manifest.stages).map(([stage, r]) => [stage, r.sha256]));
+    const canonical = (stages: Record<string, string>) => JSON.stringify(Object.entries(stages).sort());
+    const sameFactors = recorded ? canonical(recorded) === canonical(loadedStages) : resolve(loaded.dir, loaded.results.factors.path) === resolve(w.factors.dir);
+    if (model.fingerprint !== loaded.results.model.fingerprint || !sameFactors) return undefined;
+    // Its documents are read from the session's corpus by number: only the corpus scored, unchanged, will do.
+    const corpus = await this.session.corpusFingerprint(w.settings.corpus).catch(() => undefined);
+    return corpus === loaded.results.corpus.fingerprint ? w.influence : undefined;
   }
 }
 
@@ -131,5 +140,6 @@ function corpusTexts(loaded: LoadedResults): CorpusTexts | undefined {
   const path = scoredCorpusPath(loaded);
   if (!path) return undefined;
   const byIndex = new Map(loaded.results.documents.map((d) => [d.index, d]));
-  return new CorpusTexts({ path }, (i) => byIndex.get(i));
+  // Same ids and sources are not enough: the text must be the one scored (the corpus fingerprint).
+  return new CorpusTexts({ path }, (i) => byIndex.get(i), undefined, (signal) => scoredCorpusProblem(loaded, { path }, signal));
 }

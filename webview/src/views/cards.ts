@@ -15,7 +15,7 @@ function snippet(card: DocumentCard): HTMLElement {
   const p = el('p', 'snippet');
   if (!card.snippet) {
     p.classList.add('missing');
-    p.textContent = 'No text (the corpus was not available).';
+    p.textContent = card.noText ? `No text: ${card.noText}.` : 'No text (the corpus was not available).';
     return p;
   }
   const { before, bold, after } = card.snippet;

@@ -10,6 +10,7 @@ import { corpusFingerprint } from '../corpus/fingerprint';
 import { readCorpusAll } from '../corpus/corpus';
 import type { CorpusOptions } from '../corpus/types';
 import { scoreWithIndex } from '../index/scoreWithIndex';
+import { readManifest as readIndexManifest } from '../index/store';
 import { runIndexBuild } from '../runs/buildIndex';
 import { openFactorSet, type FactorSet } from '../runs/factors';
 import { runFit } from '../runs/fit';
@@ -131,7 +132,8 @@ export async function attribute(run: ModelRun, r: AttributionRequest, hooks: Run
     if (fromCache(m, key)) continue;
     const dir = join(r.work, 'index');
     const started = Date.now();
-    if (!existsSync(join(dir, 'manifest.json'))) await runIndexBuild(run, set, { corpus: r.corpus, out: dir }, hooks);
+    // Built once per work folder, again when the corpus changed (an index is only used over the corpus it was built on).
+    if (!existsSync(join(dir, 'manifest.json')) || indexCorpus(dir) !== corpusFp) await runIndexBuild(run, set, { corpus: r.corpus, out: dir }, hooks);
     const s = await scoreWithIndex({
       pool: run.pool,
       tokenizer: run.tokenizer,
@@ -144,6 +146,7 @@ export async function attribute(run: ModelRun, r: AttributionRequest, hooks: Run
       signal: hooks.signal,
       indexDir: dir,
       modelFingerprint: model,
+      corpusFingerprint: corpusFp,
       rerank,
       onProgress: (p) => hooks.onProgress?.({ stage: `${m} ${p.phase}`, done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
     });
@@ -191,4 +194,13 @@ function stageHooks(hooks: RunHooks): (p: { stage: string; done: number; total?:
     if (!started.has(p.stage)) started.set(p.stage, Date.now());
     hooks.onProgress?.({ ...p, elapsedMs: Date.now() - started.get(p.stage)! });
   };
+}
+
+/** The corpus fingerprint an index records, or undefined when it does not load (then it is built again). */
+function indexCorpus(dir: string): string | undefined {
+  try {
+    return readIndexManifest(dir).corpus.fingerprint;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { InfluenceLensError } from '../errors';
 import type { ResultsDocument } from '../results/types';
 import { assertNotInput, assertOutputKind } from '../util/output';
+import { completeShardCount } from '../util/shardSet';
 import { ChunkWriter, readChunk, readDocuments, readManifest, rowOf, writeDocuments, writeManifest, type IndexRows, type PackedRow } from './store';
 import { RescoreReader, RescoreWriter } from './rescore/store';
 import { writeLexicalIndex } from './lexical';
@@ -75,6 +76,8 @@ export async function mergeIndexes(dirs: string[], out: string, signal?: AbortSi
     JSON.stringify(rescoreLayout(m)) === JSON.stringify(rescoreLayout(first));
   const odd = cursors.find((c) => !same(c.manifest));
   if (odd) throw new InfluenceLensError('INDEX_MISMATCH', `${odd.dir} was built with another model, corpus, factors or sketch than ${dirs[0]}`, { file: odd.dir });
+  // Only every shard of one build is merged: a merged index covers the whole corpus.
+  completeShardCount(cursors.map((c) => ({ dir: c.dir, shard: c.manifest.shard })), { command: 'index', code: 'INDEX_INCOMPLETE' });
   assertOutputKind(out, 'index');
   assertNotInput(out, dirs); // the merge reads its parts while it writes
   mkdirSync(out, { recursive: true });

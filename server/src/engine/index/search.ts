@@ -24,6 +24,11 @@ export interface OpenIndexOptions {
   modelFingerprint: string;
   /** Factors the caller loaded: must be those the index was built with. */
   factors: LoadedFactors;
+  /**
+   * The corpus whose documents the caller reads by the index's document numbers (a rerank, snippets, the
+   * document view): an index built on another corpus (or the same one since changed) is refused.
+   */
+  corpus?: { fingerprint: string; path: string };
   memoryBudgetBytes?: number;
 }
 
@@ -65,6 +70,17 @@ export class IndexSearcher {
     const manifest = readManifest(dir);
     if (manifest.model.fingerprint !== o.modelFingerprint) {
       throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} was built for another model (${manifest.model.path})`, { file: dir });
+    }
+    if (o.corpus && manifest.corpus.fingerprint !== o.corpus.fingerprint) {
+      throw new InfluenceLensError(
+        'INDEX_MISMATCH',
+        `the index in ${dir} was built on another corpus (${manifest.corpus.path}, fingerprint ${manifest.corpus.fingerprint.slice(0, 12)}) than ${o.corpus.path} (fingerprint ${o.corpus.fingerprint.slice(0, 12)}): ` +
+          'its document numbers would pair with other documents; rebuild the index on this corpus (or give the corpus it was built on, unchanged, with the same --text-field/--id-field/--source-field)',
+        { file: dir },
+      );
+    }
+    if (manifest.shard !== null) {
+      throw new InfluenceLensError('INDEX_INCOMPLETE', `the index in ${dir} is shard ${manifest.shard} of the corpus only: merge every shard first (influence-lens merge --index … --out DIR)`, { file: dir });
     }
     const have = factorStages(o.factors.manifest);
     if (manifest.factors.eigenSha256 !== have.eigenSha256 || (manifest.factors.lambdaSha256 !== null && manifest.factors.lambdaSha256 !== have.lambdaSha256)) {

@@ -1,14 +1,15 @@
 /**
  * The text of the documents a report shows, read from the scored corpus in one streaming pass and
- * checked against the results (same id and source at each index: a changed corpus would put other
- * documents' text on the cards). Read problems are answered, not thrown: a report without snippets
- * is still a report.
+ * checked against the results (same id and source at each index, and the corpus fingerprint results.json
+ * records: a changed corpus would put other documents' text, or other text, on the cards). Read problems
+ * are answered, not thrown: a report without snippets is still a report.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { readCorpus } from '../corpus/corpus';
 import type { CorpusOptions } from '../corpus/types';
 import type { LoadedResults } from '../results/types';
+import { scoredCorpusProblem } from '../results/scoredCorpus';
 
 /** The corpus: `given`, else results.corpus.path (relative: to the working folder, then to the results folder). */
 export function locateCorpus(loaded: Pick<LoadedResults, 'dir' | 'results'>, given?: string): string | undefined {
@@ -27,7 +28,7 @@ export interface DocumentTexts {
 }
 
 export async function readDocumentTexts(
-  loaded: Pick<LoadedResults, 'results'>,
+  loaded: Pick<LoadedResults, 'dir' | 'results'>,
   corpus: Partial<CorpusOptions>,
   need: ReadonlySet<number>,
   signal?: AbortSignal,
@@ -53,5 +54,7 @@ export async function readDocumentTexts(
       problem: `the corpus at ${corpus.path} is not the one scored (${mismatched} documents differ in id or source, ${need.size - texts.size - mismatched} missing); pass --corpus (and --text-field etc. as for score)`,
     };
   }
-  return { texts };
+  // Same ids and sources; the text itself may still have changed since scoring.
+  const changed = await scoredCorpusProblem(loaded, corpus as CorpusOptions, signal);
+  return changed ? { texts: new Map(), problem: changed } : { texts };
 }

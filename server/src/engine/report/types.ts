@@ -40,6 +40,8 @@ export interface DocumentCard {
   exact?: boolean;
   /** Attached by the caller, who has the text (see ./snippet.ts). */
   snippet?: Snippet;
+  /** Why there is no snippet, when the caller knows (the corpus changed since scoring). */
+  noText?: string;
 }
 
 export interface CardPage {

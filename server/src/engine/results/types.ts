@@ -41,7 +41,15 @@ export interface ResultsFile {
   createdAt: string;
   model: { path: string; fingerprint: string; architecture: string };
   corpus: { path: string; fingerprint: string; documents: number; skipped: number; skippedIssues: { file: string; line?: number; reason: string }[] };
-  factors: { path: string; strategy: string; fisher: string; documents: number | null; tokens: number | null };
+  factors: {
+    path: string;
+    strategy: string;
+    fisher: string;
+    documents: number | null;
+    tokens: number | null;
+    /** sha256 of each factor stage file the scores used, as the factor manifest records it (absent in older results). */
+    stages?: Record<string, string>;
+  };
   strategy: string;
   /** λ per module. */
   damping: Record<string, number>;
@@ -51,7 +59,10 @@ export interface ResultsFile {
     scoring: 'exact' | 'index';
     contraction: Record<string, 'dense' | 'lowrank'>;
     maxLen: number;
+    /** "i/n": this folder holds shard i of n only (merge every shard before analysing); null: the whole corpus. */
     shard: string | null;
+    /** Set by merge --results: the number of shards joined (all of them: a merged folder is complete). */
+    mergedShards?: number;
     index?: { path: string; sketch: string; bytesPerDocument: number };
     /** Top and bottom N per query rescored exactly. */
     rerank?: number;

@@ -18,6 +18,8 @@ export interface DocumentTexts {
   mismatched: number[];
   /** Wanted indexes past the end of the corpus. */
   missing: number[];
+  /** Set when no text is given because the corpus is not the one scored (its text changed): why. */
+  changed?: string;
 }
 
 export async function readDocumentTexts(
@@ -54,15 +56,35 @@ export const IN_MEMORY_CORPUS_BYTES = 64 * 2 ** 20;
 export class CorpusTexts {
   private all: Promise<DocumentTexts> | undefined;
   private readonly recent = new Map<number, string>();
+  /** The verdict of `scored` for the corpus at its current size. */
+  private verdict: { bytes: number; problem: Promise<string | undefined> } | undefined;
 
   constructor(
     readonly corpus: CorpusOptions,
     private readonly expected?: (index: number) => ExpectedDocument | undefined,
     private readonly keep = 2_000,
+    /**
+     * For documents scored earlier (a results folder): why the corpus is not the one scored (its fingerprint
+     * differs), or undefined. Checked once, and again when the corpus's size changes; no text is given while
+     * it differs.
+     */
+    private readonly scored?: (signal?: AbortSignal) => Promise<string | undefined>,
   ) {}
 
   async get(indexes: Iterable<number>, signal?: AbortSignal): Promise<DocumentTexts> {
     const wanted = [...new Set(indexes)];
+    if (this.scored) {
+      const bytes = await corpusBytes(this.corpus);
+      if (this.verdict?.bytes !== bytes) {
+        const verdict = { bytes, problem: this.scored() };
+        verdict.problem.catch(() => this.verdict === verdict && (this.verdict = undefined)); // retried by the next request
+        this.verdict = verdict;
+        this.all = undefined;
+        this.recent.clear();
+      }
+      const changed = await this.verdict.problem;
+      if (changed) return { texts: new Map(), mismatched: [], missing: [], changed };
+    }
     if (this.all === undefined && (await corpusBytes(this.corpus)) <= IN_MEMORY_CORPUS_BYTES) {
       this.all = readAllTexts(this.corpus, this.expected);
       this.all.catch(() => (this.all = undefined)); // a failed read is retried by the next request

@@ -21,9 +21,18 @@ export interface OpenIndex {
   close(): Promise<void>;
 }
 
-export async function openIndexQueries(run: ModelRun, f: FactorSet, dir: string, o: { damping?: number; maxNewTokens?: number } = {}): Promise<OpenIndex> {
+/**
+ * `o.corpus`: the corpus the answers' documents are read from (reranks, snippets, the document view), with
+ * its fingerprint: an index built on another corpus is refused (INDEX_MISMATCH) rather than paired with it.
+ */
+export async function openIndexQueries(
+  run: ModelRun,
+  f: FactorSet,
+  dir: string,
+  o: { damping?: number; maxNewTokens?: number; corpus?: { fingerprint: string; path: string } } = {},
+): Promise<OpenIndex> {
   const modelId = await run.modelId();
-  const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: modelId.fingerprint, factors: f.factors }, run.pool);
+  const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: modelId.fingerprint, factors: f.factors, corpus: o.corpus }, run.pool);
   try {
     const engine = await IndexQueryEngine.create({
       pool: run.pool,

@@ -13,7 +13,8 @@ import type { ResultsFile, ResultsMeta } from '../results/types';
 import { resultsQuery, type CompletionRule } from '../score/queries';
 import { scoreCorpus, type ScoreOutput, type ScoreProgress } from '../score/score';
 import { TOOL_VERSION } from '../version';
-import { prepareOutput } from '../util/output';
+import { prepareOutput, withOutputs } from '../util/output';
+import { checkDamping } from '../score/precondition';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
@@ -51,7 +52,13 @@ export interface ScoreRun {
 export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks: RunHooks = {}): Promise<ScoreRun> {
   if (r.index && r.shard) throw new InfluenceLensError('USAGE', 'sharding applies to corpus passes; an index is sharded when it is built');
   if (r.index && r.selfInfluence) throw new InfluenceLensError('USAGE', 'self-influence needs a pass over the corpus, not an index');
-  if (r.out) prepareOutput(r.out, 'results', [f.dir, r.corpus.path, ...(r.index ? [r.index.dir] : [])]);
+  if (r.damping !== undefined) checkDamping(r.damping);
+  const out = r.out;
+  // The results folder is locked while it is written; a run that fails leaves no folder it created.
+  return withOutputs(out ? [() => prepareOutput(out, 'results', [f.dir, r.corpus.path, ...(r.index ? [r.index.dir] : [])])] : [], () => scorePrepared(run, f, r, hooks));
+}
+
+async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks: RunHooks): Promise<ScoreRun> {
   const { queries, skipped } = await prepareQueries(run, r.queries, { maxLen: f.maxLen, maxNewTokens: r.maxNewTokens, completion: r.completion }, hooks);
   if (queries.length === 0) {
     throw new InfluenceLensError('NO_QUERIES', `none of the ${r.queries.length} queries can be scored:\n${skipped.map((s) => `  ${s.file}:${s.line}: ${s.reason}`).join('\n')}`, {
@@ -74,11 +81,14 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
     onProgress: (p: ScoreProgress) =>
       hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
   };
-  // The corpus is fingerprinted as the scoring pass reads it (no second read), when that pass reads all of it.
+  // The corpus is fingerprinted as the scoring pass reads it (no second read), when that pass reads all of it;
+  // an index is opened only over the corpus it was built on, so that corpus is fingerprinted first.
   const fingerprinter = new CorpusFingerprinter(r.corpus);
+  const indexCorpus = r.index ? await corpusFingerprint(r.corpus, hooks.signal) : undefined;
   const output: ScoreOutput = r.index
-    ? await scoreWithIndex({ ...base, indexDir: r.index.dir, modelFingerprint: modelId.fingerprint, rerank: r.index.rerank })
+    ? await scoreWithIndex({ ...base, indexDir: r.index.dir, modelFingerprint: modelId.fingerprint, corpusFingerprint: indexCorpus!, rerank: r.index.rerank })
     : await scoreCorpus({ ...base, selfInfluence: r.selfInfluence === true, shard: r.shard, corpusHooks: fingerprinter.hooks });
+  warnIfAllZero(output, r.damping, hooks);
   if (output.skipped > 0) {
     hooks.log?.(`skipped ${output.skipped} malformed corpus ${output.skipped === 1 ? 'entry' : 'entries'}:`);
     for (const line of describeIssues(output.skippedIssues, output.skipped)) hooks.log?.(line);
@@ -91,7 +101,7 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
     model: modelId,
     corpus: {
       path: r.corpus.path,
-      fingerprint: (r.index ? undefined : fingerprinter.digest()) ?? (await corpusFingerprint(r.corpus, hooks.signal)),
+      fingerprint: indexCorpus ?? fingerprinter.digest() ?? (await corpusFingerprint(r.corpus, hooks.signal)),
       documents: output.documents.length,
       skipped: output.skipped,
       skippedIssues: output.skippedIssues,
@@ -102,6 +112,7 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
       fisher: manifest.settings.fisher,
       documents: manifest.stages.lambda?.documents ?? manifest.stages.covariance?.documents ?? null,
       tokens: manifest.stages.lambda?.tokens ?? manifest.stages.covariance?.tokens ?? null,
+      stages: Object.fromEntries(Object.entries(manifest.stages).map(([stage, record]) => [stage, record.sha256])),
     },
     strategy: manifest.settings.strategy,
     damping: output.damping,
@@ -119,4 +130,11 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
   };
   const results = r.out ? writeResults(r.out, meta, output.scores, output.self) : meta;
   return { results, scores: output.scores, self: output.self, skippedQueries: skipped };
+}
+
+/** Every score exactly 0 is never a finding: say so (it happens when the damping swamps every gradient). */
+function warnIfAllZero(output: ScoreOutput, damping: number | undefined, hooks: RunHooks): void {
+  if (output.scores.length === 0 || output.scores.some((x) => x !== 0)) return;
+  const why = damping !== undefined ? ` (--damping ${damping} may be too large for these gradients: every score underflowed to 0)` : '';
+  hooks.log?.(`warning: every score is 0${why}; the rankings mean nothing`);
 }
