@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OUTPUT_LOCK, prepareOutput, prepareOutputFile, releaseOutput, withOutputs } from '../../server/src/engine/util/output';
+import { LOCK_STALE_MS, OUTPUT_LOCK, prepareOutput, prepareOutputFile, releaseOutput, withOutputs } from '../../server/src/engine/util/output';
 
 function scratch(t: { after: (f: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'il-output-'));
@@ -66,4 +66,18 @@ test('prepareOutputFile: a new file or a report it wrote; never a link, a folder
   assert.equal(file(nested), nested);
   releaseOutput(nested, { failed: true });
   assert.ok(!existsSync(join(dir, 'x')), 'the folders made for it go with a failed run');
+});
+
+test("another machine's lock: refused while it beats, taken over once untouched for LOCK_STALE_MS", (t) => {
+  const out = join(scratch(t), 'r');
+  mkdirSync(out);
+  const lock = join(out, OUTPUT_LOCK);
+  writeFileSync(lock, JSON.stringify({ pid: 1, host: 'node-17.cluster', startedAt: '2026-12-07T00:00:00Z', command: 'cli.js score' }));
+  assert.throws(() => prepareOutput(out, 'results'), (e: Error & { code?: string }) => e.code === 'OUTPUT_BUSY' && /process 1 on node-17\.cluster/.test(e.message));
+  const old = new Date(Date.now() - LOCK_STALE_MS - 1_000);
+  utimesSync(lock, old, old);
+  assert.equal(prepareOutput(out, 'results'), out, 'a retried shard on another node takes the dead writer’s lock');
+  assert.match(readFileSync(lock, 'utf8'), new RegExp(`"pid":${process.pid}`));
+  releaseOutput(out);
+  assert.ok(!existsSync(lock));
 });

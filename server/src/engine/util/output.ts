@@ -6,7 +6,7 @@
  * command writes it (two `score --out X` at once would lose one result), and a folder a run created is
  * removed again when the run fails before writing anything into it.
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, rmdirSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -211,14 +211,41 @@ function readLock(path: string): LockRecord | undefined {
   }
 }
 
-/** A lock whose process is gone (this machine's pid no longer runs), or that was left unwritten long ago. */
+/**
+ * The holder touches its lock this often; a lock on another machine untouched for LOCK_STALE_MS is a dead
+ * writer's (a Slurm task or pod killed on one node and retried on another cannot ask the first node's pids).
+ */
+const LOCK_HEARTBEAT_MS = 30_000;
+export const LOCK_STALE_MS = 5 * 60_000;
+const heartbeats = new Map<string, NodeJS.Timeout>();
+
+/** A lock whose process is gone: this machine's pid no longer runs, or another machine's lock stopped beating. */
 function staleLock(path: string, holder: LockRecord | undefined): boolean {
-  if (holder) return holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid);
+  if (holder && holder.host === hostname()) return holder.pid !== process.pid && !alive(holder.pid);
   try {
-    return Date.now() - statSync(path).mtimeMs > 60_000;
+    return Date.now() - statSync(path).mtimeMs > (holder ? LOCK_STALE_MS : 60_000);
   } catch {
     return true; // removed meanwhile
   }
+}
+
+function startHeartbeat(path: string): void {
+  const beat = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // the folder went away: nothing left to hold
+    }
+  }, LOCK_HEARTBEAT_MS);
+  beat.unref();
+  heartbeats.set(path, beat);
+}
+
+function removeLock(path: string): void {
+  clearInterval(heartbeats.get(path));
+  heartbeats.delete(path);
+  rmSync(path, { force: true });
 }
 
 /** Takes `dir`'s lock for this process, or refuses naming the process that holds it. */
@@ -239,7 +266,7 @@ function takeLock(dir: string, o: OutputOptions): string {
       const who = holder ? `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`} (${holder.command}, since ${holder.startedAt})` : 'another process';
       throw new InfluenceLensError(
         'OUTPUT_BUSY',
-        `${optionOf(o)} ${dir} is being written by ${who}; wait for it to finish, or choose another ${optionOf(o)} (if no such process runs any more, delete ${path})`,
+        `${optionOf(o)} ${dir} is being written by ${who}; wait for it to finish, or choose another ${optionOf(o)} (if no such process runs any more, delete ${path}; a lock from another machine is taken over once untouched for ${LOCK_STALE_MS / 60_000} minutes)`,
         { file: dir },
       );
     }
@@ -248,6 +275,7 @@ function takeLock(dir: string, o: OutputOptions): string {
     } finally {
       closeSync(fd);
     }
+    startHeartbeat(path);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
       // A process that exits without releasing (process.exit, a second Ctrl-C) leaves no lock behind.
@@ -317,7 +345,7 @@ export function releaseOutput(dir: string, o: { failed?: boolean } = {}): void {
   if (o.failed) c.failed = true;
   if (--c.holders > 0) return;
   claims.delete(out);
-  if (c.lock) rmSync(c.lock, { force: true });
+  if (c.lock) removeLock(c.lock);
   if (c.failed) removeEmptyFolders(c.created);
 }
 
