@@ -108,3 +108,20 @@ test('two attempts of the same shard racing on one folder leave one valid result
   assert.equal(merge.code, 0, merge.stderr);
   assert.ok(readFileSync(join(f, 'covariance.safetensors')).equals(readFileSync(join(dir, 'a', 'covariance.safetensors'))), 'the raced shard merges to the same factors');
 });
+
+test('a scoring shard run again writes the same bytes, results.json included, under the run\'s SOURCE_DATE_EPOCH', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+  const factors = join(dir, 'factors-full');
+  const fit = await cli(['fit', ...inputs, '--out', factors, '--quiet']);
+  assert.equal(fit.code, 0, fit.stderr);
+  const queries = join(dir, 'queries.jsonl');
+  writeFileSync(queries, JSON.stringify({ id: 'lily', prompt: 'Once upon a time, there was a little girl named', completion: ' Lily.' }) + '\n');
+  // Two attempts of shard 1/2 (a preempted task and its requeue), as a cluster plan's scripts run them.
+  const attempt = async (out: string) => {
+    const r = await cli(['score', ...inputs, '--factors', factors, '--queries', queries, '--out', join(dir, 'scores', out), '--top', '0', '--shard', '1/2', '--quiet'], { SOURCE_DATE_EPOCH: '1765000000' });
+    assert.equal(r.code, 0, r.stderr);
+    return (f: string) => readFileSync(join(dir, 'scores', out, f));
+  };
+  const [first, second] = [await attempt('first'), await attempt('second')];
+  for (const f of ['scores.f32', 'results.json']) assert.ok(first(f).equals(second(f)), `${f}: byte-identical`);
+  assert.equal((JSON.parse(first('results.json').toString('utf8')) as { createdAt: string }).createdAt, '2025-12-06T05:46:40.000Z');
+});

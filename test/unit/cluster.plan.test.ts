@@ -46,6 +46,9 @@ test('slurm: one script per stage, arrays throttled with %, requests written, su
   const lambda = readFileSync(join(run, 'slurm', 'lambda.sbatch'), 'utf8');
   for (const line of ['#SBATCH --array=0-2%2', '#SBATCH --cpus-per-task=4', '#SBATCH --gres=gpu:1', '#SBATCH --partition=gpu', '#SBATCH --requeue']) assert.ok(lambda.includes(line), line);
   assert.match(lambda, /#SBATCH --mem=\d+M\n#SBATCH --time=\d+:\d\d:00/);
+  // One time for the whole run, so a requeued task writes the bytes of its first attempt.
+  const epochs = STAGES.map((st) => readFileSync(join(run, 'slurm', `${st}.sbatch`), 'utf8').match(/^export SOURCE_DATE_EPOCH=(\d+)$/m)?.[1]);
+  assert.ok(epochs[0] && epochs.every((e) => e === epochs[0]), `SOURCE_DATE_EPOCH in every script: ${epochs.join(', ')}`);
   assert.match(lambda, /fit .*--stage lambda --shard "\$SHARD" --shards 3 --index "[^"]*index\.parts\/\$\{SLURM_ARRAY_TASK_ID\}"|--index "[^"]*index\.parts\/\$\{SLURM_ARRAY_TASK_ID\}".*--shard "\$SHARD"/);
   const merge = readFileSync(join(run, 'slurm', 'merge-lambda.sbatch'), 'utf8');
   assert.doesNotMatch(merge, /--array|--gres/, 'merges run once, without a GPU');
@@ -77,6 +80,7 @@ test('kubernetes: Indexed Jobs for the sharded stages, plain Jobs for merges, al
     assert.deepEqual(pod.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'shared' } }]);
     const c = pod.containers[0];
     assert.equal(c.image, 'registry.example/influence-lens:0.1.0');
+    assert.match(c.env.find((e: { name: string }) => e.name === 'SOURCE_DATE_EPOCH')?.value ?? '', /^\d+$/, 'every pod records the run\'s time');
     if (/^\d\d-(covariance|lambda|score)\.json$/.test(f)) {
       assert.equal(m.spec.completionMode, 'Indexed');
       assert.equal(m.spec.completions, 4);

@@ -24,6 +24,8 @@ export interface KubernetesOptions {
   retriesPerShard: number;
   /** The CLI inside the image (the Dockerfile's). */
   cli: string[];
+  /** The run's SOURCE_DATE_EPOCH: every pod's artefacts record this time, so a retried pod writes the same bytes. */
+  sourceDateEpoch: number;
 }
 
 /** The env variable the args name for the shard's number: the pod's completion index, through the downward API. */
@@ -47,7 +49,10 @@ export function jobManifest(stage: PipelineStage, o: KubernetesOptions): Manifes
     name: 'influence-lens',
     image: o.image,
     ...command,
-    env: stage.sharded ? [{ name: SHARD_ENV, valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${COMPLETION_INDEX_ANNOTATION}']` } } }] : [],
+    env: [
+      ...(stage.sharded ? [{ name: SHARD_ENV, valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${COMPLETION_INDEX_ANNOTATION}']` } } }] : []),
+      { name: 'SOURCE_DATE_EPOCH', value: String(o.sourceDateEpoch) },
+    ],
     resources: { requests: { cpu: String(o.cpus), memory, ...gpu }, limits: { memory, ...gpu } },
     volumeMounts: [{ name: 'data', mountPath: o.mountPath }],
   };

@@ -34,7 +34,7 @@ export interface PlanRequest extends Omit<PipelineInputs, 'run'> {
   parallel?: number;
   cli: string[];
   partition?: string;
-  kubernetes?: Omit<KubernetesOptions, 'shards' | 'parallel' | 'cpus' | 'gpus' | 'shardMemoryMiB' | 'mergeMemoryMiB' | 'cli'>;
+  kubernetes?: Omit<KubernetesOptions, 'shards' | 'parallel' | 'cpus' | 'gpus' | 'shardMemoryMiB' | 'mergeMemoryMiB' | 'cli' | 'sourceDateEpoch'>;
 }
 
 /** What plan.json records: enough for `status` to know every stage and shard, and for a reader to see the commands. */
@@ -78,7 +78,9 @@ export async function writePlan(r: PlanRequest, signal?: AbortSignal): Promise<P
     writeTextAtomically(join(folder, name), text);
     if (executable) chmodSync(join(folder, name), 0o755);
   };
-  const sizes = { cpus: r.cpus, gpus: r.gpus, shardMemoryMiB: est.shardMemoryMiB, mergeMemoryMiB: est.mergeMemoryMiB, parallel: r.parallel, shards: r.shards, cli: r.cli };
+  // One time for the whole run: a rerun shard records the same createdAt, so its files are byte-identical.
+  const sourceDateEpoch = Math.floor(Date.now() / 1000);
+  const sizes = { sourceDateEpoch, cpus: r.cpus, gpus: r.gpus, shardMemoryMiB: est.shardMemoryMiB, mergeMemoryMiB: est.mergeMemoryMiB, parallel: r.parallel, shards: r.shards, cli: r.cli };
   if (r.engine === 'slurm') {
     const o: SlurmOptions = { ...sizes, run: r.run, shardMinutes: est.shardMinutes, singleMinutes: est.singleMinutes, partition: r.partition };
     for (const s of stages) write(`${s.name}.sbatch`, sbatchScript(s, o));

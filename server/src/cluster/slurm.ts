@@ -21,6 +21,8 @@ export interface SlurmOptions {
   /** Array tasks at a time (%N), or undefined for as many as the cluster gives. */
   parallel?: number;
   partition?: string;
+  /** The run's SOURCE_DATE_EPOCH: every task's artefacts record this time, so a rerun writes the same bytes. */
+  sourceDateEpoch: number;
 }
 
 /** A word for bash: single-quoted unless plain. */
@@ -53,7 +55,7 @@ export function sbatchScript(stage: PipelineStage, o: SlurmOptions): string {
     `#SBATCH --output=${join(logs, stage.sharded ? `${stage.name}-%A_%a.out` : `${stage.name}-%j.out`)}`,
     'set -euo pipefail',
   ];
-  const body: string[] = [];
+  const body: string[] = [`export SOURCE_DATE_EPOCH=${o.sourceDateEpoch}`];
   if (stage.sharded) {
     body.push(
       '# The shard comes from SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT (--shard auto).',

@@ -19,6 +19,7 @@ import { powerLawAnalysis, type PowerLawReport } from './powerLaw';
 import { sourceAnalysis, sourceLadder, type SourceReport } from './sources';
 import { bottomK, topK } from './stats';
 import { PERCENT_GRID, totalInfluenceAnalysis, type TotalInfluenceReport } from './totalInfluence';
+import { artefactTime } from '../util/clock';
 
 export const ANALYSIS_FILE = 'analysis.json';
 export const ANALYSIS_VERSION = 1;
@@ -153,7 +154,7 @@ export function analyze(loaded: LoadedResults, options: AnalyzeOptions = {}): An
   return {
     version: ANALYSIS_VERSION,
     tool: TOOL_VERSION,
-    createdAt: new Date().toISOString(),
+    createdAt: artefactTime(),
     results: { dir: loaded.dir, createdAt: results.createdAt, queries: queries.length, documents: N, strategy: results.strategy, rank: results.rank, corpus: results.corpus.path },
     kinds,
     correlations,

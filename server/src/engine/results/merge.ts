@@ -4,6 +4,7 @@ import { assertNotInput } from '../util/output';
 import { completeShardCount } from '../util/shardSet';
 import { readResults, writeResults } from './io';
 import type { LoadedResults, ResultsFile } from './types';
+import { artefactTime } from '../util/clock';
 
 export function mergeResults(dirs: string[], out: string): ResultsFile {
   if (dirs.length === 0) throw new Error('no results to merge');
@@ -48,7 +49,7 @@ export function mergeResults(dirs: string[], out: string): ResultsFile {
     out,
     {
       ...meta,
-      createdAt: new Date().toISOString(),
+      createdAt: artefactTime(),
       // Every shard reads (and reports the malformed lines of) the whole corpus.
       corpus: { ...first.corpus, documents: D },
       // Complete: no shard marker, and the number of shards it was merged from.

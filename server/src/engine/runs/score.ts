@@ -19,6 +19,7 @@ import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
 import { prepareQueries, type SkippedQuery } from './queries';
+import { artefactTime } from '../util/clock';
 
 export interface ScoreRequest {
   corpus: CorpusOptions;
@@ -97,7 +98,7 @@ async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks
   const indexInfo = output.index;
   const meta: ResultsMeta = {
     tool: TOOL_VERSION,
-    createdAt: new Date().toISOString(),
+    createdAt: artefactTime(),
     model: modelId,
     corpus: {
       path: r.corpus.path,
