@@ -7,29 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest, readStage } from '../../server/src/engine/ekfac/store';
 import { readResults } from '../../server/src/engine/results/io';
-import { CLI } from '../helpers/cli';
+import { CLI, runCli as cli } from '../helpers/cli';
 import { assertRelClose } from '../helpers/compare';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import { runJobs } from '../helpers/indexedJobs';
 
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SLURM_|JOB_COMPLETION_INDEX)/.test(k)));
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('the Kubernetes plan, its pods run as processes, survives a killed pod and equals one process', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-k8s-'));

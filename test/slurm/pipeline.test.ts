@@ -7,13 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest, readStage } from '../../server/src/engine/ekfac/store';
 import { readResults } from '../../server/src/engine/results/io';
-import { CLI } from '../helpers/cli';
+import { runCli as cli } from '../helpers/cli';
 import { assertRelClose } from '../helpers/compare';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 
@@ -28,19 +28,6 @@ const SKIP = SKIP_NO_SHARED || (hasSlurm ? false : 'skipped: no Slurm answers he
 
 /** The environment without a scheduler's shard variables (the test itself may run inside a job). */
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SLURM_|JOB_COMPLETION_INDEX)/.test(k)));
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', env: cleanEnv });
 
 /** Polls the scheduler (an external process: nothing to wait on but its answers) until `cond`, at most `ms`. */
