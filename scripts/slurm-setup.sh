@@ -16,7 +16,8 @@ if [ "${1:-}" = stop ]; then stop; exit 0; fi
 
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+  # With its recommended packages, as first installed and run on these machines (the plugins slurm.conf names).
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
 fi
 mkdir -p "$SCRATCH/spool" "$SCRATCH/state" "$SCRATCH/log"
 HOST="$(hostname)"
