@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { initBackend } from '../../server/src/engine/backend/backend';
 import { captureBatch } from '../../server/src/engine/capture/captureBatch';
 import { generateGreedy, generateGreedyUncached } from '../../server/src/engine/inference/generate';
-import type { CaptureResult, CaptureSequence } from '../../server/src/engine/capture/types';
+import type { CaptureSequence } from '../../server/src/engine/capture/types';
 import { InfluenceLensError } from '../../server/src/engine/errors';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
 import { SUPPORTED_MODEL_TYPES } from '../../server/src/engine/model/huggingface';
@@ -21,12 +21,12 @@ import type { Family } from '../../server/src/engine/model/arch/family';
 import { FAMILIES } from '../../server/src/engine/model/arch/registry';
 import type { Architecture } from '../../server/src/engine/model/types';
 import { TfModel } from '../../server/src/engine/model/tfModel';
-import type { Checkpoint } from '../../server/src/engine/model/types';
 import { tf } from '../../server/src/engine/tf';
 import { autogradWeightGradients } from '../helpers/autograd';
 import { assertRelClose } from '../helpers/compare';
 import { FAMILY_CONFIGS, randomHfTensors, writeHfCheckpoint } from '../helpers/hfCheckpoint';
 import { referenceHfLogits } from '../helpers/referenceHf';
+import { gradientFromCaptures, tfLogits } from '../helpers/modelOutputs';
 
 before(() => initBackend('wasm'));
 
@@ -37,29 +37,6 @@ function tmp(t: { after: (fn: () => void) => void }): string {
 }
 
 const TOKENS = [1, 5, 17, 33, 2, 60, 8, 8, 41, 12, 63, 30, 7, 19, 3, 50, 22, 9, 44, 11];
-
-function tfLogits(ckpt: Checkpoint, tokens: number[]): Float32Array {
-  const model = new TfModel(ckpt);
-  try {
-    return tf.tidy(() => model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32')).dataSync() as Float32Array);
-  } finally {
-    model.dispose();
-  }
-}
-
-/** Σ_t g_t a_tᵀ per module in float64, laid out [out × in(+1)] like W. */
-function gradientFromCaptures(result: CaptureResult, module: string): Float64Array {
-  const m = result.modules.find((x) => x.name === module)!;
-  const T = m.a.length / m.inDim;
-  const G = new Float64Array(m.outDim * m.inDim);
-  for (let t = 0; t < T; t++) {
-    for (let o = 0; o < m.outDim; o++) {
-      const g = m.g[t * m.outDim + o];
-      if (g !== 0) for (let i = 0; i < m.inDim; i++) G[o * m.inDim + i] += g * m.a[t * m.inDim + i];
-    }
-  }
-  return G;
-}
 
 const architectureOf: Record<string, string> = { 'llama3.x': 'llama' };
 

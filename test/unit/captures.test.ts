@@ -9,7 +9,7 @@ import { initBackend } from '../../server/src/engine/backend/backend';
 import { ComputePool } from '../../server/src/engine/backend/pool';
 import { captureBatch } from '../../server/src/engine/capture/captureBatch';
 import { captureStream } from '../../server/src/engine/capture/stream';
-import type { CaptureResult, CaptureSequence, LabelMode } from '../../server/src/engine/capture/types';
+import type { CaptureSequence, LabelMode } from '../../server/src/engine/capture/types';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
 import { TfModel } from '../../server/src/engine/model/tfModel';
 import type { Checkpoint } from '../../server/src/engine/model/types';
@@ -19,6 +19,7 @@ import { randomCheckpoint, tinyGpt2Config, tinyLlamaConfig } from '../helpers/ra
 import { assertRelClose } from '../helpers/compare';
 import { referenceLoss } from '../helpers/referenceForward';
 import { SKIP_NO_SHARED, STORIES260K } from '../helpers/fixtures';
+import { gradientFromCaptures } from '../helpers/modelOutputs';
 
 before(() => initBackend('wasm'));
 
@@ -28,21 +29,6 @@ function sequences(vocab: number, lengths: number[], seed = 1): CaptureSequence[
     const tokens = Array.from({ length: n }, (_, i) => (i === 0 ? 1 : (i * 31 + s * 17 + seed * 7) % (vocab - 3) + 3));
     return s === 1 ? { tokens, targets: tokens.map((_, j) => (j >= n / 2 ? 1 : 0)) } : { tokens };
   });
-}
-
-/** Σ_t g_t a_tᵀ per module in float64, laid out [out × in] like W (the bias gradient is the last column). */
-function gradientFromCaptures(result: CaptureResult, module: string): Float64Array {
-  const m = result.modules.find((x) => x.name === module)!;
-  const T = m.a.length / m.inDim;
-  const G = new Float64Array(m.outDim * m.inDim);
-  for (let t = 0; t < T; t++) {
-    for (let o = 0; o < m.outDim; o++) {
-      const g = m.g[t * m.outDim + o];
-      if (g === 0) continue;
-      for (let i = 0; i < m.inDim; i++) G[o * m.inDim + i] += g * m.a[t * m.inDim + i];
-    }
-  }
-  return G;
 }
 
 async function checkAgainstAutograd(ckpt: Checkpoint, labels: LabelMode, what: string) {

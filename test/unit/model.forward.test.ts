@@ -8,28 +8,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../server/src/engine/backend/backend';
-import { TfModel } from '../../server/src/engine/model/tfModel';
 import { writeHuggingFaceFolder } from '../../server/src/engine/model/huggingface';
 import { openModel } from '../../server/src/engine/model/openModel';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
 import type { Checkpoint } from '../../server/src/engine/model/types';
-import { tf } from '../../server/src/engine/tf';
 import { referenceLogits } from '../helpers/referenceForward';
 import { randomCheckpoint, tinyGpt2Config } from '../helpers/randomCheckpoint';
 import { writeGpt2TokenizerJson } from '../helpers/gpt2Tokenizer';
 import { assertRelClose } from '../helpers/compare';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
+import { tfLogits } from '../helpers/modelOutputs';
 
 before(() => initBackend('wasm'));
-
-function tfLogits(ckpt: Checkpoint, tokens: number[]): Float32Array {
-  const model = new TfModel(ckpt);
-  try {
-    return tf.tidy(() => model.forward(tf.tensor2d(tokens, [1, tokens.length], 'int32')).dataSync() as Float32Array);
-  } finally {
-    model.dispose();
-  }
-}
 
 function assertMatchesReference(ckpt: Checkpoint, tokens: number[], what: string): void {
   const ref = referenceLogits(ckpt, tokens);
