@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { describeBackend, initBackend, type BackendInfo } from './engine/backend/backend';
@@ -25,6 +24,7 @@ import { hubLabel } from './engine/model/hubCache';
 import { ModelRun } from './engine/runs/modelRun';
 import type { ArtefactStatus, ErrorStatus, ModelStatus, StatusParams } from './protocol';
 import type { InfluenceLensSettings } from './settings';
+import { storageRoot } from './session/paths';
 
 export interface ProgressHandle {
   report(message: string): void;
@@ -121,7 +121,7 @@ export class Session {
 
   /** The default cache folder for these settings (keyed by model, tokenizer and corpus). */
   cacheDir(s: InfluenceLensSettings): string {
-    const root = this.storage.storageDir ?? join(homedir(), '.cache', 'influence-lens');
+    const root = storageRoot(this.storage.storageDir);
     const key = createHash('sha256').update(JSON.stringify([s.model, s.tokenizer, s.corpus, s.strategy, s.fitMaxDocuments, s.maxLength])).digest('hex').slice(0, 16);
     return join(root, 'caches', key);
   }

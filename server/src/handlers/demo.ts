@@ -6,11 +6,11 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { homedir } from 'node:os';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../../../demo/src/corpus/generate';
 import { InfluenceLensError } from '../engine/errors';
 import { writeTextAtomically } from '../engine/util/atomic';
 import type { DemoSettings } from '../protocol';
+import { storageRoot } from '../session/paths';
 
 /** Documents the demo's factors are fitted on (the first ones of the corpus). */
 export const DEMO_FIT_DOCUMENTS = 1_000;
@@ -22,7 +22,7 @@ export function prepareDemo(o: { extensionDir?: string; storageDir?: string; doc
   if (!Number.isInteger(documents) || documents < 50 || documents > 100_000) throw new InfluenceLensError('USAGE', `the demo corpus needs 50 to 100,000 documents, not ${documents}`);
   const model = o.extensionDir ? join(o.extensionDir, 'demo', 'model') : join(__dirname, '..', 'demo', 'model');
   if (!existsSync(join(model, 'config.json'))) throw new InfluenceLensError('NOT_FOUND', `the demo model is missing from ${model}`, { file: model });
-  const dir = join(o.storageDir ?? join(homedir(), '.cache', 'influence-lens'), 'demo', `corpus-${documents}`);
+  const dir = join(storageRoot(o.storageDir), 'demo', `corpus-${documents}`);
   mkdirSync(dir, { recursive: true });
   const corpus = join(dir, 'corpus.jsonl');
   // The first documents of the corpus the demo model was trained on (sources are interleaved throughout).

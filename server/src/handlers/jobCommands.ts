@@ -4,7 +4,6 @@
  * exactly when the corpus is too large for a hover without an index.
  */
 import { basename, join } from 'node:path';
-import { homedir } from 'node:os';
 import { InfluenceLensError } from '../engine/errors';
 import { FILE_LIMITS, readTextBoundedAsync } from '../engine/util/files';
 import { parseQueryText } from '../engine/queries/read';
@@ -18,6 +17,7 @@ import { CancelledError, type JobContext, type JobQueue, type ProgressSink } fro
 import type { BatchResult, RefArgs, RunBatchArgs } from '../protocol';
 import type { AnswerStore } from '../refs';
 import type { Session, Warm } from '../session';
+import { storageRoot } from '../session/paths';
 import { batchFolder, documentPath, localFilePath } from './queryFiles';
 
 type Cancel = { isCancellationRequested?: boolean; onCancellationRequested(f: () => void): unknown };
@@ -51,7 +51,7 @@ export class JobCommands {
       async (ctx) => {
         const w = this.requireWarm();
         const started = Date.now();
-        const out = batchFolder(join(this.storageDir ?? join(homedir(), '.cache', 'influence-lens'), 'results'), file);
+        const out = batchFolder(join(storageRoot(this.storageDir), 'results'), file);
         const hooks = { signal: ctx.signal, onProgress: ctx.progress, log: this.log };
         const scored = await runScore(
           w.run,
