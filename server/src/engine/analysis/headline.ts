@@ -109,7 +109,9 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
   // The largest sources only: a corpus with thousands of labels made this one line of half a megabyte.
   const listed = s.sources.slice(0, MAX_LISTED_SOURCES).map((x) => `${label(x.source)} ${percent(x.share)}`);
   const rest = s.sources.slice(MAX_LISTED_SOURCES);
-  if (rest.length) listed.push(`${rest.length.toLocaleString('en-US')} other sources ${percent(rest.reduce((sum, x) => sum + x.share, 0))}`);
+  const others = rest.length + (s.other?.sources ?? 0);
+  const otherShare = rest.reduce((sum, x) => sum + x.share, s.other?.share ?? 0);
+  if (others) listed.push(`${others.toLocaleString('en-US')} other sources ${percent(otherShare)}`);
   out.push(`  corpus: ${listed.join(', ')}`);
   if (s.ks.length === 0) out.push('  skipped: too few documents');
   else {

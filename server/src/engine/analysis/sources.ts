@@ -54,23 +54,68 @@ export function sourceMultipliers(order: readonly number[], sources: readonly st
   return out;
 }
 
+/** Sources named in analysis.json at most (the largest by corpus share); the rest are one aggregate. */
+export const MAX_STORED_SOURCES = 20;
+
+/** The sources the paper's findings name: kept by name however small (findings.ts looks them up). */
+export const PAPER_SOURCES: readonly string[] = ['code', 'math', 'wiki'];
+
 export interface SourceGroup {
   queries: number;
   /** source → mean multiplier per k (the ladder), among the top k and the bottom k documents. */
   top: Record<string, (number | null)[]>;
   bottom: Record<string, (number | null)[]>;
+  /** The sources not named, together (present when the report has `other`). */
+  other?: { top: (number | null)[]; bottom: (number | null)[] };
+}
+
+/** The labels not named, as one: how many, and their documents and corpus share together. */
+export interface OtherSources {
+  sources: number;
+  documents: number;
+  share: number;
 }
 
 export interface SourceReport {
   ks: number[];
+  /** The sources named, largest first: the MAX_STORED_SOURCES largest and PAPER_SOURCES. */
   sources: SourceShare[];
+  /**
+   * Every other label together; null when each is named. Bounded so that thousands of distinct labels
+   * do not make analysis.json (and everything that draws it) grow with them. Absent in reports
+   * written before the bound, which named every source.
+   */
+  other?: OtherSources | null;
   byKind: Record<string, SourceGroup>;
   byTask: Record<string, SourceGroup>;
 }
 
 /**
+ * Multipliers per k of the named sources (rows 0…named−1) and of the rest together (row `named`, when
+ * `restShare` > 0), from one walk down `order`; NaN where no document is ranked.
+ */
+function prefixMultipliers(order: readonly number[], ladder: readonly number[], placeOf: Int32Array, shares: readonly SourceShare[], restShare: number): number[][] {
+  const named = shares.length;
+  const counts = new Float64Array(named + 1);
+  const rows = Array.from({ length: restShare > 0 ? named + 1 : named }, () => new Array<number>(ladder.length).fill(NaN));
+  let i = 0;
+  ladder.forEach((k, j) => {
+    const n = Math.min(k, order.length);
+    for (; i < n; i++) {
+      const p = placeOf[order[i]];
+      counts[p < 0 ? named : p]++;
+    }
+    if (n === 0) return;
+    for (let s = 0; s < named; s++) rows[s][j] = counts[s] / n / shares[s].share;
+    if (restShare > 0) rows[named][j] = counts[named] / n / restShare;
+  });
+  return rows;
+}
+
+/**
  * The analysis: `top[q]` and `bottom[q]` are query q's documents (positions) from the highest and
- * from the lowest score, at least max(ks) of them; `sources[d]` is document d's source.
+ * from the lowest score, at least max(ks) of them; `sources[d]` is document d's source. The
+ * `maxNamed` largest sources (and PAPER_SOURCES) are reported by name, the rest as `other`.
  */
 export function sourceAnalysis(
   labels: readonly QueryLabel[],
@@ -78,25 +123,34 @@ export function sourceAnalysis(
   bottom: readonly (readonly number[])[],
   sources: readonly string[],
   ks: readonly number[],
+  maxNamed = MAX_STORED_SOURCES,
 ): SourceReport {
   const ladder = [...new Set(ks)].filter((k) => k >= 1).sort((a, b) => a - b);
   const shares = sourceShares(sources);
+  const named = shares.filter((s, i) => i < maxNamed || PAPER_SOURCES.includes(s.source));
+  const rest = shares.filter((s, i) => !(i < maxNamed || PAPER_SOURCES.includes(s.source)));
+  const other: OtherSources | null = rest.length
+    ? { sources: rest.length, documents: rest.reduce((n, s) => n + s.documents, 0), share: rest.reduce((n, s) => n + s.share, 0) }
+    : null;
+  const place = new Map(named.map((s, i) => [s.source, i]));
+  // Per document: its source's place among the named ones, or −1 (one of the rest).
+  const placeOf = Int32Array.from(sources, (s) => place.get(s || NO_SOURCE) ?? -1);
+  const restShare = other?.share ?? 0;
   const perQuery = labels.map((_, i) => ({
-    top: ladder.map((k) => sourceMultipliers(top[i], sources, k, shares)),
-    bottom: ladder.map((k) => sourceMultipliers(bottom[i], sources, k, shares)),
+    top: prefixMultipliers(top[i], ladder, placeOf, named, restShare),
+    bottom: prefixMultipliers(bottom[i], ladder, placeOf, named, restShare),
   }));
   const group = (members: number[]): SourceGroup => {
-    const average = (which: 'top' | 'bottom') => {
-      const out: Record<string, (number | null)[]> = {};
-      for (const { source } of shares) {
-        out[source] = ladder.map((_, j) => {
-          const v = members.map((i) => perQuery[i][which][j].get(source)!).filter(Number.isFinite);
-          return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
-        });
-      }
-      return out;
-    };
-    return { queries: members.length, top: average('top'), bottom: average('bottom') };
+    // Mean over the members of row s, per k (null where no member has a value).
+    const average = (which: 'top' | 'bottom', s: number) =>
+      ladder.map((_, j) => {
+        const v = members.map((i) => perQuery[i][which][s][j]).filter(Number.isFinite);
+        return v.length ? v.reduce((sum, x) => sum + x, 0) / v.length : null;
+      });
+    const byName = (which: 'top' | 'bottom') => Object.fromEntries(named.map((x, s) => [x.source, average(which, s)]));
+    const g: SourceGroup = { queries: members.length, top: byName('top'), bottom: byName('bottom') };
+    if (other) g.other = { top: average('top', named.length), bottom: average('bottom', named.length) };
+    return g;
   };
   const byKind: Record<string, SourceGroup> = {};
   const byTask: Record<string, SourceGroup> = {};
@@ -106,5 +160,5 @@ export function sourceAnalysis(
     const tasks = [...new Set(members.map((i) => labels[i].task).filter((t): t is string => t !== null))].sort();
     for (const task of tasks) byTask[taskKey(kind, task)] = group(members.filter((i) => labels[i].task === task));
   }
-  return { ks: ladder, sources: shares, byKind, byTask };
+  return { ks: ladder, sources: named, other, byKind, byTask };
 }
