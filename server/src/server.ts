@@ -56,6 +56,7 @@ import { HoverHandler } from './handlers/hover';
 import { isProseFile, paragraphAt } from './handlers/paragraph';
 import { scoreSectionLink } from './handlers/readme';
 import { JobCommands } from './handlers/jobCommands';
+import { ModelWarnings } from './handlers/modelWarnings';
 import { documentPath, isQueryFile, QueryFiles } from './handlers/queryFiles';
 import { PanelHandler } from './handlers/panel';
 import { visibleControls } from './handlers/markdown';
@@ -74,6 +75,7 @@ const host: SessionHost = {
     lastStatus = params;
     void connection.sendNotification(StatusNotification.type, params).catch(logFailure);
     if (modelChanged) validateAll(); // prompt lengths are checked against the loaded model
+    if (params.model) void modelWarnings.check(session.run);
   },
   // The notification, not window.showErrorMessage (a request the client must answer).
   showError: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message }).catch(logFailure),
@@ -92,6 +94,10 @@ const host: SessionHost = {
 };
 
 let session = new Session(host);
+const modelWarnings = new ModelWarnings(
+  (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(logFailure),
+  (message) => host.log(message),
+);
 const answers = new AnswerStore();
 const jobs = new JobQueue(() => session.setExtra({ job: jobs.current }));
 const queryFiles = () => new QueryFiles(session);

@@ -9,8 +9,6 @@ import { prepareOutput } from '../engine/util/output';
 import { safeForTerminal } from '../engine/util/terminal';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withModel } from './context';
-import { activationWarning, checkFactorMemory } from '../engine/model/memory';
-import { defaultMaxLen } from '../engine/runs/defaults';
 import { describeIndex, SKETCH_OPTIONS } from './indexCommand';
 import { resolveShard, SHARD_OPTIONS } from './shardEnv';
 import { DEFAULT_SKETCH, parseSketch } from '../engine/index/sketch';
@@ -57,12 +55,7 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     index: indexOut ? { out: indexOut, sketch: optStr(v, 'sketch'), seed: int(v, 'sketch-seed', { min: 0 }) } : undefined,
   };
   await withModel(v, signal, { modules }, async ({ run, hooks }) => {
-    checkFactorMemory(run.checkpoint.config, modules, run.options.model);
-    if (!run.backend.gpu) {
-      const length = request.maxLen ?? defaultMaxLen(run.context);
-      const warning = activationWarning(run.checkpoint.config, modules, { threads: run.pool.size, batch: request.batchSize ?? run.pool.batchSize, length });
-      if (warning) hooks.log(warning);
-    }
+    // runFit checks the factors' memory before writing anything (engine/runs/fit.ts).
     if (shard) hooks.log(`shard ${shard.index}/${shard.count} (${from})`);
     const outcome = await runFit(run, request, hooks);
     if (outcome.index) hooks.log(`index ${outcome.index.built === 'lambda-pass' ? 'written in the Λ pass' : outcome.index.built === 'cached' ? 'reused' : 'built'}: ${describeIndex(indexOut!, outcome.index.manifest)}`);

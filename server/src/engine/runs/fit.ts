@@ -9,6 +9,7 @@ import { InfluenceLensError } from '../errors';
 import { currentIndex, PassIndexWriter, sketchChoice, type IndexTarget } from '../index/build';
 import type { IndexManifest } from '../index/types';
 import { runIndexBuild } from './buildIndex';
+import { activationWarning, checkFactorMemory } from '../model/memory';
 import { checkMaxLen, DEFAULT_MAX_DOCS, defaultMaxLen } from './defaults';
 import { openFactorSet } from './factors';
 import type { ModelRun } from './modelRun';
@@ -71,11 +72,24 @@ export type FitRunOutcome = FitOutcome & { settings: FitSettings; stages: Partia
 
 /** Runs every missing stage (or this shard of the first pending one); completed stages are reused. */
 export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {}): Promise<FitRunOutcome> {
+  checkFitMemory(run, r, hooks);
   const index = r.index;
   return withOutputs(
     [() => prepareOutput(r.out, 'factors', [run.options.model, r.corpus.path]), ...(index ? [() => prepareOutput(index.out, 'index', [run.options.model, r.corpus.path, r.out])] : [])],
     () => fitPrepared(run, r, hooks),
   );
+}
+
+/**
+ * Factors that cannot be held are refused, and activations that may not fit are stated, before any output
+ * is written: every fit (the CLI's, the language server's) comes through here, so none skips the check.
+ */
+function checkFitMemory(run: ModelRun, r: FitRequest, hooks: RunHooks): void {
+  checkFactorMemory(run.checkpoint.config, r.modules, run.options.model);
+  if (run.backend.gpu) return;
+  const length = r.maxLen ?? defaultMaxLen(run.context);
+  const warning = activationWarning(run.checkpoint.config, r.modules, { threads: run.pool.size, batch: r.batchSize ?? run.pool.batchSize, length });
+  if (warning) hooks.log?.(warning);
 }
 
 async function fitPrepared(run: ModelRun, r: FitRequest, hooks: RunHooks): Promise<FitRunOutcome> {
