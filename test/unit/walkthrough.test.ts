@@ -2,13 +2,15 @@
  * The "Start with Influence Lens" walkthrough's manifest (package.json, contributes.walkthroughs): every step completes on
  * something the extension really produces (a context key the client sets, or one of its registered
  * commands), its Markdown ships in the package and loads nothing remote, and its buttons run real commands.
- * That the steps complete in VS Code is checked by test/e2e/vscode.test.ts.
+ * That the steps complete in VS Code is checked by test/e2e/vscode.test.ts. The last step lists every
+ * model family the registry reads and every corpus format, so a family added without it fails here.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WALKTHROUGH_ID, WALKTHROUGH_STEPS } from '../../client/src/walkthroughKeys';
+import { SUPPORTED_MODEL_TYPES } from '../../server/src/engine/model/arch/registry';
 import { REPO } from '../helpers/cli';
 
 interface Step {
@@ -63,5 +65,16 @@ test("each step's Markdown ships with the extension and loads nothing remote", (
     assert.ok(existsSync(join(REPO, file)), `${file} exists`);
     const text = readFileSync(join(REPO, file), 'utf8');
     assert.doesNotMatch(text, /\]\((https?:)?\/\/|<img|src=/i, `${file} loads no remote resource or image`);
+  }
+});
+
+test('"Point it at your own model and corpus" names every model_type the registry reads and every corpus format', () => {
+  const step = walkthrough.steps.find((s) => s.id === 'ownModel')!;
+  const markdown = readFileSync(join(REPO, step.media.markdown!), 'utf8');
+  for (const [where, text] of [['package.json', step.description], [step.media.markdown!, markdown]] as const) {
+    for (const modelType of SUPPORTED_MODEL_TYPES) assert.match(text, new RegExp(`\\b${modelType}\\b`), `${where} names model_type ${modelType}`);
+    for (const format of ['JSONL', '.jsonl.gz', '.jsonl.zst', 'Parquet', 'train-00000-of-00042.parquet', '.txt', '<|endoftext|>', 'EleutherAI/pythia-160m']) {
+      assert.ok(text.includes(format), `${where} names ${format}`);
+    }
   }
 });
