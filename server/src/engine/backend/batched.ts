@@ -1,10 +1,30 @@
 /**
  * Streams items through the compute pool in fixed-size batches with bounded memory: batches are formed
- * in input order, independently of the number of threads (so results never depend on it), at most two
- * per thread are in flight, results are delivered in order, and the signal is honoured between batches.
+ * from the input order alone, independently of the number of threads (so results never depend on it), at
+ * most two per thread are in flight, results are delivered in the order the batches were formed, and the
+ * signal is honoured between batches.
+ *
+ * With `bucket`, every window of `window` batches' worth of items is sorted by length (stably) before it
+ * is cut into batches: a batch is padded to its longest sequence, and documents of mixed lengths in input
+ * order waste a third of every pass on padding (the demo corpus: 62% of padded positions real; 96% with
+ * windows of 16 batches, docs/PERFORMANCE.md). Results then arrive in that sorted order within a window;
+ * `onWindow` runs once all of a window's results have been delivered, so a consumer that needs input order
+ * (the index's rows) can restore it per window.
  */
 import type { ComputePool, RunOptions } from './pool';
 import type { Task, TaskResult } from './tasks';
+
+export interface Bucketing<Item> {
+  /** The item's length in tokens (what its batch is padded to). */
+  lengthOf: (item: Item) => number;
+  /** Batches per window (default WINDOW_BATCHES). */
+  window?: number;
+  /** Called after the last result of each window (and of the partial last window) was delivered. */
+  onWindow?: () => void | Promise<void>;
+}
+
+/** Batches per sorted window: 16 keeps padding under 5% on the demo corpus with ≤ 128 items held. */
+export const WINDOW_BATCHES = 16;
 
 export async function runBatched<Item, T extends Task>(
   pool: ComputePool,
@@ -14,30 +34,43 @@ export async function runBatched<Item, T extends Task>(
   onResult: (result: TaskResult<T>, batch: Item[]) => void | Promise<void>,
   signal?: AbortSignal,
   run: Omit<RunOptions, 'signal'> = {},
+  bucket?: Bucketing<Item>,
 ): Promise<void> {
   if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
   const maxInFlight = pool.size * 2;
-  const inFlight: { batch: Item[]; result: Promise<TaskResult<T>> }[] = [];
-  let batch: Item[] = [];
-  const submit = () => {
-    const b = batch;
-    batch = [];
+  const inFlight: { batch: Item[]; result: Promise<TaskResult<T>>; endsWindow: boolean }[] = [];
+  const windowSize = bucket ? batchSize * (bucket.window ?? WINDOW_BATCHES) : batchSize;
+  let pending: Item[] = [];
+  const submit = async (b: Item[], endsWindow: boolean) => {
+    while (inFlight.length >= maxInFlight) await drainOne();
+    signal?.throwIfAborted();
     const result = pool.run(makeTask(b), { ...run, signal });
     result.catch(() => undefined); // surfaced in order below
-    inFlight.push({ batch: b, result });
+    inFlight.push({ batch: b, result, endsWindow });
+  };
+  /** Cuts the held items into batches (sorted by length first when bucketing) and submits them. */
+  const submitWindow = async () => {
+    const held = pending;
+    pending = [];
+    if (bucket) {
+      const lengths = held.map(bucket.lengthOf);
+      const order = held.map((_, i) => i).sort((x, y) => lengths[x] - lengths[y] || x - y);
+      held.splice(0, held.length, ...order.map((i) => held[i]));
+    }
+    for (let i = 0; i < held.length; i += batchSize) await submit(held.slice(i, i + batchSize), i + batchSize >= held.length);
   };
   const drainOne = async () => {
     const next = inFlight.shift()!;
     await onResult(await next.result, next.batch);
+    if (next.endsWindow) await bucket?.onWindow?.();
   };
   try {
     for await (const item of items) {
       signal?.throwIfAborted();
-      batch.push(item);
-      if (batch.length === batchSize) submit();
-      while (inFlight.length >= maxInFlight) await drainOne();
+      pending.push(item);
+      if (pending.length === windowSize) await submitWindow();
     }
-    if (batch.length > 0) submit();
+    if (pending.length > 0) await submitWindow();
     while (inFlight.length > 0) {
       signal?.throwIfAborted();
       await drainOne();
