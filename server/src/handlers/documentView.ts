@@ -7,6 +7,11 @@ import type { DocumentArgs, DocumentInfluenceView } from '../protocol';
 import type { AnswerStore } from '../refs';
 import { visibleControls } from './markdown';
 
+/** "file:line" for line-based corpora, "file row N" for Parquet (0-based, as pandas and `datasets` count), the file alone otherwise. */
+function where(d: { file: string; line?: number; row?: number }): string {
+  return `${d.file}${d.line ? `:${d.line}` : d.row !== undefined ? ` row ${d.row}` : ''}`;
+}
+
 export async function documentView(answers: AnswerStore, args: DocumentArgs, signal?: AbortSignal): Promise<DocumentInfluenceView> {
   const answer = answers.get(args?.ref);
   const result = answer?.result;
@@ -18,7 +23,7 @@ export async function documentView(answers: AnswerStore, args: DocumentArgs, sig
   const perNat = view.score / result.nllNats;
   const oneLine = (s: string, n: number) => visibleControls(s.replace(/\s+/g, ' ')).slice(0, n);
   const header: string[] = [
-    `Influence Lens · document ${oneLine(document.id, 60)} (#${document.index}${document.source ? `, ${oneLine(document.source, 30)}` : ''}) · ${document.file}${document.line ? `:${document.line}` : ''}`,
+    `Influence Lens · document ${oneLine(document.id, 60)} (#${document.index}${document.source ? `, ${oneLine(document.source, 30)}` : ''}) · ${where(document)}`,
     `Query: ${oneLine(result.query.record.prompt, 100)} → ${oneLine(result.query.completion, 60)}   (${result.nllNats.toFixed(2)} nats)`,
     `Influence: ${view.score.toExponential(3)} (${perNat.toExponential(3)} per nat). Each token is coloured by the influence of learning to predict it: green helps the completion, red works against it; hover a token for its value.`,
   ];

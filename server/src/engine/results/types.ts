@@ -12,7 +12,10 @@ export interface ResultsDocument {
   /** Tokens scored, [BOS] included, after truncation to the maximum length. */
   tokens: number;
   file: string;
+  /** 1-based line where the document starts (JSONL and `<|endoftext|>` text), for display. */
   line?: number;
+  /** 0-based row of a Parquet file (as pandas and `datasets` number rows), for display. */
+  row?: number;
   /** With index scoring: whether this document's scores were recomputed exactly (--rerank). */
   exact?: boolean;
 }

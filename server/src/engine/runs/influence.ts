@@ -296,7 +296,7 @@ export class InfluenceSession {
     });
     return {
       scores: exact.scores,
-      documents: exact.documents.map(({ index, id, source, tokens, file, line }) => ({ index, id, source, tokens, file, line })),
+      documents: exact.documents.map(({ index, id, source, tokens, file, line, row }) => ({ index, id, source, tokens, file, line, ...(row === undefined ? {} : { row }) })),
       nllNats: exact.queries[0].nllNats,
     };
   }

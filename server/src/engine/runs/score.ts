@@ -125,7 +125,7 @@ async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks
       shard: r.shard ? `${r.shard.index}/${r.shard.count}` : null,
       ...(indexInfo ? { index: indexInfo, rerank: r.index?.rerank ?? 0 } : {}),
     },
-    documents: output.documents.map(({ index, id, source, tokens, file, line, exact }) => ({ index, id, source, tokens, file, line, ...(indexInfo ? { exact: exact === true } : {}) })),
+    documents: output.documents.map(({ index, id, source, tokens, file, line, row, exact }) => ({ index, id, source, tokens, file, line, ...(row === undefined ? {} : { row }), ...(indexInfo ? { exact: exact === true } : {}) })),
     queries: output.queries.map((q) => resultsQuery(q, q.nllNats)),
     ...(skipped.length > 0 ? { skippedQueries: skipped } : {}),
   };
