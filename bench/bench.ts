@@ -9,6 +9,7 @@ import { BACKEND_NAMES, initBackend, type BackendName } from '../server/src/engi
 import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
 import { benchEkfac } from './ekfac';
+import { benchFamilies, FAMILY_DEFAULTS } from './families';
 import { benchDemoIndex } from './index';
 import { benchHover } from './hover';
 import { benchReport } from './report';
@@ -45,12 +46,15 @@ async function main() {
     const workerCounts = backend === 'wasm' || backend === 'cpu' ? [1, 2] : [0];
     for (const workers of workerCounts) captures.push(await benchCaptures(m, docs, backend, workers, 8, log));
   }
+  // Per family (llama, gpt_neox, qwen2 at ~10M parameters), on wasm as a CPU-only user runs.
+  const families = await benchFamilies({ backend: 'wasm', workers: 2, ...FAMILY_DEFAULTS }, log);
   const { ekfac, index } = await benchEkfac(2, 256, log);
   const report = {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
     model: { name: 'stories260K', ...m.checkpoint.config },
     corpus: { name: 'tinystories valid-head', maxLen: 256 },
     captures,
+    families,
     ekfac,
     index: { ...index, demo: await benchDemoIndex(2, log) },
     hover: await benchHover(log),

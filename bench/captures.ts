@@ -1,8 +1,8 @@
 /** Per-token capture throughput (forward + backward, a_t and g_t of every tracked module) per backend and worker count. */
 import { ComputePool } from '../server/src/engine/backend/pool';
-import type { BackendName } from '../server/src/engine/backend/backend';
+import type { BackendName, BackendRequest } from '../server/src/engine/backend/backend';
 import { captureStream } from '../server/src/engine/capture/stream';
-import type { OpenedModel } from '../server/src/engine/model/openModel';
+import type { Checkpoint } from '../server/src/engine/model/types';
 
 export interface CaptureFigure {
   backend: BackendName;
@@ -15,9 +15,10 @@ export interface CaptureFigure {
 }
 
 export async function benchCaptures(
-  m: OpenedModel,
+  m: { checkpoint: Checkpoint },
   sequences: number[][],
-  backend: BackendName,
+  /** A backend, or 'auto': the figure names the one that ran. */
+  backend: BackendRequest,
   workers: number,
   batchSize: number,
   log: (s: string) => void,
@@ -33,8 +34,8 @@ export async function benchCaptures(
       tokens += r.tokenCounts.reduce((a, b) => a + b, 0);
     });
     const seconds = (performance.now() - t0) / 1000;
-    const figure = { backend, workers, batchSize, sequences: seqs.length, tokens, seconds, tokensPerSecond: tokens / seconds };
-    log(`captures ${backend} × ${workers} worker(s): ${Math.round(figure.tokensPerSecond)} tokens/s (${tokens} tokens in ${seconds.toFixed(1)} s)`);
+    const figure = { backend: pool.backend.name, workers, batchSize, sequences: seqs.length, tokens, seconds, tokensPerSecond: tokens / seconds };
+    log(`captures ${figure.backend} × ${workers} worker(s): ${Math.round(figure.tokensPerSecond)} tokens/s (${tokens} tokens in ${seconds.toFixed(1)} s)`);
     return figure;
   } finally {
     await pool.dispose();
