@@ -266,7 +266,7 @@ connection.onRequest(DocumentInfluenceRequest.type, userErrors((params, token) =
 
 connection.onRequest(PanelQueryRequest.type, userErrors((params, token) => panel.query(params.ref, signalOf(token))));
 connection.onRequest(PanelPageRequest.type, userErrors((p, token) => panel.page(p.ref, p.side, p.offset, p.limit, signalOf(token))));
-connection.onRequest(PanelBatchRequest.type, userErrors((p) => panel.batch(p.results)));
+connection.onRequest(PanelBatchRequest.type, userErrors((p, token) => panel.batch(p.results, signalOf(token))));
 
 connection.onRequest(MemoryRequest.type, async () => {
   const m = process.memoryUsage();

@@ -5,13 +5,13 @@
  * built by engine/report from the scores; the webview never receives more than a page of documents.
  */
 import { resolve } from 'node:path';
-import { readAnalysis } from '../engine/analysis/analyze';
+import { readAnalysisAsync } from '../engine/analysis/analyze';
 import { InfluenceLensError } from '../engine/errors';
 import { buildBatchView } from '../engine/report/batchView';
 import { buildQueryView, documentPage, type QueryViewInput } from '../engine/report/queryView';
 import { snippetFor } from '../engine/report/snippet';
 import type { BatchView, CardPage, QueryView, Side } from '../engine/report/types';
-import { readResults } from '../engine/results/io';
+import { readResultsAsync } from '../engine/results/io';
 import type { LoadedResults } from '../engine/results/types';
 import { scoredCorpusProblem } from '../engine/results/scoredCorpus';
 import { resultsQuery } from '../engine/score/queries';
@@ -41,10 +41,13 @@ export class PanelHandler {
     return this.withSnippets(answer, documentPage(input, side, offset, Math.min(limit, 100)), signal);
   }
 
-  /** The batch view of a results folder; each of its queries gets a ref the panel can open. */
-  async batch(dir: string): Promise<BatchView> {
-    const loaded = readResults(dir);
-    const analysis = readAnalysis(dir);
+  /**
+   * The batch view of a results folder; each of its queries gets a ref the panel can open. Its files are
+   * read without holding the event loop, and `signal` (the request's cancellation) stops the reads.
+   */
+  async batch(dir: string, signal?: AbortSignal): Promise<BatchView> {
+    const loaded = await readResultsAsync(dir, signal);
+    const analysis = await readAnalysisAsync(dir, signal);
     const session = await this.compatibleSession(loaded);
     const texts = session ? undefined : corpusTexts(loaded);
     const refs = loaded.results.queries.map((_, q) =>

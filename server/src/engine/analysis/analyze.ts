@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import type { LoadedResults } from '../results/types';
 import { writeTextAtomically } from '../util/atomic';
-import { FILE_LIMITS, readJsonBounded } from '../util/files';
+import { FILE_LIMITS, readJsonBounded, readJsonBoundedAsync } from '../util/files';
 import { TOOL_VERSION } from '../version';
 import { answerAnalysis, answerLadder, answerPattern, type AnswerReport } from './answers';
 import { correlationAnalysis, type CorrelationReport } from './correlations';
@@ -179,11 +179,27 @@ export function writeAnalysis(dir: string, report: AnalysisReport): string {
   return path;
 }
 
-/** Reads `dir/analysis.json`. */
-export function readAnalysis(dir: string): AnalysisReport {
+function analysisPath(dir: string): string {
   const path = join(dir, ANALYSIS_FILE);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no ${ANALYSIS_FILE} in ${dir}`, { file: path });
-  const report = readJsonBounded(path, { what: ANALYSIS_FILE, maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' }) as AnalysisReport;
-  if (report?.version !== ANALYSIS_VERSION) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report.version)}`, { file: path });
+  return path;
+}
+
+const ANALYSIS_READ = { what: ANALYSIS_FILE, maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' } as const;
+
+function checkedAnalysis(path: string, report: AnalysisReport): AnalysisReport {
+  if (report?.version !== ANALYSIS_VERSION) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report?.version)}`, { file: path });
   return report;
+}
+
+/** Reads `dir/analysis.json`. */
+export function readAnalysis(dir: string): AnalysisReport {
+  const path = analysisPath(dir);
+  return checkedAnalysis(path, readJsonBounded(path, ANALYSIS_READ) as AnalysisReport);
+}
+
+/** Reads `dir/analysis.json` without holding the event loop while it reads; `signal` cancels the read. */
+export async function readAnalysisAsync(dir: string, signal?: AbortSignal): Promise<AnalysisReport> {
+  const path = analysisPath(dir);
+  return checkedAnalysis(path, (await readJsonBoundedAsync(path, { ...ANALYSIS_READ, signal })) as AnalysisReport);
 }

@@ -4,11 +4,10 @@
  * the corpus fingerprint hash the file as stored); corrupt or truncated data ends the stream with a
  * CorruptData error that says how far into the file it was found.
  */
-import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { InfluenceLensError } from '../errors';
-import { fsErrorSentence } from '../util/files';
+import { fsErrorSentence, openRegularFileAsync } from '../util/files';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -39,12 +38,21 @@ export class CorruptData extends Error {
   }
 }
 
-/** The file's bytes as stored; a read error is an IO InfluenceLensError naming the file. Stopping closes it. */
+/**
+ * The file's bytes as stored, read from one handle opened non-blocking and checked to be a regular file
+ * (a FIFO or device swapped in for the file after the corpus was listed is refused, never waited on). A
+ * read error is an IO InfluenceLensError naming the file. Stopping closes it.
+ */
 export async function* fileChunks(file: string, o: RawReadOptions = {}): AsyncGenerator<Uint8Array> {
-  const stream = createReadStream(file, { highWaterMark: o.chunkBytes ?? 64 * 1024 });
+  const { handle } = await openRegularFileAsync(file, 'corpus file');
+  const size = o.chunkBytes ?? 64 * 1024;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for (;;) {
       o.signal?.throwIfAborted();
+      // A fresh buffer per chunk: readers keep chunks (pieces of a line) past the next read.
+      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(size), 0, size, null);
+      if (bytesRead === 0) return;
+      const chunk = buffer.subarray(0, bytesRead);
       o.onBytes?.(chunk.length);
       o.onChunk?.(chunk);
       yield chunk;
@@ -53,7 +61,7 @@ export async function* fileChunks(file: string, o: RawReadOptions = {}): AsyncGe
     if (typeof (e as NodeJS.ErrnoException).syscall === 'string') throw new InfluenceLensError('IO', fsErrorSentence(e, file), { file, cause: e });
     throw e;
   } finally {
-    stream.destroy();
+    await handle.close();
   }
 }
 

@@ -4,9 +4,8 @@
  * or renamed, and when a reader setting that changes the documents changes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { InfluenceLensError } from '../errors';
-import { fsErrorSentence } from '../util/files';
+import { fileChunks } from './compressed';
 import { corpusInput, resolveCorpusOptions } from './corpus';
 import { holdsShards } from './folder';
 import type { CorpusFile, CorpusHooks, CorpusInput, CorpusOptions } from './types';
@@ -115,15 +114,10 @@ export async function corpusFingerprint(options: CorpusOptions, signal?: AbortSi
   for (const f of input.files) {
     signal?.throwIfAborted();
     let bytes = 0;
-    try {
-      for await (const chunk of createReadStream(f.file) as AsyncIterable<Buffer>) {
-        signal?.throwIfAborted();
-        bytes += chunk.length;
-        fingerprinter.onData(f, chunk);
-      }
-    } catch (e) {
-      if (typeof (e as NodeJS.ErrnoException).syscall !== 'string') throw e;
-      throw new InfluenceLensError('IO', fsErrorSentence(e, f.file), { file: f.file, cause: e });
+    // The readers' own file reads: opened non-blocking and checked on the handle (a FIFO is refused).
+    for await (const chunk of fileChunks(f.file, { signal })) {
+      bytes += chunk.length;
+      fingerprinter.onData(f, chunk);
     }
     if (bytes !== f.size) throw changedError(f, bytes);
   }

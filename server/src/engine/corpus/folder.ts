@@ -3,10 +3,10 @@
  * or of .txt/.md files (one document per file) — and a TinyStories-style .txt file whose documents are
  * separated by `<|endoftext|>`.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { InfluenceLensError } from '../errors';
-import { fsErrorSentence } from '../util/files';
+import { fsErrorSentence, openRegularFileAsync, readOpenedAsync } from '../util/files';
 import { readJsonl, readLines } from './jsonl';
 import { readParquet } from './parquet';
 import { MAX_DOCUMENT_CHARS, type CorpusFile, type RawItem, type ReaderContext } from './types';
@@ -99,15 +99,17 @@ export async function* readFolder(files: CorpusFile[], ctx: ReaderContext): Asyn
     ctx.signal?.throwIfAborted();
     const slash = f.rel.indexOf('/');
     const source = slash < 0 ? '' : f.rel.slice(0, slash);
-    if (f.size > MAX_DOCUMENT_CHARS * 4) {
+    // One handle, opened non-blocking and checked: a FIFO swapped in since the listing is refused, not waited on.
+    const { handle, size } = await openRegularFileAsync(f.file, 'corpus file');
+    let bytes: Buffer | undefined;
+    try {
+      if (size <= MAX_DOCUMENT_CHARS * 4) bytes = await readOpenedAsync(handle, size, f.file, { what: 'corpus file', signal: ctx.signal });
+    } finally {
+      await handle.close();
+    }
+    if (!bytes) {
       yield { kind: 'issue', issue: { file: f.file, reason: `file larger than ${MAX_DOCUMENT_CHARS * 4} bytes` } };
       continue;
-    }
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(f.file);
-    } catch (e) {
-      throw new InfluenceLensError('IO', fsErrorSentence(e, f.file), { file: f.file, cause: e });
     }
     ctx.onBytes(bytes.length);
     ctx.onData?.(f, bytes);

@@ -5,11 +5,11 @@
  * is one issue at its first row, and the rows after it are still read; a file whose footer cannot be
  * read is one issue for the file.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { InfluenceLensError } from '../errors';
-import { fsErrorSentence } from '../util/files';
+import { fsErrorSentence, openRegularFileAsync } from '../util/files';
 import { fileChunks } from './compressed';
 import { NotUtf8, recordToItem } from './fields';
 import type { CorpusFile, RawItem, ReaderContext } from './types';
@@ -67,12 +67,8 @@ function message(e: unknown): string {
  */
 export async function* readParquet(input: CorpusFile, ctx: ReaderContext, idPrefix = ''): AsyncGenerator<RawItem> {
   const { file, size } = input;
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (e) {
-    throw new InfluenceLensError('IO', fsErrorSentence(e, file), { file, cause: e });
-  }
+  // Opened non-blocking and checked on the handle: a FIFO swapped in since the listing is refused.
+  const { handle } = await openRegularFileAsync(file, 'corpus file');
   let reported = 0;
   const progress = (bytes: number) => {
     if (bytes > reported) ctx.onBytes(bytes - reported);

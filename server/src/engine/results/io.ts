@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { endianness } from 'node:os';
 import { InfluenceLensError } from '../errors';
 import { writeFileAtomically, writeTextAtomically } from '../util/atomic';
-import { FILE_LIMITS, readFileBounded, readJsonBounded, statRegularFile } from '../util/files';
+import { FILE_LIMITS, openRegularFileAsync, readFileBounded, readJsonBounded, readJsonBoundedAsync, readOpenedAsync, statRegularFile } from '../util/files';
 import { assertFinite, firstNonFinite } from '../util/finite';
 import { assertOutputKind } from '../util/output';
 import { seal, verifySeal } from '../util/seal';
@@ -63,15 +63,21 @@ function corrupt(message: string, file: string): InfluenceLensError {
   return new InfluenceLensError('RESULTS_CORRUPT', message, { file });
 }
 
-/** A data file named in results.json: a plain name inside the folder, of exactly `count` floats, with its hash. */
-function readF32(dir: string, file: unknown, expectedSha: unknown, count: number): Float32Array {
-  const json = join(dir, RESULTS);
-  if (typeof file !== 'string' || !/^[\w.-]+$/.test(file) || file.startsWith('.')) throw corrupt(`results.json names the data file ${JSON.stringify(file)}, which is not a file in its folder`, json);
+/** A data file named in results.json: a plain name inside the folder. */
+function dataPath(dir: string, file: unknown): string {
+  if (typeof file !== 'string' || !/^[\w.-]+$/.test(file) || file.startsWith('.')) throw corrupt(`results.json names the data file ${JSON.stringify(file)}, which is not a file in its folder`, join(dir, RESULTS));
   const path = join(dir, file);
   if (!existsSync(path)) throw corrupt(`missing ${file}`, path);
-  const { size } = statRegularFile(path, 'scores file');
-  if (size !== count * 4) throw corrupt(`${file} has ${size} bytes; expected ${count * 4}`, path);
-  const bytes = readFileBounded(path, { what: 'scores file', maxBytes: count * 4 });
+  return path;
+}
+
+function checkSize(path: string, size: number, count: number): void {
+  if (size !== count * 4) throw corrupt(`${basename(path)} has ${size} bytes; expected ${count * 4}`, path);
+}
+
+/** The floats of a data file's bytes, checked against their hash and for finiteness. */
+function f32Of(path: string, bytes: Buffer, expectedSha: unknown, count: number): Float32Array {
+  const file = basename(path);
   if (sha256(bytes) !== expectedSha) throw corrupt(`${file} does not match its hash in results.json`, path);
   const out = new Float32Array(count);
   new Uint8Array(out.buffer).set(bytes);
@@ -79,10 +85,35 @@ function readF32(dir: string, file: unknown, expectedSha: unknown, count: number
   return out;
 }
 
-export function readResults(dir: string): LoadedResults {
+/** A data file of exactly `count` floats, with its hash. */
+function readF32(dir: string, file: unknown, expectedSha: unknown, count: number): Float32Array {
+  const path = dataPath(dir, file);
+  checkSize(path, statRegularFile(path, 'scores file').size, count);
+  return f32Of(path, readFileBounded(path, { what: 'scores file', maxBytes: count * 4 }), expectedSha, count);
+}
+
+/** readF32 through one non-blocking, checked handle, read in pieces: cancellable with `signal`. */
+async function readF32Async(dir: string, file: unknown, expectedSha: unknown, count: number, signal?: AbortSignal): Promise<Float32Array> {
+  const path = dataPath(dir, file);
+  const { handle, size } = await openRegularFileAsync(path, 'scores file');
+  try {
+    checkSize(path, size, count);
+    return f32Of(path, await readOpenedAsync(handle, size, path, { what: 'scores file', signal }), expectedSha, count);
+  } finally {
+    await handle.close();
+  }
+}
+
+function resultsPath(dir: string): string {
   const path = join(dir, RESULTS);
   if (!existsSync(path)) throw new InfluenceLensError('NOT_FOUND', `no results in ${dir}`, { file: path });
-  const results = readJsonBounded(path, { what: 'results file', maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' }) as ResultsFile;
+  return path;
+}
+
+const RESULTS_READ = { what: 'results file', maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' } as const;
+
+/** results.json's values checked: its version, its seal, its queries and documents. */
+function checkedResults(dir: string, path: string, results: ResultsFile): ResultsFile {
   const version = (results as { version?: unknown } | null)?.version;
   if (version !== RESULTS_VERSION) {
     const older = typeof version === 'number' && version < RESULTS_VERSION;
@@ -98,8 +129,28 @@ export function readResults(dir: string): LoadedResults {
   for (const q of results.queries) {
     if (typeof q?.nllNats !== 'number' || !Number.isFinite(q.nllNats)) throw corrupt(`query ${String(q?.id)} has no finite nllNats`, path);
   }
+  return results;
+}
+
+export function readResults(dir: string): LoadedResults {
+  const path = resultsPath(dir);
+  const results = checkedResults(dir, path, readJsonBounded(path, RESULTS_READ) as ResultsFile);
   const scores = readF32(dir, results.scoresFile, results.scoresSha256, results.queries.length * results.documents.length);
   const self = results.selfScoresFile ? readF32(dir, results.selfScoresFile, results.selfScoresSha256, results.documents.length) : undefined;
+  return { dir, results, scores, self };
+}
+
+/**
+ * readResults for long-lived hosts (the language server's panel): the same checks, every file opened
+ * non-blocking and read in pieces, so the event loop stays free and `signal` (the request's
+ * cancellation) stops the read.
+ */
+export async function readResultsAsync(dir: string, signal?: AbortSignal): Promise<LoadedResults> {
+  const path = resultsPath(dir);
+  const results = checkedResults(dir, path, (await readJsonBoundedAsync(path, { ...RESULTS_READ, signal })) as ResultsFile);
+  signal?.throwIfAborted();
+  const scores = await readF32Async(dir, results.scoresFile, results.scoresSha256, results.queries.length * results.documents.length, signal);
+  const self = results.selfScoresFile ? await readF32Async(dir, results.selfScoresFile, results.selfScoresSha256, results.documents.length, signal) : undefined;
   return { dir, results, scores, self };
 }
 

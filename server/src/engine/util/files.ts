@@ -5,7 +5,7 @@
  * either, and every read has a size limit. Errors are sentences that name the file, never raw errno text.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { InfluenceLensError } from '../errors';
 
 /** Size limits of the metadata files the engine reads whole (JSON, tokenizers). */
@@ -154,7 +154,10 @@ export function jsonSyntaxReason(e: unknown): string {
 
 /** The parsed JSON of a regular file of at most maxBytes; `code` is the error code for malformed JSON. */
 export function readJsonBounded(path: string, options: BoundedReadOptions & { code?: string }): unknown {
-  const text = readTextBounded(path, options);
+  return parseJsonFile(readTextBounded(path, options), path, options);
+}
+
+function parseJsonFile(text: string, path: string, options: { what?: string; code?: string }): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -162,19 +165,18 @@ export function readJsonBounded(path: string, options: BoundedReadOptions & { co
   }
 }
 
+/** Cancellation and a time bound of an asynchronous read. */
+export interface AsyncReadOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
 /**
- * The asynchronous form for long-lived hosts (the language server): the same checks, read in pieces so
- * the event loop stays free, cancellable with `signal` and bounded in time with `timeoutMs`.
+ * The asynchronous openRegularFile: opened non-blocking (a FIFO swapped in after any earlier check
+ * cannot block a libuv thread in open), then checked on the handle itself. Close the handle.
  */
-export async function readFileBoundedAsync(path: string, options: BoundedReadOptions & { signal?: AbortSignal; timeoutMs?: number }): Promise<Buffer> {
-  const what = options.what ?? 'file';
-  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-  const check = () => {
-    options.signal?.throwIfAborted();
-    if (Date.now() > deadline) throw new InfluenceLensError('TIMEOUT', `reading ${what} ${path} took longer than ${options.timeoutMs} ms`, { file: path });
-  };
-  check();
-  let handle;
+export async function openRegularFileAsync(path: string, what = 'file'): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
@@ -183,24 +185,53 @@ export async function readFileBoundedAsync(path: string, options: BoundedReadOpt
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw notRegular(path, what, st);
-    if (st.size > options.maxBytes) throw tooLarge(path, what, st.size, options.maxBytes);
-    const out = Buffer.allocUnsafe(st.size);
-    let done = 0;
-    while (done < st.size) {
-      check();
-      const { bytesRead } = await handle.read(out, done, Math.min(st.size - done, 4 << 20), done).catch((e: unknown) => {
-        throw fsError(e, path, what);
-      });
-      if (bytesRead === 0) throw new InfluenceLensError('IO', `${what} ${path} shrank while it was read (${st.size} bytes, then ${done})`, { file: path });
-      done += bytesRead;
-    }
-    return out;
+    return { handle, size: st.size };
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+/** The first `size` bytes of an opened file, read in pieces so the event loop stays free; cancellable and time-bounded. */
+export async function readOpenedAsync(handle: FileHandle, size: number, path: string, options: AsyncReadOptions & { what?: string } = {}): Promise<Buffer> {
+  const what = options.what ?? 'file';
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const out = Buffer.allocUnsafe(size);
+  let done = 0;
+  while (done < size) {
+    options.signal?.throwIfAborted();
+    if (Date.now() > deadline) throw new InfluenceLensError('TIMEOUT', `reading ${what} ${path} took longer than ${options.timeoutMs} ms`, { file: path });
+    const { bytesRead } = await handle.read(out, done, Math.min(size - done, 4 << 20), done).catch((e: unknown) => {
+      throw fsError(e, path, what);
+    });
+    if (bytesRead === 0) throw new InfluenceLensError('IO', `${what} ${path} shrank while it was read (${size} bytes, then ${done})`, { file: path });
+    done += bytesRead;
+  }
+  return out;
+}
+
+/**
+ * The asynchronous form for long-lived hosts (the language server): the same checks, read in pieces so
+ * the event loop stays free, cancellable with `signal` and bounded in time with `timeoutMs`.
+ */
+export async function readFileBoundedAsync(path: string, options: BoundedReadOptions & AsyncReadOptions): Promise<Buffer> {
+  const what = options.what ?? 'file';
+  options.signal?.throwIfAborted();
+  const { handle, size } = await openRegularFileAsync(path, what);
+  try {
+    if (size > options.maxBytes) throw tooLarge(path, what, size, options.maxBytes);
+    return await readOpenedAsync(handle, size, path, options);
   } finally {
     await handle.close();
   }
 }
 
+/** readJsonBounded read with readFileBoundedAsync (cancellable, the event loop free while it reads). */
+export async function readJsonBoundedAsync(path: string, options: BoundedReadOptions & AsyncReadOptions & { code?: string }): Promise<unknown> {
+  return parseJsonFile(decodeUtf8(await readFileBoundedAsync(path, options), path, options.what), path, options);
+}
+
 /** UTF-8 text read with readFileBoundedAsync's checks; invalid UTF-8 is an error naming the file. */
-export async function readTextBoundedAsync(path: string, options: BoundedReadOptions & { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+export async function readTextBoundedAsync(path: string, options: BoundedReadOptions & AsyncReadOptions): Promise<string> {
   return decodeUtf8(await readFileBoundedAsync(path, options), path, options.what);
 }
