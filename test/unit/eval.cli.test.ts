@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../server/src/cli';
-import { parseLabels } from '../../server/src/engine/eval/labels';
+import { parseLabels, readLabels } from '../../server/src/engine/eval/labels';
 import { ldsSubset } from '../../server/src/engine/eval/lds';
 import { isInfluenceLensError } from '../../server/src/engine/errors';
 
@@ -42,6 +43,27 @@ test('labels: a malformed line is an error naming file and line', () => {
     (e: unknown) => isInfluenceLensError(e, 'LABELS_FORMAT') && e.line === 2 && /labels\.jsonl:2: facts\[0\]/.test(e.message),
   );
   assert.throws(() => parseLabels('{"document": "a", "facts": [], "procedures": []}\n{"document": "a", "facts": [], "procedures": []}', 'l'), /labelled twice/);
+});
+
+test("labels: malformed JSON names the file and line, never the line's bytes; a FIFO or missing file is a sentence", (t) => {
+  const SECRET = 'ghp_secretToken1234567890';
+  const good = JSON.stringify({ document: 'a', facts: [], procedures: [] });
+  for (const bad of [`{"document": ${SECRET}}`, `${SECRET}`, `{"document": "a"} ${SECRET}`, `{"document": "${SECRET}`]) {
+    assert.throws(
+      () => parseLabels(`${good}\n${bad}\n`, 'labels.jsonl'),
+      (e: unknown) => isInfluenceLensError(e, 'LABELS_FORMAT') && e.line === 2 && e.message.startsWith('labels.jsonl:2: invalid JSON') && !e.message.includes(SECRET) && !e.message.includes('ghp_'),
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'il-labels-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'labels.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(() => readLabels(fifo), (e: unknown) => isInfluenceLensError(e, 'NOT_A_FILE') && e.message.includes(fifo) && e.message.includes('FIFO'));
+  const missing = join(dir, 'none.jsonl');
+  assert.throws(() => readLabels(missing), (e: unknown) => isInfluenceLensError(e, 'NOT_FOUND') && e.message.includes(missing) && !e.message.includes('ENOENT'));
+  const file = join(dir, 'ok.jsonl');
+  writeFileSync(file, good + '\n');
+  assert.equal(readLabels(file).documents.size, 1);
 });
 
 test('LDS subsets: seeded, half the documents, distinct, different per model', () => {

@@ -195,6 +195,23 @@ test('garbage, malformed JSON and inconsistent headers are clear format errors',
   expectError(() => readSafetensors(join(dir, 'missing.safetensors')), 'NOT_FOUND', 'missing.safetensors');
 });
 
+test("a malformed header names the file and where, never the header's bytes (V8's message quotes them)", (t) => {
+  const dir = tmp(t);
+  const SECRET = 'sk-live-4f9a8b7c6d5e';
+  // Unexpected tokens (V8 quotes the text), a string left open and junk after the object (V8 gives a position).
+  for (const [name, header, says] of [
+    ['token', `{"a": ${SECRET}}`, 'unexpected character "s"'],
+    ['top', `${SECRET}{}`, 'unexpected character "s"'],
+    ['open', `{"a": "${SECRET}`, 'at position'],
+    ['junk', `{} ${SECRET}`, 'at position'],
+  ] as const) {
+    const path = join(dir, `${name}.safetensors`);
+    rawFile(path, header, new Uint8Array(0));
+    const e = expectError(() => readSafetensors(path), 'MODEL_FORMAT', path, 'malformed header JSON', `bytes 8–${8 + Buffer.byteLength(header)}`, says);
+    assert.ok(!e.message.includes(SECRET) && !e.message.includes('sk-live'), e.message);
+  }
+});
+
 test('an unsupported dtype names the file, the tensor and the dtype; listing and filtering still work', (t) => {
   const dir = tmp(t);
   const path = join(dir, 'ints.safetensors');

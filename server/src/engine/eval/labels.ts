@@ -8,8 +8,8 @@
  *
  * Labels are few and machine-written, so any malformed line is an error naming file and line.
  */
-import { readFileSync } from 'node:fs';
 import { InfluenceLensError } from '../errors';
+import { FILE_LIMITS, jsonSyntaxReason, readTextBounded } from '../util/files';
 
 export interface Fact {
   subject: string;
@@ -49,13 +49,8 @@ export function sameFact(a: Fact, b: Fact): boolean {
 }
 
 export function readLabels(file: string): Labels {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InfluenceLensError('NOT_FOUND', `cannot read the labels file ${file}: ${(e as Error).message}`, { file, cause: e });
-  }
-  return parseLabels(text, file);
+  // A regular file of bounded size, errors as sentences naming it (never Node's raw message).
+  return parseLabels(readTextBounded(file, { what: 'labels file', maxBytes: FILE_LIMITS.largeJson }), file);
 }
 
 export function parseLabels(text: string, file: string): Labels {
@@ -70,7 +65,7 @@ export function parseLabels(text: string, file: string): Labels {
     try {
       v = JSON.parse(raw) as Record<string, unknown>;
     } catch (e) {
-      return fail(`invalid JSON: ${(e as Error).message}`);
+      return fail(`invalid JSON: ${jsonSyntaxReason(e)}`); // never V8's excerpt of the line
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('a label must be a JSON object');
     const fact = (x: unknown, where: string): Fact => {

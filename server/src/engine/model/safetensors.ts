@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { writeFileAtomically } from '../util/atomic';
-import { openRegularFile } from '../util/files';
+import { jsonSyntaxReason, openRegularFile } from '../util/files';
 import { InfluenceLensError } from '../errors';
 import type { HostTensor } from './types';
 
@@ -88,7 +88,8 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
   try {
     json = JSON.parse(headerBuf.toString('utf8'));
   } catch (e) {
-    throw formatError(path, `malformed header JSON (${(e as Error).message})`);
+    // Never V8's excerpt of the header: the path may lead to a file whose bytes must not be shown.
+    throw formatError(path, `malformed header JSON in bytes 8–${8 + headerLen} (${jsonSyntaxReason(e)})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw formatError(path, 'header is not a JSON object');
 

@@ -149,7 +149,9 @@ export function readTextBounded(path: string, options: BoundedReadOptions): stri
 export function jsonSyntaxReason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const token = /^Unexpected token '([\s\S])', [\s\S]* is not valid JSON$/u.exec(message);
-  return token ? `unexpected character ${JSON.stringify(token[1])}` : message;
+  if (token) return `unexpected character ${JSON.stringify(token[1])}`;
+  // Any other message that quotes the text: say only that it is not JSON.
+  return / is not valid JSON$/u.test(message) ? 'not valid JSON' : message;
 }
 
 /** The parsed JSON of a regular file of at most maxBytes; `code` is the error code for malformed JSON. */
