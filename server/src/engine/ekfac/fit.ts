@@ -16,6 +16,7 @@ import type { HostTensor } from '../model/types';
 import type { SketchRows } from '../index/reductions';
 import { loadEigenModules } from './load';
 import { intactShardFile } from './shardReuse';
+import { STRATEGY_SPECS } from './strategies';
 import type { ModuleFactors } from './types';
 import type { Tokenizer } from '../tokenizer/types';
 import {
@@ -185,7 +186,7 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
       o.signal,
     );
   } else {
-    const rotate = settings.strategy === 'ekfac';
+    const rotate = STRATEGY_SPECS[settings.strategy].lambdaInEigenbases;
     if (rotate) await o.pool.broadcast({ kind: 'setBases', bases: await basesMessage(o.out, manifest) });
     const dims = await moduleDims(o);
     const index = o.index;

@@ -16,23 +16,15 @@ import { assertFinite } from '../util/finite';
 import { sha256File } from '../util/hash';
 import { assertOutputKind } from '../util/output';
 import { seal, verifySeal } from '../util/seal';
-import { FISHER_MODES, STRATEGIES, type FitSettings, type Strategy } from './types';
+import { STRATEGY_SPECS } from './strategies';
+import { FISHER_MODES, STAGES, STRATEGIES, type FitSettings, type StageName, type Strategy } from './types';
 import { TOOL_VERSION } from '../version';
 
-export const STAGES = ['covariance', 'eigen', 'lambda'] as const;
-export type StageName = (typeof STAGES)[number];
+// Re-exported: the store's importers name stages through it.
+export { STAGES, type StageName };
 
 export function stagesFor(strategy: Strategy): StageName[] {
-  switch (strategy) {
-    case 'ekfac':
-      return ['covariance', 'eigen', 'lambda'];
-    case 'kfac':
-      return ['covariance', 'eigen'];
-    case 'diagonal':
-      return ['lambda'];
-    case 'identity':
-      return [];
-  }
+  return [...STRATEGY_SPECS[strategy].stages];
 }
 
 /** What a factor set belongs to. Two sets are interchangeable exactly when these agree. */

@@ -4,6 +4,9 @@ export const STRATEGIES = ['ekfac', 'kfac', 'diagonal', 'identity'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 export const FISHER_MODES = ['sampled', 'empirical'] as const;
 export type FisherMode = (typeof FISHER_MODES)[number];
+/** The fit stages in their order; each strategy needs some of them (strategies.ts). */
+export const STAGES = ['covariance', 'eigen', 'lambda'] as const;
+export type StageName = (typeof STAGES)[number];
 
 export interface FitSettings {
   strategy: Strategy;

@@ -13,6 +13,7 @@ import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
 import type { PassIndex } from '../ekfac/fit';
 import type { FactorManifest } from '../ekfac/store';
+import { STRATEGY_SPECS } from '../ekfac/strategies';
 import type { ModuleFactors } from '../ekfac/types';
 import type { ResultsDocument } from '../results/types';
 import type { Tokenizer } from '../tokenizer/types';
@@ -232,7 +233,7 @@ export interface BuildIndexOptions extends IndexTarget {
 /** A pass of its own over the corpus, for factors fitted earlier (the fit's Λ pass does the same with fit --index). */
 export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   const { strategy } = o.factors.manifest.settings;
-  if (strategy !== 'ekfac' && strategy !== 'kfac') {
+  if (!STRATEGY_SPECS[strategy].eigenbases) {
     throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${o.factors.dir} has ${strategy}`, { file: o.factors.dir });
   }
   const builder = await IndexBuilder.start(o.pool, o.factors, o);

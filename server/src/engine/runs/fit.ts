@@ -4,6 +4,7 @@ import type { Shard } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import { fitFactors, type FitOutcome } from '../ekfac/fit';
 import type { StageName } from '../ekfac/store';
+import { STRATEGY_SPECS } from '../ekfac/strategies';
 import type { FisherMode, FitSettings, Strategy } from '../ekfac/types';
 import { InfluenceLensError } from '../errors';
 import { currentIndex, PassIndexWriter, sketchChoice, type IndexTarget } from '../index/build';
@@ -112,7 +113,7 @@ async function fitPrepared(run: ModelRun, r: FitRequest, hooks: RunHooks): Promi
   let target: IndexTarget | undefined;
   let pass: PassIndexWriter | undefined;
   if (r.index) {
-    if (settings.strategy !== 'ekfac' && settings.strategy !== 'kfac') {
+    if (!STRATEGY_SPECS[settings.strategy].eigenbases) {
       throw new InfluenceLensError('INVALID_OPTION', `--index needs the eigenbases of ekfac or kfac factors; --strategy ${settings.strategy} has none`);
     }
     const { fingerprint, path } = identity.model;
@@ -120,7 +121,7 @@ async function fitPrepared(run: ModelRun, r: FitRequest, hooks: RunHooks): Promi
     const corpusAll = { ...r.corpus, maxDocs: undefined };
     target = { out: r.index.out, sketch, seed: r.index.seed, maxLen: settings.maxLen, model: { fingerprint, path }, corpus: corpusAll, corpusFingerprint: await corpusFingerprint(corpusAll, hooks.signal), shard: r.shard, chunkBytes: r.index.chunkBytes };
     // A blocks sketch chooses entries by Λ: only a pass after the fit can build it.
-    if (settings.strategy === 'ekfac' && sketch.kind !== 'blocks') pass = new PassIndexWriter(run.pool, r.out, target);
+    if (STRATEGY_SPECS[settings.strategy].lambdaInEigenbases && sketch.kind !== 'blocks') pass = new PassIndexWriter(run.pool, r.out, target);
   }
   const stages: FitRunOutcome['stages'] = {};
   let stageStart = Date.now();

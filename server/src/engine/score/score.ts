@@ -9,8 +9,9 @@ import { corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../
 import { newCorpusReport, type CorpusHooks, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
+import { inverseDamped, precondition, STRATEGY_SPECS } from '../ekfac/strategies';
 import type { Tokenizer } from '../tokenizer/types';
-import { dampingFor, inverseDamped, lowRank, precondition } from './precondition';
+import { dampingFor, lowRank } from './precondition';
 import { querySequence, type PreparedQuery } from './queries';
 import type { PreparedQueries, QueryModule, SelfPreconditioner } from './types';
 
@@ -107,8 +108,8 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
         name: f.name,
         outDim,
         inDim,
-        QA: strategy === 'ekfac' || strategy === 'kfac' ? Float32Array.from(f.eigen!.QA) : undefined,
-        QS: strategy === 'ekfac' || strategy === 'kfac' ? Float32Array.from(f.eigen!.QS) : undefined,
+        QA: STRATEGY_SPECS[strategy].eigenbases ? Float32Array.from(f.eigen!.QA) : undefined,
+        QS: STRATEGY_SPECS[strategy].eigenbases ? Float32Array.from(f.eigen!.QS) : undefined,
         inverseDamped: Float32Array.from(inverseDamped(f, strategy, lambda, outDim * inDim)),
       });
     }

@@ -8,7 +8,8 @@
 import type { ComputePool, RunOptions } from '../backend/pool';
 import type { CaptureSequence } from '../capture/types';
 import type { LoadedFactors } from '../ekfac/load';
-import { dampingFor, inverseDamped } from './precondition';
+import { inverseDamped, STRATEGY_SPECS } from '../ekfac/strategies';
+import { dampingFor } from './precondition';
 import { querySequence, type PreparedQuery } from './queries';
 import type { SelfPreconditioner } from './types';
 
@@ -35,7 +36,7 @@ export class TokenScorer {
   /** Uploads the preconditioner (eigenbases and 1/(Λ+λ) per module) to every compute thread. */
   static async create(pool: ComputePool, factors: LoadedFactors, damping?: number, o: RunOptions = {}): Promise<TokenScorer> {
     const { strategy } = factors.manifest.settings;
-    const rotating = strategy === 'ekfac' || strategy === 'kfac';
+    const rotating = STRATEGY_SPECS[strategy].eigenbases;
     const modules: SelfPreconditioner[] = factors.modules.map((f) => ({
       name: f.name,
       outDim: f.outDim,
