@@ -23,7 +23,7 @@ import {
   StatusNotification,
   type StatusParams,
 } from '../server/src/protocol';
-import { bottomK, topK } from '../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../server/src/engine/util/topK';
 import { openFactorSet } from '../server/src/engine/runs/factors';
 import { DEFAULT_CANDIDATE_TOTAL } from '../server/src/engine/runs/candidates';
 import { DEFAULT_RERANK } from '../server/src/engine/runs/influence';

@@ -8,7 +8,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spearman, topK } from '../server/src/engine/analysis/stats';
+import { spearman } from '../server/src/engine/analysis/stats';
+import { topK } from '../server/src/engine/util/topK';
 import { parseQueries } from '../server/src/engine/queries/read';
 import { bytesPerRow, DEFAULT_SKETCH } from '../server/src/engine/index/sketch';
 import { runIndexBuild } from '../server/src/engine/runs/buildIndex';

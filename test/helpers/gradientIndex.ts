@@ -1,5 +1,6 @@
 /** Build an index and score from it through the engine's entry points; compare with exact scores. */
-import { spearman, topK } from '../../server/src/engine/analysis/stats';
+import { spearman } from '../../server/src/engine/analysis/stats';
+import { topK } from '../../server/src/engine/util/topK';
 import type { Shard } from '../../server/src/engine/corpus/sequences';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { buildIndex, sketchChoice } from '../../server/src/engine/index/build';

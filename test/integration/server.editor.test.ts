@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
-import { topK } from '../../server/src/engine/analysis/stats';
+import { topK } from '../../server/src/engine/util/topK';
 import { readResults } from '../../server/src/engine/results/io';
 import {
   BackendInfoRequest,

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../../demo/src/corpus/generate';
 import { DEMO_PATHS } from '../../demo/src/run';
-import { bottomK, topK } from '../../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../../server/src/engine/util/topK';
 import { parseQueries } from '../../server/src/engine/queries/read';
 import { openFactorSet } from '../../server/src/engine/runs/factors';
 import { ModelRun } from '../../server/src/engine/runs/modelRun';

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { answerAnalysis, answerLadder, containsAnswer, type AnswerQueryInput } from '../../server/src/engine/analysis/answers';
-import { topK } from '../../server/src/engine/analysis/stats';
+import { topK } from '../../server/src/engine/util/topK';
 
 test('containsAnswer: words on boundaries, any case', () => {
   assert.ok(containsAnswer('The capital of France is paris.', 'Paris'));

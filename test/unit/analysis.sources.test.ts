@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sourceAnalysis, sourceLadder, sourceMultipliers, sourceShares } from '../../server/src/engine/analysis/sources';
-import { bottomK, topK } from '../../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../../server/src/engine/util/topK';
 import type { QueryLabel } from '../../server/src/engine/analysis/groups';
 
 const close = (a: number | null | undefined, b: number, tol = 1e-12) => assert.ok(a != null && Math.abs(a - b) <= tol, `${a} vs ${b}`);

@@ -7,7 +7,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bottomK, topK } from '../../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../../server/src/engine/util/topK';
 import { runIndexBuild } from '../../server/src/engine/runs/buildIndex';
 import { openFactorSet, type FactorSet } from '../../server/src/engine/runs/factors';
 import { runFit } from '../../server/src/engine/runs/fit';

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { headlineTable } from '../../server/src/engine/analysis/headline';
 import { sourceAnalysis, type SourceShare } from '../../server/src/engine/analysis/sources';
-import { bottomK, topK } from '../../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../../server/src/engine/util/topK';
 import { buildBatchView } from '../../server/src/engine/report/batchView';
 import { boundedSources, MAX_SOURCES } from '../../server/src/engine/report/otherSources';
 import { sourceLadder } from '../../server/src/engine/report/sourceLadder';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { powerLawAnalysis } from '../../server/src/engine/analysis/powerLaw';
 import { sourceShares } from '../../server/src/engine/analysis/sources';
-import { bottomK, topK } from '../../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../../server/src/engine/util/topK';
 import { sampleRanks } from '../../server/src/engine/report/curve';
 import { histogram } from '../../server/src/engine/report/histogram';
 import { buildQueryView, documentPage, type QueryViewInput } from '../../server/src/engine/report/queryView';

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bottomK, pearson, ranks, spearman, topK } from '../../server/src/engine/analysis/stats';
+import { pearson, ranks, spearman } from '../../server/src/engine/analysis/stats';
+import { bottomK, topK } from '../../server/src/engine/util/topK';
 import { Rng } from '../../server/src/engine/util/random';
 
 function close(actual: number, expected: number, tol = 1e-15): void {

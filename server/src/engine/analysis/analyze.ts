@@ -17,7 +17,7 @@ import { findings, type Finding } from './findings';
 import { kindOf, orderedKinds, type QueryLabel } from './groups';
 import { powerLawAnalysis, type PowerLawReport } from './powerLaw';
 import { sourceAnalysis, sourceLadder, type SourceReport } from './sources';
-import { bottomK, topK } from './stats';
+import { bottomK, topK } from '../util/topK';
 import { PERCENT_GRID, totalInfluenceAnalysis, type TotalInfluenceReport } from './totalInfluence';
 import { artefactTime } from '../util/clock';
 

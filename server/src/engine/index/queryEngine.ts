@@ -3,7 +3,7 @@
  * query at a time — its own forward/backward pass plus one product over the index — with cancellation.
  */
 import type { ComputePool, Priority } from '../backend/pool';
-import { bottomK, topK } from '../analysis/stats';
+import { bottomK, topK } from '../util/topK';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
 import { resolveQueries, type PreparedQuery } from '../score/queries';

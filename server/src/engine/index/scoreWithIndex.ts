@@ -2,7 +2,7 @@
  * Scoring many queries from the index, in the results format, with the top and bottom N documents of
  * every query rescored exactly (and marked exact) when asked.
  */
-import { bottomK, topK } from '../analysis/stats';
+import { bottomK, topK } from '../util/topK';
 import { scoreCorpus, type ScoreOptions, type ScoreOutput } from '../score/score';
 import { IndexQueryEncoder } from './queryVectors';
 import { IndexSearcher } from './search';

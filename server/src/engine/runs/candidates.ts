@@ -3,7 +3,7 @@
  * helpful and most harmful sides), united with BM25's best for the prompt and completion (documents that
  * state the answer, which a sketch of a flat spectrum ranks poorly). Counts measured in docs/INDEX.md.
  */
-import { bottomK, topK } from '../analysis/stats';
+import { bottomK, topK } from '../util/topK';
 import type { LexicalIndex } from '../index/lexical';
 
 export interface CandidateCounts {

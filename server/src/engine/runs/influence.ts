@@ -6,7 +6,7 @@
  * gives both their exact score and the span that carried it.
  */
 import type { RunOptions } from '../backend/pool';
-import { bottomK, topK } from '../analysis/stats';
+import { bottomK, topK } from '../util/topK';
 import { tokenizeDocument } from '../corpus/tokenize';
 import type { CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
