@@ -10,7 +10,7 @@ import type { CorrelationReport } from '../../server/src/engine/analysis/correla
 import { claimHolds, findings, poissonBinomialHead, poissonBinomialTail, randomHitProbability, type Finding, type FindingsInput } from '../../server/src/engine/analysis/findings';
 import { findingsMarkdown, findingsText, verdict } from '../../server/src/engine/analysis/findingsTable';
 import type { QueryLabel } from '../../server/src/engine/analysis/groups';
-import { pEquals as cliPEquals } from '../../server/src/engine/analysis/headline';
+import { pEquals as cliPEquals } from '../../server/src/engine/analysis/pValues';
 import type { PowerLawReport } from '../../server/src/engine/analysis/powerLaw';
 import type { SourceReport } from '../../server/src/engine/analysis/sources';
 import { welchT } from '../../server/src/engine/analysis/stats';

@@ -1,6 +1,6 @@
 /** The findings (findings.ts) as text for the terminal and as a Markdown table for docs/EVALUATION.md. */
 import type { Finding } from './findings';
-import { formatP, pEquals } from './headline';
+import { formatP, pEquals } from './pValues';
 
 /**
  * The verdict on a claim: "holds" only in the claimed direction with a significant test; in the claimed
