@@ -20,7 +20,7 @@ import { prepareQueries } from '../server/src/engine/runs/queries';
 import { DEFAULT_MAX_NEW_TOKENS } from '../server/src/engine/runs/defaults';
 import { scoreCorpus, type ScoreOutput } from '../server/src/engine/score/score';
 import type { PreparedQuery } from '../server/src/engine/score/queries';
-import { scoreWithIndex } from '../server/src/engine/index/scoreWithIndex';
+import { scoreWithIndex } from '../server/src/engine/runs/scoreWithIndex';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
 import { startedAs } from './entry';
 

@@ -4,7 +4,7 @@ import { topK } from '../../server/src/engine/util/topK';
 import type { Shard } from '../../server/src/engine/corpus/sequences';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { buildIndex, sketchChoice } from '../../server/src/engine/index/build';
-import { scoreWithIndex } from '../../server/src/engine/index/scoreWithIndex';
+import { scoreWithIndex } from '../../server/src/engine/runs/scoreWithIndex';
 import { bytesPerRow } from '../../server/src/engine/index/sketch';
 import type { IndexManifest } from '../../server/src/engine/index/types';
 import { bosId, stopIds } from '../../server/src/engine/model/openModel';

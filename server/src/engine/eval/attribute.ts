@@ -9,7 +9,7 @@ import MiniSearch from 'minisearch';
 import { corpusFingerprint } from '../corpus/fingerprint';
 import { readCorpusAll } from '../corpus/corpus';
 import type { CorpusOptions } from '../corpus/types';
-import { scoreWithIndex } from '../index/scoreWithIndex';
+import { scoreWithIndex } from '../runs/scoreWithIndex';
 import { readManifest as readIndexManifest } from '../index/store';
 import { runIndexBuild } from '../runs/buildIndex';
 import { openFactorSet, type FactorSet } from '../runs/factors';

@@ -6,7 +6,7 @@ import { CorpusFingerprinter, corpusFingerprint } from '../corpus/fingerprint';
 import type { Shard } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
-import { scoreWithIndex } from '../index/scoreWithIndex';
+import { scoreWithIndex } from './scoreWithIndex';
 import type { QueryRecord } from '../queries/types';
 import { writeResults } from '../results/io';
 import type { ResultsFile, ResultsMeta } from '../results/types';

@@ -4,10 +4,10 @@
  */
 import { bottomK, topK } from '../util/topK';
 import { scoreCorpus, type ScoreOptions, type ScoreOutput } from '../score/score';
-import { IndexQueryEncoder } from './queryVectors';
-import { IndexSearcher } from './search';
+import { IndexQueryEncoder } from '../index/queryVectors';
+import { IndexSearcher } from '../index/search';
 import { dampingFor } from '../score/precondition';
-import { bytesPerRow, sketchName } from './sketch';
+import { bytesPerRow, sketchName } from '../index/sketch';
 
 export interface IndexScoreOutput extends ScoreOutput {
   index: { path: string; sketch: string; bytesPerDocument: number };
