@@ -13,7 +13,6 @@ import { newCorpusReport, type CorpusIssue, type CorpusOptions } from '../corpus
 import { InfluenceLensError } from '../errors';
 import { symmetricEigen } from '../linalg/eigh';
 import type { HostTensor } from '../model/types';
-import type { SketchRows } from '../index/reductions';
 import { loadEigenModules } from './load';
 import { intactShardFile } from './shardReuse';
 import { STRATEGY_SPECS } from './strategies';
@@ -77,7 +76,10 @@ export interface FitOptions {
 export interface PassIndex {
   /** Before the pass, once the eigenbases exist: uploads the sketch to the threads. */
   start(modules: ModuleFactors[]): Promise<void>;
-  push(batch: CorpusItem[], rows: SketchRows): void;
+  /** One batch's rows; batches may come sorted by length within a window. */
+  push(batch: CorpusItem[], rows: unknown): void;
+  /** Every document up to here has been pushed (runBatched's window ended): rows may be written in corpus order. */
+  endWindow(): void;
   /** After the Λ stage (or its shard) is written. */
   finish(manifest: FactorManifest): Promise<void>;
   /** Whether it was written in this fit's Λ pass. */
@@ -169,6 +171,8 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
   /** Documents and tokens that count in the stage (the Λ pass may also read documents past the sample, for the index). */
   const sampled = { documents: 0, tokens: 0 };
   const seqTokens = (batch: CorpusItem[]) => batch.reduce((n, it) => n + it.sequence.tokens.length, 0);
+  // Stages are sums, so batches may be formed from length-sorted windows: far less padding (runBatched).
+  const byLength = { lengthOf: (it: CorpusItem) => it.sequence.tokens.length };
 
   if (stage === 'covariance') {
     await runBatched<CorpusItem, TaskOf<'covariance'>>(
@@ -184,6 +188,8 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
         tick(batch.length, r.tokens);
       },
       o.signal,
+      {},
+      byLength,
     );
   } else {
     const rotate = STRATEGY_SPECS[settings.strategy].lambdaInEigenbases;
@@ -217,6 +223,8 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
         tick(batch.length, seqTokens(batch));
       },
       o.signal,
+      {},
+      { ...byLength, onWindow: () => index?.endWindow() },
     );
   }
   if (report.skippedCount > 0) o.onSkipped?.(report.skipped, report.skippedCount);

@@ -23,7 +23,7 @@ import { dampingFor } from '../score/precondition';
 import { sketchBasis } from './projection';
 import type { SketchRows } from './reductions';
 import { DEFAULT_SKETCH, parseSketch, rowLayout, sketchModules, sketchName, type SketchChoice } from './sketch';
-import { ChunkWriter, MANIFEST, packBlocksRow, packDenseRow, readManifest, writeDocuments, writeManifest } from './store';
+import { ChunkWriter, MANIFEST, packBlocksRow, packDenseRow, readManifest, writeDocuments, writeManifest, type PackedRow } from './store';
 import { DEFAULT_RESCORE_RANK, rescoreSettings, type RescoreSettings } from './rescore/layout';
 import { isRescoreChunk, RescoreWriter } from './rescore/store';
 import { whiteningMessages } from './rescore/basis';
@@ -74,6 +74,8 @@ export class IndexBuilder {
   private readonly writer: ChunkWriter;
   private readonly rescoreWriter: RescoreWriter | undefined;
   private tokens = 0;
+  /** Rows pushed but not yet written (the current window's). */
+  private held: { item: CorpusItem; row: PackedRow; rescore: Uint8Array | undefined }[] = [];
 
   private constructor(
     private readonly t: IndexTarget,
@@ -120,28 +122,39 @@ export class IndexBuilder {
     return this.tokens;
   }
 
-  /** One batch's rows, in corpus order. */
+  /**
+   * One batch's rows. Batches may come sorted by length within a window (runBatched's bucketing): rows are
+   * held until `endWindow` and written in corpus order, which the documents list, shard merges and the
+   * rescoring tier's row numbers rely on.
+   */
   push(batch: CorpusItem[], rows: SketchRows): void {
     const V = this.rows.values;
     const K = this.rows.positions;
     batch.forEach((it, b) => {
-      this.writer.push(
-        rows.blocks
-          ? packBlocksRow(rows.blocks.subarray(b * K, (b + 1) * K), rows.values.subarray(b * V, (b + 1) * V), this.modules.map((m) => m.kept!), this.modules.map((m) => m.blocks!))
-          : packDenseRow(rows.values.subarray(b * V, (b + 1) * V), this.rows.segments),
-      );
-      if (this.rescoreWriter) {
-        if (!rows.rescore) throw new Error('the compute thread wrote no rescoring rows');
-        this.rescoreWriter.push(rows.rescore[b]);
-      }
-      const { index, id, source, file, line } = it.doc;
-      this.documents.push({ index, id, source, tokens: it.sequence.tokens.length, file, line });
-      this.tokens += it.sequence.tokens.length;
+      const row = rows.blocks
+        ? packBlocksRow(rows.blocks.subarray(b * K, (b + 1) * K), rows.values.subarray(b * V, (b + 1) * V), this.modules.map((m) => m.kept!), this.modules.map((m) => m.blocks!))
+        : packDenseRow(rows.values.subarray(b * V, (b + 1) * V), this.rows.segments);
+      if (this.rescoreWriter && !rows.rescore) throw new Error('the compute thread wrote no rescoring rows');
+      this.held.push({ item: it, row, rescore: rows.rescore?.[b] });
     });
+  }
+
+  /** Writes the rows held so far, in corpus order (every document before them has been pushed). */
+  endWindow(): void {
+    this.held.sort((x, y) => x.item.doc.index - y.item.doc.index);
+    for (const { item, row, rescore } of this.held) {
+      this.writer.push(row);
+      if (this.rescoreWriter) this.rescoreWriter.push(rescore!);
+      const { index, id, source, file, line, row: fileRow } = item.doc;
+      this.documents.push({ index, id, source, tokens: item.sequence.tokens.length, file, line, ...(fileRow === undefined ? {} : { row: fileRow }) });
+      this.tokens += item.sequence.tokens.length;
+    }
+    this.held = [];
   }
 
   /** Writes the last chunk, documents.json, the lexical index and the manifest (which names the completed factor stages). */
   async finish(factors: FactorManifest, signal?: AbortSignal): Promise<IndexManifest> {
+    this.endWindow();
     this.writer.flush();
     this.rescoreWriter?.flush();
     if (this.documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to index', { file: this.t.corpus.path });
@@ -191,6 +204,10 @@ export class PassIndexWriter implements PassIndex {
     this.builder!.push(batch, rows);
   }
 
+  endWindow(): void {
+    this.builder!.endWindow();
+  }
+
   async finish(factors: FactorManifest): Promise<void> {
     this.manifest = await this.builder!.finish(factors);
   }
@@ -238,6 +255,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   }
   const builder = await IndexBuilder.start(o.pool, o.factors, o);
   const started = Date.now();
+  const done = { documents: 0, tokens: 0 };
   await runBatched<CorpusItem, TaskOf<'indexRows'>>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report: newCorpusReport(), signal: o.signal }),
@@ -245,9 +263,13 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
     (batch) => ({ kind: 'indexRows', sequences: batch.map((it) => it.sequence) }),
     (rows, batch) => {
       builder.push(batch, rows);
-      o.onProgress?.({ documents: builder.documentCount, tokens: builder.tokenCount, elapsedMs: Date.now() - started });
+      done.documents += batch.length;
+      done.tokens += batch.reduce((n, it) => n + it.sequence.tokens.length, 0);
+      o.onProgress?.({ ...done, elapsedMs: Date.now() - started });
     },
     o.signal,
+    {},
+    { lengthOf: (it) => it.sequence.tokens.length, onWindow: () => builder.endWindow() },
   );
   return builder.finish(o.factors.manifest, o.signal);
 }

@@ -120,9 +120,9 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
 
   // 3. One pass over the corpus scores every query.
   const report = newCorpusReport();
-  const documents: ScoredDocument[] = [];
-  const columns: Float32Array[] = [];
-  const selfScores: number[] = [];
+  // Batches come length-sorted within windows (runBatched's bucketing: less padding); the results are put
+  // back in corpus order at the end.
+  const scored: { doc: ScoredDocument; column: Float32Array; self?: number }[] = [];
   let tokens = 0;
   await runBatched<CorpusItem, TaskOf<'score'>>(
     o.pool,
@@ -131,26 +131,27 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     (batch) => ({ kind: 'score', sequences: batch.map((it) => it.sequence), self: o.selfInfluence === true, slot: o.slot }),
     (r, batch) => {
       batch.forEach((it, b) => {
-        documents.push({ ...it.doc, tokens: it.sequence.tokens.length });
-        columns.push(r.pairwise.slice(b * Q, (b + 1) * Q));
+        scored.push({ doc: { ...it.doc, tokens: it.sequence.tokens.length }, column: r.pairwise.slice(b * Q, (b + 1) * Q), self: r.self?.[b] });
         tokens += it.sequence.tokens.length;
       });
-      if (r.self) selfScores.push(...r.self);
-      progress({ phase: 'corpus', done: documents.length, tokens });
+      progress({ phase: 'corpus', done: scored.length, tokens });
     },
     o.signal,
     { priority: o.priority },
+    { lengthOf: (it) => it.sequence.tokens.length },
   );
+  scored.sort((x, y) => x.doc.index - y.doc.index);
+  const documents = scored.map((s) => s.doc);
   if (documents.length === 0) throw new InfluenceLensError('EMPTY_CORPUS', 'no documents to score', { file: o.corpus.path });
 
   const D = documents.length;
   const scores = new Float32Array(Q * D);
-  columns.forEach((col, d) => col.forEach((v, q) => (scores[q * D + d] = v)));
+  scored.forEach(({ column }, d) => column.forEach((v, q) => (scores[q * D + d] = v)));
   return {
     documents,
     queries: o.queries.map((q, i) => ({ ...q, nllNats: nll[i] })),
     scores,
-    self: o.selfInfluence ? Float32Array.from(selfScores) : undefined,
+    self: o.selfInfluence ? Float32Array.from(scored, (s) => s.self!) : undefined,
     damping,
     rank: o.rank ?? null,
     contraction,
