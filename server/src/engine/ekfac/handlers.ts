@@ -5,9 +5,8 @@
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
 import type { CaptureOptions, CaptureSequence } from '../capture/types';
-import { indexSketch } from '../index/handlers';
 import type { Tensor2D } from '../tf';
-import { lambdaTask, type LambdaResult, type LambdaTask } from './lambdaTask';
+import { lambdaTask, passRowsSlot, type LambdaResult, type LambdaTask } from './lambdaTask';
 import { covarianceSums, type ModuleSum } from './reductions';
 
 /** Eigenbases as uploaded for the eigenvalue-correction stage (float32, eigenvectors as columns). */
@@ -46,5 +45,5 @@ export const ekfacHandlers: StageHandlers<EkfacTask, EkfacResults> = {
     b.byModule = replaceTensors(b.byModule, task.bases.map((m) => [m.name, { QA: squareTensor(m.QA, m.inDim), QS: squareTensor(m.QS, m.outDim) }]));
     return null;
   },
-  lambda: (s, task) => lambdaTask(s.model, task, bases(s).byModule, task.index ? indexSketch(s) : undefined),
+  lambda: (s, task) => lambdaTask(s.model, task, bases(s).byModule, task.index ? passRowsSlot(s).hook : undefined),
 };

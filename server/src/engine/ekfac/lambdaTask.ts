@@ -2,15 +2,31 @@
  * The eigenvalue-correction pass on a compute thread, with the index's rows when `fit --index` asks for
  * them in the same pass: Λ needs gradients under the fit's labels (sampled by default), the index the
  * documents' own next tokens, so the rows take a second backward pass unless the fit uses the empirical
- * Fisher over the same documents (then one capture serves both).
+ * Fisher over the same documents (then one capture serves both). The rows come from a hook the index
+ * supplies (PassRows), so ekfac/ never imports index/.
  */
-import { joinReadbacks, mapReadback } from '../backend/readback';
+import type { StageState, ThreadState } from '../backend/deviceState';
+import { joinReadbacks, mapReadback, type Readback } from '../backend/readback';
 import type { Tensor2D } from '../tf';
 import type { TfModel } from '../model/tfModel';
 import { withDeviceCaptures, type DeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureOptions, type CaptureSequence } from '../capture/types';
-import type { DeviceSketch, SketchRows } from '../index/reductions';
 import { diagonalSums, ekfacLambdaSums, type ModuleSum } from './reductions';
+
+/** Rows another stage computes from the pass's captures (index/handlers.ts supplies the index's); opaque here. */
+export interface PassRows {
+  rows(c: DeviceCaptures): Readback<unknown>;
+}
+
+class PassRowsSlot implements StageState {
+  hook: PassRows | undefined;
+  dispose(): void {
+    this.hook = undefined; // its owner (the index's device state) disposes it
+  }
+}
+
+/** This thread's PassRows hook: set by the stage that owns it, read by the Λ task. */
+export const passRowsSlot = (s: ThreadState): PassRowsSlot => s.stage('lambdaPassRows', () => new PassRowsSlot());
 
 export interface LambdaTask {
   /** Documents of the fit's sample in this batch (their Λ terms). */
@@ -24,10 +40,11 @@ export interface LambdaTask {
 export interface LambdaResult {
   sums: ModuleSum[];
   documents: number;
-  index?: SketchRows;
+  /** The PassRows hook's rows for the batch (the index's SketchRows), handed to the fit's PassIndex unread. */
+  index?: unknown;
 }
 
-export async function lambdaTask(model: TfModel, task: LambdaTask, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>, sketch: DeviceSketch | undefined): Promise<LambdaResult> {
+export async function lambdaTask(model: TfModel, task: LambdaTask, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>, sketch: PassRows | undefined): Promise<LambdaResult> {
   const sums = (c: DeviceCaptures) => mapReadback(task.rotate ? ekfacLambdaSums(c, bases) : diagonalSums(c), (s): LambdaResult => ({ sums: s, documents: c.B }));
   if (!task.index) return withDeviceCaptures(model, task.sequences, task.options, sums);
   if (!sketch) throw new Error('no index sketch is set in this compute thread');

@@ -5,6 +5,7 @@
 import type { StageHandlers, ThreadState } from '../backend/deviceState';
 import { joinReadbacks } from '../backend/readback';
 import { tokenQueryTransposed } from '../score/handlers';
+import { passRowsSlot } from '../ekfac/lambdaTask';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import type { SketchBasisMessage } from './projection';
@@ -58,6 +59,7 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     const d = device(s);
     d.sketch?.dispose();
     d.sketch = new DeviceSketch(task.modules, task.rescore);
+    passRowsSlot(s).hook = d.sketch; // the fit's Λ pass sketches with it (fit --index)
     return null;
   },
   indexRows: (s, task) => withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => indexSketch(s).rows(c)),
