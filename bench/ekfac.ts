@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { openFactorSet } from '../server/src/engine/runs/factors';
 import { runFit } from '../server/src/engine/runs/fit';
 import { runScore } from '../server/src/engine/runs/score';
-import { openStories260KRun, sharedFixtures } from './fixtures';
+import { openStories260K, openStories260KRun, sharedFixtures, tinyStoriesSequences } from './fixtures';
+import { runTorchBaseline } from './torchBaseline';
 import { benchIndex } from './index';
 
 const PROMPTS = [
@@ -55,10 +56,47 @@ export async function benchEkfac(workers: number, maxLen: number, log: (s: strin
       log(`score ${key} (10 queries): ${Math.round(tokens / seconds)} tokens/s`);
     }
     writeFileSync(join(dir, 'done'), '');
+    const pytorch = await pytorchSideBySide(run, workers, maxLen, stages, scoring.fullRank, log);
     const index = await benchIndex({ run, factors, corpus: { path: corpus } }, log);
-    return { ekfac: { workers, maxLen, corpusTokens: stages.covariance?.tokens, stages, scoring }, index };
+    return { ekfac: { workers, maxLen, corpusTokens: stages.covariance?.tokens, stages, scoring, pytorch }, index };
   } finally {
     await run.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The same passes in plain PyTorch on the same documents and threads (bench/torch_baseline.py), and the
+ * engine's speed as a multiple of it; the two must agree on every document's loss first.
+ */
+async function pytorchSideBySide(run: Awaited<ReturnType<typeof openStories260KRun>>, threads: number, maxLen: number, stages: Record<string, StageFigure>, score: StageFigure, log: (s: string) => void) {
+  const m = await openStories260K();
+  const sequences = tinyStoriesSequences(m, maxLen);
+  const queries = PROMPTS.map((p) => [m.tokenizer.bosId, ...m.tokenizer.encode(p)]);
+  const baseline = runTorchBaseline(m.checkpoint, sequences, queries, threads);
+  if (!baseline.ran) {
+    log(`pytorch baseline skipped: ${baseline.reason}`);
+    return { skipped: baseline.reason };
+  }
+  const probe = sequences.slice(0, 16).map((tokens) => ({ tokens }));
+  const engine = await run.pool.run({ kind: 'capture', sequences: probe, options: { labels: 'actual', seed: 0 } });
+  const worst = Math.max(...engine.losses.map((l, i) => Math.abs(l - baseline.losses[i]) / Math.max(1, Math.abs(l))));
+  if (!(worst < 1e-3)) throw new Error(`the PyTorch baseline computes other losses than the engine (worst relative difference ${worst})`);
+  const ratio = (ours: StageFigure | undefined, theirs: { tokensPerSecond: number }) => (ours ? Number((ours.tokensPerSecond / theirs.tokensPerSecond).toFixed(2)) : null);
+  const fitSeconds = (stages.covariance?.seconds ?? 0) + (stages.eigen?.seconds ?? 0) + (stages.lambda?.seconds ?? 0);
+  const torchFit = baseline.passes.covariance.seconds + baseline.passes.lambda.seconds;
+  const figures = {
+    torch: baseline.torch,
+    threads: baseline.threads,
+    passes: baseline.passes,
+    lossesAgreeWithin: Number(worst.toExponential(2)),
+    speedRatio: {
+      covariance: ratio(stages.covariance, baseline.passes.covariance),
+      lambda: ratio(stages.lambda, baseline.passes.lambda),
+      score: ratio(score, baseline.passes.score),
+      fit: Number((torchFit / fitSeconds).toFixed(2)),
+    },
+  };
+  log(`pytorch ${baseline.torch} × ${baseline.threads} threads: covariance ${Math.round(baseline.passes.covariance.tokensPerSecond)}, lambda ${Math.round(baseline.passes.lambda.tokensPerSecond)}, score ${Math.round(baseline.passes.score.tokensPerSecond)} tokens/s; the engine at ${JSON.stringify(figures.speedRatio)} of its speed`);
+  return figures;
 }
