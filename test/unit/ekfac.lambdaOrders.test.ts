@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { download } from '../../server/src/engine/backend/readback';
+import { download, type Readback } from '../../server/src/engine/backend/readback';
 import type { DeviceCaptures } from '../../server/src/engine/capture/deviceCaptures';
-import { ekfacLambdaSums } from '../../server/src/engine/ekfac/reductions';
+import { ekfacLambdaSums, type ModuleSum } from '../../server/src/engine/ekfac/reductions';
 import type { TrackedModule } from '../../server/src/engine/model/tfModel';
 import { tf, type Tensor2D } from '../../server/src/engine/tf';
 
@@ -49,7 +49,10 @@ async function check(L: number) {
   };
   try {
     const c = { B, L, modules: [{ module, a: tensors.a, g: tensors.g }] } as unknown as DeviceCaptures;
-    const [sum] = await download(tf.tidy(() => ekfacLambdaSums(c, new Map([['m', { QA: tensors.QA as Tensor2D, QS: tensors.QS as Tensor2D }]]))) as never);
+    const bases = new Map([['m', { QA: tensors.QA as Tensor2D, QS: tensors.QS as Tensor2D }]]);
+    // The intermediate products are freed by the scope; the sums it names are read back (and freed) by download.
+    const sums = tf.tidy(() => ekfacLambdaSums(c, bases) as unknown as tf.TensorContainer) as unknown as Readback<ModuleSum[]>;
+    const [sum] = await download(sums);
     const want = reference(B, L, a, g, QA, QS, inDim, outDim);
     const scale = Math.max(...want);
     want.forEach((x, k) => assert.ok(Math.abs(sum.data[k] - x) <= 1e-4 * scale, `L=${L} [${k}]: ${sum.data[k]} vs ${x}`));
