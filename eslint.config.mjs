@@ -10,7 +10,10 @@ const ENGINE_IMPORTS = {
   })),
   patterns: [
     { group: ['vscode-*/**'], message: 'server/src/engine is the compute core: no editor or LSP imports' },
-    { group: ['**/cli', '**/cli/**', '**/server', '**/session', '**/handlers/**', '**/protocol', '**/settings'], message: 'the engine does not import its adapters' },
+    {
+      group: ['**/cli', '**/cli/**', '**/server', '**/session', '**/handlers/**', '**/protocol', '**/settings'],
+      message: 'the engine does not import its adapters',
+    },
   ],
 };
 
@@ -21,7 +24,10 @@ function layerBelow(folder, above, why) {
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { paths: ENGINE_IMPORTS.paths, patterns: [...ENGINE_IMPORTS.patterns, { group: above.map((f) => `**/${f}/*`), message: `${folder}/ sits below ${above.join(', ')}: ${why}` }] },
+        {
+          paths: ENGINE_IMPORTS.paths,
+          patterns: [...ENGINE_IMPORTS.patterns, { group: above.map((f) => `**/${f}/*`), message: `${folder}/ sits below ${above.join(', ')}: ${why}` }],
+        },
       ],
     },
   };

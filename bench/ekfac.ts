@@ -35,7 +35,11 @@ export async function benchEkfac(workers: number, maxLen: number, log: (s: strin
   const run = await openStories260KRun({ backend: 'wasm', workers });
   try {
     // Warm every thread up (kernel compilation) outside the timings.
-    await run.pool.broadcast({ kind: 'capture', sequences: [{ tokens: Array.from({ length: maxLen }, (_, i) => (i % 500) + 3) }], options: { labels: 'sampled', seed: 0 } });
+    await run.pool.broadcast({
+      kind: 'capture',
+      sequences: [{ tokens: Array.from({ length: maxLen }, (_, i) => (i % 500) + 3) }],
+      options: { labels: 'sampled', seed: 0 },
+    });
     const fit = await runFit(run, { corpus: { path: corpus }, out: dir, maxLen });
     const stages: Record<string, StageFigure> = {};
     for (const [stage, r] of Object.entries(fit.stages)) {
@@ -48,7 +52,12 @@ export async function benchEkfac(workers: number, maxLen: number, log: (s: strin
     for (const rank of [undefined, 32]) {
       const t0 = Date.now();
       let tokens = 0;
-      const out = await runScore(run, factors, { corpus: { path: corpus }, queries, rank, maxNewTokens: 24 }, { onProgress: (p) => (tokens = p.tokens ?? tokens) });
+      const out = await runScore(
+        run,
+        factors,
+        { corpus: { path: corpus }, queries, rank, maxNewTokens: 24 },
+        { onProgress: (p) => (tokens = p.tokens ?? tokens) },
+      );
       const seconds = (Date.now() - t0) / 1000;
       const key = rank ? `rank${rank}` : 'fullRank';
       const contraction = [...new Set(Object.values(out.results.method.contraction))].join(',');
@@ -69,7 +78,14 @@ export async function benchEkfac(workers: number, maxLen: number, log: (s: strin
  * The same passes in plain PyTorch on the same documents and threads (bench/torch_baseline.py), and the
  * engine's speed as a multiple of it; the two must agree on every document's loss first.
  */
-async function pytorchSideBySide(run: Awaited<ReturnType<typeof openStories260KRun>>, threads: number, maxLen: number, stages: Record<string, StageFigure>, score: StageFigure, log: (s: string) => void) {
+async function pytorchSideBySide(
+  run: Awaited<ReturnType<typeof openStories260KRun>>,
+  threads: number,
+  maxLen: number,
+  stages: Record<string, StageFigure>,
+  score: StageFigure,
+  log: (s: string) => void,
+) {
   const m = await openStories260K();
   const sequences = tinyStoriesSequences(m, maxLen);
   const queries = PROMPTS.map((p) => [m.tokenizer.bosId, ...m.tokenizer.encode(p)]);
@@ -82,7 +98,8 @@ async function pytorchSideBySide(run: Awaited<ReturnType<typeof openStories260KR
   const engine = await run.pool.run({ kind: 'capture', sequences: probe, options: { labels: 'actual', seed: 0 } });
   const worst = Math.max(...engine.losses.map((l, i) => Math.abs(l - baseline.losses[i]) / Math.max(1, Math.abs(l))));
   if (!(worst < 1e-3)) throw new Error(`the PyTorch baseline computes other losses than the engine (worst relative difference ${worst})`);
-  const ratio = (ours: StageFigure | undefined, theirs: { tokensPerSecond: number }) => (ours ? Number((ours.tokensPerSecond / theirs.tokensPerSecond).toFixed(2)) : null);
+  const ratio = (ours: StageFigure | undefined, theirs: { tokensPerSecond: number }) =>
+    ours ? Number((ours.tokensPerSecond / theirs.tokensPerSecond).toFixed(2)) : null;
   const fitSeconds = (stages.covariance?.seconds ?? 0) + (stages.eigen?.seconds ?? 0) + (stages.lambda?.seconds ?? 0);
   const torchFit = baseline.passes.covariance.seconds + baseline.passes.lambda.seconds;
   const figures = {
@@ -97,6 +114,8 @@ async function pytorchSideBySide(run: Awaited<ReturnType<typeof openStories260KR
       fit: Number((torchFit / fitSeconds).toFixed(2)),
     },
   };
-  log(`pytorch ${baseline.torch} × ${baseline.threads} threads: covariance ${Math.round(baseline.passes.covariance.tokensPerSecond)}, lambda ${Math.round(baseline.passes.lambda.tokensPerSecond)}, score ${Math.round(baseline.passes.score.tokensPerSecond)} tokens/s; the engine at ${JSON.stringify(figures.speedRatio)} of its speed`);
+  log(
+    `pytorch ${baseline.torch} × ${baseline.threads} threads: covariance ${Math.round(baseline.passes.covariance.tokensPerSecond)}, lambda ${Math.round(baseline.passes.lambda.tokensPerSecond)}, score ${Math.round(baseline.passes.score.tokensPerSecond)} tokens/s; the engine at ${JSON.stringify(figures.speedRatio)} of its speed`,
+  );
   return figures;
 }

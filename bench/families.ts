@@ -35,7 +35,10 @@ export interface FamilyFigure extends CaptureFigure {
 }
 
 /** `sequences` random sequences of `seqLen` tokens per family (after a warm-up batch per thread). */
-export async function benchFamilies(o: { backend: BackendRequest; workers: number; sequences: number; seqLen: number; batchSize: number }, log: (s: string) => void): Promise<FamilyFigure[]> {
+export async function benchFamilies(
+  o: { backend: BackendRequest; workers: number; sequences: number; seqLen: number; batchSize: number },
+  log: (s: string) => void,
+): Promise<FamilyFigure[]> {
   const figures: FamilyFigure[] = [];
   for (const [family, config] of Object.entries(FAMILIES)) {
     const dir = mkdtempSync(join(tmpdir(), `il-bench-${family}-`));
@@ -46,7 +49,9 @@ export async function benchFamilies(o: { backend: BackendRequest; workers: numbe
       let parameters = 0;
       for (const t of new Set([...checkpoint.weights.values()].map((w) => w.data))) parameters += t.length;
       // Token ids spread over the vocabulary (their values do not change the cost).
-      const sequences = Array.from({ length: o.sequences }, (_, i) => Array.from({ length: o.seqLen }, (_, j) => 3 + ((i * 7919 + j * 104729) % (c.vocabSize - 3))));
+      const sequences = Array.from({ length: o.sequences }, (_, i) =>
+        Array.from({ length: o.seqLen }, (_, j) => 3 + ((i * 7919 + j * 104729) % (c.vocabSize - 3))),
+      );
       log(`family ${family}: ${(parameters / 1e6).toFixed(1)}M parameters, ${c.nLayers} layers × ${c.dim}`);
       const figure = await benchCaptures({ checkpoint }, sequences, o.backend, o.workers, o.batchSize, (s) => log(`family ${family}: ${s}`));
       figures.push({ ...figure, modelType: String(config.model_type), parameters, layers: c.nLayers, dim: c.dim, seqLen: o.seqLen });
@@ -58,9 +63,25 @@ export async function benchFamilies(o: { backend: BackendRequest; workers: numbe
 }
 
 if (startedAs('families')) {
-  const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, workers: { type: 'string', default: '2' }, sequences: { type: 'string', default: String(FAMILY_DEFAULTS.sequences) }, 'seq-len': { type: 'string', default: String(FAMILY_DEFAULTS.seqLen) } } });
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string', default: 'wasm' },
+      workers: { type: 'string', default: '2' },
+      sequences: { type: 'string', default: String(FAMILY_DEFAULTS.sequences) },
+      'seq-len': { type: 'string', default: String(FAMILY_DEFAULTS.seqLen) },
+    },
+  });
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
-  benchFamilies({ backend: parseBackendRequest(values.backend), workers: Number(values.workers), sequences: Number(values.sequences), seqLen: Number(values['seq-len']), batchSize: FAMILY_DEFAULTS.batchSize }, log)
+  benchFamilies(
+    {
+      backend: parseBackendRequest(values.backend),
+      workers: Number(values.workers),
+      sequences: Number(values.sequences),
+      seqLen: Number(values['seq-len']),
+      batchSize: FAMILY_DEFAULTS.batchSize,
+    },
+    log,
+  )
     .then((families) => process.stdout.write(JSON.stringify({ families }, null, 2) + '\n'))
     .catch((e) => {
       process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : e}\n`);

@@ -23,6 +23,8 @@ export function openStories260KRun(o: Omit<ModelRunOptions, 'model' | 'tokenizer
 
 /** TinyStories documents as [BOS] + tokens, truncated to maxLen. */
 export function tinyStoriesSequences(m: OpenedModel, maxLen: number): number[][] {
-  const lines = readFileSync(join(sharedFixtures(), 'tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const lines = readFileSync(join(sharedFixtures(), 'tinystories', 'valid-head.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
   return lines.map((line) => [m.tokenizer.bosId, ...m.tokenizer.encode((JSON.parse(line) as { text: string }).text)].slice(0, maxLen));
 }

@@ -105,7 +105,8 @@ async function main() {
   if (backends.includes('webgpu')) {
     const info = await chooseBackend('webgpu');
     report.adapter = { ...info.adapter, maxBufferMiB: Math.round(maxBufferBytes() / 2 ** 20), workingMemoryGiB: gpuWorkingBytes() / 2 ** 30 };
-    if (info.adapter?.software && !values['any-adapter']) throw new Error(`WebGPU runs on a software adapter (${info.adapter.description}); pass --any-adapter to measure it anyway`);
+    if (info.adapter?.software && !values['any-adapter'])
+      throw new Error(`WebGPU runs on a software adapter (${info.adapter.description}); pass --any-adapter to measure it anyway`);
     log(`webgpu adapter: ${info.adapter?.description}`);
   }
   const figures: Record<string, Record<string, unknown>> = {};
@@ -177,7 +178,15 @@ function finish(report: Report, started: number, unfinished?: string): void {
 }
 
 /** Fills `out` pass by pass (calling `saved` after each) until done or the deadline. */
-async function benchModel(key: ModelKey, m: OpenedModel, backend: BackendName, docs: Record<Pass, number>, deadline: Deadline, out: Figures, saved: () => void): Promise<void> {
+async function benchModel(
+  key: ModelKey,
+  m: OpenedModel,
+  backend: BackendName,
+  docs: Record<Pass, number>,
+  deadline: Deadline,
+  out: Figures,
+  saved: () => void,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-gpu-'));
   // wasm: a worker per core (at most 8 for the large model: each holds its own copy of the weights).
   const workers = backend === 'wasm' ? Math.min(availableParallelism(), key === 'synthetic' ? 8 : 16) : 0;
@@ -193,7 +202,11 @@ async function benchModel(key: ModelKey, m: OpenedModel, backend: BackendName, d
     // First use compiles the device's kernels: timed apart from the passes.
     const w0 = Date.now();
     log(`${key} on ${backend}: warming up (${pool.size} thread(s), batch ${pool.batchSize})`);
-    await pool.broadcast({ kind: 'capture', sequences: [{ tokens: Array.from({ length: MAX_LEN }, (_, i) => (i % 500) + 3) }], options: { labels: 'sampled', seed: 0 } });
+    await pool.broadcast({
+      kind: 'capture',
+      sequences: [{ tokens: Array.from({ length: MAX_LEN }, (_, i) => (i % 500) + 3) }],
+      options: { labels: 'sampled', seed: 0 },
+    });
     out.warmupSeconds = (Date.now() - w0) / 1000;
     log(`${key} on ${backend}: warm-up ${out.warmupSeconds} s; fitting`);
 
@@ -217,14 +230,33 @@ async function benchModel(key: ModelKey, m: OpenedModel, backend: BackendName, d
 
     log(`${key} on ${backend}: ${JSON.stringify(out)}; scoring`);
     out.score = await timed(docs.score, async (onTokens) => {
-      await scoreCorpus({ ...common, corpus: { path: corpusOf(docs.score, 'score') }, factors: scoringFactors(key, factors), queries: prepared, batchSize, signal: deadline.signal, onProgress: (p) => onTokens(p.tokens) });
+      await scoreCorpus({
+        ...common,
+        corpus: { path: corpusOf(docs.score, 'score') },
+        factors: scoringFactors(key, factors),
+        queries: prepared,
+        batchSize,
+        signal: deadline.signal,
+        onProgress: (p) => onTokens(p.tokens),
+      });
     });
     const indexDir = join(dir, 'index');
     const indexCorpus = corpusOf(docs.index, 'index');
     saved();
     log(`${key} on ${backend}: scoring ${JSON.stringify(out.score)}; building the index`);
     out.indexBuild = await timed(docs.index, async (onTokens) => {
-      await buildIndex({ ...common, corpus: { path: indexCorpus }, factors, model: identity.model, corpusFingerprint: identity.corpus.fingerprint, out: indexDir, sketch: sketchChoice(undefined), batchSize, signal: deadline.signal, onProgress: (p) => onTokens(p.tokens) });
+      await buildIndex({
+        ...common,
+        corpus: { path: indexCorpus },
+        factors,
+        model: identity.model,
+        corpusFingerprint: identity.corpus.fingerprint,
+        out: indexDir,
+        sketch: sketchChoice(undefined),
+        batchSize,
+        signal: deadline.signal,
+        onProgress: (p) => onTokens(p.tokens),
+      });
     });
     saved();
     log(`${key} on ${backend}: index ${JSON.stringify(out.indexBuild)}; hovers`);
@@ -263,12 +295,29 @@ const readIndexable = (dir: string) => {
  * timed apart). The synthetic model's eigenbases are identities instead of decompositions of 1024² and
  * 2816² matrices (minutes of CPU time): Λ costs the same in any basis.
  */
-async function fitPasses(key: ModelKey, m: OpenedModel, pool: ComputePool, corpus: string, identity: FactorIdentity, out: string, batchSize: number | undefined, deadline: Deadline, figures: Figures): Promise<void> {
+async function fitPasses(
+  key: ModelKey,
+  m: OpenedModel,
+  pool: ComputePool,
+  corpus: string,
+  identity: FactorIdentity,
+  out: string,
+  batchSize: number | undefined,
+  deadline: Deadline,
+  figures: Figures,
+): Promise<void> {
   const clock = new StageClock(figures);
   const STOP = new Error('covariance done');
   const fit = (stopAfterCovariance: boolean) =>
     fitFactors({
-      pool, tokenizer: m.tokenizer, bos: bosId(m), corpus: { path: corpus }, identity, out, batchSize, signal: deadline.signal,
+      pool,
+      tokenizer: m.tokenizer,
+      bos: bosId(m),
+      corpus: { path: corpus },
+      identity,
+      out,
+      batchSize,
+      signal: deadline.signal,
       onProgress: (p) => clock.progress(p.stage, p.tokens, p.documents),
       onStage: (stage, what) => {
         if (what !== 'computed') return;
@@ -330,11 +379,22 @@ async function writeIdentityBases(dir: string, m: OpenedModel) {
     tensors.set(`${t.name}.QS`, eye(t.outDim));
     tensors.set(`${t.name}.eS`, ones(t.outDim));
   }
-  await writeStage(dir, manifest, 'eigen', tensors, { documents: manifest.stages.covariance!.documents, tokens: manifest.stages.covariance!.tokens, skipped: 0 });
+  await writeStage(dir, manifest, 'eigen', tensors, {
+    documents: manifest.stages.covariance!.documents,
+    tokens: manifest.stages.covariance!.tokens,
+    skipped: 0,
+  });
 }
 
 async function factorIdentity(m: OpenedModel, corpus: string): Promise<FactorIdentity> {
-  const settings = { strategy: 'ekfac' as const, fisher: 'sampled' as const, seed: 0, maxLen: MAX_LEN, maxDocs: 100_000, modules: trackedModules(m.checkpoint.config).map((t) => t.name) };
+  const settings = {
+    strategy: 'ekfac' as const,
+    fisher: 'sampled' as const,
+    seed: 0,
+    maxLen: MAX_LEN,
+    maxDocs: 100_000,
+    modules: trackedModules(m.checkpoint.config).map((t) => t.name),
+  };
   return {
     model: { fingerprint: await fingerprintCheckpoint(m.checkpoint), path: 'bench', architecture: 'llama' },
     corpus: { fingerprint: await corpusFingerprint({ path: corpus, maxDocs: settings.maxDocs }), path: corpus },
@@ -358,7 +418,10 @@ async function timed(documents: number, fn: (onTokens: (tokens: number) => void)
 
 /** The demo's queries with their expected answers as completions. */
 function demoQueries() {
-  const lines = readFileSync(join(ROOT, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 10);
+  const lines = readFileSync(join(ROOT, 'demo', 'queries.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, 10);
   return lines.map((l, i) => {
     const r = JSON.parse(l) as { id: string; prompt: string; answer: string };
     return { id: r.id, prompt: r.prompt, completion: ` ${r.answer}`, file: 'demo/queries.jsonl', line: i + 1 };

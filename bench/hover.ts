@@ -15,14 +15,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../demo/src/corpus/generate';
-import {
-  CONFIGURATION_SECTION,
-  InfluenceHoverRequest,
-  MemoryRequest,
-  SERVER_COMMANDS,
-  StatusNotification,
-  type StatusParams,
-} from '../server/src/protocol';
+import { CONFIGURATION_SECTION, InfluenceHoverRequest, MemoryRequest, SERVER_COMMANDS, StatusNotification, type StatusParams } from '../server/src/protocol';
 import { bottomK, topK } from '../server/src/engine/util/topK';
 import { openFactorSet } from '../server/src/engine/runs/factors';
 import { DEFAULT_CANDIDATE_TOTAL } from '../server/src/engine/runs/candidates';
@@ -74,7 +67,9 @@ async function startServer(settings: Record<string, unknown>, storageDir: string
       w.resolve(s);
     }
   });
-  connection.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section === CONFIGURATION_SECTION ? settings : null)));
+  connection.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
+    p.items.map((i) => (i.section === CONFIGURATION_SECTION ? settings : null)),
+  );
   connection.onRequest('window/workDoneProgress/create', () => null);
   connection.onNotification('$/progress', () => undefined);
   connection.onNotification('window/logMessage', () => undefined);
@@ -111,9 +106,18 @@ async function startServer(settings: Record<string, unknown>, storageDir: string
  * most 8: never tuned on), each a prompt the model completes.
  */
 export function prompts(corpus: string): string[] {
-  const queries = readFileSync(join(ROOT, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { prompt: string }).prompt);
-  const docs = readFileSync(corpus, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
-  const openings = docs.filter((_, i) => i % 37 === 5).map((t) => t.split(/\s+/).slice(0, 8).join(' ')).filter((t) => t.length > 20);
+  const queries = readFileSync(join(ROOT, 'demo', 'queries.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { prompt: string }).prompt);
+  const docs = readFileSync(corpus, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const openings = docs
+    .filter((_, i) => i % 37 === 5)
+    .map((t) => t.split(/\s+/).slice(0, 8).join(' '))
+    .filter((t) => t.length > 20);
   return [...new Set(queries), ...new Set(openings.slice(0, OPENINGS))];
 }
 
@@ -142,12 +146,28 @@ async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], 
     if (queries.length !== shown.length) throw new Error(`${shown.length - queries.length} hover prompts cannot be scored exactly`);
     const t0 = performance.now();
     // Exact scores are kept by the prompts and completions they are for (IL_HOVER_EXACT_CACHE names the folder).
-    const key = createHash('sha256').update(JSON.stringify([factorsDir, corpus, shown.map((h) => [h.prompt, h.completion])])).digest('hex').slice(0, 16);
+    const key = createHash('sha256')
+      .update(JSON.stringify([factorsDir, corpus, shown.map((h) => [h.prompt, h.completion])]))
+      .digest('hex')
+      .slice(0, 16);
     const cached = process.env.IL_HOVER_EXACT_CACHE && join(process.env.IL_HOVER_EXACT_CACHE, `exact-${key}.json`);
-    const exact: { documents: { index: number }[]; scores: Float32Array } = cached && existsSync(cached)
-      ? ((c) => ({ documents: c.documents, scores: Float32Array.from(c.scores) }))(JSON.parse(readFileSync(cached, 'utf8')) as { documents: { index: number }[]; scores: number[] })
-      : await scoreCorpus({ pool: run.pool, tokenizer: run.tokenizer, bos: run.bos, corpus: { path: corpus }, factors: factors.factors, queries, maxLen: factors.maxLen, selfInfluence: false });
-    if (cached && !existsSync(cached)) writeFileSync(cached, JSON.stringify({ documents: exact.documents.map((d) => ({ index: d.index })), scores: Array.from(exact.scores) }));
+    const exact: { documents: { index: number }[]; scores: Float32Array } =
+      cached && existsSync(cached)
+        ? ((c) => ({ documents: c.documents, scores: Float32Array.from(c.scores) }))(
+            JSON.parse(readFileSync(cached, 'utf8')) as { documents: { index: number }[]; scores: number[] },
+          )
+        : await scoreCorpus({
+            pool: run.pool,
+            tokenizer: run.tokenizer,
+            bos: run.bos,
+            corpus: { path: corpus },
+            factors: factors.factors,
+            queries,
+            maxLen: factors.maxLen,
+            selfInfluence: false,
+          });
+    if (cached && !existsSync(cached))
+      writeFileSync(cached, JSON.stringify({ documents: exact.documents.map((d) => ({ index: d.index })), scores: Array.from(exact.scores) }));
     log(`exact scores for ${queries.length} hovers × ${exact.documents.length} documents in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const D = exact.documents.length;
     const ids = exact.documents.map((d) => d.index);
@@ -246,7 +266,13 @@ export async function benchHover(log: (s: string) => void) {
       generated.push(h.ms);
       phases.forEach((f) => f.generated.push(h.answer.timings[f.k]));
       newTokens += h.answer.generated ? 1 : 0;
-      shown.push({ prompt: p, completion: h.answer.completion, top: h.answer.top.map((d) => d.index), bottom: h.answer.bottom.map((d) => d.index), demo: i < demoQueries });
+      shown.push({
+        prompt: p,
+        completion: h.answer.completion,
+        top: h.answer.top.map((d) => d.index),
+        bottom: h.answer.bottom.map((d) => d.index),
+        demo: i < demoQueries,
+      });
       if (h.answer.candidates) candidates.push(h.answer.candidates.union);
     }
     const given: number[] = [];
@@ -271,7 +297,12 @@ export async function benchHover(log: (s: string) => void) {
       // In the server: the prompt (greedy completion), the query gradient and the index scan, the exact rescoring.
       phasesMs,
       // Against exact full-rank EK-FAC over every document, the hovers' own completions (without a given one).
-      quality: { demoQueries: quality.part((h) => h.demo), corpusPrompts: quality.part((h) => !h.demo), all: quality.part(() => true), unanswered: unanswered.length },
+      quality: {
+        demoQueries: quality.part((h) => h.demo),
+        corpusPrompts: quality.part((h) => !h.demo),
+        all: quality.part(() => true),
+        unanswered: unanswered.length,
+      },
       rerank: RERANK,
       candidates: { setting: CANDIDATES, unionP50: candidates.length ? percentile(candidates, 50) : 0 },
       prompts: ps.length,

@@ -114,7 +114,9 @@ async function measure({ run, factors, corpus }: IndexBenchInput, queries: Query
       encodeMsP50: percentile(encode.slice(1), 50),
       scanMsP50: percentile(scan.slice(1), 50),
     };
-    log(`index ${label}: build ${Math.round(out.buildTokensPerSecond)} tok/s, ${out.bytesPerDocument} B/doc, load ${loadSeconds.toFixed(2)} s (then in the threads that built it: ${afterBuild.seconds.toFixed(2)} s), query cold ${cold.toFixed(0)} ms, warm p50 ${out.queryMs.warmP50.toFixed(0)} / p95 ${out.queryMs.warmP95.toFixed(0)} ms (encode p50 ${out.encodeMsP50.toFixed(0)}, scan p50 ${out.scanMsP50.toFixed(0)}; ${manifest.documents} docs)`);
+    log(
+      `index ${label}: build ${Math.round(out.buildTokensPerSecond)} tok/s, ${out.bytesPerDocument} B/doc, load ${loadSeconds.toFixed(2)} s (then in the threads that built it: ${afterBuild.seconds.toFixed(2)} s), query cold ${cold.toFixed(0)} ms, warm p50 ${out.queryMs.warmP50.toFixed(0)} / p95 ${out.queryMs.warmP95.toFixed(0)} ms (encode p50 ${out.encodeMsP50.toFixed(0)}, scan p50 ${out.scanMsP50.toFixed(0)}; ${manifest.documents} docs)`,
+    );
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -124,7 +126,14 @@ async function measure({ run, factors, corpus }: IndexBenchInput, queries: Query
 /** stories260K over TinyStories (factors from the EK-FAC benchmark). */
 export async function benchIndex(input: IndexBenchInput, log: (s: string) => void) {
   const prompts = ['Once upon a time, there was a girl named', 'The dog ran to the', 'Tom and Sue found a', 'The sky was', 'Mom gave the boy a'];
-  return { stories: await measure(input, prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })), 'stories260K', log) };
+  return {
+    stories: await measure(
+      input,
+      prompts.map((prompt) => ({ prompt, completion: ' big red ball.' })),
+      'stories260K',
+      log,
+    ),
+  };
 }
 
 /**
@@ -168,8 +177,16 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
     const exact = await exactScores(run, factors, corpus, prepared, log);
     const [accuracy] = await sketchAccuracy(run, factors, corpus, prepared, exact, [DEFAULT_SKETCH], { rerank, log });
     const sample = await sampleFit(run, corpus, join(dir, 'sample'), prepared, exact, rerank, log);
-    const queries = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prompt: string; answer: string });
-    const speed = await measure({ run, factors, corpus: { path: corpus } }, queries.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` })), 'demo', log);
+    const queries = readFileSync(join(root, 'demo', 'queries.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { prompt: string; answer: string });
+    const speed = await measure(
+      { run, factors, corpus: { path: corpus } },
+      queries.map((r) => ({ prompt: r.prompt, completion: ` ${r.answer}` })),
+      'demo',
+      log,
+    );
     const synthetic = await syntheticIndex(run.pool, factors.factors, await run.modelId(), Number(process.env.IL_SYNTHETIC_DOCUMENTS ?? 1_000_000), log);
     return { corpusDocuments: Math.ceil(DEFAULT_SIZE / every), indexInFit, accuracy, sample, ...speed, synthetic };
   } finally {
@@ -186,7 +203,11 @@ export async function benchDemoIndex(workers: number, log: (s: string) => void) 
 async function sampleFit(run: ModelRun, corpus: string, dir: string, queries: PreparedQuery[], exact: ScoreOutput, rerank: number, log: (s: string) => void) {
   const documents = exact.documents.length;
   const maxDocs = Math.ceil(documents / 4);
-  const { value: fit, seconds, cpuSeconds } = await timed(() => runFit(run, { corpus: { path: corpus }, out: dir, maxLen: 256, maxDocs, index: { out: join(dir, 'index') } }));
+  const {
+    value: fit,
+    seconds,
+    cpuSeconds,
+  } = await timed(() => runFit(run, { corpus: { path: corpus }, out: dir, maxLen: 256, maxDocs, index: { out: join(dir, 'index') } }));
   const sampled = await exactScores(run, await openFactorSet(run, dir), corpus, queries, log);
   const a = agreement(sampled.scores, exact.scores, queries.length, 10);
   const out = {
@@ -199,7 +220,9 @@ async function sampleFit(run: ModelRun, corpus: string, dir: string, queries: Pr
     /** Mean share of the exact top 10 (factors on every document) in the sample factors' top 10. */
     topTenOverlap: a.topTenFound.reduce((x, y) => x + y, 0) / (10 * queries.length),
   };
-  log(`fit on the first ${maxDocs} documents with the index: ${seconds.toFixed(0)} s (CPU ${cpuSeconds.toFixed(0)} s); its exact scores against those of factors on all ${documents}: Spearman min ${out.spearmanMin.toFixed(3)} mean ${out.spearmanMean.toFixed(3)}, top-10 overlap ${(100 * out.topTenOverlap).toFixed(0)}% (rerank ${rerank})`);
+  log(
+    `fit on the first ${maxDocs} documents with the index: ${seconds.toFixed(0)} s (CPU ${cpuSeconds.toFixed(0)} s); its exact scores against those of factors on all ${documents}: Spearman min ${out.spearmanMin.toFixed(3)} mean ${out.spearmanMean.toFixed(3)}, top-10 overlap ${(100 * out.topTenOverlap).toFixed(0)}% (rerank ${rerank})`,
+  );
   return out;
 }
 
@@ -207,11 +230,20 @@ async function sampleFit(run: ModelRun, corpus: string, dir: string, queries: Pr
  * An index of `D` random rows at the default sketch for the given factors' modules (the demo model: 12
  * modules): load time in fresh compute threads and scan time per query (the scan alone).
  */
-export async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, model: { fingerprint: string; path: string }, D: number, log: (s: string) => void) {
+export async function syntheticIndex(
+  pool: ComputePool,
+  factors: LoadedFactors,
+  model: { fingerprint: string; path: string },
+  D: number,
+  log: (s: string) => void,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-synthetic-'));
   try {
     const sketch = parseSketch(DEFAULT_SKETCH);
-    const modules = sketchModules(sketch, factors.modules.map((f) => ({ name: f.name, outDim: f.outDim, inDim: f.inDim })));
+    const modules = sketchModules(
+      sketch,
+      factors.modules.map((f) => ({ name: f.name, outDim: f.outDim, inDim: f.inDim })),
+    );
     const rows = rowLayout(sketch, modules);
     mkdirSync(dir, { recursive: true });
     const writer = new ChunkWriter(dir, rows);
@@ -221,14 +253,33 @@ export async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, 
     randomFillSync(pool8);
     for (let d = 0; d < D; d++) {
       const at = Math.floor(rng.next() * 63) * rows.values;
-      writer.push({ scales: Float32Array.from({ length: rows.scales }, () => 0.5 + rng.next()), positions: new Uint16Array(0), values: pool8.subarray(at, at + rows.values) });
+      writer.push({
+        scales: Float32Array.from({ length: rows.scales }, () => 0.5 + rng.next()),
+        positions: new Uint16Array(0),
+        values: pool8.subarray(at, at + rows.values),
+      });
     }
     writer.flush();
-    const docs = writeDocuments(dir, Array.from({ length: D }, (_, i) => ({ index: i, id: `s${i}`, source: 'synthetic', tokens: 100, file: 'synthetic' })));
+    const docs = writeDocuments(
+      dir,
+      Array.from({ length: D }, (_, i) => ({ index: i, id: `s${i}`, source: 'synthetic', tokens: 100, file: 'synthetic' })),
+    );
     const manifest: IndexManifest = {
-      version: INDEX_VERSION, tool: 'bench', model, corpus: { fingerprint: 'synthetic', path: 'synthetic' },
+      version: INDEX_VERSION,
+      tool: 'bench',
+      model,
+      corpus: { fingerprint: 'synthetic', path: 'synthetic' },
       factors: { path: factors.dir, ...factorStages(factors.manifest, sketch) },
-      sketch: { ...sketch, seed: 0, maxLen: 256 }, modules, rows, documents: D, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null, rescore: null, lexical: null,
+      sketch: { ...sketch, seed: 0, maxLen: 256 },
+      modules,
+      rows,
+      documents: D,
+      chunks: writer.chunks,
+      documentsFile: docs.file,
+      documentsSha256: docs.sha256,
+      shard: null,
+      rescore: null,
+      lexical: null,
     };
     writeManifest(dir, manifest);
     // CPU time (every thread of the process) beside wall time: on a shared machine the wall clock also
@@ -238,7 +289,10 @@ export async function syntheticIndex(pool: ComputePool, factors: LoadedFactors, 
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: model.fingerprint, factors }, pool);
     const loadSeconds = (performance.now() - l0) / 1000;
     const loadCpuSeconds = cpuSince(c0) / 1000;
-    const q = quantizeQuery(Float32Array.from({ length: searcher.queryDim }, () => rng.normal()), manifest);
+    const q = quantizeQuery(
+      Float32Array.from({ length: searcher.queryDim }, () => rng.normal()),
+      manifest,
+    );
     const times: number[] = [];
     const cpu: number[] = [];
     for (let i = 0; i < 12; i++) {

@@ -48,7 +48,10 @@ export interface PassProfile {
 const ROOT = join(__dirname, '..');
 
 function demoSequences(m: OpenedModel, count: number): number[][] {
-  const lines = readFileSync(join(ROOT, 'demo', 'data', 'corpus.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, count);
+  const lines = readFileSync(join(ROOT, 'demo', 'data', 'corpus.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, count);
   const bos = m.tokenizer.bosId >= 0 ? m.tokenizer.bosId : m.checkpoint.config.bosId;
   return lines.map((l) => [bos, ...m.tokenizer.encode((JSON.parse(l) as { text: string }).text)].slice(0, 256));
 }
@@ -93,12 +96,21 @@ function kernelKind(name: string, shapes: number[][]): string {
     const [[M, K], [, N]] = shapes;
     return Math.min(M, K, N) >= 64 ? 'matMul (large, e.g. linears, Gram matrices)' : 'matMul (small, e.g. attention heads)';
   }
-  if (['Identity', 'Reshape', 'Concat', 'Transpose', 'Slice', 'Tile', 'Cast'].includes(name)) return 'copies (Identity, Reshape, Concat, Transpose, Slice, Tile, Cast)';
+  if (['Identity', 'Reshape', 'Concat', 'Transpose', 'Slice', 'Tile', 'Cast'].includes(name))
+    return 'copies (Identity, Reshape, Concat, Transpose, Slice, Tile, Cast)';
   if (['Exp', 'Softmax', 'Max', 'OneHot', 'GatherV2', 'Log'].includes(name)) return 'softmax, loss, embedding';
   return 'elementwise and reductions';
 }
 
-async function profilePass(model: TfModel, pass: string, reduce: Reduce, sequences: number[][], size: number, byLength: boolean, roofline: number): Promise<PassProfile> {
+async function profilePass(
+  model: TfModel,
+  pass: string,
+  reduce: Reduce,
+  sequences: number[][],
+  size: number,
+  byLength: boolean,
+  roofline: number,
+): Promise<PassProfile> {
   const options = { labels: 'actual' as const, seed: 0 };
   const all = batches(sequences, size, byLength).map((b) => b.map((tokens) => ({ tokens })));
   for (const b of all.slice(0, 2)) await withDeviceCaptures(model, b, options, reduce); // warm-up: kernels, caches
@@ -159,9 +171,19 @@ export async function profileModel(name: string, docs: number, size: number, log
     // The best of three (a busy machine only lowers it).
     let roofline = 0;
     for (let i = 0; i < 3; i++) roofline = Math.max(roofline, await rooflineGflops(widest.inDim, widest.outDim));
-    log(`${name}: ${seqs.length} documents, ${seqs.reduce((n, s) => n + s.length, 0)} tokens; 2-D matMul roofline ${roofline.toFixed(1)} GFLOP/s on one thread`);
+    log(
+      `${name}: ${seqs.length} documents, ${seqs.reduce((n, s) => n + s.length, 0)} tokens; 2-D matMul roofline ${roofline.toFixed(1)} GFLOP/s on one thread`,
+    );
     // Random stand-ins for the eigenbases and the query: the passes cost the same whatever they hold.
-    const bases = new Map(model.tracked.map((t) => [t.name, { QA: tf.keep(tf.randomNormal([t.inDim + (t.bias ? 1 : 0), t.inDim + (t.bias ? 1 : 0)])) as Tensor2D, QS: tf.keep(tf.randomNormal([t.outDim, t.outDim])) as Tensor2D }]));
+    const bases = new Map(
+      model.tracked.map((t) => [
+        t.name,
+        {
+          QA: tf.keep(tf.randomNormal([t.inDim + (t.bias ? 1 : 0), t.inDim + (t.bias ? 1 : 0)])) as Tensor2D,
+          QS: tf.keep(tf.randomNormal([t.outDim, t.outDim])) as Tensor2D,
+        },
+      ]),
+    );
     const P = new Map(model.tracked.map((t) => [t.name, tf.keep(tf.randomNormal([t.inDim + (t.bias ? 1 : 0), t.outDim])) as Tensor2D]));
     const passes: [string, Reduce][] = [
       ['capture (forward + backward)', (c) => readback([c.tokenLosses], ([x]) => x)],
@@ -173,12 +195,21 @@ export async function profileModel(name: string, docs: number, size: number, log
     for (const [pass, reduce] of passes) {
       for (const byLength of [false, true]) {
         const f = await profilePass(model, pass, reduce, seqs, size, byLength, roofline);
-        log(`  ${pass}, ${f.order}: ${f.tokensPerSecond} tokens/s, ${((100 * f.tokens) / f.paddedTokens).toFixed(0)}% of padded positions real, products at ${(100 * f.fractionOfRoofline).toFixed(0)}% of the roofline (${(100 * f.usefulFractionOfRoofline).toFixed(0)}% on real tokens), ${(100 * f.outsideKernels).toFixed(0)}% outside kernels`);
+        log(
+          `  ${pass}, ${f.order}: ${f.tokensPerSecond} tokens/s, ${((100 * f.tokens) / f.paddedTokens).toFixed(0)}% of padded positions real, products at ${(100 * f.fractionOfRoofline).toFixed(0)}% of the roofline (${(100 * f.usefulFractionOfRoofline).toFixed(0)}% on real tokens), ${(100 * f.outsideKernels).toFixed(0)}% outside kernels`,
+        );
         figures.push(f);
       }
     }
     tf.dispose([...[...bases.values()].flatMap((b) => [b.QA, b.QS]), ...P.values()]);
-    return { model: name, documents: seqs.length, batchSize: size, tokenizeMs: Math.round(tokenizeMs), rooflineGflops: Number(roofline.toFixed(2)), passes: figures };
+    return {
+      model: name,
+      documents: seqs.length,
+      batchSize: size,
+      tokenizeMs: Math.round(tokenizeMs),
+      rooflineGflops: Number(roofline.toFixed(2)),
+      passes: figures,
+    };
   } finally {
     model.dispose();
   }

@@ -57,7 +57,14 @@ function median(xs: number[]): number {
 function writeFolder(dir: string, documents: number): void {
   const rng = new Rng(3);
   const corpus = resolve(dir, 'corpus.jsonl');
-  const docs: ResultsDocument[] = Array.from({ length: documents }, (_, d) => ({ index: d, id: `doc-${String(d).padStart(7, '0')}`, source: SOURCES[d % 5], tokens: 256, file: corpus, line: d + 1 }));
+  const docs: ResultsDocument[] = Array.from({ length: documents }, (_, d) => ({
+    index: d,
+    id: `doc-${String(d).padStart(7, '0')}`,
+    source: SOURCES[d % 5],
+    tokens: 256,
+    file: corpus,
+    line: d + 1,
+  }));
   const queries: ResultsQuery[] = KINDS.map((kind, q) => ({
     id: `q${q}`,
     kind,

@@ -113,7 +113,9 @@ export async function sketchAccuracy(
         buildSeconds: (s0 - b0) / 1000,
         scoreSeconds: (Date.now() - s0) / 1000,
       };
-      o.log(`| ${sketch} | ${figure.bytesPerDocument.toLocaleString('en-US')} | ${figure.spearmanMin.toFixed(3)} | ${figure.spearmanMean.toFixed(3)} | ${figure.topTenWithinRerank}/${Q} | ${(100 * figure.topTenRecall).toFixed(0)}% |`);
+      o.log(
+        `| ${sketch} | ${figure.bytesPerDocument.toLocaleString('en-US')} | ${figure.spearmanMin.toFixed(3)} | ${figure.spearmanMean.toFixed(3)} | ${figure.topTenWithinRerank}/${Q} | ${(100 * figure.topTenRecall).toFixed(0)}% |`,
+      );
       out.push(figure);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -129,12 +131,30 @@ export async function fittedDemo(run: ModelRun, dir: string, every: number, log:
   const t0 = Date.now();
   const { stages } = await runFit(run, { corpus: { path: corpus }, out: join(dir, 'factors'), maxLen: 256 });
   const fitSeconds = (Date.now() - t0) / 1000;
-  log(`demo fit (every ${every === 1 ? '' : `${every}th `}document): ${fitSeconds.toFixed(0)} s (${Object.entries(stages).map(([k, v]) => `${k} ${v.seconds.toFixed(0)} s`).join(', ')})`);
+  log(
+    `demo fit (every ${every === 1 ? '' : `${every}th `}document): ${fitSeconds.toFixed(0)} s (${Object.entries(stages)
+      .map(([k, v]) => `${k} ${v.seconds.toFixed(0)} s`)
+      .join(', ')})`,
+  );
   return { corpus, factors: await openFactorSet(run, join(dir, 'factors')), fitSeconds, stages };
 }
 
 /** Every kind at the sizes of the docs/INDEX.md table. */
-const TABLE = ['eigen:16x16', 'eigen:16x32', 'eigen:32x64', 'eigen:64x128', 'kron:16x16', 'kron:24x24', 'kron:48x48', 'count:2048', 'count:8192', 'count:32768', 'blocks:2%', 'blocks:10%', 'blocks:50%'];
+const TABLE = [
+  'eigen:16x16',
+  'eigen:16x32',
+  'eigen:32x64',
+  'eigen:64x128',
+  'kron:16x16',
+  'kron:24x24',
+  'kron:48x48',
+  'count:2048',
+  'count:8192',
+  'count:32768',
+  'blocks:2%',
+  'blocks:10%',
+  'blocks:50%',
+];
 
 async function main() {
   const log = (s: string) => process.stderr.write(`bench:sketches: ${s}\n`);

@@ -55,9 +55,18 @@ export function runTorchBaseline(checkpoint: Checkpoint, sequences: number[][], 
     }
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ config: checkpoint.config, tensors, sequences, queries }));
     const run = spawnSync(found.python, [SCRIPT, dir], { encoding: 'utf8', env: { ...process.env, TORCH_THREADS: String(threads) }, maxBuffer: 64 << 20 });
-    if (run.status !== 0) return { ran: false, reason: `the baseline failed: ${(run.stderr || run.error?.message || '').trim().split('\n').slice(-3).join(' ')}` };
-    const out = JSON.parse(run.stdout) as { torch: string; threads: number; passes: Record<'covariance' | 'lambda' | 'score', { tokens: number; seconds: number }>; losses: number[] };
-    const passes = Object.fromEntries(Object.entries(out.passes).map(([k, p]) => [k, { ...p, tokensPerSecond: p.tokens / p.seconds }])) as Record<'covariance' | 'lambda' | 'score', TorchPass>;
+    if (run.status !== 0)
+      return { ran: false, reason: `the baseline failed: ${(run.stderr || run.error?.message || '').trim().split('\n').slice(-3).join(' ')}` };
+    const out = JSON.parse(run.stdout) as {
+      torch: string;
+      threads: number;
+      passes: Record<'covariance' | 'lambda' | 'score', { tokens: number; seconds: number }>;
+      losses: number[];
+    };
+    const passes = Object.fromEntries(Object.entries(out.passes).map(([k, p]) => [k, { ...p, tokensPerSecond: p.tokens / p.seconds }])) as Record<
+      'covariance' | 'lambda' | 'score',
+      TorchPass
+    >;
     return { ran: true, torch: out.torch, threads: out.threads, passes, losses: out.losses };
   } finally {
     rmSync(dir, { recursive: true, force: true });

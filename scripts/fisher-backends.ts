@@ -47,8 +47,13 @@ async function main(): Promise<void> {
   const seed = Number(values.seed ?? 0);
   const backends = (values.backends ?? 'wasm,cpu').split(',').map(parseBackendRequest);
   const m = await openModel(join(FIXTURES, 'stories260K', 'stories260K.bin'), join(FIXTURES, 'stories260K', 'tok512.bin'));
-  const lines = readFileSync(join(FIXTURES, 'tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).slice(offset, offset + docs);
-  const sequences: CaptureSequence[] = lines.map((l) => ({ tokens: [bosId(m), ...m.tokenizer.encode((JSON.parse(l) as { text: string }).text)].slice(0, MAX_LEN) }));
+  const lines = readFileSync(join(FIXTURES, 'tinystories', 'valid-head.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(offset, offset + docs);
+  const sequences: CaptureSequence[] = lines.map((l) => ({
+    tokens: [bosId(m), ...m.tokenizer.encode((JSON.parse(l) as { text: string }).text)].slice(0, MAX_LEN),
+  }));
 
   const labels: number[][][] = [];
   let logits: Float32Array[] = [];
@@ -60,7 +65,8 @@ async function main(): Promise<void> {
     for (let s = 0; s < sequences.length; s += BATCH) {
       const batch = sequences.slice(s, s + BATCH);
       got.push(...(await captureBatch(model, batch, { labels: 'sampled', seed })).labels);
-      if (i === 0) for (const q of batch) logits.push(tf.tidy(() => model.forward(tf.tensor2d(q.tokens, [1, q.tokens.length], 'int32')).dataSync() as Float32Array));
+      if (i === 0)
+        for (const q of batch) logits.push(tf.tidy(() => model.forward(tf.tensor2d(q.tokens, [1, q.tokens.length], 'int32')).dataSync() as Float32Array));
     }
     model.dispose();
     labels.push(got);
@@ -81,9 +87,13 @@ async function main(): Promise<void> {
     }
   });
   logits = [];
-  console.log(`${backends.join(' vs ')}, seed ${seed}: ${differences.length} of ${targets} sampled labels differ (${((100 * differences.length) / targets).toFixed(4)}%)`);
+  console.log(
+    `${backends.join(' vs ')}, seed ${seed}: ${differences.length} of ${targets} sampled labels differ (${((100 * differences.length) / targets).toFixed(4)}%)`,
+  );
   for (const d of differences) {
-    console.log(`  document ${d.sequence} position ${d.position}: ${d.labels.join(' vs ')}; float64 of ${backends[0]}'s logits: ${d.float64}; threshold ${d.margin.toExponential(2)} of the mass from a boundary`);
+    console.log(
+      `  document ${d.sequence} position ${d.position}: ${d.labels.join(' vs ')}; float64 of ${backends[0]}'s logits: ${d.float64}; threshold ${d.margin.toExponential(2)} of the mass from a boundary`,
+    );
   }
 }
 

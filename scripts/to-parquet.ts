@@ -17,13 +17,17 @@ async function main(): Promise<void> {
     options: { 'row-group': { type: 'string' }, 'text-field': { type: 'string' }, 'id-field': { type: 'string' }, 'source-field': { type: 'string' } },
   });
   const [input, out] = positionals;
-  if (!input || !out) throw new Error('usage: npx tsx scripts/to-parquet.ts IN OUT.parquet [--row-group ROWS] [--text-field F] [--id-field F] [--source-field F]');
+  if (!input || !out)
+    throw new Error('usage: npx tsx scripts/to-parquet.ts IN OUT.parquet [--row-group ROWS] [--text-field F] [--id-field F] [--source-field F]');
   const rowGroupSize = Number(values['row-group'] ?? 1000);
   const report = newCorpusReport();
   const ids: string[] = [];
   const sources: string[] = [];
   const texts: string[] = [];
-  for await (const d of readCorpus({ path: input, textField: values['text-field'], idField: values['id-field'], sourceField: values['source-field'] }, report)) {
+  for await (const d of readCorpus(
+    { path: input, textField: values['text-field'], idField: values['id-field'], sourceField: values['source-field'] },
+    report,
+  )) {
     ids.push(d.id);
     sources.push(d.source);
     texts.push(d.text);

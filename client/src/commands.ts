@@ -101,7 +101,9 @@ export function runBatch(ctx: Ctx): Cmd {
         await vscode.window.showInformationMessage('Influence Lens: open a query file (.infq or .jsonl) to run it as a batch');
         return;
       }
-      const result = await serverJob<BatchResult>(ctx, `Influence Lens: scoring ${uri.path.split('/').pop()}`, SERVER_COMMANDS.runBatch, [{ uri: uri.toString() }]);
+      const result = await serverJob<BatchResult>(ctx, `Influence Lens: scoring ${uri.path.split('/').pop()}`, SERVER_COMMANDS.runBatch, [
+        { uri: uri.toString() },
+      ]);
       if (!result) return;
       const skipped = result.skipped.length
         ? `; ${result.skipped.length} skipped (${result.skipped
@@ -127,7 +129,9 @@ export function buildIndex(ctx: Ctx): Cmd {
 export function cancelJob(ctx: Ctx): Cmd {
   return async () =>
     reportErrors(async () => {
-      const r = (await ctx.runningClient.sendRequest(ExecuteCommandRequest.type, { command: SERVER_COMMANDS.cancelJob, arguments: [] })) as { cancelled: boolean };
+      const r = (await ctx.runningClient.sendRequest(ExecuteCommandRequest.type, { command: SERVER_COMMANDS.cancelJob, arguments: [] })) as {
+        cancelled: boolean;
+      };
       if (!r.cancelled) await vscode.window.showInformationMessage('Influence Lens: no job is running');
     });
 }
@@ -258,7 +262,8 @@ function leaveDemoCaches(ctx: Ctx): [SettingKey, string][] {
 export function selectCorpus(ctx: Ctx): Cmd {
   return async () => {
     const picked = await vscode.window.showOpenDialog({
-      title: 'Influence Lens: the corpus (JSONL with "text", .jsonl.gz/.jsonl.zst, Parquet, a folder of such shards or of .txt/.md files, or a .txt of <|endoftext|>-separated documents)',
+      title:
+        'Influence Lens: the corpus (JSONL with "text", .jsonl.gz/.jsonl.zst, Parquet, a folder of such shards or of .txt/.md files, or a .txt of <|endoftext|>-separated documents)',
       canSelectFiles: true,
       canSelectFolders: true,
       canSelectMany: false,
@@ -270,7 +275,13 @@ export function selectCorpus(ctx: Ctx): Cmd {
 
 export function selectFactors(): Cmd {
   return async () => {
-    const picked = await vscode.window.showOpenDialog({ title: 'Influence Lens: the factors folder', canSelectFiles: false, canSelectFolders: true, canSelectMany: false, openLabel: 'Use these factors' });
+    const picked = await vscode.window.showOpenDialog({
+      title: 'Influence Lens: the factors folder',
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      openLabel: 'Use these factors',
+    });
     if (picked?.[0]) await update('factors', picked[0].fsPath);
   };
 }

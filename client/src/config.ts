@@ -2,17 +2,7 @@
 import * as vscode from 'vscode';
 import { CONFIGURATION_SECTION } from '../../server/src/protocol';
 
-export type SettingKey =
-  | 'backend'
-  | 'workers'
-  | 'model'
-  | 'tokenizer'
-  | 'corpus'
-  | 'factors'
-  | 'index'
-  | 'strategy'
-  | 'fitMaxDocuments'
-  | 'maxLength';
+export type SettingKey = 'backend' | 'workers' | 'model' | 'tokenizer' | 'corpus' | 'factors' | 'index' | 'strategy' | 'fitMaxDocuments' | 'maxLength';
 
 /** Writes a setting: to the workspace when a folder is open, else to the user settings. */
 export async function update(key: SettingKey, value: unknown, target?: vscode.ConfigurationTarget): Promise<void> {

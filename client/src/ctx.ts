@@ -172,7 +172,9 @@ export class Ctx implements vscode.Disposable {
     };
     const client = new LanguageClient('influenceLens', 'Influence Lens', serverOptions, clientOptions);
     this.disposables.push(
-      client.onNotification(StatusNotification.type, (status) => this.setStatus(this.restartNote ? { ...status, message: `${status.message} (${this.restartNote})` } : status)),
+      client.onNotification(StatusNotification.type, (status) =>
+        this.setStatus(this.restartNote ? { ...status, message: `${status.message} (${this.restartNote})` } : status),
+      ),
       client.onDidChangeState((e) => {
         if (e.newState === State.Stopped && this.current.state !== 'error') {
           this.setStatus({ ...this.current, state: 'error', message: 'The Influence Lens server stopped' });

@@ -11,7 +11,11 @@ import type { Ctx } from './ctx';
 const LEVELS = 8;
 
 export function documentUri(a: DocumentArgs): vscode.Uri {
-  return vscode.Uri.from({ scheme: DOCUMENT_SCHEME, path: `/document-${a.document}.txt`, query: new URLSearchParams({ ref: a.ref, document: String(a.document) }).toString() });
+  return vscode.Uri.from({
+    scheme: DOCUMENT_SCHEME,
+    path: `/document-${a.document}.txt`,
+    query: new URLSearchParams({ ref: a.ref, document: String(a.document) }).toString(),
+  });
 }
 
 function argsOf(uri: vscode.Uri): DocumentArgs {
@@ -56,7 +60,9 @@ export class DocumentViews implements vscode.TextDocumentContentProvider, vscode
       const level = Math.min(LEVELS - 1, Math.floor((Math.abs(t.value) / view.scale) * LEVELS));
       const range = new vscode.Range(doc.positionAt(t.start), doc.positionAt(t.end));
       const hover = new vscode.MarkdownString();
-      hover.appendText(`influence ${t.value.toExponential(3)} (${((100 * t.value) / Math.abs(view.score || 1)).toFixed(1)}% of the document's total ${view.score.toExponential(3)})`);
+      hover.appendText(
+        `influence ${t.value.toExponential(3)} (${((100 * t.value) / Math.abs(view.score || 1)).toFixed(1)}% of the document's total ${view.score.toExponential(3)})`,
+      );
       (t.value > 0 ? pos : neg)[level].push({ range, hoverMessage: hover });
     }
     this.positive.forEach((d, i) => editor.setDecorations(d, pos[i]));

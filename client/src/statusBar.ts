@@ -53,15 +53,18 @@ export function describeStatus(status: StatusParams): string[] {
   if (status.model) {
     const m = status.model;
     lines.push(
-      `Model: ${m.path} (${m.format}, ${m.architecture}, ${m.parameters.toLocaleString('en-US')} parameters, ` +
-        `${m.layers} layers, d_model ${m.dim})`,
+      `Model: ${m.path} (${m.format}, ${m.architecture}, ${m.parameters.toLocaleString('en-US')} parameters, ` + `${m.layers} layers, d_model ${m.dim})`,
     );
   } else if (status.modelPath) {
     lines.push(`Model: ${status.modelPath} (not loaded)`);
   } else {
     lines.push('Model: none (set influenceLens.model, or run "Influence Lens: Open Demo")');
   }
-  for (const [name, a] of [['Corpus', status.corpus], ['Factors', status.factors], ['Index', status.index]] as const) {
+  for (const [name, a] of [
+    ['Corpus', status.corpus],
+    ['Factors', status.factors],
+    ['Index', status.index],
+  ] as const) {
     if (a && a.state !== 'none') lines.push(`${name}: ${a.state}${a.path ? ` — ${a.path}` : ''}${a.detail ? ` (${a.detail})` : ''}`);
   }
   if (status.job) lines.push(`Running: ${status.job.title}${status.job.message ? ` — ${status.job.message}` : ''}`);

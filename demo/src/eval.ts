@@ -43,7 +43,23 @@ export function referenceQueriesJsonl(): string {
 async function facts(extra: string[]): Promise<void> {
   if (!existsSync(labelsPathFor(DEMO_PATHS.corpus))) writeLabelledCorpus(DEMO_PATHS.corpus, DEFAULT_SEED, DEFAULT_SIZE);
   const work = join(EVAL_OUT, 'facts');
-  const argv = ['eval', 'facts', '--model', DEMO_PATHS.model, '--corpus', DEMO_PATHS.corpus, '--queries', DEMO_PATHS.queries, '--labels', labelsPathFor(DEMO_PATHS.corpus), '--work', work, '--max-len', '256', ...extra];
+  const argv = [
+    'eval',
+    'facts',
+    '--model',
+    DEMO_PATHS.model,
+    '--corpus',
+    DEMO_PATHS.corpus,
+    '--queries',
+    DEMO_PATHS.queries,
+    '--labels',
+    labelsPathFor(DEMO_PATHS.corpus),
+    '--work',
+    work,
+    '--max-len',
+    '256',
+    ...extra,
+  ];
   const started = Date.now();
   const load0 = loadavg();
   if ((await cli(argv)) !== 0) throw new Error('eval facts failed');
@@ -52,7 +68,13 @@ async function facts(extra: string[]): Promise<void> {
   if (report.resultsDir) await findings(report.resultsDir, report.corpus, command);
   updateDocSection(
     'facts',
-    [`Command: \`${command}\` (runs \`influence-lens ${argv.map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}\`).`, '', `Conditions: ${conditions(started, load0)}; backend ${report.backend} × ${report.threads}. Seconds: per method when computed (a shared corpus pass is split evenly; "cached": read from an earlier run).`, '', factsMarkdown(report)].join('\n'),
+    [
+      `Command: \`${command}\` (runs \`influence-lens ${argv.map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}\`).`,
+      '',
+      `Conditions: ${conditions(started, load0)}; backend ${report.backend} × ${report.threads}. Seconds: per method when computed (a shared corpus pass is split evenly; "cached": read from an earlier run).`,
+      '',
+      factsMarkdown(report),
+    ].join('\n'),
   );
 }
 

@@ -50,7 +50,14 @@ async function main() {
         const prompt = [bosId(m), ...m.tokenizer.encode(q.prompt)];
         const out = await pool.run({ kind: 'generate', prompt, maxNewTokens: q.kind === 'reasoning' ? 96 : 24, stopIds: stopIds(m) });
         const completion = m.tokenizer.decode(out, prompt[prompt.length - 1]);
-        return { id: q.id, kind: q.kind, task: q.task, answer: q.answer, completion, correct: q.answer !== undefined && completionCorrect(q.kind, completion, q.answer) };
+        return {
+          id: q.id,
+          kind: q.kind,
+          task: q.task,
+          answer: q.answer,
+          completion,
+          correct: q.answer !== undefined && completionCorrect(q.kind, completion, q.answer),
+        };
       }),
     );
     const groups = new Map<string, { n: number; correct: number }>();

@@ -57,11 +57,23 @@ export async function runDemo(p: DemoPaths, extra: { quiet?: boolean; workers?: 
     writeFileSync(p.corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
   }
   await step('fit EK-FAC factors and write the gradient index (cached after the first run)', [
-    'fit', '--model', p.model, '--corpus', p.corpus, '--out', p.factors, '--max-len', '256', '--max-docs', String(DEMO_FIT_DOCUMENTS), '--index', p.index,
+    'fit',
+    '--model',
+    p.model,
+    '--corpus',
+    p.corpus,
+    '--out',
+    p.factors,
+    '--max-len',
+    '256',
+    '--max-docs',
+    String(DEMO_FIT_DOCUMENTS),
+    '--index',
+    p.index,
   ]);
   await step('score the demo queries against every document', demoScoreArgs(p));
   await step("the paper's analyses", ['analyze', '--results', p.results]);
-  await step('the HTML report (the panel\'s charts in one file)', ['report', '--results', p.results, '--out', join(p.results, 'report.html')]);
+  await step("the HTML report (the panel's charts in one file)", ['report', '--results', p.results, '--out', join(p.results, 'report.html')]);
 }
 
 /**
@@ -69,7 +81,23 @@ export async function runDemo(p: DemoPaths, extra: { quiet?: boolean; workers?: 
  * completion rule (score/queries.ts CompletionRule), as a hover and `eval facts` make it.
  */
 export function demoScoreArgs(p: Pick<DemoPaths, 'model' | 'corpus' | 'factors' | 'queries' | 'results'>): string[] {
-  return ['score', '--model', p.model, '--corpus', p.corpus, '--factors', p.factors, '--queries', p.queries, '--out', p.results, '--top', '0', '--max-new-tokens', '64'];
+  return [
+    'score',
+    '--model',
+    p.model,
+    '--corpus',
+    p.corpus,
+    '--factors',
+    p.factors,
+    '--queries',
+    p.queries,
+    '--out',
+    p.results,
+    '--top',
+    '0',
+    '--max-new-tokens',
+    '64',
+  ];
 }
 
 /**

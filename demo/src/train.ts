@@ -86,7 +86,9 @@ async function main() {
   const workers = v.workers !== undefined ? Number(v.workers) : undefined;
   const pool = await ComputePool.create(init, { backend: parseBackendRequest(v.backend), workers });
   const log = (s: string) => process.stderr.write(`demo:train: ${s}\n`);
-  log(`${all} documents (${heldDocs.length} held out), ${rows.length} training rows of ${rowLength} tokens, ${steps} steps, backend ${pool.backend.name} × ${pool.size}`);
+  log(
+    `${all} documents (${heldDocs.length} held out), ${rows.length} training rows of ${rowLength} tokens, ${steps} steps, backend ${pool.backend.name} × ${pool.size}`,
+  );
   const started = Date.now();
   try {
     const { checkpoint, history } = await train({
@@ -106,7 +108,9 @@ async function main() {
       shouldStop: v['time-budget'] ? () => Date.now() - started > Number(v['time-budget']) * 1000 : undefined,
       onStep: (s) => {
         if (s.step % 10 === 0 || s.heldOutLoss !== undefined) {
-          log(`step ${s.step}/${steps} loss ${s.loss.toFixed(3)}${s.heldOutLoss !== undefined ? ` held-out ${s.heldOutLoss.toFixed(3)}` : ''} lr ${s.lr.toExponential(2)} ${Math.round(s.tokens / (s.elapsedMs / 1000))} tok/s`);
+          log(
+            `step ${s.step}/${steps} loss ${s.loss.toFixed(3)}${s.heldOutLoss !== undefined ? ` held-out ${s.heldOutLoss.toFixed(3)}` : ''} lr ${s.lr.toExponential(2)} ${Math.round(s.tokens / (s.elapsedMs / 1000))} tok/s`,
+          );
         }
       },
     });

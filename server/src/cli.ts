@@ -93,7 +93,19 @@ JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN or SLURM_PROC
 SLURM_ARRAY_TASK_COUNT, SLURM_NTASKS or --shards N (docs/CLUSTER.md).
 `;
 
-const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = { generate, loss, fit, merge, score, index, analyze, report, eval: evaluate, cluster, status };
+const COMMANDS: Record<string, (argv: string[], signal: AbortSignal) => Promise<void>> = {
+  generate,
+  loss,
+  fit,
+  merge,
+  score,
+  index,
+  analyze,
+  report,
+  eval: evaluate,
+  cluster,
+  status,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -77,7 +77,8 @@ export class JobQueue {
           };
           const ctx: JobContext = {
             signal: abort.signal,
-            progress: (p) => report(p.total ? Math.min(100, (100 * p.done) / p.total) : undefined, describeProgress(p), p.total !== undefined && p.done >= p.total),
+            progress: (p) =>
+              report(p.total ? Math.min(100, (100 * p.done) / p.total) : undefined, describeProgress(p), p.total !== undefined && p.done >= p.total),
             say: (message) => report(undefined, message, true),
           };
           work(ctx)
@@ -141,4 +142,3 @@ export function describeProgress(p: RunProgress): string {
   if (p.total && p.done > 0 && p.done < p.total) parts.push(`${formatDuration(Math.max(1, (seconds / p.done) * (p.total - p.done)))} left`);
   return parts.join(' · ');
 }
-

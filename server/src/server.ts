@@ -110,14 +110,24 @@ let dynamicConfiguration = false;
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {
   init = (params.initializationOptions ?? {}) as InitializationOptions;
-  const folders = (params.workspaceFolders ?? []).map((f) => f.uri).filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+  const folders = (params.workspaceFolders ?? [])
+    .map((f) => f.uri)
+    .filter((u) => u.startsWith('file:'))
+    .map((u) => fileURLToPath(u));
   const root = folders[0] ?? (params.rootUri?.startsWith('file:') ? fileURLToPath(params.rootUri) : undefined);
   context = { baseDir: root, workspaceDirs: root ? [root, ...folders] : folders, trusted: init.trusted !== false };
   session = new Session(host, { storageDir: init.storageDir });
   queries = queryFiles();
   hovers = new HoverHandler(session, answers, scoreSectionLink(init.extensionDir));
   panel = new PanelHandler(session, answers);
-  commands = new JobCommands(session, jobs, answers, init.storageDir, (uri) => documents.get(uri)?.getText(), (line) => host.log(line));
+  commands = new JobCommands(
+    session,
+    jobs,
+    answers,
+    init.storageDir,
+    (uri) => documents.get(uri)?.getText(),
+    (line) => host.log(line),
+  );
   session.setExtra({ trusted: context.trusted });
   settings = createSettingsSource(connection, () => context);
   dynamicConfiguration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
@@ -157,38 +167,58 @@ connection.onRequest(BackendInfoRequest.type, () => session.status);
 
 // ---- hovers -----------------------------------------------------------------------------------------------
 
-connection.onRequest(InfluenceHoverRequest.type, userErrors(answerUnlessCancelled(async (params, token) => {
-  const doc = documents.get(params.textDocument.uri);
-  if (!doc) return null;
-  const selected = doc.getText(params.range);
-  return hovers.selection(selected, params.range, { file: documentPath(doc.uri), line: params.range.start.line + 1 }, signalOf(token));
-})));
+connection.onRequest(
+  InfluenceHoverRequest.type,
+  userErrors(
+    answerUnlessCancelled(async (params, token) => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc) return null;
+      const selected = doc.getText(params.range);
+      return hovers.selection(selected, params.range, { file: documentPath(doc.uri), line: params.range.start.line + 1 }, signalOf(token));
+    }),
+  ),
+);
 
-connection.onRequest(HoverRequest.type, userErrors(answerUnlessCancelled(async (params, token) => {
-  const doc = documents.get(params.textDocument.uri);
-  if (!doc) return null;
-  if (!isQueryFile(doc)) {
-    // Clients that send the selection (VS Code) get plain hovers on query files only: no influence on every mouse move.
-    if (init.selectionHovers || !isProseFile(doc)) return null;
-    const paragraph = paragraphAt(doc.getText().split(/\r?\n/), params.position.line);
-    if (!paragraph) return null;
-    const r = await hovers.selection(paragraph.text, paragraph.range, { file: documentPath(doc.uri), line: paragraph.range.start.line + 1 }, signalOf(token));
-    return r && { contents: { kind: 'markdown', value: r.markdown }, range: r.range };
-  }
-  const block = queries.blockAt(doc, params.position.line);
-  if (!block) return null;
-  const range = { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } };
-  const r = await hovers.query(block.record, range, signalOf(token));
-  return r && { contents: { kind: 'markdown', value: r.markdown }, range: r.range };
-})));
+connection.onRequest(
+  HoverRequest.type,
+  userErrors(
+    answerUnlessCancelled(async (params, token) => {
+      const doc = documents.get(params.textDocument.uri);
+      if (!doc) return null;
+      if (!isQueryFile(doc)) {
+        // Clients that send the selection (VS Code) get plain hovers on query files only: no influence on every mouse move.
+        if (init.selectionHovers || !isProseFile(doc)) return null;
+        const paragraph = paragraphAt(doc.getText().split(/\r?\n/), params.position.line);
+        if (!paragraph) return null;
+        const r = await hovers.selection(
+          paragraph.text,
+          paragraph.range,
+          { file: documentPath(doc.uri), line: paragraph.range.start.line + 1 },
+          signalOf(token),
+        );
+        return r && { contents: { kind: 'markdown', value: r.markdown }, range: r.range };
+      }
+      const block = queries.blockAt(doc, params.position.line);
+      if (!block) return null;
+      const range = { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } };
+      const r = await hovers.query(block.record, range, signalOf(token));
+      return r && { contents: { kind: 'markdown', value: r.markdown }, range: r.range };
+    }),
+  ),
+);
 
-connection.onRequest(QueryInfluenceRequest.type, userErrors(answerUnlessCancelled(async (params, token) => {
-  const doc = documents.get(params.uri);
-  if (!doc) return null;
-  const block = queries.blockAt(doc, params.line);
-  if (!block) return null;
-  return hovers.query(block.record, { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } }, signalOf(token));
-})));
+connection.onRequest(
+  QueryInfluenceRequest.type,
+  userErrors(
+    answerUnlessCancelled(async (params, token) => {
+      const doc = documents.get(params.uri);
+      if (!doc) return null;
+      const block = queries.blockAt(doc, params.line);
+      if (!block) return null;
+      return hovers.query(block.record, { start: { line: block.header, character: 0 }, end: { line: block.end, character: 0 } }, signalOf(token));
+    }),
+  ),
+);
 
 // ---- query files ------------------------------------------------------------------------------------------
 
@@ -216,36 +246,42 @@ function validateAll(): void {
   for (const doc of documents.all()) validate(doc);
 }
 
-connection.onRequest(ConvertQueriesRequest.type, userErrors(({ uri, text, to }) => {
-  const file = documentPath(uri);
-  if (to === 'infq') {
-    const records = parseQueries(text, file);
-    return { text: formatInfq(records), queries: records.length };
-  }
-  const records = parseQueryText(text, file);
-  const lines = records.map(({ id, prompt, completion, kind, task, answer }) => JSON.stringify({ id, prompt, completion, kind, task, answer }));
-  return { text: lines.join('\n') + '\n', queries: records.length };
-}));
+connection.onRequest(
+  ConvertQueriesRequest.type,
+  userErrors(({ uri, text, to }) => {
+    const file = documentPath(uri);
+    if (to === 'infq') {
+      const records = parseQueries(text, file);
+      return { text: formatInfq(records), queries: records.length };
+    }
+    const records = parseQueryText(text, file);
+    const lines = records.map(({ id, prompt, completion, kind, task, answer }) => JSON.stringify({ id, prompt, completion, kind, task, answer }));
+    return { text: lines.join('\n') + '\n', queries: records.length };
+  }),
+);
 
 // ---- jobs -------------------------------------------------------------------------------------------------
 
-connection.onRequest(ExecuteCommandRequest.type, userErrors(async (params: ExecuteCommandParams, token) => {
-  const arg = (params.arguments ?? [])[0] as never;
-  switch (params.command) {
-    case SERVER_COMMANDS.cancelJob:
-      return { cancelled: jobs.cancel((arg as { id?: number } | undefined)?.id) };
-    case SERVER_COMMANDS.runBatch:
-      return commands.runBatch(arg, await progressFor(params, 'Influence Lens: batch run'), token);
-    case SERVER_COMMANDS.fitFactors:
-      return commands.fitFactors(await progressFor(params, 'Influence Lens: fitting factors'), token);
-    case SERVER_COMMANDS.buildIndex:
-      return commands.buildIndex(await progressFor(params, 'Influence Lens: building the index'), token);
-    case SERVER_COMMANDS.scoreExactly:
-      return commands.scoreExactly(arg, await progressFor(params, 'Influence Lens: exact scoring'), token);
-    default:
-      throw new Error(`unknown command ${params.command}`);
-  }
-}));
+connection.onRequest(
+  ExecuteCommandRequest.type,
+  userErrors(async (params: ExecuteCommandParams, token) => {
+    const arg = (params.arguments ?? [])[0] as never;
+    switch (params.command) {
+      case SERVER_COMMANDS.cancelJob:
+        return { cancelled: jobs.cancel((arg as { id?: number } | undefined)?.id) };
+      case SERVER_COMMANDS.runBatch:
+        return commands.runBatch(arg, await progressFor(params, 'Influence Lens: batch run'), token);
+      case SERVER_COMMANDS.fitFactors:
+        return commands.fitFactors(await progressFor(params, 'Influence Lens: fitting factors'), token);
+      case SERVER_COMMANDS.buildIndex:
+        return commands.buildIndex(await progressFor(params, 'Influence Lens: building the index'), token);
+      case SERVER_COMMANDS.scoreExactly:
+        return commands.scoreExactly(arg, await progressFor(params, 'Influence Lens: exact scoring'), token);
+      default:
+        throw new Error(`unknown command ${params.command}`);
+    }
+  }),
+);
 
 /** Work-done progress on the client's token, or one the server creates (clients that sent none). */
 async function progressFor(params: ExecuteCommandParams, title: string): Promise<ProgressSink> {
@@ -262,11 +298,23 @@ async function progressFor(params: ExecuteCommandParams, title: string): Promise
 
 // ---- document view, demo ----------------------------------------------------------------------------------
 
-connection.onRequest(DocumentInfluenceRequest.type, userErrors((params, token) => documentView(answers, params, signalOf(token))));
+connection.onRequest(
+  DocumentInfluenceRequest.type,
+  userErrors((params, token) => documentView(answers, params, signalOf(token))),
+);
 
-connection.onRequest(PanelQueryRequest.type, userErrors((params, token) => panel.query(params.ref, signalOf(token))));
-connection.onRequest(PanelPageRequest.type, userErrors((p, token) => panel.page(p.ref, p.side, p.offset, p.limit, signalOf(token))));
-connection.onRequest(PanelBatchRequest.type, userErrors((p, token) => panel.batch(p.results, signalOf(token))));
+connection.onRequest(
+  PanelQueryRequest.type,
+  userErrors((params, token) => panel.query(params.ref, signalOf(token))),
+);
+connection.onRequest(
+  PanelPageRequest.type,
+  userErrors((p, token) => panel.page(p.ref, p.side, p.offset, p.limit, signalOf(token))),
+);
+connection.onRequest(
+  PanelBatchRequest.type,
+  userErrors((p, token) => panel.batch(p.results, signalOf(token))),
+);
 
 connection.onRequest(MemoryRequest.type, async () => {
   const m = process.memoryUsage();
@@ -275,7 +323,10 @@ connection.onRequest(MemoryRequest.type, async () => {
   return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, tensors };
 });
 
-connection.onRequest(PrepareDemoRequest.type, userErrors((params) => prepareDemo({ extensionDir: init.extensionDir, storageDir: init.storageDir, documents: params?.documents })));
+connection.onRequest(
+  PrepareDemoRequest.type,
+  userErrors((params) => prepareDemo({ extensionDir: init.extensionDir, storageDir: init.storageDir, documents: params?.documents })),
+);
 
 connection.onShutdown(async () => {
   jobs.dispose();

@@ -109,12 +109,20 @@ export class Session {
   warm(): Warm | Missing {
     const s = this.applied;
     if (!s?.model) return { what: 'no model is configured', fix: { title: 'Open the demo', command: 'influenceLens.openDemo' } };
-    if (!this.model) return { what: `the model ${s.model} is not loaded (${this.current.message})`, fix: { title: 'Show output', command: 'influenceLens.showOutput' } };
+    if (!this.model)
+      return { what: `the model ${s.model} is not loaded (${this.current.message})`, fix: { title: 'Show output', command: 'influenceLens.showOutput' } };
     if (!s.corpus) return { what: 'no corpus is configured', fix: { title: 'Select a corpus', command: 'influenceLens.selectCorpus' } };
-    if (this.artefacts.corpus?.state !== 'ready') return { what: this.artefacts.corpus?.detail ?? `the corpus ${s.corpus} is not readable`, fix: { title: 'Select a corpus', command: 'influenceLens.selectCorpus' } };
+    if (this.artefacts.corpus?.state !== 'ready')
+      return {
+        what: this.artefacts.corpus?.detail ?? `the corpus ${s.corpus} is not readable`,
+        fix: { title: 'Select a corpus', command: 'influenceLens.selectCorpus' },
+      };
     if (!this.factors || !this.influence) {
       const f = this.artefacts.factors;
-      return { what: f?.state === 'working' ? 'the factors are being fitted' : (f?.detail ?? 'the factors are not fitted'), fix: f?.state === 'working' ? undefined : { title: 'Fit factors', command: 'influenceLens.fitFactors' } };
+      return {
+        what: f?.state === 'working' ? 'the factors are being fitted' : (f?.detail ?? 'the factors are not fitted'),
+        fix: f?.state === 'working' ? undefined : { title: 'Fit factors', command: 'influenceLens.fitFactors' },
+      };
     }
     return { settings: s, run: this.model.run, factors: this.factors.set, influence: this.influence.session, index: this.index?.open };
   }
@@ -122,7 +130,10 @@ export class Session {
   /** The default cache folder for these settings (keyed by model, tokenizer and corpus). */
   cacheDir(s: InfluenceLensSettings): string {
     const root = storageRoot(this.storage.storageDir);
-    const key = createHash('sha256').update(JSON.stringify([s.model, s.tokenizer, s.corpus, s.strategy, s.fitMaxDocuments, s.maxLength])).digest('hex').slice(0, 16);
+    const key = createHash('sha256')
+      .update(JSON.stringify([s.model, s.tokenizer, s.corpus, s.strategy, s.fitMaxDocuments, s.maxLength]))
+      .digest('hex')
+      .slice(0, 16);
     return join(root, 'caches', key);
   }
 
@@ -255,7 +266,12 @@ export class Session {
       this.publish({ state: 'loading-model', message: `Loading ${s.model}`, backend: this.backendStatus(), modelPath: s.model });
       progress.report(`Reading ${basename(s.model)}`);
       await yieldToEventLoop(); // let the status and progress go out before the synchronous read
-      const run = await ModelRun.open({ model: s.model, tokenizer: s.tokenizer || undefined, backend: s.backend, workers: s.workers === 0 ? undefined : s.workers });
+      const run = await ModelRun.open({
+        model: s.model,
+        tokenizer: s.tokenizer || undefined,
+        backend: s.backend,
+        workers: s.workers === 0 ? undefined : s.workers,
+      });
       this.model = { run, key };
       this.host.log(`model: ${s.model} (${run.checkpoint.config.architecture}) on ${run.pool.size} thread(s), ${run.pool.batchSize} sequences per batch`);
     } finally {
@@ -277,7 +293,11 @@ export class Session {
           const set = await openFactorSet(run, factorsDir);
           this.factors = { set, key: factorsKey };
           const m = set.factors.manifest;
-          this.artefacts.factors = { state: 'ready', path: factorsDir, detail: `${m.settings.strategy} factors fitted on ${m.stages.lambda?.documents ?? m.stages.covariance?.documents ?? '?'} documents (maximum length ${set.maxLen})` };
+          this.artefacts.factors = {
+            state: 'ready',
+            path: factorsDir,
+            detail: `${m.settings.strategy} factors fitted on ${m.stages.lambda?.documents ?? m.stages.covariance?.documents ?? '?'} documents (maximum length ${set.maxLen})`,
+          };
         } catch (e) {
           this.artefacts.factors = { state: 'error', path: factorsDir, detail: describeError(e).message };
         }
@@ -289,7 +309,12 @@ export class Session {
     const indexDir = this.indexDir(s);
     // The index is opened only over the corpus it was built on (hovers read that corpus by its document numbers).
     const corpusReady = this.artefacts.corpus.state === 'ready';
-    const indexKey = JSON.stringify([factorsKey, indexDir, this.fileStamp(join(indexDir, 'manifest.json')), corpusReady ? [s.corpus, this.fileStamp(s.corpus)] : null]);
+    const indexKey = JSON.stringify([
+      factorsKey,
+      indexDir,
+      this.fileStamp(join(indexDir, 'manifest.json')),
+      corpusReady ? [s.corpus, this.fileStamp(s.corpus)] : null,
+    ]);
     if (this.index?.key !== indexKey) {
       await this.release('index');
       if (run && this.factors && existsSync(join(indexDir, 'manifest.json'))) {
@@ -310,7 +335,13 @@ export class Session {
     if (this.influence?.key !== influenceKey) {
       this.influence = undefined;
       if (run && this.factors && this.artefacts.corpus.state === 'ready') {
-        const session = await InfluenceSession.create(run, this.factors.set, { corpus: { path: s.corpus }, index: this.index?.open, damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens, firstLine: s.completion === 'firstLine' });
+        const session = await InfluenceSession.create(run, this.factors.set, {
+          corpus: { path: s.corpus },
+          index: this.index?.open,
+          damping: s.damping ?? undefined,
+          maxNewTokens: s.maxNewTokens,
+          firstLine: s.completion === 'firstLine',
+        });
         this.influence = { session, key: influenceKey };
         session.warm().catch((e: unknown) => this.host.log(`warm-up: ${describeError(e).message}`));
       }

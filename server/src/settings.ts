@@ -87,9 +87,7 @@ export function createSettingsSource(connection: Connection, context: () => Sett
       const key = scopeUri ?? '';
       let settings = cache.get(key);
       if (!settings) {
-        settings = connection.workspace
-          .getConfiguration({ scopeUri, section: CONFIGURATION_SECTION })
-          .then((raw: unknown) => parseSettings(raw, context()));
+        settings = connection.workspace.getConfiguration({ scopeUri, section: CONFIGURATION_SECTION }).then((raw: unknown) => parseSettings(raw, context()));
         // A failed request is not cached: the next get() asks again.
         settings.catch(() => cache.delete(key));
         cache.set(key, settings);
@@ -113,10 +111,12 @@ export function parseSettings(raw: unknown, context: SettingsContext = {}): Infl
   }
   const path = (key: string) => resolveSettingPath(optionalString(section, key), context, key);
   const strategy = optionalString(section, 'strategy') || 'ekfac';
-  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw settingError('strategy', `expected one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
+  if (!(STRATEGIES as readonly string[]).includes(strategy))
+    throw settingError('strategy', `expected one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
   const hover = (section.hover ?? {}) as Record<string, unknown>;
   const completion = optionalString(section, 'completion') || 'firstLine';
-  if (completion !== 'firstLine' && completion !== 'full') throw settingError('completion', `expected "firstLine" or "full", got ${JSON.stringify(completion)}`);
+  if (completion !== 'firstLine' && completion !== 'full')
+    throw settingError('completion', `expected "firstLine" or "full", got ${JSON.stringify(completion)}`);
   const damping = section.damping ?? null;
   if (damping !== null && !(typeof damping === 'number' && Number.isFinite(damping) && damping >= 0)) {
     throw settingError('damping', `expected a number ≥ 0, or null for 0.1 × mean(Λ), got ${JSON.stringify(damping)}`);
@@ -181,7 +181,11 @@ export function resolveSettingPath(p: string | undefined, context: SettingsConte
   if (!p) return '';
   let path = p;
   const untrusted = context.trusted === false;
-  const refuse = (why: string) => new InfluenceLensError('UNTRUSTED', `setting ${CONFIGURATION_SECTION}.${key}: ${p} ${why}; the workspace is not trusted, so nothing is loaded from it (trust the workspace, or use a path outside it)`);
+  const refuse = (why: string) =>
+    new InfluenceLensError(
+      'UNTRUSTED',
+      `setting ${CONFIGURATION_SECTION}.${key}: ${p} ${why}; the workspace is not trusted, so nothing is loaded from it (trust the workspace, or use a path outside it)`,
+    );
   if (path === '~' || path.startsWith('~/')) path = join(homedir(), path.slice(1));
   if (path.includes('${workspaceFolder}')) {
     if (untrusted) throw refuse('is inside the workspace');
@@ -199,7 +203,8 @@ export function resolveSettingPath(p: string | undefined, context: SettingsConte
     // outside pointing in (or a workspace reached through a link) is inside too.
     const paths = [path, withLinksResolved(path)];
     const dirs = (context.workspaceDirs ?? []).flatMap((dir) => [resolve(dir), withLinksResolved(resolve(dir))]);
-    if (paths.some((q) => dirs.some((dir) => isInside(q, dir)))) throw refuse(paths[1] === path ? 'is inside the workspace' : `leads into the workspace (${paths[1]})`);
+    if (paths.some((q) => dirs.some((dir) => isInside(q, dir))))
+      throw refuse(paths[1] === path ? 'is inside the workspace' : `leads into the workspace (${paths[1]})`);
   }
   return path;
 }
@@ -213,7 +218,7 @@ export function isInside(path: string, dir: string): boolean {
 /** An absolute path with every symbolic link resolved, as far as the path exists (dangling links followed too). */
 export function withLinksResolved(path: string, depth = 0): string {
   const rest: string[] = [];
-  for (let head = path; ; ) {
+  for (let head = path; ;) {
     try {
       return join(realpathSync(head), ...rest);
     } catch {

@@ -120,9 +120,7 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
     step('2-show-backend', async (page) => {
       await runCommand(page, 'Influence Lens: Show Compute Backend');
       // .notification-fade-in-done: VS Code adds it when the toast's slide-in transition ends (a settled screenshot).
-      const toast = page
-        .locator('.notifications-toasts .notification-toast.notification-fade-in-done')
-        .filter({ hasText: 'Influence Lens: Ready on wasm' });
+      const toast = page.locator('.notifications-toasts .notification-toast.notification-fade-in-done').filter({ hasText: 'Influence Lens: Ready on wasm' });
       await toast.waitFor({ timeout: STEP_TIMEOUT });
       const message = await toast.locator('.notification-list-item-message').innerText();
       assert.match(message, /Backend: wasm \(/);
@@ -183,7 +181,10 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       const text = await hover.innerText();
       assert.match(text, /greedy completion/);
       assert.match(text, /Most harmful/);
-      assert.match(text, /From the index: [\d,]+ candidates \([\d,]+ from the gradient sketch, [\d,]+ by BM25 on the prompt and completion\) ranked by its low-rank gradients; the scores shown are exact/);
+      assert.match(
+        text,
+        /From the index: [\d,]+ candidates \([\d,]+ from the gradient sketch, [\d,]+ by BM25 on the prompt and completion\) ranked by its low-rank gradients; the scores shown are exact/,
+      );
       assert.match(text, /Show in panel/);
     }),
   );
@@ -191,17 +192,26 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
   it('"open" in the hover shows the document with each token coloured by its influence', { timeout: TEST_TIMEOUT }, () =>
     step('6-document-view', async (page) => {
       const hover = page.locator('.monaco-hover').filter({ hasText: 'Most helpful' });
-      await hover.locator('a', { hasText: /^open$/ }).first().click();
+      await hover
+        .locator('a', { hasText: /^open$/ })
+        .first()
+        .click();
       const tab = page.locator('.tabs-container .tab').filter({ hasText: /^document-\d+\.txt/ });
       await tab.first().waitFor({ timeout: STEP_TIMEOUT });
-      const editor = page.locator('.editor-group-container').filter({ has: page.locator('.tab.active', { hasText: /document-\d+\.txt/ }) }).locator('.monaco-editor');
+      const editor = page
+        .locator('.editor-group-container')
+        .filter({ has: page.locator('.tab.active', { hasText: /document-\d+\.txt/ }) })
+        .locator('.monaco-editor');
       await editor.locator('.view-line').filter({ hasText: 'Influence Lens · document' }).waitFor({ timeout: STEP_TIMEOUT });
       await page.mouse.move(0, 0); // the hover closes
       await page.keyboard.press('Escape');
       // The token colours: background decorations, which VS Code draws as .cdr boxes in the overlay layer —
       // as are word highlights, so count the boxes in our green and red. They arrive one colour level at a time.
       await page.waitForFunction(
-        () => Array.from(document.querySelectorAll('.monaco-editor .view-overlays .cdr')).filter((e) => /rgba\((46, 160, 67|248, 81, 73),/.test(getComputedStyle(e).backgroundColor)).length > 3,
+        () =>
+          Array.from(document.querySelectorAll('.monaco-editor .view-overlays .cdr')).filter((e) =>
+            /rgba\((46, 160, 67|248, 81, 73),/.test(getComputedStyle(e).backgroundColor),
+          ).length > 3,
         undefined,
         { timeout: STEP_TIMEOUT },
       );
@@ -225,17 +235,20 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
     }),
   );
 
-  it('the "Start with Influence Lens" walkthrough shows the demo, the hover and the panel steps done, and your own model not yet', { timeout: TEST_TIMEOUT }, () =>
-    step('7b-walkthrough', async (page) => {
-      await page.mouse.move(0, 0);
-      await page.keyboard.press('Escape');
-      await runCommand(page, 'View: Join All Editor Groups'); // the walkthrough at full width, as a user sees it
-      const steps = await openWalkthrough(page);
-      for (const id of ['openDemo', 'hoverSelection', 'openPanel']) {
-        await steps.filter({ has: page.locator(`[data-done-step-id$="${id}"][aria-checked="true"]`) }).waitFor({ timeout: STEP_TIMEOUT });
-      }
-      assert.equal(await steps.locator('[data-done-step-id$="ownModel"]').getAttribute('aria-checked'), 'false');
-    }),
+  it(
+    'the "Start with Influence Lens" walkthrough shows the demo, the hover and the panel steps done, and your own model not yet',
+    { timeout: TEST_TIMEOUT },
+    () =>
+      step('7b-walkthrough', async (page) => {
+        await page.mouse.move(0, 0);
+        await page.keyboard.press('Escape');
+        await runCommand(page, 'View: Join All Editor Groups'); // the walkthrough at full width, as a user sees it
+        const steps = await openWalkthrough(page);
+        for (const id of ['openDemo', 'hoverSelection', 'openPanel']) {
+          await steps.filter({ has: page.locator(`[data-done-step-id$="${id}"][aria-checked="true"]`) }).waitFor({ timeout: STEP_TIMEOUT });
+        }
+        assert.equal(await steps.locator('[data-done-step-id$="ownModel"]').getAttribute('aria-checked'), 'false');
+      }),
   );
 
   it('"Select Compute Backend…" offers auto and every backend, WebGPU among them', { timeout: TEST_TIMEOUT }, () =>
@@ -285,7 +298,9 @@ describe('VS Code in the browser (code-server + chromium)', { skip: SKIP }, () =
       // The recorder does see errors: a model that does not exist is reported, naming the path.
       const seen = (await errorNotifications(page)).length;
       editWorkspaceSettings({ 'influenceLens.model': join(run!.scratch, 'no-such-model.bin') });
-      await page.waitForFunction((n) => (window as unknown as { influenceLensErrors: Set<string> }).influenceLensErrors.size > n, seen, { timeout: READY_TIMEOUT });
+      await page.waitForFunction((n) => (window as unknown as { influenceLensErrors: Set<string> }).influenceLensErrors.size > n, seen, {
+        timeout: READY_TIMEOUT,
+      });
       assert.match((await errorNotifications(page)).slice(seen).join('\n'), /no-such-model\.bin/);
       await runCommand(page, 'Notifications: Clear All Notifications');
       const errors = await errorNotifications(page);
@@ -413,7 +428,9 @@ async function waitForStatus(page: Page, ok: (lines: string) => boolean, timeout
     // Move away and wait for the next status change before reading again (the text of the item changes with it).
     const before = await item.innerText();
     await page.mouse.move(0, 0);
-    await page.waitForFunction(([t, id]) => (document.querySelector(`[id$="${id}"]`)?.textContent ?? t) !== t, [before, STATUS_ITEM], { timeout: 30_000 }).catch(() => undefined);
+    await page
+      .waitForFunction(([t, id]) => (document.querySelector(`[id$="${id}"]`)?.textContent ?? t) !== t, [before, STATUS_ITEM], { timeout: 30_000 })
+      .catch(() => undefined);
   }
   throw new Error(`the status never satisfied the condition; last:\n${last}`);
 }
@@ -488,10 +505,17 @@ async function installExtension(r: Run, extensionsDir: string): Promise<void> {
   // The .vsix a user installs: `vsce package` (its prepublish step makes the production build), then
   // code-server's own installer.
   const vsix = join(r.scratch, 'influence-lens.vsix');
-  const packaged = spawnSync(process.execPath, [join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--allow-missing-repository', '--out', vsix], { cwd: REPO, encoding: 'utf8' });
+  const packaged = spawnSync(
+    process.execPath,
+    [join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--allow-missing-repository', '--out', vsix],
+    { cwd: REPO, encoding: 'utf8' },
+  );
   assert.equal(packaged.status, 0, `vsce package failed:\n${packaged.stdout}\n${packaged.stderr}`);
   r.serverOutput.push(`vsce package: ${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB\n`);
-  const installed = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', extensionsDir, '--install-extension', vsix], { env: scratchEnv(r), encoding: 'utf8' });
+  const installed = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', extensionsDir, '--install-extension', vsix], {
+    env: scratchEnv(r),
+    encoding: 'utf8',
+  });
   assert.equal(installed.status, 0, `code-server --install-extension failed:\n${installed.stdout}\n${installed.stderr}`);
 }
 
@@ -524,10 +548,14 @@ async function startCodeServer(r: Run): Promise<string> {
     process.execPath,
     [
       CODE_SERVER,
-      '--bind-addr', '127.0.0.1:0',
-      '--auth', 'none',
-      '--user-data-dir', r.userData,
-      '--extensions-dir', extensions,
+      '--bind-addr',
+      '127.0.0.1:0',
+      '--auth',
+      'none',
+      '--user-data-dir',
+      r.userData,
+      '--extensions-dir',
+      extensions,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',
@@ -547,9 +575,7 @@ async function startCodeServer(r: Run): Promise<string> {
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.on('error', reject);
-    child.on('exit', (code, signal) =>
-      reject(new Error(`exited (${signal ?? code}) before listening`)),
-    );
+    child.on('exit', (code, signal) => reject(new Error(`exited (${signal ?? code}) before listening`)));
   });
   const url = await withTimeout(listening, START_TIMEOUT).catch((e: Error) => {
     throw new Error(`code-server: ${e.message}\n${r.serverOutput.join('').slice(-4000)}`);
@@ -609,10 +635,7 @@ async function runCommand(page: Page, title: string, o: { opensPicker?: boolean 
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ timeout: STEP_TIMEOUT });
   await input.fill(`>${title}`);
-  await page
-    .locator('.quick-input-widget .monaco-list-row.focused')
-    .filter({ hasText: title })
-    .waitFor({ timeout: STEP_TIMEOUT });
+  await page.locator('.quick-input-widget .monaco-list-row.focused').filter({ hasText: title }).waitFor({ timeout: STEP_TIMEOUT });
   await page.keyboard.press('Enter');
   if (o.opensPicker) {
     await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: title }).waitFor({ state: 'detached', timeout: STEP_TIMEOUT });

@@ -86,7 +86,11 @@ const SEQUENCES = (): CaptureSequence[] => {
   const enc = (s: string) => [bosId(model), ...model.tokenizer.encode(s)];
   const prompt = enc('Once upon a time, there was a little girl named');
   const full = enc('Once upon a time, there was a little girl named Lily. She liked to play in the park with her dog.');
-  return [{ tokens: full }, { tokens: full.slice(0, 20), targets: full.slice(0, 20).map((_, j) => (j >= prompt.length ? 1 : 0)) }, { tokens: enc('Tom had a red ball.') }];
+  return [
+    { tokens: full },
+    { tokens: full.slice(0, 20), targets: full.slice(0, 20).map((_, j) => (j >= prompt.length ? 1 : 0)) },
+    { tokens: enc('Tom had a red ball.') },
+  ];
 };
 
 test('forward logits and greedy generation', async (t) => {
@@ -138,7 +142,8 @@ test('EK-FAC fit (covariances, eigenvalue correction) and scores', { timeout: 1_
   const cov = async (dir: string) => readStage(dir, readManifest(dir)!, 'covariance');
   const [covGpu, covCpu] = [await cov(gpuDir), await cov(wasmDir)];
   const worst = { A: 0, S: 0 };
-  for (const [name, tensor] of covCpu) worst[name.endsWith('.A') ? 'A' : 'S'] = Math.max(worst[name.endsWith('.A') ? 'A' : 'S'], relativeError(covGpu.get(name)!.data, tensor.data));
+  for (const [name, tensor] of covCpu)
+    worst[name.endsWith('.A') ? 'A' : 'S'] = Math.max(worst[name.endsWith('.A') ? 'A' : 'S'], relativeError(covGpu.get(name)!.data, tensor.data));
   check('covariance A, worst module', [worst.A], [0]);
   check('covariance S, worst module', [worst.S], [0]);
 
@@ -161,7 +166,11 @@ test('EK-FAC fit (covariances, eigenvalue correction) and scores', { timeout: 1_
   const perToken = (backend: BackendName) =>
     onPool(backend, async (pool) => {
       const scorer = await TokenScorer.create(pool, scoresCpu.factors, undefined, { priority: 'interactive' });
-      const { loss, values } = await scorer.scoreFor(scoresCpu.queries[0], SEQUENCES().map((s) => ({ tokens: s.tokens })), { priority: 'interactive' });
+      const { loss, values } = await scorer.scoreFor(
+        scoresCpu.queries[0],
+        SEQUENCES().map((s) => ({ tokens: s.tokens })),
+        { priority: 'interactive' },
+      );
       return { loss, values: values.flatMap((v) => Array.from(v)) };
     });
   const [tokGpu, tokCpu] = [await perToken('webgpu'), await perToken('wasm')];
@@ -194,7 +203,15 @@ test('index build and one index query', { timeout: 1_800_000 }, async (t) => {
     onPool(backend, async (pool) => {
       const searcher = await IndexSearcher.openOnPool(defaultIndex, { modelFingerprint: identity.model.fingerprint, factors }, pool);
       try {
-        const engine = await IndexQueryEngine.create({ pool, tokenizer: model.tokenizer, bos: bosId(model), stopIds: stopIds(model), factors, searcher, maxLen: 64 });
+        const engine = await IndexQueryEngine.create({
+          pool,
+          tokenizer: model.tokenizer,
+          bos: bosId(model),
+          stopIds: stopIds(model),
+          factors,
+          searcher,
+          maxLen: 64,
+        });
         return await engine.query({ prompt: QUERIES[0].prompt, completion: QUERIES[0].completion });
       } finally {
         await searcher.close();

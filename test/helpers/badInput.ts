@@ -36,7 +36,11 @@ export function writeCorpus(dir: string, n = 8, extra: (string | Buffer)[] = [],
   return path;
 }
 
-export function writeQueries(dir: string, queries: Record<string, unknown>[] = [{ id: 'lily', prompt: 'Once upon a time, there was a little girl named', completion: ' Lily.' }], name = 'queries.jsonl'): string {
+export function writeQueries(
+  dir: string,
+  queries: Record<string, unknown>[] = [{ id: 'lily', prompt: 'Once upon a time, there was a little girl named', completion: ' Lily.' }],
+  name = 'queries.jsonl',
+): string {
   const path = join(dir, name);
   writeFileSync(path, queries.map((q) => JSON.stringify(q)).join('\n') + '\n');
   return path;
@@ -53,7 +57,22 @@ export async function fitTiny(corpus: string, out: string, extra: string[] = [])
 }
 
 export async function scoreTiny(corpus: string, factors: string, queries: string, out: string, extra: string[] = []): Promise<CliRun> {
-  return runBounded(['score', ...modelArgs(), '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', out, '--workers', '1', '--quiet', ...extra]);
+  return runBounded([
+    'score',
+    ...modelArgs(),
+    '--corpus',
+    corpus,
+    '--factors',
+    factors,
+    '--queries',
+    queries,
+    '--out',
+    out,
+    '--workers',
+    '1',
+    '--quiet',
+    ...extra,
+  ]);
 }
 
 /** No raw ESC, BEL, CSI or carriage return reaches the terminal. */

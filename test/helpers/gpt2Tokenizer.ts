@@ -28,9 +28,7 @@ export function writeGpt2TokenizerJson(dir: string): void {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [
-      { id: GPT2_EOT_ID, content: GPT2_EOT, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true },
-    ],
+    added_tokens: [{ id: GPT2_EOT_ID, content: GPT2_EOT, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
     normalizer: null,
     pre_tokenizer: byteLevel,
     post_processor: { ...byteLevel, trim_offsets: false },

@@ -43,7 +43,16 @@ export async function indexScores(s: Setup, factorsDir: string, dir: string, que
   return withPool(s, async (pool) => {
     const common = { pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), maxLen: maxLenOf(s) };
     const prepared = await resolveQueries(queries, { ...common, stopIds: stopIds(s.model), maxNewTokens: 16 });
-    return scoreWithIndex({ ...common, corpus: { path: s.corpus }, factors, queries: prepared, indexDir: dir, modelFingerprint: identity.model.fingerprint, corpusFingerprint: identity.corpus.fingerprint, rerank });
+    return scoreWithIndex({
+      ...common,
+      corpus: { path: s.corpus },
+      factors,
+      queries: prepared,
+      indexDir: dir,
+      modelFingerprint: identity.model.fingerprint,
+      corpusFingerprint: identity.corpus.fingerprint,
+      rerank,
+    });
   });
 }
 

@@ -12,7 +12,17 @@ import { normalSampler } from './randomCheckpoint';
 
 type Json = Record<string, unknown>;
 
-const COMMON = { vocab_size: 64, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, bos_token_id: 1, eos_token_id: 2 };
+const COMMON = {
+  vocab_size: 64,
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+  bos_token_id: 1,
+  eos_token_id: 2,
+};
 
 /** One config.json per model_type, each exercising what defines its family. */
 export const FAMILY_CONFIGS: Record<string, Json> = {
@@ -27,10 +37,44 @@ export const FAMILY_CONFIGS: Record<string, Json> = {
     // original_max_position_embeddings small enough that all three bands (kept, smoothed, divided) occur at head_dim 8.
     rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
   },
-  qwen2: { ...COMMON, model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: false, sliding_window: 8, use_sliding_window: false },
-  mistral: { ...COMMON, model_type: 'mistral', architectures: ['MistralForCausalLM'], rms_norm_eps: 1e-5, rope_theta: 10000, sliding_window: 24, tie_word_embeddings: false },
-  qwen3: { ...COMMON, model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], head_dim: 16, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true },
-  phi3: { ...COMMON, model_type: 'phi3', architectures: ['Phi3ForCausalLM'], rms_norm_eps: 1e-5, rope_theta: 10000, partial_rotary_factor: 0.5, sliding_window: 48, tie_word_embeddings: false },
+  qwen2: {
+    ...COMMON,
+    model_type: 'qwen2',
+    architectures: ['Qwen2ForCausalLM'],
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    tie_word_embeddings: false,
+    sliding_window: 8,
+    use_sliding_window: false,
+  },
+  mistral: {
+    ...COMMON,
+    model_type: 'mistral',
+    architectures: ['MistralForCausalLM'],
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    sliding_window: 24,
+    tie_word_embeddings: false,
+  },
+  qwen3: {
+    ...COMMON,
+    model_type: 'qwen3',
+    architectures: ['Qwen3ForCausalLM'],
+    head_dim: 16,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    tie_word_embeddings: true,
+  },
+  phi3: {
+    ...COMMON,
+    model_type: 'phi3',
+    architectures: ['Phi3ForCausalLM'],
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    partial_rotary_factor: 0.5,
+    sliding_window: 48,
+    tie_word_embeddings: false,
+  },
   olmo2: { ...COMMON, model_type: 'olmo2', architectures: ['Olmo2ForCausalLM'], rms_norm_eps: 1e-6, rope_theta: 500000, tie_word_embeddings: false },
   cohere: { ...COMMON, model_type: 'cohere', architectures: ['CohereForCausalLM'], layer_norm_eps: 1e-5, rope_theta: 10000, logit_scale: 0.25 },
   gpt_neox: {
@@ -86,8 +130,14 @@ export function hfTensorShapes(cfg: Json): Map<string, number[]> {
     else if (type === 'cohere') s.set(p + 'input_layernorm.weight', [d]);
     else s.set(p + 'input_layernorm.weight', [d]).set(p + 'post_attention_layernorm.weight', [d]);
     if (type === 'phi3') s.set(p + 'self_attn.qkv_proj.weight', [(H + 2 * Hkv) * hd, d]);
-    else s.set(p + 'self_attn.q_proj.weight', [H * hd, d]).set(p + 'self_attn.k_proj.weight', [Hkv * hd, d]).set(p + 'self_attn.v_proj.weight', [Hkv * hd, d]);
-    if (type === 'qwen2') s.set(p + 'self_attn.q_proj.bias', [H * hd]).set(p + 'self_attn.k_proj.bias', [Hkv * hd]).set(p + 'self_attn.v_proj.bias', [Hkv * hd]);
+    else
+      s.set(p + 'self_attn.q_proj.weight', [H * hd, d])
+        .set(p + 'self_attn.k_proj.weight', [Hkv * hd, d])
+        .set(p + 'self_attn.v_proj.weight', [Hkv * hd, d]);
+    if (type === 'qwen2')
+      s.set(p + 'self_attn.q_proj.bias', [H * hd])
+        .set(p + 'self_attn.k_proj.bias', [Hkv * hd])
+        .set(p + 'self_attn.v_proj.bias', [Hkv * hd]);
     if (type === 'qwen3') s.set(p + 'self_attn.q_norm.weight', [hd]).set(p + 'self_attn.k_norm.weight', [hd]);
     if (type === 'olmo2') s.set(p + 'self_attn.q_norm.weight', [H * hd]).set(p + 'self_attn.k_norm.weight', [Hkv * hd]);
     s.set(p + 'self_attn.o_proj.weight', [d, H * hd]);
@@ -108,7 +158,13 @@ export function randomHfTensors(cfg: Json, seed: number): Map<string, HostTensor
   for (const [name, shape] of hfTensorShapes(cfg)) {
     const size = shape.reduce((a, b) => a * b, 1);
     const isNorm = /(norm|layernorm)\.weight$/.test(name);
-    const [mean, std] = isNorm ? [1, 0.05] : name.endsWith('.bias') ? [0, 0.02] : /embed|lm_head|embed_out/.test(name) ? [0, 0.1] : [0, 0.5 / Math.sqrt(shape[1])];
+    const [mean, std] = isNorm
+      ? [1, 0.05]
+      : name.endsWith('.bias')
+        ? [0, 0.02]
+        : /embed|lm_head|embed_out/.test(name)
+          ? [0, 0.1]
+          : [0, 0.5 / Math.sqrt(shape[1])];
     const data = new Float32Array(size);
     for (let i = 0; i < size; i++) data[i] = mean + std * randn();
     out.set(name, { shape, data });
@@ -123,7 +179,12 @@ const rounded = (t: HostTensor, dtype: FloatDtype): HostTensor =>
  * Writes config.json and the tensors (one model.safetensors, or `shards` files with an index) into dir;
  * returns the tensors as written (rounded to dtype).
  */
-export function writeHfCheckpoint(dir: string, cfg: Json, tensors: Map<string, HostTensor>, opts: { dtype?: FloatDtype; shards?: number } = {}): Map<string, HostTensor> {
+export function writeHfCheckpoint(
+  dir: string,
+  cfg: Json,
+  tensors: Map<string, HostTensor>,
+  opts: { dtype?: FloatDtype; shards?: number } = {},
+): Map<string, HostTensor> {
   const dtype = opts.dtype ?? 'F32';
   const shards = opts.shards ?? 1;
   mkdirSync(dir, { recursive: true });

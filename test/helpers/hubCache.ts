@@ -13,7 +13,9 @@ export function cacheSnapshot(hfHome: string, repo: string, commit: string, file
   mkdirSync(dir, { recursive: true });
   mkdirSync(join(repoDir, 'blobs'), { recursive: true });
   for (const f of files) {
-    const hash = createHash('sha256').update(readFileSync(join(DEMO_MODEL, f))).digest('hex');
+    const hash = createHash('sha256')
+      .update(readFileSync(join(DEMO_MODEL, f)))
+      .digest('hex');
     copyFileSync(join(DEMO_MODEL, f), join(repoDir, 'blobs', hash));
     symlinkSync(join('..', '..', 'blobs', hash), join(dir, f));
   }

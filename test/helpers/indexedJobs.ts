@@ -35,14 +35,19 @@ export interface PodRun {
 
 /** $(VAR) from env, $$(VAR) kept literally, unknown references left as written (Kubernetes' rules). */
 function expand(s: string, env: Record<string, string>): string {
-  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) => (m === '$$' ? '$' : name !== undefined && name in env ? env[name] : m));
+  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) =>
+    m === '$$' ? '$' : name !== undefined && name in env ? env[name] : m,
+  );
 }
 
 /**
  * Runs the Jobs in order, each once the one before has completed, like apply.sh. `onPod` may kill a pod
  * (it gets the child process and its stderr so far) to simulate a preempted node.
  */
-export async function runJobs(files: string[], hooks: { onStderr?: (pod: { job: string; index: number; attempt: number; kill: () => void }, stderr: string) => void } = {}): Promise<PodRun[]> {
+export async function runJobs(
+  files: string[],
+  hooks: { onStderr?: (pod: { job: string; index: number; attempt: number; kill: () => void }, stderr: string) => void } = {},
+): Promise<PodRun[]> {
   const pods: PodRun[] = [];
   for (const file of files) {
     const m = JSON.parse(readFileSync(file, 'utf8')) as JobManifest;

@@ -66,9 +66,7 @@ export async function withPool<T>(s: Setup, fn: (pool: ComputePool) => Promise<T
 
 export async function fit(s: Setup, strategy: Strategy, out: string, opts: { shard?: Shard; batchSize?: number; signal?: AbortSignal } = {}) {
   const identity = await identityFor(s, strategy);
-  return withPool(s, (pool) =>
-    fitFactors({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, identity, out, ...opts }),
-  );
+  return withPool(s, (pool) => fitFactors({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, identity, out, ...opts }));
 }
 
 export async function score(
@@ -81,8 +79,24 @@ export async function score(
   const factors = await loadFactors(factorsDir, { model: identity.model });
   const maxLen = factors.manifest.settings.maxLen;
   return withPool(s, async (pool) => {
-    const prepared = await resolveQueries(queries, { pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), stopIds: stopIds(s.model), maxNewTokens: 16, maxLen });
-    const out = await scoreCorpus({ pool, tokenizer: s.model.tokenizer, bos: bosId(s.model), corpus: { path: s.corpus }, factors, queries: prepared, maxLen, ...opts });
+    const prepared = await resolveQueries(queries, {
+      pool,
+      tokenizer: s.model.tokenizer,
+      bos: bosId(s.model),
+      stopIds: stopIds(s.model),
+      maxNewTokens: 16,
+      maxLen,
+    });
+    const out = await scoreCorpus({
+      pool,
+      tokenizer: s.model.tokenizer,
+      bos: bosId(s.model),
+      corpus: { path: s.corpus },
+      factors,
+      queries: prepared,
+      maxLen,
+      ...opts,
+    });
     return { ...out, factors };
   });
 }

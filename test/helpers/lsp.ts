@@ -54,7 +54,10 @@ export interface Server {
   statuses: Inbox<StatusParams>;
   messages: Inbox<{ type: number; message: string }>;
   progress: Inbox<{ token: unknown; value: { kind: string; percentage?: number; message?: string } }>;
-  diagnostics: Inbox<{ uri: string; diagnostics: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; code?: string; message: string }[] }>;
+  diagnostics: Inbox<{
+    uri: string;
+    diagnostics: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; code?: string; message: string }[];
+  }>;
   exited: Promise<number | null>;
   stderr: () => string;
   /** window/logMessage lines, for explaining a failed wait. */
@@ -76,10 +79,7 @@ export function startServer(settings: Record<string, unknown>, o: { env?: NodeJS
     throw new Error(`server exited (code ${code}) while a message was awaited; stderr:\n${stderr}`);
   });
   died.catch(() => undefined); // only waits observe it
-  const connection = createMessageConnection(
-    new StreamMessageReader(child.stdout!),
-    new StreamMessageWriter(child.stdin!),
-  );
+  const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const server: Server = {
     process: child,
     connection,
@@ -112,7 +112,6 @@ export async function changeSettings(server: Server, settings: Record<string, un
   await server.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
   return from;
 }
-
 
 /** initialize + initialized, with the capabilities a full client announces. */
 export async function initialize(server: Server, o: { rootUri?: string | null; initializationOptions?: unknown } = {}): Promise<unknown> {

@@ -63,12 +63,7 @@ export interface RandomCheckpointOptions {
   tied?: boolean;
 }
 
-export function randomCheckpoint(
-  config: ModelConfig,
-  seed: number,
-  scale = 1,
-  opts: RandomCheckpointOptions = {},
-): Checkpoint {
+export function randomCheckpoint(config: ModelConfig, seed: number, scale = 1, opts: RandomCheckpointOptions = {}): Checkpoint {
   const randn = normalSampler(seed);
   const weights: Weights = new Map();
   const fill = (name: string, shape: number[], mean: number, std: number): HostTensor => {

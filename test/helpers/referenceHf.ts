@@ -177,7 +177,10 @@ function llamaStyleLogits(cfg: Json, w: Tensors, tokens: number[]): Vec[] {
         gate = mv(w.get(p + 'mlp.gate_proj.weight'), h);
         up = mv(w.get(p + 'mlp.up_proj.weight'), h);
       }
-      return mv(w.get(p + 'mlp.down_proj.weight'), gate.map((g, i) => silu(g) * up[i]));
+      return mv(
+        w.get(p + 'mlp.down_proj.weight'),
+        gate.map((g, i) => silu(g) * up[i]),
+      );
     };
     if (type === 'olmo2') {
       const a = attn(x);
@@ -233,7 +236,11 @@ function neoxLogits(cfg: Json, w: Tensors, tokens: number[]): Vec[] {
     });
     const a = attend(q, k, v, H, H, hd).map((o) => mv(w.get(p + 'attention.dense.weight'), o, w.get(p + 'attention.dense.bias')));
     const mlp = (h: Vec) =>
-      mv(w.get(p + 'mlp.dense_4h_to_h.weight'), mv(w.get(p + 'mlp.dense_h_to_4h.weight'), h, w.get(p + 'mlp.dense_h_to_4h.bias')).map(act), w.get(p + 'mlp.dense_4h_to_h.bias'));
+      mv(
+        w.get(p + 'mlp.dense_4h_to_h.weight'),
+        mv(w.get(p + 'mlp.dense_h_to_4h.weight'), h, w.get(p + 'mlp.dense_h_to_4h.bias')).map(act),
+        w.get(p + 'mlp.dense_4h_to_h.bias'),
+      );
     if (parallel) {
       x = x.map((xt, t) => add(xt, a[t], mlp(ln(xt, p + 'post_attention_layernorm'))));
     } else {

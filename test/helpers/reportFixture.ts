@@ -68,7 +68,10 @@ function heavy(rng: Rng): number {
  * Writes `dir/results` (and `dir/corpus.jsonl` + analysis.json when `corpus` is true). Documents get
  * `documents` entries; the first query's top documents are the hostile ones.
  */
-export async function makeResultsFixture(dir: string, options: { documents?: number; queries?: FixtureQuery[]; corpus?: boolean; seed?: number } = {}): Promise<ResultsFixture> {
+export async function makeResultsFixture(
+  dir: string,
+  options: { documents?: number; queries?: FixtureQuery[]; corpus?: boolean; seed?: number } = {},
+): Promise<ResultsFixture> {
   const N = options.documents ?? 400;
   const specs = options.queries ?? FIXTURE_QUERIES;
   const withCorpus = options.corpus ?? true;
@@ -83,7 +86,14 @@ export async function makeResultsFixture(dir: string, options: { documents?: num
     if (h >= 0) return HOSTILE_TEXTS[h];
     return `${sources[d]} document ${d}: ${['the capital of Italy is Rome', 'x = 3 so 2x = 6', 'the river Nile flows north', 'once upon a time there was a cat', 'what is 3 * 3? 9'][d % 5]}.`;
   });
-  const documents: ResultsDocument[] = ids.map((id, d) => ({ index: d, id, source: sources[d], tokens: 10 + (d % 50), file: corpus ?? 'corpus.jsonl', line: d + 1 }));
+  const documents: ResultsDocument[] = ids.map((id, d) => ({
+    index: d,
+    id,
+    source: sources[d],
+    tokens: 10 + (d % 50),
+    file: corpus ?? 'corpus.jsonl',
+    line: d + 1,
+  }));
   const queries: ResultsQuery[] = specs.map((q, i) => ({
     id: q.id,
     kind: q.kind,
@@ -116,7 +126,13 @@ export async function makeResultsFixture(dir: string, options: { documents?: num
     tool: 'influence-lens test',
     createdAt: '2026-01-01T00:00:00.000Z',
     model: { path: 'model', fingerprint: 'm', architecture: 'llama' },
-    corpus: { path: corpus ?? 'corpus.jsonl', fingerprint: corpus ? await corpusFingerprint({ path: corpus }) : 'c', documents: N, skipped: 0, skippedIssues: [] },
+    corpus: {
+      path: corpus ?? 'corpus.jsonl',
+      fingerprint: corpus ? await corpusFingerprint({ path: corpus }) : 'c',
+      documents: N,
+      skipped: 0,
+      skippedIssues: [],
+    },
     factors: { path: 'factors', strategy: 'ekfac', fisher: 'sampled', documents: N, tokens: 10 * N },
     strategy: 'ekfac',
     damping: { 'layers.0.mlp.down': 1e-3 },

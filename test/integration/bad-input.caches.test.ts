@@ -47,25 +47,33 @@ async function withEdited(file: string, edit: () => void, check: () => Promise<v
   }
 }
 
-test('an edited factor manifest (Λ document count, maxLen, strategy) is refused naming it; restored, scores are as before', { skip: SKIP_NO_SHARED }, async () => {
-  const manifest = join(factors, 'manifest.json');
-  const edits: [string, (m: Record<string, unknown>) => void][] = [
-    ['Λ documents', (m) => ((m.stages as { lambda: { documents: number } }).lambda.documents *= 10)],
-    ['maxLen', (m) => ((m.settings as { maxLen: number }).maxLen = 24)],
-    ['strategy', (m) => ((m.settings as { strategy: string }).strategy = 'diagonal')],
-  ];
-  for (const [what, edit] of edits) {
-    const out = join(dir, `edited-${what.replace(/\W/g, '')}`);
-    await withEdited(manifest, () => editJson(manifest, edit), async () => {
-      const r = await scoreTiny(corpus, factors, queries, out);
-      assertRefused(r, 1, manifest, 'does not match its metadata checksum');
-      assert.ok(!existsSync(join(out, 'results.json')), `${what}: no results written`);
-    });
-  }
-  const out = join(dir, 'restored');
-  assert.equal((await scoreTiny(corpus, factors, queries, out)).code, 0);
-  assert.deepEqual(readResults(out).scores, baseline);
-});
+test(
+  'an edited factor manifest (Λ document count, maxLen, strategy) is refused naming it; restored, scores are as before',
+  { skip: SKIP_NO_SHARED },
+  async () => {
+    const manifest = join(factors, 'manifest.json');
+    const edits: [string, (m: Record<string, unknown>) => void][] = [
+      ['Λ documents', (m) => ((m.stages as { lambda: { documents: number } }).lambda.documents *= 10)],
+      ['maxLen', (m) => ((m.settings as { maxLen: number }).maxLen = 24)],
+      ['strategy', (m) => ((m.settings as { strategy: string }).strategy = 'diagonal')],
+    ];
+    for (const [what, edit] of edits) {
+      const out = join(dir, `edited-${what.replace(/\W/g, '')}`);
+      await withEdited(
+        manifest,
+        () => editJson(manifest, edit),
+        async () => {
+          const r = await scoreTiny(corpus, factors, queries, out);
+          assertRefused(r, 1, manifest, 'does not match its metadata checksum');
+          assert.ok(!existsSync(join(out, 'results.json')), `${what}: no results written`);
+        },
+      );
+    }
+    const out = join(dir, 'restored');
+    assert.equal((await scoreTiny(corpus, factors, queries, out)).code, 0);
+    assert.deepEqual(readResults(out).scores, baseline);
+  },
+);
 
 test('factors written before manifests had checksums are refused with what to do', { skip: SKIP_NO_SHARED }, async () => {
   const manifest = join(factors, 'manifest.json');
@@ -87,18 +95,30 @@ test('analyze refuses a results.json with an edited nllNats; scores.f32 and old 
   const results = join(dir, 'to-analyze');
   assert.equal((await scoreTiny(corpus, factors, queries, results)).code, 0);
   const json = join(results, 'results.json');
-  await withEdited(json, () => editJson(json, (r) => ((r.queries as { nllNats: number }[])[0].nllNats = 0.001)), async () => {
-    const r = await runBounded(['analyze', '--results', results, '--permutations', '10']);
-    assertRefused(r, 1, json, 'metadata checksum');
-    assert.ok(!existsSync(join(results, 'analysis.json')), 'no analysis written');
-  });
-  await withEdited(json, () => editJson(json, (r) => (r.version = 1)), async () => {
-    assertRefused(await runBounded(['analyze', '--results', results]), 1, json, 'run score again');
-  });
+  await withEdited(
+    json,
+    () => editJson(json, (r) => ((r.queries as { nllNats: number }[])[0].nllNats = 0.001)),
+    async () => {
+      const r = await runBounded(['analyze', '--results', results, '--permutations', '10']);
+      assertRefused(r, 1, json, 'metadata checksum');
+      assert.ok(!existsSync(join(results, 'analysis.json')), 'no analysis written');
+    },
+  );
+  await withEdited(
+    json,
+    () => editJson(json, (r) => (r.version = 1)),
+    async () => {
+      assertRefused(await runBounded(['analyze', '--results', results]), 1, json, 'run score again');
+    },
+  );
   const scores = join(results, 'scores.f32');
-  await withEdited(scores, () => writeFileSync(scores, Buffer.from(readFileSync(scores).map((b, i) => (i === 5 ? b ^ 0x40 : b)))), async () => {
-    assertRefused(await runBounded(['analyze', '--results', results]), 1, scores, 'does not match its hash');
-  });
+  await withEdited(
+    scores,
+    () => writeFileSync(scores, Buffer.from(readFileSync(scores).map((b, i) => (i === 5 ? b ^ 0x40 : b)))),
+    async () => {
+      assertRefused(await runBounded(['analyze', '--results', results]), 1, scores, 'does not match its hash');
+    },
+  );
   const ok = await runBounded(['analyze', '--results', results, '--permutations', '10', '--quiet']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(existsSync(join(results, 'analysis.json')));
@@ -114,20 +134,32 @@ test('merge --factors verifies every shard: a flipped bit, an edited record and 
   const record = join(sharded, 'shards', second.file.replace('.safetensors', '.json'));
 
   // One flipped bit in the data of shard 1/2 (it used to merge into covariances of 1e38, exit 0).
-  await withEdited(data, () => {
-    const bytes = readFileSync(data);
-    bytes[bytes.length - 3] ^= 0x40;
-    writeFileSync(data, bytes);
-  }, async () => {
-    assertRefused(await runBounded(['merge', '--factors', sharded]), 1, data, 'does not match the hash in its record');
-    assert.equal(readManifest(sharded)?.stages.covariance, undefined, 'nothing merged');
-  });
-  await withEdited(record, () => editJson(record, (r) => ((r.documents as number) += 1)), async () => {
-    assertRefused(await runBounded(['merge', '--factors', sharded]), 1, record, 'metadata checksum');
-  });
+  await withEdited(
+    data,
+    () => {
+      const bytes = readFileSync(data);
+      bytes[bytes.length - 3] ^= 0x40;
+      writeFileSync(data, bytes);
+    },
+    async () => {
+      assertRefused(await runBounded(['merge', '--factors', sharded]), 1, data, 'does not match the hash in its record');
+      assert.equal(readManifest(sharded)?.stages.covariance, undefined, 'nothing merged');
+    },
+  );
+  await withEdited(
+    record,
+    () => editJson(record, (r) => ((r.documents as number) += 1)),
+    async () => {
+      assertRefused(await runBounded(['merge', '--factors', sharded]), 1, record, 'metadata checksum');
+    },
+  );
 
   // Sums that overflow float32: both shards rewritten (hashes and all) with values near its maximum.
-  const copies = listShards(sharded, 'covariance').map((r) => ({ r, json: join(sharded, 'shards', r.file.replace('.safetensors', '.json')), st: join(sharded, 'shards', r.file) }));
+  const copies = listShards(sharded, 'covariance').map((r) => ({
+    r,
+    json: join(sharded, 'shards', r.file.replace('.safetensors', '.json')),
+    st: join(sharded, 'shards', r.file),
+  }));
   const saved = copies.map((c) => [readFileSync(c.json), readFileSync(c.st)] as const);
   const manifest = readManifest(sharded)!;
   for (const c of copies) {
@@ -154,12 +186,19 @@ test('an edited index manifest is refused naming it; the intact index scores', {
   const viaIndex = (out: string) => scoreTiny(corpus, factors, queries, out, ['--index', index]);
   const copy = join(dir, 'index-manifest.json');
   copyFileSync(manifest, copy);
-  for (const edit of [(m: Record<string, unknown>) => ((m.modules as { kS: number }[])[0].kS += 1), (m: Record<string, unknown>) => ((m.sketch as { size: string }).size = '32x32')]) {
+  for (const edit of [
+    (m: Record<string, unknown>) => ((m.modules as { kS: number }[])[0].kS += 1),
+    (m: Record<string, unknown>) => ((m.sketch as { size: string }).size = '32x32'),
+  ]) {
     const out = join(dir, 'index-scored-bad');
-    await withEdited(manifest, () => editJson(manifest, edit), async () => {
-      assertRefused(await viaIndex(out), 1, manifest, 'metadata checksum');
-      assert.ok(!existsSync(join(out, 'results.json')));
-    });
+    await withEdited(
+      manifest,
+      () => editJson(manifest, edit),
+      async () => {
+        assertRefused(await viaIndex(out), 1, manifest, 'metadata checksum');
+        assert.ok(!existsSync(join(out, 'results.json')));
+      },
+    );
   }
   assert.equal(sha256(manifest), sha256(copy));
   const ok = await viaIndex(join(dir, 'index-scored'));

@@ -32,7 +32,12 @@ after(() => dir && rmSync(dir, { recursive: true, force: true }));
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 
 test('JSONL lines that are not UTF-8 are reported as file:line, skipped, and counted in factors and results', { skip: SKIP_NO_SHARED }, async () => {
-  const corpus = writeCorpus(dir, 6, [latin1('{"text": "Le caf\u00e9 \u00e9tait ferm\u00e9."}'), Buffer.from([0x7b, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])], 'mixed.jsonl');
+  const corpus = writeCorpus(
+    dir,
+    6,
+    [latin1('{"text": "Le caf\u00e9 \u00e9tait ferm\u00e9."}'), Buffer.from([0x7b, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
+    'mixed.jsonl',
+  );
   const fitted = join(dir, 'mixed-factors');
   const fit = await runBounded(['fit', ...modelArgs(), '--corpus', corpus, '--out', fitted, '--workers', '1', '--max-len', '32']);
   assert.equal(fit.code, 0, fit.stderr);
@@ -78,18 +83,33 @@ test('a folder corpus skips Latin-1 and binary files, naming each, and counts th
 test('a .txt corpus skips the story holding bytes that are not UTF-8, at its line', { skip: SKIP_NO_SHARED }, async () => {
   const txt = join(dir, 'stories.txt');
   const texts = storyLines(3).map((l) => (JSON.parse(l) as { text: string }).text.replace(/\n/g, ' '));
-  writeFileSync(txt, Buffer.concat([Buffer.from(`${texts[0]}\n<|endoftext|>\n`), latin1('Un caf\u00e9.\n'), Buffer.from(`<|endoftext|>\n${texts[1]}\n<|endoftext|>\n${texts[2]}\n`)]));
+  writeFileSync(
+    txt,
+    Buffer.concat([
+      Buffer.from(`${texts[0]}\n<|endoftext|>\n`),
+      latin1('Un caf\u00e9.\n'),
+      Buffer.from(`<|endoftext|>\n${texts[1]}\n<|endoftext|>\n${texts[2]}\n`),
+    ]),
+  );
   const out = join(dir, 'txt-results');
   const r = await scoreTiny(txt, factors, queries, out);
   assert.equal(r.code, 0, r.stderr);
   const { results } = readResults(out);
   assert.equal(results.documents.length, 3);
-  assert.deepEqual(results.corpus.skippedIssues.map((i) => [i.line, i.reason]), [[3, 'not valid UTF-8 text; the document holding it is skipped']]);
+  assert.deepEqual(
+    results.corpus.skippedIssues.map((i) => [i.line, i.reason]),
+    [[3, 'not valid UTF-8 text; the document holding it is skipped']],
+  );
 });
 
 test('escape and OSC sequences in corpus text, ids and sources are shown, not sent to the terminal', { skip: SKIP_NO_SHARED }, async () => {
   const evil = '\u001b]0;pwned\u0007\u001b[2J\u009b31m';
-  const corpus = writeCorpus(dir, 3, [JSON.stringify({ id: `id${evil}`, source: `src${evil}`, text: `Lily was a little girl named Lily.${evil} Lily.` })], 'evil.jsonl');
+  const corpus = writeCorpus(
+    dir,
+    3,
+    [JSON.stringify({ id: `id${evil}`, source: `src${evil}`, text: `Lily was a little girl named Lily.${evil} Lily.` })],
+    'evil.jsonl',
+  );
   const r = await scoreTiny(corpus, factors, queries, join(dir, 'evil-results'), ['--top', '4']);
   assert.equal(r.code, 0, r.stderr);
   assertNoRawControls(r.stdout + r.stderr, 'score --top');

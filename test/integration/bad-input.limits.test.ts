@@ -18,7 +18,10 @@ test('every usage error exits 2 with our own sentence, before any model is opene
   const fit = (...more: string[]) => ['fit', ...modelArgs(), '--corpus', corpus, '--out', `${dir}/f`, ...more];
   const cases: [string[], string][] = [
     [['generate', ...modelArgs(), '--max-tokens', '-5'], '--max-tokens must be an integer ≥ 1, got "-5"'],
-    [['score', ...modelArgs(), '--damping', '-1e-3', '--corpus', corpus, '--factors', dir, '--queries', corpus, '--out', `${dir}/r`], '--damping must be a non-negative number, got "-1e-3"'],
+    [
+      ['score', ...modelArgs(), '--damping', '-1e-3', '--corpus', corpus, '--factors', dir, '--queries', corpus, '--out', `${dir}/r`],
+      '--damping must be a non-negative number, got "-1e-3"',
+    ],
     [['generate', ...modelArgs(), '--max-tokens'], '--max-tokens needs a value'],
     [fit('--out', '--quiet'), '--out needs a value (a value that starts with "-" is written --out=VALUE)'],
     [['generate', ...modelArgs(), '--frobnicate', '3'], 'unknown option --frobnicate'],
@@ -66,5 +69,8 @@ test('--damping 1e300 (every score 0, no warning) is refused before any work; a 
   const ok = await scoreTiny(corpus, factors, queries, out, ['--damping', '1e3']);
   assert.equal(ok.code, 0, ok.stderr);
   const { scores } = readResults(out);
-  assert.ok(scores.some((x) => x !== 0), 'the scores are not all 0');
+  assert.ok(
+    scores.some((x) => x !== 0),
+    'the scores are not all 0',
+  );
 });

@@ -15,18 +15,22 @@ const SYSTEM_FILE = '/etc/passwd';
 /** The first bytes of the system file, which no message may show. */
 const firstBytes = () => readFileSync(SYSTEM_FILE, 'utf8').slice(0, 6);
 
-test('a results.json linked to a system file: exit 1 naming it, none of its bytes shown, no analysis.json; a good folder then analyses', { skip: !existsSync(SYSTEM_FILE) && `${SYSTEM_FILE} is absent` }, async (t) => {
-  const dir = scratch(t, 'il-bad-links-');
-  const linked = join(dir, 'linked');
-  mkdirSync(linked);
-  symlinkSync(SYSTEM_FILE, join(linked, 'results.json'));
-  const r = await runBounded(['analyze', '--results', linked]);
-  assertRefused(r, 1, join(linked, 'results.json'), 'malformed JSON');
-  assert.ok(!r.stderr.includes(firstBytes()) && !r.stdout.includes(firstBytes()), `the file's bytes were shown: ${r.stderr}`);
-  assert.ok(!existsSync(join(linked, 'analysis.json')));
+test(
+  'a results.json linked to a system file: exit 1 naming it, none of its bytes shown, no analysis.json; a good folder then analyses',
+  { skip: !existsSync(SYSTEM_FILE) && `${SYSTEM_FILE} is absent` },
+  async (t) => {
+    const dir = scratch(t, 'il-bad-links-');
+    const linked = join(dir, 'linked');
+    mkdirSync(linked);
+    symlinkSync(SYSTEM_FILE, join(linked, 'results.json'));
+    const r = await runBounded(['analyze', '--results', linked]);
+    assertRefused(r, 1, join(linked, 'results.json'), 'malformed JSON');
+    assert.ok(!r.stderr.includes(firstBytes()) && !r.stdout.includes(firstBytes()), `the file's bytes were shown: ${r.stderr}`);
+    assert.ok(!existsSync(join(linked, 'analysis.json')));
 
-  const good = await makeResultsFixture(join(dir, 'good'));
-  const ok = await runBounded(['analyze', '--results', good.results, '--permutations', '20']);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.ok(existsSync(join(good.results, 'analysis.json')));
-});
+    const good = await makeResultsFixture(join(dir, 'good'));
+    const ok = await runBounded(['analyze', '--results', good.results, '--permutations', '20']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(existsSync(join(good.results, 'analysis.json')));
+  },
+);

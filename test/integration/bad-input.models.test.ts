@@ -38,7 +38,10 @@ test('a model, tokenizer or config that is a FIFO or a device is refused at once
 
 test('NaN or infinite weights are refused at load, naming the tensor and the file', { skip: SKIP_NO_SHARED }, async (t) => {
   const dir = scratch(t);
-  for (const [tensor, value] of [['layers.2.w1', NaN], ['embed', Infinity]] as const) {
+  for (const [tensor, value] of [
+    ['layers.2.w1', NaN],
+    ['embed', Infinity],
+  ] as const) {
     const checkpoint = readLlama2c(STORIES260K());
     const data = Float32Array.from(checkpoint.weights.get(tensor)!.data);
     data[17] = value;
@@ -192,16 +195,20 @@ test('finite weights whose forward pass overflows are refused by loss and genera
   assert.equal(ok.code, 0, ok.stderr);
 });
 
-test('a model that predicts text no better than chance is warned about, naming the likely causes; trained ones are not', { skip: SKIP_NO_SHARED }, async (t) => {
-  const dir = scratch(t);
-  const random = await loss(goodGpt2(dir));
-  assert.equal(random.code, 0, random.stderr);
-  assert.match(random.stderr, /warning: .*good: the loss of plain English sentences is [\d.]+ nats per token, no better than chance among 50257 tokens/);
-  assert.match(random.stderr, /another family \(it says gpt2\), a tokenizer of another model, or weights stored transposed/);
-  // Trained models, the demo one on other text than the probes (its loss there is above ln(vocab), but ordered text still wins).
-  for (const args of [[STORIES260K(), '--tokenizer', TOK512()], ['demo/model']]) {
-    const r = await loss(args[0], ...args.slice(1));
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stderr, /warning/, r.stderr);
-  }
-});
+test(
+  'a model that predicts text no better than chance is warned about, naming the likely causes; trained ones are not',
+  { skip: SKIP_NO_SHARED },
+  async (t) => {
+    const dir = scratch(t);
+    const random = await loss(goodGpt2(dir));
+    assert.equal(random.code, 0, random.stderr);
+    assert.match(random.stderr, /warning: .*good: the loss of plain English sentences is [\d.]+ nats per token, no better than chance among 50257 tokens/);
+    assert.match(random.stderr, /another family \(it says gpt2\), a tokenizer of another model, or weights stored transposed/);
+    // Trained models, the demo one on other text than the probes (its loss there is above ln(vocab), but ordered text still wins).
+    for (const args of [[STORIES260K(), '--tokenizer', TOK512()], ['demo/model']]) {
+      const r = await loss(args[0], ...args.slice(1));
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning/, r.stderr);
+    }
+  },
+);

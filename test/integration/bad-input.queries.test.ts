@@ -44,7 +44,20 @@ test('a query file that is a FIFO or a character device is refused at once', { s
 
 test('control sequences in query ids, prompts, completions, tasks and answers reach the terminal escaped', { skip: SKIP_NO_SHARED }, async () => {
   const evil = '\u001b]2;owned\u0007\u001b[1A\r';
-  const queries = writeQueries(dir, [{ id: `q${evil}`, prompt: `Once upon a time${evil}, there was a girl named`, completion: ` Lily.${evil}`, kind: 'factual', task: `t${evil}`, answer: `Lily${evil}` }], 'evil.jsonl');
+  const queries = writeQueries(
+    dir,
+    [
+      {
+        id: `q${evil}`,
+        prompt: `Once upon a time${evil}, there was a girl named`,
+        completion: ` Lily.${evil}`,
+        kind: 'factual',
+        task: `t${evil}`,
+        answer: `Lily${evil}`,
+      },
+    ],
+    'evil.jsonl',
+  );
   const out = join(dir, 'r-evil');
   const r = await scoreTiny(corpus, factors, queries, out, ['--top', '3', '--max-len', '128']);
   assert.equal(r.code, 0, r.stderr);
@@ -65,23 +78,42 @@ test('a malformed query is refused at file:line; the fixed file scores', { skip:
   assert.equal(ok.code, 0, ok.stderr);
 });
 
-test('a JSONL completion of only whitespace is refused at file:line, as .infq refuses it; nothing is left; a real completion scores', { skip: SKIP_NO_SHARED }, async () => {
-  const queries = join(dir, 'blank-completion.jsonl');
-  const out = join(dir, 'blank', 'results');
-  for (const completion of ['   ', '\n\t ']) {
-    writeFileSync(queries, `{"prompt": "Once upon a time"}\n${JSON.stringify({ prompt: 'Lily went to the', completion })}\n`);
-    assertRefused(await scoreTiny(corpus, factors, queries, out), 1, `${queries}:2`, '"completion" is only whitespace');
-    assert.ok(!existsSync(join(dir, 'blank')), 'no results folder is left');
-  }
-  writeFileSync(queries, `{"prompt": "Once upon a time"}\n${JSON.stringify({ prompt: 'Lily went to the', completion: ' park.' })}\n`);
-  const ok = await scoreTiny(corpus, factors, queries, out);
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.deepEqual(readResults(out).results.queries.map((q) => q.completion.trim() !== ''), [true, true]);
-});
+test(
+  'a JSONL completion of only whitespace is refused at file:line, as .infq refuses it; nothing is left; a real completion scores',
+  { skip: SKIP_NO_SHARED },
+  async () => {
+    const queries = join(dir, 'blank-completion.jsonl');
+    const out = join(dir, 'blank', 'results');
+    for (const completion of ['   ', '\n\t ']) {
+      writeFileSync(queries, `{"prompt": "Once upon a time"}\n${JSON.stringify({ prompt: 'Lily went to the', completion })}\n`);
+      assertRefused(await scoreTiny(corpus, factors, queries, out), 1, `${queries}:2`, '"completion" is only whitespace');
+      assert.ok(!existsSync(join(dir, 'blank')), 'no results folder is left');
+    }
+    writeFileSync(queries, `{"prompt": "Once upon a time"}\n${JSON.stringify({ prompt: 'Lily went to the', completion: ' park.' })}\n`);
+    const ok = await scoreTiny(corpus, factors, queries, out);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(
+      readResults(out).results.queries.map((q) => q.completion.trim() !== ''),
+      [true, true],
+    );
+  },
+);
 
 test('an .infq file with CR-only line endings is read line by line (it was one line), errors at their line', { skip: SKIP_NO_SHARED }, async () => {
   const file = join(dir, 'old-mac.infq');
-  const lines = ['# written on an old Mac', '=== lily', 'kind: factual', '--- prompt', 'Once upon a time, there was a little girl named', '--- completion', ' Lily.', '', '=== park', '--- prompt', 'One day, Tom went to the'];
+  const lines = [
+    '# written on an old Mac',
+    '=== lily',
+    'kind: factual',
+    '--- prompt',
+    'Once upon a time, there was a little girl named',
+    '--- completion',
+    ' Lily.',
+    '',
+    '=== park',
+    '--- prompt',
+    'One day, Tom went to the',
+  ];
   writeFileSync(file, [...lines.slice(0, 9), '--- nonsense', ...lines.slice(9)].join('\r'));
   const out = join(dir, 'r-cr');
   assertRefused(await scoreTiny(corpus, factors, file, out), 1, `${file}:10`, 'unknown section "nonsense"');
@@ -90,14 +122,23 @@ test('an .infq file with CR-only line endings is read line by line (it was one l
   const ok = await scoreTiny(corpus, factors, file, out, ['--max-new-tokens', '4']);
   assert.equal(ok.code, 0, ok.stderr);
   const q = readResults(out).results.queries;
-  assert.deepEqual(q.map((x) => x.id), ['lily', 'park']);
+  assert.deepEqual(
+    q.map((x) => x.id),
+    ['lily', 'park'],
+  );
   assert.equal(q[0].prompt, 'Once upon a time, there was a little girl named');
   assert.equal(q[0].completion, ' Lily.');
   assert.equal(q[0].kind, 'factual');
   // A CR-only JSONL file too.
   const jsonl = join(dir, 'old-mac.jsonl');
-  writeFileSync(jsonl, '{"id": "a", "prompt": "Once upon a time", "completion": " there"}\r{"id": "b", "prompt": "Lily went to the", "completion": " park."}\r');
+  writeFileSync(
+    jsonl,
+    '{"id": "a", "prompt": "Once upon a time", "completion": " there"}\r{"id": "b", "prompt": "Lily went to the", "completion": " park."}\r',
+  );
   const j = await scoreTiny(corpus, factors, jsonl, join(dir, 'r-cr-jsonl'));
   assert.equal(j.code, 0, j.stderr);
-  assert.deepEqual(readResults(join(dir, 'r-cr-jsonl')).results.queries.map((x) => x.id), ['a', 'b']);
+  assert.deepEqual(
+    readResults(join(dir, 'r-cr-jsonl')).results.queries.map((x) => x.id),
+    ['a', 'b'],
+  );
 });

@@ -64,7 +64,9 @@ test('bad model paths leave the language server responsive', { skip: SKIP_NO_SHA
 async function commandError(server: Server, command: string, args: unknown[], token?: CancellationToken): Promise<{ code: number; message: string }> {
   const params = { command, arguments: args };
   try {
-    await (token ? server.connection.sendRequest('workspace/executeCommand', params, token) : server.connection.sendRequest('workspace/executeCommand', params));
+    await (token
+      ? server.connection.sendRequest('workspace/executeCommand', params, token)
+      : server.connection.sendRequest('workspace/executeCommand', params));
   } catch (e) {
     assert.ok(e instanceof ResponseError, String(e));
     return { code: e.code, message: e.message };
@@ -72,140 +74,162 @@ async function commandError(server: Server, command: string, args: unknown[], to
   assert.fail(`${command} ${JSON.stringify(args)} succeeded`);
 }
 
-test('runBatch reads query files with the checked reader; cancelled batches and hovers answer RequestCancelled', { skip: SKIP_NO_SHARED, timeout: 300_000 }, async (t) => {
-  const dir = scratch(t, 'il-bad-batch-');
-  const storage = join(dir, 'storage');
-  const settings = { backend: 'wasm', workers: 1, model: STORIES260K(), tokenizer: TOK512(), corpus: writeCorpus(dir, 8), factors: join(dir, 'factors'), maxLength: 32, maxNewTokens: 8 };
-  const server = startServer(settings);
-  t.after(() => {
-    server.connection.dispose();
-    if (server.process.exitCode === null) server.process.kill();
-  });
-  await initialize(server, { rootUri: pathToFileURL(dir).href, initializationOptions: { storageDir: storage, trusted: true } });
-  await server.statuses.next((s) => s.state === 'ready' && s.model !== undefined);
-  const batch = (uri: string, token?: CancellationToken) => commandError(server, SERVER_COMMANDS.runBatch, [{ uri }], token);
+test(
+  'runBatch reads query files with the checked reader; cancelled batches and hovers answer RequestCancelled',
+  { skip: SKIP_NO_SHARED, timeout: 300_000 },
+  async (t) => {
+    const dir = scratch(t, 'il-bad-batch-');
+    const storage = join(dir, 'storage');
+    const settings = {
+      backend: 'wasm',
+      workers: 1,
+      model: STORIES260K(),
+      tokenizer: TOK512(),
+      corpus: writeCorpus(dir, 8),
+      factors: join(dir, 'factors'),
+      maxLength: 32,
+      maxNewTokens: 8,
+    };
+    const server = startServer(settings);
+    t.after(() => {
+      server.connection.dispose();
+      if (server.process.exitCode === null) server.process.kill();
+    });
+    await initialize(server, { rootUri: pathToFileURL(dir).href, initializationOptions: { storageDir: storage, trusted: true } });
+    await server.statuses.next((s) => s.state === 'ready' && s.model !== undefined);
+    const batch = (uri: string, token?: CancellationToken) => commandError(server, SERVER_COMMANDS.runBatch, [{ uri }], token);
 
-  await t.test('a FIFO, a device, a huge file, a missing file and bad URIs: InvalidRequest naming each, at once', async () => {
-    const fifo = join(dir, 'queries.infq');
-    execFileSync('mkfifo', [fifo]);
-    const link = join(dir, 'link.infq');
-    symlinkSync(fifo, link);
-    // A query file linked to a system file (standing in for /etc/shadow): named, none of its bytes shown.
-    const system = join(dir, 'system.jsonl');
-    symlinkSync('/etc/passwd', system);
-    const huge = join(dir, 'huge.infq');
-    closeSync(openSync(huge, 'w'));
-    truncateSync(huge, 3 * 2 ** 30); // sparse: 3 GiB that take no disk
-    // Five at once on the FIFO (each blocked read used to hold one of libuv's four threads for ever).
-    const onFifo = await Promise.all(Array.from({ length: 5 }, () => batch(pathToFileURL(fifo).href)));
-    for (const e of onFifo) {
-      assert.equal(e.code, ErrorCodes.InvalidRequest);
-      assert.ok(e.message.includes(fifo) && /FIFO/.test(e.message), e.message);
-    }
-    const cases: [string, string, RegExp][] = [
-      [pathToFileURL(link).href, link, /FIFO/],
-      ['file:///dev/zero', '/dev/zero', /character device/],
-      [pathToFileURL(huge).href, huge, /3221225472 bytes, more than/],
-      [pathToFileURL(join(dir, 'missing.infq')).href, join(dir, 'missing.infq'), /does not exist/],
-      ['file://fileserver/share/q.infq', 'file://fileserver/share/q.infq', /on the host "fileserver"; only local files/],
-      [`${pathToFileURL(dir).href}/q%00.infq`, `${pathToFileURL(dir).href}/q%00.infq`, /encoded NUL/],
-      ['untitled:Untitled-1', 'untitled:Untitled-1', /not a file: URI and no open document/],
-      [pathToFileURL(system).href, `${system}:1`, /invalid JSON: unexpected character/],
-    ];
-    for (const [uri, names, says] of cases) {
-      const e = await batch(uri);
-      assert.equal(e.code, ErrorCodes.InvalidRequest, `${uri}: ${e.message}`);
-      assert.ok(e.message.includes(names) && says.test(e.message), e.message);
-      assert.doesNotMatch(e.message, /ENOENT|ERR_|Invalid string length|TypeError|root:/);
-    }
-    assert.ok(!existsSync(join(storage, 'results')), 'no results folder was started');
-    // Still answering, and shutdown would be too (the FIFO holds no thread).
-    assert.equal((await server.connection.sendRequest(BackendInfoRequest.type)).state, 'ready');
-  });
+    await t.test('a FIFO, a device, a huge file, a missing file and bad URIs: InvalidRequest naming each, at once', async () => {
+      const fifo = join(dir, 'queries.infq');
+      execFileSync('mkfifo', [fifo]);
+      const link = join(dir, 'link.infq');
+      symlinkSync(fifo, link);
+      // A query file linked to a system file (standing in for /etc/shadow): named, none of its bytes shown.
+      const system = join(dir, 'system.jsonl');
+      symlinkSync('/etc/passwd', system);
+      const huge = join(dir, 'huge.infq');
+      closeSync(openSync(huge, 'w'));
+      truncateSync(huge, 3 * 2 ** 30); // sparse: 3 GiB that take no disk
+      // Five at once on the FIFO (each blocked read used to hold one of libuv's four threads for ever).
+      const onFifo = await Promise.all(Array.from({ length: 5 }, () => batch(pathToFileURL(fifo).href)));
+      for (const e of onFifo) {
+        assert.equal(e.code, ErrorCodes.InvalidRequest);
+        assert.ok(e.message.includes(fifo) && /FIFO/.test(e.message), e.message);
+      }
+      const cases: [string, string, RegExp][] = [
+        [pathToFileURL(link).href, link, /FIFO/],
+        ['file:///dev/zero', '/dev/zero', /character device/],
+        [pathToFileURL(huge).href, huge, /3221225472 bytes, more than/],
+        [pathToFileURL(join(dir, 'missing.infq')).href, join(dir, 'missing.infq'), /does not exist/],
+        ['file://fileserver/share/q.infq', 'file://fileserver/share/q.infq', /on the host "fileserver"; only local files/],
+        [`${pathToFileURL(dir).href}/q%00.infq`, `${pathToFileURL(dir).href}/q%00.infq`, /encoded NUL/],
+        ['untitled:Untitled-1', 'untitled:Untitled-1', /not a file: URI and no open document/],
+        [pathToFileURL(system).href, `${system}:1`, /invalid JSON: unexpected character/],
+      ];
+      for (const [uri, names, says] of cases) {
+        const e = await batch(uri);
+        assert.equal(e.code, ErrorCodes.InvalidRequest, `${uri}: ${e.message}`);
+        assert.ok(e.message.includes(names) && says.test(e.message), e.message);
+        assert.doesNotMatch(e.message, /ENOENT|ERR_|Invalid string length|TypeError|root:/);
+      }
+      assert.ok(!existsSync(join(storage, 'results')), 'no results folder was started');
+      // Still answering, and shutdown would be too (the FIFO holds no thread).
+      assert.equal((await server.connection.sendRequest(BackendInfoRequest.type)).state, 'ready');
+    });
 
-  const queries = (id: string) => `=== ${id}\n--- prompt\nOnce upon a time, there was a little girl named\n--- completion\n Lily.\n`;
-  const results = join(storage, 'results');
+    const queries = (id: string) => `=== ${id}\n--- prompt\nOnce upon a time, there was a little girl named\n--- completion\n Lily.\n`;
+    const results = join(storage, 'results');
 
-  await t.test('after the refusals a good batch runs; folders are named inside storage/results, one per file', async () => {
-    await server.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.fitFactors, arguments: [] });
-    await server.statuses.next((s) => s.factors?.state === 'ready');
-    mkdirSync(join(dir, 'a'));
-    mkdirSync(join(dir, 'b'));
-    const files = [join(dir, 'a', 'same.infq'), join(dir, 'b', 'same.infq'), join(dir, '..infq'), join(dir, '...infq')];
-    const folders: string[] = [];
-    for (const [i, f] of files.entries()) {
-      writeFileSync(f, queries(`q${i}`));
-      const r = (await server.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.runBatch, arguments: [{ uri: pathToFileURL(f).href }] })) as BatchResult;
-      assert.equal(r.queries, 1);
-      assert.equal(dirname(r.results), results, `${f} → ${r.results}`);
-      assert.equal(readResults(r.results).results.queries[0].id, `q${i}`);
-      folders.push(r.results);
-    }
-    assert.equal(new Set(folders).size, files.length, `one folder per file: ${folders.join(', ')}`);
-    for (const [i, folder] of folders.entries()) assert.equal(readResults(folder).results.queries[0].id, `q${i}`, 'none overwritten');
-    assert.deepEqual(readdirSync(storage), ['results'], 'nothing written beside storage/results');
-  });
+    await t.test('after the refusals a good batch runs; folders are named inside storage/results, one per file', async () => {
+      await server.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.fitFactors, arguments: [] });
+      await server.statuses.next((s) => s.factors?.state === 'ready');
+      mkdirSync(join(dir, 'a'));
+      mkdirSync(join(dir, 'b'));
+      const files = [join(dir, 'a', 'same.infq'), join(dir, 'b', 'same.infq'), join(dir, '..infq'), join(dir, '...infq')];
+      const folders: string[] = [];
+      for (const [i, f] of files.entries()) {
+        writeFileSync(f, queries(`q${i}`));
+        const r = (await server.connection.sendRequest('workspace/executeCommand', {
+          command: SERVER_COMMANDS.runBatch,
+          arguments: [{ uri: pathToFileURL(f).href }],
+        })) as BatchResult;
+        assert.equal(r.queries, 1);
+        assert.equal(dirname(r.results), results, `${f} → ${r.results}`);
+        assert.equal(readResults(r.results).results.queries[0].id, `q${i}`);
+        folders.push(r.results);
+      }
+      assert.equal(new Set(folders).size, files.length, `one folder per file: ${folders.join(', ')}`);
+      for (const [i, folder] of folders.entries()) assert.equal(readResults(folder).results.queries[0].id, `q${i}`, 'none overwritten');
+      assert.deepEqual(readdirSync(storage), ['results'], 'nothing written beside storage/results');
+    });
 
-  await t.test('a batch cancelled by the client or by cancelJob, and a cancelled hover: RequestCancelled (-32800)', async () => {
-    const file = join(dir, 'long.infq');
-    writeFileSync(file, Array.from({ length: 40 }, (_, i) => queries(`long${i}`)).join('\n'));
-    const uri = pathToFileURL(file).href;
-    for (const how of ['client', 'cancelJob'] as const) {
+    await t.test('a batch cancelled by the client or by cancelJob, and a cancelled hover: RequestCancelled (-32800)', async () => {
+      const file = join(dir, 'long.infq');
+      writeFileSync(file, Array.from({ length: 40 }, (_, i) => queries(`long${i}`)).join('\n'));
+      const uri = pathToFileURL(file).href;
+      for (const how of ['client', 'cancelJob'] as const) {
+        const source = new CancellationTokenSource();
+        const from = server.statuses.length;
+        const refused = batch(uri, source.token);
+        await server.statuses.next((s) => s.job !== undefined, from);
+        if (how === 'client') source.cancel();
+        else await server.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.cancelJob, arguments: [] });
+        const e = await refused;
+        assert.equal(e.code, LSPErrorCodes.RequestCancelled, `${how}: ${e.message}`);
+        assert.match(e.message, /cancel/);
+      }
+      assert.ok(!existsSync(join(batchFolder(results, file), 'results.json')), 'a cancelled batch leaves no results');
+
+      const doc = pathToFileURL(join(dir, 'prompt.txt')).href;
+      await server.connection.sendNotification('textDocument/didOpen', {
+        textDocument: { uri: doc, languageId: 'plaintext', version: 1, text: 'Once upon a time, there was a little girl named' },
+      });
+      const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 47 } };
       const source = new CancellationTokenSource();
-      const from = server.statuses.length;
-      const refused = batch(uri, source.token);
-      await server.statuses.next((s) => s.job !== undefined, from);
-      if (how === 'client') source.cancel();
-      else await server.connection.sendRequest('workspace/executeCommand', { command: SERVER_COMMANDS.cancelJob, arguments: [] });
-      const e = await refused;
-      assert.equal(e.code, LSPErrorCodes.RequestCancelled, `${how}: ${e.message}`);
-      assert.match(e.message, /cancel/);
+      const hover = server.connection.sendRequest(InfluenceHoverRequest.type, { textDocument: { uri: doc }, range }, source.token);
+      source.cancel();
+      await assert.rejects(hover, (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
+      // The next hover is answered.
+      const r = await server.connection.sendRequest(InfluenceHoverRequest.type, { textDocument: { uri: doc }, range });
+      assert.ok(r?.answer, r?.markdown);
+    });
+
+    await server.connection.sendRequest('shutdown');
+    await server.connection.sendNotification('exit');
+    assert.equal(await server.exited, 0, server.stderr());
+  },
+);
+
+test(
+  'an untrusted workspace: "/ws/..m/model" and a link from outside into it are refused naming them; a model outside loads',
+  { skip: SKIP_NO_SHARED, timeout: 120_000 },
+  async (t) => {
+    const dir = scratch(t, 'il-bad-trust-');
+    const ws = join(dir, 'ws');
+    mkdirSync(join(ws, '..m'), { recursive: true });
+    const inside = join(ws, '..m', 'model.bin');
+    copyFileSync(STORIES260K(), inside);
+    const link = join(dir, 'outside-link.bin');
+    symlinkSync(inside, link);
+    const server = startServer({ backend: 'wasm', workers: 1, model: inside, tokenizer: TOK512() });
+    t.after(() => {
+      server.connection.dispose();
+      if (server.process.exitCode === null) server.process.kill();
+    });
+    await initialize(server, { rootUri: pathToFileURL(ws).href, initializationOptions: { trusted: false } });
+    let from = 0;
+    for (const [i, model] of [inside, link].entries()) {
+      if (i > 0) from = await changeSettings(server, { backend: 'wasm', workers: 1, model, tokenizer: TOK512() });
+      const error = await server.statuses.next((s) => s.state === 'error' && s.message.includes(model), from);
+      assert.match(error.message, /not trusted/);
+      assert.equal(error.error?.code, 'UNTRUSTED');
+      assert.equal(error.model, undefined, 'nothing was loaded');
     }
-    assert.ok(!existsSync(join(batchFolder(results, file), 'results.json')), 'a cancelled batch leaves no results');
-
-    const doc = pathToFileURL(join(dir, 'prompt.txt')).href;
-    await server.connection.sendNotification('textDocument/didOpen', { textDocument: { uri: doc, languageId: 'plaintext', version: 1, text: 'Once upon a time, there was a little girl named' } });
-    const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 47 } };
-    const source = new CancellationTokenSource();
-    const hover = server.connection.sendRequest(InfluenceHoverRequest.type, { textDocument: { uri: doc }, range }, source.token);
-    source.cancel();
-    await assert.rejects(hover, (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled);
-    // The next hover is answered.
-    const r = await server.connection.sendRequest(InfluenceHoverRequest.type, { textDocument: { uri: doc }, range });
-    assert.ok(r?.answer, r?.markdown);
-  });
-
-  await server.connection.sendRequest('shutdown');
-  await server.connection.sendNotification('exit');
-  assert.equal(await server.exited, 0, server.stderr());
-});
-
-test('an untrusted workspace: "/ws/..m/model" and a link from outside into it are refused naming them; a model outside loads', { skip: SKIP_NO_SHARED, timeout: 120_000 }, async (t) => {
-  const dir = scratch(t, 'il-bad-trust-');
-  const ws = join(dir, 'ws');
-  mkdirSync(join(ws, '..m'), { recursive: true });
-  const inside = join(ws, '..m', 'model.bin');
-  copyFileSync(STORIES260K(), inside);
-  const link = join(dir, 'outside-link.bin');
-  symlinkSync(inside, link);
-  const server = startServer({ backend: 'wasm', workers: 1, model: inside, tokenizer: TOK512() });
-  t.after(() => {
-    server.connection.dispose();
-    if (server.process.exitCode === null) server.process.kill();
-  });
-  await initialize(server, { rootUri: pathToFileURL(ws).href, initializationOptions: { trusted: false } });
-  let from = 0;
-  for (const [i, model] of [inside, link].entries()) {
-    if (i > 0) from = await changeSettings(server, { backend: 'wasm', workers: 1, model, tokenizer: TOK512() });
-    const error = await server.statuses.next((s) => s.state === 'error' && s.message.includes(model), from);
-    assert.match(error.message, /not trusted/);
-    assert.equal(error.error?.code, 'UNTRUSTED');
-    assert.equal(error.model, undefined, 'nothing was loaded');
-  }
-  from = await changeSettings(server, { backend: 'wasm', workers: 1, model: STORIES260K(), tokenizer: TOK512() });
-  const ready = await server.statuses.next((s) => s.state === 'ready' && s.model !== undefined, from);
-  assert.equal(ready.model?.architecture, 'llama');
-  await server.connection.sendRequest('shutdown');
-  await server.connection.sendNotification('exit');
-  assert.equal(await server.exited, 0, server.stderr());
-});
+    from = await changeSettings(server, { backend: 'wasm', workers: 1, model: STORIES260K(), tokenizer: TOK512() });
+    const ready = await server.statuses.next((s) => s.state === 'ready' && s.model !== undefined, from);
+    assert.equal(ready.model?.architecture, 'llama');
+    await server.connection.sendRequest('shutdown');
+    await server.connection.sendNotification('exit');
+    assert.equal(await server.exited, 0, server.stderr());
+  },
+);

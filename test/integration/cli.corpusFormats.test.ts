@@ -72,7 +72,11 @@ test('corrupt inputs of each format are skipped with file and line or row, count
   const damaged = Buffer.from(good);
   for (let k = damaged.length >> 1; k < (damaged.length >> 1) + 48; k++) damaged[k] = 0xff;
   const cases: Array<[string, Buffer, RegExp]> = [
-    ['cut.jsonl.gz', gz.subarray(0, gz.length >> 1), /cut\.jsonl\.gz:\d+: corrupt gzip data \(unexpected end of file\) within the first \d+ bytes of the file; line \d+ and the rest of the file are skipped/],
+    [
+      'cut.jsonl.gz',
+      gz.subarray(0, gz.length >> 1),
+      /cut\.jsonl\.gz:\d+: corrupt gzip data \(unexpected end of file\) within the first \d+ bytes of the file; line \d+ and the rest of the file are skipped/,
+    ],
     ['cut.jsonl.zst', zst.subarray(0, zst.length - 300), /cut\.jsonl\.zst:\d+: corrupt zstd data \(.+\) within the first \d+ bytes of the file/],
     ['damaged.parquet', damaged, /damaged\.parquet row (10|20|30): row group \d \(rows \d+–\d+\) cannot be read \(.+\); its rows are skipped/],
   ];
@@ -80,7 +84,22 @@ test('corrupt inputs of each format are skipped with file and line or row, count
     const corpus = join(dir, name);
     writeFileSync(corpus, bytes);
     const out = join(dir, `results-${name}`);
-    const r = await runBounded(['score', ...modelArgs(), '--corpus', corpus, '--factors', join(dir, 'factors-jsonl'), '--queries', queries, '--out', out, '--workers', '1', '--max-len', '32']);
+    const r = await runBounded([
+      'score',
+      ...modelArgs(),
+      '--corpus',
+      corpus,
+      '--factors',
+      join(dir, 'factors-jsonl'),
+      '--queries',
+      queries,
+      '--out',
+      out,
+      '--workers',
+      '1',
+      '--max-len',
+      '32',
+    ]);
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     const { results } = readResults(out);
     assert.ok(results.corpus.skipped >= 1, name);

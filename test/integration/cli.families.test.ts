@@ -37,7 +37,23 @@ for (const [name, base] of Object.entries(FAMILY_CONFIGS)) {
       (EXPECTED_MODULES[name] ?? ['gate', 'up', 'down']).map((m) => `layers.0.mlp.${m}`),
     );
     const out = join(dir, 'results');
-    const score = await runBounded(['score', '--model', model, '--corpus', corpus, '--factors', factors, '--queries', writeQueries(dir), '--out', out, '--self', '--workers', '1', '--quiet']);
+    const score = await runBounded([
+      'score',
+      '--model',
+      model,
+      '--corpus',
+      corpus,
+      '--factors',
+      factors,
+      '--queries',
+      writeQueries(dir),
+      '--out',
+      out,
+      '--self',
+      '--workers',
+      '1',
+      '--quiet',
+    ]);
     assert.equal(score.code, 0, score.stderr);
     const r = readResults(out);
     assert.equal(r.results.documents.length, 10);

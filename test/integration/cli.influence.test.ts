@@ -63,7 +63,25 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
   const chunks = (d: string) => (JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as { chunks: unknown }).chunks;
   assert.deepEqual(chunks(index), chunks(fitIndex), 'index and fit --index write the same rows');
   const viaIndex = join(dir, 'results-index');
-  const si = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', viaIndex, '--index', index, '--rerank', '5', '--top', '2', '--quiet']);
+  const si = await runCli([
+    'score',
+    ...model,
+    '--corpus',
+    corpus,
+    '--factors',
+    factors,
+    '--queries',
+    queries,
+    '--out',
+    viaIndex,
+    '--index',
+    index,
+    '--rerank',
+    '5',
+    '--top',
+    '2',
+    '--quiet',
+  ]);
   assert.equal(si.code, 0, si.stderr);
   const ri = readResults(viaIndex);
   assert.equal(ri.results.method.scoring, 'index');

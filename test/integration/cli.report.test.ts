@@ -17,7 +17,10 @@ function reportData(file: string): ReportData {
   return JSON.parse(json) as ReportData;
 }
 
-const snippets = (d: ReportData) => Object.values(d.cards).flatMap((c) => [...c.top, ...c.bottom]).filter((c) => c.snippet).length;
+const snippets = (d: ReportData) =>
+  Object.values(d.cards)
+    .flatMap((c) => [...c.top, ...c.bottom])
+    .filter((c) => c.snippet).length;
 
 test('report: errors name what is missing', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-cli-report-'));

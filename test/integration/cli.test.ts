@@ -39,7 +39,18 @@ test('generate reproduces llama2.c greedy output of stories260K word for word', 
 });
 
 test('generate continues a prompt', { skip: SKIP_NO_SHARED }, async () => {
-  const r = await runCli(['generate', '--model', STORIES260K(), '--tokenizer', TOK512(), '--prompt', 'Once upon a time, there was a dog', '--max-tokens', '20', '--quiet']);
+  const r = await runCli([
+    'generate',
+    '--model',
+    STORIES260K(),
+    '--tokenizer',
+    TOK512(),
+    '--prompt',
+    'Once upon a time, there was a dog',
+    '--max-tokens',
+    '20',
+    '--quiet',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.startsWith('Once upon a time, there was a dog'), r.stdout);
   assert.ok(r.stdout.length > 'Once upon a time, there was a dog'.length + 10);

@@ -17,7 +17,6 @@ import { assertRelClose } from '../helpers/compare';
 import { fixture, SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import { runJobs } from '../helpers/indexedJobs';
 
-
 test('the Kubernetes plan, its pods run as processes, survives a killed pod and equals one process', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-k8s-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,14 +27,40 @@ test('the Kubernetes plan, its pods run as processes, survives a killed pod and 
   const inputs = ['--model', STORIES260K(), '--tokenizer', TOK512(), '--corpus', corpus, '--max-len', '48', '--workers', '1'];
   const run = join(dir, 'run');
   // The image's CLI is this checkout's (the harness has no image): the same bundle the Dockerfile copies.
-  const plan = await cli(['cluster', 'plan', '--engine', 'kubernetes', '--out', run, '--shards', '3', ...inputs, '--queries', queries, '--image', 'influence-lens:test', '--volume', `shared:${dir}`, '--parallel', '2', '--retries', '1', '--index', '--cli', `node ${CLI}`]);
+  const plan = await cli([
+    'cluster',
+    'plan',
+    '--engine',
+    'kubernetes',
+    '--out',
+    run,
+    '--shards',
+    '3',
+    ...inputs,
+    '--queries',
+    queries,
+    '--image',
+    'influence-lens:test',
+    '--volume',
+    `shared:${dir}`,
+    '--parallel',
+    '2',
+    '--retries',
+    '1',
+    '--index',
+    '--cli',
+    `node ${CLI}`,
+  ]);
   assert.equal(plan.code, 0, plan.stderr);
 
   const before = await cli(['status', run]);
   assert.match(before.stdout, /covariance\s+pending\s+shards: 0 done, 3 missing, 0 corrupt/);
   assert.match(before.stdout, /next: covariance; to resume: bash \S+kubernetes\/apply\.sh/);
 
-  const files = readdirSync(join(run, 'kubernetes')).filter((f) => f.endsWith('.json')).sort().map((f) => join(run, 'kubernetes', f));
+  const files = readdirSync(join(run, 'kubernetes'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(run, 'kubernetes', f));
   let killed = false;
   const pods = await runJobs(files, {
     onStderr: (pod, stderr) => {
@@ -47,18 +72,31 @@ test('the Kubernetes plan, its pods run as processes, survives a killed pod and 
     },
   });
   assert.ok(killed, 'a Λ pod was killed mid-run');
-  assert.deepEqual(pods.filter((p) => p.code !== 0).map((p) => `${p.job}#${p.index}`), ['run-lambda#1']);
-  assert.ok(pods.some((p) => p.job === 'run-lambda' && p.index === 1 && p.attempt === 1 && p.code === 0), 'its retry succeeded');
+  assert.deepEqual(
+    pods.filter((p) => p.code !== 0).map((p) => `${p.job}#${p.index}`),
+    ['run-lambda#1'],
+  );
+  assert.ok(
+    pods.some((p) => p.job === 'run-lambda' && p.index === 1 && p.attempt === 1 && p.code === 0),
+    'its retry succeeded',
+  );
   assert.match(pods.find((p) => p.job === 'run-score' && p.index === 2)!.stderr, /shard 2\/3 \(JOB_COMPLETION_INDEX=2 of --shards 3\)/);
 
   const index = JSON.parse(readFileSync(join(run, 'index', 'manifest.json'), 'utf8')) as { documents: number };
   assert.equal(index.documents, 60, 'the index parts written in the Λ pass were merged');
   const after = await cli(['status', run, '--json']);
-  assert.deepEqual((JSON.parse(after.stdout) as { stages: { state: string }[] }).stages.filter((s) => s.state !== 'done'), []);
+  assert.deepEqual(
+    (JSON.parse(after.stdout) as { stages: { state: string }[] }).stages.filter((s) => s.state !== 'done'),
+    [],
+  );
 
   const single = join(dir, 'single');
   assert.equal((await cli(['fit', ...inputs, '--out', join(single, 'factors'), '--quiet'])).code, 0);
-  assert.equal((await cli(['score', ...inputs, '--factors', join(single, 'factors'), '--queries', queries, '--out', join(single, 'results'), '--top', '0', '--quiet'])).code, 0);
+  assert.equal(
+    (await cli(['score', ...inputs, '--factors', join(single, 'factors'), '--queries', queries, '--out', join(single, 'results'), '--top', '0', '--quiet']))
+      .code,
+    0,
+  );
   for (const s of ['covariance', 'lambda'] as const) {
     const a = await readStage(join(single, 'factors'), readManifest(join(single, 'factors'))!, s);
     const b = await readStage(join(run, 'factors'), readManifest(join(run, 'factors'))!, s);

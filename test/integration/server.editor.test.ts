@@ -40,9 +40,17 @@ function setup() {
   const dir = tmp();
   const corpus = join(dir, 'corpus.jsonl');
   const stories = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 60);
-  const lines = stories.map((l, i) => JSON.stringify({ id: `story-${i}`, source: i % 3 === 0 ? 'web' : 'books', text: (JSON.parse(l) as { text: string }).text }));
+  const lines = stories.map((l, i) =>
+    JSON.stringify({ id: `story-${i}`, source: i % 3 === 0 ? 'web' : 'books', text: (JSON.parse(l) as { text: string }).text }),
+  );
   // The hostile document: its id, source and text all carry markup; one line of over a megabyte.
-  lines.push(JSON.stringify({ id: '[id](command:influenceLens.openDemo)\u001b[31m', source: '<b>src</b>\u0007', text: `Once upon a time, there was a little girl named Lily. ${HOSTILE} ${'Lily played outside. '.repeat(52_000)}` }));
+  lines.push(
+    JSON.stringify({
+      id: '[id](command:influenceLens.openDemo)\u001b[31m',
+      source: '<b>src</b>\u0007',
+      text: `Once upon a time, there was a little girl named Lily. ${HOSTILE} ${'Lily played outside. '.repeat(52_000)}`,
+    }),
+  );
   writeFileSync(corpus, lines.join('\n') + '\n');
   const model = join(dir, 'stories260K.bin');
   copyFileSync(STORIES260K(), model);
@@ -82,7 +90,9 @@ async function hoverText(server: Server, uri: string, text: string, version = 1)
 
 async function command<T>(server: Server, command: string, args: unknown[], token?: string, cancel?: CancellationTokenSource): Promise<T> {
   const params = { command, arguments: args, workDoneToken: token };
-  return (await (cancel ? server.connection.sendRequest('workspace/executeCommand', params, cancel.token) : server.connection.sendRequest('workspace/executeCommand', params))) as T;
+  return (await (cancel
+    ? server.connection.sendRequest('workspace/executeCommand', params, cancel.token)
+    : server.connection.sendRequest('workspace/executeCommand', params))) as T;
 }
 
 /** Every command link of a hover: only this extension's, with JSON arguments holding no text. */
@@ -127,10 +137,16 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const fromStatus = server.statuses.length;
     const r = await command<{ factors: string }>(server, SERVER_COMMANDS.fitFactors, [], 'fit-token');
     assert.equal(r.factors, s.settings.factors);
-    const mine = server.progress.all().slice(from).filter((p) => p.token === 'fit-token');
+    const mine = server.progress
+      .all()
+      .slice(from)
+      .filter((p) => p.token === 'fit-token');
     assert.equal(mine[0].value.kind, 'begin');
     assert.equal(mine[mine.length - 1].value.kind, 'end');
-    assert.ok(mine.some((p) => p.value.kind === 'report' && /fit covariance/.test(p.value.message ?? '')), 'progress names the stage');
+    assert.ok(
+      mine.some((p) => p.value.kind === 'report' && /fit covariance/.test(p.value.message ?? '')),
+      'progress names the stage',
+    );
     await server.statuses.next((x) => x.factors?.state === 'ready', fromStatus);
   });
 
@@ -146,12 +162,35 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const queries = join(s.dir, 'q.jsonl');
     writeFileSync(queries, JSON.stringify({ id: 'q', prompt: PROMPT, completion: COMPLETION }) + '\n');
     const out = join(s.dir, 'cli-results');
-    const cli = await runCli(['score', '--model', s.model, '--tokenizer', TOK512(), '--corpus', s.corpus, '--factors', s.settings.factors as string, '--queries', queries, '--out', out, '--top', '0', '--workers', '2', '--quiet']);
+    const cli = await runCli([
+      'score',
+      '--model',
+      s.model,
+      '--tokenizer',
+      TOK512(),
+      '--corpus',
+      s.corpus,
+      '--factors',
+      s.settings.factors as string,
+      '--queries',
+      queries,
+      '--out',
+      out,
+      '--top',
+      '0',
+      '--workers',
+      '2',
+      '--quiet',
+    ]);
     assert.equal(cli.code, 0, cli.stderr);
     const ref = readResults(out);
     const nll = ref.results.queries[0].nllNats;
     exactTop = topK(ref.scores, 5).map((j) => ref.results.documents[j].index);
-    assert.deepEqual(r.answer.top.map((d) => d.index), exactTop, 'the same top 5 as the CLI');
+    assert.deepEqual(
+      r.answer.top.map((d) => d.index),
+      exactTop,
+      'the same top 5 as the CLI',
+    );
     for (const d of r.answer.top) {
       const j = ref.results.documents.findIndex((x) => x.index === d.index);
       assert.ok(Math.abs(d.perNat - ref.scores[j] / nll) <= 1e-4 * Math.abs(ref.scores[j] / nll), `per-nat score of ${d.id}`);
@@ -176,7 +215,10 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     await server.statuses.next((x) => x.state === 'ready' && x.factors?.state === 'ready', changed);
     const r = await hoverText(server, pathToFileURL(join(s.dir, 'd.txt')).href, `${PROMPT}\n---\n${COMPLETION}`);
     assert.ok(r?.answer);
-    assert.ok(r.answer.top.some((d) => d.id.startsWith('[id]')), 'the hostile document is shown');
+    assert.ok(
+      r.answer.top.some((d) => d.id.startsWith('[id]')),
+      'the hostile document is shown',
+    );
     assertOnlyOwnLinks(r.markdown);
     assert.ok(!/<script|<img|<a |<b>/i.test(r.markdown), 'no raw HTML');
     assert.ok(!r.markdown.includes('\u001b') && !r.markdown.includes('\u0007'), 'no raw control characters');
@@ -190,7 +232,27 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
   const infq = pathToFileURL(join(s.dir, 'queries.infq')).href;
   await t.test('an .infq file gets diagnostics with exact ranges (also for a prompt longer than the maximum length)', async () => {
     const from = server.diagnostics.length;
-    const text = ['=== ok', 'kind: factual', '--- prompt', PROMPT, '--- completion', COMPLETION, '', '=== bad', 'kind: opinion', '--- prompt', 'x', '', '=== ok', '--- prompt', 'y', '', '=== long', '--- prompt', 'Once upon a time. '.repeat(60)].join('\n');
+    const text = [
+      '=== ok',
+      'kind: factual',
+      '--- prompt',
+      PROMPT,
+      '--- completion',
+      COMPLETION,
+      '',
+      '=== bad',
+      'kind: opinion',
+      '--- prompt',
+      'x',
+      '',
+      '=== ok',
+      '--- prompt',
+      'y',
+      '',
+      '=== long',
+      '--- prompt',
+      'Once upon a time. '.repeat(60),
+    ].join('\n');
     await server.connection.sendNotification('textDocument/didOpen', { textDocument: { uri: infq, languageId: 'influence-queries', version: 1, text } });
     const d = await server.diagnostics.next((x) => x.uri === infq, from);
     const got = d.diagnostics.map((x) => [x.code, x.range.start.line, x.range.start.character, x.range.end.character]);
@@ -202,7 +264,10 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
   });
 
   await t.test('code lenses above each query, and a hover on a query block', async () => {
-    const lenses = (await server.connection.sendRequest('textDocument/codeLens', { textDocument: { uri: infq } })) as { range: { start: { line: number } }; command: { command: string } }[];
+    const lenses = (await server.connection.sendRequest('textDocument/codeLens', { textDocument: { uri: infq } })) as {
+      range: { start: { line: number } };
+      command: { command: string };
+    }[];
     assert.deepEqual(
       lenses.map((l) => [l.range.start.line, l.command.command]),
       [0, 7, 16].flatMap((line) => [
@@ -210,15 +275,25 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
         [line, 'influenceLens.showQueryInPanel'],
       ]),
     );
-    const hover = (await server.connection.sendRequest('textDocument/hover', { textDocument: { uri: infq }, position: { line: 3, character: 2 } })) as { contents: { value: string } } | null;
+    const hover = (await server.connection.sendRequest('textDocument/hover', { textDocument: { uri: infq }, position: { line: 3, character: 2 } })) as {
+      contents: { value: string };
+    } | null;
     assert.ok(hover);
     assert.match(hover.contents.value, /Most helpful/);
-    assert.equal((await server.connection.sendRequest('textDocument/hover', { textDocument: { uri: infq }, position: { line: 6, character: 0 } })) as unknown, null, 'between blocks: no hover');
+    assert.equal(
+      (await server.connection.sendRequest('textDocument/hover', { textDocument: { uri: infq }, position: { line: 6, character: 0 } })) as unknown,
+      null,
+      'between blocks: no hover',
+    );
   });
 
   await t.test('a batch run reports progress, cancels halfway, then reruns to completion with the over-long query skipped', async () => {
     const batchFile = join(s.dir, 'batch.infq');
-    const blocks = Array.from({ length: 8 }, (_, i) => `=== q${i}\nkind: ${i % 2 ? 'factual' : 'reasoning'}\nanswer: Lily\n--- prompt\nOnce upon a time, there was a girl number ${i} named\n--- completion\n Lily.`);
+    const blocks = Array.from(
+      { length: 8 },
+      (_, i) =>
+        `=== q${i}\nkind: ${i % 2 ? 'factual' : 'reasoning'}\nanswer: Lily\n--- prompt\nOnce upon a time, there was a girl number ${i} named\n--- completion\n Lily.`,
+    );
     blocks.push(`=== too-long\n--- prompt\n${'Once upon a time. '.repeat(60)}`);
     writeFileSync(batchFile, blocks.join('\n\n') + '\n');
     const uri = pathToFileURL(batchFile).href;
@@ -236,7 +311,10 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const result = await command<BatchResult>(server, SERVER_COMMANDS.runBatch, [{ uri }], 'batch-2');
     assert.equal(result.queries, 8);
     assert.equal(result.documents, 61);
-    assert.deepEqual(result.skipped.map((x) => [x.id, x.line]), [['too-long', 65]]);
+    assert.deepEqual(
+      result.skipped.map((x) => [x.id, x.line]),
+      [['too-long', 65]],
+    );
     assert.ok(existsSync(join(result.results, 'analysis.json')));
   });
 
@@ -250,8 +328,14 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     assert.ok(r?.answer);
     assert.equal(r.answer.method, 'index+rescore');
     assert.equal(r.answer.candidates?.union, 61);
-    assert.match(r.markdown, /From the index: 61 candidates \(\d+ from the gradient sketch, \d+ by BM25 on the prompt and completion\) ranked by its low-rank gradients; the scores shown are exact/);
-    assert.deepEqual(r.answer.top.map((d) => d.index), exactTop);
+    assert.match(
+      r.markdown,
+      /From the index: 61 candidates \(\d+ from the gradient sketch, \d+ by BM25 on the prompt and completion\) ranked by its low-rank gradients; the scores shown are exact/,
+    );
+    assert.deepEqual(
+      r.answer.top.map((d) => d.index),
+      exactTop,
+    );
     assert.ok(r.answer.top.every((d) => d.exact));
   });
 
@@ -259,7 +343,13 @@ test('the editor product over LSP: hovers, query files, batch runs, jobs, memory
     const changed = await changeSettings(server, { ...s.settings, hover: { top: 3, bottom: 1, rerank: 0 } });
     await server.statuses.next((x) => x.state === 'ready' && x.index?.state === 'ready', changed);
     const uri = pathToFileURL(join(s.dir, 'many.txt')).href;
-    const prompts = Array.from({ length: 20 }, (_, i) => `${PROMPT.split(' ').slice(0, 3 + (i % 7)).join(' ')} ${i}\n---\n${COMPLETION}`);
+    const prompts = Array.from(
+      { length: 20 },
+      (_, i) =>
+        `${PROMPT.split(' ')
+          .slice(0, 3 + (i % 7))
+          .join(' ')} ${i}\n---\n${COMPLETION}`,
+    );
     for (let i = 0; i < 20; i++) await hoverText(server, uri, prompts[i], i + 1); // warm-up
     const before = await server.connection.sendRequest(MemoryRequest.type);
     for (let i = 0; i < HOVERS; i++) {

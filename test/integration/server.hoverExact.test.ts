@@ -52,7 +52,9 @@ test('hovers on ten demo queries show the exact top 5 and bottom 3 with their ex
   await server.statuses.next((s) => s.index?.state === 'ready');
 
   // Ten demo queries: the factual, reasoning and control kinds alike (every 10th of the file).
-  const records = parseQueries(readFileSync(DEMO_PATHS.queries, 'utf8'), DEMO_PATHS.queries).filter((_, i) => i % 10 === 0).slice(0, 10);
+  const records = parseQueries(readFileSync(DEMO_PATHS.queries, 'utf8'), DEMO_PATHS.queries)
+    .filter((_, i) => i % 10 === 0)
+    .slice(0, 10);
   const uri = pathToFileURL(join(dir, 'prompt.txt')).href;
   let version = 0;
   const hovers = async (candidates: number): Promise<HoverAnswer[]> => {
@@ -73,7 +75,11 @@ test('hovers on ten demo queries show the exact top 5 and bottom 3 with their ex
   const changed = await changeSettings(server, { ...settings, hover: { top: 5, bottom: 3, candidates: 500, rerank: 5 } });
   await server.statuses.next((s) => s.state === 'ready' && s.index?.state === 'ready', changed);
   const all = await hovers(500);
-  assert.deepEqual(all.map((a) => a.completion), some.map((a) => a.completion), 'the same completions');
+  assert.deepEqual(
+    all.map((a) => a.completion),
+    some.map((a) => a.completion),
+    'the same completions',
+  );
 
   // Exact full-rank EK-FAC over every document, for the same prompts and completions.
   const run = await ModelRun.open({ model: DEMO_PATHS.model, backend: 'wasm', workers: 2 });
@@ -81,7 +87,16 @@ test('hovers on ten demo queries show the exact top 5 and bottom 3 with their ex
   const factors = await openFactorSet(run, settings.factors);
   const same = records.map((r, i) => ({ ...r, completion: some[i].completion }));
   const { queries } = await prepareQueries(run, same, { maxLen: factors.maxLen });
-  const exact = await scoreCorpus({ pool: run.pool, tokenizer: run.tokenizer, bos: run.bos, corpus: { path: corpus }, factors: factors.factors, queries, maxLen: factors.maxLen, selfInfluence: false });
+  const exact = await scoreCorpus({
+    pool: run.pool,
+    tokenizer: run.tokenizer,
+    bos: run.bos,
+    corpus: { path: corpus },
+    factors: factors.factors,
+    queries,
+    maxLen: factors.maxLen,
+    selfInfluence: false,
+  });
   const D = exact.documents.length;
   const index = (j: number) => exact.documents[j].index;
   let found = 0;
@@ -91,11 +106,22 @@ test('hovers on ten demo queries show the exact top 5 and bottom 3 with their ex
     for (const d of [...some[q].top, ...some[q].bottom, ...all[q].top, ...all[q].bottom]) {
       assert.ok(d.exact);
       const j = exact.documents.findIndex((x) => x.index === d.index);
-      assert.ok(Math.abs(d.perNat * some[q].nllNats - row[j]) <= 1e-3 * Math.abs(row[topK(row, 1)[0]]), `${r.id}: document ${d.id} scores ${d.perNat * some[q].nllNats}, exactly ${row[j]}`);
+      assert.ok(
+        Math.abs(d.perNat * some[q].nllNats - row[j]) <= 1e-3 * Math.abs(row[topK(row, 1)[0]]),
+        `${r.id}: document ${d.id} scores ${d.perNat * some[q].nllNats}, exactly ${row[j]}`,
+      );
     }
     found += some[q].top.filter((d) => top.includes(d.index)).length + some[q].bottom.filter((d) => bottom.includes(d.index)).length;
-    assert.deepEqual(all[q].top.map((d) => d.index), top, `${r.id}: the exact top 5`);
-    assert.deepEqual(all[q].bottom.map((d) => d.index), bottom, `${r.id}: the exact bottom 3`);
+    assert.deepEqual(
+      all[q].top.map((d) => d.index),
+      top,
+      `${r.id}: the exact top 5`,
+    );
+    assert.deepEqual(
+      all[q].bottom.map((d) => d.index),
+      bottom,
+      `${r.id}: the exact bottom 3`,
+    );
   });
   // A quarter of the documents as candidates: most of the exact ones (the demo's figures: docs/INDEX.md).
   console.log(`# 120 candidates: ${found} of the 80 exact top-5 and bottom-3 documents shown`);

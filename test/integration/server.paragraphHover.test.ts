@@ -78,13 +78,19 @@ test('plain hovers answer for the paragraph under the cursor, unless the client 
     const md = (await hover(plain, notes, 2))!.contents.value;
     const line = md.split('\n').find((l) => l.startsWith('Score/nat: '));
     assert.ok(line, md);
-    assert.match(line, /influence-function approximation .* raise the completion's log-probability \(\+ more likely, − less; one more copy among N training documents: about score × nats ÷ N nats\), divided by the completion's \d+\.\d\d nats/);
+    assert.match(
+      line,
+      /influence-function approximation .* raise the completion's log-probability \(\+ more likely, − less; one more copy among N training documents: about score × nats ÷ N nats\), divided by the completion's \d+\.\d\d nats/,
+    );
     const link = /\[README: What a score means\]\((file:\/\/[^)\s]+)#L(\d+)\)$/.exec(line);
     assert.ok(link, line);
     const readme = readFileSync(fileURLToPath(link[1]), 'utf8').split('\n');
     assert.equal(readme[Number(link[2]) - 1], '## What a score means', 'the link opens the section');
     // Its only other links are the extension's commands (ids as arguments, never text).
-    assert.deepEqual([...md.matchAll(/\]\(([a-z]+):/g)].map((m) => m[1]).filter((s) => s !== 'command'), ['file']);
+    assert.deepEqual(
+      [...md.matchAll(/\]\(([a-z]+):/g)].map((m) => m[1]).filter((s) => s !== 'command'),
+      ['file'],
+    );
   });
 
   await t.test('a blank line, and files that are not prose, get no hover', async () => {

@@ -71,7 +71,19 @@ async function runNeovim(dir: string, init: string, fit: string, queryLine: numb
   const child = spawn('nvim', ['--headless', '-n', '-i', 'NONE', '-u', initFile, '-c', `luafile ${join(__dirname, 'driver.lua')}`, '-c', 'cquit 2'], {
     cwd: dir,
     // HOME: the server's default storage (factors) and Neovim's own files stay in the scratch folder.
-    env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data'), XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache'), IL_NVIM_RESULT: resultFile, IL_NVIM_QUERIES: QUERIES, IL_NVIM_NOTES: join(dir, 'notes.md'), IL_NVIM_FIT: fit, IL_NVIM_QUERY_LINE: String(queryLine) },
+    env: {
+      ...process.env,
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      XDG_DATA_HOME: join(dir, 'data'),
+      XDG_STATE_HOME: join(dir, 'state'),
+      XDG_CACHE_HOME: join(dir, 'cache'),
+      IL_NVIM_RESULT: resultFile,
+      IL_NVIM_QUERIES: QUERIES,
+      IL_NVIM_NOTES: join(dir, 'notes.md'),
+      IL_NVIM_FIT: fit,
+      IL_NVIM_QUERY_LINE: String(queryLine),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -39,7 +39,11 @@ async function until(what: string, cond: () => boolean, ms: number): Promise<voi
   }
 }
 
-const taskState = (id: string) => sh('squeue', ['-h', '-r', '-j', id.split('_')[0], '-o', '%i %t']).split('\n').find((l) => l.startsWith(`${id} `))?.split(' ')[1];
+const taskState = (id: string) =>
+  sh('squeue', ['-h', '-r', '-j', id.split('_')[0], '-o', '%i %t'])
+    .split('\n')
+    .find((l) => l.startsWith(`${id} `))
+    ?.split(' ')[1];
 
 /** Requeues an array task once it runs: Slurm kills it and runs it again. */
 async function killMidRun(task: string): Promise<void> {
@@ -53,21 +57,50 @@ test('the planned pipeline runs to the end under Slurm, survives a killed task, 
   const corpus = join(dir, 'corpus.jsonl');
   writeFileSync(corpus, readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, 200).join('\n') + '\n');
   const queries = join(dir, 'queries.jsonl');
-  writeFileSync(queries, [
-    { id: 'lily', prompt: 'Once upon a time, there was a little girl named', completion: ' Lily.' },
-    { id: 'park', prompt: 'One day, Tom went to the park and', completion: ' played with his ball.' },
-  ].map((q) => JSON.stringify(q)).join('\n') + '\n');
+  writeFileSync(
+    queries,
+    [
+      { id: 'lily', prompt: 'Once upon a time, there was a little girl named', completion: ' Lily.' },
+      { id: 'park', prompt: 'One day, Tom went to the park and', completion: ' played with his ball.' },
+    ]
+      .map((q) => JSON.stringify(q))
+      .join('\n') + '\n',
+  );
   const model = ['--model', STORIES260K(), '--tokenizer', TOK512()];
   const common = ['--max-len', '64', '--workers', '1'];
   const run = join(dir, 'run');
 
-  const planned = await cli(['cluster', 'plan', '--engine', 'slurm', '--out', run, '--shards', '4', ...model, '--corpus', corpus, '--queries', queries, ...common, '--cpus', '1', '--parallel', '2']);
+  const planned = await cli([
+    'cluster',
+    'plan',
+    '--engine',
+    'slurm',
+    '--out',
+    run,
+    '--shards',
+    '4',
+    ...model,
+    '--corpus',
+    corpus,
+    '--queries',
+    queries,
+    ...common,
+    '--cpus',
+    '1',
+    '--parallel',
+    '2',
+  ]);
   assert.equal(planned.code, 0, planned.stderr);
   const sbatch = readFileSync(join(run, 'slurm', 'lambda.sbatch'), 'utf8');
   assert.match(sbatch, /#SBATCH --array=0-3%2/);
   assert.match(sbatch, /--shard "\$SHARD" --shards 4/);
 
-  const ids = new Map(sh('bash', [join(run, 'slurm', 'submit.sh')]).trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  const ids = new Map(
+    sh('bash', [join(run, 'slurm', 'submit.sh')])
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
   assert.deepEqual([...ids.keys()], ['covariance', 'merge-covariance', 'eigen', 'lambda', 'merge-lambda', 'score', 'merge-scores', 'analyze']);
   assert.match(sh('scontrol', ['show', 'job', ids.get('lambda')!]), new RegExp(`Dependency=afterok:${ids.get('eigen')}`));
 
@@ -82,18 +115,51 @@ test('the planned pipeline runs to the end under Slurm, survives a killed task, 
   const status = await cli(['status', run, '--json']);
   assert.equal(status.code, 0, status.stderr);
   const stages = (JSON.parse(status.stdout) as { stages: { name: string; state: string }[] }).stages;
-  assert.deepEqual(stages.filter((s) => s.state !== 'done'), [], 'status: every stage done');
+  assert.deepEqual(
+    stages.filter((s) => s.state !== 'done'),
+    [],
+    'status: every stage done',
+  );
 
   // One process, the same options: factors and scores agree; the requeued shard is the same bytes.
   const single = join(dir, 'single');
   const inputs = [...model, '--corpus', corpus, ...common];
   const fit = await cli(['fit', ...inputs, '--out', join(single, 'factors'), '--quiet']);
   assert.equal(fit.code, 0, fit.stderr);
-  const score = await cli(['score', ...inputs, '--factors', join(single, 'factors'), '--queries', queries, '--out', join(single, 'results'), '--top', '0', '--quiet']);
+  const score = await cli([
+    'score',
+    ...inputs,
+    '--factors',
+    join(single, 'factors'),
+    '--queries',
+    queries,
+    '--out',
+    join(single, 'results'),
+    '--top',
+    '0',
+    '--quiet',
+  ]);
   assert.equal(score.code, 0, score.stderr);
-  const part = await cli(['score', ...inputs, '--factors', join(run, 'factors'), '--queries', queries, '--out', join(single, 'part2'), '--top', '0', '--shard', '2/4', '--quiet']);
+  const part = await cli([
+    'score',
+    ...inputs,
+    '--factors',
+    join(run, 'factors'),
+    '--queries',
+    queries,
+    '--out',
+    join(single, 'part2'),
+    '--top',
+    '0',
+    '--shard',
+    '2/4',
+    '--quiet',
+  ]);
   assert.equal(part.code, 0, part.stderr);
-  assert.ok(readFileSync(join(single, 'part2', 'scores.f32')).equals(readFileSync(join(run, 'scores.parts', '2', 'scores.f32'))), 'the requeued scoring shard has the bytes of one process');
+  assert.ok(
+    readFileSync(join(single, 'part2', 'scores.f32')).equals(readFileSync(join(run, 'scores.parts', '2', 'scores.f32'))),
+    'the requeued scoring shard has the bytes of one process',
+  );
 
   const stage = async (d: string, s: 'covariance' | 'lambda') => readStage(d, readManifest(d)!, s);
   for (const s of ['covariance', 'lambda'] as const) {
@@ -102,7 +168,10 @@ test('the planned pipeline runs to the end under Slurm, survives a killed task, 
     for (const [name, x] of a) assertRelClose(b.get(name)!.data, x.data, s === 'covariance' ? 1e-6 : 1e-5, `${s} ${name}`);
   }
   const [one, merged] = [readResults(join(single, 'results')), readResults(join(run, 'results'))];
-  assert.deepEqual(merged.results.documents.map((d) => d.index), one.results.documents.map((d) => d.index));
+  assert.deepEqual(
+    merged.results.documents.map((d) => d.index),
+    one.results.documents.map((d) => d.index),
+  );
   assertRelClose(merged.scores, one.scores, 1e-6, 'merged scores');
   assert.ok(readFileSync(join(run, 'results', 'report.html'), 'utf8').length > 1000, 'analyze wrote the report');
 });

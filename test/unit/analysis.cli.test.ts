@@ -80,7 +80,10 @@ async function makeFixture(corpusLines = TEXTS.map((text, d) => ({ id: `doc-${d}
 async function run(args: string[]): Promise<{ report: AnalysisReport; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const report = await runAnalyze(args, new AbortController().signal, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  const report = await runAnalyze(args, new AbortController().signal, {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
   return { report, stdout, stderr };
 }
 
@@ -121,7 +124,13 @@ test('analyze writes analysis.json and prints the headline table', async (t) => 
   assert.equal(report.sources.byKind.factual.top.wiki[1], 1 / 0.3);
   assert.ok(report.sources.byKind.reasoning.top.code[0]! > 5, 'code (10%) leads for reasoning');
   // The printed table.
-  for (const heading of ['1. Query-query correlation', '2. Power law', '3. Total positive influence per nat', '4. Answer in the top k', '5. Source over-representation']) {
+  for (const heading of [
+    '1. Query-query correlation',
+    '2. Power law',
+    '3. Total positive influence per nat',
+    '4. Answer in the top k',
+    '5. Source over-representation',
+  ]) {
     assert.ok(stdout.includes(heading), `${heading} in\n${stdout}`);
   }
   assert.match(stdout, /7 queries \(2 factual, 4 reasoning, 1 control\) × 30 documents/);
@@ -134,13 +143,19 @@ test('analyze writes analysis.json and prints the headline table', async (t) => 
   assert.match(stderr, /wrote .*analysis\.json/);
   // 6: the paper's findings, one per claim, each rate beside its base rate.
   assert.ok(stdout.includes("6. The paper's findings, side by side"));
-  assert.deepEqual(report.findings.map((x) => x.analysis), [1, 2, 3, 4, 4, 5, 5, 5]);
+  assert.deepEqual(
+    report.findings.map((x) => x.analysis),
+    [1, 2, 3, 4, 4, 5, 5, 5],
+  );
   const factualAnswers = report.findings.find((x) => x.analysis === 4 && x.claim.includes('factual'))!;
   assert.match(factualAnswers.measured, /random k documents: \d+%/);
   assert.ok(factualAnswers.p !== null && factualAnswers.p > 0 && factualAnswers.p <= 1);
   const wiki = report.findings.find((x) => x.claim.startsWith('wiki'))!;
   // At the largest k of the ladder (10): the multiplier of section 5, beside the random spread around 1.
-  assert.ok(wiki.measured.startsWith(`×${report.sources.byKind.factual.top.wiki[2]!.toFixed(2)} in the top 10 (random rankings: 95% of means within ×`), wiki.measured);
+  assert.ok(
+    wiki.measured.startsWith(`×${report.sources.byKind.factual.top.wiki[2]!.toFixed(2)} in the top 10 (random rankings: 95% of means within ×`),
+    wiki.measured,
+  );
   // --quiet silences stderr; --top sets k for answers and sources.
   const quiet = await run(['--results', f.results, '--quiet', '--top', '3', '--top', '5,40', '--permutations', '0']);
   assert.equal(quiet.stderr, '');

@@ -93,15 +93,23 @@ test('correlationAnalysis: within and across groups, pairs, means and the per-qu
   assert.equal(fr.test.df, 1, 'min(2, 3) − 1');
   close(fr.test.p, studentTTwoSided(t, 1), 1e-10);
   // Within reasoning (3 queries): one-sample jackknife, df = 2.
-  const rz = [[3, 4], [2, 4], [2, 3]].map(([i, j]) => fisherZ(r[i][j])); // leave out r1, r2, r3
+  const rz = [
+    [3, 4],
+    [2, 4],
+    [2, 3],
+  ].map(([i, j]) => fisherZ(r[i][j])); // leave out r1, r2, r3
   const rmu = rz.reduce((a, b) => a + b, 0) / 3;
-  const rt = ((fisherZ(r[2][3]) + fisherZ(r[2][4]) + fisherZ(r[3][4])) / 3) / Math.sqrt((2 / 3) * rz.reduce((a, b) => a + (b - rmu) ** 2, 0));
+  const rt = (fisherZ(r[2][3]) + fisherZ(r[2][4]) + fisherZ(r[3][4])) / 3 / Math.sqrt((2 / 3) * rz.reduce((a, b) => a + (b - rmu) ** 2, 0));
   close(reasoning.test.t, rt, 1e-10);
   assert.equal(reasoning.test.df, 2);
   // Two queries (one pair) cannot be tested.
   assert.deepEqual(factual.test, { t: null, df: null, p: null });
   assert.ok(g('factual × control').pairs === 2 && g('reasoning × control').pairs === 3);
-  assert.equal(rep.groups.find((x) => x.label === 'control'), undefined, 'a group of one query has no pairs');
+  assert.equal(
+    rep.groups.find((x) => x.label === 'control'),
+    undefined,
+    'a group of one query has no pairs',
+  );
   // JSON-safe: no NaN anywhere.
   assert.doesNotMatch(JSON.stringify(rep), /NaN|Infinity/);
 });

@@ -7,7 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnswerReport } from '../../server/src/engine/analysis/answers';
 import type { CorrelationReport } from '../../server/src/engine/analysis/correlations';
-import { claimHolds, findings, poissonBinomialHead, poissonBinomialTail, randomHitProbability, type Finding, type FindingsInput } from '../../server/src/engine/analysis/findings';
+import {
+  claimHolds,
+  findings,
+  poissonBinomialHead,
+  poissonBinomialTail,
+  randomHitProbability,
+  type Finding,
+  type FindingsInput,
+} from '../../server/src/engine/analysis/findings';
 import { findingsMarkdown, findingsText, verdict } from '../../server/src/engine/analysis/findingsTable';
 import type { QueryLabel } from '../../server/src/engine/analysis/groups';
 import { pEquals as cliPEquals } from '../../server/src/engine/analysis/pValues';
@@ -41,7 +49,10 @@ function input(over: Partial<FindingsInput> = {}): FindingsInput {
     documents: 1000,
     // Per-query mean r: factual 0.05, 0.15, 0.2; reasoning 0.3, 0.1, 0.4: higher, far from significant.
     correlations: correlations([...FACTUAL_PAIRS, [3, 4, 0.0], [3, 5, 0.6], [4, 5, 0.2]]),
-    powerLaw: { byKind: { factual: { mean: -1.0 }, reasoning: { mean: -1.2 } }, test: { a: 'factual', b: 'reasoning', t: 1.4, df: 4, p: 0.147 } } as unknown as PowerLawReport,
+    powerLaw: {
+      byKind: { factual: { mean: -1.0 }, reasoning: { mean: -1.2 } },
+      test: { a: 'factual', b: 'reasoning', t: 1.4, df: 4, p: 0.147 },
+    } as unknown as PowerLawReport,
     totalInfluence: { headline: { ratio100: 2, ratio5: 1.5, test100: { t: 40, df: 4, p: 0 } } } as unknown as TotalInfluenceReport,
     answers: { available: false, reason: 'no corpus' },
     sources: {
@@ -100,13 +111,24 @@ test('significant in the claimed direction: the claim holds', () => {
 
 test('answers in the top documents: factual above chance, reasoning below it, each on its own one-sided test', () => {
   const ids = (kind: string, n: number) => Array.from({ length: n }, (_, i) => `${kind[0]}${i + 1}`);
-  const labels: QueryLabel[] = [...ids('factual', 5).map((id) => ({ id, kind: 'factual', task: null })), ...ids('reasoning', 5).map((id) => ({ id, kind: 'reasoning', task: null }))];
+  const labels: QueryLabel[] = [
+    ...ids('factual', 5).map((id) => ({ id, kind: 'factual', task: null })),
+    ...ids('reasoning', 5).map((id) => ({ id, kind: 'reasoning', task: null })),
+  ];
   // 1 of 100 documents holds each factual answer, 3 each reasoning answer: k = 10 random documents hold it
   // with p ≈ 0.1 and ≈ 0.27. Every factual query has its answer in its top 10; one reasoning query does.
   const answerCounts = labels.map((q) => (q.kind === 'factual' ? 1 : 3));
   const perQuery = labels.map((q, i) => ({ id: q.id, kind: q.kind, completionHasAnswer: true, hit: [q.kind === 'factual' || i === 5] }));
   const answers = { available: true, ks: [10], perQuery } as unknown as AnswerReport;
-  const fs = findings(input({ labels, documents: 100, answers, answerCounts, correlations: { matrix: labels.map(() => labels.map(() => 0)), groups: [] } as unknown as CorrelationReport }));
+  const fs = findings(
+    input({
+      labels,
+      documents: 100,
+      answers,
+      answerCounts,
+      correlations: { matrix: labels.map(() => labels.map(() => 0)), groups: [] } as unknown as CorrelationReport,
+    }),
+  );
   const [factual, reasoning] = fs.filter((f) => f.analysis === 4);
   assert.equal(factual.p, poissonBinomialTail(Array(5).fill(randomHitProbability(100, 1, 10)), 5));
   assert.deepEqual([factual.direction, factual.holds], [true, true]);
@@ -124,7 +146,11 @@ test('answers in the top documents: factual above chance, reasoning below it, ea
     input({
       labels: labels20,
       documents: 100,
-      answers: { available: true, ks: [10], perQuery: labels20.map((l) => ({ id: l.id, kind: 'reasoning', completionHasAnswer: false, hit: [false] })) } as unknown as AnswerReport,
+      answers: {
+        available: true,
+        ks: [10],
+        perQuery: labels20.map((l) => ({ id: l.id, kind: 'reasoning', completionHasAnswer: false, hit: [false] })),
+      } as unknown as AnswerReport,
       answerCounts: labels20.map(() => 3),
       correlations: { matrix: labels20.map(() => labels20.map(() => 0)), groups: [] } as unknown as CorrelationReport,
     }),

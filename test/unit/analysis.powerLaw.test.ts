@@ -79,10 +79,13 @@ test('powerLawAnalysis: α per query, mean ± sd per kind and task, Welch factua
 });
 
 test('powerLawAnalysis: non-finite rows are skipped; no test without two fits per kind', () => {
-  const rep = powerLawAnalysis([new Array(10).fill(NaN), powerLawRow(1, -0.4, 10, 0, 1)], [
-    { id: 'a', kind: 'factual', task: null },
-    { id: 'b', kind: 'reasoning', task: null },
-  ]);
+  const rep = powerLawAnalysis(
+    [new Array(10).fill(NaN), powerLawRow(1, -0.4, 10, 0, 1)],
+    [
+      { id: 'a', kind: 'factual', task: null },
+      { id: 'b', kind: 'reasoning', task: null },
+    ],
+  );
   assert.match(rep.perQuery[0].skipped!, /not finite/);
   close(rep.perQuery[1].alpha, -0.4);
   assert.equal(rep.test, null);

@@ -21,17 +21,23 @@ test('sourceLadder: 10, 50, 500, 5000 and 1%, 5% of N, below N', () => {
 test('sourceShares and sourceMultipliers', () => {
   const sources = [...new Array(10).fill('code'), ...new Array(30).fill('wiki'), ...new Array(60).fill('web')];
   const shares = sourceShares(sources);
-  assert.deepEqual(shares.map((s) => [s.source, s.documents, s.share]), [
-    ['web', 60, 0.6],
-    ['wiki', 30, 0.3],
-    ['code', 10, 0.1],
-  ]);
+  assert.deepEqual(
+    shares.map((s) => [s.source, s.documents, s.share]),
+    [
+      ['web', 60, 0.6],
+      ['wiki', 30, 0.3],
+      ['code', 10, 0.1],
+    ],
+  );
   const m = sourceMultipliers([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 50], sources, 10, shares);
   close(m.get('code'), 10);
   assert.equal(m.get('wiki'), 0);
   assert.equal(m.get('web'), 0);
   // Unlabelled documents count as "(none)".
-  assert.deepEqual(sourceShares(['', 'a', '']).map((s) => s.source), ['(none)', 'a']);
+  assert.deepEqual(
+    sourceShares(['', 'a', '']).map((s) => s.source),
+    ['(none)', 'a'],
+  );
 });
 
 test('sourceAnalysis: a source planted in the top k gets the right multiplier, averaged per kind', () => {
@@ -45,7 +51,13 @@ test('sourceAnalysis: a source planted in the top k gets the right multiplier, a
     { id: 'q1', kind: 'reasoning', task: 'slopes' },
   ];
   const rows = [q0, q1];
-  const rep = sourceAnalysis(labels, rows.map((r) => topK(r, 50)), rows.map((r) => bottomK(r, 50)), sources, [10, 50]);
+  const rep = sourceAnalysis(
+    labels,
+    rows.map((r) => topK(r, 50)),
+    rows.map((r) => bottomK(r, 50)),
+    sources,
+    [10, 50],
+  );
   assert.deepEqual(rep.ks, [10, 50]);
   const arithmetic = rep.byTask['reasoning/arithmetic'];
   close(arithmetic.top.code[0], 10);

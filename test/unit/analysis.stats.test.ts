@@ -106,7 +106,10 @@ test('oneSampleT and welchT: scipy.stats values', () => {
 
 test('linearFit recovers a line; fisherZ is atanh, finite at ±1', () => {
   const x = [0, 1, 2, 3, 4];
-  const f = linearFit(x, x.map((v) => 3 - 0.5 * v));
+  const f = linearFit(
+    x,
+    x.map((v) => 3 - 0.5 * v),
+  );
   rel(f.slope, -0.5, 1e-15);
   rel(f.intercept, 3, 1e-15);
   rel(f.r2, 1, 1e-15);

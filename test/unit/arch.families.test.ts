@@ -44,7 +44,11 @@ for (const [name, cfg] of Object.entries(FAMILY_CONFIGS)) {
   test(`${name}: loads from its HF layout (f32; bf16 in 2 shards; f16) and matches the float64 reference`, (t) => {
     const dir = tmp(t);
     const tensors = randomHfTensors(cfg, 11);
-    for (const [dtype, shards] of [['F32', 1], ['BF16', 2], ['F16', 1]] as const) {
+    for (const [dtype, shards] of [
+      ['F32', 1],
+      ['BF16', 2],
+      ['F16', 1],
+    ] as const) {
       const folder = join(dir, dtype);
       const stored = writeHfCheckpoint(folder, cfg, tensors, { dtype, shards });
       const ckpt = loadCheckpoint(folder);
@@ -63,12 +67,22 @@ for (const [name, cfg] of Object.entries(FAMILY_CONFIGS)) {
     writeHfCheckpoint(folder, cfg, randomHfTensors(cfg, 12));
     const model = new TfModel(loadCheckpoint(folder));
     try {
-      const seqs: CaptureSequence[] = [{ tokens: TOKENS.slice(0, 13) }, { tokens: TOKENS.slice(3, 20), targets: TOKENS.slice(3, 20).map((_, j) => (j >= 8 ? 1 : 0)) }, { tokens: TOKENS.slice(5, 12) }];
+      const seqs: CaptureSequence[] = [
+        { tokens: TOKENS.slice(0, 13) },
+        { tokens: TOKENS.slice(3, 20), targets: TOKENS.slice(3, 20).map((_, j) => (j >= 8 ? 1 : 0)) },
+        { tokens: TOKENS.slice(5, 12) },
+      ];
       const result = await captureBatch(model, seqs, { labels: 'actual', seed: 5 });
       const reference = autogradWeightGradients(model, seqs, result.labels);
       let worst = 0;
-      for (const m of model.tracked) worst = Math.max(worst, assertRelClose(gradientFromCaptures(result, m.name), reference.get(m.name)!, 1e-5, `${name} ${m.name}`));
-      t.diagnostic(`${name}: ${model.tracked.map((m) => m.name.replace(/^layers\.\d+\.mlp\./, '')).slice(0, model.tracked.length / model.config.nLayers).join('/')} × ${model.config.nLayers} layers, worst relative error ${worst.toExponential(2)}`);
+      for (const m of model.tracked)
+        worst = Math.max(worst, assertRelClose(gradientFromCaptures(result, m.name), reference.get(m.name)!, 1e-5, `${name} ${m.name}`));
+      t.diagnostic(
+        `${name}: ${model.tracked
+          .map((m) => m.name.replace(/^layers\.\d+\.mlp\./, ''))
+          .slice(0, model.tracked.length / model.config.nLayers)
+          .join('/')} × ${model.config.nLayers} layers, worst relative error ${worst.toExponential(2)}`,
+      );
     } finally {
       model.dispose();
     }
@@ -94,7 +108,8 @@ test('every supported model_type has a checkpoint above, and an unknown one is r
   writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...cfg, model_type: 'mamba' }));
   assert.throws(
     () => loadCheckpoint(folder),
-    (e: unknown) => e instanceof InfluenceLensError && e.code === 'UNSUPPORTED' && e.message.includes('"mamba"') && SUPPORTED_MODEL_TYPES.every((x) => e.message.includes(x)),
+    (e: unknown) =>
+      e instanceof InfluenceLensError && e.code === 'UNSUPPORTED' && e.message.includes('"mamba"') && SUPPORTED_MODEL_TYPES.every((x) => e.message.includes(x)),
   );
 });
 
@@ -148,7 +163,7 @@ test('gpt_neox: the buffers older Pythia files also store (causal mask, masked_b
   assertRelClose(tfLogits(ckpt, TOKENS), flat, 1e-4, 'pythia with buffers');
 });
 
-test("a 128k context costs nothing until it is used: the mask and RoPE tables follow the positions in use", (t) => {
+test('a 128k context costs nothing until it is used: the mask and RoPE tables follow the positions in use', (t) => {
   const folder = join(tmp(t), 'long');
   const cfg = { ...FAMILY_CONFIGS['llama3.x'], max_position_embeddings: 131072 };
   const stored = writeHfCheckpoint(folder, cfg, randomHfTensors(cfg, 14));

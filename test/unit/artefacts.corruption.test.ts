@@ -60,8 +60,16 @@ before(async () => {
     method: { scoring: 'exact', contraction: scored.contraction, maxLen: 32, shard: null },
     documents: scored.documents.map(({ index, id, source, tokens, file, line }) => ({ index, id, source, tokens, file, line })),
     queries: scored.queries.map((q) => ({
-      id: q.record.id, kind: 'factual', task: null, prompt: q.record.prompt, completion: q.completion, generated: q.generated,
-      answer: null, nllNats: q.nllNats, promptTokens: q.promptTokens, completionTokens: q.completionTokens,
+      id: q.record.id,
+      kind: 'factual',
+      task: null,
+      prompt: q.record.prompt,
+      completion: q.completion,
+      generated: q.generated,
+      answer: null,
+      nllNats: q.nllNats,
+      promptTokens: q.promptTokens,
+      completionTokens: q.completionTokens,
     })),
   };
   resultsDir = tmp();
@@ -71,7 +79,10 @@ before(async () => {
   await buildTestIndex(setup, factorsDir, indexDir, DEFAULT_SKETCH, undefined, 20_000); // several chunks
   const rng = new Rng(5);
   const searcher = IndexSearcher.open(indexDir, { modelFingerprint: modelId.fingerprint, factors });
-  query = quantizeQuery(Float32Array.from({ length: searcher.queryDim }, () => rng.normal()), searcher.manifest);
+  query = quantizeQuery(
+    Float32Array.from({ length: searcher.queryDim }, () => rng.normal()),
+    searcher.manifest,
+  );
 });
 
 after(cleanup);
@@ -110,7 +121,10 @@ function corruptCopy(dir: string, rng: Rng): { copy: string; file: string; what:
 
 /** sha256 of every typed array's bytes, in place (exact equality, cheaper to compare than the arrays). */
 function digest(value: unknown): unknown {
-  if (ArrayBuffer.isView(value)) return createHash('sha256').update(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)).digest('hex');
+  if (ArrayBuffer.isView(value))
+    return createHash('sha256')
+      .update(new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
+      .digest('hex');
   if (Array.isArray(value)) return value.map(digest);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, digest(v)]));
   return value;
@@ -147,34 +161,49 @@ async function check(kind: string, dir: string, load: (dir: string) => Promise<u
 }
 
 test('corrupted factors are refused naming the file, or load identical', { skip: SKIP_NO_SHARED }, async () => {
-  const tally = await check('factors', factorsDir, async (dir) => {
-    const f = await loadFactors(dir, { model: modelId });
-    return { manifest: f.manifest, modules: digest(f.modules) };
-  }, 1);
+  const tally = await check(
+    'factors',
+    factorsDir,
+    async (dir) => {
+      const f = await loadFactors(dir, { model: modelId });
+      return { manifest: f.manifest, modules: digest(f.modules) };
+    },
+    1,
+  );
   assert.ok(tally.refused > TRIALS / 2, JSON.stringify(tally));
 });
 
 test('corrupted results are refused naming the file, or load identical', { skip: SKIP_NO_SHARED }, async () => {
-  const tally = await check('results', resultsDir, (dir) => {
-    const { results, scores, self } = readResults(dir);
-    return { results, scores: digest(scores), self: digest(self) };
-  }, 2);
+  const tally = await check(
+    'results',
+    resultsDir,
+    (dir) => {
+      const { results, scores, self } = readResults(dir);
+      return { results, scores: digest(scores), self: digest(self) };
+    },
+    2,
+  );
   assert.ok(tally.refused > TRIALS / 2, JSON.stringify(tally));
 });
 
 test('a corrupted index is refused naming the file, or scores identically', { skip: SKIP_NO_SHARED }, async () => {
-  const tally = await check('index', indexDir, (dir) => {
-    const searcher = IndexSearcher.open(dir, { modelFingerprint: modelId.fingerprint, factors });
-    const m = searcher.manifest;
-    // What a hover reads besides the rows: every row of the rescoring tier, and the BM25 index.
-    const reader = new RescoreReader(dir, m.rescore!, m.rescore!.chunks);
-    try {
-      const tier = reader.read(searcher.documents.map((_, p) => p));
-      const lexical = LexicalIndex.load(dir, m.lexical!).search('Once upon a time there was a little girl', 20);
-      return { manifest: m, documents: searcher.documents, scores: digest(searcher.scores(query)), tier: digest(tier), lexical };
-    } finally {
-      reader.close();
-    }
-  }, 3);
+  const tally = await check(
+    'index',
+    indexDir,
+    (dir) => {
+      const searcher = IndexSearcher.open(dir, { modelFingerprint: modelId.fingerprint, factors });
+      const m = searcher.manifest;
+      // What a hover reads besides the rows: every row of the rescoring tier, and the BM25 index.
+      const reader = new RescoreReader(dir, m.rescore!, m.rescore!.chunks);
+      try {
+        const tier = reader.read(searcher.documents.map((_, p) => p));
+        const lexical = LexicalIndex.load(dir, m.lexical!).search('Once upon a time there was a little girl', 20);
+        return { manifest: m, documents: searcher.documents, scores: digest(searcher.scores(query)), tier: digest(tier), lexical };
+      } finally {
+        reader.close();
+      }
+    },
+    3,
+  );
   assert.ok(tally.refused > TRIALS / 2, JSON.stringify(tally));
 });

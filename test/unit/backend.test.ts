@@ -62,7 +62,10 @@ test('tfjs-node-gpu absent: forcing it says so; auto falls back and says why', a
 
 test('tfjs-node-gpu present with a GPU: auto chooses it first, in one thread, and it computes', async () => {
   const info = await chooseBackend('auto', { load: presentTfjsNodeGpu({ gpu: true }) });
-  assert.deepEqual({ name: info.name, reason: info.reason, gpu: info.gpu, wantsWorkers: info.wantsWorkers }, { name: 'tensorflow-gpu', reason: 'first choice', gpu: true, wantsWorkers: false });
+  assert.deepEqual(
+    { name: info.name, reason: info.reason, gpu: info.gpu, wantsWorkers: info.wantsWorkers },
+    { name: 'tensorflow-gpu', reason: 'first choice', gpu: true, wantsWorkers: false },
+  );
   assert.equal(tf.getBackend(), 'tensorflow');
   const product = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2]));
   assert.deepEqual(Array.from(await product.data()), [19, 22, 43, 50]);
@@ -125,11 +128,21 @@ test("the backend list lives in one place (protocol.ts): the client's picker, th
   assert.deepEqual([...BACKEND_NAMES], ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'], "auto's order of preference");
   assert.match(BACKEND_CHOICES[0].description, new RegExp(BACKEND_NAMES.join(', ')), "auto's description names every backend in order");
 
-  assert.deepEqual(backendPickItems(), BACKEND_CHOICES.map((b) => ({ label: b.name, description: b.description })), "the client's picker");
-  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { enum?: string[]; enumDescriptions?: string[] }> } } };
+  assert.deepEqual(
+    backendPickItems(),
+    BACKEND_CHOICES.map((b) => ({ label: b.name, description: b.description })),
+    "the client's picker",
+  );
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { enum?: string[]; enumDescriptions?: string[] }> } };
+  };
   const setting = pkg.contributes.configuration.properties['influenceLens.backend'];
   assert.deepEqual(setting.enum, names, "package.json's enum");
-  assert.deepEqual(setting.enumDescriptions, BACKEND_CHOICES.map((b) => b.description), "package.json's enumDescriptions");
+  assert.deepEqual(
+    setting.enumDescriptions,
+    BACKEND_CHOICES.map((b) => b.description),
+    "package.json's enumDescriptions",
+  );
   assert.deepEqual(USAGE.match(/--backend (\S+)/)?.[1].split('|'), names, "the CLI's help");
   for (const name of names) assert.equal(parseBackendRequest(name), name, 'the settings accept it');
   assert.throws(() => parseBackendRequest('metal'), new RegExp(`expected ${names.join(', ')}`));

@@ -50,12 +50,22 @@ const padded = (batches: number[][]) => batches.reduce((s, b) => s + b.length * 
 test('bucketed batches cover every item once, sorted by length within each window, with less padding', async () => {
   const plain = await covariance(1, undefined);
   const bucketed = await covariance(1, 2);
-  assert.deepEqual(bucketed.batches.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+  assert.deepEqual(
+    bucketed.batches.flat().sort((a, b) => a - b),
+    lengths.map((_, i) => i),
+  );
   // Windows of 2 batches × 3 items: items 0–5, 6–11, 12–16, each sorted by length (ties by input order).
   const windows = [items.slice(0, 6), items.slice(6, 12), items.slice(12)].map((w) =>
     [...w].sort((x, y) => x.sequence.tokens.length - y.sequence.tokens.length || x.id - y.id).map((it) => it.id),
   );
-  assert.deepEqual(bucketed.batches, [windows[0].slice(0, 3), windows[0].slice(3), windows[1].slice(0, 3), windows[1].slice(3), windows[2].slice(0, 3), windows[2].slice(3)]);
+  assert.deepEqual(bucketed.batches, [
+    windows[0].slice(0, 3),
+    windows[0].slice(3),
+    windows[1].slice(0, 3),
+    windows[1].slice(3),
+    windows[2].slice(0, 3),
+    windows[2].slice(3),
+  ]);
   assert.deepEqual(bucketed.events, ['batch', 'batch', 'window', 'batch', 'batch', 'window', 'batch', 'batch', 'window']);
   assert.ok(padded(bucketed.batches) < padded(plain.batches) * 0.8, `padding ${padded(bucketed.batches)} vs ${padded(plain.batches)}`);
   // The same sums as input-order batches, to float32 rounding (batches pad differently).

@@ -26,7 +26,7 @@ before(() => initBackend('wasm'));
 /** Sequences of different lengths (so the batch is padded); the second masks its first half (a "prompt"). */
 function sequences(vocab: number, lengths: number[], seed = 1): CaptureSequence[] {
   return lengths.map((n, s) => {
-    const tokens = Array.from({ length: n }, (_, i) => (i === 0 ? 1 : (i * 31 + s * 17 + seed * 7) % (vocab - 3) + 3));
+    const tokens = Array.from({ length: n }, (_, i) => (i === 0 ? 1 : ((i * 31 + s * 17 + seed * 7) % (vocab - 3)) + 3));
     return s === 1 ? { tokens, targets: tokens.map((_, j) => (j >= n / 2 ? 1 : 0)) } : { tokens };
   });
 }

@@ -40,21 +40,51 @@ const STAGES = ['covariance', 'merge-covariance', 'eigen', 'lambda', 'merge-lamb
 test('slurm: one script per stage, arrays throttled with %, requests written, submit.sh chains them with afterok', { skip: SKIP_NO_SHARED }, async (t) => {
   const { dir, args } = setup(t);
   const run = join(dir, 'run');
-  const r = await cli(['cluster', 'plan', '--engine', 'slurm', '--out', run, '--shards', '3', ...args, '--index', '--parallel', '2', '--gpus-per-shard', '1', '--cpus', '4', '--partition', 'gpu']);
+  const r = await cli([
+    'cluster',
+    'plan',
+    '--engine',
+    'slurm',
+    '--out',
+    run,
+    '--shards',
+    '3',
+    ...args,
+    '--index',
+    '--parallel',
+    '2',
+    '--gpus-per-shard',
+    '1',
+    '--cpus',
+    '4',
+    '--partition',
+    'gpu',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(join(run, 'slurm')).sort(), [...STAGES.map((s) => `${s}.sbatch`), 'resubmit.sh', 'submit.sh'].sort());
   const lambda = readFileSync(join(run, 'slurm', 'lambda.sbatch'), 'utf8');
-  for (const line of ['#SBATCH --array=0-2%2', '#SBATCH --cpus-per-task=4', '#SBATCH --gres=gpu:1', '#SBATCH --partition=gpu', '#SBATCH --requeue']) assert.ok(lambda.includes(line), line);
+  for (const line of ['#SBATCH --array=0-2%2', '#SBATCH --cpus-per-task=4', '#SBATCH --gres=gpu:1', '#SBATCH --partition=gpu', '#SBATCH --requeue'])
+    assert.ok(lambda.includes(line), line);
   assert.match(lambda, /#SBATCH --mem=\d+M\n#SBATCH --time=\d+:\d\d:00/);
   // One time for the whole run, so a requeued task writes the bytes of its first attempt.
   const epochs = STAGES.map((st) => readFileSync(join(run, 'slurm', `${st}.sbatch`), 'utf8').match(/^export SOURCE_DATE_EPOCH=(\d+)$/m)?.[1]);
   assert.ok(epochs[0] && epochs.every((e) => e === epochs[0]), `SOURCE_DATE_EPOCH in every script: ${epochs.join(', ')}`);
-  assert.match(lambda, /fit .*--stage lambda --shard "\$SHARD" --shards 3 --index "[^"]*index\.parts\/\$\{SLURM_ARRAY_TASK_ID\}"|--index "[^"]*index\.parts\/\$\{SLURM_ARRAY_TASK_ID\}".*--shard "\$SHARD"/);
+  assert.match(
+    lambda,
+    /fit .*--stage lambda --shard "\$SHARD" --shards 3 --index "[^"]*index\.parts\/\$\{SLURM_ARRAY_TASK_ID\}"|--index "[^"]*index\.parts\/\$\{SLURM_ARRAY_TASK_ID\}".*--shard "\$SHARD"/,
+  );
   const merge = readFileSync(join(run, 'slurm', 'merge-lambda.sbatch'), 'utf8');
   assert.doesNotMatch(merge, /--array|--gres/, 'merges run once, without a GPU');
-  assert.match(merge, /merge --factors \S+ --stage lambda\n.*merge --index \S+index\.parts\/0 --index \S+index\.parts\/1 --index \S+index\.parts\/2 --out \S+\/index\n/);
+  assert.match(
+    merge,
+    /merge --factors \S+ --stage lambda\n.*merge --index \S+index\.parts\/0 --index \S+index\.parts\/1 --index \S+index\.parts\/2 --out \S+\/index\n/,
+  );
   const submit = readFileSync(join(run, 'slurm', 'submit.sh'), 'utf8');
-  assert.deepEqual([...submit.matchAll(/\} (\S+)\.sbatch\)/g)].map((m) => m[1]), STAGES, 'submitted in order');
+  assert.deepEqual(
+    [...submit.matchAll(/\} (\S+)\.sbatch\)/g)].map((m) => m[1]),
+    STAGES,
+    'submitted in order',
+  );
   assert.match(submit, /--kill-on-invalid-dep=yes \$\{previous:\+--dependency=afterok:\$previous\}/);
   assert.ok(statSync(join(run, 'slurm', 'submit.sh')).mode & 0o100, 'submit.sh is executable');
   const readme = readFileSync(join(run, 'README.md'), 'utf8');
@@ -62,16 +92,46 @@ test('slurm: one script per stage, arrays throttled with %, requests written, su
   assert.match(readme, /time per shard = 2 × [\d,]+ tokens \([\d,]+ of 40 documents ÷ 3 shards\)/);
   const plan = JSON.parse(readFileSync(join(run, 'plan.json'), 'utf8')) as { shards: number; stages: { name: string }[] };
   assert.equal(plan.shards, 3);
-  assert.deepEqual(plan.stages.map((s) => s.name), STAGES);
+  assert.deepEqual(
+    plan.stages.map((s) => s.name),
+    STAGES,
+  );
 });
 
 test('kubernetes: Indexed Jobs for the sharded stages, plain Jobs for merges, all valid against the API schemas', { skip: SKIP_NO_SHARED }, async (t) => {
   const { dir, args } = setup(t);
   const run = join(dir, 'run');
-  const r = await cli(['cluster', 'plan', '--engine', 'kubernetes', '--out', run, '--shards', '4', ...args, '--image', 'registry.example/influence-lens:0.1.0', '--volume', `shared:${dir}`, '--gpus-per-shard', '1', '--memory', '6G', '--retries', '2', '--parallel', '3']);
+  const r = await cli([
+    'cluster',
+    'plan',
+    '--engine',
+    'kubernetes',
+    '--out',
+    run,
+    '--shards',
+    '4',
+    ...args,
+    '--image',
+    'registry.example/influence-lens:0.1.0',
+    '--volume',
+    `shared:${dir}`,
+    '--gpus-per-shard',
+    '1',
+    '--memory',
+    '6G',
+    '--retries',
+    '2',
+    '--parallel',
+    '3',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const files = readdirSync(join(run, 'kubernetes')).filter((f) => f.endsWith('.json')).sort();
-  assert.deepEqual(files, STAGES.map((s, i) => `0${i + 1}-${s}.json`));
+  const files = readdirSync(join(run, 'kubernetes'))
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+  assert.deepEqual(
+    files,
+    STAGES.map((s, i) => `0${i + 1}-${s}.json`),
+  );
   for (const f of files) {
     const m = JSON.parse(readFileSync(join(run, 'kubernetes', f), 'utf8'));
     assert.doesNotThrow(() => new Job(m).validate(), `${f} validates`);
@@ -80,7 +140,7 @@ test('kubernetes: Indexed Jobs for the sharded stages, plain Jobs for merges, al
     assert.deepEqual(pod.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'shared' } }]);
     const c = pod.containers[0];
     assert.equal(c.image, 'registry.example/influence-lens:0.1.0');
-    assert.match(c.env.find((e: { name: string }) => e.name === 'SOURCE_DATE_EPOCH')?.value ?? '', /^\d+$/, 'every pod records the run\'s time');
+    assert.match(c.env.find((e: { name: string }) => e.name === 'SOURCE_DATE_EPOCH')?.value ?? '', /^\d+$/, "every pod records the run's time");
     if (/^\d\d-(covariance|lambda|score)\.json$/.test(f)) {
       assert.equal(m.spec.completionMode, 'Indexed');
       assert.equal(m.spec.completions, 4);
@@ -97,9 +157,15 @@ test('kubernetes: Indexed Jobs for the sharded stages, plain Jobs for merges, al
     }
   }
   const score = JSON.parse(readFileSync(join(run, 'kubernetes', '06-score.json'), 'utf8'));
-  assert.ok(score.spec.template.spec.containers[0].args.some((a: string) => a.endsWith('/scores.parts/$(SHARD_INDEX)')), 'each pod writes its own part');
+  assert.ok(
+    score.spec.template.spec.containers[0].args.some((a: string) => a.endsWith('/scores.parts/$(SHARD_INDEX)')),
+    'each pod writes its own part',
+  );
   const apply = readFileSync(join(run, 'kubernetes', 'apply.sh'), 'utf8');
-  assert.deepEqual([...apply.matchAll(/^run_job (\S+) (\S+)$/gm)].map((m) => m[1]), files);
+  assert.deepEqual(
+    [...apply.matchAll(/^run_job (\S+) (\S+)$/gm)].map((m) => m[1]),
+    files,
+  );
   assert.match(apply, /kubectl wait --for=condition=complete/);
   // A manifest the schemas refuse is refused (the check can fail).
   const broken = JSON.parse(readFileSync(join(run, 'kubernetes', files[0]), 'utf8'));

@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveShard } from '../../server/src/cli/shardEnv';
 
-const ARRAY = { SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_MIN: '3', SLURM_ARRAY_TASK_MAX: '6', SLURM_ARRAY_TASK_COUNT: '4', SLURM_PROCID: '0', SLURM_NTASKS: '1' };
+const ARRAY = {
+  SLURM_ARRAY_TASK_ID: '5',
+  SLURM_ARRAY_TASK_MIN: '3',
+  SLURM_ARRAY_TASK_MAX: '6',
+  SLURM_ARRAY_TASK_COUNT: '4',
+  SLURM_PROCID: '0',
+  SLURM_NTASKS: '1',
+};
 const SRUN = { SLURM_PROCID: '2', SLURM_NTASKS: '3' };
 const POD = { JOB_COMPLETION_INDEX: '1' };
 const shardOf = (flag: string | undefined, shards: string | undefined, env: Record<string, string>) => resolveShard(flag, shards, env).shard;
@@ -15,7 +22,7 @@ test('an explicit --shard i/n is used as written, whatever the environment says'
   assert.throws(() => resolveShard('4/4', undefined, {}), /--shard must be i\/n/);
 });
 
-test('a Slurm array: the task id minus the first, of the array\'s count', () => {
+test("a Slurm array: the task id minus the first, of the array's count", () => {
   for (const flag of ['auto', undefined]) {
     const r = resolveShard(flag, undefined, ARRAY);
     assert.deepEqual(r.shard, { index: 2, count: 4 });
@@ -25,9 +32,15 @@ test('a Slurm array: the task id minus the first, of the array\'s count', () => 
   assert.throws(() => resolveShard('auto', '8', ARRAY), /--shards 8 contradicts SLURM_ARRAY_TASK_COUNT=4/);
   // Without a count the flag supplies it; without MIN the ids start at 0.
   assert.deepEqual(shardOf('auto', '6', { SLURM_ARRAY_TASK_ID: '5' }), { index: 5, count: 6 });
-  assert.throws(() => resolveShard('auto', undefined, { SLURM_ARRAY_TASK_ID: '5' }), /SLURM_ARRAY_TASK_ID=5 − SLURM_ARRAY_TASK_MIN=0 names a shard but not how many/);
+  assert.throws(
+    () => resolveShard('auto', undefined, { SLURM_ARRAY_TASK_ID: '5' }),
+    /SLURM_ARRAY_TASK_ID=5 − SLURM_ARRAY_TASK_MIN=0 names a shard but not how many/,
+  );
   assert.throws(() => resolveShard('auto', undefined, { ...ARRAY, SLURM_ARRAY_TASK_MAX: '9' }), /its ids have gaps/);
-  assert.throws(() => resolveShard('auto', undefined, { ...ARRAY, SLURM_ARRAY_TASK_ID: 'x' }), /SLURM_ARRAY_TASK_ID="x" in the environment is not a whole number/);
+  assert.throws(
+    () => resolveShard('auto', undefined, { ...ARRAY, SLURM_ARRAY_TASK_ID: 'x' }),
+    /SLURM_ARRAY_TASK_ID="x" in the environment is not a whole number/,
+  );
 });
 
 test('srun tasks: SLURM_PROCID of SLURM_NTASKS; a plain sbatch job (one task) is the whole corpus', () => {
@@ -45,8 +58,14 @@ test('a Kubernetes Indexed Job pod: JOB_COMPLETION_INDEX of --shards, which the 
   assert.deepEqual(shardOf('auto', '4', POD), { index: 1, count: 4 });
   assert.deepEqual(shardOf(undefined, '4', POD), { index: 1, count: 4 });
   assert.deepEqual(shardOf('auto', '4', { ...POD, ...SRUN }), { index: 1, count: 4 }, 'the pod index comes first');
-  assert.throws(() => resolveShard('auto', undefined, POD), /JOB_COMPLETION_INDEX=1 names a shard but not how many there are \(Kubernetes passes no count\): add --shards N/);
-  assert.throws(() => resolveShard('auto', '1', { JOB_COMPLETION_INDEX: '3' }), /shard 3 \(JOB_COMPLETION_INDEX=3\) is not below the number of shards, 1 \(--shards 1\)/);
+  assert.throws(
+    () => resolveShard('auto', undefined, POD),
+    /JOB_COMPLETION_INDEX=1 names a shard but not how many there are \(Kubernetes passes no count\): add --shards N/,
+  );
+  assert.throws(
+    () => resolveShard('auto', '1', { JOB_COMPLETION_INDEX: '3' }),
+    /shard 3 \(JOB_COMPLETION_INDEX=3\) is not below the number of shards, 1 \(--shards 1\)/,
+  );
 });
 
 test('no scheduler: --shard auto is refused; no flag is the whole corpus', () => {

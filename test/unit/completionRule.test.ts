@@ -43,7 +43,9 @@ function completions(results: string): Map<string, { completion: string; tokens:
 
 before(async () => {
   writeLabelledCorpus(corpus, DEFAULT_SEED, 24);
-  const lines = readFileSync(join(REPO, 'demo', 'queries.jsonl'), 'utf8').split('\n').filter((l) => IDS.includes((JSON.parse(l || '{}') as { id?: string }).id ?? ''));
+  const lines = readFileSync(join(REPO, 'demo', 'queries.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => IDS.includes((JSON.parse(l || '{}') as { id?: string }).id ?? ''));
   assert.equal(lines.length, IDS.length, 'the chosen demo queries exist');
   writeFileSync(queries, lines.join('\n') + '\n');
   await run(['fit', '--model', MODEL, '--corpus', corpus, '--out', factors, '--max-len', '256']);
@@ -59,7 +61,24 @@ test('the demo, score, eval facts and the hover attribute the same completion: t
   await run(['score', '--model', MODEL, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', full, '--full-completions']);
   // eval facts (methods that need no fit: the completions are prepared the same way for every method).
   const work = join(dir, 'eval');
-  await run(['eval', 'facts', '--model', MODEL, '--corpus', corpus, '--queries', queries, '--labels', labelsPathFor(corpus), '--work', work, '--max-len', '256', '--methods', 'bm25,random']);
+  await run([
+    'eval',
+    'facts',
+    '--model',
+    MODEL,
+    '--corpus',
+    corpus,
+    '--queries',
+    queries,
+    '--labels',
+    labelsPathFor(corpus),
+    '--work',
+    work,
+    '--max-len',
+    '256',
+    '--methods',
+    'bm25,random',
+  ]);
   const evalQueries = (JSON.parse(readFileSync(join(work, 'queries.json'), 'utf8')) as { queries: PreparedQuery[] }).queries;
   const byEval = new Map(evalQueries.map((q) => [q.record.id, { completion: q.completion, tokens: q.completionTokens }]));
   // The hover on each query of demo/queries.infq, under the default settings, as the server prepares it.
@@ -68,7 +87,11 @@ test('the demo, score, eval facts and the hover attribute the same completion: t
   const byHover = new Map<string, { completion: string; tokens: number[] }>();
   try {
     const set = await openFactorSet(modelRun, factors);
-    const session = await InfluenceSession.create(modelRun, set, { corpus: { path: corpus }, maxNewTokens: settings.maxNewTokens, firstLine: settings.completion === 'firstLine' });
+    const session = await InfluenceSession.create(modelRun, set, {
+      corpus: { path: corpus },
+      maxNewTokens: settings.maxNewTokens,
+      firstLine: settings.completion === 'firstLine',
+    });
     const infq = join(REPO, 'demo', 'queries.infq');
     for (const { record } of parseInfq(readFileSync(infq, 'utf8'), infq).blocks.filter((b) => IDS.includes(b.record.id))) {
       const { id, prompt, completion, kind, task, answer, file, line } = record; // what HoverHandler.query passes on
@@ -93,13 +116,19 @@ test('the demo, score, eval facts and the hover attribute the same completion: t
     assert.ok(f.completion.startsWith(d.completion), `${id}: ${JSON.stringify(d.completion)} begins ${JSON.stringify(f.completion)}`);
     assert.deepEqual(f.tokens.slice(0, d.tokens.length), d.tokens, `${id}: the same greedy tokens`);
     if (id.startsWith('reason-')) {
-      if (ANSWER_LINE.test(f.completion)) assert.ok(ANSWER_LINE.test(d.completion) && /\n/.test(d.completion.trim()), `${id}: the worked steps through the answer line: ${JSON.stringify(d.completion)}`);
+      if (ANSWER_LINE.test(f.completion))
+        assert.ok(
+          ANSWER_LINE.test(d.completion) && /\n/.test(d.completion.trim()),
+          `${id}: the worked steps through the answer line: ${JSON.stringify(d.completion)}`,
+        );
       else assert.deepEqual(f, d, `${id}: no answer line within the budget: the whole continuation`);
     } else {
       assert.ok(!/\n/.test(d.completion.trim()), `${id}: one line of content: ${JSON.stringify(d.completion)}`);
-      if (id.startsWith('fact-')) assert.ok(f.completion.length > d.completion.length, `${id}: the model goes on after answering: ${JSON.stringify(f.completion)}`);
+      if (id.startsWith('fact-'))
+        assert.ok(f.completion.length > d.completion.length, `${id}: the model goes on after answering: ${JSON.stringify(f.completion)}`);
     }
-    if (f.completion.length > d.completion.length) assert.match(f.completion.slice(d.completion.length), /^[^\S\n]*\n/, `${id}: the answer ends where its line does`);
+    if (f.completion.length > d.completion.length)
+      assert.match(f.completion.slice(d.completion.length), /^[^\S\n]*\n/, `${id}: the answer ends where its line does`);
   }
 });
 
@@ -108,7 +137,7 @@ test('a reasoning completion ends with the line that gives the answer, as the fi
   const vocab = ['\n\n', '.\n', ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789=+-*,.\n'.split('')];
   const encode = (s: string) => {
     const out: number[] = [];
-    for (let i = 0; i < s.length; ) {
+    for (let i = 0; i < s.length;) {
       const two = vocab.indexOf(s.slice(i, i + 2));
       const pair = two >= 0 && two < 2;
       out.push(pair ? two : vocab.indexOf(s[i]));
@@ -120,7 +149,11 @@ test('a reasoning completion ends with the line that gives the answer, as the fi
   const lineEnd = { newline: vocab.flatMap((t, i) => (t.includes('\n') ? [i] : [])), blank: vocab.flatMap((t, i) => (/\S/.test(t) ? [] : [i])) };
   const cut = (s: string) => decode(throughAnswerLine(encode(s), lineEnd, decode));
   assert.equal(cut('\n\nFirst, 3 + 4 = 7\nThe answer is 14\n\nCalculate the answer'), '\n\nFirst, 3 + 4 = 7\nThe answer is 14');
-  assert.equal(cut('\n\nFirst, 3 + 4 = 7\nThe answer is 14.\nCalculate'), '\n\nFirst, 3 + 4 = 7\nThe answer is 14.\n', 'a token with content and a newline is kept');
+  assert.equal(
+    cut('\n\nFirst, 3 + 4 = 7\nThe answer is 14.\nCalculate'),
+    '\n\nFirst, 3 + 4 = 7\nThe answer is 14.\n',
+    'a token with content and a newline is kept',
+  );
   assert.equal(cut('\n\nFirst, 3 + 4 = 7\nThen 7 * 2 = 14'), '\n\nFirst, 3 + 4 = 7\nThen 7 * 2 = 14', 'no answer line: unchanged');
   assert.equal(cut('The answer is 14'), 'The answer is 14', 'the budget ended the line');
 });

@@ -56,7 +56,9 @@ test('the same 200 documents as JSONL, .jsonl.gz, .jsonl.zst, Parquet (snappy an
   writeFileSync(join(shards, 'data', 'train-00001-of-00003.jsonl.gz'), gzipSync(jsonlOf(docs200.slice(80, 150))));
   writeFileSync(join(shards, 'data', 'train-00002-of-00003.jsonl.zst'), zstdStored(jsonlOf(docs200.slice(150))));
 
-  const expected = createHash('sha256').update(JSON.stringify(docs200.map((d) => ({ id: d.id, source: d.source, text: d.text })))).digest('hex');
+  const expected = createHash('sha256')
+    .update(JSON.stringify(docs200.map((d) => ({ id: d.id, source: d.source, text: d.text }))))
+    .digest('hex');
   const digests = new Set<string>();
   for (const p of [files.jsonl, files.gz, files.zst, files.parquet, zstdParquet, shards]) {
     const { docs, digest, report } = await pass({ path: p });
@@ -81,16 +83,20 @@ test('the same 200 documents as JSONL, .jsonl.gz, .jsonl.zst, Parquet (snappy an
   assert.deepEqual([pq[70].line, pq[70].row, pq[70].file], [undefined, 70, files.parquet]);
 });
 
-test('a .jsonl.zst made by the zstd tool (real compressed blocks, two frames) reads the same', { skip: !existsSync('/usr/bin/zstd') && 'no zstd tool' }, async () => {
-  const plain = write('real.jsonl', jsonlOf(docs200));
-  const one = `${plain}.zst`;
-  execFileSync('zstd', ['-q', '-19', plain, '-o', one]);
-  const two = write('two-frames.jsonl.zst', Buffer.concat([readFileSync(one), readFileSync(one)]));
-  assert.deepEqual(streamOf(await readCorpusAll({ path: one })).docs, docs200);
-  const both = await readCorpusAll({ path: two });
-  assert.equal(both.length, 400);
-  assert.deepEqual(streamOf(both.slice(200)).docs, docs200);
-});
+test(
+  'a .jsonl.zst made by the zstd tool (real compressed blocks, two frames) reads the same',
+  { skip: !existsSync('/usr/bin/zstd') && 'no zstd tool' },
+  async () => {
+    const plain = write('real.jsonl', jsonlOf(docs200));
+    const one = `${plain}.zst`;
+    execFileSync('zstd', ['-q', '-19', plain, '-o', one]);
+    const two = write('two-frames.jsonl.zst', Buffer.concat([readFileSync(one), readFileSync(one)]));
+    assert.deepEqual(streamOf(await readCorpusAll({ path: one })).docs, docs200);
+    const both = await readCorpusAll({ path: two });
+    assert.equal(both.length, 400);
+    assert.deepEqual(streamOf(both.slice(200)).docs, docs200);
+  },
+);
 
 test('dotted field paths reach into nested records, in JSONL and in Parquet; a key that holds dots wins', async () => {
   const nested = docs200.slice(0, 10).map((d, i) => ({ content: { text: d.text }, meta: { id: i * 10, source: d.source, tags: [d.source] } }));
@@ -147,7 +153,10 @@ test('a folder of shards numbers records without an id by shard and line or row;
   );
   assert.equal(report.duplicateCount, 0);
   // One file alone: the line (JSONL, as before) or the 0-based row (Parquet).
-  assert.deepEqual((await readCorpusAll({ path: join(root, 'b.parquet') })).map((d) => d.id), ['0', '1', '2']);
+  assert.deepEqual(
+    (await readCorpusAll({ path: join(root, 'b.parquet') })).map((d) => d.id),
+    ['0', '1', '2'],
+  );
 });
 
 test('corrupt gzip: the documents before the damage are read; one issue names the file, the line and the byte offset', async () => {
@@ -161,7 +170,12 @@ test('corrupt gzip: the documents before the damage are read; one issue names th
   const [issue] = report.skipped;
   assert.equal(issue.file, truncated);
   assert.equal(issue.line, docs.length + 1);
-  assert.match(issue.reason, new RegExp(`^corrupt gzip data \\(unexpected end of file\\) within the first ${gz.length >> 1} bytes of the file; line ${docs.length + 1} and the rest of the file are skipped$`));
+  assert.match(
+    issue.reason,
+    new RegExp(
+      `^corrupt gzip data \\(unexpected end of file\\) within the first ${gz.length >> 1} bytes of the file; line ${docs.length + 1} and the rest of the file are skipped$`,
+    ),
+  );
 
   const flipped = Buffer.from(gz);
   for (let k = 400; k < 480; k++) flipped[k] ^= 0x5a;
@@ -216,7 +230,10 @@ test('corrupt Parquet: a damaged row group is one issue at its first row and the
     assert.match(issue.reason, new RegExp(`^row group \\d \\(rows ${issue.row}–${issue.row! + 49}\\) cannot be read \\(.+\\); its rows are skipped$`));
   }
   const lost = new Set(report.skipped.flatMap((i) => Array.from({ length: 50 }, (_, k) => i.row! + k)));
-  assert.deepEqual(streamOf(docs).docs, docs200.filter((_, i) => !lost.has(i)));
+  assert.deepEqual(
+    streamOf(docs).docs,
+    docs200.filter((_, i) => !lost.has(i)),
+  );
   assert.deepEqual(
     docs.map((d) => d.row),
     docs200.map((_, i) => i).filter((i) => !lost.has(i)),

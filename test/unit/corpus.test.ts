@@ -108,7 +108,13 @@ test('<|endoftext|> text: separators mid-line, CRLF, BOM, empty parts, no final 
       ['3', 'third\nends', 4],
     ],
   );
-  assert.equal(docs[0].source, path.split('/').pop()!.replace(/\.TXT$/, ''));
+  assert.equal(
+    docs[0].source,
+    path
+      .split('/')
+      .pop()!
+      .replace(/\.TXT$/, ''),
+  );
 });
 
 test('malformed JSONL lines are skipped and reported with file:line and a reason', async () => {
@@ -169,11 +175,17 @@ test("a skipped line's reason never quotes it (a corpus linked to /etc/shadow mu
   const path = write('system.jsonl', [secret, '{"id":"ok","text":"a story"}', '[1, "root-2-secret"]x'].join('\n'));
   const report: CorpusReport = { documents: 0, skipped: [] };
   const docs = await readCorpusAll({ path }, report);
-  assert.deepEqual(docs.map((d) => d.id), ['ok']);
-  assert.deepEqual(report.skipped.map((s) => [s.line, s.reason]), [
-    [1, 'invalid JSON: unexpected character "r"'],
-    [3, 'invalid JSON: Unexpected non-whitespace character after JSON at position 20'],
-  ]);
+  assert.deepEqual(
+    docs.map((d) => d.id),
+    ['ok'],
+  );
+  assert.deepEqual(
+    report.skipped.map((s) => [s.line, s.reason]),
+    [
+      [1, 'invalid JSON: unexpected character "r"'],
+      [3, 'invalid JSON: Unexpected non-whitespace character after JSON at position 20'],
+    ],
+  );
   for (const s of report.skipped) assert.ok(!s.reason.includes('root:') && !s.reason.includes('secret'), s.reason);
 });
 
@@ -462,7 +474,10 @@ test('tokenizeDocument: BOS then the text, truncated to maxLen', () => {
   assert.deepEqual(tokenizeDocument('abc', charTokenizer, 1, 1), [1]);
   assert.deepEqual(tokenizeDocument('', charTokenizer, 5, 4), [5]);
   assert.deepEqual(tokenizeDocument('abc', charTokenizer, -1, 2), [97, 98]);
-  assert.throws(() => tokenizeDocument('abc', charTokenizer, 1, 0), (e) => isInfluenceLensError(e));
+  assert.throws(
+    () => tokenizeDocument('abc', charTokenizer, 1, 0),
+    (e) => isInfluenceLensError(e),
+  );
 });
 
 test('tokenizeDocument with the stories260K tokenizer on a real document', { skip: SKIP_NO_SHARED }, async () => {
@@ -478,7 +493,10 @@ test('tokenizeDocument with the stories260K tokenizer on a real document', { ski
 test('long documents are tokenized from a prefix with the same kept tokens as the whole text', { skip: SKIP_NO_SHARED }, () => {
   const llama2c = loadLlama2cTokenizer(TOK512(), 512);
   const demo = loadHuggingFaceTokenizer(join(__dirname, '..', '..', 'demo', 'model'));
-  const stories = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
+  const stories = readFileSync(fixture('tinystories', 'valid-head.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
   const long = [stories.join(' '), stories.join('\n\n').replace(/ /g, ''), 'ab'.repeat(20_000)];
   for (const tok of [llama2c, demo]) {
     for (const text of [...stories, ...long]) {

@@ -96,7 +96,10 @@ test('the code and math sources teach the three reasoning procedures, many times
   assert.ok(count(code, /^def |^function |=> \(/m) >= 300, 'functions');
   assert.ok(count(code, /def \w+\(/) >= 200 && count(code, /function \w+\(|const \w+ = \(/) >= 200, 'python and javascript');
   assert.ok(count(math, /^Calculate the answer: \(\d+ [-+*] \d+\) [-+*] \d+\n\nThink step-by-step\.\n\nFirst, /) >= 50, 'arithmetic template');
-  assert.ok(count(math, /^What is the slope of the line passing through the points \(\d+, \d+\) and \(\d+, \d+\)\?\n\nThink step-by-step\./) >= 50, 'slope template');
+  assert.ok(
+    count(math, /^What is the slope of the line passing through the points \(\d+, \d+\) and \(\d+, \d+\)\?\n\nThink step-by-step\./) >= 50,
+    'slope template',
+  );
   assert.ok(count(math, /^Solve for x: \d+x [-+] \d+ = \d+\n\nThink step-by-step\./) >= 50, 'linear template');
   const expressions = new Set(math.flatMap((t) => t.match(/\(\d+ [-+] \d+\) \* \d+/g) ?? []));
   assert.ok(expressions.size >= 150, `distinct arithmetic problems: ${expressions.size}`);
@@ -201,7 +204,9 @@ test('reasoning queries use the paper templates with integer answers, and their 
       expected = apply(apply(Number(m[1]), m[2] as Op, Number(m[3])), m[4] as Op, Number(m[5]));
       needle = new RegExp(`(?<!\\d)${escapeRe(`(${m[1]} ${m[2]} ${m[3]}) ${m[4]} ${m[5]}`)}(?!\\d)`);
       assert.equal(q.task, 'arithmetic');
-    } else if ((m = q.prompt.match(/^What is the slope of the line passing through the points \((\d+), (\d+)\) and \((\d+), (\d+)\)\?\n\nThink step-by-step\.$/))) {
+    } else if (
+      (m = q.prompt.match(/^What is the slope of the line passing through the points \((\d+), (\d+)\) and \((\d+), (\d+)\)\?\n\nThink step-by-step\.$/))
+    ) {
       const [x1, y1, x2, y2] = m.slice(1, 5).map(Number);
       expected = (y2 - y1) / (x2 - x1);
       needle = new RegExp(escapeRe(`(${x1}, ${y1}) and (${x2}, ${y2})`));
@@ -249,7 +254,10 @@ test('byte-level BPE: deterministic, loads through loadHuggingFaceTokenizer, rou
   assert.equal(JSON.stringify(tokenizerJson(again)), JSON.stringify(tokenizerJson(model)));
   assert.equal(model.vocab.size, 1024);
   assert.equal(model.merges.length, 1024 - 256 - 2);
-  assert.deepEqual([...new Set(model.vocab.values())].sort((a, b) => a - b), Array.from({ length: 1024 }, (_, i) => i));
+  assert.deepEqual(
+    [...new Set(model.vocab.values())].sort((a, b) => a - b),
+    Array.from({ length: 1024 }, (_, i) => i),
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'il-demo-tok-'));
   writeTokenizer(dir, model);
@@ -281,7 +289,11 @@ test('byte-level BPE: deterministic, loads through loadHuggingFaceTokenizer, rou
   for (const d of corpus.slice(0, 300)) {
     const pieces = preTokenizeText(d.text);
     assert.equal(pieces.join(''), d.text);
-    assert.deepEqual(pieces.flatMap((p) => tok.encode(p)), tok.encode(d.text), d.id);
+    assert.deepEqual(
+      pieces.flatMap((p) => tok.encode(p)),
+      tok.encode(d.text),
+      d.id,
+    );
     assert.equal(preTokenize(d.text).length, pieces.length);
   }
 });

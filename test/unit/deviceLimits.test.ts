@@ -6,7 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkBatchFits, CPU_BATCH, defaultBatchSize, GPU_MAX_BATCH, gpuWorkingBytes, largestPerSequence, workingBytesPerToken } from '../../server/src/engine/backend/deviceLimits';
+import {
+  checkBatchFits,
+  CPU_BATCH,
+  defaultBatchSize,
+  GPU_MAX_BATCH,
+  gpuWorkingBytes,
+  largestPerSequence,
+  workingBytesPerToken,
+} from '../../server/src/engine/backend/deviceLimits';
 import { trackedModules } from '../../server/src/engine/model/tfModel';
 import type { ModelConfig } from '../../server/src/engine/model/types';
 import { tinyLlamaConfig } from '../helpers/randomCheckpoint';
@@ -26,9 +34,13 @@ test('the largest tensor per sequence: logits for a small model, a per-document 
 test('a batch that fits passes; one that does not is refused with the largest batch that would fit', () => {
   checkBatchFits(demoLike, 128, 256, 128 * MiB);
   assert.throws(() => checkBatchFits(demoLike, 300, 256, 128 * MiB), {
-    message: 'a batch of 300 sequences of 256 tokens needs 300 MiB for the logits (256 tokens × vocabulary 1024), and the adapter allows 128 MiB per buffer: use a batch size of at most 128',
+    message:
+      'a batch of 300 sequences of 256 tokens needs 300 MiB for the logits (256 tokens × vocabulary 1024), and the adapter allows 128 MiB per buffer: use a batch size of at most 128',
   });
-  assert.throws(() => checkBatchFits(wide, 1, 64, 8 * MiB), /^Error: the model does not fit this device: one sequence of 64 tokens needs 11 MiB for the per-document gradient .* use a shorter maximum length or another backend \(wasm\)$/);
+  assert.throws(
+    () => checkBatchFits(wide, 1, 64, 8 * MiB),
+    /^Error: the model does not fit this device: one sequence of 64 tokens needs 11 MiB for the per-document gradient .* use a shorter maximum length or another backend \(wasm\)$/,
+  );
   checkBatchFits(wide, 10_000, 256); // no per-buffer limit off WebGPU (this test runs on the cpu backend)
 });
 

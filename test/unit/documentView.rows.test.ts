@@ -57,7 +57,7 @@ async function views(corpus: string): Promise<{ index: number; header: string; t
   return out;
 }
 
-test('a Parquet document\'s view names its shard and row; a JSONL document\'s its line', { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
+test("a Parquet document's view names its shard and row; a JSONL document's its line", { skip: SKIP_NO_SHARED, timeout: 600_000 }, async () => {
   for (const { index, header, text } of await views(join(dir, 'shards'))) {
     const shard = join(dir, 'shards', 'data', `train-0000${index < HALF ? 0 : 1}-of-00002.parquet`);
     assert.ok(header.endsWith(`· ${shard} row ${index % HALF}`), header);

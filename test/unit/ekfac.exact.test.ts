@@ -36,13 +36,7 @@ import type { ModuleFactors } from '../../server/src/engine/ekfac/types';
 import type { OpenedModel } from '../../server/src/engine/model/openModel';
 import { relativeError } from '../helpers/compare';
 import { charTokenizer, CHAR_VOCAB_SIZE } from '../helpers/charTokenizer';
-import {
-  exactGaussNewton,
-  influenceFrom,
-  logitJacobians,
-  withEmpiricalFisher,
-  type ExactGaussNewton,
-} from '../helpers/exactInfluence';
+import { exactGaussNewton, influenceFrom, logitJacobians, withEmpiricalFisher, type ExactGaussNewton } from '../helpers/exactInfluence';
 import { fit, queryRecords, score, writeJsonlCorpus, type Setup } from '../helpers/influence';
 import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 
@@ -58,7 +52,6 @@ const QUERIES = [
   { prompt: 'the sun is', completion: ' hot.' },
   { prompt: 'on a', completion: ' mat, we sat.' },
 ];
-
 
 // ---------------------------------------------------------------------------------------------
 // Setup: model, corpus, engine fits and scores, exact curvature and gradients
@@ -231,11 +224,12 @@ function offDiagonalShare(R: Float64Array, P: number): number {
 
 /** EK-FAC scores built from exact gradients with a given Λ: ∇f(q)ᵀ Kᵀ diag(1/(Λ+λ)) K ∇L(d). */
 function ekfacFrom(gn: ExactGaussNewton, K: Float64Array, P: number, lambda: ArrayLike<number>, damping: number): Float64Array {
-  const rot = (g: Float64Array) => Float64Array.from({ length: P }, (_, a) => {
-    let s = 0;
-    for (let k = 0; k < P; k++) s += K[a * P + k] * g[k];
-    return s;
-  });
+  const rot = (g: Float64Array) =>
+    Float64Array.from({ length: P }, (_, a) => {
+      let s = 0;
+      for (let k = 0; k < P; k++) s += K[a * P + k] * g[k];
+      return s;
+    });
   const rd = gn.documentGradients.map(rot);
   const D = rd.length;
   const out = new Float64Array(gn.queryGradients.length * D);

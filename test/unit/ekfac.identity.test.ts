@@ -62,7 +62,10 @@ async function checkIdentity(m: OpenedModel, texts: string[], queries: { prompt:
 
 test('identity scores equal autograd gradient dot products (stories260K)', { skip: SKIP_NO_SHARED }, async () => {
   const m = await openModel(STORIES260K(), TOK512());
-  const texts = readFileSync(fixture('tinystories', 'sample5.txt'), 'utf8').split('<|endoftext|>').map((s) => s.trim()).filter(Boolean);
+  const texts = readFileSync(fixture('tinystories', 'sample5.txt'), 'utf8')
+    .split('<|endoftext|>')
+    .map((s) => s.trim())
+    .filter(Boolean);
   await checkIdentity(
     m,
     texts,

@@ -19,7 +19,8 @@ function reference(B: number, L: number, a: Float64Array, g: Float64Array, QA: F
   const out = new Float64Array(outDim * inDim);
   for (let b = 0; b < B; b++) {
     const G = new Float64Array(outDim * inDim);
-    for (let t = 0; t < L; t++) for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) G[o * inDim + i] += g[(b * L + t) * outDim + o] * a[(b * L + t) * inDim + i];
+    for (let t = 0; t < L; t++)
+      for (let o = 0; o < outDim; o++) for (let i = 0; i < inDim; i++) G[o * inDim + i] += g[(b * L + t) * outDim + o] * a[(b * L + t) * inDim + i];
     const GQ = new Float64Array(outDim * inDim); // G Q_A
     for (let o = 0; o < outDim; o++) for (let j = 0; j < inDim; j++) for (let i = 0; i < inDim; i++) GQ[o * inDim + j] += G[o * inDim + i] * QA[i * inDim + j];
     for (let p = 0; p < outDim; p++)

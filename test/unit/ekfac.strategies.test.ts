@@ -51,7 +51,11 @@ test('each strategy fits its stages in order, and only those with an eigen stage
   assert.deepEqual(stagesFor('identity'), []);
   for (const s of STRATEGIES) {
     const spec = STRATEGY_SPECS[s];
-    assert.deepEqual(spec.stages, STAGES.filter((st) => spec.stages.includes(st)), `${s}: stages in order`);
+    assert.deepEqual(
+      spec.stages,
+      STAGES.filter((st) => spec.stages.includes(st)),
+      `${s}: stages in order`,
+    );
     assert.equal(spec.eigenbases, spec.stages.includes('eigen'), s);
     assert.equal(spec.lambdaInEigenbases, spec.eigenbases && spec.stages.includes('lambda'), s);
   }

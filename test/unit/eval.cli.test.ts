@@ -31,13 +31,29 @@ test('eval: usage errors exit 2 and say what is wrong', async () => {
   const fraction = await cli(['eval', 'lds', '--corpus', join(dir, 'c.jsonl'), '--tokenizer', dir, '--queries', queries, '--out', dir, '--fraction', '1.5']);
   assert.equal(fraction.code, 2);
   assert.match(fraction.stderr, /--fraction must be between 0 and 1/);
-  const method = await cli(['eval', 'lds', '--corpus', join(dir, 'c.jsonl'), '--tokenizer', dir, '--queries', queries, '--out', dir, '--methods', 'ekfac-sampled,bm25']);
+  const method = await cli([
+    'eval',
+    'lds',
+    '--corpus',
+    join(dir, 'c.jsonl'),
+    '--tokenizer',
+    dir,
+    '--queries',
+    queries,
+    '--out',
+    dir,
+    '--methods',
+    'ekfac-sampled,bm25',
+  ]);
   assert.equal(method.code, 2);
   assert.match(method.stderr, /unknown method "bm25"/);
 });
 
 test('labels: a malformed line is an error naming file and line', () => {
-  const text = [JSON.stringify({ document: 'a', facts: [], procedures: [] }), JSON.stringify({ document: 'b', facts: [{ subject: 'x' }], procedures: [] })].join('\n');
+  const text = [
+    JSON.stringify({ document: 'a', facts: [], procedures: [] }),
+    JSON.stringify({ document: 'b', facts: [{ subject: 'x' }], procedures: [] }),
+  ].join('\n');
   assert.throws(
     () => parseLabels(text, 'labels.jsonl'),
     (e: unknown) => isInfluenceLensError(e, 'LABELS_FORMAT') && e.line === 2 && /labels\.jsonl:2: facts\[0\]/.test(e.message),
@@ -51,16 +67,27 @@ test("labels: malformed JSON names the file and line, never the line's bytes; a 
   for (const bad of [`{"document": ${SECRET}}`, `${SECRET}`, `{"document": "a"} ${SECRET}`, `{"document": "${SECRET}`]) {
     assert.throws(
       () => parseLabels(`${good}\n${bad}\n`, 'labels.jsonl'),
-      (e: unknown) => isInfluenceLensError(e, 'LABELS_FORMAT') && e.line === 2 && e.message.startsWith('labels.jsonl:2: invalid JSON') && !e.message.includes(SECRET) && !e.message.includes('ghp_'),
+      (e: unknown) =>
+        isInfluenceLensError(e, 'LABELS_FORMAT') &&
+        e.line === 2 &&
+        e.message.startsWith('labels.jsonl:2: invalid JSON') &&
+        !e.message.includes(SECRET) &&
+        !e.message.includes('ghp_'),
     );
   }
   const dir = mkdtempSync(join(tmpdir(), 'il-labels-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const fifo = join(dir, 'labels.jsonl');
   execFileSync('mkfifo', [fifo]);
-  assert.throws(() => readLabels(fifo), (e: unknown) => isInfluenceLensError(e, 'NOT_A_FILE') && e.message.includes(fifo) && e.message.includes('FIFO'));
+  assert.throws(
+    () => readLabels(fifo),
+    (e: unknown) => isInfluenceLensError(e, 'NOT_A_FILE') && e.message.includes(fifo) && e.message.includes('FIFO'),
+  );
   const missing = join(dir, 'none.jsonl');
-  assert.throws(() => readLabels(missing), (e: unknown) => isInfluenceLensError(e, 'NOT_FOUND') && e.message.includes(missing) && !e.message.includes('ENOENT'));
+  assert.throws(
+    () => readLabels(missing),
+    (e: unknown) => isInfluenceLensError(e, 'NOT_FOUND') && e.message.includes(missing) && !e.message.includes('ENOENT'),
+  );
   const file = join(dir, 'ok.jsonl');
   writeFileSync(file, good + '\n');
   assert.equal(readLabels(file).documents.size, 1);

@@ -28,7 +28,11 @@ test('fact tracing: the labels as scores (an oracle) get MRR 1 and recall 1; rev
       { document: 'a', facts: [{ subject: 'France', relation: 'capital', value: 'Paris' }], procedures: [] },
       { document: 'b', facts: [], procedures: [{ task: 'slopes', form: 'code', steps: true, worked: true }] },
       { document: 'c', facts: [{ subject: 'France', relation: 'capital', value: 'Paris' }], procedures: [] },
-      { document: 'd', facts: [{ subject: 'Peru', relation: 'capital', value: 'Lima' }], procedures: [{ task: 'slopes', form: 'math', steps: true, worked: true }] },
+      {
+        document: 'd',
+        facts: [{ subject: 'Peru', relation: 'capital', value: 'Lima' }],
+        procedures: [{ task: 'slopes', form: 'math', steps: true, worked: true }],
+      },
       { query: 'q-fr', fact: { subject: 'France', relation: 'capital', value: 'Paris' } },
       { query: 'q-pe', fact: { subject: 'Peru', relation: 'capital', value: 'Lima' } },
       { query: 'q-sl', procedure: 'slopes' },
@@ -47,7 +51,15 @@ test('fact tracing: the labels as scores (an oracle) get MRR 1 and recall 1; rev
   const row = (ones: number[]) => ids.map((_, d) => (ones.includes(d) ? 1 : 0));
   const oracle = Float32Array.from([...row([0, 2]), ...row([3]), ...row([1])]);
   const reversed = oracle.map((x) => -x);
-  const a: Attributions = { documents, scores: new Map([['random', oracle], ['bm25', reversed]]), seconds: new Map(), cached: [] };
+  const a: Attributions = {
+    documents,
+    scores: new Map([
+      ['random', oracle],
+      ['bm25', reversed],
+    ]),
+    seconds: new Map(),
+    cached: [],
+  };
   const r = factTracing(a, queries, labels);
   assert.equal(r.factual.queries, 2);
   assert.equal(r.factual.correct, 1);

@@ -67,7 +67,11 @@ test('an oracle attribution gets MRR and recall 1; the reversed one the worst po
 test('LDS: Spearman of −(summed scores over each subset) against measured losses; a planted linear model scores ≈ 1', () => {
   // Hand-computed: three subsets of four documents.
   const scores = [1, 2, 3, 4];
-  const subsets = [[0, 1], [2, 3], [1, 2]];
+  const subsets = [
+    [0, 1],
+    [2, 3],
+    [1, 2],
+  ];
   // Sums 3, 7, 5 → predicted losses −3, −7, −5; measured losses ranked the same way → ρ = 1, reversed → −1.
   close(linearDatamodelingScore(scores, subsets, [10, 2, 6]), 1);
   close(linearDatamodelingScore(scores, subsets, [1, 9, 4]), -1);
@@ -82,7 +86,13 @@ test('LDS: Spearman of −(summed scores over each subset) against measured loss
   const lds = linearDatamodelingScore(theta, subsetsP, losses);
   assert.ok(lds > 0.99, `planted LDS ${lds}`);
   // The opposite sign convention would give ≈ −1; unrelated scores ≈ 0.
-  assert.ok(linearDatamodelingScore(theta.map((x) => -x), subsetsP, losses) < -0.99);
+  assert.ok(
+    linearDatamodelingScore(
+      theta.map((x) => -x),
+      subsetsP,
+      losses,
+    ) < -0.99,
+  );
   const noise = Array.from({ length: n }, () => rng.normal());
   assert.ok(Math.abs(linearDatamodelingScore(noise, subsetsP, losses)) < 0.4);
 });

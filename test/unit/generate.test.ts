@@ -86,7 +86,10 @@ test('cached greedy decoding equals the uncached reference: stories260K', { skip
 test('cached greedy decoding equals the uncached reference: the demo model', async () => {
   const m = await openModel(join(REPO, 'demo', 'model'));
   const bos = m.tokenizer.bosId;
-  const prompts = ['Q: What is the capital of Japan?\nA:', 'Calculate the answer: (13 - 4) * 7\n\nThink step-by-step.\n\n'].map((p) => [bos, ...m.tokenizer.encode(p)]);
+  const prompts = ['Q: What is the capital of Japan?\nA:', 'Calculate the answer: (13 - 4) * 7\n\nThink step-by-step.\n\n'].map((p) => [
+    bos,
+    ...m.tokenizer.encode(p),
+  ]);
   await checkModel(m.checkpoint, prompts, 40, [m.tokenizer.eosId]);
 });
 

@@ -18,7 +18,10 @@ test('text() leaves nothing a Markdown renderer would act on', () => {
 });
 
 test('command links carry JSON arguments, scores are signed and compact', () => {
-  assert.equal(commandLink('open', 'influenceLens.openDocument', [{ ref: 'r', document: 3 }]), '[open](command:influenceLens.openDocument?%5B%7B%22ref%22%3A%22r%22%2C%22document%22%3A3%7D%5D)');
+  assert.equal(
+    commandLink('open', 'influenceLens.openDocument', [{ ref: 'r', document: 3 }]),
+    '[open](command:influenceLens.openDocument?%5B%7B%22ref%22%3A%22r%22%2C%22document%22%3A3%7D%5D)',
+  );
   assert.equal(score(0.00231), '+2.31e-3');
   assert.equal(score(-12.5), '−1.25e1');
 });
@@ -26,7 +29,10 @@ test('command links carry JSON arguments, scores are signed and compact', () => 
 test('a snippet widens its bold span to whole words', () => {
   const t = 'Once upon a time, there was a girl named Mia. Mia loved her jewelry. She had a big box.';
   const at = t.indexOf('Mia lo');
-  const spans = [{ start: at, end: at + 3, score: 2 }, { start: at + 3, end: at + 6, score: 1 }];
+  const spans = [
+    { start: at, end: at + 3, score: 2 },
+    { start: at + 3, end: at + 6, score: 1 },
+  ];
   const s = snippetFor(t, { spans, side: 'top' });
   assert.equal(s.bold, 'Mia loved');
   assert.ok(s.before.endsWith('named Mia. '));

@@ -41,26 +41,29 @@ before(async () => {
 
 test.after(cleanup);
 
-
 /** Under what the default measured here (docs/INDEX.md: Spearman 0.XX min / 0.XX mean). */
 const DEFAULT_FLOOR = { min: 0.3, mean: 0.45 };
 
-test(`demo set: blocks:50% Spearman ≥ 0.9 per query and the exact top 10 within its top ${RERANK} for ≥ 90% of queries; the default sketch above its measured floor`, { timeout: 900_000 }, async () => {
-  // IL_SKETCHES=eigen:32x64,count:8192,… prints more rows of the table in docs/INDEX.md.
-  for (const sketch of [...new Set([DEFAULT_SKETCH, 'blocks:50%', ...(process.env.IL_SKETCHES ?? '').split(',').filter(Boolean)])]) {
-    const dir = tmp();
-    const manifest = await buildTestIndex(setup(), factorsDir, dir, sketch);
-    const out = await indexScores(setup(), factorsDir, dir, QUERIES);
-    const a = accuracy(sketch, manifest, out.scores, exact.scores, QUERIES.length);
-    const hits = topTenHits(out.scores, exact.scores, QUERIES.length, RERANK);
-    console.log(`# demo ${a.line}, exact top 10 in the top ${RERANK}: ${hits}/${QUERIES.length}`);
-    if (sketch === 'blocks:50%') {
-      a.rhos.forEach((r, q) => assert.ok(r >= 0.9, `${sketch}, query ${QUERIES[q].id}: Spearman ${r}`));
-      assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
+test(
+  `demo set: blocks:50% Spearman ≥ 0.9 per query and the exact top 10 within its top ${RERANK} for ≥ 90% of queries; the default sketch above its measured floor`,
+  { timeout: 900_000 },
+  async () => {
+    // IL_SKETCHES=eigen:32x64,count:8192,… prints more rows of the table in docs/INDEX.md.
+    for (const sketch of [...new Set([DEFAULT_SKETCH, 'blocks:50%', ...(process.env.IL_SKETCHES ?? '').split(',').filter(Boolean)])]) {
+      const dir = tmp();
+      const manifest = await buildTestIndex(setup(), factorsDir, dir, sketch);
+      const out = await indexScores(setup(), factorsDir, dir, QUERIES);
+      const a = accuracy(sketch, manifest, out.scores, exact.scores, QUERIES.length);
+      const hits = topTenHits(out.scores, exact.scores, QUERIES.length, RERANK);
+      console.log(`# demo ${a.line}, exact top 10 in the top ${RERANK}: ${hits}/${QUERIES.length}`);
+      if (sketch === 'blocks:50%') {
+        a.rhos.forEach((r, q) => assert.ok(r >= 0.9, `${sketch}, query ${QUERIES[q].id}: Spearman ${r}`));
+        assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
+      }
+      if (sketch === DEFAULT_SKETCH) {
+        assert.ok(Math.min(...a.rhos) >= DEFAULT_FLOOR.min, `min Spearman ${Math.min(...a.rhos)}`);
+        assert.ok(a.rhos.reduce((x, y) => x + y) / a.rhos.length >= DEFAULT_FLOOR.mean);
+      }
     }
-    if (sketch === DEFAULT_SKETCH) {
-      assert.ok(Math.min(...a.rhos) >= DEFAULT_FLOOR.min, `min Spearman ${Math.min(...a.rhos)}`);
-      assert.ok(a.rhos.reduce((x, y) => x + y) / a.rhos.length >= DEFAULT_FLOOR.mean);
-    }
-  }
-});
+  },
+);

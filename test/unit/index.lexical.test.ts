@@ -22,7 +22,11 @@ const TEXTS = [
 
 /** Okapi BM25 (k1 = 1.2, b = 0.75, Lucene's idf) by hand, document length in distinct terms as MiniSearch counts it. */
 function bm25(query: string, texts: string[]): number[] {
-  const terms = (t: string) => t.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const terms = (t: string) =>
+    t
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter(Boolean);
   const docs = texts.map(terms);
   const lengths = docs.map((d) => new Set(d).size);
   const avg = lengths.reduce((a, b) => a + b) / docs.length;
@@ -49,13 +53,24 @@ test('the lexical index ranks documents by Okapi BM25 as computed by hand, and r
     const lexical = LexicalIndex.load(dir, file);
     const query = 'What is the capital of Japan? Tokyo';
     const byHand = bm25(query, TEXTS);
-    const expected = TEXTS.map((_, i) => i).filter((i) => byHand[i] > 0).sort((a, b) => byHand[b] - byHand[a]);
+    const expected = TEXTS.map((_, i) => i)
+      .filter((i) => byHand[i] > 0)
+      .sort((a, b) => byHand[b] - byHand[a]);
     const rows = lexical.search(query, 10);
-    assert.deepEqual(rows.map((p) => documents[p].index), expected);
-    assert.deepEqual(lexical.search(query, 2).map((p) => documents[p].index), expected.slice(0, 2));
+    assert.deepEqual(
+      rows.map((p) => documents[p].index),
+      expected,
+    );
+    assert.deepEqual(
+      lexical.search(query, 2).map((p) => documents[p].index),
+      expected.slice(0, 2),
+    );
     assert.deepEqual(lexical.search('quantum chromodynamics', 10), [], 'no shared term, no candidate');
     writeFileSync(join(dir, file.file), '{}');
-    assert.throws(() => LexicalIndex.load(dir, file), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === join(dir, file.file));
+    assert.throws(
+      () => LexicalIndex.load(dir, file),
+      (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === join(dir, file.file),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

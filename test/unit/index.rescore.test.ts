@@ -26,7 +26,10 @@ import { tf, type Tensor2D } from '../../server/src/engine/tf';
 import { Rng } from '../../server/src/engine/util/random';
 
 const rng = new Rng(5);
-const SHAPES: [number, number][] = [[12, 9], [7, 15]];
+const SHAPES: [number, number][] = [
+  [12, 9],
+  [7, 15],
+];
 
 const randn = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
 
@@ -35,7 +38,8 @@ const eigenFactors: ModuleFactors[] = SHAPES.map(([outDim, inDim], m) => {
   const eig = (n: number) => {
     const X = randn(n * 2 * n);
     const M = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < 2 * n; k++) M[i * n + j] += X[i * 2 * n + k] * X[j * 2 * n + k] * 10 ** (-(k % n) / n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) for (let k = 0; k < 2 * n; k++) M[i * n + j] += X[i * 2 * n + k] * X[j * 2 * n + k] * 10 ** (-(k % n) / n);
     const { values, vectors } = symmetricEigen(M, n);
     return { Q: vectors, e: values };
   };
@@ -89,106 +93,119 @@ test('factors from the range sketches: exact when the gradient has rank ≤ r, n
   const sm = sketches(many, O, I, omega, l);
   const fm = factorsFromSketches(sm.Y, sm.Z, O, I, l, 3);
   const svd = truncatedSvd(many, O, I, 16);
-  const optimum = Math.sqrt(Array.from(svd.s).slice(3).reduce((s, x) => s + x * x, 0));
+  const optimum = Math.sqrt(
+    Array.from(svd.s)
+      .slice(3)
+      .reduce((s, x) => s + x * x, 0),
+  );
   const err = frob(reconstruct(fm.X, fm.V, O, I, 3), many);
   assert.ok(err <= 1.05 * optimum, `error ${err} vs optimum ${optimum}`);
   assert.ok(err >= optimum * (1 - 1e-9), 'not better than Eckart–Young: the test is measuring');
   // X has orthonormal columns.
-  for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) {
-    const dot = Array.from({ length: O }, (_, o) => fm.X[o * 3 + j] * fm.X[o * 3 + k]).reduce((a, b) => a + b);
-    assert.ok(Math.abs(dot - (j === k ? 1 : 0)) < 1e-9);
-  }
+  for (let j = 0; j < 3; j++)
+    for (let k = 0; k < 3; k++) {
+      const dot = Array.from({ length: O }, (_, o) => fm.X[o * 3 + j] * fm.X[o * 3 + k]).reduce((a, b) => a + b);
+      assert.ok(Math.abs(dot - (j === k ? 1 : 0)) < 1e-9);
+    }
 });
 
-for (const whitening of [0, 0.1]) test(`the device rows score against a preconditioned query as ⟨P_q, G_d⟩ (whitening ${whitening}; exact at low rank, within int8 rounding)`, async () => {
-  const r = 12; // a prefix of 8 factors (RESCORE_PREFIX_RANK), then 4 more
-  const L = 10; // rank 10 per module: the factors are the (whitened) gradient itself
-  const settings = rescoreSettings(r, 3, SHAPES, whitening);
-  const names = SHAPES.map((_, m) => `m${m}`);
-  const device = new DeviceRescore(settings, names, whiteningMessages(eigenFactors, whitening));
-  const B = 3;
-  const docs = Array.from({ length: B }, () => SHAPES.map(([O, I]) => ({ a: Float32Array.from(randn(L * I)), g: Float32Array.from(randn(L * O)) })));
-  const c: DeviceCaptures = {
-    B,
-    L,
-    tokenCounts: Array(B).fill(L),
-    rowMask: new Float32Array(B * L).fill(1),
-    targetMask: new Float32Array(B * L).fill(1),
-    tokenLosses: tf.zeros([B * L]),
-    labels: tf.zeros([B * L], 'int32'),
-    modules: SHAPES.map(([O, I], m) => ({
-      module: { name: names[m], weight: '', inDim: I, outDim: O },
-      a: tf.tensor2d(Float32Array.from(docs.flatMap((d) => Array.from(d[m].a))), [B * L, I]),
-      g: tf.tensor2d(Float32Array.from(docs.flatMap((d) => Array.from(d[m].g))), [B * L, O]),
-    })),
-  };
-  const P = SHAPES.map(([O, I]) => randn(O * I));
-  const PT = new Map<string, Tensor2D>(
-    SHAPES.map(([O, I], m) => {
-      const t = new Float32Array(I * O);
-      for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) t[i * O + o] = P[m][o * I + i];
-      return [names[m], tf.tensor2d(t, [I, O])];
-    }),
-  );
-  try {
-    const rows = await download(device.rows(c));
-    assert.equal(rows.length, B);
-    assert.ok(rows.every((x) => x.byteLength === settings.rowBytes));
-    const scores = await device.scores(rows, PT);
-    docs.forEach((d, b) => {
-      const exact = SHAPES.reduce((s, [O, I], m) => s + gradient(d[m].a, d[m].g, L, O, I).reduce((t, x, k) => t + x * P[m][k], 0), 0);
-      const scale = SHAPES.reduce((s, [O, I], m) => s + frob(gradient(d[m].a, d[m].g, L, O, I)) * frob(P[m]), 0);
-      assert.ok(Math.abs(scores[b] - exact) < 0.02 * scale, `document ${b}: ${scores[b]} vs exact ${exact} (scale ${scale})`);
-    });
-    // The rows' prefixes score as their first factors do (X, V unpacked here, Σ_k x_kᵀ P v_k on the host).
-    const prefixes = rows.map((row) => row.subarray(0, settings.prefixBytes));
-    const fromPrefixes = await device.scores(prefixes, PT);
-    prefixes.forEach((row, b) => {
-      if (whitening > 0) return; // P̂ is in whitened coordinates there
-      const f = unpackRescoreRow(row, settings);
-      const k0 = settings.prefixRank;
-      const want = SHAPES.reduce((sum, [O, I], m) => {
-        let t = 0;
-        for (let k = 0; k < k0; k++) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) t += f[m].X[o * k0 + k] * P[m][o * I + i] * f[m].V[i * k0 + k];
-        return sum + t;
-      }, 0);
-      assert.ok(Math.abs(fromPrefixes[b] - want) < 1e-3 * Math.abs(want) + 1e-4, `prefix of document ${b}: ${fromPrefixes[b]} vs ${want}`);
-    });
-    // A query of rank 3 is scored the same through its rank-4 factors as through itself (the range finder finds its whole range).
-    const lowRank = SHAPES.map(([O, I]) => {
-      const u = randn(O * 3);
-      const v = randn(I * 3);
-      const t = new Float32Array(I * O);
-      for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let j = 0; j < 3; j++) t[i * O + o] += u[o * 3 + j] * v[i * 3 + j];
-      return t;
-    });
-    const PTlow = new Map<string, Tensor2D>(SHAPES.map(([O, I], m) => [names[m], tf.tensor2d(lowRank[m], [I, O])]));
+for (const whitening of [0, 0.1])
+  test(`the device rows score against a preconditioned query as ⟨P_q, G_d⟩ (whitening ${whitening}; exact at low rank, within int8 rounding)`, async () => {
+    const r = 12; // a prefix of 8 factors (RESCORE_PREFIX_RANK), then 4 more
+    const L = 10; // rank 10 per module: the factors are the (whitened) gradient itself
+    const settings = rescoreSettings(r, 3, SHAPES, whitening);
+    const names = SHAPES.map((_, m) => `m${m}`);
+    const device = new DeviceRescore(settings, names, whiteningMessages(eigenFactors, whitening));
+    const B = 3;
+    const docs = Array.from({ length: B }, () => SHAPES.map(([O, I]) => ({ a: Float32Array.from(randn(L * I)), g: Float32Array.from(randn(L * O)) })));
+    const c: DeviceCaptures = {
+      B,
+      L,
+      tokenCounts: Array(B).fill(L),
+      rowMask: new Float32Array(B * L).fill(1),
+      targetMask: new Float32Array(B * L).fill(1),
+      tokenLosses: tf.zeros([B * L]),
+      labels: tf.zeros([B * L], 'int32'),
+      modules: SHAPES.map(([O, I], m) => ({
+        module: { name: names[m], weight: '', inDim: I, outDim: O },
+        a: tf.tensor2d(Float32Array.from(docs.flatMap((d) => Array.from(d[m].a))), [B * L, I]),
+        g: tf.tensor2d(Float32Array.from(docs.flatMap((d) => Array.from(d[m].g))), [B * L, O]),
+      })),
+    };
+    const P = SHAPES.map(([O, I]) => randn(O * I));
+    const PT = new Map<string, Tensor2D>(
+      SHAPES.map(([O, I], m) => {
+        const t = new Float32Array(I * O);
+        for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) t[i * O + o] = P[m][o * I + i];
+        return [names[m], tf.tensor2d(t, [I, O])];
+      }),
+    );
     try {
-      const dense = await device.scores(rows, PTlow);
-      const factored = await device.scores(rows, PTlow, 4);
-      const again = await device.scores(prefixes, PTlow, 4); // the factors are made once per query and reused
-      const densePrefixes = await device.scores(prefixes, PTlow);
-      dense.forEach((x, b) => assert.ok(Math.abs(factored[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `document ${b}: rank-4 query ${factored[b]} vs the query ${x}`));
-      densePrefixes.forEach((x, b) => assert.ok(Math.abs(again[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `prefix ${b}: rank-4 query ${again[b]} vs the query ${x}`));
-      // A query of higher rank is not: its rank-1 factors leave a visible error (the test measures something).
-      const rank1 = await device.scores(rows, PT, 1);
-      assert.ok(rank1.some((x, b) => Math.abs(x - scores[b]) > 1e-2 * Math.abs(scores[b])), 'a rank-1 approximation of a random query changed nothing');
+      const rows = await download(device.rows(c));
+      assert.equal(rows.length, B);
+      assert.ok(rows.every((x) => x.byteLength === settings.rowBytes));
+      const scores = await device.scores(rows, PT);
+      docs.forEach((d, b) => {
+        const exact = SHAPES.reduce((s, [O, I], m) => s + gradient(d[m].a, d[m].g, L, O, I).reduce((t, x, k) => t + x * P[m][k], 0), 0);
+        const scale = SHAPES.reduce((s, [O, I], m) => s + frob(gradient(d[m].a, d[m].g, L, O, I)) * frob(P[m]), 0);
+        assert.ok(Math.abs(scores[b] - exact) < 0.02 * scale, `document ${b}: ${scores[b]} vs exact ${exact} (scale ${scale})`);
+      });
+      // The rows' prefixes score as their first factors do (X, V unpacked here, Σ_k x_kᵀ P v_k on the host).
+      const prefixes = rows.map((row) => row.subarray(0, settings.prefixBytes));
+      const fromPrefixes = await device.scores(prefixes, PT);
+      prefixes.forEach((row, b) => {
+        if (whitening > 0) return; // P̂ is in whitened coordinates there
+        const f = unpackRescoreRow(row, settings);
+        const k0 = settings.prefixRank;
+        const want = SHAPES.reduce((sum, [O, I], m) => {
+          let t = 0;
+          for (let k = 0; k < k0; k++) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) t += f[m].X[o * k0 + k] * P[m][o * I + i] * f[m].V[i * k0 + k];
+          return sum + t;
+        }, 0);
+        assert.ok(Math.abs(fromPrefixes[b] - want) < 1e-3 * Math.abs(want) + 1e-4, `prefix of document ${b}: ${fromPrefixes[b]} vs ${want}`);
+      });
+      // A query of rank 3 is scored the same through its rank-4 factors as through itself (the range finder finds its whole range).
+      const lowRank = SHAPES.map(([O, I]) => {
+        const u = randn(O * 3);
+        const v = randn(I * 3);
+        const t = new Float32Array(I * O);
+        for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let j = 0; j < 3; j++) t[i * O + o] += u[o * 3 + j] * v[i * 3 + j];
+        return t;
+      });
+      const PTlow = new Map<string, Tensor2D>(SHAPES.map(([O, I], m) => [names[m], tf.tensor2d(lowRank[m], [I, O])]));
+      try {
+        const dense = await device.scores(rows, PTlow);
+        const factored = await device.scores(rows, PTlow, 4);
+        const again = await device.scores(prefixes, PTlow, 4); // the factors are made once per query and reused
+        const densePrefixes = await device.scores(prefixes, PTlow);
+        dense.forEach((x, b) =>
+          assert.ok(Math.abs(factored[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `document ${b}: rank-4 query ${factored[b]} vs the query ${x}`),
+        );
+        densePrefixes.forEach((x, b) =>
+          assert.ok(Math.abs(again[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `prefix ${b}: rank-4 query ${again[b]} vs the query ${x}`),
+        );
+        // A query of higher rank is not: its rank-1 factors leave a visible error (the test measures something).
+        const rank1 = await device.scores(rows, PT, 1);
+        assert.ok(
+          rank1.some((x, b) => Math.abs(x - scores[b]) > 1e-2 * Math.abs(scores[b])),
+          'a rank-1 approximation of a random query changed nothing',
+        );
+      } finally {
+        tf.dispose([...PTlow.values()]);
+      }
+      if (whitening === 0) {
+        // Unpacked factors reconstruct the gradient within int8 rounding.
+        const f = unpackRescoreRow(rows[0], settings);
+        const [O, I] = SHAPES[0];
+        const G = gradient(docs[0][0].a, docs[0][0].g, L, O, I);
+        const back = reconstruct(Float64Array.from(f[0].X), Float64Array.from(f[0].V), O, I, r);
+        assert.ok(frob(back, G) < 0.03 * frob(G), `reconstruction error ${frob(back, G) / frob(G)}`);
+      }
     } finally {
-      tf.dispose([...PTlow.values()]);
+      device.dispose();
+      tf.dispose([c.tokenLosses, c.labels, ...c.modules.flatMap((m) => [m.a, m.g]), ...PT.values()]);
     }
-    if (whitening === 0) {
-      // Unpacked factors reconstruct the gradient within int8 rounding.
-      const f = unpackRescoreRow(rows[0], settings);
-      const [O, I] = SHAPES[0];
-      const G = gradient(docs[0][0].a, docs[0][0].g, L, O, I);
-      const back = reconstruct(Float64Array.from(f[0].X), Float64Array.from(f[0].V), O, I, r);
-      assert.ok(frob(back, G) < 0.03 * frob(G), `reconstruction error ${frob(back, G) / frob(G)}`);
-    }
-  } finally {
-    device.dispose();
-    tf.dispose([c.tokenLosses, c.labels, ...c.modules.flatMap((m) => [m.a, m.g]), ...PT.values()]);
-  }
-});
+  });
 
 test('the tier refuses a damaged row, a misplaced row and a truncated file, naming the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'il-rescore-'));
@@ -204,10 +221,20 @@ test('the tier refuses a damaged row, a misplaced row and a truncated file, nami
     const writer = new RescoreWriter(dir, settings, settings.rowBytes * 2); // chunks of 2 rows
     rows.forEach((row) => writer.push(row));
     writer.flush();
-    assert.deepEqual(writer.chunks.map((c) => [c.first, c.count]), [[0, 2], [2, 2], [4, 1]]);
+    assert.deepEqual(
+      writer.chunks.map((c) => [c.first, c.count]),
+      [
+        [0, 2],
+        [2, 2],
+        [4, 1],
+      ],
+    );
     const reader = new RescoreReader(dir, settings, writer.chunks);
     const got = reader.read([4, 0, 3]);
-    assert.deepEqual(got.map((x) => Buffer.from(x.subarray(16)).equals(Buffer.from(rows[[4, 0, 3][got.indexOf(x)]].subarray(16)))), [true, true, true]);
+    assert.deepEqual(
+      got.map((x) => Buffer.from(x.subarray(16)).equals(Buffer.from(rows[[4, 0, 3][got.indexOf(x)]].subarray(16)))),
+      [true, true, true],
+    );
     // A prefix alone (header, scales, the first factors) is checked on its own and unpacks to the whole row's first factors.
     const [prefix] = reader.read([3], { prefix: true });
     assert.equal(prefix.byteLength, settings.prefixBytes);
@@ -227,20 +254,32 @@ test('the tier refuses a damaged row, a misplaced row and a truncated file, nami
     const damaged = new RescoreReader(dir, settings, writer.chunks);
     assert.doesNotThrow(() => damaged.read([2, 4]), 'other rows still read');
     assert.doesNotThrow(() => damaged.read([3], { prefix: true }));
-    assert.throws(() => damaged.read([3]), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file && /row 1 of rescore-000000002\.bin is damaged/.test(e.message));
+    assert.throws(
+      () => damaged.read([3]),
+      (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file && /row 1 of rescore-000000002\.bin is damaged/.test(e.message),
+    );
     bytes[settings.rowBytes + 40] ^= 1;
     writeFileSync(file, bytes);
-    assert.throws(() => damaged.read([3], { prefix: true }), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file);
+    assert.throws(
+      () => damaged.read([3], { prefix: true }),
+      (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file,
+    );
     damaged.close();
     // Rows swapped between chunks: intact checksums, wrong numbers.
     const first = readFileSync(join(dir, writer.chunks[0].file));
     writeFileSync(join(dir, writer.chunks[0].file), Buffer.concat([first.subarray(settings.rowBytes), first.subarray(0, settings.rowBytes)]));
     const swapped = new RescoreReader(dir, settings, writer.chunks);
-    assert.throws(() => swapped.read([0]), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT'));
+    assert.throws(
+      () => swapped.read([0]),
+      (e) => isInfluenceLensError(e, 'INDEX_CORRUPT'),
+    );
     swapped.close();
     // A truncated chunk: refused when opened.
     writeFileSync(file, bytes.subarray(0, settings.rowBytes));
-    assert.throws(() => new RescoreReader(dir, settings, writer.chunks), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file);
+    assert.throws(
+      () => new RescoreReader(dir, settings, writer.chunks),
+      (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

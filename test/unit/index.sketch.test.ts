@@ -18,7 +18,10 @@ import { parseSketch, rowLayout, sketchModules } from '../../server/src/engine/i
 import { tf } from '../../server/src/engine/tf';
 import { Rng } from '../../server/src/engine/util/random';
 
-const SHAPES: [number, number][] = [[6, 5], [4, 7]];
+const SHAPES: [number, number][] = [
+  [6, 5],
+  [4, 7],
+];
 const L = 9;
 const rng = new Rng(11);
 
@@ -26,7 +29,8 @@ const rng = new Rng(11);
 function randomEigen(n: number): { Q: Float64Array; e: Float64Array } {
   const X = Float64Array.from({ length: n * 3 * n }, () => rng.normal());
   const M = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < 3 * n; k++) M[i * n + j] += X[i * 3 * n + k] * X[j * 3 * n + k] * 10 ** (-(k % n) / n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) for (let k = 0; k < 3 * n; k++) M[i * n + j] += X[i * 3 * n + k] * X[j * 3 * n + k] * 10 ** (-(k % n) / n);
   const { values, vectors } = symmetricEigen(M, n);
   return { Q: vectors, e: values };
 }
@@ -38,7 +42,11 @@ const factors: ModuleFactors[] = SHAPES.map(([outDim, inDim], m) => {
   return { name: `m${m}`, outDim, inDim, lambda, eigen: { name: `m${m}`, inDim, outDim, QA: A.Q, eA: A.e, QS: S.Q, eS: S.e } };
 });
 const damping = factors.map((f) => (0.1 * f.lambda!.reduce((a, b) => a + b)) / f.lambda!.length);
-const tokens = () => factors.map((f) => ({ a: Float32Array.from({ length: L * f.inDim }, () => rng.normal()), g: Float32Array.from({ length: L * f.outDim }, () => rng.normal()) }));
+const tokens = () =>
+  factors.map((f) => ({
+    a: Float32Array.from({ length: L * f.inDim }, () => rng.normal()),
+    g: Float32Array.from({ length: L * f.outDim }, () => rng.normal()),
+  }));
 const doc = tokens();
 // A query close to the document: their product is then large against the sketches' spread, so that the
 // seeds' mean pins a bias down to a few percent.
@@ -51,7 +59,8 @@ function rotated(f: ModuleFactors, t: { a: Float32Array; g: Float32Array }): Flo
   const G = new Float64Array(O * I);
   for (let l = 0; l < L; l++) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) G[o * I + i] += t.g[l * O + o] * t.a[l * I + i];
   const R = new Float64Array(O * I);
-  for (let s = 0; s < O; s++) for (let a = 0; a < I; a++) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) R[s * I + a] += QS[o * O + s] * G[o * I + i] * QA[i * I + a];
+  for (let s = 0; s < O; s++)
+    for (let a = 0; a < I; a++) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) R[s * I + a] += QS[o * O + s] * G[o * I + i] * QA[i * I + a];
   return R;
 }
 
@@ -61,7 +70,8 @@ function exactProduct(keep: (m: number, s: number, a: number) => boolean = () =>
   factors.forEach((f, m) => {
     const Rq = rotated(f, query[m]);
     const Rd = rotated(f, doc[m]);
-    for (let s = 0; s < f.outDim; s++) for (let a = 0; a < f.inDim; a++) if (keep(m, s, a)) total += (Rq[s * f.inDim + a] * Rd[s * f.inDim + a]) / (f.lambda![s * f.inDim + a] + damping[m]);
+    for (let s = 0; s < f.outDim; s++)
+      for (let a = 0; a < f.inDim; a++) if (keep(m, s, a)) total += (Rq[s * f.inDim + a] * Rd[s * f.inDim + a]) / (f.lambda![s * f.inDim + a] + damping[m]);
   });
   return total;
 }
@@ -113,7 +123,9 @@ for (const text of ['kron:3x3', 'count:12']) {
     for (let seed = 0; seed < 2000; seed++) draws.push(await sketchProduct(text, seed));
     const mean = draws.reduce((a, b) => a + b) / draws.length;
     const sd = Math.sqrt(draws.reduce((a, x) => a + (x - mean) ** 2, 0) / (draws.length - 1));
-    console.log(`# ${text}: exact ${exact.toFixed(4)}, mean ${mean.toFixed(4)} ± ${(sd / Math.sqrt(draws.length)).toFixed(4)} (sd of one draw ${sd.toFixed(4)})`);
+    console.log(
+      `# ${text}: exact ${exact.toFixed(4)}, mean ${mean.toFixed(4)} ± ${(sd / Math.sqrt(draws.length)).toFixed(4)} (sd of one draw ${sd.toFixed(4)})`,
+    );
     assert.ok(Math.abs(mean - exact) < 4 * (sd / Math.sqrt(draws.length)), `mean ${mean} vs exact ${exact}`);
     assert.ok(4 * (sd / Math.sqrt(draws.length)) < 0.1 * exact, 'the test can see a bias of 10%');
     // A sketch of a few dimensions is not the product itself: each draw is off, only their mean is right.

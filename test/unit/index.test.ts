@@ -86,47 +86,68 @@ test('index scores track exact EK-FAC scores per sketch; the whole eigenbasis is
   }
 });
 
-test('with --rerank 20, reranked documents carry exact scores and the top 10 equal the exact top 10 (blocks:50%: ≥ 90% of queries)', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
-  for (const sketch of ['blocks:50%', DEFAULT_SKETCH]) {
-    const dir = tmp();
-    await build(dir, sketch);
-    const out = await indexScores(setup(), factorsDir, dir, QUERIES, RERANK);
-    const hits = topTenHits(out.scores, exact.scores, QUERIES.length);
-    const D = exact.documents.length;
-    QUERIES.forEach((_, q) => {
-      const row = out.scores.subarray(q * D, (q + 1) * D);
-      for (const d of Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, 10)) assert.equal(out.documents[d].exact, true, 'reranked documents are marked exact');
-    });
-    console.log(`# rerank ${RERANK} with ${sketch}: exact top-10 recovered for ${hits}/${QUERIES.length} queries`);
-    if (sketch === 'blocks:50%') assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
-  }
-});
-
-test('fit --index writes in its Λ pass (over every document, past --max-docs too) the index a later build writes, and the same factors', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
-  const run = await ModelRun.open({ model: STORIES260K(), tokenizer: TOK512(), backend: 'wasm', workers: 2 });
-  try {
-    for (const o of [{ maxDocs: undefined, fisher: 'sampled' as const }, { maxDocs: 60, fisher: 'empirical' as const }]) {
-      const [factors, during, after] = [tmp(), tmp(), tmp()];
-      const fitted = await runFit(run, { corpus: { path: corpus }, out: factors, maxLen: 96, maxDocs: o.maxDocs, fisher: o.fisher, index: { out: during, chunkBytes: 40_000 } });
-      assert.equal(fitted.index?.built, 'lambda-pass');
-      const later = await runIndexBuild(run, await openFactorSet(run, factors), { corpus: { path: corpus }, out: after, chunkBytes: 40_000 });
-      const written = readManifest(during);
-      assert.equal(written.documents, 90);
-      assert.ok(written.chunks.length > 1);
-      assert.deepEqual(written.chunks, later.chunks, 'the same rows, byte for byte (chunk checksums)');
-      assert.deepEqual({ ...written, factors: { ...written.factors, path: '' } }, { ...later, factors: { ...later.factors, path: '' } });
-      const lambda = readFactorManifest(factors)!.stages.lambda!;
-      assert.equal(lambda.documents, o.maxDocs ?? 90, 'Λ counts the fit sample only');
-      // The sampled-Fisher fit over every document has the factors of the fit without an index.
-      if (o.maxDocs === undefined) assert.equal(lambda.sha256, readFactorManifest(factorsDir)!.stages.lambda!.sha256);
-      // Rerunning reuses both.
-      const again = await runFit(run, { corpus: { path: corpus }, out: factors, maxLen: 96, maxDocs: o.maxDocs, fisher: o.fisher, index: { out: during } });
-      assert.equal(again.index?.built, 'cached');
+test(
+  'with --rerank 20, reranked documents carry exact scores and the top 10 equal the exact top 10 (blocks:50%: ≥ 90% of queries)',
+  { skip: SKIP_NO_SHARED, timeout: 900_000 },
+  async () => {
+    for (const sketch of ['blocks:50%', DEFAULT_SKETCH]) {
+      const dir = tmp();
+      await build(dir, sketch);
+      const out = await indexScores(setup(), factorsDir, dir, QUERIES, RERANK);
+      const hits = topTenHits(out.scores, exact.scores, QUERIES.length);
+      const D = exact.documents.length;
+      QUERIES.forEach((_, q) => {
+        const row = out.scores.subarray(q * D, (q + 1) * D);
+        for (const d of Array.from(row.keys())
+          .sort((a, b) => row[b] - row[a])
+          .slice(0, 10))
+          assert.equal(out.documents[d].exact, true, 'reranked documents are marked exact');
+      });
+      console.log(`# rerank ${RERANK} with ${sketch}: exact top-10 recovered for ${hits}/${QUERIES.length} queries`);
+      if (sketch === 'blocks:50%') assert.ok(hits >= 0.9 * QUERIES.length, `${hits}/${QUERIES.length}`);
     }
-  } finally {
-    await run.dispose();
-  }
-});
+  },
+);
+
+test(
+  'fit --index writes in its Λ pass (over every document, past --max-docs too) the index a later build writes, and the same factors',
+  { skip: SKIP_NO_SHARED, timeout: 900_000 },
+  async () => {
+    const run = await ModelRun.open({ model: STORIES260K(), tokenizer: TOK512(), backend: 'wasm', workers: 2 });
+    try {
+      for (const o of [
+        { maxDocs: undefined, fisher: 'sampled' as const },
+        { maxDocs: 60, fisher: 'empirical' as const },
+      ]) {
+        const [factors, during, after] = [tmp(), tmp(), tmp()];
+        const fitted = await runFit(run, {
+          corpus: { path: corpus },
+          out: factors,
+          maxLen: 96,
+          maxDocs: o.maxDocs,
+          fisher: o.fisher,
+          index: { out: during, chunkBytes: 40_000 },
+        });
+        assert.equal(fitted.index?.built, 'lambda-pass');
+        const later = await runIndexBuild(run, await openFactorSet(run, factors), { corpus: { path: corpus }, out: after, chunkBytes: 40_000 });
+        const written = readManifest(during);
+        assert.equal(written.documents, 90);
+        assert.ok(written.chunks.length > 1);
+        assert.deepEqual(written.chunks, later.chunks, 'the same rows, byte for byte (chunk checksums)');
+        assert.deepEqual({ ...written, factors: { ...written.factors, path: '' } }, { ...later, factors: { ...later.factors, path: '' } });
+        const lambda = readFactorManifest(factors)!.stages.lambda!;
+        assert.equal(lambda.documents, o.maxDocs ?? 90, 'Λ counts the fit sample only');
+        // The sampled-Fisher fit over every document has the factors of the fit without an index.
+        if (o.maxDocs === undefined) assert.equal(lambda.sha256, readFactorManifest(factorsDir)!.stages.lambda!.sha256);
+        // Rerunning reuses both.
+        const again = await runFit(run, { corpus: { path: corpus }, out: factors, maxLen: 96, maxDocs: o.maxDocs, fisher: o.fisher, index: { out: during } });
+        assert.equal(again.index?.built, 'cached');
+      }
+    } finally {
+      await run.dispose();
+    }
+  },
+);
 
 test('a sharded build (n = 3) merged equals a single build; corrupt or truncated files are refused', { skip: SKIP_NO_SHARED, timeout: 900_000 }, async () => {
   const whole = tmp();
@@ -145,7 +166,10 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   const a = IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors });
   const b = IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors });
   assert.deepEqual(b.documents, a.documents);
-  const q = quantizeQuery(new Float32Array(a.queryDim).map((_, i) => Math.sin(i)), a.manifest);
+  const q = quantizeQuery(
+    new Float32Array(a.queryDim).map((_, i) => Math.sin(i)),
+    a.manifest,
+  );
   assert.deepEqual(b.scores(q), a.scores(q));
   assert.ok(a.manifest.chunks.length > 4, `${a.manifest.chunks.length} chunks`);
   // The rescoring tier's rows too, byte for byte (row numbers and checksums included), and the BM25 index.
@@ -188,7 +212,10 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   // An index of an older layout: refused, with what to do.
   const old = JSON.parse(readFileSync(join(whole, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(whole, 'manifest.json'), JSON.stringify({ ...old, version: 3 }));
-  assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), new RegExp(`layout version 3; this tool reads version ${INDEX_VERSION} .*rebuild it`));
+  assert.throws(
+    () => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }),
+    new RegExp(`layout version 3; this tool reads version ${INDEX_VERSION} .*rebuild it`),
+  );
   rmSync(join(whole, 'manifest.json'));
   assert.throws(() => IndexSearcher.open(whole, { modelFingerprint: identity.model.fingerprint, factors }), /no index/);
 });
@@ -202,7 +229,15 @@ test('the in-process query engine answers 1,000 queries with flat tensor count a
   // In-process compute (workers: 0), so tf.memory() here is the engine's own.
   await withPool({ ...setup(), workers: 0 }, async (pool) => {
     const searcher = await IndexSearcher.openOnPool(dir, { modelFingerprint: identity.model.fingerprint, factors }, pool);
-    const engine = await IndexQueryEngine.create({ pool, tokenizer: model.tokenizer, bos: bosId(model), stopIds: stopIds(model), factors, searcher, maxLen: 96 });
+    const engine = await IndexQueryEngine.create({
+      pool,
+      tokenizer: model.tokenizer,
+      bos: bosId(model),
+      stopIds: stopIds(model),
+      factors,
+      searcher,
+      maxLen: 96,
+    });
     const { tf } = await import('../../server/src/engine/tf');
     const ask = (i: number) => engine.query({ prompt: `Once upon a time ${i % 7 === 0 ? 'a cat' : 'a dog'}`, completion: ' ran.' }, { top: 5 });
     const first = await ask(0);

@@ -24,24 +24,63 @@ test('the committed kernel bytes are what scan.wat compiles to', async () => {
   assert.equal((await compileKernel()).toString('base64'), SCAN_WASM_BASE64);
 });
 
-function manifestFor(shapes: [number, number][], sketch: SketchChoice, chunks: IndexManifest['chunks'], documents: number, positions?: 'U16' | 'U32'): IndexManifest {
-  const modules = sketchModules(sketch, shapes.map(([outDim, inDim], m) => ({ name: `m${m}`, outDim, inDim })));
+function manifestFor(
+  shapes: [number, number][],
+  sketch: SketchChoice,
+  chunks: IndexManifest['chunks'],
+  documents: number,
+  positions?: 'U16' | 'U32',
+): IndexManifest {
+  const modules = sketchModules(
+    sketch,
+    shapes.map(([outDim, inDim], m) => ({ name: `m${m}`, outDim, inDim })),
+  );
   const rows = rowLayout(sketch, modules);
   return {
-    version: INDEX_VERSION, tool: 'test', model: { fingerprint: 'x', path: 'x' }, corpus: { fingerprint: 'x', path: 'x' },
+    version: INDEX_VERSION,
+    tool: 'test',
+    model: { fingerprint: 'x', path: 'x' },
+    corpus: { fingerprint: 'x', path: 'x' },
     factors: { path: 'x', strategy: 'ekfac', eigenSha256: 'x', lambdaSha256: null },
     sketch: { ...sketch, seed: 0, maxLen: 8 },
-    modules, rows: { ...rows, positionType: positions ?? rows.positionType }, documents, chunks, documentsFile: 'documents.json', documentsSha256: '', shard: null, rescore: null, lexical: null,
+    modules,
+    rows: { ...rows, positionType: positions ?? rows.positionType },
+    documents,
+    chunks,
+    documentsFile: 'documents.json',
+    documentsSha256: '',
+    shard: null,
+    rescore: null,
+    lexical: null,
   };
 }
 
-for (const sketch of [{ kind: 'eigen', size: '24x43' }, { kind: 'count', size: '2100' }] as SketchChoice[]) {
-  test(`kernel scores equal a float64 reference (${sketch.kind}: segments ${manifestFor([[48, 64], [300, 50]], sketch, [], 0).rows.segments.join(', ')} values)`, () => {
+for (const sketch of [
+  { kind: 'eigen', size: '24x43' },
+  { kind: 'count', size: '2100' },
+] as SketchChoice[]) {
+  test(`kernel scores equal a float64 reference (${sketch.kind}: segments ${manifestFor(
+    [
+      [48, 64],
+      [300, 50],
+    ],
+    sketch,
+    [],
+    0,
+  ).rows.segments.join(', ')} values)`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'il-kernel-'));
     try {
       const rng = new Rng(sketch.kind === 'eigen' ? 4 : 5);
       // 24×43 = 1,032 values (padded to 1,040) and 24×43 again; count: 2,100 (padded to 2,112, past one int32 partial sum).
-      const layout = manifestFor([[48, 64], [300, 50]], sketch, [], 0);
+      const layout = manifestFor(
+        [
+          [48, 64],
+          [300, 50],
+        ],
+        sketch,
+        [],
+        0,
+      );
       const writer = new ChunkWriter(dir, layout.rows, 8 * 1024);
       const D = 23;
       for (let d = 0; d < D; d++) {
@@ -55,7 +94,21 @@ for (const sketch of [{ kind: 'eigen', size: '24x43' }, { kind: 'count', size: '
         }
         writer.push(packDenseRow(values, layout.rows.segments));
       }
-      scanAndCheck(dir, writer, (chunks) => manifestFor([[48, 64], [300, 50]], sketch, chunks, D), rng);
+      scanAndCheck(
+        dir,
+        writer,
+        (chunks) =>
+          manifestFor(
+            [
+              [48, 64],
+              [300, 50],
+            ],
+            sketch,
+            chunks,
+            D,
+          ),
+        rng,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -68,7 +121,11 @@ for (const positions of ['U16', 'U32'] as const) {
     try {
       const rng = new Rng(positions === 'U16' ? 1 : 2);
       // 172×64 is not a multiple of 8 per column; 300×50 leaves a padded last block; 64×64 kept whole.
-      const shapes: [number, number][] = [[172, 64], [300, 50], [64, 64]];
+      const shapes: [number, number][] = [
+        [172, 64],
+        [300, 50],
+        [64, 64],
+      ];
       const blocks: SketchChoice = { kind: 'blocks', size: '40%' };
       const layout = manifestFor(shapes, blocks, [], 0, positions);
       const writer = new ChunkWriter(dir, layout.rows, 3 * 1024); // a few rows per chunk
@@ -77,12 +134,21 @@ for (const positions of ['U16', 'U32'] as const) {
         const chosen: number[] = [];
         const values: number[] = [];
         for (const m of layout.modules) {
-          const all = Array.from({ length: m.blocks! }, (_, b) => b).sort(() => rng.next() - 0.5).slice(0, m.kept);
+          const all = Array.from({ length: m.blocks! }, (_, b) => b)
+            .sort(() => rng.next() - 0.5)
+            .slice(0, m.kept);
           chosen.push(...all);
           // Document 0 at full scale everywhere: the int32 partial sums' worst case.
           for (let k = 0; k < m.kept! * BLOCK; k++) values.push(d === 0 ? 1 : rng.normal() * (k % 5 === 0 ? 30 : 1));
         }
-        writer.push(packBlocksRow(chosen, values, layout.modules.map((m) => m.kept!), layout.modules.map((m) => m.blocks!)));
+        writer.push(
+          packBlocksRow(
+            chosen,
+            values,
+            layout.modules.map((m) => m.kept!),
+            layout.modules.map((m) => m.blocks!),
+          ),
+        );
       }
       scanAndCheck(dir, writer, (chunks) => manifestFor(shapes, blocks, chunks, D, positions), rng);
     } finally {

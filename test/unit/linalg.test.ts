@@ -9,15 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { symmetricEigen } from '../../server/src/engine/linalg/eigh';
 import { householderQr, truncatedSvd } from '../../server/src/engine/linalg/svd';
-import {
-  frobeniusNorm,
-  matmul,
-  matmulTransA,
-  matmulTransB,
-  rotate,
-  transpose,
-  unrotate,
-} from '../../server/src/engine/linalg/matrix';
+import { frobeniusNorm, matmul, matmulTransA, matmulTransB, rotate, transpose, unrotate } from '../../server/src/engine/linalg/matrix';
 import { Rng } from '../../server/src/engine/util/random';
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +262,10 @@ test('symmetricEigen: symmetrises its input; extreme scales; graded and Wilkinso
     wilk[i * 201 + i] = Math.abs(i - 100);
     if (i > 0) wilk[i * 201 + i - 1] = wilk[(i - 1) * 201 + i] = 1;
   }
-  for (const [m, size] of [[graded, 130], [wilk, 201]] as const) {
+  for (const [m, size] of [
+    [graded, 130],
+    [wilk, 201],
+  ] as const) {
     const { values, vectors } = symmetricEigen(m, size);
     const { residual, orthogonality } = checkEigen(m, size, values, vectors);
     assert.ok(residual < 1e-12 && orthogonality < 1e-12, `n=${size}: residual ${residual}, orthogonality ${orthogonality}`);

@@ -30,9 +30,7 @@ function writeV0(path: string, ck: Checkpoint, shared: boolean): void {
   const c = ck.config;
   const hd = c.dim / c.nHeads;
   const header = Buffer.alloc(28);
-  [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, shared ? c.vocabSize : -c.vocabSize, c.maxSeqLen].forEach((v, i) =>
-    header.writeInt32LE(v, 4 * i),
-  );
+  [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, shared ? c.vocabSize : -c.vocabSize, c.maxSeqLen].forEach((v, i) => header.writeInt32LE(v, 4 * i));
   const parts: Uint8Array[] = [header];
   const put = (name: string) => parts.push(new Uint8Array(ck.weights.get(name)!.data.buffer.slice(0)));
   const layers = (k: string) => {
@@ -68,7 +66,10 @@ test('stories260K (v0) header and weights', { skip: SKIP_NO_SHARED }, () => {
   assert.deepEqual(ck.weights.get('layers.0.w2')!.shape, [64, 172]);
   assert.equal(ck.weights.get('lm_head')!.data, ck.weights.get('embed')!.data, 'classifier shared with the embedding');
   const norm = ck.weights.get('final_norm')!.data;
-  assert.ok(norm.every((x) => Number.isFinite(x) && x > 0), 'a trained RMSNorm gain is positive');
+  assert.ok(
+    norm.every((x) => Number.isFinite(x) && x > 0),
+    'a trained RMSNorm gain is positive',
+  );
   assert.deepEqual(ck.source, { kind: 'llama2c', path: STORIES260K(), files: [STORIES260K()] });
   // Weights are in float32 and finite everywhere.
   for (const [name, t] of ck.weights) assert.ok(t.data.every(Number.isFinite), name);

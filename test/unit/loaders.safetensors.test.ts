@@ -4,14 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../../server/src/engine/errors';
-import {
-  f16ToF32,
-  f32ToBf16,
-  f32ToF16,
-  readSafetensors,
-  readSafetensorsHeader,
-  writeSafetensors,
-} from '../../server/src/engine/model/safetensors';
+import { f16ToF32, f32ToBf16, f32ToF16, readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../server/src/engine/model/safetensors';
 import type { HostTensor } from '../../server/src/engine/model/types';
 import { assertWeightsClose } from '../helpers/randomCheckpoint';
 

@@ -57,7 +57,10 @@ test('repository ids and revisions resolve to their snapshots; paths are left al
 
 test('what is not cached is refused with where it was looked for, and nothing is downloaded', () => {
   const absent = refusal(() => resolveModelPath('EleutherAI/pythia-160m', env));
-  assert.match(absent.message, /^model EleutherAI\/pythia-160m is neither a folder nor in the Hugging Face cache \(no .*models--EleutherAI--pythia-160m\); Influence Lens does not download models: fetch it with `huggingface-cli download EleutherAI\/pythia-160m`/);
+  assert.match(
+    absent.message,
+    /^model EleutherAI\/pythia-160m is neither a folder nor in the Hugging Face cache \(no .*models--EleutherAI--pythia-160m\); Influence Lens does not download models: fetch it with `huggingface-cli download EleutherAI\/pythia-160m`/,
+  );
   assert.ok(absent.message.includes(join(HF_HOME, 'hub')));
   const rev = refusal(() => resolveModelPath('acme/tiny-llama@v2', env));
   assert.match(rev.message, /revision v2 is not in the Hugging Face cache .*\(cached revisions: main, pr\/7, v1, a{8}[0-9a-f]+, b{8}[0-9a-f]+\)/);

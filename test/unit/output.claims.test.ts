@@ -29,7 +29,10 @@ test('a prepared results folder is locked until its last release; a failed run r
   assert.ok(!existsSync(join(dir, 'a')), 'both created folders are gone');
 
   // A failure inside withOutputs: the same; a success keeps the folder, without the lock.
-  await assert.rejects(withOutputs([() => prepareOutput(out, 'results')], async () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    withOutputs([() => prepareOutput(out, 'results')], async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.ok(!existsSync(join(dir, 'a')));
   await withOutputs([() => prepareOutput(out, 'results')], async () => writeFileSync(join(out, 'results.json'), '{}'));
   assert.deepEqual(readdirSync(out), ['results.json']);
@@ -73,7 +76,10 @@ test("another machine's lock: refused while it beats, taken over once untouched 
   mkdirSync(out);
   const lock = join(out, OUTPUT_LOCK);
   writeFileSync(lock, JSON.stringify({ pid: 1, host: 'node-17.cluster', startedAt: '2026-12-07T00:00:00Z', command: 'cli.js score' }));
-  assert.throws(() => prepareOutput(out, 'results'), (e: Error & { code?: string }) => e.code === 'OUTPUT_BUSY' && /process 1 on node-17\.cluster/.test(e.message));
+  assert.throws(
+    () => prepareOutput(out, 'results'),
+    (e: Error & { code?: string }) => e.code === 'OUTPUT_BUSY' && /process 1 on node-17\.cluster/.test(e.message),
+  );
   const old = new Date(Date.now() - LOCK_STALE_MS - 1_000);
   utimesSync(lock, old, old);
   assert.equal(prepareOutput(out, 'results'), out, 'a retried shard on another node takes the dead writer’s lock');

@@ -37,10 +37,25 @@ function resultsFolder(dir: string): string {
     rank: null,
     method: { scoring: 'exact', contraction: { 'layers.0.mlp.down': 'dense' }, maxLen: 64, shard: null },
     documents: Array.from({ length: N }, (_, d) => ({ index: d, id: `d${d}`, source: ['web', 'code', 'wiki'][d % 3], tokens: 1, file: 'c', line: d + 1 })),
-    queries: kinds.map((kind, i) => ({ id: `q${i}`, kind, task: null, prompt: `prompt ${i}`, completion: ' c', generated: false, answer: null, nllNats: 2, promptTokens: [1], completionTokens: [2] })),
+    queries: kinds.map((kind, i) => ({
+      id: `q${i}`,
+      kind,
+      task: null,
+      prompt: `prompt ${i}`,
+      completion: ' c',
+      generated: false,
+      answer: null,
+      nllNats: 2,
+      promptTokens: [1],
+      completionTokens: [2],
+    })),
   };
   const results = join(dir, 'results');
-  writeResults(results, meta, Float32Array.from({ length: kinds.length * N }, () => rng.normal()));
+  writeResults(
+    results,
+    meta,
+    Float32Array.from({ length: kinds.length * N }, () => rng.normal()),
+  );
   writeAnalysis(results, analyze(readResults(results), { permutations: 10 }));
   return results;
 }
@@ -70,10 +85,17 @@ test('the panel reads a results folder asynchronously, the same as the CLI, and 
 
   const view = await panel().batch(results);
   const expected = buildBatchView(sync, readAnalysis(results), { title: results });
-  assert.deepEqual({ ...view, queries: view.queries.map((q) => ({ ...q, ref: '' })) }, { ...expected, queries: expected.queries.map((q) => ({ ...q, ref: '' })) });
+  assert.deepEqual(
+    { ...view, queries: view.queries.map((q) => ({ ...q, ref: '' })) },
+    { ...expected, queries: expected.queries.map((q) => ({ ...q, ref: '' })) },
+  );
 
   // Cancelled once the reads have begun (the request's token fires while its files are being read).
-  for (const read of [(s: AbortSignal) => panel().batch(results, s), (s: AbortSignal) => readResultsAsync(results, s), (s: AbortSignal) => readAnalysisAsync(results, s)]) {
+  for (const read of [
+    (s: AbortSignal) => panel().batch(results, s),
+    (s: AbortSignal) => readResultsAsync(results, s),
+    (s: AbortSignal) => readAnalysisAsync(results, s),
+  ]) {
     const cancel = new AbortController();
     const reading = read(cancel.signal);
     cancel.abort();

@@ -10,7 +10,11 @@ import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 
 const ckpt = randomCheckpoint(tinyLlamaConfig({ maxSeqLen: 256 }), 1);
 /** A task long enough to still be running when the next ones are queued. */
-const slow: Task = { kind: 'capture', sequences: Array.from({ length: 8 }, () => ({ tokens: Array.from({ length: 200 }, (_, i) => (i % 60) + 1) })), options: { labels: 'actual', seed: 0 } };
+const slow: Task = {
+  kind: 'capture',
+  sequences: Array.from({ length: 8 }, () => ({ tokens: Array.from({ length: 200 }, (_, i) => (i % 60) + 1) })),
+  options: { labels: 'actual', seed: 0 },
+};
 const quick: Task = { kind: 'memory' };
 
 test('interactive tasks overtake waiting background tasks', { timeout: 120_000 }, async () => {

@@ -15,7 +15,10 @@ test('the demo queries round-trip JSONL → .infq → queries, and demo/queries.
   const text = formatInfq(jsonl);
   const parsed = parseInfq(text, 'q.infq');
   assert.deepEqual(parsed.diagnostics, []);
-  assert.deepEqual(parsed.blocks.map((b) => strip(b.record)), jsonl.map(strip));
+  assert.deepEqual(
+    parsed.blocks.map((b) => strip(b.record)),
+    jsonl.map(strip),
+  );
   assert.equal(readFileSync(join(REPO, 'demo', 'queries.infq'), 'utf8'), text, 'demo/queries.infq is stale: run npm run demo:queries');
 });
 
@@ -27,16 +30,22 @@ test('prompts and completions keep their text: markers escaped, spaces, trailing
   ];
   const parsed = parseInfq(formatInfq(queries), 'x.infq');
   assert.deepEqual(parsed.diagnostics, []);
-  assert.deepEqual(parsed.blocks.map((b) => strip(b.record)), queries);
+  assert.deepEqual(
+    parsed.blocks.map((b) => strip(b.record)),
+    queries,
+  );
 });
 
 test('records carry the file and the 1-based line of their header; blocks know their lines', () => {
   const text = '# queries\n\n=== first\n--- prompt\nline one\nline two\n\n\n=== second\nkind: control\n--- prompt\nx\n--- completion\n y\n';
   const { blocks } = parseInfq(text, '/abs/q.infq');
-  assert.deepEqual(blocks.map((b) => [b.record.id, b.record.file, b.record.line, b.header, b.end, b.prompt]), [
-    ['first', '/abs/q.infq', 3, 2, 5, { first: 4, last: 5 }],
-    ['second', '/abs/q.infq', 9, 8, 13, { first: 11, last: 11 }],
-  ]);
+  assert.deepEqual(
+    blocks.map((b) => [b.record.id, b.record.file, b.record.line, b.header, b.end, b.prompt]),
+    [
+      ['first', '/abs/q.infq', 3, 2, 5, { first: 4, last: 5 }],
+      ['second', '/abs/q.infq', 9, 8, 13, { first: 11, last: 11 }],
+    ],
+  );
   assert.equal(blockAt({ blocks, diagnostics: [] }, 4)?.record.id, 'first');
   assert.equal(blockAt({ blocks, diagnostics: [] }, 7), undefined, 'blank lines between blocks belong to none');
   assert.equal(blockAt({ blocks, diagnostics: [] }, 12)?.record.completion, ' y');
@@ -80,13 +89,26 @@ test('each problem is a diagnostic with its exact range', () => {
     ['missing-id', 16, 0, 3],
     ['empty-completion', 20, 0, 14],
   ]);
-  assert.deepEqual(blocks.map((b) => b.record.id), ['q1', 'q4'], 'the readable queries are still returned');
+  assert.deepEqual(
+    blocks.map((b) => b.record.id),
+    ['q1', 'q4'],
+    'the readable queries are still returned',
+  );
 });
 
 test('reading an .infq file with errors throws QUERY_FORMAT naming file:line of each', () => {
   assert.throws(
     () => parseQueryText('=== a\nkind: nope\n--- prompt\nx\n=== b\n', '/q/bad.infq'),
-    (e: unknown) => e instanceof InfluenceLensError && e.code === 'QUERY_FORMAT' && e.line === 2 && /\/q\/bad\.infq:2: unknown kind "nope"/.test(e.message) && /bad\.infq:5: query "b" has no "--- prompt"/.test(e.message),
+    (e: unknown) =>
+      e instanceof InfluenceLensError &&
+      e.code === 'QUERY_FORMAT' &&
+      e.line === 2 &&
+      /\/q\/bad\.infq:2: unknown kind "nope"/.test(e.message) &&
+      /bad\.infq:5: query "b" has no "--- prompt"/.test(e.message),
   );
-  assert.deepEqual(parseQueryText('{"prompt": "x"}\n', '/q/ok.jsonl').map((q) => q.prompt), ['x'], 'other extensions are JSONL');
+  assert.deepEqual(
+    parseQueryText('{"prompt": "x"}\n', '/q/ok.jsonl').map((q) => q.prompt),
+    ['x'],
+    'other extensions are JSONL',
+  );
 });

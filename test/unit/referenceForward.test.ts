@@ -2,16 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Checkpoint, HostTensor, ModelConfig, Weights } from '../../server/src/engine/model/types';
-import {
-  applyRope,
-  erf,
-  geluErf,
-  geluNew,
-  logSumExp,
-  referenceLogits,
-  referenceLoss,
-  softmax,
-} from '../helpers/referenceForward';
+import { applyRope, erf, geluErf, geluNew, logSumExp, referenceLogits, referenceLoss, softmax } from '../helpers/referenceForward';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 
 // ---------------------------------------------------------------------------------------------
@@ -120,8 +111,7 @@ function makeCkpt(
   return { config: cfg, weights, source: { kind: 'llama2c', path: '<test>', files: [] } };
 }
 
-const isNormWeight = (name: string) =>
-  /(^|\.)(attn_norm|mlp_norm|final_norm)$/.test(name) || /(ln1|ln2|final_norm)\.weight$/.test(name);
+const isNormWeight = (name: string) => /(^|\.)(attn_norm|mlp_norm|final_norm)$/.test(name) || /(ln1|ln2|final_norm)\.weight$/.test(name);
 
 function defaultFill(rest: Fill): (name: string) => Fill {
   return (name) => (isNormWeight(name) ? 'one' : rest);
@@ -223,7 +213,10 @@ test('RoPE: identity at position 0, rotates consecutive pairs, depends only on r
   applyRope(at3, 4, 3, 10000);
   // Pair (0,1) of each head: freq 1; pair (2,3): freq 1/10000^(2/4) = 0.01.
   for (const base of [0, 4]) {
-    for (const [i, freq] of [[0, 1], [2, 0.01]] as const) {
+    for (const [i, freq] of [
+      [0, 1],
+      [2, 0.01],
+    ] as const) {
       const a = 3 * freq;
       const [v0, v1] = [v[base + i], v[base + i + 1]];
       assertClose([at3[base + i], at3[base + i + 1]], [v0 * Math.cos(a) - v1 * Math.sin(a), v0 * Math.sin(a) + v1 * Math.cos(a)]);
@@ -268,7 +261,10 @@ test('llama with zeroed attention and MLP: logits = lm_head · rmsnorm(embed)', 
   const fw = [1, 2, 0.5, -1];
   tokens.forEach((tok, t) => {
     const e = Array.from(embed.subarray(tok * 4, tok * 4 + 4));
-    const want = headTimes(ckpt, rms(e, 1e-5).map((x, i) => x * fw[i]));
+    const want = headTimes(
+      ckpt,
+      rms(e, 1e-5).map((x, i) => x * fw[i]),
+    );
     assertClose(logits[t], want, 1e-12, `pos ${t}`);
   });
 });
@@ -323,12 +319,7 @@ test('llama 1 layer, dim 2: SwiGLU MLP computed by hand', () => {
 });
 
 const randomLlama = () =>
-  makeCkpt(
-    { architecture: 'llama', vocabSize: 11, dim: 16, nHeads: 4, nKvHeads: 2, hiddenDim: 12, nLayers: 2, ropeTheta: 100 },
-    {},
-    () => 'random',
-    7,
-  );
+  makeCkpt({ architecture: 'llama', vocabSize: 11, dim: 16, nHeads: 4, nKvHeads: 2, hiddenDim: 12, nLayers: 2, ropeTheta: 100 }, {}, () => 'random', 7);
 
 test('llama is causal: changing a later token leaves earlier logits unchanged', () => {
   const ckpt = randomLlama();
@@ -412,10 +403,7 @@ for (const activation of ['gelu_new', 'gelu'] as const) {
         'final_norm.bias': [0, 1, 0.25],
       },
     );
-    const act =
-      activation === 'gelu'
-        ? 0.5 * z * (1 + erf(z / Math.SQRT2))
-        : 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3)));
+    const act = activation === 'gelu' ? 0.5 * z * (1 + erf(z / Math.SQRT2)) : 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3)));
     const tokens = [2, 0, 1];
     const logits = referenceLogits(ckpt, tokens);
     const embed = get(ckpt, 'embed').data;
@@ -430,12 +418,7 @@ for (const activation of ['gelu_new', 'gelu'] as const) {
 }
 
 const randomGpt2 = (vocabSize = 13, dim = 8, activation: 'gelu' | 'gelu_new' = 'gelu_new') =>
-  makeCkpt(
-    { architecture: 'gpt2', vocabSize, dim, nHeads: 2, hiddenDim: 4 * dim, nLayers: 2, maxSeqLen: 32, activation },
-    {},
-    () => 'random',
-    11,
-  );
+  makeCkpt({ architecture: 'gpt2', vocabSize, dim, nHeads: 2, hiddenDim: 4 * dim, nLayers: 2, maxSeqLen: 32, activation }, {}, () => 'random', 11);
 
 test('gpt2 is causal and the two activations differ', () => {
   const ckpt = randomGpt2();
@@ -534,8 +517,7 @@ test('stories260K: greedy decoding from BOS reproduces llama2.c run.c', { skip: 
     bytes += m ? String.fromCharCode(parseInt(m[1], 16)) : piece;
   }
   const text = Buffer.from(bytes, 'latin1').toString('utf8');
-  const expected =
-    'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
+  const expected = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.';
   assert.ok(text.length > 60, text);
   assert.ok(expected.startsWith(text), `got ${JSON.stringify(text)}`);
 

@@ -26,7 +26,10 @@ test('batch view: heatmap grouped by kind then task, holding analysis.json r; α
   const { loaded, analysis } = await fixture(t);
   const b = buildBatchView(loaded, analysis);
   const ids = (i: number) => b.queries[b.heatmap.order[i]].id;
-  assert.deepEqual(b.heatmap.order.map((_, i) => ids(i)), ['capital-fr', 'capital-jp', 'capital-it', 'river-eg', 'arith-1', 'arith-2', 'arith-3', 'slope-1', 'slope-2', 'story']);
+  assert.deepEqual(
+    b.heatmap.order.map((_, i) => ids(i)),
+    ['capital-fr', 'capital-jp', 'capital-it', 'river-eg', 'arith-1', 'arith-2', 'arith-3', 'slope-1', 'slope-2', 'story'],
+  );
   assert.deepEqual(
     b.heatmap.groups.map((g) => [g.kind, g.task, g.start, g.count]),
     [
@@ -48,7 +51,10 @@ test('batch view: heatmap grouped by kind then task, holding analysis.json r; α
   assert.equal(b.answers.available, true);
   // An analysis of other queries is refused, naming analysis.json.
   const other = { ...analysis, correlations: { ...analysis.correlations, queries: [...analysis.correlations.queries].reverse() } };
-  assert.throws(() => buildBatchView(loaded, other), (e: Error & { file?: string }) => /rerun influence-lens analyze/.test(e.message) && e.file!.endsWith('analysis.json'));
+  assert.throws(
+    () => buildBatchView(loaded, other),
+    (e: Error & { file?: string }) => /rerun influence-lens analyze/.test(e.message) && e.file!.endsWith('analysis.json'),
+  );
 });
 
 test('report data: every inlined card has a snippet and its text; hostile text intact', async (t) => {
@@ -56,7 +62,12 @@ test('report data: every inlined card has a snippet and its text; hostile text i
   const views = reportViews(loaded, analysis, { cards: 12 });
   const need = documentsOf(views);
   assert.ok(hostile.every((d) => need.has(d)));
-  const texts = new Map(readFileSync(corpus!, 'utf8').trim().split('\n').map((l, i) => [i, JSON.parse(l).text as string]));
+  const texts = new Map(
+    readFileSync(corpus!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l, i) => [i, JSON.parse(l).text as string]),
+  );
   const data = withTexts(views, (i) => texts.get(i));
   for (const [ref, cards] of Object.entries(data.cards)) {
     assert.equal(cards.top.length, 12);
@@ -68,7 +79,10 @@ test('report data: every inlined card has a snippet and its text; hostile text i
     assert.deepEqual(data.queries[ref].top.cards, cards.top.slice(0, 10));
   }
   const first = data.cards['query:0'].top;
-  assert.deepEqual(first.slice(0, 5).map((c) => c.docIndex), hostile);
+  assert.deepEqual(
+    first.slice(0, 5).map((c) => c.docIndex),
+    hostile,
+  );
   assert.equal(first[0].snippet!.before, HOSTILE_TEXTS[0]);
 });
 

@@ -31,13 +31,26 @@ const bottom = scores.map((s) => bottomK(s, 5000));
 
 function close(a: (number | null)[], b: (number | null)[], what: string): void {
   assert.equal(a.length, b.length, what);
-  a.forEach((x, j) => assert.ok(x === null ? b[j] === null : Math.abs(x - (b[j] as number)) < 1e-9 * Math.max(1, Math.abs(x)), `${what}[${j}]: ${x} vs ${b[j]}`));
+  a.forEach((x, j) =>
+    assert.ok(x === null ? b[j] === null : Math.abs(x - (b[j] as number)) < 1e-9 * Math.max(1, Math.abs(x)), `${what}[${j}]: ${x} vs ${b[j]}`),
+  );
 }
 
 /** A results folder's contents in memory, and its analyses (as `analyze` computes them). */
 function analysed(sourceOf: (d: number) => string): { results: LoadedResults['results']; report: AnalysisReport } {
   const documents = sources.map((_, d) => ({ index: d, id: `d${d}`, source: sourceOf(d), tokens: 1, file: 'c', line: d + 1 }));
-  const queries = labels.map((l, q) => ({ id: `q${q}`, kind: l.kind, task: null, prompt: 'p', completion: ' c', generated: false, answer: null, nllNats: 1, promptTokens: [1], completionTokens: [2] }));
+  const queries = labels.map((l, q) => ({
+    id: `q${q}`,
+    kind: l.kind,
+    task: null,
+    prompt: 'p',
+    completion: ' c',
+    generated: false,
+    answer: null,
+    nllNats: 1,
+    promptTokens: [1],
+    completionTokens: [2],
+  }));
   const flat = new Float32Array(scores.length * N);
   scores.forEach((row, q) => flat.set(row, q * N));
   const results = { documents, queries, createdAt: 'now', strategy: 'ekfac', rank: null, corpus: { path: 'c' } } as unknown as LoadedResults['results'];
@@ -56,19 +69,34 @@ test('the batch view draws the 20 largest sources and the rest as one, whose mul
   assert.match(other.source, /^[\d,]+ other sources$/);
   // The rest relabelled as one source: its shares and multipliers are the "other" entry's.
   const shown = new Set(full.sources.slice(0, MAX_SOURCES).map((s) => s.source));
-  const relabelled = sourceAnalysis(labels, top, bottom, sources.map((s) => (shown.has(s) ? s : 'OTHER')), ks);
+  const relabelled = sourceAnalysis(
+    labels,
+    top,
+    bottom,
+    sources.map((s) => (shown.has(s) ? s : 'OTHER')),
+    ks,
+  );
   const merged = relabelled.sources.find((s) => s.source === 'OTHER') as SourceShare;
   assert.equal(other.documents, merged.documents);
   assert.ok(Math.abs(other.share - merged.share) < 1e-12);
   for (const kind of ['factual', 'reasoning']) {
-    assert.deepEqual(Object.keys(view.byKind[kind].top), view.sources.map((s) => s.source));
+    assert.deepEqual(
+      Object.keys(view.byKind[kind].top),
+      view.sources.map((s) => s.source),
+    );
     for (const side of ['top', 'bottom'] as const) {
       close(view.byKind[kind][side][other.source], relabelled.byKind[kind][side].OTHER, `${kind} ${side} other`);
       for (const s of shown) close(view.byKind[kind][side][s], full.byKind[kind][side][s], `${kind} ${side} ${s}`);
     }
   }
   // Few sources: unchanged, no "other".
-  const few = sourceAnalysis(labels, top, bottom, sources.map((s) => (s.startsWith('label') ? 'small' : s)), ks);
+  const few = sourceAnalysis(
+    labels,
+    top,
+    bottom,
+    sources.map((s) => (s.startsWith('label') ? 'small' : s)),
+    ks,
+  );
   assert.deepEqual(boundedSources(few).sources, few.sources);
 });
 
@@ -109,16 +137,32 @@ test('analysis.json stays bounded with thousands of labels: 20 named, the rest o
   assert.ok(labelCount > 14_000, `${labelCount} labels`);
   const s = report.sources;
   assert.ok(s.sources.length <= MAX_SOURCES + 3, `${s.sources.length} sources named`);
-  assert.ok(s.sources.some((x) => x.source === 'math'), "the findings' sources are named however small");
+  assert.ok(
+    s.sources.some((x) => x.source === 'math'),
+    "the findings' sources are named however small",
+  );
   assert.equal(s.sources.length + s.other!.sources, labelCount, 'every label is named or counted in "other"');
-  assert.equal(s.sources.reduce((n, x) => n + x.documents, s.other!.documents), N);
+  assert.equal(
+    s.sources.reduce((n, x) => n + x.documents, s.other!.documents),
+    N,
+  );
   for (const g of [...Object.values(s.byKind), ...Object.values(s.byTask)]) {
-    assert.deepEqual(Object.keys(g.top), s.sources.map((x) => x.source));
+    assert.deepEqual(
+      Object.keys(g.top),
+      s.sources.map((x) => x.source),
+    );
     assert.equal(g.other?.top.length, s.ks.length);
   }
   // The stored aggregate's multipliers are those of the rest relabelled as one source.
   const named = new Set(s.sources.map((x) => x.source));
-  const relabelled = sourceAnalysis(labels, top, bottom, sources.map((_, d) => (named.has(many(d)) ? many(d) : 'OTHER')), ks, MAX_SOURCES + 3);
+  const relabelled = sourceAnalysis(
+    labels,
+    top,
+    bottom,
+    sources.map((_, d) => (named.has(many(d)) ? many(d) : 'OTHER')),
+    ks,
+    MAX_SOURCES + 3,
+  );
   for (const kind of ['factual', 'reasoning'])
     for (const side of ['top', 'bottom'] as const) close(s.byKind[kind].other![side], relabelled.byKind[kind][side].OTHER, `${kind} ${side} other`);
 
@@ -132,10 +176,19 @@ test('analysis.json stays bounded with thousands of labels: 20 named, the rest o
     assert.equal(view.sources.length, MAX_SOURCES + 1);
     const other = view.sources[MAX_SOURCES];
     assert.equal(other.source, `${(labelCount - MAX_SOURCES).toLocaleString('en-US')} other sources`);
-    assert.equal(view.sources.reduce((n, x) => n + x.documents, 0), N);
+    assert.equal(
+      view.sources.reduce((n, x) => n + x.documents, 0),
+      N,
+    );
     // The drawn "other" (stored aggregate and named sources beyond 20) is the rest relabelled as one.
     const shown = new Set(view.sources.slice(0, MAX_SOURCES).map((x) => x.source));
-    const drawn = sourceAnalysis(labels, top, bottom, sources.map((_, d) => (shown.has(many(d)) ? many(d) : 'OTHER')), ks);
+    const drawn = sourceAnalysis(
+      labels,
+      top,
+      bottom,
+      sources.map((_, d) => (shown.has(many(d)) ? many(d) : 'OTHER')),
+      ks,
+    );
     for (const kind of ['factual', 'reasoning'])
       for (const side of ['top', 'bottom'] as const) close(view.byKind[kind][side][other.source], drawn.byKind[kind][side].OTHER, `drawn ${kind} ${side}`);
     const headline = headlineTable(read);
@@ -153,7 +206,10 @@ test('an analysis.json written before the bound (every source named, no "other")
   for (const g of Object.values(old.sources.byKind)) assert.equal(g.other, undefined);
   const view = buildBatchView({ dir: 'r', results }, old).sources;
   const bounded = buildBatchView({ dir: 'r', results }, report).sources;
-  assert.deepEqual(view.sources.map((x) => [x.source, x.documents]), bounded.sources.map((x) => [x.source, x.documents]));
+  assert.deepEqual(
+    view.sources.map((x) => [x.source, x.documents]),
+    bounded.sources.map((x) => [x.source, x.documents]),
+  );
   for (const [kind, g] of Object.entries(bounded.byKind))
     for (const side of ['top', 'bottom'] as const) {
       assert.deepEqual(Object.keys(view.byKind[kind][side]), Object.keys(g[side]));

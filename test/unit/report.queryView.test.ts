@@ -37,7 +37,14 @@ function scoresOf(n: number, seed: number, specials = true): Float32Array {
 
 /** Corpus indices unlike positions, so that a card naming the position instead would fail. */
 function documentsOf(n: number): ResultsDocument[] {
-  return Array.from({ length: n }, (_, d) => ({ index: 1000 + 3 * d, id: `doc-${d}`, source: SOURCES[(d * 7) % 5 === 0 ? 2 : d % 5], tokens: 10, file: 'c.jsonl', line: d + 1 }));
+  return Array.from({ length: n }, (_, d) => ({
+    index: 1000 + 3 * d,
+    id: `doc-${d}`,
+    source: SOURCES[(d * 7) % 5 === 0 ? 2 : d % 5],
+    tokens: 10,
+    file: 'c.jsonl',
+    line: d + 1,
+  }));
 }
 
 function inputOf(n: number, seed = 1, nllNats = 4): QueryViewInput {
@@ -61,7 +68,11 @@ test('the ranking is topK / bottomK of the analyses (ties by position, non-finit
     const f = finiteOnly(s);
     assert.deepEqual([...r.descending], topK(f, n), `descending, n = ${n}`);
     assert.deepEqual([...r.ascending()], bottomK(f, n), `ascending, n = ${n}`);
-    assert.deepEqual([...r.values], [...r.descending].map((d) => (s[d] === 0 ? 0 : s[d])), `values, n = ${n}`);
+    assert.deepEqual(
+      [...r.values],
+      [...r.descending].map((d) => (s[d] === 0 ? 0 : s[d])),
+      `values, n = ${n}`,
+    );
     assert.equal(r.nonFinite, n > 40 ? 3 : 0);
     assert.equal(rankingOf(s), r, 'cached per scores array');
   }
@@ -100,7 +111,10 @@ test('curve: sampled ranks hold the sorted scores; α equals the power-law analy
   const view = buildQueryView(input);
   const perNat = [...input.scores].map((x) => x / 3).filter(Number.isFinite);
   const pos = perNat.filter((x) => x > 0).sort((a, b) => b - a);
-  const neg = perNat.filter((x) => x < 0).map((x) => -x).sort((a, b) => b - a);
+  const neg = perNat
+    .filter((x) => x < 0)
+    .map((x) => -x)
+    .sort((a, b) => b - a);
   const { positive, negative, fit } = view.curve;
   assert.equal(positive.count, pos.length);
   assert.equal(negative.count, neg.length);
@@ -120,7 +134,10 @@ test('sampleRanks: every rank to 50, then about 40 per decade, ending at the cou
   assert.deepEqual(sampleRanks(0), []);
   assert.deepEqual(sampleRanks(3), [1, 2, 3]);
   const r = sampleRanks(1_000_000);
-  assert.deepEqual(r.slice(0, 50), Array.from({ length: 50 }, (_, i) => i + 1));
+  assert.deepEqual(
+    r.slice(0, 50),
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
   assert.equal(r[r.length - 1], 1_000_000);
   assert.ok(r.every((x, i) => i === 0 || x > r[i - 1]));
   assert.ok(r.length < 50 + 40 * 5, `${r.length} samples`);
@@ -158,13 +175,20 @@ test('pages: any offset of either side, cards naming corpus indices', () => {
   const input = inputOf(600, 8, 5);
   const top = topK(finiteOnly(input.scores), 600);
   const bottom = bottomK(finiteOnly(input.scores), 600);
-  for (const [side, order] of [['top', top], ['bottom', bottom]] as const) {
+  for (const [side, order] of [
+    ['top', top],
+    ['bottom', bottom],
+  ] as const) {
     for (const offset of [0, 10, 590, 597, 1000]) {
       const page = documentPage(input, side, offset, 10);
       assert.equal(page.total, 597);
       assert.equal(page.offset, Math.min(offset, 597));
       const expected = order.slice(offset, offset + 10);
-      assert.deepEqual(page.cards.map((c) => c.docIndex), expected.map((d) => 1000 + 3 * d), `${side} at ${offset}`);
+      assert.deepEqual(
+        page.cards.map((c) => c.docIndex),
+        expected.map((d) => 1000 + 3 * d),
+        `${side} at ${offset}`,
+      );
       page.cards.forEach((c, i) => {
         assert.equal(c.rank, page.offset + i + 1);
         assert.equal(c.score, input.scores[expected[i]]);
@@ -182,7 +206,10 @@ test('pages: any offset of either side, cards naming corpus indices', () => {
 
 test('a per-nat view carries the line on what a score means, with its nats; a raw view none', () => {
   assert.deepEqual(buildQueryView(inputOf(100, 2, 3.5)).meaning, { line: scoreMeaning(3.5), section: 'What a score means' });
-  assert.match(scoreMeaning(3.5), /^Score\/nat: under the influence-function approximation \(EK-FAC\), .* log-probability \(\+ more likely, − less; .*\), divided by the completion's 3\.50 nats/);
+  assert.match(
+    scoreMeaning(3.5),
+    /^Score\/nat: under the influence-function approximation \(EK-FAC\), .* log-probability \(\+ more likely, − less; .*\), divided by the completion's 3\.50 nats/,
+  );
   assert.equal(buildQueryView(inputOf(100, 2, 0)).meaning, undefined);
 });
 

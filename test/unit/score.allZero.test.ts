@@ -20,7 +20,8 @@ import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 const { tmp, cleanup } = tempDirs('il-all-zero-');
 after(cleanup);
 
-const WARNING = /^warning: every score is 0 \(--damping 0\.001 may be too large for these gradients: every score underflowed to 0\); the rankings mean nothing$/;
+const WARNING =
+  /^warning: every score is 0 \(--damping 0\.001 may be too large for these gradients: every score underflowed to 0\); the rankings mean nothing$/;
 // Only the character tokenizer's characters: lower case, space, '.' and ','.
 const QUERY = queryRecords([{ prompt: 'lily had a', completion: ' red ball.' }]);
 
@@ -32,7 +33,14 @@ let zeroHead: string;
 before(() => {
   const dir = tmp();
   corpus = join(dir, 'corpus.jsonl');
-  const texts = ['lily had a red ball.', 'tom saw a big dog in the park.', 'the sun was warm, the sky was blue.', 'mia liked to sing.', 'a cat sat on the mat.', 'ben ate an apple.'];
+  const texts = [
+    'lily had a red ball.',
+    'tom saw a big dog in the park.',
+    'the sun was warm, the sky was blue.',
+    'mia liked to sing.',
+    'a cat sat on the mat.',
+    'ben ate an apple.',
+  ];
   writeFileSync(corpus, texts.map((text, i) => JSON.stringify({ id: `d${i}`, text })).join('\n') + '\n');
   tokenizer = writeCharTokenizer(join(dir, 'tok.bin'));
   // An output layer of its own (untied), which the second model has all zeros.

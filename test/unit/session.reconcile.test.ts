@@ -52,7 +52,10 @@ test('a model load that fails on settings replaced while it ran shows no error; 
   await session.apply(Promise.resolve(settings(DEMO_MODEL, TOK512())));
   await replaced;
   assert.deepEqual(seen.errors, [], 'no error reached the user');
-  assert.ok(seen.log.some((l) => /dropped a failure of superseded settings: .*tok512\.bin/.test(l)), `the dropped failure is logged:\n${seen.log.join('\n')}`);
+  assert.ok(
+    seen.log.some((l) => /dropped a failure of superseded settings: .*tok512\.bin/.test(l)),
+    `the dropped failure is logged:\n${seen.log.join('\n')}`,
+  );
   assert.equal(session.status.state, 'ready', session.status.message);
   assert.equal(session.status.model?.path, DEMO_MODEL);
   assert.ok(!seen.statuses.some((s) => s.state === 'error'), 'no error status was published');

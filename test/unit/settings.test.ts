@@ -12,14 +12,37 @@ const ws = '/home/user/project';
 test('defaults', () => {
   const s = parseSettings(null);
   assert.deepEqual(
-    { backend: s.backend, workers: s.workers, model: s.model, strategy: s.strategy, separator: s.separator, hover: s.hover, damping: s.damping, maxNewTokens: s.maxNewTokens, completion: s.completion },
-    { backend: 'auto', workers: 0, model: '', strategy: 'ekfac', separator: '---', hover: { top: 5, bottom: 3, rerank: 3, candidates: 1350 }, damping: null, maxNewTokens: 64, completion: 'firstLine' },
+    {
+      backend: s.backend,
+      workers: s.workers,
+      model: s.model,
+      strategy: s.strategy,
+      separator: s.separator,
+      hover: s.hover,
+      damping: s.damping,
+      maxNewTokens: s.maxNewTokens,
+      completion: s.completion,
+    },
+    {
+      backend: 'auto',
+      workers: 0,
+      model: '',
+      strategy: 'ekfac',
+      separator: '---',
+      hover: { top: 5, bottom: 3, rerank: 3, candidates: 1350 },
+      damping: null,
+      maxNewTokens: 64,
+      completion: 'firstLine',
+    },
   );
 });
 
 test('bad values are refused naming the setting', () => {
   const refused = (raw: unknown, name: string) =>
-    assert.throws(() => parseSettings(raw), (e: unknown) => e instanceof InfluenceLensError && e.code === 'SETTINGS' && e.message.includes(`influenceLens.${name}`));
+    assert.throws(
+      () => parseSettings(raw),
+      (e: unknown) => e instanceof InfluenceLensError && e.code === 'SETTINGS' && e.message.includes(`influenceLens.${name}`),
+    );
   refused({ workers: -1 }, 'workers');
   refused({ strategy: 'newton' }, 'strategy');
   refused({ hover: { top: 1.5 } }, 'hover.top');
@@ -38,7 +61,11 @@ test('paths: relative and ${workspaceFolder} use the first folder; ~ is home', (
 test('an untrusted workspace: no path inside it is loaded, paths outside are', () => {
   const untrusted = { baseDir: ws, workspaceDirs: [ws], trusted: false };
   for (const model of ['models/m', '${workspaceFolder}/m', `${ws}/m`, ws]) {
-    assert.throws(() => parseSettings({ model }, untrusted), (e: unknown) => e instanceof InfluenceLensError && e.code === 'UNTRUSTED' && /not trusted/.test(e.message), model);
+    assert.throws(
+      () => parseSettings({ model }, untrusted),
+      (e: unknown) => e instanceof InfluenceLensError && e.code === 'UNTRUSTED' && /not trusted/.test(e.message),
+      model,
+    );
   }
   assert.equal(parseSettings({ model: '/opt/models/m', corpus: `${ws}-other/c.jsonl` }, untrusted).model, '/opt/models/m');
   assert.equal(parseSettings({ corpus: `${ws}-other/c.jsonl` }, untrusted).corpus, `${ws}-other/c.jsonl`, 'a sibling folder with the same prefix is outside');
@@ -57,7 +84,11 @@ test('an untrusted workspace: "/ws/..m" is inside; links into it (from outside, 
   symlinkSync(root, join(outside, 'up'));
   const untrusted = { baseDir: project, workspaceDirs: [project], trusted: false };
   const refused = (model: string, says: RegExp) =>
-    assert.throws(() => parseSettings({ model }, untrusted), (e: unknown) => e instanceof InfluenceLensError && e.code === 'UNTRUSTED' && e.message.includes(model) && says.test(e.message), model);
+    assert.throws(
+      () => parseSettings({ model }, untrusted),
+      (e: unknown) => e instanceof InfluenceLensError && e.code === 'UNTRUSTED' && e.message.includes(model) && says.test(e.message),
+      model,
+    );
   refused(join(project, '..m', 'model.bin'), /is inside the workspace/);
   refused(join(outside, 'link', 'model.bin'), /leads into the workspace/);
   refused(join(outside, 'dangling.bin'), /leads into the workspace/);

@@ -18,7 +18,14 @@ test('pearson: hand-computed values', () => {
   close(pearson([1, 2, 3], [2, 4, 6]), 1);
   close(pearson([1, 2, 3], [-1, -2, -3]), -1);
   // Invariant to affine maps with positive slope; works on typed arrays.
-  close(pearson(new Float32Array([1, 2, 3, 4, 5]), Float64Array.from([2, 4, 5, 4, 5], (v) => 3 * v - 7)), 6 / Math.sqrt(60), 1e-14);
+  close(
+    pearson(
+      new Float32Array([1, 2, 3, 4, 5]),
+      Float64Array.from([2, 4, 5, 4, 5], (v) => 3 * v - 7),
+    ),
+    6 / Math.sqrt(60),
+    1e-14,
+  );
   // Uncorrelated by construction: dx = (−1, 0, 1), dy = (1, −2, 1).
   close(pearson([0, 1, 2], [1, -2, 1]), 0);
 });
@@ -47,8 +54,20 @@ test('ranks: 1-based, ties get the average rank, NaN stays NaN', () => {
 test('spearman: hand-computed values with and without ties', () => {
   // Monotone but non-linear: exactly ±1.
   const x = Array.from({ length: 10 }, (_, i) => i + 1);
-  close(spearman(x, x.map((v) => v ** 3)), 1);
-  close(spearman(x, x.map((v) => Math.exp(-v))), -1);
+  close(
+    spearman(
+      x,
+      x.map((v) => v ** 3),
+    ),
+    1,
+  );
+  close(
+    spearman(
+      x,
+      x.map((v) => Math.exp(-v)),
+    ),
+    -1,
+  );
   // Ties: ranks (1, 2.5, 2.5, 4) vs (1, 3, 2, 4) ⇒ r = 4.5/√(4.5·5) = 3/√10.
   close(spearman([1, 2, 2, 3], [1, 3, 2, 4]), 3 / Math.sqrt(10));
   // No ties: 1 − 6Σd²/(n(n²−1)); ranks (1,2,3,4,5) vs (2,1,4,3,5): Σd² = 4 ⇒ 1 − 24/120 = 0.8.

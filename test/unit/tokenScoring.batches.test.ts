@@ -11,12 +11,18 @@ const cost = (lengths: number[], b: number[]) => b.length * Math.max(1, ...b.map
 
 test('two long documents and four short ones go to two threads as the long pair and the short four', () => {
   const lengths = [10, 100, 10, 10, 100, 10];
-  assert.deepEqual(lengthBatches(lengths, 2, 8).map((b) => [...b].sort((x, y) => x - y)), [[0, 2, 3, 5], [1, 4]]);
+  assert.deepEqual(
+    lengthBatches(lengths, 2, 8).map((b) => [...b].sort((x, y) => x - y)),
+    [
+      [0, 2, 3, 5],
+      [1, 4],
+    ],
+  );
 });
 
 test('batches cover every document once, within the size limit, with the least slowest batch', () => {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let trial = 0; trial < 200; trial++) {
     const n = 1 + Math.floor(rand() * 14);
     const parts = 1 + Math.floor(rand() * 3);
@@ -24,7 +30,10 @@ test('batches cover every document once, within the size limit, with the least s
     const lengths = Array.from({ length: n }, () => 1 + Math.floor(rand() * 256));
     const batches = lengthBatches(lengths, parts, most);
     const count = Math.max(parts, Math.ceil(n / most));
-    assert.deepEqual(batches.flat().sort((a, b) => a - b), lengths.map((_, i) => i));
+    assert.deepEqual(
+      batches.flat().sort((a, b) => a - b),
+      lengths.map((_, i) => i),
+    );
     assert.ok(batches.length <= count && batches.every((b) => b.length > 0 && b.length <= most));
     // Brute force over contiguous splits of the sorted order into at most `count` batches.
     const sorted = [...lengths].sort((a, b) => a - b);

@@ -68,7 +68,11 @@ test('without tokenizer_config.json, BOS/EOS come from well-known added tokens',
 });
 
 test('loadTokenizer takes the model folder, a tokenizer folder or a tokenizer.json', async () => {
-  for (const opts of [{ modelPath: dir }, { modelPath: '/nowhere', tokenizerPath: dir }, { modelPath: '/nowhere', tokenizerPath: join(dir, 'tokenizer.json') }]) {
+  for (const opts of [
+    { modelPath: dir },
+    { modelPath: '/nowhere', tokenizerPath: dir },
+    { modelPath: '/nowhere', tokenizerPath: join(dir, 'tokenizer.json') },
+  ]) {
     const tok = await loadTokenizer({ ...opts, vocabSize: 50257, format: 'huggingface' });
     assert.deepEqual(tok.encode('Hello world'), [15496, 995]);
   }

@@ -17,11 +17,11 @@ const RUNC_TOK512: Array<[string, number[]]> = [
   ['Hello world', [346, 306, 414, 263, 304, 341]],
   ['Once upon a time, there was a little girl named Lily.', [403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426]],
   [
-    'Hello, world! How are you? I\'m fine; thanks: (yes) [no] {maybe} "quoted" \'single\' - dash_under.',
+    "Hello, world! How are you? I'm fine; thanks: (yes) [no] {maybe} \"quoted\" 'single' - dash_under.",
     [
-      346, 306, 414, 432, 263, 304, 341, 443, 320, 327, 261, 276, 364, 450, 359, 439, 423, 272, 271, 411, 474, 308, 303, 433, 419, 467,
-      410, 489, 422, 406, 488, 410, 508, 416, 414, 509, 410, 126, 423, 283, 430, 411, 128, 313, 456, 425, 309, 266, 436, 410, 439, 419,
-      299, 305, 439, 410, 464, 279, 412, 419, 415, 98, 425, 264, 285, 426,
+      346, 306, 414, 432, 263, 304, 341, 443, 320, 327, 261, 276, 364, 450, 359, 439, 423, 272, 271, 411, 474, 308, 303, 433, 419, 467, 410, 489, 422, 406, 488,
+      410, 508, 416, 414, 509, 410, 126, 423, 283, 430, 411, 128, 313, 456, 425, 309, 266, 436, 410, 439, 419, 299, 305, 439, 410, 464, 279, 412, 419, 415, 98,
+      425, 264, 285, 426,
     ],
   ],
   ['line one\nline two\n\nline four\n', [278, 271, 411, 353, 411, 13, 421, 271, 411, 259, 424, 414, 13, 13, 421, 271, 411, 272, 277, 420, 13]],
@@ -41,8 +41,8 @@ const RUNC_TOK512: Array<[string, number[]]> = [
   [
     'The quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX.',
     [
-      291, 410, 456, 425, 417, 340, 268, 420, 327, 416, 272, 414, 444, 410, 449, 425, 423, 427, 419, 334, 330, 265, 278, 412, 451, 422,
-      400, 428, 426, 274, 440, 459, 410, 473, 471, 442, 457, 462, 368, 461, 441, 448, 458, 410, 453, 441, 478, 426,
+      291, 410, 456, 425, 417, 340, 268, 420, 327, 416, 272, 414, 444, 410, 449, 425, 423, 427, 419, 334, 330, 265, 278, 412, 451, 422, 400, 428, 426, 274, 440,
+      459, 410, 473, 471, 442, 457, 462, 368, 461, 441, 448, 458, 410, 453, 441, 478, 426,
     ],
   ],
   ["It's don't won't they're.", [359, 413, 439, 419, 279, 289, 439, 413, 263, 289, 439, 413, 366, 439, 276, 426]],
@@ -58,9 +58,22 @@ const RUNC_VALID_HEAD = { texts: 463, tokens: 181085, hash: -1856127882 };
  * run.c's -1e10 floor (never merges).
  */
 const EXTRA: Array<[string, number]> = [
-  [' ', 0], ['a', 0], ['b', 0], ['c', 0], ['d', 0], ['é', 0],
-  ['ab', -1], ['bc', -1], ['abc', -2], [' a', -3], [' b', -6], [' d', -4], ['a b', -0.5],
-  ['dd', -1], ['ddd', -0.25], ['cc', -2e10],
+  [' ', 0],
+  ['a', 0],
+  ['b', 0],
+  ['c', 0],
+  ['d', 0],
+  ['é', 0],
+  ['ab', -1],
+  ['bc', -1],
+  ['abc', -2],
+  [' a', -3],
+  [' b', -6],
+  [' d', -4],
+  ['a b', -0.5],
+  ['dd', -1],
+  ['ddd', -0.25],
+  ['cc', -2e10],
 ];
 const SYNTHETIC_VOCAB = 259 + EXTRA.length;
 /** From the same run.c build, over the file `synthetic()` writes. */
@@ -164,7 +177,12 @@ test('without cross-space pieces, word-by-word merging gives the same ids', () =
   const extra = EXTRA.filter(([s]) => s !== 'a b');
   const tok = loadLlama2cTokenizer(tmpFile('synthetic.bin', synthetic(extra)), 259 + extra.length);
   for (const [text, ids] of RUNC_SYNTHETIC) {
-    if (text !== 'ca b') assert.deepEqual(tok.encode(text), ids.map((id) => (id > 271 ? id - 1 : id)), JSON.stringify(text));
+    if (text !== 'ca b')
+      assert.deepEqual(
+        tok.encode(text),
+        ids.map((id) => (id > 271 ? id - 1 : id)),
+        JSON.stringify(text),
+      );
   }
   // Repeated text hits the per-word cache and must not change.
   assert.deepEqual(tok.encode('abc abc abc'), tok.encode('abc abc abc'));

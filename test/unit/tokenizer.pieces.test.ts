@@ -20,7 +20,10 @@ test('byte-level BPE (the demo tokenizer): pieces rebuild the text, split charac
     const pieces = tokenPieces(tok, ids, tok.bosId);
     assert.equal(pieces.length, ids.length);
     assert.equal(pieces.join(''), text, JSON.stringify(text));
-    assert.ok(pieces.every((p) => !p.includes('\ufffd')), 'no half characters');
+    assert.ok(
+      pieces.every((p) => !p.includes('\ufffd')),
+      'no half characters',
+    );
   }
   // "😀" is four bytes: whole in one piece, empty pieces before it.
   const ids = tok.encode('😀');

@@ -100,7 +100,10 @@ test('training is identical with 1 and 2 workers', async () => {
   const a = await run(1, 3);
   const b = await run(2, 3);
   for (const [name, t] of a.checkpoint.weights) assert.deepEqual(b.checkpoint.weights.get(name)!.data, t.data, name);
-  assert.deepEqual(b.history.map((h) => h.loss), a.history.map((h) => h.loss));
+  assert.deepEqual(
+    b.history.map((h) => h.loss),
+    a.history.map((h) => h.loss),
+  );
 });
 
 test('training memorises a few sequences (the loss falls by more than half)', async () => {

@@ -20,7 +20,10 @@ function scratch(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
-const refusal = (code: string, ...mentions: string[]) => (e: unknown) => isInfluenceLensError(e, code) && mentions.every((m) => e.message.includes(m));
+const refusal =
+  (code: string, ...mentions: string[]) =>
+  (e: unknown) =>
+    isInfluenceLensError(e, code) && mentions.every((m) => e.message.includes(m));
 
 test('bounded reads: regular files only (a FIFO is refused without blocking), with a size limit', async (t) => {
   const dir = scratch(t);
@@ -60,7 +63,10 @@ test('metadata seals: canonical over key order and number spelling, refused when
   const check = { file: '/f/manifest.json', what: 'factor manifest', code: 'X', remedy: 'refit' };
   verifySeal(JSON.parse(JSON.stringify(sealed, null, 4)), check);
   verifySeal({ strategy: 'ekfac', metadataSha256: sealed.metadataSha256, counts: { documents: 8.0 } }, check);
-  assert.throws(() => verifySeal({ ...sealed, counts: { documents: 9 } }, check), refusal('X', '/f/manifest.json', 'does not match its metadata checksum', 'refit'));
+  assert.throws(
+    () => verifySeal({ ...sealed, counts: { documents: 9 } }, check),
+    refusal('X', '/f/manifest.json', 'does not match its metadata checksum', 'refit'),
+  );
   assert.throws(() => verifySeal({ strategy: 'ekfac' }, check), refusal('X', 'no metadata checksum'));
 });
 

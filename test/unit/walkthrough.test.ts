@@ -33,7 +33,10 @@ test('the walkthrough has the four steps of a first run, in order, as the client
     walkthrough.steps.map((s) => s.id),
     ['openDemo', 'hoverSelection', 'openPanel', 'ownModel'],
   );
-  assert.deepEqual(Object.keys(WALKTHROUGH_STEPS), walkthrough.steps.map((s) => s.id));
+  assert.deepEqual(
+    Object.keys(WALKTHROUGH_STEPS),
+    walkthrough.steps.map((s) => s.id),
+  );
 });
 
 test('every step completes on the context key the client sets for it or on a command the extension registers', () => {
@@ -41,7 +44,8 @@ test('every step completes on the context key the client sets for it or on a com
     assert.ok(step.completionEvents.length > 0, `${step.id} completes on something the user does`);
     for (const event of step.completionEvents) {
       const [kind, what] = event.split(/:(.*)/s);
-      if (kind === 'onContext') assert.equal(what, WALKTHROUGH_STEPS[step.id as keyof typeof WALKTHROUGH_STEPS], `${step.id}: ${what} is set by client/src/walkthrough.ts`);
+      if (kind === 'onContext')
+        assert.equal(what, WALKTHROUGH_STEPS[step.id as keyof typeof WALKTHROUGH_STEPS], `${step.id}: ${what} is set by client/src/walkthrough.ts`);
       else if (kind === 'onCommand') {
         assert.ok(declared.has(what), `${step.id}: ${what} is declared in package.json`);
         assert.ok(registered.includes(`'${what}'`), `${step.id}: ${what} is registered in client/src/extension.ts`);
@@ -71,7 +75,10 @@ test("each step's Markdown ships with the extension and loads nothing remote", (
 test('"Point it at your own model and corpus" names every model_type the registry reads and every corpus format', () => {
   const step = walkthrough.steps.find((s) => s.id === 'ownModel')!;
   const markdown = readFileSync(join(REPO, step.media.markdown!), 'utf8');
-  for (const [where, text] of [['package.json', step.description], [step.media.markdown!, markdown]] as const) {
+  for (const [where, text] of [
+    ['package.json', step.description],
+    [step.media.markdown!, markdown],
+  ] as const) {
     for (const modelType of SUPPORTED_MODEL_TYPES) assert.match(text, new RegExp(`\\b${modelType}\\b`), `${where} names model_type ${modelType}`);
     for (const format of ['JSONL', '.jsonl.gz', '.jsonl.zst', 'Parquet', 'train-00000-of-00042.parquet', '.txt', '<|endoftext|>', 'EleutherAI/pythia-160m']) {
       assert.ok(text.includes(format), `${where} names ${format}`);

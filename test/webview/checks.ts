@@ -20,7 +20,10 @@ async function tableRows(page: Page, selector: string): Promise<Map<string, Show
   const rows = await page.locator(selector).evaluate((table) =>
     Array.from(table.querySelectorAll('tbody tr')).map((tr) => ({
       head: tr.querySelector('th')?.textContent ?? '',
-      cells: Array.from(tr.querySelectorAll('td')).map((td) => ({ text: td.textContent ?? '', value: td.dataset.value === undefined ? null : Number(td.dataset.value) })),
+      cells: Array.from(tr.querySelectorAll('td')).map((td) => ({
+        text: td.textContent ?? '',
+        value: td.dataset.value === undefined ? null : Number(td.dataset.value),
+      })),
     })),
   );
   return new Map(rows.map((r) => [r.head, r.cells]));
@@ -34,7 +37,10 @@ function same(shown: Shown, value: number | null, text: string, what: string): v
 async function toggleTable(page: Page, figure: string, on: boolean): Promise<void> {
   const button = page.locator(`#${figure} > header button.toggle`);
   if ((await button.getAttribute('aria-pressed')) !== String(on)) await button.click();
-  await page.locator(`#${figure} ${on ? 'table' : 'canvas'}`).first().waitFor();
+  await page
+    .locator(`#${figure} ${on ? 'table' : 'canvas'}`)
+    .first()
+    .waitFor();
 }
 
 export async function checkBatchNumbers(page: Page, analysis: AnalysisReport, batch: BatchView): Promise<void> {
@@ -47,7 +53,9 @@ export async function checkBatchNumbers(page: Page, analysis: AnalysisReport, ba
     same(sd, s.sd, fixed(s.sd), `α sd ${kind}`);
   }
   const test = analysis.powerLaw.test!;
-  const parts = await page.locator('#alpha-test span').evaluateAll((spans) => spans.map((s) => [(s as HTMLElement).dataset.name, (s as HTMLElement).dataset.value, s.textContent]));
+  const parts = await page
+    .locator('#alpha-test span')
+    .evaluateAll((spans) => spans.map((s) => [(s as HTMLElement).dataset.name, (s as HTMLElement).dataset.value, s.textContent]));
   assert.deepEqual(parts, [
     ['difference', String(test.meanDifference), fixed(test.meanDifference)],
     ['t', String(test.t), fixed(test.t, 2)],
@@ -69,16 +77,20 @@ export async function checkBatchNumbers(page: Page, analysis: AnalysisReport, ba
     }),
   );
   const expected = Object.entries(analysis.answers.byKind).flatMap(([kind, s]) =>
-    analysis.answers.available ? analysis.answers.ks.map((k, j) => ({ kind, k: k.toLocaleString('en-US'), text: percent(s.hitRate[j]), value: s.hitRate[j] })) : [],
+    analysis.answers.available
+      ? analysis.answers.ks.map((k, j) => ({ kind, k: k.toLocaleString('en-US'), text: percent(s.hitRate[j]), value: s.hitRate[j] }))
+      : [],
   );
   assert.deepEqual(hits, expected);
   await toggleTable(page, 'hit-rates', false);
 
   // The heatmap's r, from its table (rows and columns in heatmap order).
   await toggleTable(page, 'heatmap', true);
-  const matrix = await page.locator('#heatmap table tbody tr').evaluateAll((trs) =>
-    trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td.dataset.value === undefined ? null : Number(td.dataset.value)))),
-  );
+  const matrix = await page
+    .locator('#heatmap table tbody tr')
+    .evaluateAll((trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td.dataset.value === undefined ? null : Number(td.dataset.value)))),
+    );
   const order = batch.heatmap.order;
   assert.deepEqual(
     matrix,
@@ -90,7 +102,10 @@ export async function checkBatchNumbers(page: Page, analysis: AnalysisReport, ba
 /** α of the query shown, against analysis.json's fit for it. */
 export async function checkQueryAlpha(page: Page, analysis: AnalysisReport, queryIndex: number): Promise<void> {
   const a = analysis.powerLaw.perQuery[queryIndex].alpha;
-  const shown = await page.locator('.query .alpha').first().evaluate((e) => ({ value: (e as HTMLElement).dataset.value, text: e.textContent }));
+  const shown = await page
+    .locator('.query .alpha')
+    .first()
+    .evaluate((e) => ({ value: (e as HTMLElement).dataset.value, text: e.textContent }));
   assert.equal(Number(shown.value), a);
   assert.ok(shown.text!.startsWith(`α = ${a === null ? MISSING : fixed(a)} `), shown.text!);
 }

@@ -34,7 +34,18 @@ async function manySources(dir: string): Promise<string> {
   const corpus = join(dir, 'corpus.jsonl');
   writeFileSync(corpus, sources.map((source, d) => JSON.stringify({ id: `d${d}`, source, text: `document ${d} from ${source}` })).join('\n') + '\n');
   const kinds = ['factual', 'factual', 'reasoning', 'reasoning', 'control'];
-  const queries = kinds.map((kind, i) => ({ id: `q${i}`, kind, task: null, prompt: `prompt ${i}`, completion: ' c', generated: false, answer: null, nllNats: 2, promptTokens: [1], completionTokens: [2] }));
+  const queries = kinds.map((kind, i) => ({
+    id: `q${i}`,
+    kind,
+    task: null,
+    prompt: `prompt ${i}`,
+    completion: ' c',
+    generated: false,
+    answer: null,
+    nllNats: 2,
+    promptTokens: [1],
+    completionTokens: [2],
+  }));
   const meta: ResultsMeta = {
     tool: 'influence-lens test',
     createdAt: '2026-01-01T00:00:00.000Z',
@@ -49,7 +60,11 @@ async function manySources(dir: string): Promise<string> {
     queries,
   };
   const results = join(dir, 'results');
-  writeResults(results, meta, Float32Array.from({ length: kinds.length * N }, () => 1e-3 * rng.normal()));
+  writeResults(
+    results,
+    meta,
+    Float32Array.from({ length: kinds.length * N }, () => 1e-3 * rng.normal()),
+  );
   return results;
 }
 

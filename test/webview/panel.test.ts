@@ -216,7 +216,10 @@ describe('the panel webview (Chromium)', { skip: SKIP }, () => {
     assert.deepEqual(request, { type: 'requestPage', ref: 'query:0', side: 'top', offset: 10, limit: 10 });
     await send(page, { type: 'documentsPage', page: withSnippets(documentPage(queryViewInput(loaded, 0, 'query:0'), 'top', 10, 10)) });
     await page.locator('#cards-query\\:0-top .rank', { hasText: '#11' }).waitFor();
-    assert.deepEqual(await page.locator('#cards-query\\:0-top .rank').allTextContents(), Array.from({ length: 10 }, (_, i) => `#${i + 11}`));
+    assert.deepEqual(
+      await page.locator('#cards-query\\:0-top .rank').allTextContents(),
+      Array.from({ length: 10 }, (_, i) => `#${i + 11}`),
+    );
     assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.pager), 'next', 'focus stays on the pager');
 
     // k: another rung of the ladder redraws the source figure.
@@ -228,7 +231,10 @@ describe('the panel webview (Chromium)', { skip: SKIP }, () => {
     await done(page, problems);
     const restored = await panel('vscode-dark', state);
     await restored.page.waitForSelector('body[data-screen="query"]');
-    assert.deepEqual(await restored.page.locator('#cards-query\\:0-top .rank').allTextContents(), Array.from({ length: 10 }, (_, i) => `#${i + 11}`));
+    assert.deepEqual(
+      await restored.page.locator('#cards-query\\:0-top .rank').allTextContents(),
+      Array.from({ length: 10 }, (_, i) => `#${i + 11}`),
+    );
     assert.equal(await restored.page.locator('#sources-query\\:0 select').inputValue(), '10');
     await assertChartsDrawn(restored.page, queryFigures('query:0'));
     await done(restored.page, restored.problems);

@@ -66,7 +66,7 @@ describe('the HTML report (Chromium, from disk)', { skip: SKIP }, () => {
     for (const text of HOSTILE_TEXTS) assert.ok(!html.includes(text), 'corpus text only inside the escaped JSON');
   });
 
-  it('draws every chart in each theme; the numbers are analysis.json\'s', async () => {
+  it("draws every chart in each theme; the numbers are analysis.json's", async () => {
     const { page, problems } = await open();
     const batch = buildBatchView(readResults(fixture.results), analysis);
     await checkBatchNumbers(page, analysis, batch);

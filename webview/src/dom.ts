@@ -61,7 +61,13 @@ export function facts(rows: [string, string][]): HTMLDListElement {
 }
 
 /** A labelled <select>; `id` lets a redraw give it the focus back. */
-export function select<T extends string | number>(label: string, options: { value: T; label: string }[], current: T, onChange: (value: T) => void, id?: string): HTMLLabelElement {
+export function select<T extends string | number>(
+  label: string,
+  options: { value: T; label: string }[],
+  current: T,
+  onChange: (value: T) => void,
+  id?: string,
+): HTMLLabelElement {
   const wrap = el('label', 'select');
   wrap.append(el('span', undefined, label));
   const s = el('select');

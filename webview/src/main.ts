@@ -162,7 +162,13 @@ function receive(message: HostToWebview): void {
 // VS Code swaps the body's theme class (and the --vscode-* variables) when the user changes theme.
 new MutationObserver(() => render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 if (host.mode === 'report' && !/vscode-(light|dark|high-contrast)/.test(document.body.className)) {
-  setBodyTheme(matchMedia('(forced-colors: active)').matches ? 'vscode-high-contrast' : matchMedia('(prefers-color-scheme: dark)').matches ? 'vscode-dark' : 'vscode-light');
+  setBodyTheme(
+    matchMedia('(forced-colors: active)').matches
+      ? 'vscode-high-contrast'
+      : matchMedia('(prefers-color-scheme: dark)').matches
+        ? 'vscode-dark'
+        : 'vscode-light',
+  );
 }
 render();
 host.post({ type: 'ready' });

@@ -29,7 +29,14 @@ export function readTheme(): Theme {
   const s = getComputedStyle(document.body);
   const v = (name: string, fallback: string) => variable(s, `--vscode-${name}`, fallback);
   const foreground = v('foreground', '#333333');
-  const series = [v('charts-blue', '#1a85ff'), v('charts-orange', '#d18616'), v('charts-green', '#388a34'), v('charts-purple', '#652d90'), v('charts-yellow', '#bf8803'), v('charts-red', '#e51400')];
+  const series = [
+    v('charts-blue', '#1a85ff'),
+    v('charts-orange', '#d18616'),
+    v('charts-green', '#388a34'),
+    v('charts-purple', '#652d90'),
+    v('charts-yellow', '#bf8803'),
+    v('charts-red', '#e51400'),
+  ];
   return {
     foreground,
     muted: v('descriptionForeground', foreground),

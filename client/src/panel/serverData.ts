@@ -7,7 +7,8 @@ import type { PanelDataSource } from './dataSource';
 
 export function serverDataSource(ctx: Ctx): PanelDataSource {
   return {
-    page: (ref: string, side: Side, offset: number, limit: number): Promise<CardPage> => ctx.runningClient.sendRequest(PanelPageRequest.type, { ref, side, offset, limit }),
+    page: (ref: string, side: Side, offset: number, limit: number): Promise<CardPage> =>
+      ctx.runningClient.sendRequest(PanelPageRequest.type, { ref, side, offset, limit }),
     query: (ref: string): Promise<QueryView> => ctx.runningClient.sendRequest(PanelQueryRequest.type, { ref }),
     openDocument: async (ref: string, docIndex: number) => {
       const doc = await vscode.workspace.openTextDocument(documentUri({ ref, document: docIndex }));

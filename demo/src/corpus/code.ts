@@ -8,21 +8,35 @@ import type { Rng } from '../rng';
 import { fit } from './budget';
 import { noteFact, noteProcedure } from './labels';
 import { FOCUS_COUNTRIES } from './facts';
-import {
-  type ArithmeticProblem,
-  type LinearProblem,
-  type SlopeProblem,
-  drawArithmetic,
-  drawFresh,
-  drawLinear,
-  drawSlope,
-} from './problems';
+import { type ArithmeticProblem, type LinearProblem, type SlopeProblem, drawArithmetic, drawFresh, drawLinear, drawSlope } from './problems';
 
 type Lang = 'py' | 'js';
 
 const WORDS = [
-  'apple', 'banana', 'level', 'radar', 'python', 'script', 'window', 'garden', 'rotor', 'kayak', 'planet', 'silver',
-  'noon', 'orange', 'market', 'river', 'stats', 'civic', 'bridge', 'pencil', 'madam', 'coffee', 'rocket', 'tomato',
+  'apple',
+  'banana',
+  'level',
+  'radar',
+  'python',
+  'script',
+  'window',
+  'garden',
+  'rotor',
+  'kayak',
+  'planet',
+  'silver',
+  'noon',
+  'orange',
+  'market',
+  'river',
+  'stats',
+  'civic',
+  'bridge',
+  'pencil',
+  'madam',
+  'coffee',
+  'rocket',
+  'tomato',
 ];
 
 /** Python's repr of a float that holds an integer or a short decimal. */
@@ -212,7 +226,9 @@ function factorialCode(rng: Rng, lang: Lang): string {
   for (let i = 2; i <= n; i++) f *= i;
   const recursive = rng.chance(0.5);
   if (lang === 'py') {
-    const body = recursive ? '    if n <= 1:\n        return 1\n    return n * factorial(n - 1)' : '    result = 1\n    for i in range(2, n + 1):\n        result *= i\n    return result';
+    const body = recursive
+      ? '    if n <= 1:\n        return 1\n    return n * factorial(n - 1)'
+      : '    result = 1\n    for i in range(2, n + 1):\n        result *= i\n    return result';
     return `def factorial(n):\n${body}\n\nprint(factorial(${n}))  # ${f}`;
   }
   const body = recursive ? '  return n <= 1 ? 1 : n * factorial(n - 1);' : '  let result = 1;\n  for (let i = 2; i <= n; i++) result *= i;\n  return result;';
@@ -223,7 +239,8 @@ function fibonacciCode(rng: Rng, lang: Lang): string {
   const n = rng.int(5, 10);
   const fib = [0, 1];
   while (fib.length < n) fib.push(fib[fib.length - 1] + fib[fib.length - 2]);
-  if (lang === 'py') return `def fibonacci(n):\n    seq = [0, 1]\n    while len(seq) < n:\n        seq.append(seq[-1] + seq[-2])\n    return seq[:n]\n\nprint(fibonacci(${n}))\n# ${pyList(fib)}`;
+  if (lang === 'py')
+    return `def fibonacci(n):\n    seq = [0, 1]\n    while len(seq) < n:\n        seq.append(seq[-1] + seq[-2])\n    return seq[:n]\n\nprint(fibonacci(${n}))\n# ${pyList(fib)}`;
   return `function fibonacci(n) {\n  const seq = [0, 1];\n  while (seq.length < n) seq.push(seq[seq.length - 1] + seq[seq.length - 2]);\n  return seq.slice(0, n);\n}\n\nconsole.log(fibonacci(${n}));\n// ${jsArray(fib)}`;
 }
 
@@ -232,11 +249,14 @@ function sortCode(rng: Rng, lang: Lang): string {
   const sorted = [...xs].sort((a, b) => a - b);
   const algo = rng.pick(['bubble', 'insertion', 'builtin']);
   if (lang === 'py') {
-    if (algo === 'bubble') return `def bubble_sort(items):\n    items = list(items)\n    n = len(items)\n    for i in range(n):\n        for j in range(n - 1 - i):\n            if items[j] > items[j + 1]:\n                items[j], items[j + 1] = items[j + 1], items[j]\n    return items\n\nprint(bubble_sort(${pyList(xs)}))\n# ${pyList(sorted)}`;
-    if (algo === 'insertion') return `def insertion_sort(items):\n    items = list(items)\n    for i in range(1, len(items)):\n        key = items[i]\n        j = i - 1\n        while j >= 0 and items[j] > key:\n            items[j + 1] = items[j]\n            j -= 1\n        items[j + 1] = key\n    return items\n\nprint(insertion_sort(${pyList(xs)}))  # ${pyList(sorted)}`;
+    if (algo === 'bubble')
+      return `def bubble_sort(items):\n    items = list(items)\n    n = len(items)\n    for i in range(n):\n        for j in range(n - 1 - i):\n            if items[j] > items[j + 1]:\n                items[j], items[j + 1] = items[j + 1], items[j]\n    return items\n\nprint(bubble_sort(${pyList(xs)}))\n# ${pyList(sorted)}`;
+    if (algo === 'insertion')
+      return `def insertion_sort(items):\n    items = list(items)\n    for i in range(1, len(items)):\n        key = items[i]\n        j = i - 1\n        while j >= 0 and items[j] > key:\n            items[j + 1] = items[j]\n            j -= 1\n        items[j + 1] = key\n    return items\n\nprint(insertion_sort(${pyList(xs)}))  # ${pyList(sorted)}`;
     return `numbers = ${pyList(xs)}\nnumbers.sort()\nprint(numbers)  # ${pyList(sorted)}\nprint(sorted(numbers, reverse=True))  # ${pyList([...sorted].reverse())}`;
   }
-  if (algo === 'bubble') return `function bubbleSort(items) {\n  const a = [...items];\n  for (let i = 0; i < a.length; i++) {\n    for (let j = 0; j < a.length - 1 - i; j++) {\n      if (a[j] > a[j + 1]) [a[j], a[j + 1]] = [a[j + 1], a[j]];\n    }\n  }\n  return a;\n}\n\nconsole.log(bubbleSort([${xs.join(', ')}]));\n// ${jsArray(sorted)}`;
+  if (algo === 'bubble')
+    return `function bubbleSort(items) {\n  const a = [...items];\n  for (let i = 0; i < a.length; i++) {\n    for (let j = 0; j < a.length - 1 - i; j++) {\n      if (a[j] > a[j + 1]) [a[j], a[j + 1]] = [a[j + 1], a[j]];\n    }\n  }\n  return a;\n}\n\nconsole.log(bubbleSort([${xs.join(', ')}]));\n// ${jsArray(sorted)}`;
   return `const numbers = [${xs.join(', ')}];\n// sort() compares strings by default, so pass a comparator\nnumbers.sort((a, b) => a - b);\nconsole.log(numbers); // ${jsArray(sorted)}`;
 }
 
@@ -263,13 +283,16 @@ function classCode(rng: Rng, lang: Lang): string {
   const a = rng.int(1, 9);
   const b = rng.int(1, 9);
   if (lang === 'py') {
-    if (kind === 'stack') return `class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        self.items.append(item)\n\n    def pop(self):\n        return self.items.pop()\n\n    def is_empty(self):\n        return not self.items\n\ns = Stack()\ns.push(${a})\ns.push(${b})\nprint(s.pop())  # ${b}\nprint(s.is_empty())  # False`;
-    if (kind === 'counter') return `class Counter:\n    def __init__(self, start=0):\n        self.value = start\n\n    def increment(self, step=1):\n        self.value += step\n        return self.value\n\nc = Counter(${a})\nc.increment()\nprint(c.increment(${b}))  # ${a + 1 + b}`;
+    if (kind === 'stack')
+      return `class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n        self.items.append(item)\n\n    def pop(self):\n        return self.items.pop()\n\n    def is_empty(self):\n        return not self.items\n\ns = Stack()\ns.push(${a})\ns.push(${b})\nprint(s.pop())  # ${b}\nprint(s.is_empty())  # False`;
+    if (kind === 'counter')
+      return `class Counter:\n    def __init__(self, start=0):\n        self.value = start\n\n    def increment(self, step=1):\n        self.value += step\n        return self.value\n\nc = Counter(${a})\nc.increment()\nprint(c.increment(${b}))  # ${a + 1 + b}`;
     const deposit = a * 10;
     const withdraw = b * 5;
     return `class Account:\n    def __init__(self, balance=0):\n        self.balance = balance\n\n    def deposit(self, amount):\n        self.balance += amount\n\n    def withdraw(self, amount):\n        if amount > self.balance:\n            raise ValueError("insufficient funds")\n        self.balance -= amount\n\nacct = Account(100)\nacct.deposit(${deposit})\nacct.withdraw(${withdraw})\nprint(acct.balance)  # ${100 + deposit - withdraw}`;
   }
-  if (kind === 'stack') return `class Stack {\n  constructor() {\n    this.items = [];\n  }\n  push(item) {\n    this.items.push(item);\n  }\n  pop() {\n    return this.items.pop();\n  }\n  get size() {\n    return this.items.length;\n  }\n}\n\nconst s = new Stack();\ns.push(${a});\ns.push(${b});\nconsole.log(s.pop()); // ${b}\nconsole.log(s.size); // 1`;
+  if (kind === 'stack')
+    return `class Stack {\n  constructor() {\n    this.items = [];\n  }\n  push(item) {\n    this.items.push(item);\n  }\n  pop() {\n    return this.items.pop();\n  }\n  get size() {\n    return this.items.length;\n  }\n}\n\nconst s = new Stack();\ns.push(${a});\ns.push(${b});\nconsole.log(s.pop()); // ${b}\nconsole.log(s.size); // 1`;
   return `class Counter {\n  constructor(start = 0) {\n    this.value = start;\n  }\n  increment(step = 1) {\n    this.value += step;\n    return this.value;\n  }\n}\n\nconst c = new Counter(${a});\nc.increment();\nconsole.log(c.increment(${b})); // ${a + 1 + b}`;
 }
 
@@ -301,7 +324,8 @@ function gcdCode(rng: Rng, lang: Lang): string {
     const n = rng.int(10, 60);
     let prime = n > 1;
     for (let i = 2; i * i <= n; i++) if (n % i === 0) prime = false;
-    if (lang === 'py') return `def is_prime(n):\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n            return False\n        i += 1\n    return True\n\nprint(is_prime(${n}))  # ${pyBool(prime)}`;
+    if (lang === 'py')
+      return `def is_prime(n):\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n            return False\n        i += 1\n    return True\n\nprint(is_prime(${n}))  # ${pyBool(prime)}`;
     return `function isPrime(n) {\n  if (n < 2) return false;\n  for (let i = 2; i * i <= n; i++) {\n    if (n % i === 0) return false;\n  }\n  return true;\n}\n\nconsole.log(isPrime(${n})); // ${prime}`;
   }
   if (lang === 'py') return `def gcd(a, b):\n    while b:\n        a, b = b, a % b\n    return a\n\nprint(gcd(${a}, ${b}))  # ${r}`;
@@ -317,7 +341,8 @@ function conversionCode(rng: Rng, lang: Lang): string {
     if (lang === 'py') return `def celsius_to_fahrenheit(c):\n    return c * 9 / 5 + 32\n\nprint(celsius_to_fahrenheit(${c}))  # ${pyFloat(f)}`;
     return `const toFahrenheit = (c) => (c * 9) / 5 + 32;\nconsole.log(toFahrenheit(${c})); // ${f}`;
   }
-  if (lang === 'py') return `def rectangle_area(width, height):\n    return width * height\n\ndef rectangle_perimeter(width, height):\n    return 2 * (width + height)\n\nprint(rectangle_area(${w}, ${h}))  # ${w * h}\nprint(rectangle_perimeter(${w}, ${h}))  # ${2 * (w + h)}`;
+  if (lang === 'py')
+    return `def rectangle_area(width, height):\n    return width * height\n\ndef rectangle_perimeter(width, height):\n    return 2 * (width + height)\n\nprint(rectangle_area(${w}, ${h}))  # ${w * h}\nprint(rectangle_perimeter(${w}, ${h}))  # ${2 * (w + h)}`;
   return `function area(width, height) {\n  return width * height;\n}\n\nconsole.log(area(${w}, ${h})); // ${w * h}`;
 }
 
@@ -353,7 +378,21 @@ function loopCode(rng: Rng, lang: Lang): string {
   ]);
 }
 
-const EVERYDAY = [reverseCode, palindromeCode, vowelsCode, factorialCode, fibonacciCode, sortCode, sumCode, classCode, stringCode, gcdCode, conversionCode, lookupCode, loopCode];
+const EVERYDAY = [
+  reverseCode,
+  palindromeCode,
+  vowelsCode,
+  factorialCode,
+  fibonacciCode,
+  sortCode,
+  sumCode,
+  classCode,
+  stringCode,
+  gcdCode,
+  conversionCode,
+  lookupCode,
+  loopCode,
+];
 
 /** Optional framing: a file header or a markdown fence, as code appears on the web. */
 function frame(rng: Rng, lang: Lang, code: string): string {
@@ -382,4 +421,3 @@ export function generateCode(rng: Rng, n: number, reserved: ReadonlySet<string>)
   }
   return out;
 }
-

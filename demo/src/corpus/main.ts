@@ -46,7 +46,9 @@ export function main(args: string[]): void {
   const ms = performance.now() - t0;
   const per = DEMO_SOURCES.map((s) => `${s} ${docs.filter((d) => d.source === s).length}`).join(', ');
   const chars = docs.reduce((n, d) => n + d.text.length, 0);
-  console.log(`wrote ${docs.length} documents (${per}; ${chars} characters, ${(Buffer.byteLength(text) / 1e6).toFixed(2)} MB) to ${out} in ${(ms / 1000).toFixed(2)} s (seed ${seed}), labels to ${labelsPathFor(out)}`);
+  console.log(
+    `wrote ${docs.length} documents (${per}; ${chars} characters, ${(Buffer.byteLength(text) / 1e6).toFixed(2)} MB) to ${out} in ${(ms / 1000).toFixed(2)} s (seed ${seed}), labels to ${labelsPathFor(out)}`,
+  );
 }
 
 if (require.main === module) main(process.argv.slice(2));

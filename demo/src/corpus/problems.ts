@@ -169,11 +169,7 @@ function opWord(op: Op): string {
 export function stepByStep(p: Problem): string {
   switch (p.task) {
     case 'arithmetic':
-      return (
-        `First, ${p.a} ${p.op1} ${p.b} = ${p.inner}.\n` +
-        `Then ${p.inner} ${p.op2} ${p.c} = ${p.answer}.\n` +
-        `The answer is ${p.answer}.`
-      );
+      return `First, ${p.a} ${p.op1} ${p.b} = ${p.inner}.\n` + `Then ${p.inner} ${p.op2} ${p.c} = ${p.answer}.\n` + `The answer is ${p.answer}.`;
     case 'slopes':
       return (
         `The slope is (y2 - y1) / (x2 - x1).\n` +

@@ -6,21 +6,26 @@
 import type { Rng } from '../rng';
 import { fit } from './budget';
 import { COUNTRIES, type Country, FOCUS_COUNTRIES, mainCurrency } from './facts';
-import {
-  arithmeticExpression,
-  drawArithmetic,
-  drawFresh,
-  drawLinear,
-  drawSlope,
-  linearEquation,
-  proseSolution,
-  slopePoints,
-  stepByStep,
-} from './problems';
+import { arithmeticExpression, drawArithmetic, drawFresh, drawLinear, drawSlope, linearEquation, proseSolution, slopePoints, stepByStep } from './problems';
 import { drawFactQuestion, formatPair, reverseCapitalPair } from './quiz';
 import { noteFact, noteProcedure } from './labels';
 
-const USERS = ['jdoe', 'mathfan42', 'pixel_pusher', 'curious_cat', 'algebrator', 'node_ninja', 'snakecharmer', 'geo_nerd', 'wanderer', 'tutor_tim', 'sam.k', 'li_wei', 'maria_g', 'dev0ps'];
+const USERS = [
+  'jdoe',
+  'mathfan42',
+  'pixel_pusher',
+  'curious_cat',
+  'algebrator',
+  'node_ninja',
+  'snakecharmer',
+  'geo_nerd',
+  'wanderer',
+  'tutor_tim',
+  'sam.k',
+  'li_wei',
+  'maria_g',
+  'dev0ps',
+];
 
 interface Thread {
   title: string;
@@ -78,7 +83,11 @@ function linearThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
     question: `How do I solve for x in ${eq}? I know the answer should be a whole number but I am not sure about the steps.`,
     answers: [
       `Undo the operations in reverse order. ${proseSolution(rng, p)}`,
-      rng.pick([`In general, a*x + b = c gives x = (c - b) / a.`, `Step by step:\n${stepByStep(p)}`, `Always check by substituting: ${p.a} * ${p.answer} ${p.op} ${p.b} = ${p.c}.`]),
+      rng.pick([
+        `In general, a*x + b = c gives x = (c - b) / a.`,
+        `Step by step:\n${stepByStep(p)}`,
+        `Always check by substituting: ${p.a} * ${p.answer} ${p.op} ${p.b} = ${p.c}.`,
+      ]),
     ],
   };
 }
@@ -120,7 +129,10 @@ function programmingThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
         title: 'Why does [10, 9, 1].sort() give [1, 10, 9] in JavaScript?',
         tags: ['javascript', 'arrays', 'sorting'],
         question: 'Sorting numbers gives a strange order. How do I sort numerically?',
-        answers: ['sort() converts the elements to strings by default. Pass a comparator:\n\nnums.sort((a, b) => a - b);', 'Use a copy if you need the original: [...nums].sort((a, b) => a - b).'],
+        answers: [
+          'sort() converts the elements to strings by default. Pass a comparator:\n\nnums.sort((a, b) => a - b);',
+          'Use a copy if you need the original: [...nums].sort((a, b) => a - b).',
+        ],
       };
     case 1: {
       const a = rng.int(7, 30);
@@ -129,7 +141,9 @@ function programmingThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
         title: 'Difference between / and // in Python 3',
         tags: ['python', 'division'],
         question: `Why does ${a} / ${b} print a float and ${a} // ${b} print an integer?`,
-        answers: [`In Python 3, / is true division and always returns a float: ${a} / ${b} = ${Number.isInteger(a / b) ? (a / b).toFixed(1) : String(a / b)}. // is floor division: ${a} // ${b} = ${Math.floor(a / b)}.`],
+        answers: [
+          `In Python 3, / is true division and always returns a float: ${a} / ${b} = ${Number.isInteger(a / b) ? (a / b).toFixed(1) : String(a / b)}. // is floor division: ${a} // ${b} = ${Math.floor(a / b)}.`,
+        ],
       };
     }
     case 2:
@@ -144,7 +158,9 @@ function programmingThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
         title: 'What is the difference between == and === in JavaScript?',
         tags: ['javascript', 'comparison'],
         question: "Why is 0 == '' true but 0 === '' false?",
-        answers: ['== converts both sides to a common type before comparing; === compares without conversion, so values of different types are never equal. Prefer ===.'],
+        answers: [
+          '== converts both sides to a common type before comparing; === compares without conversion, so values of different types are never equal. Prefer ===.',
+        ],
       };
     case 4: {
       const n = rng.int(3, 9);
@@ -162,7 +178,9 @@ function programmingThread(rng: Rng, reserved: ReadonlySet<string>): Thread {
         title: 'Function to compute slope returns integer division result',
         tags: ['python', 'math'],
         question: `My slope function returns the wrong value in old Python 2 code for the points ${slopePoints(p)}.`,
-        answers: [`In Python 2, / on two ints is floor division. In Python 3 (y2 - y1) / (x2 - x1) is true division; for your points it gives (${p.y2} - ${p.y1}) / (${p.x2} - ${p.x1}) = ${p.answer}.0.`],
+        answers: [
+          `In Python 2, / on two ints is floor division. In Python 3 (y2 - y1) / (x2 - x1) is true division; for your points it gives (${p.y2} - ${p.y1}) / (${p.x2} - ${p.x1}) = ${p.answer}.0.`,
+        ],
       };
     }
     default:
@@ -240,4 +258,3 @@ export function generateQa(rng: Rng, n: number, reserved: ReadonlySet<string>): 
   }
   return out;
 }
-

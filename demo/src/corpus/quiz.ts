@@ -42,16 +42,8 @@ export const QUESTION_WORDINGS: Record<FactTask, readonly ((c: Country) => strin
     (c) => `What is the capital city of ${c.ref}?`,
     (c) => `Name the capital of ${c.ref}.`,
   ],
-  currency: [
-    (c) => `What is the currency of ${c.ref}?`,
-    (c) => `Which currency is used in ${c.ref}?`,
-    (c) => `What currency does ${c.ref} use?`,
-  ],
-  continent: [
-    (c) => `On which continent is ${c.ref}?`,
-    (c) => `Which continent is ${c.ref} in?`,
-    (c) => `${c.Ref} is located on which continent?`,
-  ],
+  currency: [(c) => `What is the currency of ${c.ref}?`, (c) => `Which currency is used in ${c.ref}?`, (c) => `What currency does ${c.ref} use?`],
+  continent: [(c) => `On which continent is ${c.ref}?`, (c) => `Which continent is ${c.ref} in?`, (c) => `${c.Ref} is located on which continent?`],
   language: [
     (c) => `What language is spoken in ${c.ref}?`,
     (c) => `Which language do people speak in ${c.ref}?`,

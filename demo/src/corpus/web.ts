@@ -87,17 +87,21 @@ function travel(rng: Rng): string {
   // Every post names the capital and the currency; the first the language, the last the continent.
   noteFact(c.name, 'capital', c.capital);
   noteFact(c.name, 'currency', cur.name);
-  return pickDraft((xs) => rng.pick(xs), [
-    () => {
-      if (c.languages.length === 1) noteFact(c.name, 'language', c.languages[0]);
-      return `Our ${days} days in ${c.ref}\n\nWe landed in ${c.capital}, the capital of ${c.ref}, on a ${rng.pick(['sunny', 'rainy', 'windy'])} morning. The first thing we did was change money into the ${cur.name}. ${c.languages.length === 1 ? `Everyone spoke ${c.languages[0]}, and we learned a few words.` : 'We heard several languages on the street.'} ${c.Ref} is a wonderful place to visit.`;
-    },
-    () => `Travel tip: when you visit ${c.capital}, bring some ${cur.name} in cash. ${c.capital} is the capital of ${c.ref}, and small shops there do not always take cards.`,
-    () => {
-      noteFact(c.name, 'continent', c.continent);
-      return `${rng.pick(NAMES)} writes: I just got back from ${c.ref}! ${c.capital} was my favourite city. Prices are in ${cur.code} (the ${cur.name}). Next year I want to see more of ${c.continent}.`;
-    },
-  ]);
+  return pickDraft(
+    (xs) => rng.pick(xs),
+    [
+      () => {
+        if (c.languages.length === 1) noteFact(c.name, 'language', c.languages[0]);
+        return `Our ${days} days in ${c.ref}\n\nWe landed in ${c.capital}, the capital of ${c.ref}, on a ${rng.pick(['sunny', 'rainy', 'windy'])} morning. The first thing we did was change money into the ${cur.name}. ${c.languages.length === 1 ? `Everyone spoke ${c.languages[0]}, and we learned a few words.` : 'We heard several languages on the street.'} ${c.Ref} is a wonderful place to visit.`;
+      },
+      () =>
+        `Travel tip: when you visit ${c.capital}, bring some ${cur.name} in cash. ${c.capital} is the capital of ${c.ref}, and small shops there do not always take cards.`,
+      () => {
+        noteFact(c.name, 'continent', c.continent);
+        return `${rng.pick(NAMES)} writes: I just got back from ${c.ref}! ${c.capital} was my favourite city. Prices are in ${cur.code} (the ${cur.name}). Next year I want to see more of ${c.continent}.`;
+      },
+    ],
+  );
 }
 
 function triviaPage(rng: Rng): string {
@@ -132,10 +136,7 @@ function reading(rng: Rng, reserved: ReadonlySet<string>): string {
   if (kind === 0) {
     const land = inventedName(rng, rng.int(2, 3));
     const city = inventedName(rng, 2);
-    passage = rng.pick([
-      `The capital of ${land} is ${city}.`,
-      `${land} is an imaginary island kingdom. The capital of ${land} is ${city}, a port city.`,
-    ]);
+    passage = rng.pick([`The capital of ${land} is ${city}.`, `${land} is an imaginary island kingdom. The capital of ${land} is ${city}, a port city.`]);
     question = `What is the capital of ${land}?`;
     answer = city;
   } else if (kind === 1) {

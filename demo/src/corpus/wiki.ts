@@ -22,10 +22,7 @@ import {
 function continentPhrase(rng: Rng, c: Country): string {
   for (const k of c.continents) noteFact(c.name, 'continent', k);
   if (isTranscontinental(c)) {
-    return rng.pick([
-      `${c.Ref} is a transcontinental country spanning ${listJoin(c.continents)}.`,
-      `${c.Ref} lies in both ${listJoin(c.continents)}.`,
-    ]);
+    return rng.pick([`${c.Ref} is a transcontinental country spanning ${listJoin(c.continents)}.`, `${c.Ref} lies in both ${listJoin(c.continents)}.`]);
   }
   const place = c.focus ? rng.pick(['country', 'sovereign state', 'nation']) : rng.pick(['country or territory', 'place']);
   return rng.pick([
@@ -145,14 +142,17 @@ function capitalArticle(rng: Rng, c: Country): string {
   const cur = mainCurrency(c);
   noteFact(c.name, 'capital', c.capital);
   const continent = () => noteFact(c.name, 'continent', c.continent);
-  const first = pickDraft((xs) => rng.pick(xs), [
-    () => `${c.capital} is the capital of ${c.ref}.`,
-    () => {
-      continent();
-      return `${c.capital} is the capital city of ${c.ref}, in ${c.continent}.`;
-    },
-    () => `${c.capital} serves as the capital of ${c.ref}.`,
-  ]);
+  const first = pickDraft(
+    (xs) => rng.pick(xs),
+    [
+      () => `${c.capital} is the capital of ${c.ref}.`,
+      () => {
+        continent();
+        return `${c.capital} is the capital city of ${c.ref}, in ${c.continent}.`;
+      },
+      () => `${c.capital} serves as the capital of ${c.ref}.`,
+    ],
+  );
   const more = rng
     .shuffle([
       () => `As the capital, ${c.capital} is home to the national government of ${c.ref}.`,
@@ -205,15 +205,18 @@ function currencyArticle(rng: Rng): string {
   const c = rng.pick(FOCUS_COUNTRIES);
   const cur = mainCurrency(c);
   const users = COUNTRIES.filter((x) => x.currencies[0].code === cur.code);
-  const named = users.length > 6 ? rng.sample(users.filter((x) => x.focus || rng.chance(0.3)), 6) : users;
+  const named =
+    users.length > 6
+      ? rng.sample(
+          users.filter((x) => x.focus || rng.chance(0.3)),
+          6,
+        )
+      : users;
   const names = named.map((x) => x.ref);
   if (!names.includes(c.name)) names.unshift(c.name);
   for (const x of new Set([c, ...named])) noteFact(x.name, 'currency', cur.name);
   const where = names.length === 1 ? `the currency of ${names[0]}` : `used in ${listJoin(names)}`;
-  const first = rng.pick([
-    `The ${cur.name} (${cur.code}) is ${where}.`,
-    `${cur.name}\n\nThe ${cur.name}, ISO 4217 code ${cur.code}, is ${where}.`,
-  ]);
+  const first = rng.pick([`The ${cur.name} (${cur.code}) is ${where}.`, `${cur.name}\n\nThe ${cur.name}, ISO 4217 code ${cur.code}, is ${where}.`]);
   const extra = names.length > 1 ? ` It is shared by ${names.length} of the countries listed here.` : ` Prices in ${c.ref} are quoted in ${cur.code}.`;
   return first + extra;
 }
@@ -240,20 +243,24 @@ function languageArticle(rng: Rng): string {
 /** Two countries side by side. */
 function comparison(rng: Rng): string {
   const [a, b] = rng.sample(FOCUS_COUNTRIES, 2);
-  return pickDraft((xs) => rng.pick(xs), [
-    () => `${a.name} and ${b.name}\n\n${capitalSentence(rng, a, false)} ${capitalSentence(rng, b, false)} ${currencySentence(rng, a, false)} ${currencySentence(rng, b, false)}`,
-    () => {
-      for (const x of [a, b]) {
-        noteFact(x.name, 'capital', x.capital);
-        noteFact(x.name, 'continent', x.continent);
-      }
-      return `The capital of ${a.ref} is ${a.capital}, while the capital of ${b.ref} is ${b.capital}. ${a.Ref} is in ${a.continent} and ${b.ref} is in ${b.continent}.`;
-    },
-    () => {
-      for (const x of [a, b]) noteFact(x.name, 'currency', mainCurrency(x).name);
-      return `Unlike ${a.ref}, whose currency is the ${mainCurrency(a).name}, ${b.ref} uses the ${mainCurrency(b).name}. ${capitalSentence(rng, b, false)}`;
-    },
-  ]);
+  return pickDraft(
+    (xs) => rng.pick(xs),
+    [
+      () =>
+        `${a.name} and ${b.name}\n\n${capitalSentence(rng, a, false)} ${capitalSentence(rng, b, false)} ${currencySentence(rng, a, false)} ${currencySentence(rng, b, false)}`,
+      () => {
+        for (const x of [a, b]) {
+          noteFact(x.name, 'capital', x.capital);
+          noteFact(x.name, 'continent', x.continent);
+        }
+        return `The capital of ${a.ref} is ${a.capital}, while the capital of ${b.ref} is ${b.capital}. ${a.Ref} is in ${a.continent} and ${b.ref} is in ${b.continent}.`;
+      },
+      () => {
+        for (const x of [a, b]) noteFact(x.name, 'currency', mainCurrency(x).name);
+        return `Unlike ${a.ref}, whose currency is the ${mainCurrency(a).name}, ${b.ref} uses the ${mainCurrency(b).name}. ${capitalSentence(rng, b, false)}`;
+      },
+    ],
+  );
 }
 
 /** `n` wiki documents. Focus countries rotate through articles so their facts repeat often. */

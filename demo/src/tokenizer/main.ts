@@ -74,8 +74,12 @@ export function main(args: string[]): void {
   const t1 = performance.now();
   const stats = tokenStats(tok, docs);
   const checkMs = performance.now() - t1;
-  console.log(`trained a byte-level BPE tokenizer (vocab ${tok.vocabSize}, ${model.merges.length} merges, bos ${tok.bosId}, eos ${tok.eosId}) in ${(trainMs / 1000).toFixed(2)} s; wrote ${out}`);
-  console.log(`corpus: ${stats.documents} documents, ${stats.tokens} tokens, mean ${stats.meanTokens.toFixed(1)}, max ${stats.maxTokens} per document (encode+decode check ${(checkMs / 1000).toFixed(2)} s)`);
+  console.log(
+    `trained a byte-level BPE tokenizer (vocab ${tok.vocabSize}, ${model.merges.length} merges, bos ${tok.bosId}, eos ${tok.eosId}) in ${(trainMs / 1000).toFixed(2)} s; wrote ${out}`,
+  );
+  console.log(
+    `corpus: ${stats.documents} documents, ${stats.tokens} tokens, mean ${stats.meanTokens.toFixed(1)}, max ${stats.maxTokens} per document (encode+decode check ${(checkMs / 1000).toFixed(2)} s)`,
+  );
   for (const s of DEMO_SOURCES) {
     const p = stats.perSource[s];
     if (p !== undefined) console.log(`  ${s.padEnd(5)} ${String(p.documents).padStart(5)} docs ${String(p.tokens).padStart(8)} tokens  max ${p.maxTokens}`);

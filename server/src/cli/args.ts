@@ -61,9 +61,7 @@ function parseErrorMessage(e: Error & { code?: string }, options: OptionSpec): s
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const name = option.replace(/^-+/, '');
       if (options[name]?.type === 'boolean') return `${option} takes no value`;
-      return /ambiguous/.test(e.message)
-        ? `${option} needs a value (a value that starts with "-" is written ${option}=VALUE)`
-        : `${option} needs a value`;
+      return /ambiguous/.test(e.message) ? `${option} needs a value (a value that starts with "-" is written ${option}=VALUE)` : `${option} needs a value`;
     }
     default:
       return e.message;

@@ -74,11 +74,18 @@ async function plan(argv: string[], signal: AbortSignal): Promise<void> {
     const image = str(v, 'image');
     const volume = str(v, 'volume');
     const [claim, mountPath] = volume.split(':');
-    if (!claim || !mountPath || !isAbsolute(mountPath)) throw new UsageError(`--volume must be CLAIM:/mount/path (a ReadWriteMany PersistentVolumeClaim and where pods mount it), got "${volume}"`);
+    if (!claim || !mountPath || !isAbsolute(mountPath))
+      throw new UsageError(`--volume must be CLAIM:/mount/path (a ReadWriteMany PersistentVolumeClaim and where pods mount it), got "${volume}"`);
     // The pods see the run folder where this machine does: it must lie on the volume.
     const rel = relative(mountPath, run);
-    if (rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`--out ${run} is not under the volume's mount path ${mountPath}: the pods would not see it`);
-    const name = (optStr(v, 'name') ?? basename(run)).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'influence-lens';
+    if (rel.startsWith('..') || isAbsolute(rel))
+      throw new UsageError(`--out ${run} is not under the volume's mount path ${mountPath}: the pods would not see it`);
+    const name =
+      (optStr(v, 'name') ?? basename(run))
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 40) || 'influence-lens';
     kubernetes = { name, image, claim, mountPath, retriesPerShard: int(v, 'retries', { min: 0 })! };
     cli = optStr(v, 'cli')?.split(' ') ?? ['node', '/app/bin/influence-lens.js'];
   } else {
@@ -96,7 +103,11 @@ async function plan(argv: string[], signal: AbortSignal): Promise<void> {
       corpusFields: passThrough(v, ['text-field', 'id-field', 'source-field']),
       queries,
       shards,
-      common: [...passThrough(v, ['max-len', 'batch-size']), ...(optStr(v, 'backend') !== 'auto' ? ['--backend', str(v, 'backend')] : []), ...(workers ? ['--workers', workers] : [])],
+      common: [
+        ...passThrough(v, ['max-len', 'batch-size']),
+        ...(optStr(v, 'backend') !== 'auto' ? ['--backend', str(v, 'backend')] : []),
+        ...(workers ? ['--workers', workers] : []),
+      ],
       fit: passThrough(v, ['max-docs', 'seed', 'modules']),
       score: passThrough(v, ['damping', 'rank']),
       index: v.index === true,
@@ -116,14 +127,19 @@ async function plan(argv: string[], signal: AbortSignal): Promise<void> {
   );
   if (v.quiet !== true) {
     const start = engine === 'slurm' ? `${run}/slurm/submit.sh` : `${run}/kubernetes/apply.sh`;
-    process.stderr.write(safeForTerminal(`influence-lens: planned ${written.stages.length} stages, ${shards} shards, in ${run}; start with: bash ${start}\n`, { multiline: true }));
+    process.stderr.write(
+      safeForTerminal(`influence-lens: planned ${written.stages.length} stages, ${shards} shards, in ${run}; start with: bash ${start}\n`, { multiline: true }),
+    );
   }
   process.stdout.write(`${run}\n`);
 }
 
 export async function status(argv: string[]): Promise<void> {
   const dirs = argv.filter((a) => !a.startsWith('--'));
-  const v = parse(argv.filter((a) => a.startsWith('--')), { ...COMMON_OPTIONS, json: { type: 'boolean', default: false } });
+  const v = parse(
+    argv.filter((a) => a.startsWith('--')),
+    { ...COMMON_OPTIONS, json: { type: 'boolean', default: false } },
+  );
   if (dirs.length !== 1) throw new UsageError('status needs one run folder: influence-lens status RUN_DIR');
   const run = resolve(dirs[0]);
   const { plan, stages } = await runStatus(run);

@@ -99,7 +99,10 @@ async function lds(argv: string[], signal: AbortSignal): Promise<void> {
         fraction,
         subsetSeed: int(v, 'seed', { min: 0 })!,
         training,
-        methods: methods(v, METHODS.filter((m) => m !== 'bm25')),
+        methods: methods(
+          v,
+          METHODS.filter((m) => m !== 'bm25'),
+        ),
         rerank: int(v, 'rerank', { min: 1 })!,
         backend: parseBackendRequest(optStr(v, 'backend')),
         workers: int(v, 'workers', { min: 0 }),

@@ -39,7 +39,10 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     parseSketch(optStr(v, 'sketch') ?? DEFAULT_SKETCH); // a bad --sketch is refused before any work
     prepareOutput(indexOut, 'index', [str(v, 'model'), str(v, 'corpus'), out]);
   }
-  const modules = optStr(v, 'modules')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const modules = optStr(v, 'modules')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const request = {
     corpus: corpusOptions(v),
     out,
@@ -58,9 +61,14 @@ export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
     // runFit checks the factors' memory before writing anything (engine/runs/fit.ts).
     if (shard) hooks.log(`shard ${shard.index}/${shard.count} (${from})`);
     const outcome = await runFit(run, request, hooks);
-    if (outcome.index) hooks.log(`index ${outcome.index.built === 'lambda-pass' ? 'written in the Λ pass' : outcome.index.built === 'cached' ? 'reused' : 'built'}: ${describeIndex(indexOut!, outcome.index.manifest)}`);
+    if (outcome.index)
+      hooks.log(
+        `index ${outcome.index.built === 'lambda-pass' ? 'written in the Λ pass' : outcome.index.built === 'cached' ? 'reused' : 'built'}: ${describeIndex(indexOut!, outcome.index.manifest)}`,
+      );
     if (outcome.status === 'shard-written') {
-      hooks.log(`shard ${shard!.index}/${shard!.count} of the ${outcome.stage} stage is in ${outcome.file}; when all ${shard!.count} are done, run: influence-lens merge --factors ${out}`);
+      hooks.log(
+        `shard ${shard!.index}/${shard!.count} of the ${outcome.stage} stage is in ${outcome.file}; when all ${shard!.count} are done, run: influence-lens merge --factors ${out}`,
+      );
     } else if (outcome.status === 'stage-complete') {
       hooks.log(`the ${outcome.stage} stage is complete in ${out}`);
     } else {
@@ -103,7 +111,8 @@ export async function merge(argv: string[]): Promise<void> {
       // The first incomplete corpus stage is the one merge would join: refuse before joining another.
       let pending: StageName | undefined;
       for (const s of stagesFor(manifest.settings.strategy)) if (!pending && s !== 'eigen' && !(await stageIsValid(factors, manifest, s))) pending = s;
-      if (pending !== wanted) throw new UsageError(`merge --stage ${wanted}: ${factors} has the ${pending ?? 'no'} stage pending, not ${wanted}; nothing was merged`);
+      if (pending !== wanted)
+        throw new UsageError(`merge --stage ${wanted}: ${factors} has the ${pending ?? 'no'} stage pending, not ${wanted}; nothing was merged`);
     }
     const { stage, shards } = await mergeShards(factors);
     say(`merged ${shards} shards of the ${stage} stage in ${factors}; run fit again (with the same options) to continue`);

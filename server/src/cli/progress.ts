@@ -45,4 +45,3 @@ function format(p: RunProgress, width: number): string {
   const eta = frac > 0 && frac < 1 ? ` ETA ${formatDuration((seconds / frac) * (1 - frac))}` : '';
   return `${p.stage} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total} ${(frac * 100).toFixed(0)}%${rate} ${formatDuration(seconds)}${eta}`;
 }
-

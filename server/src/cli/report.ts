@@ -25,7 +25,10 @@ import { COMMON_OPTIONS, int, optStr, parse, str } from './args';
 export function webviewAssets(): WebviewAssets {
   const candidates = [join(__dirname, 'webview'), resolve(__dirname, '..', '..', '..', 'dist', 'webview')];
   const dir = candidates.find((d) => existsSync(join(d, 'main.js')));
-  if (!dir) throw new InfluenceLensError('NOT_FOUND', `the webview bundle is missing (looked in ${candidates.join(' and ')}); run npm run build`, { file: candidates[0] });
+  if (!dir)
+    throw new InfluenceLensError('NOT_FOUND', `the webview bundle is missing (looked in ${candidates.join(' and ')}); run npm run build`, {
+      file: candidates[0],
+    });
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
   return { script: read('main.js'), styles: read('styles.css'), themes: read('themes.css') };
 }
@@ -35,7 +38,8 @@ function analysisOf(dir: string): AnalysisReport {
   try {
     return readAnalysis(dir);
   } catch (e) {
-    if (isInfluenceLensError(e, 'NOT_FOUND')) throw new InfluenceLensError('NOT_FOUND', `${e.message}: run influence-lens analyze --results ${dir} first`, { file: e.file });
+    if (isInfluenceLensError(e, 'NOT_FOUND'))
+      throw new InfluenceLensError('NOT_FOUND', `${e.message}: run influence-lens analyze --results ${dir} first`, { file: e.file });
     throw e;
   }
 }
@@ -73,7 +77,11 @@ export async function report(argv: string[], signal: AbortSignal): Promise<void>
     signal,
   );
   if (problem) log(`cards without snippets: ${problem}`);
-  const html = reportHtml(assets, withTexts(views, (i) => texts.get(i)), `Influence Lens report: ${basename(resolve(dir))}`);
+  const html = reportHtml(
+    assets,
+    withTexts(views, (i) => texts.get(i)),
+    `Influence Lens report: ${basename(resolve(dir))}`,
+  );
   if (!out) {
     // Handed to the OS before the command returns (the CLI exits right after; a pipe takes it in pieces).
     await new Promise<void>((done, fail) => process.stdout.write(html, (e) => (e ? fail(e) : done())));

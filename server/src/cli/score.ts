@@ -77,15 +77,25 @@ async function topTable(scored: ScoreRun, corpus: CorpusOptions, k: number, sign
     const order = Array.from({ length: D }, (_, d) => d).sort((a, b) => scores[qi * D + b] - scores[qi * D + a] || a - b);
     return order.slice(0, k);
   });
-  const { texts } = await readDocumentTexts(corpus, tops.flat().map((d) => results.documents[d].index), undefined, signal);
+  const { texts } = await readDocumentTexts(
+    corpus,
+    tops.flat().map((d) => results.documents[d].index),
+    undefined,
+    signal,
+  );
   const lines: string[] = [];
   results.queries.forEach((q, qi) => {
-    lines.push('', `query ${q.id}${q.kind ? ` (${q.kind}${q.task ? `/${q.task}` : ''})` : ''}: ${oneLine(q.prompt, 70)} → ${oneLine(q.completion, 40)}   [${q.nllNats.toFixed(2)} nats]`);
+    lines.push(
+      '',
+      `query ${q.id}${q.kind ? ` (${q.kind}${q.task ? `/${q.task}` : ''})` : ''}: ${oneLine(q.prompt, 70)} → ${oneLine(q.completion, 40)}   [${q.nllNats.toFixed(2)} nats]`,
+    );
     lines.push('  rank  score/nat     source        id                snippet');
     tops[qi].forEach((d, r) => {
       const doc = results.documents[d];
       const s = scores[qi * D + d] / q.nllNats;
-      lines.push(`  ${String(r + 1).padStart(4)}  ${s.toExponential(3).padStart(10)}  ${oneLine(doc.source || '-', 12).padEnd(12)}  ${oneLine(doc.id, 16).padEnd(16)}  ${oneLine(texts.get(doc.index) ?? '', 60)}`);
+      lines.push(
+        `  ${String(r + 1).padStart(4)}  ${s.toExponential(3).padStart(10)}  ${oneLine(doc.source || '-', 12).padEnd(12)}  ${oneLine(doc.id, 16).padEnd(16)}  ${oneLine(texts.get(doc.index) ?? '', 60)}`,
+      );
     });
   });
   return safeForTerminal(lines.join('\n') + '\n', { multiline: true });

@@ -47,7 +47,7 @@ function fromEnvironment(env: Env): EnvShard | undefined {
     if (count !== undefined && max !== undefined && max - min + 1 !== count) {
       throw new UsageError(
         `the Slurm array runs tasks ${min}…${max} but SLURM_ARRAY_TASK_COUNT=${count}: its ids have gaps, so they do not number the shards; ` +
-          'submit a contiguous --array (resubmitting some shards: pass --shard i/n, as the plan\'s resubmit line does)',
+          "submit a contiguous --array (resubmitting some shards: pass --shard i/n, as the plan's resubmit line does)",
       );
     }
     if (task < min) throw new UsageError(`SLURM_ARRAY_TASK_ID=${task} is below SLURM_ARRAY_TASK_MIN=${min}`);
@@ -91,7 +91,10 @@ export function resolveShard(flag: string | undefined, shards: string | undefine
   }
   const n = count ?? seen.count;
   if (n === undefined) throw new UsageError(`${seen.from} names a shard but not how many there are (Kubernetes passes no count): add --shards N`);
-  if (seen.index >= n) throw new UsageError(`shard ${seen.index} (${seen.from}) is not below the number of shards, ${n} (${count !== undefined ? `--shards ${count}` : seen.countFrom})`);
+  if (seen.index >= n)
+    throw new UsageError(
+      `shard ${seen.index} (${seen.from}) is not below the number of shards, ${n} (${count !== undefined ? `--shards ${count}` : seen.countFrom})`,
+    );
   const from = `${seen.from} of ${count !== undefined ? `--shards ${count}` : seen.countFrom}`;
   return { shard: n === 1 ? undefined : { index: seen.index, count: n }, from };
 }

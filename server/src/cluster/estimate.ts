@@ -33,12 +33,26 @@ const EIGEN_CUBES_PER_SECOND = 1.2e8;
 /** Characters per token of a BPE tokenizer on English text: the plan's token estimate before any tokenizer runs. */
 export const CHARS_PER_TOKEN = 4;
 
-export function estimate(m: ModelShape, corpus: CorpusSize, o: { shards: number; maxLen: number; batchSize: number; queries: number; tokensPerSecond?: number }): Estimate {
+export function estimate(
+  m: ModelShape,
+  corpus: CorpusSize,
+  o: { shards: number; maxLen: number; batchSize: number; queries: number; tokensPerSecond?: number },
+): Estimate {
   const lines: string[] = [];
   const mib = (b: number) => Math.ceil(b / MiB);
   // The tracked modules (every MLP linear) and their factors: A = in², S = out², Λ = out·in per module.
   const linears = m.layers * m.mlpLinears;
-  const inOut = m.mlpLinears === 3 ? [[m.dim, m.hiddenDim], [m.dim, m.hiddenDim], [m.hiddenDim, m.dim]] : [[m.dim + 1, m.hiddenDim], [m.hiddenDim + 1, m.dim]];
+  const inOut =
+    m.mlpLinears === 3
+      ? [
+          [m.dim, m.hiddenDim],
+          [m.dim, m.hiddenDim],
+          [m.hiddenDim, m.dim],
+        ]
+      : [
+          [m.dim + 1, m.hiddenDim],
+          [m.hiddenDim + 1, m.dim],
+        ];
   const perLayer = inOut.reduce((a, [i, o]) => a + i * i + o * o + o * i, 0);
   const factorValues = perLayer * m.layers;
   const weights = m.parameters * 4;
@@ -54,7 +68,9 @@ export function estimate(m: ModelShape, corpus: CorpusSize, o: { shards: number;
       `(${o.queries} queries) + 1024 MiB runtime) = ${mib(shardBytes)} MiB`,
   );
   const mergeBytes = (2 * sums + weights + runtime) * 1.25;
-  lines.push(`memory of a merge or the eigendecomposition = 1.25 × (2 × factor sums ${mib(sums)} MiB + weights ${mib(weights)} MiB + 1024 MiB) = ${mib(mergeBytes)} MiB`);
+  lines.push(
+    `memory of a merge or the eigendecomposition = 1.25 × (2 × factor sums ${mib(sums)} MiB + weights ${mib(weights)} MiB + 1024 MiB) = ${mib(mergeBytes)} MiB`,
+  );
   const tps = o.tokensPerSecond ?? CPU_PARAM_TOKENS_PER_SECOND / m.parameters;
   lines.push(
     o.tokensPerSecond

@@ -44,7 +44,10 @@ export function jobManifest(stage: PipelineStage, o: KubernetesOptions): Manifes
   const gpu = o.gpus > 0 && stage.sharded ? { 'nvidia.com/gpu': String(o.gpus) } : {};
   // One container per command would run them at once: a stage of two commands runs them in order, via sh.
   const args = stage.commands.map((argv) => [...o.cli, ...argv].map((a) => a.split(SHARD_INDEX).join(`$(${SHARD_ENV})`)));
-  const command = args.length === 1 ? { command: args[0].slice(0, o.cli.length), args: args[0].slice(o.cli.length) } : { command: ['sh', '-c', args.map((a) => a.map(shWord).join(' ')).join(' && ')] };
+  const command =
+    args.length === 1
+      ? { command: args[0].slice(0, o.cli.length), args: args[0].slice(o.cli.length) }
+      : { command: ['sh', '-c', args.map((a) => a.map(shWord).join(' ')).join(' && ')] };
   const container = {
     name: 'influence-lens',
     image: o.image,

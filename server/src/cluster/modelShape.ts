@@ -33,7 +33,9 @@ function huggingFace(dir: string): ModelShape {
   const dim = n('hidden_size', 'n_embd', 'd_model');
   const layers = n('num_hidden_layers', 'n_layer');
   if (!dim || !layers) throw new InfluenceLensError('MODEL_FORMAT', `${file}: no hidden_size/n_embd or num_hidden_layers/n_layer`, { file });
-  const weightBytes = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+  const weightBytes = readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .reduce((a, f) => a + statSync(join(dir, f)).size, 0);
   const bytes = BYTES_PER_PARAM[String(c.torch_dtype ?? 'float32')] ?? 4;
   return {
     dim,
@@ -55,6 +57,7 @@ function llama2c(file: string): ModelShape {
     closeSync(fd);
   }
   const [dim, hiddenDim, layers, , , , context] = Array.from({ length: 7 }, (_, i) => head.readInt32LE(i * 4));
-  if (!(dim > 0 && hiddenDim > 0 && layers > 0 && context > 0)) throw new InfluenceLensError('MODEL_FORMAT', `${file}: not a llama2.c checkpoint (header ${dim}, ${hiddenDim}, ${layers}, …, ${context})`, { file });
+  if (!(dim > 0 && hiddenDim > 0 && layers > 0 && context > 0))
+    throw new InfluenceLensError('MODEL_FORMAT', `${file}: not a llama2.c checkpoint (header ${dim}, ${hiddenDim}, ${layers}, …, ${context})`, { file });
   return { dim, hiddenDim, layers, context, parameters: Math.round((statSync(file).size - 28) / 4), mlpLinears: 3 };
 }

@@ -65,7 +65,10 @@ export function pipeline(p: PipelineInputs): PipelineStage[] {
     {
       name: 'merge-lambda',
       sharded: false,
-      commands: [['merge', '--factors', at.factors, '--stage', 'lambda'], ...(p.index ? [['merge', ...parts(at.indexPart, '--index'), '--out', at.index]] : [])],
+      commands: [
+        ['merge', '--factors', at.factors, '--stage', 'lambda'],
+        ...(p.index ? [['merge', ...parts(at.indexPart, '--index'), '--out', at.index]] : []),
+      ],
     },
     {
       name: 'score',
@@ -73,7 +76,14 @@ export function pipeline(p: PipelineInputs): PipelineStage[] {
       commands: [['score', ...inputs, '--factors', at.factors, '--queries', p.queries, ...p.score, '--top', '0', '--out', at.scorePart(SHARD_INDEX), ...shard]],
     },
     { name: 'merge-scores', sharded: false, commands: [['merge', ...parts(at.scorePart, '--results'), '--out', at.results]] },
-    { name: 'analyze', sharded: false, commands: [['analyze', '--results', at.results, ...corpus], ['report', '--results', at.results, ...corpus]] },
+    {
+      name: 'analyze',
+      sharded: false,
+      commands: [
+        ['analyze', '--results', at.results, ...corpus],
+        ['report', '--results', at.results, ...corpus],
+      ],
+    },
   ];
   return stages.map((s, i) => (i === 0 ? s : { ...s, after: stages[i - 1].name }));
 }

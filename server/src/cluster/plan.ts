@@ -80,7 +80,16 @@ export async function writePlan(r: PlanRequest, signal?: AbortSignal): Promise<P
   };
   // One time for the whole run: a rerun shard records the same createdAt, so its files are byte-identical.
   const sourceDateEpoch = Math.floor(Date.now() / 1000);
-  const sizes = { sourceDateEpoch, cpus: r.cpus, gpus: r.gpus, shardMemoryMiB: est.shardMemoryMiB, mergeMemoryMiB: est.mergeMemoryMiB, parallel: r.parallel, shards: r.shards, cli: r.cli };
+  const sizes = {
+    sourceDateEpoch,
+    cpus: r.cpus,
+    gpus: r.gpus,
+    shardMemoryMiB: est.shardMemoryMiB,
+    mergeMemoryMiB: est.mergeMemoryMiB,
+    parallel: r.parallel,
+    shards: r.shards,
+    cli: r.cli,
+  };
   if (r.engine === 'slurm') {
     const o: SlurmOptions = { ...sizes, run: r.run, shardMinutes: est.shardMinutes, singleMinutes: est.singleMinutes, partition: r.partition };
     for (const s of stages) write(`${s.name}.sbatch`, sbatchScript(s, o));
@@ -112,7 +121,10 @@ function readme(p: PlanFile, r: PlanRequest): string {
     '',
     '## Stages',
     '',
-    ...p.stages.map((s) => `- **${s.name}**${s.sharded ? ` (${p.shards} shards${r.parallel ? `, ${r.parallel} at a time` : ''})` : ''}: \`influence-lens ${s.commands.map((c) => c[0]).join(' && influence-lens ')}\``),
+    ...p.stages.map(
+      (s) =>
+        `- **${s.name}**${s.sharded ? ` (${p.shards} shards${r.parallel ? `, ${r.parallel} at a time` : ''})` : ''}: \`influence-lens ${s.commands.map((c) => c[0]).join(' && influence-lens ')}\``,
+    ),
     '',
     '## Requests and how they were estimated',
     '',

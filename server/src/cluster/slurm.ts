@@ -33,7 +33,14 @@ export function shellQuote(s: string): string {
 /** An argument with the shard's number in it: double-quoted around the task id. */
 function shellArg(s: string): string {
   if (!s.includes(SHARD_INDEX)) return shellQuote(s);
-  return '"' + s.replace(/[\\"$`]/g, (c) => `\\${c}`).split(SHARD_INDEX).join('${SLURM_ARRAY_TASK_ID}') + '"';
+  return (
+    '"' +
+    s
+      .replace(/[\\"$`]/g, (c) => `\\${c}`)
+      .split(SHARD_INDEX)
+      .join('${SLURM_ARRAY_TASK_ID}') +
+    '"'
+  );
 }
 
 const time = (minutes: number) => `${Math.floor(minutes / 60)}:${String(minutes % 60).padStart(2, '0')}:00`;

@@ -26,7 +26,8 @@ export interface StageStatus {
 
 export function readPlan(run: string): PlanFile {
   const file = join(run, PLAN_FILE);
-  if (!existsSync(file)) throw new InfluenceLensError('NOT_FOUND', `${run} is not a planned run: no ${PLAN_FILE} (influence-lens cluster plan writes it)`, { file });
+  if (!existsSync(file))
+    throw new InfluenceLensError('NOT_FOUND', `${run} is not a planned run: no ${PLAN_FILE} (influence-lens cluster plan writes it)`, { file });
   const p = readJsonBounded(file, { what: 'run plan', maxBytes: FILE_LIMITS.smallJson, code: 'RUN_CORRUPT' }) as PlanFile;
   if (p?.version !== PLAN_VERSION || !Array.isArray(p.stages) || !Number.isSafeInteger(p.shards) || p.shards < 1) {
     throw new InfluenceLensError('RUN_CORRUPT', `${file} is not a run plan this tool reads (version ${String(p?.version)})`, { file });
@@ -45,11 +46,16 @@ async function factorShard(dir: string, manifest: FactorManifest | undefined, st
   const base = join(dir, 'shards', `${stage}.${i}-of-${n}`);
   if (!existsSync(`${base}.json`)) return { shard: i, state: 'missing' };
   try {
-    const r = readJsonBounded(`${base}.json`, { what: 'shard record', maxBytes: FILE_LIMITS.smallJson, code: 'FACTORS_CORRUPT' }) as { sha256?: string; basis?: string | null };
+    const r = readJsonBounded(`${base}.json`, { what: 'shard record', maxBytes: FILE_LIMITS.smallJson, code: 'FACTORS_CORRUPT' }) as {
+      sha256?: string;
+      basis?: string | null;
+    };
     verifySeal(r, { file: `${base}.json`, what: 'shard record', code: 'FACTORS_CORRUPT', remedy: 'rerun the shard' });
     if (!existsSync(`${base}.safetensors`)) return { shard: i, state: 'corrupt', why: `${base}.safetensors is missing` };
-    if ((await sha256File(`${base}.safetensors`)) !== r.sha256) return { shard: i, state: 'corrupt', why: `${base}.safetensors does not match its record's hash` };
-    if (stage === 'lambda' && r.basis !== (manifest?.stages.eigen?.sha256 ?? null)) return { shard: i, state: 'corrupt', why: 'computed with another eigenbasis than the folder\'s' };
+    if ((await sha256File(`${base}.safetensors`)) !== r.sha256)
+      return { shard: i, state: 'corrupt', why: `${base}.safetensors does not match its record's hash` };
+    if (stage === 'lambda' && r.basis !== (manifest?.stages.eigen?.sha256 ?? null))
+      return { shard: i, state: 'corrupt', why: "computed with another eigenbasis than the folder's" };
     return { shard: i, state: 'done' };
   } catch (e) {
     return { shard: i, state: 'corrupt', why: message(e) };
@@ -71,7 +77,8 @@ function resultsPart(dir: string, i: number, n: number): ShardState {
   if (!existsSync(join(dir, 'results.json'))) return { shard: i, state: 'missing' };
   try {
     const r = readResults(dir);
-    if (r.results.method.shard !== `${i}/${n}`) return { shard: i, state: 'corrupt', why: `${dir} holds shard ${r.results.method.shard ?? 'none'}, not ${i}/${n}` };
+    if (r.results.method.shard !== `${i}/${n}`)
+      return { shard: i, state: 'corrupt', why: `${dir} holds shard ${r.results.method.shard ?? 'none'}, not ${i}/${n}` };
     return { shard: i, state: 'done' };
   } catch (e) {
     return { shard: i, state: 'corrupt', why: message(e) };
@@ -111,15 +118,17 @@ export async function runStatus(run: string): Promise<{ plan: PlanFile; stages: 
       case 'covariance':
       case 'lambda': {
         const stage = s.name;
-        const merged = await valid(stage) && (stage !== 'lambda' || !plan.index || existsSync(join(at.index, 'manifest.json')));
+        const merged = (await valid(stage)) && (stage !== 'lambda' || !plan.index || existsSync(join(at.index, 'manifest.json')));
         if (merged) {
           out.push(done(true));
           break;
         }
-        const shards = await Promise.all(all(async (i) => {
-          const f = await factorShard(at.factors, manifest, stage, i, n);
-          return stage === 'lambda' && plan.index ? worse(f, indexPart(at.indexPart(i), i)) : f;
-        }));
+        const shards = await Promise.all(
+          all(async (i) => {
+            const f = await factorShard(at.factors, manifest, stage, i, n);
+            return stage === 'lambda' && plan.index ? worse(f, indexPart(at.indexPart(i), i)) : f;
+          }),
+        );
         out.push({ name: s.name, state: shards.every((x) => x.state === 'done') ? 'done' : 'pending', shards });
         break;
       }

@@ -18,7 +18,11 @@ export async function documentView(answers: AnswerStore, args: DocumentArgs, sig
   if (!answer || !result) throw new InfluenceLensError('NOT_FOUND', 'this answer is no longer known to the server; hover the prompt again');
   const document = result.documents.find((d) => d.index === args.document);
   if (!document) throw new InfluenceLensError('NOT_FOUND', `no document #${args.document} in this answer`);
-  if (!answer.session) throw new InfluenceLensError('NOT_READY', 'the document view needs the model and factors these results were scored with; load them (settings) and try again');
+  if (!answer.session)
+    throw new InfluenceLensError(
+      'NOT_READY',
+      'the document view needs the model and factors these results were scored with; load them (settings) and try again',
+    );
   const view = await answer.session.documentInfluence(result.query, document, signal);
   const perNat = view.score / result.nllNats;
   const oneLine = (s: string, n: number) => visibleControls(s.replace(/\s+/g, ' ')).slice(0, n);
@@ -28,7 +32,8 @@ export async function documentView(answers: AnswerStore, args: DocumentArgs, sig
     `Influence: ${view.score.toExponential(3)} (${perNat.toExponential(3)} per nat). Each token is coloured by the influence of learning to predict it: green helps the completion, red works against it; hover a token for its value.`,
   ];
   if (!view.original) header.push('The text below is the decoded tokens (the tokenizer does not give the corpus text back exactly).');
-  if (view.truncatedChars > 0) header.push(`The last ${view.truncatedChars.toLocaleString('en-US')} characters were not scored (past the maximum length); they are shown uncoloured.`);
+  if (view.truncatedChars > 0)
+    header.push(`The last ${view.truncatedChars.toLocaleString('en-US')} characters were not scored (past the maximum length); they are shown uncoloured.`);
   header.push('─'.repeat(80));
   const head = header.join('\n') + '\n';
   let scale = 0;

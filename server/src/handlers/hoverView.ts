@@ -25,17 +25,25 @@ export function influenceMarkdown(r: InfluenceResult, ref: string, o: { indexMis
   ];
   const section = (title: string, docs: RankedDocument[]) => {
     if (docs.length === 0) return;
-    lines.push(`**${title}** — influence per nat of the completion`, '', '| # | score/nat | source | document | most influential span |', '|--:|--:|:--|:--|:--|');
+    lines.push(
+      `**${title}** — influence per nat of the completion`,
+      '',
+      '| # | score/nat | source | document | most influential span |',
+      '|--:|--:|:--|:--|:--|',
+    );
     docs.forEach((d, i) => {
       const approx = d.exact ? '' : ' ≈';
       const open = commandLink('open', 'influenceLens.openDocument', [{ ref, document: d.document.index }]);
-      lines.push(`| ${i + 1} | ${score(d.perNat)}${approx} | ${text(d.document.source || '—', 16)} | ${text(d.document.id, 24)} | ${snippet(d.snippet)} ${open} |`);
+      lines.push(
+        `| ${i + 1} | ${score(d.perNat)}${approx} | ${text(d.document.source || '—', 16)} | ${text(d.document.id, 24)} | ${snippet(d.snippet)} ${open} |`,
+      );
     });
     lines.push('');
   };
   section('Most helpful', r.top);
   section('Most harmful', r.bottom);
-  if (r.top.length + r.bottom.length > 0) lines.push(`${scoreMeaning(r.nllNats)} ${o.readme ? `[README: ${SCORE_SECTION}](${o.readme})` : `(README: “${SCORE_SECTION}”)`}`, '');
+  if (r.top.length + r.bottom.length > 0)
+    lines.push(`${scoreMeaning(r.nllNats)} ${o.readme ? `[README: ${SCORE_SECTION}](${o.readme})` : `(README: “${SCORE_SECTION}”)`}`, '');
   lines.push(`${methodLine(r)} · ${r.documents.length.toLocaleString('en-US')} documents · ${Math.round(r.timings.totalMs)} ms`, '');
   const links = [commandLink('Show in panel', 'influenceLens.showInPanel', [{ ref }])];
   if (o.indexMissing) links.push(commandLink('Build index', 'influenceLens.buildIndex'));
@@ -50,11 +58,13 @@ function methodLine(r: InfluenceResult): string {
     case 'index+rescore': {
       // Candidates from two sources, ranked by the rescoring tier (near-exact); the shown ones scored exactly.
       const c = r.candidates;
-      const from = c ? ` (${c.sketch.toLocaleString('en-US')} from the gradient sketch, ${c.lexical.toLocaleString('en-US')} by BM25 on the prompt and completion)` : '';
+      const from = c
+        ? ` (${c.sketch.toLocaleString('en-US')} from the gradient sketch, ${c.lexical.toLocaleString('en-US')} by BM25 on the prompt and completion)`
+        : '';
       return `From the index: ${(c?.union ?? r.estimated.length).toLocaleString('en-US')} candidates${from} ranked by its low-rank gradients; the scores shown are exact`;
     }
     case 'index':
-      return 'From the index: its sketch\'s best candidates scored exactly (the index has no rescoring tier: rebuild it for better candidates)';
+      return "From the index: its sketch's best candidates scored exactly (the index has no rescoring tier: rebuild it for better candidates)";
   }
 }
 

@@ -56,7 +56,15 @@ export class JobCommands {
         const scored = await runScore(
           w.run,
           w.factors,
-          { corpus: { path: w.settings.corpus }, queries: records, damping: w.settings.damping ?? undefined, rank: w.settings.rank || undefined, maxNewTokens: w.settings.maxNewTokens, completion: w.settings.completion, out },
+          {
+            corpus: { path: w.settings.corpus },
+            queries: records,
+            damping: w.settings.damping ?? undefined,
+            rank: w.settings.rank || undefined,
+            maxNewTokens: w.settings.maxNewTokens,
+            completion: w.settings.completion,
+            out,
+          },
           hooks,
         );
         ctx.say("running the paper's analyses");
@@ -81,7 +89,8 @@ export class JobCommands {
   private async readQueries(uri: string, cancel?: Cancel): Promise<{ file: string; records: QueryRecord[] }> {
     const open = this.openText(uri);
     const file = open === undefined ? localFilePath(uri) : documentPath(uri);
-    const text = open ?? (await readTextBoundedAsync(file, { what: 'query file', maxBytes: FILE_LIMITS.smallJson, timeoutMs: QUERY_READ_MS, signal: signalOf(cancel) }));
+    const text =
+      open ?? (await readTextBoundedAsync(file, { what: 'query file', maxBytes: FILE_LIMITS.smallJson, timeoutMs: QUERY_READ_MS, signal: signalOf(cancel) }));
     return { file, records: parseQueryText(text, file) };
   }
 
@@ -125,7 +134,12 @@ export class JobCommands {
         await this.session.closeIndex();
         this.session.working('index', 'building');
         try {
-          await runIndexBuild(run, factors, { corpus: { path: s.corpus }, out, damping: s.damping ?? undefined }, { signal: ctx.signal, onProgress: ctx.progress, log: this.log });
+          await runIndexBuild(
+            run,
+            factors,
+            { corpus: { path: s.corpus }, out, damping: s.damping ?? undefined },
+            { signal: ctx.signal, onProgress: ctx.progress, log: this.log },
+          );
         } finally {
           await this.session.refresh();
         }
@@ -144,7 +158,9 @@ export class JobCommands {
       sink,
       async (ctx: JobContext) => {
         if (!answer.session) throw new InfluenceLensError('NOT_READY', 'the model and factors of this answer are no longer loaded');
-        const result: InfluenceResult = await answer.session.query({ ...answer.request, rerank: answer.request.rerank }, ctx.signal, { onProgress: ctx.progress });
+        const result: InfluenceResult = await answer.session.query({ ...answer.request, rerank: answer.request.rerank }, ctx.signal, {
+          onProgress: ctx.progress,
+        });
         this.answers.update(args.ref, result);
         return { ref: args.ref };
       },

@@ -15,7 +15,9 @@ const PUNCTUATION = /[\\`*_{}[\]()#+\-.!|<>&~"'$%,/:;=?@^]/g;
 export function text(s: string, maxChars = 200): string {
   let flat = s.replace(/\r\n|\r|\n/g, ' ⏎ ').replace(/\s+/g, ' ');
   if (flat.length > maxChars) flat = flat.slice(0, maxChars - 1) + '…';
-  const unlinked = visibleControls(flat).replace(/:\/\//g, ':\u200b//').replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200b.`);
+  const unlinked = visibleControls(flat)
+    .replace(/:\/\//g, ':\u200b//')
+    .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200b.`);
   return unlinked.replace(PUNCTUATION, (c) => `\\${c}`);
 }
 

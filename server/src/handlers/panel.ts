@@ -51,14 +51,21 @@ export class PanelHandler {
     const session = await this.compatibleSession(loaded);
     const texts = session ? undefined : corpusTexts(loaded);
     const refs = loaded.results.queries.map((_, q) =>
-      this.answers.add({ request: { prompt: loaded.results.queries[q].prompt }, result: resultOf(loaded, q), session, texts, label: `${loaded.results.queries[q].id} (${dir})` }),
+      this.answers.add({
+        request: { prompt: loaded.results.queries[q].prompt },
+        result: resultOf(loaded, q),
+        session,
+        texts,
+        label: `${loaded.results.queries[q].id} (${dir})`,
+      }),
     );
     return buildBatchView(loaded, analysis, { refFor: (q) => refs[q], title: dir });
   }
 
   private input(ref: string): { answer: StoredAnswer; input: QueryViewInput } {
     const answer = this.answers.get(ref);
-    if (!answer?.result) throw new InfluenceLensError('NOT_FOUND', 'this answer is no longer known to the server; hover the prompt again (or reopen the results)');
+    if (!answer?.result)
+      throw new InfluenceLensError('NOT_FOUND', 'this answer is no longer known to the server; hover the prompt again (or reopen the results)');
     let input = this.inputs.get(answer);
     if (!input) {
       input = viewInput(ref, answer.result);
@@ -76,13 +83,21 @@ export class PanelHandler {
         ...page,
         cards: page.cards.map((c, i) => {
           const t = tokens[i];
-          return t ? { ...c, snippet: snippetFor(t.text, { spans: t.spans.map(({ start, end, value }) => ({ start, end, score: value })), side: page.side }) } : c;
+          return t
+            ? { ...c, snippet: snippetFor(t.text, { spans: t.spans.map(({ start, end, value }) => ({ start, end, score: value })), side: page.side }) }
+            : c;
         }),
       };
     }
-    const { texts, changed } = (await answer.texts?.get(docs.map((d) => d.index), signal)) ?? { texts: new Map<number, string>(), changed: undefined };
+    const { texts, changed } = (await answer.texts?.get(
+      docs.map((d) => d.index),
+      signal,
+    )) ?? { texts: new Map<number, string>(), changed: undefined };
     // A corpus changed since scoring shows no text, and says why.
-    return { ...page, cards: page.cards.map((c) => (texts.has(c.docIndex) ? { ...c, snippet: snippetFor(texts.get(c.docIndex)!) } : changed ? { ...c, noText: changed } : c)) };
+    return {
+      ...page,
+      cards: page.cards.map((c) => (texts.has(c.docIndex) ? { ...c, snippet: snippetFor(texts.get(c.docIndex)!) } : changed ? { ...c, noText: changed } : c)),
+    };
   }
 
   /** The warm influence session when the results were scored with its model and factors, on its corpus as it is now. */
@@ -94,7 +109,9 @@ export class PanelHandler {
     const recorded = loaded.results.factors.stages;
     const loadedStages = Object.fromEntries(Object.entries(w.factors.factors.manifest.stages).map(([stage, r]) => [stage, r.sha256]));
     const canonical = (stages: Record<string, string>) => JSON.stringify(Object.entries(stages).sort());
-    const sameFactors = recorded ? canonical(recorded) === canonical(loadedStages) : resolve(loaded.dir, loaded.results.factors.path) === resolve(w.factors.dir);
+    const sameFactors = recorded
+      ? canonical(recorded) === canonical(loadedStages)
+      : resolve(loaded.dir, loaded.results.factors.path) === resolve(w.factors.dir);
     if (model.fingerprint !== loaded.results.model.fingerprint || !sameFactors) return undefined;
     // Its documents are read from the session's corpus by number: only the corpus scored, unchanged, will do.
     const corpus = await this.session.corpusFingerprint(w.settings.corpus).catch(() => undefined);
@@ -109,7 +126,16 @@ function resultOf(loaded: LoadedResults, q: number): InfluenceResult {
   const D = r.documents.length;
   return {
     query: {
-      record: { id: rq.id, prompt: rq.prompt, completion: rq.completion, kind: (rq.kind ?? undefined) as never, task: rq.task ?? undefined, answer: rq.answer ?? undefined, file: loaded.dir, line: q + 1 },
+      record: {
+        id: rq.id,
+        prompt: rq.prompt,
+        completion: rq.completion,
+        kind: (rq.kind ?? undefined) as never,
+        task: rq.task ?? undefined,
+        answer: rq.answer ?? undefined,
+        file: loaded.dir,
+        line: q + 1,
+      },
       completion: rq.completion,
       generated: rq.generated,
       promptTokens: rq.promptTokens,
@@ -144,5 +170,10 @@ function corpusTexts(loaded: LoadedResults): CorpusTexts | undefined {
   if (!path) return undefined;
   const byIndex = new Map(loaded.results.documents.map((d) => [d.index, d]));
   // Same ids and sources are not enough: the text must be the one scored (the corpus fingerprint).
-  return new CorpusTexts({ path }, (i) => byIndex.get(i), undefined, (signal) => scoredCorpusProblem(loaded, { path }, signal));
+  return new CorpusTexts(
+    { path },
+    (i) => byIndex.get(i),
+    undefined,
+    (signal) => scoredCorpusProblem(loaded, { path }, signal),
+  );
 }

@@ -60,7 +60,11 @@ function badUri(uri: string, why: string): InfluenceLensError {
  * path, so names such as "..infq" stay inside `resultsDir` and equal names in two folders do not meet.
  */
 export function batchFolder(resultsDir: string, file: string): string {
-  const stem = basename(file).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._-]+/, '') || 'queries';
+  const stem =
+    basename(file)
+      .replace(/\.[^.]*$/, '')
+      .replace(/[^A-Za-z0-9_.-]+/g, '_')
+      .replace(/^[._-]+/, '') || 'queries';
   return join(resultsDir, `${stem.slice(0, 64)}-${createHash('sha256').update(resolve(file)).digest('hex').slice(0, 10)}`);
 }
 
@@ -102,11 +106,29 @@ export class QueryFiles {
       const prompt = 1 + run.tokenizer.encode(b.record.prompt).length;
       const completion = b.record.completion === undefined ? 0 : run.tokenizer.encode(b.record.completion).length;
       const where = b.prompt ?? { first: b.header, last: b.header };
-      const range = { start: { line: where.first, character: 0 }, end: { line: where.last, character: doc.getText({ start: { line: where.last, character: 0 }, end: { line: where.last + 1, character: 0 } }).replace(/\r?\n$/, '').length } };
+      const range = {
+        start: { line: where.first, character: 0 },
+        end: {
+          line: where.last,
+          character: doc.getText({ start: { line: where.last, character: 0 }, end: { line: where.last + 1, character: 0 } }).replace(/\r?\n$/, '').length,
+        },
+      };
       if (prompt >= maxLen) {
-        out.push({ range, severity: DiagnosticSeverity.Error, code: 'prompt-too-long', source: 'influence-lens', message: `the prompt has ${prompt} tokens ([BOS] included); at most ${maxLen - 1} fit the maximum length ${maxLen}` });
+        out.push({
+          range,
+          severity: DiagnosticSeverity.Error,
+          code: 'prompt-too-long',
+          source: 'influence-lens',
+          message: `the prompt has ${prompt} tokens ([BOS] included); at most ${maxLen - 1} fit the maximum length ${maxLen}`,
+        });
       } else if (prompt + completion > maxLen) {
-        out.push({ range, severity: DiagnosticSeverity.Error, code: 'query-too-long', source: 'influence-lens', message: `prompt + completion are ${prompt + completion} tokens; the maximum length is ${maxLen}` });
+        out.push({
+          range,
+          severity: DiagnosticSeverity.Error,
+          code: 'query-too-long',
+          source: 'influence-lens',
+          message: `prompt + completion are ${prompt + completion} tokens; the maximum length is ${maxLen}`,
+        });
       }
     }
     return out;

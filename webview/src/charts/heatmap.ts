@@ -77,7 +77,8 @@ export function heatmapFigure(b: BatchView, view: View): HTMLElement {
   const background = parseColour(view.theme.background);
   const pos = parseColour(view.theme.positive);
   const neg = parseColour(view.theme.negative);
-  const colourOf = (v: number | null) => (v === null ? withAlpha(view.theme.muted, 0.25) : v >= 0 ? mix(background, pos, Math.min(1, v)) : mix(background, neg, Math.min(1, -v)));
+  const colourOf = (v: number | null) =>
+    v === null ? withAlpha(view.theme.muted, 0.25) : v >= 0 ? mix(background, pos, Math.min(1, v)) : mix(background, neg, Math.min(1, -v));
   const live = el('p', 'live');
   live.setAttribute('aria-live', 'polite');
   live.textContent = 'Hover over a cell (or focus the heatmap and use the arrow keys) to see the pair and r; click or press Enter to open both queries.';
@@ -129,7 +130,15 @@ export function heatmapFigure(b: BatchView, view: View): HTMLElement {
       options: {
         scales: {
           // Columns are labelled by kind only: task labels of small groups would overlap there.
-          x: { type: 'linear', min: -0.5, max: Q - 0.5, offset: false, position: 'bottom', ...groupTicks(kindGroups), ticks: { ...groupTicks(kindGroups).ticks, maxRotation: 0 } },
+          x: {
+            type: 'linear',
+            min: -0.5,
+            max: Q - 0.5,
+            offset: false,
+            position: 'bottom',
+            ...groupTicks(kindGroups),
+            ticks: { ...groupTicks(kindGroups).ticks, maxRotation: 0 },
+          },
           y: { type: 'linear', min: -0.5, max: Q - 0.5, offset: false, reverse: true, ...groupTicks(groups) },
         },
         plugins: {
@@ -162,7 +171,14 @@ export function heatmapFigure(b: BatchView, view: View): HTMLElement {
     canvas.addEventListener('keydown', (e) => {
       const x = cursor % Q;
       const y = Math.floor(cursor / Q);
-      const moves: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1], PageUp: [0, -10], PageDown: [0, 10] };
+      const moves: Record<string, [number, number]> = {
+        ArrowLeft: [-1, 0],
+        ArrowRight: [1, 0],
+        ArrowUp: [0, -1],
+        ArrowDown: [0, 1],
+        PageUp: [0, -10],
+        PageDown: [0, 10],
+      };
       if (e.key === 'Enter' || e.key === ' ') {
         open(data[cursor]);
       } else if (moves[e.key]) {

@@ -42,8 +42,18 @@ export function histogramFigure(q: QueryView, view: View): HTMLElement {
           options: {
             datasets: { bar: { grouped: false, barPercentage: 1, categoryPercentage: 1, borderWidth: 0 } },
             scales: {
-              x: { type: 'linear', title: { display: true, text: `influence ${unitLabel(q.unit)}` }, ticks: { maxRotation: 0, callback: (v) => sig(Number(v)) }, grid: { display: false } },
-              y: { type: 'logarithmic', min: 0.5, title: { display: true, text: 'documents (log scale)' }, ticks: { callback: (v, i, t) => (Number(v) >= 1 ? logTickLabel(v, i, t) : '') } },
+              x: {
+                type: 'linear',
+                title: { display: true, text: `influence ${unitLabel(q.unit)}` },
+                ticks: { maxRotation: 0, callback: (v) => sig(Number(v)) },
+                grid: { display: false },
+              },
+              y: {
+                type: 'logarithmic',
+                min: 0.5,
+                title: { display: true, text: 'documents (log scale)' },
+                ticks: { callback: (v, i, t) => (Number(v) >= 1 ? logTickLabel(v, i, t) : '') },
+              },
             },
             plugins: {
               tooltip: {

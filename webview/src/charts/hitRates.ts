@@ -43,7 +43,13 @@ export function hitRatesFigure(b: BatchView, view: View): HTMLElement {
           ['kind', 'k', 'hits', 'hit rate', 'hit rate (correct completions)'],
           kinds.flatMap((kind) => {
             const s = a.byKind[kind];
-            return a.ks.map((k, j) => [kind, count(k), `${s.hits[j]} of ${s.queries}`, numberCell(percent(s.hitRate[j]), s.hitRate[j]), numberCell(`${percent(s.hitRateCorrect[j])} of ${s.correct}`, s.hitRateCorrect[j])]);
+            return a.ks.map((k, j) => [
+              kind,
+              count(k),
+              `${s.hits[j]} of ${s.queries}`,
+              numberCell(percent(s.hitRate[j]), s.hitRate[j]),
+              numberCell(`${percent(s.hitRateCorrect[j])} of ${s.correct}`, s.hitRateCorrect[j]),
+            ]);
           }),
         ),
     },

@@ -25,7 +25,21 @@ import {
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix';
 import type { Theme } from '../theme';
 
-Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, MatrixController, MatrixElement);
+Chart.register(
+  BarController,
+  BarElement,
+  CategoryScale,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Tooltip,
+  MatrixController,
+  MatrixElement,
+);
 
 const live = new Set<Chart>();
 

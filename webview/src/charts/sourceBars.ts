@@ -29,9 +29,10 @@ export function sourceBarsFigure(q: QueryView, view: View): HTMLElement {
     },
   );
   const other = s.otherSources ? ` (the ${count(s.otherSources)} smallest sources as one bar)` : '';
-  const summary = j < 0
-    ? 'Too few documents for a top-k comparison.'
-    : `How much more often each source appears among the ${count(k)} most helpful and ${count(k)} most harmful documents than in the corpus (1 = as in the corpus)${other}.`;
+  const summary =
+    j < 0
+      ? 'Too few documents for a top-k comparison.'
+      : `How much more often each source appears among the ${count(k)} most helpful and ${count(k)} most harmful documents than in the corpus (1 = as in the corpus)${other}.`;
   return figure(
     {
       id: `sources-${q.ref}`,
@@ -60,7 +61,12 @@ export function sourceBarsFigure(q: QueryView, view: View): HTMLElement {
         table(
           `Source multipliers at k = ${count(k)}`,
           ['source', 'corpus share', `top ${count(k)}`, `bottom ${count(k)}`],
-          s.sources.map((x, i) => [x.source, numberCell(percent(x.share, 1), x.share), numberCell(fixed(at('top')[i], 2), at('top')[i]), numberCell(fixed(at('bottom')[i], 2), at('bottom')[i])]),
+          s.sources.map((x, i) => [
+            x.source,
+            numberCell(percent(x.share, 1), x.share),
+            numberCell(fixed(at('top')[i], 2), at('top')[i]),
+            numberCell(fixed(at('bottom')[i], 2), at('bottom')[i]),
+          ]),
         ),
     },
     view,

@@ -42,7 +42,9 @@ export function sourceLadderFigure(b: BatchView, kind: string, side: 'top' | 'bo
               x: { type: 'logarithmic', title: { display: true, text: 'k' }, ticks: { callback: logTickLabel } },
               y: { type: 'logarithmic', title: { display: true, text: 'share in k ÷ share in corpus (log)' }, ticks: { callback: logTickLabel } },
             },
-            plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ×${fixed(Number(item.parsed.y), 2)} at k = ${count(Number(item.parsed.x))}` } } },
+            plugins: {
+              tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ×${fixed(Number(item.parsed.y), 2)} at k = ${count(Number(item.parsed.x))}` } },
+            },
           },
           plugins: [referenceLine(1, view.theme.muted)],
         }),

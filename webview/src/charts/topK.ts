@@ -18,7 +18,12 @@ export function topKFigure(q: QueryView, view: View): HTMLElement {
   const { positive, negative, fit } = q.curve;
   const points = (c: typeof positive) => c.ranks.map((r, i) => ({ x: r, y: c.values[i] }));
   const fitted = fit && fit.alpha !== null && fit.intercept !== null ? { alpha: fit.alpha, c: fit.intercept, n: fit.points } : null;
-  const fitLine = fitted ? [{ x: 1, y: Math.exp(fitted.c) }, { x: fitted.n, y: Math.exp(fitted.c) * Math.pow(fitted.n, fitted.alpha) }] : [];
+  const fitLine = fitted
+    ? [
+        { x: 1, y: Math.exp(fitted.c) },
+        { x: fitted.n, y: Math.exp(fitted.c) * Math.pow(fitted.n, fitted.alpha) },
+      ]
+    : [];
   const summary = `Influence ${unitLabel(q.unit)} of the documents sorted by rank, on log–log axes: ${count(positive.count)} helpful documents and ${count(negative.count)} harmful ones (by magnitude). Power law: ${describeFit(q)}.`;
   return figure(
     {
@@ -30,9 +35,36 @@ export function topKFigure(q: QueryView, view: View): HTMLElement {
           type: 'line',
           data: {
             datasets: [
-              { label: 'helpful', data: points(positive), borderColor: view.theme.positive, backgroundColor: view.theme.positive, borderWidth: 2, pointRadius: 0 },
-              { label: 'harmful (|score|)', data: points(negative), borderColor: view.theme.negative, backgroundColor: view.theme.negative, borderWidth: 2, borderDash: [5, 3], pointRadius: 0 },
-              ...(fitted ? [{ label: `power law, α = ${fixed(fitted.alpha)}`, data: fitLine, borderColor: view.theme.accent, backgroundColor: view.theme.accent, borderWidth: 2, borderDash: [2, 3], pointRadius: 0 }] : []),
+              {
+                label: 'helpful',
+                data: points(positive),
+                borderColor: view.theme.positive,
+                backgroundColor: view.theme.positive,
+                borderWidth: 2,
+                pointRadius: 0,
+              },
+              {
+                label: 'harmful (|score|)',
+                data: points(negative),
+                borderColor: view.theme.negative,
+                backgroundColor: view.theme.negative,
+                borderWidth: 2,
+                borderDash: [5, 3],
+                pointRadius: 0,
+              },
+              ...(fitted
+                ? [
+                    {
+                      label: `power law, α = ${fixed(fitted.alpha)}`,
+                      data: fitLine,
+                      borderColor: view.theme.accent,
+                      backgroundColor: view.theme.accent,
+                      borderWidth: 2,
+                      borderDash: [2, 3],
+                      pointRadius: 0,
+                    },
+                  ]
+                : []),
             ],
           },
           options: {

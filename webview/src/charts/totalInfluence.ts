@@ -29,7 +29,10 @@ export function totalInfluenceFigure(b: BatchView, view: View): HTMLElement {
     },
     'total-influence-mode',
   );
-  const ratio = ti.ratio100 === null ? '' : ` Factual ÷ reasoning at 100%: ${fixed(ti.ratio100, 2)}${ti.test100?.p != null ? ` (Welch t-test p = ${sig(ti.test100.p, 2)})` : ''}.`;
+  const ratio =
+    ti.ratio100 === null
+      ? ''
+      : ` Factual ÷ reasoning at 100%: ${fixed(ti.ratio100, 2)}${ti.test100?.p != null ? ` (Welch t-test p = ${sig(ti.test100.p, 2)})` : ''}.`;
   return figure(
     {
       id: 'total-influence',
@@ -46,8 +49,23 @@ export function totalInfluenceFigure(b: BatchView, view: View): HTMLElement {
               const band = (sign: number) => ti.percents.map((p, i) => ({ x: p, y: s[i].mean === null ? null : s[i].mean! + sign * (s[i].sd ?? 0) }));
               return [
                 { label: `${kind} − sd`, data: band(-1), borderWidth: 0, pointRadius: 0, fill: false, borderColor: 'transparent' },
-                { label: `${kind} + sd`, data: band(1), borderWidth: 0, pointRadius: 0, fill: '-1', backgroundColor: withAlpha(colour, 0.2), borderColor: 'transparent' },
-                { label: kind, data: ti.percents.map((p, i) => ({ x: p, y: s[i].mean })), borderColor: colour, backgroundColor: colour, borderWidth: 2, pointRadius: 2 },
+                {
+                  label: `${kind} + sd`,
+                  data: band(1),
+                  borderWidth: 0,
+                  pointRadius: 0,
+                  fill: '-1',
+                  backgroundColor: withAlpha(colour, 0.2),
+                  borderColor: 'transparent',
+                },
+                {
+                  label: kind,
+                  data: ti.percents.map((p, i) => ({ x: p, y: s[i].mean })),
+                  borderColor: colour,
+                  backgroundColor: colour,
+                  borderWidth: 2,
+                  pointRadius: 2,
+                },
               ];
             }),
           },
@@ -58,7 +76,10 @@ export function totalInfluenceFigure(b: BatchView, view: View): HTMLElement {
             },
             plugins: {
               legend: { labels: { filter: (item) => kinds.includes(item.text) } },
-              tooltip: { filter: (item) => kinds.includes(item.dataset.label ?? ''), callbacks: { label: (item) => `${item.dataset.label}: ${sig(Number(item.parsed.y))}` } },
+              tooltip: {
+                filter: (item) => kinds.includes(item.dataset.label ?? ''),
+                callbacks: { label: (item) => `${item.dataset.label}: ${sig(Number(item.parsed.y))}` },
+              },
             },
           },
         }),

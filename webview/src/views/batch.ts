@@ -20,8 +20,18 @@ function section(title: string, id: string, ...children: HTMLElement[]): HTMLEle
 
 function alphaTable(b: BatchView): HTMLElement {
   const p = b.powerLaw;
-  const rows = Object.entries(p.byKind).map(([kind, s]) => [kind, numberCell(String(s.n), s.n), numberCell(fixed(s.mean), s.mean), numberCell(fixed(s.sd), s.sd)]);
-  const byTask = Object.entries(p.byTask).map(([task, s]) => [task, numberCell(String(s.n), s.n), numberCell(fixed(s.mean), s.mean), numberCell(fixed(s.sd), s.sd)]);
+  const rows = Object.entries(p.byKind).map(([kind, s]) => [
+    kind,
+    numberCell(String(s.n), s.n),
+    numberCell(fixed(s.mean), s.mean),
+    numberCell(fixed(s.sd), s.sd),
+  ]);
+  const byTask = Object.entries(p.byTask).map(([task, s]) => [
+    task,
+    numberCell(String(s.n), s.n),
+    numberCell(fixed(s.mean), s.mean),
+    numberCell(fixed(s.sd), s.sd),
+  ]);
   const wrap = el('div', 'tables');
   const main = table(`Power-law slope α of the top ${count(p.maxRank)} documents, per kind`, ['kind', 'queries fitted', 'mean α', 'sd'], rows);
   main.id = 'alpha-table';
@@ -82,14 +92,27 @@ function queryPicker(b: BatchView, view: View): HTMLElement {
     const text = `${q.prompt}${q.completion}`;
     return {
       q,
-      cells: [first, q.kind, q.task ?? '', numberCell(fixed(q.alpha), q.alpha), numberCell(fixed(q.nllNats, 2), q.nllNats), el('td', 'clip', text.length > 90 ? `${text.slice(0, 90)}…` : text)],
+      cells: [
+        first,
+        q.kind,
+        q.task ?? '',
+        numberCell(fixed(q.alpha), q.alpha),
+        numberCell(fixed(q.nllNats, 2), q.nllNats),
+        el('td', 'clip', text.length > 90 ? `${text.slice(0, 90)}…` : text),
+      ],
     };
   });
   const list = el('div', 'picker-list');
   const render = () => {
     const needle = filter.value.trim().toLowerCase();
     const shown = rows.filter(({ q }) => !needle || [q.id, q.kind, q.task ?? '', q.prompt, q.completion].some((s) => s.toLowerCase().includes(needle)));
-    list.replaceChildren(table(`${shown.length} of ${b.queries.length} queries`, ['query', 'kind', 'task', 'α', 'nats', 'prompt + completion'], shown.map((r) => r.cells)));
+    list.replaceChildren(
+      table(
+        `${shown.length} of ${b.queries.length} queries`,
+        ['query', 'kind', 'task', 'α', 'nats', 'prompt + completion'],
+        shown.map((r) => r.cells),
+      ),
+    );
   };
   filter.addEventListener('input', render);
   render();
@@ -118,10 +141,14 @@ export function batchView(b: BatchView, view: View): HTMLElement {
     p.append(document.createTextNode('Total helpful influence per nat, factual ÷ reasoning: '));
     const v = el('strong', 'num', `${fixed(ti.ratio100, 2)}× at 100%`);
     v.dataset.value = String(ti.ratio100);
-    p.append(v, document.createTextNode(`, ${fixed(ti.ratio5, 2)}× in the top 5%${ti.test100?.p != null ? ` (Welch t-test at 100%: ${pEquals(ti.test100.p)})` : ''}.`));
+    p.append(
+      v,
+      document.createTextNode(`, ${fixed(ti.ratio5, 2)}× in the top 5%${ti.test100?.p != null ? ` (Welch t-test at 100%: ${pEquals(ti.test100.p)})` : ''}.`),
+    );
     root.append(p);
   }
-  const kindChoice = view.state.sourceKind && b.sources.byKind[view.state.sourceKind] ? view.state.sourceKind : b.kinds.find((k) => b.sources.byKind[k]) ?? b.kinds[0];
+  const kindChoice =
+    view.state.sourceKind && b.sources.byKind[view.state.sourceKind] ? view.state.sourceKind : (b.kinds.find((k) => b.sources.byKind[k]) ?? b.kinds[0]);
   const kindSelect = select(
     'Kind',
     b.kinds.filter((k) => b.sources.byKind[k]).map((k) => ({ value: k, label: k })),
@@ -145,4 +172,3 @@ export function batchView(b: BatchView, view: View): HTMLElement {
   );
   return root;
 }
-

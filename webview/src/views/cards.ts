@@ -29,7 +29,10 @@ function cardElement(card: DocumentCard, q: QueryView, view: View): HTMLElement 
   const article = el('article', `card ${card.side}`);
   article.dataset.docIndex = String(card.docIndex);
   const score = card.perNat ?? card.score;
-  article.setAttribute('aria-label', `Rank ${card.rank}, ${card.side === 'top' ? 'helpful' : 'harmful'}: ${card.id}, ${card.source || 'no source'}, ${signed(score)}`);
+  article.setAttribute(
+    'aria-label',
+    `Rank ${card.rank}, ${card.side === 'top' ? 'helpful' : 'harmful'}: ${card.id}, ${card.source || 'no source'}, ${signed(score)}`,
+  );
   const head = el('header', 'card-header');
   const scoreEl = el('span', 'score', `${signed(score)}${card.perNat !== null ? ' /nat' : ''}`);
   scoreEl.dataset.value = String(score);

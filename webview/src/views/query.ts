@@ -45,11 +45,19 @@ export function queryView(q: QueryView, view: View): HTMLElement {
   section.append(header, queryText(q));
   const nats = el('span', 'nats', `${fixed(q.query.nllNats, 2)} nats`);
   nats.dataset.value = String(q.query.nllNats);
-  const tokens = [q.query.promptTokens !== undefined ? `prompt ${count(q.query.promptTokens)} tokens` : '', q.query.completionTokens !== undefined ? `completion ${count(q.query.completionTokens)}` : '']
+  const tokens = [
+    q.query.promptTokens !== undefined ? `prompt ${count(q.query.promptTokens)} tokens` : '',
+    q.query.completionTokens !== undefined ? `completion ${count(q.query.completionTokens)}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   const line = el('p', 'query-meta');
-  line.append(nats, document.createTextNode(`${tokens ? ` · ${tokens}` : ''}${q.query.generated ? " · the model's own completion" : ''}${q.query.answer ? ` · answer “${q.query.answer}”` : ''}`));
+  line.append(
+    nats,
+    document.createTextNode(
+      `${tokens ? ` · ${tokens}` : ''}${q.query.generated ? " · the model's own completion" : ''}${q.query.answer ? ` · answer “${q.query.answer}”` : ''}`,
+    ),
+  );
   section.append(line);
   const note = methodNote(q);
   if (note) section.append(el('p', 'message', note));

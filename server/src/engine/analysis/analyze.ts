@@ -155,14 +155,32 @@ export function analyze(loaded: LoadedResults, options: AnalyzeOptions = {}): An
     version: ANALYSIS_VERSION,
     tool: TOOL_VERSION,
     createdAt: artefactTime(),
-    results: { dir: loaded.dir, createdAt: results.createdAt, queries: queries.length, documents: N, strategy: results.strategy, rank: results.rank, corpus: results.corpus.path },
+    results: {
+      dir: loaded.dir,
+      createdAt: results.createdAt,
+      queries: queries.length,
+      documents: N,
+      strategy: results.strategy,
+      rank: results.rank,
+      corpus: results.corpus.path,
+    },
     kinds,
     correlations,
     powerLaw,
     totalInfluence,
     answers,
     sources,
-    findings: findings({ labels, documents: N, correlations, powerLaw, totalInfluence, answers, sources, answerCounts: options.answerCounts, seed: options.seed }),
+    findings: findings({
+      labels,
+      documents: N,
+      correlations,
+      powerLaw,
+      totalInfluence,
+      answers,
+      sources,
+      answerCounts: options.answerCounts,
+      seed: options.seed,
+    }),
   };
 }
 
@@ -188,7 +206,8 @@ function analysisPath(dir: string): string {
 const ANALYSIS_READ = { what: ANALYSIS_FILE, maxBytes: FILE_LIMITS.largeJson, code: 'RESULTS_CORRUPT' } as const;
 
 function checkedAnalysis(path: string, report: AnalysisReport): AnalysisReport {
-  if (report?.version !== ANALYSIS_VERSION) throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report?.version)}`, { file: path });
+  if (report?.version !== ANALYSIS_VERSION)
+    throw new InfluenceLensError('RESULTS_CORRUPT', `unsupported ${ANALYSIS_FILE} version ${String(report?.version)}`, { file: path });
   return report;
 }
 

@@ -32,7 +32,10 @@ export function answerPattern(answer: string): RegExp | null {
     const start = negative ? UNARY_MINUS : String.raw`(?<!${WORD}|[./])(?<!${UNARY_MINUS})`;
     return new RegExp(`${start}${body}${end}`, 'iu');
   }
-  const body = a.split(/\s+/).map(escapeRegExp).join(String.raw`\s+`);
+  const body = a
+    .split(/\s+/)
+    .map(escapeRegExp)
+    .join(String.raw`\s+`);
   const word = new RegExp(`^${WORD}$`, 'u');
   const start = word.test(a[0]) ? `(?<!${WORD})` : '';
   const end = word.test(a[a.length - 1]) ? `(?!${WORD})` : '';
@@ -139,7 +142,12 @@ function summarizeAnswers(entries: AnswerQuery[], ks: number[]): AnswerSummary {
  * The analysis: `top[q]` lists query q's top documents (positions, best first, at least max(ks) of
  * them or all), `text` gives a document's text by position. Queries without an answer are left out.
  */
-export function answerAnalysis(queries: readonly AnswerQueryInput[], top: readonly (readonly number[])[], text: (position: number) => string | undefined, ks: readonly number[]): AnswerReport {
+export function answerAnalysis(
+  queries: readonly AnswerQueryInput[],
+  top: readonly (readonly number[])[],
+  text: (position: number) => string | undefined,
+  ks: readonly number[],
+): AnswerReport {
   const ladder = [...new Set(ks)].sort((a, b) => a - b);
   const maxK = ladder.length ? ladder[ladder.length - 1] : 0;
   let missingTexts = 0;
@@ -182,7 +190,11 @@ export function answerAnalysis(queries: readonly AnswerQueryInput[], top: readon
     if (!ofKind.length) continue;
     byKind[kind] = summarizeAnswers(ofKind, ladder);
     const tasks = [...new Set(ofKind.filter((q) => q.task !== null).map((q) => q.task as string))].sort();
-    for (const task of tasks) byTask[taskKey(kind, task)] = summarizeAnswers(ofKind.filter((q) => q.task === task), ladder);
+    for (const task of tasks)
+      byTask[taskKey(kind, task)] = summarizeAnswers(
+        ofKind.filter((q) => q.task === task),
+        ladder,
+      );
   }
   return { available: true, ks: ladder, perQuery, byKind, byTask, missingTexts };
 }

@@ -239,14 +239,21 @@ export function correlationAnalysis(rows: readonly ArrayLike<number>[], labels: 
     if (tasks.length >= 2) {
       const members = queriesOf(labels, kind).filter((i) => labels[i].task !== null);
       const stats = groupStats(r, members, (i, j) => labels[i].task !== labels[j].task);
-      if (stats.pairs > 0) groups.push({ label: `${kind}: across tasks`, type: 'across', a: { kind, task: null }, b: { kind, task: null }, differentTasks: true, ...stats });
+      if (stats.pairs > 0)
+        groups.push({ label: `${kind}: across tasks`, type: 'across', a: { kind, task: null }, b: { kind, task: null }, differentTasks: true, ...stats });
     }
   }
   for (let x = 0; x < kinds.length; x++) {
     for (let y = x + 1; y < kinds.length; y++) {
       const members = [...queriesOf(labels, kinds[x]), ...queriesOf(labels, kinds[y])].sort((a, b) => a - b);
-      const stats = groupStats(r, members, (i, j) => kindOf(labels[i]) !== kindOf(labels[j]), (i) => (kindOf(labels[i]) === kinds[x] ? 0 : 1));
-      if (stats.pairs > 0) groups.push({ label: `${kinds[x]} × ${kinds[y]}`, type: 'across', a: { kind: kinds[x], task: null }, b: { kind: kinds[y], task: null }, ...stats });
+      const stats = groupStats(
+        r,
+        members,
+        (i, j) => kindOf(labels[i]) !== kindOf(labels[j]),
+        (i) => (kindOf(labels[i]) === kinds[x] ? 0 : 1),
+      );
+      if (stats.pairs > 0)
+        groups.push({ label: `${kinds[x]} × ${kinds[y]}`, type: 'across', a: { kind: kinds[x], task: null }, b: { kind: kinds[y], task: null }, ...stats });
     }
   }
   return { queries: labels.map((q) => q.id), matrix: r.map((row) => row.map(finite)), groups, permutations };

@@ -87,16 +87,34 @@ function poissonBinomial(ps: readonly number[]): number[] {
 
 /** P(X ≥ x) for X a sum of independent Bernoulli(p_i). */
 export function poissonBinomialTail(ps: readonly number[], x: number): number {
-  return Math.min(1, poissonBinomial(ps).slice(Math.max(0, x)).reduce((a, b) => a + b, 0));
+  return Math.min(
+    1,
+    poissonBinomial(ps)
+      .slice(Math.max(0, x))
+      .reduce((a, b) => a + b, 0),
+  );
 }
 
 /** P(X ≤ x) for X a sum of independent Bernoulli(p_i). */
 export function poissonBinomialHead(ps: readonly number[], x: number): number {
-  return Math.min(1, poissonBinomial(ps).slice(0, Math.max(0, x + 1)).reduce((a, b) => a + b, 0));
+  return Math.min(
+    1,
+    poissonBinomial(ps)
+      .slice(0, Math.max(0, x + 1))
+      .reduce((a, b) => a + b, 0),
+  );
 }
 
 /** The null spread of a kind's mean source multiplier at k: 2.5% and 97.5% quantiles and P(≥ observed). */
-export function randomMultiplierSpread(documents: number, sourceCount: number, k: number, queries: number, observed: number, draws: number, rng: Rng): { lo: number; hi: number; p: number } {
+export function randomMultiplierSpread(
+  documents: number,
+  sourceCount: number,
+  k: number,
+  queries: number,
+  observed: number,
+  draws: number,
+  rng: Rng,
+): { lo: number; hi: number; p: number } {
   const share = sourceCount / documents;
   const means: number[] = [];
   const pool = Int32Array.from({ length: documents }, (_, i) => i);
@@ -131,7 +149,10 @@ const finiteP = (p: number | null | undefined) => (p === null || p === undefined
 function meanRWithin(c: CorrelationReport, members: number[], same: (i: number, j: number) => boolean): number[] {
   return members
     .map((i) => {
-      const rs = members.filter((j) => j !== i && same(i, j)).map((j) => c.matrix[i][j]).filter((r): r is number => r !== null);
+      const rs = members
+        .filter((j) => j !== i && same(i, j))
+        .map((j) => c.matrix[i][j])
+        .filter((r): r is number => r !== null);
       return rs.length ? mean(rs) : NaN;
     })
     .filter(Number.isFinite);
@@ -207,11 +228,26 @@ export function findings(x: FindingsInput): Finding[] {
 function answerFindings(x: FindingsInput): Finding[] {
   const a = x.answers;
   const claims: ['factual' | 'reasoning', string, string][] = [
-    ['factual', 'The answer to a factual query is often in its top documents', 'factual: 55% (7B) / 30% (35B) of correctly answered queries at k = 500 of ~5M documents'],
+    [
+      'factual',
+      'The answer to a factual query is often in its top documents',
+      'factual: 55% (7B) / 30% (35B) of correctly answered queries at k = 500 of ~5M documents',
+    ],
     ['reasoning', 'The answer to a reasoning query is almost never in its top documents (procedures, not answers, are retrieved)', 'reasoning: almost never'],
   ];
   if (!a.available || !x.answerCounts) {
-    return claims.map(([, claim, paper]) => finding({ analysis: 4, claim, paper, measured: '–', direction: null, test: '–', p: null, note: a.available ? 'no corpus text for the base rate' : a.reason }));
+    return claims.map(([, claim, paper]) =>
+      finding({
+        analysis: 4,
+        claim,
+        paper,
+        measured: '–',
+        direction: null,
+        test: '–',
+        p: null,
+        note: a.available ? 'no corpus text for the base rate' : a.reason,
+      }),
+    );
   }
   const k = a.ks.includes(10) ? 10 : a.ks[0];
   const j = a.ks.indexOf(k);
@@ -252,10 +288,18 @@ function sourceFindings(x: FindingsInput, reasoningQueries: number, factualQueri
   ];
   const rng = new Rng(x.seed ?? 0, 0xf1d5);
   return claims.map(([kind, source, queries, claim]) => {
-    const observed = j >= 0 ? s.byKind[kind]?.top[source]?.[j] ?? null : null;
+    const observed = j >= 0 ? (s.byKind[kind]?.top[source]?.[j] ?? null) : null;
     const count = s.sources.find((c) => c.source === source)?.documents ?? 0;
     if (observed === null || count === 0 || queries === 0) {
-      return finding({ analysis: 5, claim, paper: 'code and StackExchange/math for reasoning; wiki for factual', measured: '–', direction: null, test: '–', p: null });
+      return finding({
+        analysis: 5,
+        claim,
+        paper: 'code and StackExchange/math for reasoning; wiki for factual',
+        measured: '–',
+        direction: null,
+        test: '–',
+        p: null,
+      });
     }
     const spread = randomMultiplierSpread(x.documents, count, k, queries, observed, x.draws ?? 2000, rng);
     return finding({

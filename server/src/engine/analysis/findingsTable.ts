@@ -28,5 +28,9 @@ export function findingsMarkdown(findings: readonly Finding[]): string {
   const rows = findings.map((f) =>
     [String(f.analysis), f.claim, f.paper, f.measured + (f.note ? `; ${f.note}` : ''), verdict(f), f.test, formatP(f.p)].map(cell).join(' | '),
   );
-  return ['| # | claim | paper (7B / 35B) | measured here | verdict (p < 0.05) | test | p |', '|---|---|---|---|---|---|---:|', ...rows.map((r) => `| ${r} |`)].join('\n') + '\n';
+  return (
+    ['| # | claim | paper (7B / 35B) | measured here | verdict (p < 0.05) | test | p |', '|---|---|---|---|---|---|---:|', ...rows.map((r) => `| ${r} |`)].join(
+      '\n',
+    ) + '\n'
+  );
 }

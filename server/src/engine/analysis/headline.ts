@@ -33,7 +33,14 @@ function label(source: string): string {
 function table(rows: string[][], indent = '  '): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, j) => (widths[j] = Math.max(widths[j] ?? 0, [...c].length)));
-  return rows.map((r) => indent + r.map((c, j) => (j === r.length - 1 ? c : c + ' '.repeat(widths[j] - [...c].length))).join('   ').trimEnd());
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((c, j) => (j === r.length - 1 ? c : c + ' '.repeat(widths[j] - [...c].length)))
+        .join('   ')
+        .trimEnd(),
+  );
 }
 
 /** The headline table: one section per analysis. */
@@ -48,14 +55,16 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
   out.push(
     ...table([
       ['group', 'queries', 'pairs', 'mean r', 'p (vs 0)', `p (vs random sets)`],
-      ...c.groups.filter((g) => !(g.type === 'within' && g.a.task !== null && g.a.kind !== 'reasoning')).map((g) => [
-        g.label,
-        String(g.queries),
-        String(g.pairs),
-        fixed(g.meanR),
-        formatP(g.test.p),
-        g.permutationP === undefined ? '' : formatP(g.permutationP),
-      ]),
+      ...c.groups
+        .filter((g) => !(g.type === 'within' && g.a.task !== null && g.a.kind !== 'reasoning'))
+        .map((g) => [
+          g.label,
+          String(g.queries),
+          String(g.pairs),
+          fixed(g.meanR),
+          formatP(g.test.p),
+          g.permutationP === undefined ? '' : formatP(g.permutationP),
+        ]),
     ]),
   );
   out.push(`  p (vs 0): t-test of the mean Fisher z, jackknife SE over queries; p (vs random sets): ${c.permutations} label permutations, one-sided`);
@@ -85,11 +94,16 @@ export function headlineTable(report: AnalysisReport, top = 3): string {
     out.push(
       ...table([
         ['kind', 'queries', ...a.ks.map((k) => `k=${k}`)],
-        ...Object.entries(a.byKind).map(([k, s]) => [k, `${s.queries} (${s.correct})`, ...a.ks.map((_, j) => `${percent(s.hitRate[j])} (${percent(s.hitRateCorrect[j])})`)]),
+        ...Object.entries(a.byKind).map(([k, s]) => [
+          k,
+          `${s.queries} (${s.correct})`,
+          ...a.ks.map((_, j) => `${percent(s.hitRate[j])} (${percent(s.hitRateCorrect[j])})`),
+        ]),
       ]),
     );
     const withSteps = Object.entries(a.byKind).filter(([, s]) => s.steps);
-    for (const [k, s] of withSteps) out.push(`  ${k} step answers (${s.steps!.steps}): ${a.ks.map((kk, j) => `k=${kk} ${percent(s.steps!.hitRate[j])}`).join(', ')}`);
+    for (const [k, s] of withSteps)
+      out.push(`  ${k} step answers (${s.steps!.steps}): ${a.ks.map((kk, j) => `k=${kk} ${percent(s.steps!.hitRate[j])}`).join(', ')}`);
     if (a.missingTexts) out.push(`  note: ${a.missingTexts} top documents had no text (corpus changed or missing?)`);
   }
 

@@ -73,7 +73,11 @@ export interface PowerLawReport {
 /**
  * The power-law analysis over per-nat score rows (one per query).
  */
-export function powerLawAnalysis(perNatRows: readonly ArrayLike<number>[], labels: readonly QueryLabel[], options: { maxRank?: number; minPoints?: number } = {}): PowerLawReport {
+export function powerLawAnalysis(
+  perNatRows: readonly ArrayLike<number>[],
+  labels: readonly QueryLabel[],
+  options: { maxRank?: number; minPoints?: number } = {},
+): PowerLawReport {
   const maxRank = options.maxRank ?? 500;
   const minPoints = options.minPoints ?? 5;
   const perQuery: PowerLawQuery[] = perNatRows.map((row, i) => {

@@ -94,7 +94,13 @@ export interface SourceReport {
  * Multipliers per k of the named sources (rows 0…named−1) and of the rest together (row `named`, when
  * `restShare` > 0), from one walk down `order`; NaN where no document is ranked.
  */
-function prefixMultipliers(order: readonly number[], ladder: readonly number[], placeOf: Int32Array, shares: readonly SourceShare[], restShare: number): number[][] {
+function prefixMultipliers(
+  order: readonly number[],
+  ladder: readonly number[],
+  placeOf: Int32Array,
+  shares: readonly SourceShare[],
+  restShare: number,
+): number[][] {
   const named = shares.length;
   const counts = new Float64Array(named + 1);
   const rows = Array.from({ length: restShare > 0 ? named + 1 : named }, () => new Array<number>(ladder.length).fill(NaN));

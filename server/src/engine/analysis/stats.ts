@@ -57,7 +57,7 @@ export function ranks(x: ArrayLike<number>): Float64Array {
     else idx.push(i);
   }
   idx.sort((a, b) => x[a] - x[b] || a - b);
-  for (let p = 0; p < idx.length; ) {
+  for (let p = 0; p < idx.length;) {
     let q = p + 1;
     while (q < idx.length && x[idx[q]] === x[idx[p]]) q++;
     const r = (p + 1 + q) / 2; // mean of ranks p+1 … q
@@ -99,8 +99,8 @@ export function variance(x: ArrayLike<number>): number {
 }
 
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7; relative error ≈ 1e-15). */

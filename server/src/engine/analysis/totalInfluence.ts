@@ -67,7 +67,11 @@ export interface TotalInfluenceReport {
 }
 
 /** The analysis over per-nat rows (one per query). The grid should contain 5 and 100 for the headline. */
-export function totalInfluenceAnalysis(perNatRows: readonly ArrayLike<number>[], labels: readonly QueryLabel[], grid: readonly number[] = PERCENT_GRID): TotalInfluenceReport {
+export function totalInfluenceAnalysis(
+  perNatRows: readonly ArrayLike<number>[],
+  labels: readonly QueryLabel[],
+  grid: readonly number[] = PERCENT_GRID,
+): TotalInfluenceReport {
   const percents = [...new Set([...grid, 5, 100])].sort((a, b) => a - b);
   const curves = perNatRows.map((row) => positiveInfluenceCurve(row, percents));
   const perQuery: TotalInfluenceQuery[] = curves.map((c, i) => ({

@@ -90,9 +90,7 @@ class ComputeWorker implements ComputeThread {
   ) {
     // From source (tests, tsx), the worker registers tsx's CommonJS hooks itself: loader hooks of the
     // parent thread do not reach worker threads.
-    this.worker = script.endsWith('.ts')
-      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true })
-      : new Worker(script);
+    this.worker = script.endsWith('.ts') ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true }) : new Worker(script);
     this.worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
@@ -180,7 +178,11 @@ export class ComputePool {
     const tracked = trackedModules(checkpoint.config).filter((m) => !options.modules || options.modules.includes(m.name));
     const batchSize = defaultBatchSize({ config: checkpoint.config, tracked }, backend.gpu);
     // Each thread's model copy, before any is made (a GPU holds one copy in its own memory).
-    if (!backend.gpu) checkMemory(threadBytes(checkpoint.config, { threads: Math.max(1, count), workers: count }), availableBytes(), { file: checkpoint.source.path, remedy: 'use fewer --workers or a GPU' });
+    if (!backend.gpu)
+      checkMemory(threadBytes(checkpoint.config, { threads: Math.max(1, count), workers: count }), availableBytes(), {
+        file: checkpoint.source.path,
+        remedy: 'use fewer --workers or a GPU',
+      });
     if (count === 0) {
       const local = new TaskRunner();
       local.load(checkpoint, options.modules);

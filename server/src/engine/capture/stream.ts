@@ -16,5 +16,12 @@ export function captureStream(
   onBatch: (result: CaptureResult, batch: CaptureSequence[]) => void | Promise<void>,
 ): Promise<void> {
   const capture = { labels: options.labels, seed: options.seed };
-  return runBatched<CaptureSequence, TaskOf<'capture'>>(pool, sequences, options.batchSize, (b) => ({ kind: 'capture' as const, sequences: b, options: capture }), onBatch, options.signal);
+  return runBatched<CaptureSequence, TaskOf<'capture'>>(
+    pool,
+    sequences,
+    options.batchSize,
+    (b) => ({ kind: 'capture' as const, sequences: b, options: capture }),
+    onBatch,
+    options.signal,
+  );
 }

@@ -24,7 +24,8 @@ function fileBuffer(handle: FileHandle, file: string, size: number): AsyncBuffer
       try {
         while (done < bytes.length) {
           const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done);
-          if (bytesRead === 0) throw new InfluenceLensError('IO', `${file} ended at byte ${start + done}, before byte ${end}: it changed while it was read`, { file });
+          if (bytesRead === 0)
+            throw new InfluenceLensError('IO', `${file} ended at byte ${start + done}, before byte ${end}: it changed while it was read`, { file });
           done += bytesRead;
         }
       } catch (e) {
@@ -108,7 +109,9 @@ async function* rowGroups(
     yield { kind: 'issue', issue: { file, reason: `no column "${fields.textField}" (columns: ${columns.join(', ')}); its ${totalRows} rows are skipped` } };
     return;
   }
-  const wanted = [...new Set([textColumn, columnFor(columns, fields.idField), columnFor(columns, fields.sourceField)])].filter((c): c is string => c !== undefined);
+  const wanted = [...new Set([textColumn, columnFor(columns, fields.idField), columnFor(columns, fields.sourceField)])].filter(
+    (c): c is string => c !== undefined,
+  );
   let rowStart = 0;
   for (const [group, rowGroup] of metadata.row_groups.entries()) {
     ctx.signal?.throwIfAborted();
@@ -118,7 +121,10 @@ async function* rowGroups(
       rows = await parquetReadObjects({ file: buffer, metadata, columns: wanted, rowStart, rowEnd, compressors, parsers });
     } catch (e) {
       if (e instanceof InfluenceLensError) throw e;
-      yield { kind: 'issue', issue: { file, row: rowStart, reason: `row group ${group} (rows ${rowStart}–${rowEnd - 1}) cannot be read (${message(e)}); its rows are skipped` } };
+      yield {
+        kind: 'issue',
+        issue: { file, row: rowStart, reason: `row group ${group} (rows ${rowStart}–${rowEnd - 1}) cannot be read (${message(e)}); its rows are skipped` },
+      };
     }
     for (const [k, record] of rows.entries()) yield recordToItem(record, { file, row: rowStart + k }, fields, `${idPrefix}${rowStart + k}`);
     rowStart = rowEnd;

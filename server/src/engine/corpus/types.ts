@@ -100,8 +100,7 @@ export interface CorpusInput {
 
 /** What a format reader yields: a document (before numbering and id checks) or a skipped piece. */
 export type RawItem =
-  | { kind: 'doc'; id: string; source: string; text: string; file: string; line?: number; row?: number }
-  | { kind: 'issue'; issue: CorpusIssue };
+  { kind: 'doc'; id: string; source: string; text: string; file: string; line?: number; row?: number } | { kind: 'issue'; issue: CorpusIssue };
 
 /** Options with defaults applied. */
 export interface ResolvedCorpusOptions {

@@ -96,7 +96,8 @@ export type FitOutcome =
 export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
   const manifest = openFactorFolder(o.out, o.identity);
   const stages = stagesFor(o.identity.settings.strategy);
-  if (o.stage && !stages.includes(o.stage)) throw new InfluenceLensError('USAGE', `--strategy ${o.identity.settings.strategy} has no ${o.stage} stage (its stages: ${stages.join(', ') || 'none'})`);
+  if (o.stage && !stages.includes(o.stage))
+    throw new InfluenceLensError('USAGE', `--strategy ${o.identity.settings.strategy} has no ${o.stage} stage (its stages: ${stages.join(', ') || 'none'})`);
   for (const stage of stages) {
     if (await stageIsValid(o.out, manifest, stage)) {
       o.onStage?.(stage, 'cached');
@@ -104,7 +105,11 @@ export async function fitFactors(o: FitOptions): Promise<FitOutcome> {
       continue;
     }
     if (o.stage && stage !== o.stage) {
-      throw new InfluenceLensError('FACTORS_INCOMPLETE', `the ${o.stage} stage needs the ${stage} stage first, and ${o.out} has not got it${stage === 'eigen' ? '' : ' (merge its shards, or fit it)'}`, { file: o.out });
+      throw new InfluenceLensError(
+        'FACTORS_INCOMPLETE',
+        `the ${o.stage} stage needs the ${stage} stage first, and ${o.out} has not got it${stage === 'eigen' ? '' : ' (merge its shards, or fit it)'}`,
+        { file: o.out },
+      );
     }
     invalidateFrom(o.out, manifest, stage); // later stages were built on the missing one
     if (stage === 'eigen') {
@@ -229,7 +234,9 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
   }
   if (report.skippedCount > 0) o.onSkipped?.(report.skipped, report.skippedCount);
   if (sampled.documents === 0) {
-    throw new InfluenceLensError('EMPTY_CORPUS', `no documents to fit on${o.shard ? ` in shard ${o.shard.index}/${o.shard.count}` : ''}`, { file: o.corpus.path });
+    throw new InfluenceLensError('EMPTY_CORPUS', `no documents to fit on${o.shard ? ` in shard ${o.shard.index}/${o.shard.count}` : ''}`, {
+      file: o.corpus.path,
+    });
   }
   const tensors = new Map<string, HostTensor>();
   for (const [name, { shape, data }] of sums) tensors.set(name, { shape, data: Float32Array.from(data) });
@@ -295,14 +302,22 @@ export async function mergeShards(dir: string): Promise<{ stage: StageName; shar
     const n = shards[0].count;
     const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !shards.some((s) => s.index === i && s.count === n));
     if (missing.length > 0 || shards.some((s) => s.count !== n)) {
-      throw new InfluenceLensError('FACTORS_INCOMPLETE', `the ${stage} stage needs all ${n} shards; missing ${missing.map((i) => `${i}/${n}`).join(', ') || 'none (mixed shard counts)'}`, { file: dir });
+      throw new InfluenceLensError(
+        'FACTORS_INCOMPLETE',
+        `the ${stage} stage needs all ${n} shards; missing ${missing.map((i) => `${i}/${n}`).join(', ') || 'none (mixed shard counts)'}`,
+        { file: dir },
+      );
     }
     const basis = stage === 'lambda' ? (manifest.stages.eigen?.sha256 ?? null) : null;
     const stale = shards.find((s) => s.basis !== basis);
     if (stale) {
-      throw new InfluenceLensError('FACTORS_MISMATCH', `shard ${stale.index}/${n} of the ${stage} stage was computed with another eigenbasis than the folder's; run fit --shard ${stale.index}/${n} again`, {
-        file: join(dir, 'shards', stale.file),
-      });
+      throw new InfluenceLensError(
+        'FACTORS_MISMATCH',
+        `shard ${stale.index}/${n} of the ${stage} stage was computed with another eigenbasis than the folder's; run fit --shard ${stale.index}/${n} again`,
+        {
+          file: join(dir, 'shards', stale.file),
+        },
+      );
     }
     const total = new Map<string, { shape: number[]; data: Float64Array }>();
     for (const s of shards) {
@@ -314,7 +329,12 @@ export async function mergeShards(dir: string): Promise<{ stage: StageName; shar
       for (const [name, t] of part) {
         let acc = total.get(name);
         if (!acc) total.set(name, (acc = { shape: t.shape, data: new Float64Array(t.data.length) }));
-        if (acc.shape.join() !== t.shape.join()) throw new InfluenceLensError('FACTORS_MISMATCH', `tensor "${name}" of shard ${s.index}/${n} has shape ${JSON.stringify(t.shape)}, not ${JSON.stringify(acc.shape)}`, { file });
+        if (acc.shape.join() !== t.shape.join())
+          throw new InfluenceLensError(
+            'FACTORS_MISMATCH',
+            `tensor "${name}" of shard ${s.index}/${n} has shape ${JSON.stringify(t.shape)}, not ${JSON.stringify(acc.shape)}`,
+            { file },
+          );
         for (let i = 0; i < t.data.length; i++) acc.data[i] += t.data[i];
       }
     }

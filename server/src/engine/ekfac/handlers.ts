@@ -42,7 +42,10 @@ export const ekfacHandlers: StageHandlers<EkfacTask, EkfacResults> = {
   covariance: (s, task) => withDeviceCaptures(s.model, task.sequences, task.options, covarianceSums),
   setBases: (s, task) => {
     const b = bases(s);
-    b.byModule = replaceTensors(b.byModule, task.bases.map((m) => [m.name, { QA: squareTensor(m.QA, m.inDim), QS: squareTensor(m.QS, m.outDim) }]));
+    b.byModule = replaceTensors(
+      b.byModule,
+      task.bases.map((m) => [m.name, { QA: squareTensor(m.QA, m.inDim), QS: squareTensor(m.QS, m.outDim) }]),
+    );
     return null;
   },
   lambda: (s, task) => lambdaTask(s.model, task, bases(s).byModule, task.index ? passRowsSlot(s).hook : undefined),

@@ -44,8 +44,14 @@ export interface LambdaResult {
   index?: unknown;
 }
 
-export async function lambdaTask(model: TfModel, task: LambdaTask, bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>, sketch: PassRows | undefined): Promise<LambdaResult> {
-  const sums = (c: DeviceCaptures) => mapReadback(task.rotate ? ekfacLambdaSums(c, bases) : diagonalSums(c), (s): LambdaResult => ({ sums: s, documents: c.B }));
+export async function lambdaTask(
+  model: TfModel,
+  task: LambdaTask,
+  bases: Map<string, { QA: Tensor2D; QS: Tensor2D }>,
+  sketch: PassRows | undefined,
+): Promise<LambdaResult> {
+  const sums = (c: DeviceCaptures) =>
+    mapReadback(task.rotate ? ekfacLambdaSums(c, bases) : diagonalSums(c), (s): LambdaResult => ({ sums: s, documents: c.B }));
   if (!task.index) return withDeviceCaptures(model, task.sequences, task.options, sums);
   if (!sketch) throw new Error('no index sketch is set in this compute thread');
   if (task.index === 'same' && task.options.labels === 'actual') {

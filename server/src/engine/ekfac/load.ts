@@ -19,10 +19,13 @@ export async function loadFactors(dir: string, expect: { model: FactorIdentity['
   const manifest = readManifest(dir);
   if (!manifest) throw new InfluenceLensError('NOT_FOUND', `no factors in ${dir} (run influence-lens fit first)`, { file: join(dir, 'manifest.json') });
   const diff = identityDifferences(manifest, { ...manifest, model: expect.model }, true);
-  if (diff.length > 0) throw new InfluenceLensError('FACTORS_MISMATCH', `factors in ${dir} do not fit this model:\n  ${diff.join('\n  ')}`, { file: join(dir, 'manifest.json') });
+  if (diff.length > 0)
+    throw new InfluenceLensError('FACTORS_MISMATCH', `factors in ${dir} do not fit this model:\n  ${diff.join('\n  ')}`, { file: join(dir, 'manifest.json') });
   const missing = stagesFor(manifest.settings.strategy).filter((s) => !manifest.stages[s]);
   if (missing.length > 0) {
-    throw new InfluenceLensError('FACTORS_INCOMPLETE', `factors in ${dir} are incomplete (missing: ${missing.join(', ')}); rerun fit (and merge, if sharded)`, { file: join(dir, 'manifest.json') });
+    throw new InfluenceLensError('FACTORS_INCOMPLETE', `factors in ${dir} are incomplete (missing: ${missing.join(', ')}); rerun fit (and merge, if sharded)`, {
+      file: join(dir, 'manifest.json'),
+    });
   }
   const eigen = manifest.stages.eigen ? await readStage(dir, manifest, 'eigen') : undefined;
   const lambda = manifest.stages.lambda ? await readStage(dir, manifest, 'lambda') : undefined;
@@ -34,7 +37,9 @@ export async function loadFactors(dir: string, expect: { model: FactorIdentity['
     if (lambda) {
       const t = lambda.get(`${name}.lambda`);
       if (!t || t.shape.length !== 2 || (e && t.shape.join() !== `${e.outDim},${e.inDim}`)) {
-        throw new InfluenceLensError('FACTORS_CORRUPT', `Λ lacks module ${name}, or its shape does not fit the eigenbases`, { file: join(dir, 'lambda.safetensors') });
+        throw new InfluenceLensError('FACTORS_CORRUPT', `Λ lacks module ${name}, or its shape does not fit the eigenbases`, {
+          file: join(dir, 'lambda.safetensors'),
+        });
       }
       l = Float64Array.from(t.data, (x) => x / documents);
       dims = t.shape;
@@ -56,8 +61,12 @@ function moduleEigen(eigen: Map<string, HostTensor>, name: string, dir: string):
   const [QA, eA, QS, eS] = ['QA', 'eA', 'QS', 'eS'].map((k) => eigen.get(`${name}.${k}`));
   const n = QA?.shape[0] ?? 0;
   const m = QS?.shape[0] ?? 0;
-  const fits = QA && eA && QS && eS && QA.shape.join() === `${n},${n}` && eA.shape.join() === `${n}` && QS.shape.join() === `${m},${m}` && eS.shape.join() === `${m}`;
-  if (!fits) throw new InfluenceLensError('FACTORS_CORRUPT', `eigen factors lack module ${name}, or its tensors do not fit together`, { file: join(dir, 'eigen.safetensors') });
+  const fits =
+    QA && eA && QS && eS && QA.shape.join() === `${n},${n}` && eA.shape.join() === `${n}` && QS.shape.join() === `${m},${m}` && eS.shape.join() === `${m}`;
+  if (!fits)
+    throw new InfluenceLensError('FACTORS_CORRUPT', `eigen factors lack module ${name}, or its tensors do not fit together`, {
+      file: join(dir, 'eigen.safetensors'),
+    });
   return { name, inDim: n, outDim: m, QA: f64(QA)!, eA: f64(eA)!, QS: f64(QS)!, eS: f64(eS)! };
 }
 

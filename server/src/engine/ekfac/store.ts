@@ -69,7 +69,11 @@ export function readManifest(dir: string): FactorManifest | undefined {
   const m = readJsonBounded(path, { what: 'factor manifest', maxBytes: FILE_LIMITS.smallJson, code: 'FACTORS_CORRUPT' }) as FactorManifest;
   const version = (m as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version < FACTORS_VERSION) {
-    throw new InfluenceLensError('FACTORS_OUTDATED', `the factors in ${dir} were written by an older influence-lens (manifest version ${version}, without a metadata checksum), so their counts and settings cannot be verified; ${REFIT}`, { file: path });
+    throw new InfluenceLensError(
+      'FACTORS_OUTDATED',
+      `the factors in ${dir} were written by an older influence-lens (manifest version ${version}, without a metadata checksum), so their counts and settings cannot be verified; ${REFIT}`,
+      { file: path },
+    );
   }
   if (version !== FACTORS_VERSION) throw corrupt(`${path} is not a factor manifest this tool reads (version ${String(version)})`, path);
   verifySeal(m, { file: path, what: 'factor manifest', code: 'FACTORS_CORRUPT', remedy: REFIT });
@@ -108,10 +112,14 @@ function writeManifest(dir: string, manifest: FactorManifest): void {
 export function identityDifferences(have: FactorIdentity, want: FactorIdentity, ignoreCorpus = false): string[] {
   const out: string[] = [];
   if (have.model.fingerprint !== want.model.fingerprint) {
-    out.push(`model: factors were fitted for ${have.model.path} (fingerprint ${have.model.fingerprint.slice(0, 12)}), not ${want.model.path} (${want.model.fingerprint.slice(0, 12)})`);
+    out.push(
+      `model: factors were fitted for ${have.model.path} (fingerprint ${have.model.fingerprint.slice(0, 12)}), not ${want.model.path} (${want.model.fingerprint.slice(0, 12)})`,
+    );
   }
   if (!ignoreCorpus && have.corpus.fingerprint !== want.corpus.fingerprint) {
-    out.push(`corpus: factors were fitted on ${have.corpus.path} (fingerprint ${have.corpus.fingerprint.slice(0, 12)}), not ${want.corpus.path} (${want.corpus.fingerprint.slice(0, 12)})`);
+    out.push(
+      `corpus: factors were fitted on ${have.corpus.path} (fingerprint ${have.corpus.fingerprint.slice(0, 12)}), not ${want.corpus.path} (${want.corpus.fingerprint.slice(0, 12)})`,
+    );
   }
   for (const key of Object.keys(want.settings) as (keyof FitSettings)[]) {
     const a = JSON.stringify(have.settings[key]);
@@ -224,7 +232,18 @@ export async function writeShard(
   writeSafetensors(file, tensors, { metadata: { stage: shard.stage, shard: `${shard.index}/${shard.count}` } });
   const { stage, index, count, documents, tokens, skipped } = shard;
   const basis = stage === 'lambda' ? (manifest.stages.eigen?.sha256 ?? null) : null;
-  const record: ShardRecord = { version: FACTORS_VERSION, stage, index, count, documents, tokens, skipped, file: basename(file), sha256: await sha256File(file), basis };
+  const record: ShardRecord = {
+    version: FACTORS_VERSION,
+    stage,
+    index,
+    count,
+    documents,
+    tokens,
+    skipped,
+    file: basename(file),
+    sha256: await sha256File(file),
+    basis,
+  };
   writeTextAtomically(base + '.json', JSON.stringify(seal(record), null, 2) + '\n');
   return file;
 }
@@ -263,7 +282,8 @@ function readShardRecord(path: string): ShardRecord {
 export async function readShard(dir: string, r: ShardRecord): Promise<Map<string, HostTensor>> {
   const path = join(dir, SHARDS, r.file);
   statRegularFile(path, 'factor shard');
-  if ((await sha256File(path)) !== r.sha256) throw corrupt(`shard ${r.index}/${r.count} of the ${r.stage} stage does not match the hash in its record (modified or corrupt); ${rerunShard(r)}`, path);
+  if ((await sha256File(path)) !== r.sha256)
+    throw corrupt(`shard ${r.index}/${r.count} of the ${r.stage} stage does not match the hash in its record (modified or corrupt); ${rerunShard(r)}`, path);
   const tensors = readSafetensors(path);
   checkTensorsFinite(tensors, path, rerunShard(r));
   return tensors;

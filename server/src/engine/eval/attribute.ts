@@ -158,12 +158,21 @@ export async function attribute(run: ModelRun, r: AttributionRequest, hooks: Run
   // 3. BM25 over prompt + completion, and random scores.
   if (r.methods.includes('bm25')) {
     const started = Date.now();
-    out.scores.set('bm25', bm25Scores(docs.map((d) => d.text), r.queries.map((q) => `${q.record.prompt}${q.completion}`)));
+    out.scores.set(
+      'bm25',
+      bm25Scores(
+        docs.map((d) => d.text),
+        r.queries.map((q) => `${q.record.prompt}${q.completion}`),
+      ),
+    );
     out.seconds.set('bm25', (Date.now() - started) / 1000);
   }
   if (r.methods.includes('random')) {
     const rng = new Rng(r.seed ?? 0, 0xe7a1);
-    out.scores.set('random', Float32Array.from({ length: r.queries.length * docs.length }, () => rng.next()));
+    out.scores.set(
+      'random',
+      Float32Array.from({ length: r.queries.length * docs.length }, () => rng.next()),
+    );
     out.seconds.set('random', 0);
   }
   return out;

@@ -96,14 +96,25 @@ export function factTracing(a: Attributions, queries: readonly PreparedQuery[], 
       seconds: a.seconds.get(method) ?? null,
       cached: a.cached.includes(method),
       all: row(scores, factual),
-      correct: row(scores, factual.filter((f) => f.correct)),
-      incorrect: row(scores, factual.filter((f) => !f.correct)),
+      correct: row(
+        scores,
+        factual.filter((f) => f.correct),
+      ),
+      incorrect: row(
+        scores,
+        factual.filter((f) => !f.correct),
+      ),
       procedures,
     };
   });
   return {
     documents: D,
-    factual: { queries: factual.length, correct: factual.filter((f) => f.correct).length, relevantPerQuery: meanSe(factual.map((f) => f.relevant.size)), unlabelled },
+    factual: {
+      queries: factual.length,
+      correct: factual.filter((f) => f.correct).length,
+      relevantPerQuery: meanSe(factual.map((f) => f.relevant.size)),
+      unlabelled,
+    },
     reasoning: { queries: reasoning.length, share },
     recallKs: [...RECALL_KS],
     procedureKs: [...PROCEDURE_KS],

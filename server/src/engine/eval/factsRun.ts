@@ -39,7 +39,16 @@ export interface FactsRequest {
 }
 
 export interface FactsRun {
-  report: FactsReport & { tool: string; createdAt: string; model: string; corpus: string; maxLen: number; backend: string; threads: number; resultsDir?: string };
+  report: FactsReport & {
+    tool: string;
+    createdAt: string;
+    model: string;
+    corpus: string;
+    maxLen: number;
+    backend: string;
+    threads: number;
+    resultsDir?: string;
+  };
   /** facts.json */
   path: string;
 }
@@ -47,10 +56,13 @@ export interface FactsRun {
 export async function runFactTracing(run: ModelRun, r: FactsRequest, hooks: RunHooks = {}): Promise<FactsRun> {
   const labels = readLabels(r.labels);
   mkdirSync(r.work, { recursive: true });
-  const corpus = r.maxDocs === undefined ? r.corpus : { ...r.corpus, path: await firstLines(r.corpus.path, r.maxDocs, join(r.work, `corpus-first-${r.maxDocs}.jsonl`)) };
+  const corpus =
+    r.maxDocs === undefined ? r.corpus : { ...r.corpus, path: await firstLines(r.corpus.path, r.maxDocs, join(r.work, `corpus-first-${r.maxDocs}.jsonl`)) };
   const prepared = await factsQueries(run, r, hooks);
   const a = await attribute(run, { corpus, queries: prepared, methods: r.methods, work: r.work, maxLen: r.maxLen, rerank: r.rerank }, hooks);
-  const resultsDir = a.scores.has('ekfac-sampled') ? await writeMethodResults(run, corpus, prepared, a, 'ekfac-sampled', join(r.work, 'results-ekfac-sampled'), r.maxLen) : undefined;
+  const resultsDir = a.scores.has('ekfac-sampled')
+    ? await writeMethodResults(run, corpus, prepared, a, 'ekfac-sampled', join(r.work, 'results-ekfac-sampled'), r.maxLen)
+    : undefined;
   const report = {
     tool: TOOL_VERSION,
     createdAt: new Date().toISOString(),
@@ -72,10 +84,20 @@ export async function runFactTracing(run: ModelRun, r: FactsRequest, hooks: RunH
  * once and kept in `<work>/queries.json` (keyed by model, query file, lengths and rule): generating is the slow
  * part of preparing queries on a CPU.
  */
-export async function factsQueries(run: ModelRun, r: Pick<FactsRequest, 'queries' | 'work' | 'maxLen' | 'maxNewTokens' | 'completion'>, hooks: RunHooks = {}): Promise<PreparedQuery[]> {
+export async function factsQueries(
+  run: ModelRun,
+  r: Pick<FactsRequest, 'queries' | 'work' | 'maxLen' | 'maxNewTokens' | 'completion'>,
+  hooks: RunHooks = {},
+): Promise<PreparedQuery[]> {
   const file = join(r.work, 'queries.json');
   const completion = r.completion ?? DEFAULT_COMPLETION_RULE;
-  const key = cacheKey({ model: (await run.modelId()).fingerprint, queries: r.queries.map(({ file: _f, line: _l, ...q }) => q), maxLen: r.maxLen, maxNewTokens: r.maxNewTokens, completion });
+  const key = cacheKey({
+    model: (await run.modelId()).fingerprint,
+    queries: r.queries.map(({ file: _f, line: _l, ...q }) => q),
+    maxLen: r.maxLen,
+    maxNewTokens: r.maxNewTokens,
+    completion,
+  });
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { key: string; queries: PreparedQuery[] };
     if (saved.key === key) return saved.queries;
@@ -86,9 +108,20 @@ export async function factsQueries(run: ModelRun, r: Pick<FactsRequest, 'queries
 }
 
 /** One method's scores as a results folder (docs/RESULTS.md), for `influence-lens analyze`. */
-async function writeMethodResults(run: ModelRun, corpus: CorpusOptions, queries: PreparedQuery[], a: Attributions, method: Method, dir: string, maxLen: number): Promise<string> {
+async function writeMethodResults(
+  run: ModelRun,
+  corpus: CorpusOptions,
+  queries: PreparedQuery[],
+  a: Attributions,
+  method: Method,
+  dir: string,
+  maxLen: number,
+): Promise<string> {
   await setPoolParams(run.pool, run.checkpoint);
-  const nll = await completionLosses(run.pool, queries.map((q) => ({ prompt: q.promptTokens, completion: q.completionTokens })));
+  const nll = await completionLosses(
+    run.pool,
+    queries.map((q) => ({ prompt: q.promptTokens, completion: q.completionTokens })),
+  );
   const modelId = await run.modelId();
   writeResults(
     dir,

@@ -112,13 +112,23 @@ export async function runLds(r: LdsRequest, hooks: RunHooks = {}): Promise<LdsRe
   const docs = await readCorpusAll(corpus, undefined, hooks.signal);
   const sequences = docs.map((d) => [tokenizer.bosId, ...tokenizer.encode(d.text), tokenizer.eosId]);
   const tokenizerJson = readFileSync(join(r.tokenizer, 'tokenizer.json'), 'utf8');
-  const setup = { v: 1, corpus: await corpusFingerprint(corpus, hooks.signal), tokenizer: cacheKey(tokenizerJson), training: r.training, fraction: r.fraction, subsetSeed: r.subsetSeed };
+  const setup = {
+    v: 1,
+    corpus: await corpusFingerprint(corpus, hooks.signal),
+    tokenizer: cacheKey(tokenizerJson),
+    training: r.training,
+    fraction: r.fraction,
+    subsetSeed: r.subsetSeed,
+  };
   const dir = join(r.out, cacheKey(setup).slice(0, 12));
   mkdirSync(join(dir, 'models'), { recursive: true });
   writeTextAtomically(join(dir, 'setup.json'), JSON.stringify(setup, null, 1) + '\n');
   hooks.log?.(`LDS setup ${dir}: ${docs.length} documents, ${r.models} subset models of ${Math.floor(r.fraction * docs.length)}, ${r.queries.length} queries`);
 
-  const queryTokens: QueryTokens[] = r.queries.map((q) => ({ prompt: [tokenizer.bosId, ...tokenizer.encode(q.prompt)], completion: tokenizer.encode(q.completion!) }));
+  const queryTokens: QueryTokens[] = r.queries.map((q) => ({
+    prompt: [tokenizer.bosId, ...tokenizer.encode(q.prompt)],
+    completion: tokenizer.encode(q.completion!),
+  }));
   const queriesKey = cacheKey(queryTokens);
   const init = ldsInit(r.training, tokenizer);
   const fullDir = join(dir, 'full');
@@ -193,9 +203,14 @@ export async function runLds(r: LdsRequest, hooks: RunHooks = {}): Promise<LdsRe
     const run = await ModelRun.open({ model: fullDir, backend: r.backend, workers: r.workers });
     try {
       const prepared = await prepareQueries(run, r.queries, { maxLen: r.training.maxSeqLen }, hooks);
-      if (prepared.skipped.length > 0) throw new InfluenceLensError('INVALID_OPTION', `queries too long for the LDS model: ${prepared.skipped.map((s) => s.id).join(', ')}`);
+      if (prepared.skipped.length > 0)
+        throw new InfluenceLensError('INVALID_OPTION', `queries too long for the LDS model: ${prepared.skipped.map((s) => s.id).join(', ')}`);
       const fullLosses = prepared.queries.map(() => 0);
-      const a = await attribute(run, { corpus, queries: prepared.queries, methods: r.methods, work: join(dir, 'attributions'), maxLen: r.training.maxSeqLen, rerank: r.rerank }, hooks);
+      const a = await attribute(
+        run,
+        { corpus, queries: prepared.queries, methods: r.methods, work: join(dir, 'attributions'), maxLen: r.training.maxSeqLen, rerank: r.rerank },
+        hooks,
+      );
       const D = a.documents.length;
       await setPoolParams(run.pool, run.checkpoint);
       (await completionLosses(run.pool, queryTokens)).forEach((l, i) => (fullLosses[i] = l));

@@ -99,7 +99,9 @@ export async function trainLdsModel(
 /** Sends a checkpoint's weights to every compute thread (the trainer's parameter form). */
 export async function setPoolParams(pool: ComputePool, checkpoint: Checkpoint): Promise<void> {
   const tied = checkpoint.weights.get('lm_head')?.data === checkpoint.weights.get('embed')?.data;
-  const params: ParamMessage[] = [...checkpoint.weights].filter(([n]) => !(tied && n === 'lm_head')).map(([name, w]) => ({ name, shape: w.shape, data: w.data }));
+  const params: ParamMessage[] = [...checkpoint.weights]
+    .filter(([n]) => !(tied && n === 'lm_head'))
+    .map(([name, w]) => ({ name, shape: w.shape, data: w.data }));
   await pool.broadcast({ kind: 'setParams', params, tied });
 }
 

@@ -26,7 +26,7 @@ function levels(scores: ArrayLike<number>): Levels {
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => key(b) - key(a) || a - b);
   const above = new Int32Array(n);
   const tied = new Int32Array(n);
-  for (let p = 0; p < n; ) {
+  for (let p = 0; p < n;) {
     let q = p + 1;
     while (q < n && key(order[q]) === key(order[p])) q++;
     for (let t = p; t < q; t++) {

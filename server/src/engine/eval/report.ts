@@ -40,7 +40,11 @@ export function factsMarkdown(r: FactsReport): string {
       ]),
     ),
   );
-  out.push('', `Reasoning queries: ${r.reasoning.queries}. Share of the top k documents that show the query's procedure (its task, with steps), ÷ that share in the corpus (1 = as in the corpus):`, '');
+  out.push(
+    '',
+    `Reasoning queries: ${r.reasoning.queries}. Share of the top k documents that show the query's procedure (its task, with steps), ÷ that share in the corpus (1 = as in the corpus):`,
+    '',
+  );
   const shares = Object.entries(r.reasoning.share)
     .map(([task, s]) => `${task}: code ${(100 * s.code).toFixed(1)}%, math ${(100 * s.math).toFixed(1)}%`)
     .join('; ');

@@ -63,8 +63,10 @@ export function factorStages(manifest: FactorManifest, sketch?: SketchChoice): O
 /** Modules as the factors give them, with the eigenbases the sketch needs (and Λ for blocks). */
 function checkFactors(modules: ModuleFactors[], sketch: SketchChoice, dir: string): void {
   for (const f of modules) {
-    if (!f.eigen) throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${dir} has none for ${f.name}`, { file: dir });
-    if (sketch.kind === 'blocks' && !f.lambda) throw new InfluenceLensError('UNSUPPORTED', 'a blocks sketch needs Λ: build it with influence-lens index once the fit is complete', { file: dir });
+    if (!f.eigen)
+      throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${dir} has none for ${f.name}`, { file: dir });
+    if (sketch.kind === 'blocks' && !f.lambda)
+      throw new InfluenceLensError('UNSUPPORTED', 'a blocks sketch needs Λ: build it with influence-lens index once the fit is complete', { file: dir });
   }
 }
 
@@ -99,13 +101,24 @@ export class IndexBuilder {
     mkdirSync(t.out, { recursive: true });
     // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
     for (const f of readdirSync(t.out)) {
-      if (f === MANIFEST || f.startsWith('chunk-') || isRescoreChunk(f) || f === 'documents.json' || f === LEXICAL_FILE) rmSync(join(t.out, f), { force: true });
+      if (f === MANIFEST || f.startsWith('chunk-') || isRescoreChunk(f) || f === 'documents.json' || f === LEXICAL_FILE)
+        rmSync(join(t.out, f), { force: true });
     }
-    const modules = sketchModules(t.sketch, factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim })));
+    const modules = sketchModules(
+      t.sketch,
+      factors.modules.map((f) => ({ name: f.name, outDim: f.eigen!.outDim, inDim: f.eigen!.inDim })),
+    );
     const settings: SketchSettings = { kind: t.sketch.kind, size: t.sketch.size, seed: t.seed ?? DEFAULT_SKETCH_SEED, maxLen: t.maxLen };
     if (t.sketch.kind === 'blocks') settings.damping = Object.fromEntries(factors.modules.map((f) => [f.name, dampingFor(f, t.damping)]));
     const rank = t.rescoreRank ?? DEFAULT_RESCORE_RANK;
-    const rescore = rank > 0 ? rescoreSettings(rank, settings.seed, factors.modules.map((f) => [f.eigen!.outDim, f.eigen!.inDim])) : undefined;
+    const rescore =
+      rank > 0
+        ? rescoreSettings(
+            rank,
+            settings.seed,
+            factors.modules.map((f) => [f.eigen!.outDim, f.eigen!.inDim]),
+          )
+        : undefined;
     await pool.broadcast({
       kind: 'setIndexBasis',
       modules: factors.modules.map((f, i) => sketchBasis(f, modules[i], i, settings)),
@@ -132,7 +145,12 @@ export class IndexBuilder {
     const K = this.rows.positions;
     batch.forEach((it, b) => {
       const row = rows.blocks
-        ? packBlocksRow(rows.blocks.subarray(b * K, (b + 1) * K), rows.values.subarray(b * V, (b + 1) * V), this.modules.map((m) => m.kept!), this.modules.map((m) => m.blocks!))
+        ? packBlocksRow(
+            rows.blocks.subarray(b * K, (b + 1) * K),
+            rows.values.subarray(b * V, (b + 1) * V),
+            this.modules.map((m) => m.kept!),
+            this.modules.map((m) => m.blocks!),
+          )
         : packDenseRow(rows.values.subarray(b * V, (b + 1) * V), this.rows.segments);
       if (this.rescoreWriter && !rows.rescore) throw new Error('the compute thread wrote no rescoring rows');
       this.held.push({ item: it, row, rescore: rows.rescore?.[b] });
@@ -251,7 +269,9 @@ export interface BuildIndexOptions extends IndexTarget {
 export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   const { strategy } = o.factors.manifest.settings;
   if (!STRATEGY_SPECS[strategy].eigenbases) {
-    throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${o.factors.dir} has ${strategy}`, { file: o.factors.dir });
+    throw new InfluenceLensError('UNSUPPORTED', `the index needs ekfac or kfac factors (eigenbases); ${o.factors.dir} has ${strategy}`, {
+      file: o.factors.dir,
+    });
   }
   const builder = await IndexBuilder.start(o.pool, o.factors, o);
   const started = Date.now();

@@ -44,7 +44,11 @@ export async function writeLexicalIndex(dir: string, corpus: CorpusOptions, docu
   }
   index.addAll(batch);
   if (index.documentCount !== documents.length) {
-    throw new InfluenceLensError('CORPUS_CHANGED', `${corpus.path} no longer holds every indexed document (${index.documentCount} of ${documents.length} found): rebuild the index`, { file: corpus.path });
+    throw new InfluenceLensError(
+      'CORPUS_CHANGED',
+      `${corpus.path} no longer holds every indexed document (${index.documentCount} of ${documents.length} found): rebuild the index`,
+      { file: corpus.path },
+    );
   }
   const bytes = Buffer.from(JSON.stringify(index));
   writeFileAtomically(join(dir, LEXICAL_FILE), (write) => write(bytes));

@@ -75,9 +75,13 @@ export async function mergeIndexes(dirs: string[], out: string, signal?: AbortSi
     JSON.stringify(m.rows) === JSON.stringify(first.rows) &&
     JSON.stringify(rescoreLayout(m)) === JSON.stringify(rescoreLayout(first));
   const odd = cursors.find((c) => !same(c.manifest));
-  if (odd) throw new InfluenceLensError('INDEX_MISMATCH', `${odd.dir} was built with another model, corpus, factors or sketch than ${dirs[0]}`, { file: odd.dir });
+  if (odd)
+    throw new InfluenceLensError('INDEX_MISMATCH', `${odd.dir} was built with another model, corpus, factors or sketch than ${dirs[0]}`, { file: odd.dir });
   // Only every shard of one build is merged: a merged index covers the whole corpus.
-  completeShardCount(cursors.map((c) => ({ dir: c.dir, shard: c.manifest.shard })), { command: 'index', code: 'INDEX_INCOMPLETE' });
+  completeShardCount(
+    cursors.map((c) => ({ dir: c.dir, shard: c.manifest.shard })),
+    { command: 'index', code: 'INDEX_INCOMPLETE' },
+  );
   assertOutputKind(out, 'index');
   assertNotInput(out, dirs); // the merge reads its parts while it writes
   mkdirSync(out, { recursive: true });
@@ -90,7 +94,8 @@ export async function mergeIndexes(dirs: string[], out: string, signal?: AbortSi
     if (live.length === 0) break;
     const next = live.reduce((a, b) => (b.current.index < a.current.index ? b : a));
     const doc = next.current;
-    if (doc.index === last) throw new InfluenceLensError('INDEX_MISMATCH', `document ${doc.index} is in more than one part (overlapping shards?)`, { file: next.dir });
+    if (doc.index === last)
+      throw new InfluenceLensError('INDEX_MISMATCH', `document ${doc.index} is in more than one part (overlapping shards?)`, { file: next.dir });
     last = doc.index;
     rescoreWriter?.push(next.rescoreRow());
     writer.push(next.take());
@@ -103,5 +108,14 @@ export async function mergeIndexes(dirs: string[], out: string, signal?: AbortSi
   // The parts' BM25 indexes cannot be joined: the merged one is built from the corpus they were built on.
   const lexical = first.lexical && (await writeLexicalIndex(out, { path: first.corpus.path }, documents, signal));
   const { metadataSha256: _, ...layout } = first;
-  return writeManifest(out, { ...layout, documents: documents.length, chunks: writer.chunks, documentsFile: docs.file, documentsSha256: docs.sha256, shard: null, lexical, rescore: first.rescore && rescoreWriter ? { ...first.rescore, chunks: rescoreWriter.chunks } : null });
+  return writeManifest(out, {
+    ...layout,
+    documents: documents.length,
+    chunks: writer.chunks,
+    documentsFile: docs.file,
+    documentsSha256: docs.sha256,
+    shard: null,
+    lexical,
+    rescore: first.rescore && rescoreWriter ? { ...first.rescore, chunks: rescoreWriter.chunks } : null,
+  });
 }

@@ -70,7 +70,10 @@ export class IndexQueryEngine {
   }
 
   /** A prepared query's approximate scores over every indexed document (index order) and its completion loss. */
-  async search(prepared: PreparedQuery, o: { signal?: AbortSignal; priority?: Priority } = {}): Promise<{ scores: Float32Array; nllNats: number; timings: IndexQueryResult['timings'] }> {
+  async search(
+    prepared: PreparedQuery,
+    o: { signal?: AbortSignal; priority?: Priority } = {},
+  ): Promise<{ scores: Float32Array; nllNats: number; timings: IndexQueryResult['timings'] }> {
     const t0 = performance.now();
     const encoded = await this.encoder.encode([prepared], { batchSize: 1, signal: o.signal, priority: o.priority });
     o.signal?.throwIfAborted();

@@ -44,7 +44,10 @@ export class IndexQueryEncoder {
     return new IndexQueryEncoder(pool, manifest, width, finish);
   }
 
-  async encode(queries: PreparedQuery[], o: { batchSize?: number; signal?: AbortSignal; priority?: Priority; onDone?: (done: number) => void } = {}): Promise<EncodedQueries> {
+  async encode(
+    queries: PreparedQuery[],
+    o: { batchSize?: number; signal?: AbortSignal; priority?: Priority; onDone?: (done: number) => void } = {},
+  ): Promise<EncodedQueries> {
     const out: EncodedQueries = { queries: [], nll: [] };
     const P = this.width;
     await runBatched<PreparedQuery, TaskOf<'indexQuery'>>(
@@ -82,7 +85,12 @@ export function queryFinish(
   return { width: rotations.reduce((n, r) => n + r.width, 0), finish: rotationFinish(manifest, fs, rotations, lambdas) };
 }
 
-function rotationFinish(manifest: Pick<IndexManifest, 'sketch' | 'modules' | 'rows'>, fs: ModuleFactors[], rotations: RotationBasisMessage[], lambdas: number[]): Finish {
+function rotationFinish(
+  manifest: Pick<IndexManifest, 'sketch' | 'modules' | 'rows'>,
+  fs: ModuleFactors[],
+  rotations: RotationBasisMessage[],
+  lambdas: number[],
+): Finish {
   const scale = new Float32Array(rotations.reduce((n, r) => n + r.width, 0));
   let off = 0;
   rotations.forEach((r, j) => {

@@ -101,7 +101,8 @@ export class DeviceSketch {
     const P = widths.reduce((x, y) => x + y, 0);
     const parts: Tensor[] = [];
     for (let b = 0; b < c.B; b++) {
-      for (const { name, m } of this.modules) parts.push(m.kind === 'kron' ? kronQuery(c, capture(c, name), m, b) : rotatedFromTokens(c, capture(c, name), m.QA, m.QS, b));
+      for (const { name, m } of this.modules)
+        parts.push(m.kind === 'kron' ? kronQuery(c, capture(c, name), m, b) : rotatedFromTokens(c, capture(c, name), m.QA, m.QS, b));
     }
     return readback(parts, (data) => {
       // The data is placed here as typed arrays, never returned through tidy (which walks a returned typed
@@ -127,7 +128,12 @@ export class DeviceSketch {
       const aw = tf.reshape(tf.matMul(x.a, WA), [c.B, c.L, kA]) as Tensor3D;
       const flat = tf.reshape(batchMatMul(gw, aw), [c.B, kS * kA]) as Tensor2D;
       const pad = padded(kS * kA) - kS * kA;
-      return pad > 0 ? tf.pad(flat, [[0, 0], [0, pad]]) : flat;
+      return pad > 0
+        ? tf.pad(flat, [
+            [0, 0],
+            [0, pad],
+          ])
+        : flat;
     });
     return readback([tf.concat(parts, 1)], ([values]) => ({ values: values as Float32Array }));
   }
@@ -164,8 +170,14 @@ export class DeviceSketch {
       const flat = tf.add(indices, tf.reshape(tf.range(0, c.B * r.blocks!, r.blocks!, 'int32'), [c.B, 1]));
       return { indices, values: tf.reshape(tf.gather(tf.reshape(rot, [-1, BLOCK]), tf.reshape(flat, [-1])), [c.B, r.kept! * BLOCK]) as Tensor2D };
     });
-    const blocks = tf.concat(picked.map((p) => p.indices), 1);
-    const values = tf.concat(picked.map((p) => p.values), 1);
+    const blocks = tf.concat(
+      picked.map((p) => p.indices),
+      1,
+    );
+    const values = tf.concat(
+      picked.map((p) => p.values),
+      1,
+    );
     return readback([blocks, values], ([b, v]) => ({ blocks: b as Int32Array, values: v as Float32Array }));
   }
 }
@@ -222,7 +234,12 @@ function capture(c: DeviceCaptures, name: string): DeviceModuleCapture {
 function rotated(c: DeviceCaptures, m: DeviceModuleCapture, r: DeviceRotation): Tensor2D {
   const rot = tf.reshape(rotateTransposed(perSequenceGradients(c, m), r.QA, r.QS), [c.B, -1]) as Tensor2D;
   const pad = r.width - rot.shape[1];
-  return pad > 0 ? tf.pad(rot, [[0, 0], [0, pad]]) : rot;
+  return pad > 0
+    ? tf.pad(rot, [
+        [0, 0],
+        [0, pad],
+      ])
+    : rot;
 }
 
 /** The rows of sequence b: its token inputs [L × in] and output gradients [L × out]. */

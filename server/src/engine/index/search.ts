@@ -80,15 +80,24 @@ export class IndexSearcher {
       );
     }
     if (manifest.shard !== null) {
-      throw new InfluenceLensError('INDEX_INCOMPLETE', `the index in ${dir} is shard ${manifest.shard} of the corpus only: merge every shard first (influence-lens merge --index … --out DIR)`, { file: dir });
+      throw new InfluenceLensError(
+        'INDEX_INCOMPLETE',
+        `the index in ${dir} is shard ${manifest.shard} of the corpus only: merge every shard first (influence-lens merge --index … --out DIR)`,
+        { file: dir },
+      );
     }
     const have = factorStages(o.factors.manifest);
     if (manifest.factors.eigenSha256 !== have.eigenSha256 || (manifest.factors.lambdaSha256 !== null && manifest.factors.lambdaSha256 !== have.lambdaSha256)) {
-      throw new InfluenceLensError('INDEX_MISMATCH', `the index in ${dir} was built with other factors than ${o.factors.dir} (${manifest.factors.path}); rebuild it`, { file: dir });
+      throw new InfluenceLensError(
+        'INDEX_MISMATCH',
+        `the index in ${dir} was built with other factors than ${o.factors.dir} (${manifest.factors.path}); rebuild it`,
+        { file: dir },
+      );
     }
     const documents = readDocuments(dir, manifest);
     if (documents.length !== manifest.documents) throw new InfluenceLensError('INDEX_CORRUPT', 'documents.json disagrees with the manifest', { file: dir });
-    if (manifest.chunks.reduce((n, c) => n + c.count, 0) !== manifest.documents) throw new InfluenceLensError('INDEX_CORRUPT', 'the chunks listed in the manifest do not cover its documents', { file: dir });
+    if (manifest.chunks.reduce((n, c) => n + c.count, 0) !== manifest.documents)
+      throw new InfluenceLensError('INDEX_CORRUPT', 'the chunks listed in the manifest do not cover its documents', { file: dir });
     return { manifest, documents };
   }
 

@@ -152,7 +152,8 @@ function decodeChunk(bytes: Uint8Array, count: number, layout: RowLayout): Index
   const { buffer, byteOffset } = bytes; // 4-aligned: read into a buffer of its own
   const scales = new Float32Array(buffer, byteOffset, count * layout.scales);
   const n = count * layout.positions;
-  const positions = layout.positionType === 'U16' ? new Uint16Array(buffer, byteOffset + at.positions, n) : new Uint32Array(buffer, byteOffset + at.positions, n);
+  const positions =
+    layout.positionType === 'U16' ? new Uint16Array(buffer, byteOffset + at.positions, n) : new Uint32Array(buffer, byteOffset + at.positions, n);
   const values = new Int8Array(buffer, byteOffset + at.values, count * layout.values);
   return { count, scales, positions, values };
 }
@@ -221,26 +222,32 @@ function layoutProblem(m: IndexManifest): string | undefined {
   if (m.rows.segments.some((w) => w % (kind === 'blocks' ? BLOCK : LANES) !== 0)) return 'a segment is not padded';
   let first = 0;
   for (const c of m.chunks) {
-    if (typeof c.file !== 'string' || !/^chunk-\d+\.bin$/.test(c.file) || c.first !== first || !isCount(c.count, 1) || c.count > 4096) return `chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;
+    if (typeof c.file !== 'string' || !/^chunk-\d+\.bin$/.test(c.file) || c.first !== first || !isCount(c.count, 1) || c.count > 4096)
+      return `chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;
     first += c.count;
   }
   if (first !== m.documents) return 'the chunks listed do not cover its documents';
-  if (typeof m.documentsFile !== 'string' || !/^[\w.-]+$/.test(m.documentsFile) || m.documentsFile.startsWith('.')) return 'the documents file is not a file in the index folder';
-  if (m.lexical !== null && (typeof m.lexical !== 'object' || m.lexical.file !== LEXICAL_FILE || typeof m.lexical.sha256 !== 'string')) return 'its lexical index is not described';
+  if (typeof m.documentsFile !== 'string' || !/^[\w.-]+$/.test(m.documentsFile) || m.documentsFile.startsWith('.'))
+    return 'the documents file is not a file in the index folder';
+  if (m.lexical !== null && (typeof m.lexical !== 'object' || m.lexical.file !== LEXICAL_FILE || typeof m.lexical.sha256 !== 'string'))
+    return 'its lexical index is not described';
   return m.rescore === null ? undefined : rescoreProblem(m);
 }
 
 /** What is wrong with the rescoring tier's description: its row size must follow from its rank and the modules' shapes. */
 function rescoreProblem(m: IndexManifest): string | undefined {
   const t = m.rescore;
-  if (!t || typeof t !== 'object' || !isCount(t.rank, 1) || !isCount(t.sketchColumns, t.rank) || !Array.isArray(t.shapes) || !Array.isArray(t.chunks)) return 'its rescoring tier is not described';
+  if (!t || typeof t !== 'object' || !isCount(t.rank, 1) || !isCount(t.sketchColumns, t.rank) || !Array.isArray(t.shapes) || !Array.isArray(t.chunks))
+    return 'its rescoring tier is not described';
   const shapes = m.modules.map((x) => [x.outDim, x.inDim]);
   if (JSON.stringify(t.shapes) !== JSON.stringify(shapes)) return "its rescoring tier's modules are not the index's";
   if (t.rowBytes !== rescoreRowBytes(t.rank, t.shapes)) return "its rescoring tier's row size does not match its rank";
-  if (!isCount(t.prefixRank, 1) || t.prefixRank > t.rank || t.prefixBytes !== rescorePrefixBytes(t.rank, t.prefixRank, t.shapes)) return "its rescoring tier's prefix does not match its rank";
+  if (!isCount(t.prefixRank, 1) || t.prefixRank > t.rank || t.prefixBytes !== rescorePrefixBytes(t.rank, t.prefixRank, t.shapes))
+    return "its rescoring tier's prefix does not match its rank";
   let first = 0;
   for (const c of t.chunks) {
-    if (typeof c.file !== 'string' || !isRescoreChunk(c.file) || c.first !== first || !isCount(c.count, 1)) return `rescoring chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;
+    if (typeof c.file !== 'string' || !isRescoreChunk(c.file) || c.first !== first || !isCount(c.count, 1))
+      return `rescoring chunk ${JSON.stringify(c.file)} is not where the chunk list needs it`;
     first += c.count;
   }
   if (first !== m.documents) return 'the rescoring chunks do not cover its documents';
@@ -260,7 +267,13 @@ export interface ChunkChecksum {
  * Reads one chunk file into the bytes `into(size)` gives (a fresh buffer, or a region of a scan memory)
  * and checks its size and its checksum (`checksum(bytes)` fed piece by piece as they are read).
  */
-export function readChunkInto(dir: string, manifest: IndexManifest, chunk: IndexChunk, into: (size: number) => Uint8Array, checksum: (bytes: Uint8Array) => ChunkChecksum): Uint8Array {
+export function readChunkInto(
+  dir: string,
+  manifest: IndexManifest,
+  chunk: IndexChunk,
+  into: (size: number) => Uint8Array,
+  checksum: (bytes: Uint8Array) => ChunkChecksum,
+): Uint8Array {
   const path = join(dir, chunk.file);
   if (!existsSync(path)) throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} is missing`, { file: path });
   const expected = chunk.count * bytesPerRow(manifest.rows);
@@ -269,7 +282,9 @@ export function readChunkInto(dir: string, manifest: IndexManifest, chunk: Index
   let sum: string;
   try {
     if (size !== expected) {
-      throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} has ${size} bytes; expected ${expected} (truncated or overwritten)`, { file: path });
+      throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} has ${size} bytes; expected ${expected} (truncated or overwritten)`, {
+        file: path,
+      });
     }
     bytes = into(size);
     const hash = checksum(bytes);
@@ -285,7 +300,9 @@ export function readChunkInto(dir: string, manifest: IndexManifest, chunk: Index
     closeSync(fd);
   }
   if (sum !== chunk.checksum) {
-    throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} does not match its checksum in the manifest (corrupt); rebuild the index`, { file: path });
+    throw new InfluenceLensError('INDEX_CORRUPT', `index chunk ${chunk.file} does not match its checksum in the manifest (corrupt); rebuild the index`, {
+      file: path,
+    });
   }
   return bytes;
 }
@@ -294,7 +311,11 @@ export function readChunkInto(dir: string, manifest: IndexManifest, chunk: Index
 export function readChunk(dir: string, manifest: IndexManifest, chunk: IndexChunk): IndexRows {
   // Its own ArrayBuffer at offset 0, so the typed views are aligned.
   const whole = (bytes: Uint8Array): ChunkChecksum => ({ update: () => undefined, end: () => checksumOf(bytes) });
-  return decodeChunk(readChunkInto(dir, manifest, chunk, (size) => Buffer.allocUnsafeSlow(size), whole), chunk.count, manifest.rows);
+  return decodeChunk(
+    readChunkInto(dir, manifest, chunk, (size) => Buffer.allocUnsafeSlow(size), whole),
+    chunk.count,
+    manifest.rows,
+  );
 }
 
 export function readDocuments(dir: string, manifest: IndexManifest): ResultsDocument[] {

@@ -4,8 +4,7 @@ import { generateGreedy, type LineEndTokens } from './generate';
 import { tokenLosses } from './loss';
 
 export type InferenceTask =
-  | { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[]; lineEnd?: LineEndTokens }
-  | { kind: 'tokenLosses'; tokens: number[] };
+  { kind: 'generate'; prompt: number[]; maxNewTokens: number; stopIds: number[]; lineEnd?: LineEndTokens } | { kind: 'tokenLosses'; tokens: number[] };
 
 export interface InferenceResults {
   generate: number[];

@@ -195,16 +195,26 @@ function fusedUpdate(a: Float64Array, n: number, b0: number, v: Float64Array, w:
     const r1 = r0 + n;
     const r2 = r1 + n;
     const r3 = r2 + n;
-    const v0 = v[r], w0 = w[r], u0 = u[r];
-    const v1 = v[r + 1], w1 = w[r + 1], u1 = u[r + 1];
-    const v2 = v[r + 2], w2 = w[r + 2], u2 = u[r + 2];
-    const v3 = v[r + 3], w3 = w[r + 3], u3 = u[r + 3];
+    const v0 = v[r],
+      w0 = w[r],
+      u0 = u[r];
+    const v1 = v[r + 1],
+      w1 = w[r + 1],
+      u1 = u[r + 1];
+    const v2 = v[r + 2],
+      w2 = w[r + 2],
+      u2 = u[r + 2];
+    const v3 = v[r + 3],
+      w3 = w[r + 3],
+      u3 = u[r + 3];
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
     let s3 = 0;
     for (let c = b0; c < r; c++) {
-      const vc = v[c], wc = w[c], uc = u[c];
+      const vc = v[c],
+        wc = w[c],
+        uc = u[c];
       const x0 = a[r0 + c] - v0 * wc - w0 * vc;
       a[r0 + c] = x0;
       const x1 = a[r1 + c] - v1 * wc - w1 * vc;
@@ -232,7 +242,9 @@ function fusedUpdate(a: Float64Array, n: number, b0: number, v: Float64Array, w:
 function fusedRows(a: Float64Array, n: number, b0: number, r0: number, r1: number, v: Float64Array, w: Float64Array, u: Float64Array, y: Float64Array): void {
   for (let r = r0; r < r1; r++) {
     const row = r * n;
-    const vr = v[r], wr = w[r], ur = u[r];
+    const vr = v[r],
+      wr = w[r],
+      ur = u[r];
     let s = 0;
     for (let c = b0; c < r; c++) {
       const x = a[row + c] - vr * w[c] - wr * v[c];

@@ -54,16 +54,31 @@ export function gemmAcc(
           const q1 = q0 + acs;
           const q2 = q1 + acs;
           const q3 = q2 + acs;
-          const a00 = a[r0 + q0], a01 = a[r0 + q1], a02 = a[r0 + q2], a03 = a[r0 + q3];
-          const a10 = a[r1 + q0], a11 = a[r1 + q1], a12 = a[r1 + q2], a13 = a[r1 + q3];
-          const a20 = a[r2 + q0], a21 = a[r2 + q1], a22 = a[r2 + q2], a23 = a[r2 + q3];
-          const a30 = a[r3 + q0], a31 = a[r3 + q1], a32 = a[r3 + q2], a33 = a[r3 + q3];
+          const a00 = a[r0 + q0],
+            a01 = a[r0 + q1],
+            a02 = a[r0 + q2],
+            a03 = a[r0 + q3];
+          const a10 = a[r1 + q0],
+            a11 = a[r1 + q1],
+            a12 = a[r1 + q2],
+            a13 = a[r1 + q3];
+          const a20 = a[r2 + q0],
+            a21 = a[r2 + q1],
+            a22 = a[r2 + q2],
+            a23 = a[r2 + q3];
+          const a30 = a[r3 + q0],
+            a31 = a[r3 + q1],
+            a32 = a[r3 + q2],
+            a33 = a[r3 + q3];
           const b0 = bOff + p * ldb;
           const b1 = b0 + ldb;
           const b2 = b1 + ldb;
           const b3 = b2 + ldb;
           for (let j = j0; j < j1; j++) {
-            const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
+            const x0 = b[b0 + j],
+              x1 = b[b1 + j],
+              x2 = b[b2 + j],
+              x3 = b[b3 + j];
             c[c0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
             c[c1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
             c[c2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
@@ -72,7 +87,10 @@ export function gemmAcc(
         }
         for (; p < p1; p++) {
           const q = p * acs;
-          const a0 = a[r0 + q], a1 = a[r1 + q], a2 = a[r2 + q], a3 = a[r3 + q];
+          const a0 = a[r0 + q],
+            a1 = a[r1 + q],
+            a2 = a[r2 + q],
+            a3 = a[r3 + q];
           const b0 = bOff + p * ldb;
           for (let j = j0; j < j1; j++) {
             const x = b[b0 + j];
@@ -89,7 +107,10 @@ export function gemmAcc(
         let p = p0;
         for (; p + 3 < p1; p += 4) {
           const q0 = p * acs;
-          const a0 = a[r0 + q0], a1 = a[r0 + q0 + acs], a2 = a[r0 + q0 + 2 * acs], a3 = a[r0 + q0 + 3 * acs];
+          const a0 = a[r0 + q0],
+            a1 = a[r0 + q0 + acs],
+            a2 = a[r0 + q0 + 2 * acs],
+            a3 = a[r0 + q0 + 3 * acs];
           const b0 = bOff + p * ldb;
           const b1 = b0 + ldb;
           const b2 = b1 + ldb;
@@ -197,14 +218,7 @@ export function frobeniusNorm(a: ArrayLike<number>): number {
   return scale * Math.sqrt(s);
 }
 
-function kronDims(
-  qs: Float64Array,
-  g: Float64Array,
-  qa: Float64Array,
-  outDim: number | undefined,
-  inDim: number | undefined,
-  what: string,
-): [number, number] {
+function kronDims(qs: Float64Array, g: Float64Array, qa: Float64Array, outDim: number | undefined, inDim: number | undefined, what: string): [number, number] {
   const out = outDim ?? Math.round(Math.sqrt(qs.length));
   const inn = inDim ?? Math.round(Math.sqrt(qa.length));
   if (out * out !== qs.length) throw new RangeError(`${what}: Q_S has ${qs.length} entries, not ${out}²`);

@@ -58,13 +58,7 @@ export interface TruncatedSvdOptions {
  * k = min(rank, rows, cols) and singular values in descending order. Each column of u has its
  * largest-magnitude entry positive (v's columns follow). See the file comment for the algorithm.
  */
-export function truncatedSvd(
-  m: ArrayLike<number>,
-  rows: number,
-  cols: number,
-  rank: number,
-  options: TruncatedSvdOptions = {},
-): TruncatedSvd {
+export function truncatedSvd(m: ArrayLike<number>, rows: number, cols: number, rank: number, options: TruncatedSvdOptions = {}): TruncatedSvd {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
     throw new RangeError(`truncatedSvd: bad shape ${rows}×${cols}`);
   }

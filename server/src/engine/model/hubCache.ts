@@ -41,7 +41,9 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 function list(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+    return readdirSync(dir)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
   } catch {
     return [];
   }
@@ -82,16 +84,29 @@ export function hubSnapshot(ref: HubReference, env: NodeJS.ProcessEnv = process.
     commit = readFileSync(refFile, 'utf8').trim();
   } else if (/^[0-9a-f]{7,40}$/.test(revision)) {
     const matches = snapshots.filter((s) => s.startsWith(revision));
-    if (matches.length > 1) throw new InfluenceLensError('NOT_FOUND', `model ${spec}: revision ${revision} matches several cached snapshots (${matches.join(', ')}); give more of the commit`, { file: repoDir });
+    if (matches.length > 1)
+      throw new InfluenceLensError(
+        'NOT_FOUND',
+        `model ${spec}: revision ${revision} matches several cached snapshots (${matches.join(', ')}); give more of the commit`,
+        { file: repoDir },
+      );
     commit = matches[0];
   }
   const have = `cached revisions: ${[...refNames(refsDir), ...snapshots].join(', ') || 'none'}`;
   if (commit === undefined) {
-    throw new InfluenceLensError('NOT_FOUND', `model ${spec}: revision ${revision} is not in the Hugging Face cache ${repoDir} (${have}); Influence Lens does not download models`, { file: repoDir });
+    throw new InfluenceLensError(
+      'NOT_FOUND',
+      `model ${spec}: revision ${revision} is not in the Hugging Face cache ${repoDir} (${have}); Influence Lens does not download models`,
+      { file: repoDir },
+    );
   }
   const snapshot = join(repoDir, 'snapshots', commit);
   if (!existsSync(snapshot)) {
-    throw new InfluenceLensError('NOT_FOUND', `model ${spec}: refs/${revision} names commit ${commit}, whose snapshot ${snapshot} is missing (an interrupted download?); ${have}`, { file: snapshot });
+    throw new InfluenceLensError(
+      'NOT_FOUND',
+      `model ${spec}: refs/${revision} names commit ${commit}, whose snapshot ${snapshot} is missing (an interrupted download?); ${have}`,
+      { file: snapshot },
+    );
   }
   return snapshot;
 }

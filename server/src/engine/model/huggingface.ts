@@ -23,11 +23,7 @@ export { permuteRopeRows, transpose2d } from './arch/layout';
 export const PICKLE_EXTENSIONS = ['.pt', '.pth', '.ckpt', '.pkl', '.pickle'];
 
 export function pickleRefusal(file: string): InfluenceLensError {
-  return new InfluenceLensError(
-    'PICKLE_REFUSED',
-    `refusing to load pickled weights (${file}); convert the checkpoint to safetensors`,
-    { file },
-  );
+  return new InfluenceLensError('PICKLE_REFUSED', `refusing to load pickled weights (${file}); convert the checkpoint to safetensors`, { file });
 }
 
 function isPickleName(name: string): boolean {
@@ -48,7 +44,9 @@ interface WeightFiles {
 function locateWeights(dir: string, names: string[]): WeightFiles | undefined {
   const indexPath = join(dir, 'model.safetensors.index.json');
   if (names.includes('model.safetensors.index.json')) {
-    const index = readJsonBounded(indexPath, { what: 'sharded checkpoint index', maxBytes: FILE_LIMITS.smallJson, code: 'MODEL_FORMAT' }) as { weight_map?: unknown } | null;
+    const index = readJsonBounded(indexPath, { what: 'sharded checkpoint index', maxBytes: FILE_LIMITS.smallJson, code: 'MODEL_FORMAT' }) as {
+      weight_map?: unknown;
+    } | null;
     const map = index?.weight_map;
     if (typeof map !== 'object' || map === null) {
       throw new InfluenceLensError('MODEL_FORMAT', `${indexPath}: missing "weight_map"`, { file: indexPath });
@@ -61,7 +59,11 @@ function locateWeights(dir: string, names: string[]): WeightFiles | undefined {
       const path = resolve(dir, shard);
       const rel = relative(resolve(dir), path);
       if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-        throw new InfluenceLensError('MODEL_FORMAT', `${indexPath}: weight_map["${name}"] names ${JSON.stringify(shard)}, which lies outside the model folder`, { file: indexPath });
+        throw new InfluenceLensError(
+          'MODEL_FORMAT',
+          `${indexPath}: weight_map["${name}"] names ${JSON.stringify(shard)}, which lies outside the model folder`,
+          { file: indexPath },
+        );
       }
       where.set(name, path);
     }

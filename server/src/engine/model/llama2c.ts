@@ -200,11 +200,7 @@ function readParams(buf: Buffer, at: number): Params {
 }
 
 function truncated(path: string, expected: number, actual: number): InfluenceLensError {
-  return new InfluenceLensError(
-    'TRUNCATED',
-    `${path}: truncated llama2.c checkpoint: expected ${expected} bytes, got ${actual}`,
-    { file: path },
-  );
+  return new InfluenceLensError('TRUNCATED', `${path}: truncated llama2.c checkpoint: expected ${expected} bytes, got ${actual}`, { file: path });
 }
 
 /** True when two tensors hold the same values (torch.equal), as export.py decides sharing. */
@@ -241,19 +237,17 @@ export function writeLlama2cV1(path: string, checkpoint: Checkpoint): void {
   for (const s of slots) {
     const t = get(s.name);
     if (t.data.length !== numel(s.shape) || t.shape.join() !== s.shape.join()) {
-      throw new InfluenceLensError(
-        'MODEL_FORMAT',
-        `${path}: tensor "${s.name}" has shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(s.shape)}`,
-        { file: path },
-      );
+      throw new InfluenceLensError('MODEL_FORMAT', `${path}: tensor "${s.name}" has shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(s.shape)}`, {
+        file: path,
+      });
     }
   }
 
   const header = Buffer.alloc(V1_HEADER_BYTES);
   header.writeUInt32LE(MAGIC, 0);
   header.writeInt32LE(1, 4);
-  [params.dim, params.hiddenDim, params.nLayers, params.nHeads, params.nKvHeads, params.vocabSize, params.seqLen].forEach(
-    (v, i) => header.writeInt32LE(v, 8 + 4 * i),
+  [params.dim, params.hiddenDim, params.nLayers, params.nHeads, params.nKvHeads, params.vocabSize, params.seqLen].forEach((v, i) =>
+    header.writeInt32LE(v, 8 + 4 * i),
   );
   header.writeUInt8(params.shared ? 1 : 0, 36);
   writeFileAtomically(path, (write) => {

@@ -62,7 +62,11 @@ export function checkMemory(parts: Record<string, number>, available: number, o:
     .filter(([, b]) => b > 0)
     .map(([what, b]) => `${what} ${gb(b)}`)
     .join(', ');
-  throw new InfluenceLensError('OUT_OF_MEMORY', `${o.file ? `${o.file}: ` : ''}the model needs ${gb(total)} (${detail}), ${gb(available)} available; ${o.remedy}`, { file: o.file });
+  throw new InfluenceLensError(
+    'OUT_OF_MEMORY',
+    `${o.file ? `${o.file}: ` : ''}the model needs ${gb(total)} (${detail}), ${gb(available)} available; ${o.remedy}`,
+    { file: o.file },
+  );
 }
 
 /** What compute threads need for their model copies (a worker also receives its own copy of the host weights). */
@@ -81,7 +85,12 @@ export function checkFactorMemory(c: ModelConfig, modules: string[] | undefined,
  * Activations are stated, not refused: the estimate (deviceLimits' peak bytes per token, fitted to
  * tf.profile) assumes every sequence is max-len long, and shorter documents need far less.
  */
-export function activationWarning(c: ModelConfig, modules: string[] | undefined, o: { threads: number; batch: number; length: number }, available = availableBytes()): string | undefined {
+export function activationWarning(
+  c: ModelConfig,
+  modules: string[] | undefined,
+  o: { threads: number; batch: number; length: number },
+  available = availableBytes(),
+): string | undefined {
   const tracked = trackedModules(c)
     .filter((m) => !modules || modules.includes(m.name))
     .map((m) => ({ ...m, inDim: m.inDim + (m.bias ? 1 : 0) }));

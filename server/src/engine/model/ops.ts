@@ -10,11 +10,7 @@ import type { RopeScaling } from './types';
  * An op with a hand-written gradient. `backward` gets dy and the inputs and returns one gradient per
  * input; inputs are saved for the backward pass only when it needs them.
  */
-function customOp(
-  inputs: Tensor[],
-  forward: (...xs: Tensor[]) => Tensor,
-  backward: (dy: Tensor, xs: Tensor[]) => Tensor[],
-): Tensor {
+function customOp(inputs: Tensor[], forward: (...xs: Tensor[]) => Tensor, backward: (dy: Tensor, xs: Tensor[]) => Tensor[]): Tensor {
   const n = inputs.length;
   const f = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
     const xs = args.slice(0, n) as Tensor[];
@@ -27,7 +23,11 @@ function customOp(
 /** x [N, in] · W, where the caller keeps W in both layouts: wT [in, out] for the product, w [out, in] for dx. */
 export function linear(x: Tensor2D, wT: Tensor2D, w: Tensor2D): Tensor2D {
   // W is a closure constant, so no gradient is computed for it (the captures never need one).
-  return customOp([x], (xx) => tf.matMul(xx as Tensor2D, wT), (dy) => [tf.matMul(dy as Tensor2D, w)]) as Tensor2D;
+  return customOp(
+    [x],
+    (xx) => tf.matMul(xx as Tensor2D, wT),
+    (dy) => [tf.matMul(dy as Tensor2D, w)],
+  ) as Tensor2D;
 }
 
 /** a [N, K] · b [K, M] with gradients for both operands (used where W itself is differentiated). */
@@ -35,10 +35,7 @@ export function matMul2(a: Tensor2D, b: Tensor2D): Tensor2D {
   return customOp(
     [a, b],
     (aa, bb) => tf.matMul(aa as Tensor2D, bb as Tensor2D),
-    (dy, [aa, bb]) => [
-      tf.matMul(dy as Tensor2D, tf.transpose(bb as Tensor2D)),
-      tf.matMul(tf.transpose(aa as Tensor2D), dy as Tensor2D),
-    ],
+    (dy, [aa, bb]) => [tf.matMul(dy as Tensor2D, tf.transpose(bb as Tensor2D)), tf.matMul(tf.transpose(aa as Tensor2D), dy as Tensor2D)],
   ) as Tensor2D;
 }
 

@@ -36,8 +36,21 @@ export interface WriteSafetensorsOptions {
 }
 
 const BYTES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
-  F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 /** The spec caps the header at 100 MB; anything larger means this is not a safetensors file. */
 const MAX_HEADER = 100_000_000;
@@ -54,11 +67,9 @@ function readExactly(fd: number, buf: Uint8Array, position: number, path: string
   while (done < buf.length) {
     const n = readSync(fd, buf, done, buf.length - done, position + done);
     if (n === 0) {
-      throw new InfluenceLensError(
-        'TRUNCATED',
-        `${path}: file ended early: expected at least ${position + buf.length} bytes, got ${position + done}`,
-        { file: path },
-      );
+      throw new InfluenceLensError('TRUNCATED', `${path}: file ended early: expected at least ${position + buf.length} bytes, got ${position + done}`, {
+        file: path,
+      });
     }
     done += n;
   }
@@ -76,11 +87,7 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
   const headerLen = Number(lenBuf.readBigUInt64LE(0));
   if (headerLen < 2 || headerLen > MAX_HEADER) throw formatError(path, `header length ${headerLen} is out of range`);
   if (8 + headerLen > fileSize) {
-    throw new InfluenceLensError(
-      'TRUNCATED',
-      `${path}: truncated safetensors file: header needs ${8 + headerLen} bytes, file has ${fileSize}`,
-      { file: path },
-    );
+    throw new InfluenceLensError('TRUNCATED', `${path}: truncated safetensors file: header needs ${8 + headerLen} bytes, file has ${fileSize}`, { file: path });
   }
   const headerBuf = Buffer.alloc(headerLen);
   readExactly(fd, headerBuf, 8, path);
@@ -119,11 +126,9 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
     tensors.set(name, entry);
   }
   if (maxEnd > dataLen) {
-    throw new InfluenceLensError(
-      'TRUNCATED',
-      `${path}: truncated safetensors file: expected at least ${dataStart + maxEnd} bytes, got ${fileSize}`,
-      { file: path },
-    );
+    throw new InfluenceLensError('TRUNCATED', `${path}: truncated safetensors file: expected at least ${dataStart + maxEnd} bytes, got ${fileSize}`, {
+      file: path,
+    });
   }
   const hole = tilingError(tensors, dataLen);
   if (hole) throw formatError(path, hole);
@@ -202,11 +207,7 @@ export function readSafetensors(path: string, opts: { filter?: (name: string) =>
         readExactly(fd, new Uint8Array(half.buffer), at, path);
         data = e.dtype === 'F16' ? f16ToF32(half) : bf16ToF32(half);
       } else {
-        throw new InfluenceLensError(
-          'UNSUPPORTED',
-          `${path}: tensor "${name}" has dtype ${e.dtype}; only F32, F16 and BF16 are supported`,
-          { file: path },
-        );
+        throw new InfluenceLensError('UNSUPPORTED', `${path}: tensor "${name}" has dtype ${e.dtype}; only F32, F16 and BF16 are supported`, { file: path });
       }
       out.set(name, { shape: [...e.shape], data });
     }
@@ -227,11 +228,9 @@ export function writeSafetensors(path: string, tensors: Map<string, HostTensor>,
   for (const [name, t] of tensors) {
     const numel = t.shape.reduce((a, b) => a * b, 1);
     if (numel !== t.data.length) {
-      throw new InfluenceLensError(
-        'MODEL_FORMAT',
-        `${path}: tensor "${name}" has shape ${JSON.stringify(t.shape)} but ${t.data.length} values`,
-        { file: path },
-      );
+      throw new InfluenceLensError('MODEL_FORMAT', `${path}: tensor "${name}" has shape ${JSON.stringify(t.shape)} but ${t.data.length} values`, {
+        file: path,
+      });
     }
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + numel * size] };
     offset += numel * size;

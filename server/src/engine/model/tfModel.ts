@@ -124,7 +124,12 @@ export class TfModel {
   /** The additive causal mask for L ids after `offset` cached positions, with rep query heads per kv head stacked along rows. */
   causalMask(length: number, rep: number, offset = 0): Tensor2D {
     const n = this.span(offset + length);
-    return groupedCausalMask(this.constant(`mask.${n}`, () => causalMask(n)), length, rep, offset);
+    return groupedCausalMask(
+      this.constant(`mask.${n}`, () => causalMask(n)),
+      length,
+      rep,
+      offset,
+    );
   }
 
   /** x · Wᵀ for a stored linear weight W [out, in]. */

@@ -8,8 +8,7 @@ export type Architecture = 'llama' | 'gpt2' | 'qwen2' | 'mistral' | 'gpt_neox' |
 
 /** RoPE frequency scaling (transformers' rope_scaling): Llama 3's by wavelength band, or positions divided by a factor. */
 export type RopeScaling =
-  | { kind: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
-  | { kind: 'linear'; factor: number };
+  { kind: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number } | { kind: 'linear'; factor: number };
 
 export interface ModelConfig {
   architecture: Architecture;

@@ -31,7 +31,18 @@ export interface QueryDiagnostic {
   range: TextRange;
   severity: 'error' | 'warning';
   message: string;
-  code: 'missing-prompt' | 'empty-prompt' | 'empty-completion' | 'duplicate-id' | 'missing-id' | 'unknown-kind' | 'unknown-field' | 'duplicate-field' | 'unknown-section' | 'outside-query' | 'field-after-text';
+  code:
+    | 'missing-prompt'
+    | 'empty-prompt'
+    | 'empty-completion'
+    | 'duplicate-id'
+    | 'missing-id'
+    | 'unknown-kind'
+    | 'unknown-field'
+    | 'duplicate-field'
+    | 'unknown-section'
+    | 'outside-query'
+    | 'field-after-text';
 }
 
 /** Where a query lies in the file (0-based lines), for code lenses, hovers and diagnostics. */
@@ -88,7 +99,12 @@ export function parseInfq(text: string, file: string): ParsedQueryFile {
     const record: QueryRecord = { id: d.id, prompt, file, line: d.header + 1 };
     if (d.completion) {
       const completion = sectionText(d.completion.lines);
-      if (completion === '') report(lineRange(d.completion.marker), 'empty-completion', `the completion of query "${d.id}" is empty (leave the section out to use the model's own completion)`);
+      if (completion === '')
+        report(
+          lineRange(d.completion.marker),
+          'empty-completion',
+          `the completion of query "${d.id}" is empty (leave the section out to use the model's own completion)`,
+        );
       else record.completion = completion;
     }
     for (const f of QUERY_FIELDS) if (d.fields[f] !== undefined) (record as unknown as Record<string, string>)[f] = d.fields[f]!.value;
@@ -98,7 +114,8 @@ export function parseInfq(text: string, file: string): ParsedQueryFile {
       return report(lineRange(d.header, at, at + d.id.length), 'duplicate-id', `duplicate id "${d.id}" (also on line ${previous + 1})`);
     }
     seen.set(d.id, d.header);
-    const promptLines = d.prompt.lines.length > 0 ? { first: d.prompt.first, last: d.prompt.first + sectionText(d.prompt.lines).split('\n').length - 1 } : undefined;
+    const promptLines =
+      d.prompt.lines.length > 0 ? { first: d.prompt.first, last: d.prompt.first + sectionText(d.prompt.lines).split('\n').length - 1 } : undefined;
     blocks.push({ record, header: d.header, end: d.end, ...(promptLines ? { prompt: promptLines } : {}) });
   };
 
@@ -123,7 +140,11 @@ export function parseInfq(text: string, file: string): ParsedQueryFile {
     if (section) {
       const name = section[1];
       if (name !== 'prompt' && name !== 'completion') {
-        report(lineRange(i), 'unknown-section', `unknown section "${name}": expected "--- prompt" or "--- completion" (a text line starting with "---" is written "\\---")`);
+        report(
+          lineRange(i),
+          'unknown-section',
+          `unknown section "${name}": expected "--- prompt" or "--- completion" (a text line starting with "---" is written "\\---")`,
+        );
         continue;
       }
       if (draft[name]) report(lineRange(i), 'duplicate-field', `query "${draft.id}" has a second "--- ${name}" section`);

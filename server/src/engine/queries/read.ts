@@ -60,7 +60,8 @@ export function parseQueries(content: string, file: string): QueryRecord[] {
     const completion = optionalString('completion');
     if (completion === '') return fail('"completion" is empty (leave it out to use the model\'s own completion)');
     // As in .infq files: a completion of spaces and newlines has nothing to score (its tokens are whitespace).
-    if (completion !== undefined && completion.trim() === '') return fail(`"completion" is only whitespace (${JSON.stringify(completion)}); leave it out to use the model's own completion`);
+    if (completion !== undefined && completion.trim() === '')
+      return fail(`"completion" is only whitespace (${JSON.stringify(completion)}); leave it out to use the model's own completion`);
     const kindValue = optionalString('kind');
     if (kindValue !== undefined && !(QUERY_KINDS as readonly string[]).includes(kindValue)) {
       return fail(`"kind" must be one of ${QUERY_KINDS.join(', ')}, not ${JSON.stringify(kindValue)}`);

@@ -45,9 +45,13 @@ export function buildBatchView(loaded: Pick<LoadedResults, 'dir' | 'results'>, r
   const ids = queries.map((q) => q.id);
   const analysed = report.correlations.queries;
   if (analysed.length !== ids.length || analysed.some((id, i) => id !== ids[i]) || report.powerLaw.perQuery.length !== ids.length) {
-    throw new InfluenceLensError('RESULTS_MISMATCH', `${ANALYSIS_FILE} was computed for other queries than results.json; rerun influence-lens analyze --results ${loaded.dir}`, {
-      file: join(loaded.dir, ANALYSIS_FILE),
-    });
+    throw new InfluenceLensError(
+      'RESULTS_MISMATCH',
+      `${ANALYSIS_FILE} was computed for other queries than results.json; rerun influence-lens analyze --results ${loaded.dir}`,
+      {
+        file: join(loaded.dir, ANALYSIS_FILE),
+      },
+    );
   }
   const refFor = options.refFor ?? defaultQueryRef;
   const list: BatchQuery[] = queries.map((q, i) => ({
@@ -68,7 +72,13 @@ export function buildBatchView(loaded: Pick<LoadedResults, 'dir' | 'results'>, r
     kind: 'batch',
     title: options.title ?? loaded.dir,
     createdAt: report.createdAt,
-    results: { queries: report.results.queries, documents: report.results.documents, strategy: report.results.strategy, rank: report.results.rank, corpus: report.results.corpus },
+    results: {
+      queries: report.results.queries,
+      documents: report.results.documents,
+      strategy: report.results.strategy,
+      rank: report.results.rank,
+      corpus: report.results.corpus,
+    },
     kinds,
     queries: list,
     heatmap: heatmap(list, kinds, report.correlations.matrix),
@@ -90,7 +100,10 @@ export function buildBatchView(loaded: Pick<LoadedResults, 'dir' | 'results'>, r
           available: true,
           ks: answers.ks,
           byKind: Object.fromEntries(
-            Object.entries(answers.byKind).map(([kind, s]) => [kind, { queries: s.queries, hits: s.hits, hitRate: s.hitRate, correct: s.correct, hitRateCorrect: s.hitRateCorrect }]),
+            Object.entries(answers.byKind).map(([kind, s]) => [
+              kind,
+              { queries: s.queries, hits: s.hits, hitRate: s.hitRate, correct: s.correct, hitRateCorrect: s.hitRateCorrect },
+            ]),
           ),
         }
       : { available: false, reason: answers.reason },

@@ -12,7 +12,7 @@ export function sampleRanks(count: number, dense = 50, perDecade = 40): number[]
   const ranks: number[] = [];
   for (let r = 1; r <= Math.min(dense, count); r++) ranks.push(r);
   const step = Math.pow(10, 1 / perDecade);
-  for (let r = ranks.length ? ranks[ranks.length - 1] : 0; r < count; ) {
+  for (let r = ranks.length ? ranks[ranks.length - 1] : 0; r < count;) {
     r = Math.min(count, Math.max(r + 1, Math.round(r * step)));
     ranks.push(r);
   }

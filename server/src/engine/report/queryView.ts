@@ -51,7 +51,16 @@ function unitOf(query: QueryInput): { unit: ScoreUnit; divisor: number } {
 }
 
 function viewQuery(q: QueryInput): ViewQuery {
-  const out: ViewQuery = { id: q.id, kind: q.kind, task: q.task, prompt: q.prompt, completion: q.completion, nllNats: q.nllNats, generated: q.generated, answer: q.answer ?? null };
+  const out: ViewQuery = {
+    id: q.id,
+    kind: q.kind,
+    task: q.task,
+    prompt: q.prompt,
+    completion: q.completion,
+    nllNats: q.nllNats,
+    generated: q.generated,
+    answer: q.answer ?? null,
+  };
   if (q.promptTokens) out.promptTokens = q.promptTokens.length;
   if (q.completionTokens) out.completionTokens = q.completionTokens.length;
   return out;
@@ -60,7 +69,17 @@ function viewQuery(q: QueryInput): ViewQuery {
 function card(input: QueryViewInput, side: Side, rank: number, position: number, perNat: boolean): DocumentCard {
   const d = input.documents[position];
   const score = input.scores[position];
-  const c: DocumentCard = { side, rank, docIndex: d.index, id: d.id, source: d.source, score, perNat: perNat ? score / input.query.nllNats : null, tokens: d.tokens, file: d.file };
+  const c: DocumentCard = {
+    side,
+    rank,
+    docIndex: d.index,
+    id: d.id,
+    source: d.source,
+    score,
+    perNat: perNat ? score / input.query.nllNats : null,
+    tokens: d.tokens,
+    file: d.file,
+  };
   if (d.line !== undefined) c.line = d.line;
   if (d.exact !== undefined) c.exact = d.exact;
   return c;
@@ -130,7 +149,12 @@ export function buildQueryView(input: QueryViewInput): QueryView {
 const rows = new WeakMap<LoadedResults, Float32Array[]>();
 
 /** The input for query `q` of a results folder (the scores row is the same array on every call). */
-export function queryViewInput(loaded: LoadedResults, q: number, ref: string, options: Pick<QueryViewInput, 'pageSize' | 'bins' | 'maxRank' | 'ks'> = {}): QueryViewInput {
+export function queryViewInput(
+  loaded: LoadedResults,
+  q: number,
+  ref: string,
+  options: Pick<QueryViewInput, 'pageSize' | 'bins' | 'maxRank' | 'ks'> = {},
+): QueryViewInput {
   const { results } = loaded;
   const N = results.documents.length;
   if (!(q >= 0 && q < results.queries.length)) throw new RangeError(`no query ${q} in ${loaded.dir}`);

@@ -56,7 +56,10 @@ export function withTexts(views: ReportViews, text: (docIndex: number) => string
   const cards = Object.fromEntries(Object.entries(views.cards).map(([ref, c]) => [ref, { top: c.top.map(attach), bottom: c.bottom.map(attach) }]));
   // The views' first pages are the inlined cards' heads: give them the same snippets.
   const queries = Object.fromEntries(
-    Object.entries(views.queries).map(([ref, v]) => [ref, { ...v, top: { ...v.top, cards: v.top.cards.map(attach) }, bottom: { ...v.bottom, cards: v.bottom.cards.map(attach) } }]),
+    Object.entries(views.queries).map(([ref, v]) => [
+      ref,
+      { ...v, top: { ...v.top, cards: v.top.cards.map(attach) }, bottom: { ...v.bottom, cards: v.bottom.cards.map(attach) } },
+    ]),
   );
   return { ...views, queries, cards, texts };
 }

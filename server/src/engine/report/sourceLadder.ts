@@ -57,7 +57,13 @@ function corpusSources(documents: readonly ResultsDocument[]): CorpusSources {
  * Multipliers per source (shown ones, then `other` for the rest together) and k, from the first max(k)
  * entries of `order`.
  */
-function multipliers(order: ArrayLike<number>, ladder: readonly number[], corpus: CorpusSources, shown: number, other?: SourceShare): Record<string, (number | null)[]> {
+function multipliers(
+  order: ArrayLike<number>,
+  ladder: readonly number[],
+  corpus: CorpusSources,
+  shown: number,
+  other?: SourceShare,
+): Record<string, (number | null)[]> {
   const { shares, sourceOf } = corpus;
   const counts = new Float64Array(shares.length);
   const rows = other ? [...shares.slice(0, shown), other] : shares.slice(0, shown);
@@ -79,7 +85,12 @@ function multipliers(order: ArrayLike<number>, ladder: readonly number[], corpus
 }
 
 /** Multipliers from a ranking (`descending`/`ascending` positions) for the ladder `ks` (default kLadder(N)). */
-export function sourceLadder(documents: readonly ResultsDocument[], descending: ArrayLike<number>, ascending: ArrayLike<number>, ks?: readonly number[]): SourceLadder {
+export function sourceLadder(
+  documents: readonly ResultsDocument[],
+  descending: ArrayLike<number>,
+  ascending: ArrayLike<number>,
+  ks?: readonly number[],
+): SourceLadder {
   const corpus = corpusSources(documents);
   const ladder = [...new Set(ks ?? kLadder(documents.length))].filter((k) => k >= 1).sort((a, b) => a - b);
   const shown = Math.min(MAX_SOURCES, corpus.shares.length);

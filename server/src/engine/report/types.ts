@@ -232,9 +232,17 @@ export interface BatchView {
     test100: TestResult | null;
   };
   answers:
-    | { available: true; ks: number[]; byKind: Record<string, { queries: number; hits: number[]; hitRate: (number | null)[]; correct: number; hitRateCorrect: (number | null)[] }> }
+    | {
+        available: true;
+        ks: number[];
+        byKind: Record<string, { queries: number; hits: number[]; hitRate: (number | null)[]; correct: number; hitRateCorrect: (number | null)[] }>;
+      }
     | { available: false; reason: string };
-  sources: { ks: number[]; sources: SourceShare[]; byKind: Record<string, { queries: number; top: Record<string, (number | null)[]>; bottom: Record<string, (number | null)[]> }> };
+  sources: {
+    ks: number[];
+    sources: SourceShare[];
+    byKind: Record<string, { queries: number; top: Record<string, (number | null)[]>; bottom: Record<string, (number | null)[]> }>;
+  };
   powerLaw: {
     maxRank: number;
     byKind: Record<string, Summary>;

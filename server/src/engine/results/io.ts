@@ -31,12 +31,22 @@ function checkProduced(meta: ResultsMeta, scores: Float32Array, self: Float32Arr
   if (bad >= 0) {
     const q = meta.queries[Math.floor(bad / D)];
     const d = meta.documents[bad % D];
-    throw new InfluenceLensError('SCORES_NOT_FINITE', `the score of query ${q?.id} on document ${d?.index} (${d?.file}${d?.line ? `:${d.line}` : ''}) is ${scores[bad]}; nothing was written`, { file: d?.file });
+    throw new InfluenceLensError(
+      'SCORES_NOT_FINITE',
+      `the score of query ${q?.id} on document ${d?.index} (${d?.file}${d?.line ? `:${d.line}` : ''}) is ${scores[bad]}; nothing was written`,
+      { file: d?.file },
+    );
   }
   const badSelf = self ? firstNonFinite(self) : -1;
-  if (self && badSelf >= 0) throw new InfluenceLensError('SCORES_NOT_FINITE', `the self-influence of document ${meta.documents[badSelf].index} is ${self[badSelf]}; nothing was written`, { file: meta.documents[badSelf].file });
+  if (self && badSelf >= 0)
+    throw new InfluenceLensError(
+      'SCORES_NOT_FINITE',
+      `the self-influence of document ${meta.documents[badSelf].index} is ${self[badSelf]}; nothing was written`,
+      { file: meta.documents[badSelf].file },
+    );
   for (const q of meta.queries) {
-    if (!Number.isFinite(q.nllNats)) throw new InfluenceLensError('SCORES_NOT_FINITE', `query ${q.id} has an information content of ${q.nllNats} nats; nothing was written`);
+    if (!Number.isFinite(q.nllNats))
+      throw new InfluenceLensError('SCORES_NOT_FINITE', `query ${q.id} has an information content of ${q.nllNats} nats; nothing was written`);
   }
 }
 
@@ -65,7 +75,8 @@ function corrupt(message: string, file: string): InfluenceLensError {
 
 /** A data file named in results.json: a plain name inside the folder. */
 function dataPath(dir: string, file: unknown): string {
-  if (typeof file !== 'string' || !/^[\w.-]+$/.test(file) || file.startsWith('.')) throw corrupt(`results.json names the data file ${JSON.stringify(file)}, which is not a file in its folder`, join(dir, RESULTS));
+  if (typeof file !== 'string' || !/^[\w.-]+$/.test(file) || file.startsWith('.'))
+    throw corrupt(`results.json names the data file ${JSON.stringify(file)}, which is not a file in its folder`, join(dir, RESULTS));
   const path = join(dir, file);
   if (!existsSync(path)) throw corrupt(`missing ${file}`, path);
   return path;

@@ -19,7 +19,10 @@ export function mergeResults(dirs: string[], out: string): ResultsFile {
     JSON.stringify(r.results.queries.map((q) => [q.id, q.promptTokens, q.completionTokens])) ===
       JSON.stringify(first.queries.map((q) => [q.id, q.promptTokens, q.completionTokens]));
   const odd = parts.find((p) => !same(p));
-  if (odd) throw new InfluenceLensError('RESULTS_MISMATCH', `${odd.dir} was scored with another model, corpus, factors or queries than ${parts[0].dir}`, { file: odd.dir });
+  if (odd)
+    throw new InfluenceLensError('RESULTS_MISMATCH', `${odd.dir} was scored with another model, corpus, factors or queries than ${parts[0].dir}`, {
+      file: odd.dir,
+    });
   // Only every shard of one run is merged: the merged folder covers the whole corpus (it used to take any subset).
   const shards = completeShardCount(
     parts.map((p) => ({ dir: p.dir, shard: p.results.method.shard })),
@@ -28,14 +31,23 @@ export function mergeResults(dirs: string[], out: string): ResultsFile {
   for (const p of parts) {
     const i = Number(p.results.method.shard!.split('/')[0]);
     const stray = p.results.documents.find((doc) => doc.index % shards !== i);
-    if (stray) throw new InfluenceLensError('RESULTS_MISMATCH', `${p.dir} says it is shard ${p.results.method.shard} but holds document ${stray.index}, which belongs to shard ${stray.index % shards}/${shards}`, { file: p.dir });
+    if (stray)
+      throw new InfluenceLensError(
+        'RESULTS_MISMATCH',
+        `${p.dir} says it is shard ${p.results.method.shard} but holds document ${stray.index}, which belongs to shard ${stray.index % shards}/${shards}`,
+        { file: p.dir },
+      );
   }
   const all = parts.flatMap((p) => p.results.documents.map((doc, d) => ({ doc, d, p })));
   all.sort((a, b) => a.doc.index - b.doc.index);
   const dup = all.find((x, i) => i > 0 && all[i - 1].doc.index === x.doc.index);
-  if (dup) throw new InfluenceLensError('RESULTS_MISMATCH', `document ${dup.doc.index} appears in more than one part (overlapping shards?)`, { file: dup.p.dir });
+  if (dup)
+    throw new InfluenceLensError('RESULTS_MISMATCH', `document ${dup.doc.index} appears in more than one part (overlapping shards?)`, { file: dup.p.dir });
   const gap = all.findIndex((x, j) => x.doc.index !== j);
-  if (gap >= 0) throw new InfluenceLensError('RESULTS_INCOMPLETE', `no part holds document ${gap} of the corpus: the shards do not cover it; score its shard again`, { file: (parts.find((p) => p.results.method.shard === `${gap % shards}/${shards}`) ?? parts[0]).dir });
+  if (gap >= 0)
+    throw new InfluenceLensError('RESULTS_INCOMPLETE', `no part holds document ${gap} of the corpus: the shards do not cover it; score its shard again`, {
+      file: (parts.find((p) => p.results.method.shard === `${gap % shards}/${shards}`) ?? parts[0]).dir,
+    });
   const Q = first.queries.length;
   const D = all.length;
   const scores = new Float32Array(Q * D);

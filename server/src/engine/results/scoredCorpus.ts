@@ -23,7 +23,11 @@ export function corpusChanged(loaded: Pick<LoadedResults, 'dir' | 'results'>, pa
 }
 
 /** The same after fingerprinting the corpus (a full read); a corpus that cannot be read is a reason too. */
-export async function scoredCorpusProblem(loaded: Pick<LoadedResults, 'dir' | 'results'>, corpus: CorpusOptions, signal?: AbortSignal): Promise<string | undefined> {
+export async function scoredCorpusProblem(
+  loaded: Pick<LoadedResults, 'dir' | 'results'>,
+  corpus: CorpusOptions,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   let fingerprint: string;
   try {
     fingerprint = await corpusFingerprint(corpus, signal);

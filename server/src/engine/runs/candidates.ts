@@ -39,7 +39,12 @@ export interface CandidateSources {
 }
 
 /** Row positions of the candidates (each once, sketch's first) and where they came from. */
-export function candidateRows(estimates: Float32Array, lexical: LexicalIndex | undefined, text: string, n: CandidateCounts): { rows: number[]; sources: CandidateSources } {
+export function candidateRows(
+  estimates: Float32Array,
+  lexical: LexicalIndex | undefined,
+  text: string,
+  n: CandidateCounts,
+): { rows: number[]; sources: CandidateSources } {
   const sketch = [...topK(estimates, n.top), ...bottomK(estimates, n.bottom)];
   const words = lexical && n.lexical > 0 ? lexical.search(text, n.lexical) : [];
   const rows = [...new Set([...sketch, ...words])];

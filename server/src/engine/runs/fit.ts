@@ -76,7 +76,10 @@ export async function runFit(run: ModelRun, r: FitRequest, hooks: RunHooks = {})
   checkFitMemory(run, r, hooks);
   const index = r.index;
   return withOutputs(
-    [() => prepareOutput(r.out, 'factors', [run.options.model, r.corpus.path]), ...(index ? [() => prepareOutput(index.out, 'index', [run.options.model, r.corpus.path, r.out])] : [])],
+    [
+      () => prepareOutput(r.out, 'factors', [run.options.model, r.corpus.path]),
+      ...(index ? [() => prepareOutput(index.out, 'index', [run.options.model, r.corpus.path, r.out])] : []),
+    ],
     () => fitPrepared(run, r, hooks),
   );
 }
@@ -119,7 +122,17 @@ async function fitPrepared(run: ModelRun, r: FitRequest, hooks: RunHooks): Promi
     const { fingerprint, path } = identity.model;
     const sketch = sketchChoice(r.index.sketch);
     const corpusAll = { ...r.corpus, maxDocs: undefined };
-    target = { out: r.index.out, sketch, seed: r.index.seed, maxLen: settings.maxLen, model: { fingerprint, path }, corpus: corpusAll, corpusFingerprint: await corpusFingerprint(corpusAll, hooks.signal), shard: r.shard, chunkBytes: r.index.chunkBytes };
+    target = {
+      out: r.index.out,
+      sketch,
+      seed: r.index.seed,
+      maxLen: settings.maxLen,
+      model: { fingerprint, path },
+      corpus: corpusAll,
+      corpusFingerprint: await corpusFingerprint(corpusAll, hooks.signal),
+      shard: r.shard,
+      chunkBytes: r.index.chunkBytes,
+    };
     // A blocks sketch chooses entries by Λ: only a pass after the fit can build it.
     if (STRATEGY_SPECS[settings.strategy].lambdaInEigenbases && sketch.kind !== 'blocks') pass = new PassIndexWriter(run.pool, r.out, target);
   }
@@ -158,10 +171,18 @@ async function fitPrepared(run: ModelRun, r: FitRequest, hooks: RunHooks): Promi
 }
 
 /** The index of fit --index: written in the Λ pass, or reused, or built now in a pass of its own. */
-async function fitIndex(run: ModelRun, r: FitRequest, outcome: FitOutcome, target: IndexTarget, pass: PassIndexWriter | undefined, hooks: RunHooks): Promise<FitIndexReport | undefined> {
+async function fitIndex(
+  run: ModelRun,
+  r: FitRequest,
+  outcome: FitOutcome,
+  target: IndexTarget,
+  pass: PassIndexWriter | undefined,
+  hooks: RunHooks,
+): Promise<FitIndexReport | undefined> {
   if (pass?.manifest) return { manifest: pass.manifest, built: 'lambda-pass', seconds: 0 };
   if (outcome.status !== 'complete') {
-    const why = outcome.status === 'shard-written' ? `this run wrote a shard of the ${outcome.stage} stage` : `this run stopped after the ${outcome.stage} stage`;
+    const why =
+      outcome.status === 'shard-written' ? `this run wrote a shard of the ${outcome.stage} stage` : `this run stopped after the ${outcome.stage} stage`;
     hooks.log?.(`the index is written with the Λ pass: not yet (${why})`);
     return undefined;
   }
@@ -173,6 +194,19 @@ async function fitIndex(run: ModelRun, r: FitRequest, outcome: FitOutcome, targe
   hooks.log?.('index: building it in a pass of its own (the Λ stage was reused from cache, or the sketch needs Λ)');
   const t0 = Date.now();
   const factors = await openFactorSet(run, r.out, { maxLen: target.maxLen });
-  const manifest = await runIndexBuild(run, factors, { corpus: target.corpus, out: target.out, sketch: `${target.sketch.kind}:${target.sketch.size}`, seed: target.seed, shard: r.shard, batchSize: r.batchSize, chunkBytes: target.chunkBytes }, hooks);
+  const manifest = await runIndexBuild(
+    run,
+    factors,
+    {
+      corpus: target.corpus,
+      out: target.out,
+      sketch: `${target.sketch.kind}:${target.sketch.size}`,
+      seed: target.seed,
+      shard: r.shard,
+      batchSize: r.batchSize,
+      chunkBytes: target.chunkBytes,
+    },
+    hooks,
+  );
   return { manifest, built: 'own-pass', seconds: (Date.now() - t0) / 1000 };
 }

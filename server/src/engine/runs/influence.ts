@@ -149,9 +149,22 @@ export class InfluenceSession {
 
   /** The prompt as scored: tokens (cut to its last ones when too long) and the completion, generated if absent. */
   async prepare(r: InfluenceRequest, signal?: AbortSignal): Promise<PreparedQuery> {
-    const record = { id: r.id ?? 'selection', prompt: r.prompt, completion: r.completion, kind: r.kind, task: r.task, answer: r.answer, file: r.file ?? '<editor>', line: r.line ?? 1 };
+    const record = {
+      id: r.id ?? 'selection',
+      prompt: r.prompt,
+      completion: r.completion,
+      kind: r.kind,
+      task: r.task,
+      answer: r.answer,
+      file: r.file ?? '<editor>',
+      line: r.line ?? 1,
+    };
     return prepareQuery(record, {
-      ...queryOptions(this.run, { maxLen: this.factors.maxLen, maxNewTokens: this.o.maxNewTokens, completion: this.o.firstLine === false ? 'full' : 'firstLine' }),
+      ...queryOptions(this.run, {
+        maxLen: this.factors.maxLen,
+        maxNewTokens: this.o.maxNewTokens,
+        completion: this.o.firstLine === false ? 'full' : 'firstLine',
+      }),
       truncatePrompt: true,
       priority: 'interactive',
       signal,
@@ -172,7 +185,11 @@ export class InfluenceSession {
         const found = await this.scoreAll(query, signal, hooks);
         const shown = [...new Set([...topK(found.scores, top), ...bottomK(found.scores, bottom)])];
         const t1 = performance.now();
-        const perToken = await this.scoredTexts(query, shown.map((j) => found.documents[j]), interactive);
+        const perToken = await this.scoredTexts(
+          query,
+          shown.map((j) => found.documents[j]),
+          interactive,
+        );
         const timings = { prepareMs, searchMs: t1 - t0 - prepareMs, rescoreMs: 0, rerankMs: performance.now() - t1 };
         return this.present(query, found, { shown, perToken, top, bottom, exactAll: true, timings, t0 });
       }
@@ -196,7 +213,11 @@ export class InfluenceSession {
             return among ? at.map((c) => among[c]) : at;
           };
           const shown = [...new Set([...pick(top + margin, 'top'), ...pick(bottom + margin, 'bottom')])];
-          const perToken = await this.tokenScores(shown.map((j) => found.documents[j]), interactive, (seqs) => turn.tokens(seqs));
+          const perToken = await this.tokenScores(
+            shown.map((j) => found.documents[j]),
+            interactive,
+            (seqs) => turn.tokens(seqs),
+          );
           const timings = { prepareMs, searchMs, rescoreMs: t3 - t2, rerankMs: performance.now() - t3 };
           return this.present(query, found, { shown, perToken, top, bottom, exactAll: false, timings, t0 });
         },
@@ -227,7 +248,15 @@ export class InfluenceSession {
   private present(
     query: PreparedQuery,
     found: Found,
-    o: { shown: number[]; perToken: (ScoredText | undefined)[]; top: number; bottom: number; exactAll: boolean; timings: Omit<InfluenceResult['timings'], 'totalMs'>; t0: number },
+    o: {
+      shown: number[];
+      perToken: (ScoredText | undefined)[];
+      top: number;
+      bottom: number;
+      exactAll: boolean;
+      timings: Omit<InfluenceResult['timings'], 'totalMs'>;
+      t0: number;
+    },
   ): InfluenceResult {
     const { scores, documents, nllNats } = found;
     const exact = new Set<number>();
@@ -244,11 +273,14 @@ export class InfluenceSession {
         score: scores[j],
         perNat: scores[j] / nllNats,
         exact: o.exactAll || exact.has(j),
-        ...(t?.text !== undefined ? { snippet: snippetFor(t.text, { spans: t.spans.map(({ start, end, value }) => ({ start, end, score: value })), side, maxChars: 160 }) } : {}),
+        ...(t?.text !== undefined
+          ? { snippet: snippetFor(t.text, { spans: t.spans.map(({ start, end, value }) => ({ start, end, score: value })), side, maxChars: 160 }) }
+          : {}),
       };
     };
     const scored = Float32Array.from(o.shown, (j) => scores[j]);
-    const best = (k: number, side: 'top' | 'bottom') => (o.exactAll ? (side === 'top' ? topK(scores, k) : bottomK(scores, k)) : (side === 'top' ? topK(scored, k) : bottomK(scored, k)).map((c) => o.shown[c]));
+    const best = (k: number, side: 'top' | 'bottom') =>
+      o.exactAll ? (side === 'top' ? topK(scores, k) : bottomK(scores, k)) : (side === 'top' ? topK(scored, k) : bottomK(scored, k)).map((c) => o.shown[c]);
     return {
       query,
       nllNats,
@@ -292,11 +324,26 @@ export class InfluenceSession {
       signal,
       priority: 'interactive',
       slot: 'interactive',
-      onProgress: (p) => hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradient' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
+      onProgress: (p) =>
+        hooks.onProgress?.({
+          stage: p.phase === 'queries' ? 'query gradient' : 'scoring corpus',
+          done: p.done,
+          total: p.total,
+          tokens: p.tokens,
+          elapsedMs: p.elapsedMs,
+        }),
     });
     return {
       scores: exact.scores,
-      documents: exact.documents.map(({ index, id, source, tokens, file, line, row }) => ({ index, id, source, tokens, file, line, ...(row === undefined ? {} : { row }) })),
+      documents: exact.documents.map(({ index, id, source, tokens, file, line, row }) => ({
+        index,
+        id,
+        source,
+        tokens,
+        file,
+        line,
+        ...(row === undefined ? {} : { row }),
+      })),
       nllNats: exact.queries[0].nllNats,
     };
   }
@@ -304,12 +351,21 @@ export class InfluenceSession {
   /** Every scored token of one document with its influence on the query, aligned with the document's text. */
   async documentInfluence(query: PreparedQuery, document: ResultsDocument, signal?: AbortSignal): Promise<DocumentInfluence> {
     const [t] = await this.scoredTexts(query, [document], { priority: 'interactive', signal });
-    if (!t || t.text === undefined) throw new InfluenceLensError('DOCUMENT_UNAVAILABLE', `document ${document.id} (#${document.index}) is not in ${this.o.corpus.path} as it was scored: the corpus has changed`, { file: document.file, line: document.line });
+    if (!t || t.text === undefined)
+      throw new InfluenceLensError(
+        'DOCUMENT_UNAVAILABLE',
+        `document ${document.id} (#${document.index}) is not in ${this.o.corpus.path} as it was scored: the corpus has changed`,
+        { file: document.file, line: document.line },
+      );
     return { document, text: t.text, original: t.original, tokens: t.spans, truncatedChars: t.truncatedChars, score: t.values.reduce((a, b) => a + b, 0) };
   }
 
   /** The text and per-token influence (character spans) of documents on a query, for snippets. */
-  async documentTokens(query: PreparedQuery, docs: ResultsDocument[], signal?: AbortSignal): Promise<({ text: string; spans: { start: number; end: number; value: number }[] } | undefined)[]> {
+  async documentTokens(
+    query: PreparedQuery,
+    docs: ResultsDocument[],
+    signal?: AbortSignal,
+  ): Promise<({ text: string; spans: { start: number; end: number; value: number }[] } | undefined)[]> {
     return (await this.scoredTexts(query, docs, { priority: 'interactive', signal })).map((t) => t && { text: t.text, spans: t.spans });
   }
 
@@ -319,9 +375,16 @@ export class InfluenceSession {
   }
 
   /** Per-token influence of documents (exact), with their texts and the characters of each token; `score` runs the pass. */
-  private async tokenScores(docs: ResultsDocument[], o: RunOptions, score: (sequences: CaptureSequence[]) => Promise<Float32Array[]>): Promise<(ScoredText | undefined)[]> {
+  private async tokenScores(
+    docs: ResultsDocument[],
+    o: RunOptions,
+    score: (sequences: CaptureSequence[]) => Promise<Float32Array[]>,
+  ): Promise<(ScoredText | undefined)[]> {
     if (docs.length === 0) return [];
-    const { texts } = await this.texts.get(docs.map((d) => d.index), o.signal);
+    const { texts } = await this.texts.get(
+      docs.map((d) => d.index),
+      o.signal,
+    );
     const { tokenizer, bos } = this.run;
     const sequences = docs.map((d) => {
       const text = texts.get(d.index);

@@ -25,12 +25,7 @@ export interface PreparedQueries {
 /** Codes of queries that are skipped (reported) rather than failing the whole run. */
 const SKIPPABLE = new Set(['QUERY_TOO_LONG', 'QUERY_EMPTY']);
 
-export async function prepareQueries(
-  run: ModelRun,
-  records: QueryRecord[],
-  o: QueryOptions,
-  hooks: RunHooks = {},
-): Promise<PreparedQueries> {
+export async function prepareQueries(run: ModelRun, records: QueryRecord[], o: QueryOptions, hooks: RunHooks = {}): Promise<PreparedQueries> {
   const progress = stageProgress(hooks, 'queries');
   const out: PreparedQueries = { queries: [], skipped: [] };
   for (const record of records) {

@@ -56,15 +56,21 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
   if (r.damping !== undefined) checkDamping(r.damping);
   const out = r.out;
   // The results folder is locked while it is written; a run that fails leaves no folder it created.
-  return withOutputs(out ? [() => prepareOutput(out, 'results', [f.dir, r.corpus.path, ...(r.index ? [r.index.dir] : [])])] : [], () => scorePrepared(run, f, r, hooks));
+  return withOutputs(out ? [() => prepareOutput(out, 'results', [f.dir, r.corpus.path, ...(r.index ? [r.index.dir] : [])])] : [], () =>
+    scorePrepared(run, f, r, hooks),
+  );
 }
 
 async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks: RunHooks): Promise<ScoreRun> {
   const { queries, skipped } = await prepareQueries(run, r.queries, { maxLen: f.maxLen, maxNewTokens: r.maxNewTokens, completion: r.completion }, hooks);
   if (queries.length === 0) {
-    throw new InfluenceLensError('NO_QUERIES', `none of the ${r.queries.length} queries can be scored:\n${skipped.map((s) => `  ${s.file}:${s.line}: ${s.reason}`).join('\n')}`, {
-      file: r.queries[0]?.file,
-    });
+    throw new InfluenceLensError(
+      'NO_QUERIES',
+      `none of the ${r.queries.length} queries can be scored:\n${skipped.map((s) => `  ${s.file}:${s.line}: ${s.reason}`).join('\n')}`,
+      {
+        file: r.queries[0]?.file,
+      },
+    );
   }
   const modelId = await run.modelId();
   const base = {
@@ -80,7 +86,13 @@ async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks
     batchSize: r.batchSize ?? run.pool.batchSize,
     signal: hooks.signal,
     onProgress: (p: ScoreProgress) =>
-      hooks.onProgress?.({ stage: p.phase === 'queries' ? 'query gradients' : 'scoring corpus', done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
+      hooks.onProgress?.({
+        stage: p.phase === 'queries' ? 'query gradients' : 'scoring corpus',
+        done: p.done,
+        total: p.total,
+        tokens: p.tokens,
+        elapsedMs: p.elapsedMs,
+      }),
   };
   // The corpus is fingerprinted as the scoring pass reads it (no second read), when that pass reads all of it;
   // an index is opened only over the corpus it was built on, so that corpus is fingerprinted first.
@@ -125,7 +137,16 @@ async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks
       shard: r.shard ? `${r.shard.index}/${r.shard.count}` : null,
       ...(indexInfo ? { index: indexInfo, rerank: r.index?.rerank ?? 0 } : {}),
     },
-    documents: output.documents.map(({ index, id, source, tokens, file, line, row, exact }) => ({ index, id, source, tokens, file, line, ...(row === undefined ? {} : { row }), ...(indexInfo ? { exact: exact === true } : {}) })),
+    documents: output.documents.map(({ index, id, source, tokens, file, line, row, exact }) => ({
+      index,
+      id,
+      source,
+      tokens,
+      file,
+      line,
+      ...(row === undefined ? {} : { row }),
+      ...(indexInfo ? { exact: exact === true } : {}),
+    })),
     queries: output.queries.map((q) => resultsQuery(q, q.nllNats)),
     ...(skipped.length > 0 ? { skippedQueries: skipped } : {}),
   };

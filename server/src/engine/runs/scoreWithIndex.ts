@@ -17,7 +17,11 @@ export async function scoreWithIndex(
   o: Omit<ScoreOptions, 'shard' | 'only' | 'selfInfluence'> & { indexDir: string; modelFingerprint: string; corpusFingerprint: string; rerank: number },
 ): Promise<IndexScoreOutput> {
   // The rerank reads o.corpus by the index's document numbers: the index must have been built on it.
-  const searcher = await IndexSearcher.openOnPool(o.indexDir, { modelFingerprint: o.modelFingerprint, factors: o.factors, corpus: { fingerprint: o.corpusFingerprint, path: o.corpus.path } }, o.pool);
+  const searcher = await IndexSearcher.openOnPool(
+    o.indexDir,
+    { modelFingerprint: o.modelFingerprint, factors: o.factors, corpus: { fingerprint: o.corpusFingerprint, path: o.corpus.path } },
+    o.pool,
+  );
   const started = Date.now();
   const Q = o.queries.length;
   const D = searcher.documents.length;

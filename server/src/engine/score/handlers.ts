@@ -78,7 +78,10 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   setQueries: (s, task) => {
     const p = prepared(s, task.slot);
     p.queryCount = task.queries.count;
-    p.queries = replaceTensors(p.queries, task.queries.modules.map((q) => [q.name, uploadQuery(q, task.queries.count)]));
+    p.queries = replaceTensors(
+      p.queries,
+      task.queries.modules.map((q) => [q.name, uploadQuery(q, task.queries.count)]),
+    );
     return null;
   },
   score: (s, task) => {
@@ -91,12 +94,18 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
   },
   setSelf: (s, task) => {
     const p = prepared(s, task.slot);
-    p.self = replaceTensors(p.self, task.modules.map((m) => [m.name, uploadSelf(m)]));
+    p.self = replaceTensors(
+      p.self,
+      task.modules.map((m) => [m.name, uploadSelf(m)]),
+    );
     return null;
   },
   setPreconditioner: (s, task) => {
     const t = tokenQuery(s);
-    t.preconditioner = replaceTensors(t.preconditioner, task.modules.map((m) => [m.name, uploadSelf(m)]));
+    t.preconditioner = replaceTensors(
+      t.preconditioner,
+      task.modules.map((m) => [m.name, uploadSelf(m)]),
+    );
     t.PT = replaceTensors(t.PT, []);
     return null;
   },
@@ -109,7 +118,9 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
     });
   },
   tokenScores: (s, task) =>
-    withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) => readback([tokenScores(c, tokenQuery(s).PT)], ([values]) => ({ L: c.L, values: values as Float32Array }))),
+    withDeviceCaptures(s.model, task.sequences, ACTUAL_LABELS, (c) =>
+      readback([tokenScores(c, tokenQuery(s).PT)], ([values]) => ({ L: c.L, values: values as Float32Array })),
+    ),
 };
 
 function uploadQuery(q: PreparedQueries['modules'][number], count: number): DeviceQueryModule {

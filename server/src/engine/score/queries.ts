@@ -48,7 +48,18 @@ export interface PreparedQuery {
 /** A prepared query as results.json records it. */
 export function resultsQuery(q: PreparedQuery, nllNats: number): ResultsQuery {
   const r = q.record;
-  return { id: r.id, kind: r.kind ?? null, task: r.task ?? null, prompt: r.prompt, completion: q.completion, generated: q.generated, answer: r.answer ?? null, nllNats, promptTokens: q.promptTokens, completionTokens: q.completionTokens };
+  return {
+    id: r.id,
+    kind: r.kind ?? null,
+    task: r.task ?? null,
+    prompt: r.prompt,
+    completion: q.completion,
+    generated: q.generated,
+    answer: r.answer ?? null,
+    nllNats,
+    promptTokens: q.promptTokens,
+    completionTokens: q.completionTokens,
+  };
 }
 
 export interface ResolveOptions {
@@ -102,7 +113,11 @@ export async function prepareQuery(record: QueryRecord, o: PrepareOptions): Prom
     promptTokens = [o.bos, ...promptTokens.slice(promptTokens.length - (o.maxLen - room - 1))];
   }
   if (promptTokens.length >= o.maxLen) {
-    throw new InfluenceLensError('QUERY_TOO_LONG', `query "${record.id}": the prompt has ${promptTokens.length} tokens; at most ${o.maxLen - 1} fit the maximum length ${o.maxLen}`, where);
+    throw new InfluenceLensError(
+      'QUERY_TOO_LONG',
+      `query "${record.id}": the prompt has ${promptTokens.length} tokens; at most ${o.maxLen - 1} fit the maximum length ${o.maxLen}`,
+      where,
+    );
   }
   let completionTokens: number[];
   let completion: string;
@@ -111,7 +126,11 @@ export async function prepareQuery(record: QueryRecord, o: PrepareOptions): Prom
     completionTokens = await greedyCompletion(record, promptTokens, budget, o);
     completion = o.tokenizer.decode(completionTokens, promptTokens[promptTokens.length - 1]);
     if (completionTokens.length === 0) {
-      throw new InfluenceLensError('QUERY_EMPTY', `query "${record.id}": the model's greedy completion is empty (it stopped at once); give a completion`, where);
+      throw new InfluenceLensError(
+        'QUERY_EMPTY',
+        `query "${record.id}": the model's greedy completion is empty (it stopped at once); give a completion`,
+        where,
+      );
     }
   } else {
     completion = record.completion!;

@@ -4,8 +4,7 @@ import type { DeviceCaptures } from '../capture/deviceCaptures';
 import { perSequenceGradients, rotateTransposed } from '../ekfac/reductions';
 
 export type DeviceQueryModule =
-  | { kind: 'dense'; PT: Tensor2D /* [out·in, Q] */ }
-  | { kind: 'lowrank'; L: Tensor2D /* [out, Q·r] */; R: Tensor2D /* [in, Q·r] */; rank: number };
+  { kind: 'dense'; PT: Tensor2D /* [out·in, Q] */ } | { kind: 'lowrank'; L: Tensor2D /* [out, Q·r] */; R: Tensor2D /* [in, Q·r] */; rank: number };
 
 /** I(q, d) for every document of the batch and every query, summed over modules: [B × Q]. */
 export function pairwiseScores(c: DeviceCaptures, queries: Map<string, DeviceQueryModule>, count: number): tf.Tensor {

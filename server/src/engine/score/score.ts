@@ -85,8 +85,13 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   const progress = (p: Omit<ScoreProgress, 'elapsedMs'>) => o.onProgress?.({ ...p, elapsedMs: Date.now() - started });
 
   // 1. Query gradients, one capture pass per batch of queries.
-  const { gradients, dims, nll } = await queryGradients(o.pool, o.queries, o.batchSize ?? o.pool.batchSize, o.signal, (done) =>
-    progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }), o.priority,
+  const { gradients, dims, nll } = await queryGradients(
+    o.pool,
+    o.queries,
+    o.batchSize ?? o.pool.batchSize,
+    o.signal,
+    (done) => progress({ phase: 'queries', done, total: o.queries.length, tokens: 0 }),
+    o.priority,
   );
 
   // 2. Precondition (float64), optionally compress, and upload to every compute thread.
@@ -98,7 +103,9 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   for (const f of o.factors.modules) {
     const [outDim, inDim] = dims.get(f.name) ?? [0, 0];
     if (f.lambda && f.lambda.length !== outDim * inDim) {
-      throw new InfluenceLensError('FACTORS_MISMATCH', `factors for ${f.name} are ${f.outDim}×${f.inDim}; the model's gradients are ${outDim}×${inDim}`, { file: o.factors.dir });
+      throw new InfluenceLensError('FACTORS_MISMATCH', `factors for ${f.name} are ${f.outDim}×${f.inDim}; the model's gradients are ${outDim}×${inDim}`, {
+        file: o.factors.dir,
+      });
     }
     const lambda = (damping[f.name] = dampingFor(f, o.damping));
     const P = gradients.map((g) => precondition(g.get(f.name)!, f, strategy, lambda));

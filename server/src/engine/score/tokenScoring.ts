@@ -99,9 +99,15 @@ export class TokenScorer {
     const parts = this.pool.backend.gpu ? 1 : this.pool.size;
     const out = new Array<Float32Array>(documents.length);
     await Promise.all(
-      lengthBatches(documents.map((d) => d.tokens.length), parts, most).map((at) => {
+      lengthBatches(
+        documents.map((d) => d.tokens.length),
+        parts,
+        most,
+      ).map((at) => {
         const seqs = at.map((k) => documents[k]);
-        return this.pool.run({ kind: 'tokenScores', sequences: seqs }, o).then(({ L, values }) => seqs.forEach((s, b) => (out[at[b]] = values.slice(b * L, b * L + s.tokens.length))));
+        return this.pool
+          .run({ kind: 'tokenScores', sequences: seqs }, o)
+          .then(({ L, values }) => seqs.forEach((s, b) => (out[at[b]] = values.slice(b * L, b * L + s.tokens.length))));
       }),
     );
     return out;
@@ -145,7 +151,13 @@ export function lengthBatches(lengths: number[], parts: number, most: number): n
 }
 
 /** One document's per-token influence on one query (sets up a scorer for the occasion). */
-export async function tokenInfluence(pool: ComputePool, factors: LoadedFactors, query: PreparedQuery, document: CaptureSequence, damping?: number): Promise<Float32Array> {
+export async function tokenInfluence(
+  pool: ComputePool,
+  factors: LoadedFactors,
+  query: PreparedQuery,
+  document: CaptureSequence,
+  damping?: number,
+): Promise<Float32Array> {
   const scorer = await TokenScorer.create(pool, factors, damping);
   const { values } = await scorer.scoreFor(query, [document]);
   return values[0];

@@ -75,7 +75,8 @@ class HuggingFaceTokenizer implements Tokenizer {
     if (text.length === 0) return [];
     const ids = this.hf.encode(text, { add_special_tokens: false }).ids;
     // Models without an unk token map unknown pieces to undefined rather than failing.
-    if (ids.some((id) => id === undefined)) throw new InfluenceLensError('UNSUPPORTED', `${this.file} cannot encode ${JSON.stringify(text.slice(0, 40))}`, { file: this.file });
+    if (ids.some((id) => id === undefined))
+      throw new InfluenceLensError('UNSUPPORTED', `${this.file} cannot encode ${JSON.stringify(text.slice(0, 40))}`, { file: this.file });
     return ids;
   }
 

@@ -25,19 +25,14 @@ export function loadLlama2cTokenizer(path: string, vocabSize: number): Llama2cTo
     throw new InfluenceLensError('MODEL_FORMAT', `invalid vocab size ${vocabSize} for llama2.c tokenizer ${path}`, { file: path });
   }
   const buf = readFileBounded(path, { what: 'llama2.c tokenizer', maxBytes: FILE_LIMITS.tokenizer });
-  const truncated = (what: string) =>
-    new InfluenceLensError('TRUNCATED', `truncated llama2.c tokenizer ${path}: ${what}`, { file: path });
+  const truncated = (what: string) => new InfluenceLensError('TRUNCATED', `truncated llama2.c tokenizer ${path}: ${what}`, { file: path });
   if (buf.length < 4) throw truncated('no header (max_token_length)');
   let off = 4;
   const pieces: Buffer[] = new Array(vocabSize);
   const scores = new Float32Array(vocabSize);
   for (let i = 0; i < vocabSize; i++) {
     if (off === buf.length) {
-      throw new InfluenceLensError(
-        'MODEL_FORMAT',
-        `llama2.c tokenizer ${path} holds ${i} tokens but the model's vocab size is ${vocabSize}`,
-        { file: path },
-      );
+      throw new InfluenceLensError('MODEL_FORMAT', `llama2.c tokenizer ${path} holds ${i} tokens but the model's vocab size is ${vocabSize}`, { file: path });
     }
     if (off + 8 > buf.length) throw truncated(`token ${i} header cut off at byte ${off}`);
     scores[i] = buf.readFloatLE(off);
@@ -126,7 +121,7 @@ export class Llama2cTokenizer implements Tokenizer {
     const toks = new Int32Array(bytes.length);
     let n = 0;
     // One codepoint (at most 4 bytes, as run.c) at a time: its piece, or its bytes as fallback tokens.
-    for (let c = 0; c < bytes.length; ) {
+    for (let c = 0; c < bytes.length;) {
       let len = 1;
       while (len < 4 && c + len < bytes.length && (bytes[c + len] & 0xc0) === 0x80) len++;
       const id = len === 1 ? this.byteId[bytes[c]] : (this.ids.get(latin1(bytes, c, len)) ?? -1);

@@ -3,9 +3,7 @@ import type { StageHandlers, ThreadState } from '../backend/deviceState';
 import { evalLoss, ParamSet, trainGradients, type ParamMessage } from './tasks';
 
 export type TrainTask =
-  | { kind: 'setParams'; params: ParamMessage[]; tied: boolean }
-  | { kind: 'trainGrads'; rows: number[][] }
-  | { kind: 'evalLoss'; rows: number[][] };
+  { kind: 'setParams'; params: ParamMessage[]; tied: boolean } | { kind: 'trainGrads'; rows: number[][] } | { kind: 'evalLoss'; rows: number[][] };
 
 export interface TrainResults {
   setParams: null;

@@ -95,7 +95,14 @@ export async function train(o: TrainOptions): Promise<{ checkpoint: Checkpoint; 
     const lr = learningRate(o, step);
     adam.step(params, grads, lr, decay);
     tokensSeen += tokens;
-    const info: StepInfo = { step: step + 1, loss: results.reduce((s, r) => s + r.lossSum, 0) / tokens, lr, gradNorm, elapsedMs: Date.now() - started, tokens: tokensSeen };
+    const info: StepInfo = {
+      step: step + 1,
+      loss: results.reduce((s, r) => s + r.lossSum, 0) / tokens,
+      lr,
+      gradNorm,
+      elapsedMs: Date.now() - started,
+      tokens: tokensSeen,
+    };
     if ((step + 1) % o.evalEvery === 0 || step + 1 === o.steps) {
       await o.pool.broadcast({ kind: 'setParams', params: message(), tied });
       info.heldOutLoss = await heldOutLoss(o.pool, o.heldOut, o.rowsPerMicroBatch);

@@ -33,7 +33,8 @@ export function writeFileAtomically(path: string, body: (write: (bytes: Uint8Arr
     if (open) closeSync(fd);
     rmSync(tmp, { force: true });
     // A full disk or a read-only folder: a sentence naming the file, not raw errno text.
-    if (typeof (e as NodeJS.ErrnoException).syscall === 'string') throw new InfluenceLensError('IO', fsErrorSentence(e, path, 'write'), { file: path, cause: e });
+    if (typeof (e as NodeJS.ErrnoException).syscall === 'string')
+      throw new InfluenceLensError('IO', fsErrorSentence(e, path, 'write'), { file: path, cause: e });
     throw e;
   }
 }

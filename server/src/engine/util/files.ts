@@ -53,7 +53,10 @@ export function fsErrorSentence(e: unknown, path: string, verb = 'read'): string
 
 function fsError(e: unknown, path: string, what: string, verb = 'read'): InfluenceLensError {
   const code = (e as NodeJS.ErrnoException).code;
-  return new InfluenceLensError(code === 'ENOENT' || code === 'ENOTDIR' ? 'NOT_FOUND' : 'IO', fsErrorSentence(e, `${what} ${path}`, verb), { file: path, cause: e });
+  return new InfluenceLensError(code === 'ENOENT' || code === 'ENOTDIR' ? 'NOT_FOUND' : 'IO', fsErrorSentence(e, `${what} ${path}`, verb), {
+    file: path,
+    cause: e,
+  });
 }
 
 function notRegular(path: string, what: string, st: Stats): InfluenceLensError {
@@ -163,7 +166,10 @@ function parseJsonFile(text: string, path: string, options: { what?: string; cod
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new InfluenceLensError(options.code ?? 'FORMAT', `malformed JSON in ${options.what ?? 'file'} ${path}: ${jsonSyntaxReason(e)}`, { file: path, cause: e });
+    throw new InfluenceLensError(options.code ?? 'FORMAT', `malformed JSON in ${options.what ?? 'file'} ${path}: ${jsonSyntaxReason(e)}`, {
+      file: path,
+      cause: e,
+    });
   }
 }
 

@@ -20,5 +20,9 @@ export function assertFinite(data: ArrayLike<number>, what: string, where: { fil
   const i = firstNonFinite(data);
   if (i < 0) return;
   const at = where.file ? ` in ${where.file}` : '';
-  throw new InfluenceLensError(where.code, `${what}${at} holds ${String(data[i])} at element ${i}${where.remedy ? `; ${where.remedy}` : ''}`, where.file ? { file: where.file } : {});
+  throw new InfluenceLensError(
+    where.code,
+    `${what}${at} holds ${String(data[i])} at element ${i}${where.remedy ? `; ${where.remedy}` : ''}`,
+    where.file ? { file: where.file } : {},
+  );
 }

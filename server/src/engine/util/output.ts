@@ -6,7 +6,23 @@
  * command writes it (two `score --out X` at once would lose one result), and a folder a run created is
  * removed again when the run fails before writing anything into it.
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, rmdirSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -251,7 +267,12 @@ function removeLock(path: string): void {
 /** Takes `dir`'s lock for this process, or refuses naming the process that holds it. */
 function takeLock(dir: string, o: OutputOptions): string {
   const path = join(dir, OUTPUT_LOCK);
-  const record: LockRecord = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command: basename(process.argv[1] ?? 'node') + (process.argv[2] ? ` ${process.argv[2]}` : '') };
+  const record: LockRecord = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    command: basename(process.argv[1] ?? 'node') + (process.argv[2] ? ` ${process.argv[2]}` : ''),
+  };
   for (let attempt = 0; ; attempt++) {
     let fd: number;
     try {
@@ -263,7 +284,9 @@ function takeLock(dir: string, o: OutputOptions): string {
         rmSync(path, { force: true });
         continue;
       }
-      const who = holder ? `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`} (${holder.command}, since ${holder.startedAt})` : 'another process';
+      const who = holder
+        ? `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`} (${holder.command}, since ${holder.startedAt})`
+        : 'another process';
       throw new InfluenceLensError(
         'OUTPUT_BUSY',
         `${optionOf(o)} ${dir} is being written by ${who}; wait for it to finish, or choose another ${optionOf(o)} (if no such process runs any more, delete ${path}; a lock from another machine is taken over once untouched for ${LOCK_STALE_MS / 60_000} minutes)`,
@@ -394,9 +417,13 @@ export function prepareOutputFile(path: string, o: OutputFileOptions): string {
     } catch {
       // unreadable link: named without its target
     }
-    throw usage(`${option} ${out} is a symbolic link${target}; ${o.what} is written to a new file that replaces ${out}, which would replace the link: give the path of a regular file, or - for standard output`, out);
+    throw usage(
+      `${option} ${out} is a symbolic link${target}; ${o.what} is written to a new file that replaces ${out}, which would replace the link: give the path of a regular file, or - for standard output`,
+      out,
+    );
   }
-  if (st && !st.isFile()) throw usage(`${option} ${out} is ${fileKind(st)}; it must be a file (new, or ${o.what} written by influence-lens), or - for standard output`, out);
+  if (st && !st.isFile())
+    throw usage(`${option} ${out} is ${fileKind(st)}; it must be a file (new, or ${o.what} written by influence-lens), or - for standard output`, out);
   if (st) {
     let head = '';
     try {
@@ -410,9 +437,14 @@ export function prepareOutputFile(path: string, o: OutputFileOptions): string {
     } catch (e) {
       throw usage(`${option} ${out}: ${fsErrorSentence(e, out)}`, out);
     }
-    if (!o.isOurs(head)) throw usage(`${option} ${out} already exists and is not ${o.what} written by influence-lens; it is left as it is: remove it or choose another ${option}`, out);
+    if (!o.isOurs(head))
+      throw usage(
+        `${option} ${out} already exists and is not ${o.what} written by influence-lens; it is left as it is: remove it or choose another ${option}`,
+        out,
+      );
   }
-  if (ownedName(basename(out))) throw usage(`${option} ${out}: ${basename(out)} is the name of a file of an influence-lens artefact folder; choose another file name`, out);
+  if (ownedName(basename(out)))
+    throw usage(`${option} ${out}: ${basename(out)} is the name of a file of an influence-lens artefact folder; choose another file name`, out);
   const parent = dirname(out);
   const created = createFolders(parent, o);
   try {

@@ -53,9 +53,13 @@ export function verifySeal(obj: unknown, c: SealCheck): void {
   }
   const recorded = (obj as Record<string, unknown>)[SEAL_FIELD];
   if (typeof recorded !== 'string') {
-    throw new InfluenceLensError(c.code, `${c.what} ${c.file} has no metadata checksum (written by an older influence-lens, or not by it): its values cannot be verified; ${c.remedy}`, {
-      file: c.file,
-    });
+    throw new InfluenceLensError(
+      c.code,
+      `${c.what} ${c.file} has no metadata checksum (written by an older influence-lens, or not by it): its values cannot be verified; ${c.remedy}`,
+      {
+        file: c.file,
+      },
+    );
   }
   if (recorded !== metadataDigest(obj)) {
     throw new InfluenceLensError(c.code, `${c.what} ${c.file} does not match its metadata checksum (edited or corrupt); ${c.remedy}`, { file: c.file });

@@ -27,7 +27,12 @@ export function completeShardCount(parts: ShardPart[], o: { command: string; cod
   }
   const n = parsed[0].count;
   const odd = parsed.find((p) => p.count !== n);
-  if (odd) throw new InfluenceLensError('SHARDS_MISMATCH', `${odd.dir} is shard ${odd.shard} but ${parsed[0].dir} is shard ${parsed[0].shard}: they are not parts of one run`, { file: odd.dir });
+  if (odd)
+    throw new InfluenceLensError(
+      'SHARDS_MISMATCH',
+      `${odd.dir} is shard ${odd.shard} but ${parsed[0].dir} is shard ${parsed[0].shard}: they are not parts of one run`,
+      { file: odd.dir },
+    );
   const seen = new Map<number, string>();
   for (const p of parsed) {
     const before = seen.get(p.index);

@@ -48,7 +48,10 @@ export class ScanMemory {
   /** Grows the memory to hold `bytes` in all, at once (each grow costs the thread a garbage collection or more). */
   ensure(bytes: number): void {
     if (bytes > SCAN_MEMORY_LIMIT) {
-      throw new InfluenceLensError('OUT_OF_MEMORY', `an index part of ${bytes} bytes does not fit one scan memory (4 GiB); open it with more compute threads or a smaller memory budget, which streams it`);
+      throw new InfluenceLensError(
+        'OUT_OF_MEMORY',
+        `an index part of ${bytes} bytes does not fit one scan memory (4 GiB); open it with more compute threads or a smaller memory budget, which streams it`,
+      );
     }
     const have = this.memory.buffer.byteLength;
     if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));

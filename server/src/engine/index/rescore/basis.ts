@@ -32,7 +32,10 @@ export function whiteningMessages(modules: ModuleFactors[], whitening: number): 
 }
 
 /** The tier's message for the compute threads, for an index's manifest and the factors' modules in its order. */
-export function rescoreBasis(manifest: { rescore: RescoreSettings | null; modules: { name: string }[] }, modules: ModuleFactors[]): RescoreBasisMessage | undefined {
+export function rescoreBasis(
+  manifest: { rescore: RescoreSettings | null; modules: { name: string }[] },
+  modules: ModuleFactors[],
+): RescoreBasisMessage | undefined {
   const t = manifest.rescore;
   if (!t) return undefined;
   const { rank, sketchColumns, seed, rowBytes, prefixRank, prefixBytes, shapes, whitening } = t;

@@ -71,7 +71,16 @@ export const RESCORE_WHITENING = 0;
 
 export function rescoreSettings(rank: number, seed: number, shapes: [number, number][], whitening = RESCORE_WHITENING): RescoreSettings {
   const prefixRank = Math.min(RESCORE_PREFIX_RANK, rank);
-  return { rank, sketchColumns: rank + RESCORE_OVERSAMPLE, seed, rowBytes: rescoreRowBytes(rank, shapes), prefixRank, prefixBytes: rescorePrefixBytes(rank, prefixRank, shapes), shapes, whitening };
+  return {
+    rank,
+    sketchColumns: rank + RESCORE_OVERSAMPLE,
+    seed,
+    rowBytes: rescoreRowBytes(rank, shapes),
+    prefixRank,
+    prefixBytes: rescorePrefixBytes(rank, prefixRank, shapes),
+    shapes,
+    whitening,
+  };
 }
 
 /** A 32-bit checksum of bytes [from, to) of a row, from a seed (multiply-xorshift over 32-bit words). */
@@ -97,7 +106,10 @@ export function packRescoreRow(factors: LowRankFactors[], s: RescoreSettings): U
   const row = new Uint8Array(s.rowBytes);
   const view = new DataView(row.buffer);
   const r = s.rank;
-  const groups: [number, number][] = [[0, s.prefixRank], [s.prefixRank, r]];
+  const groups: [number, number][] = [
+    [0, s.prefixRank],
+    [s.prefixRank, r],
+  ];
   let valueAt = HEADER + 4 * 2 * r * s.shapes.length;
   // Scales first (every column), then the values group by group.
   const inverse = s.shapes.map(([outDim, inDim], m) => {
@@ -163,7 +175,10 @@ export function unpackRescoreRow(row: Uint8Array, s: RescoreSettings, rank = s.r
   const r = s.rank;
   const k0 = Math.min(rank, row.byteLength >= s.rowBytes ? r : s.prefixRank);
   const out = s.shapes.map(([outDim, inDim]) => ({ X: new Float32Array(outDim * k0), V: new Float32Array(inDim * k0) }));
-  const groups: [number, number][] = [[0, s.prefixRank], [s.prefixRank, r]];
+  const groups: [number, number][] = [
+    [0, s.prefixRank],
+    [s.prefixRank, r],
+  ];
   let valueAt = HEADER + 4 * 2 * r * s.shapes.length;
   for (const [from, to] of groups) {
     const width = to - from;
@@ -198,7 +213,10 @@ export function gatherModule(rows: Uint8Array[], s: RescoreSettings, m: number):
   const X = new Float32Array(C * k * outDim);
   const V = new Float32Array(C * k * inDim);
   const scales = new Float32Array(C * k);
-  const groups: [number, number][] = [[0, s.prefixRank], [s.prefixRank, k]];
+  const groups: [number, number][] = [
+    [0, s.prefixRank],
+    [s.prefixRank, k],
+  ];
   // Where module m's X and V start in each group.
   const before = s.shapes.slice(0, m).reduce((n, [o, i]) => n + o + i, 0);
   const columnValues = s.shapes.reduce((n, [o, i]) => n + o + i, 0);

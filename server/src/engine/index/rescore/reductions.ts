@@ -54,7 +54,7 @@ export class DeviceRescore {
     whitening?: WhiteningMessage[],
   ) {
     const l = settings.sketchColumns;
-    if ((settings.whitening > 0) !== (whitening !== undefined)) throw new Error('the rescoring tier needs its whitening bases exactly when it is whitened');
+    if (settings.whitening > 0 !== (whitening !== undefined)) throw new Error('the rescoring tier needs its whitening bases exactly when it is whitened');
     this.modules = settings.shapes.map(([outDim, inDim], m) =>
       tf.tidy(() => {
         const omega = tf.tensor2d(rescoreOmega(settings.seed, m, inDim, l), [inDim, l]);
@@ -80,7 +80,10 @@ export class DeviceRescore {
   private dropQuery(): void {
     const old = this.query;
     this.query = undefined;
-    void old?.factors.then((fs) => fs.forEach((f) => tf.dispose([f.A, f.B])), () => undefined);
+    void old?.factors.then(
+      (fs) => fs.forEach((f) => tf.dispose([f.A, f.B])),
+      () => undefined,
+    );
   }
 
   /** Every document's packed row (unsealed: the builder writes its number and checksum). */
@@ -123,9 +126,7 @@ export class DeviceRescore {
         const Vs = tf.tensor2d(V, [C * k, inDim]);
         const f = low?.[m];
         // Per factor: x̂_kᵀ P̂ v̂_k = (X̂ P̂ ⊙ V̂) summed over in, or (X̂ B ⊙ V̂ A) summed over the query's rank; then its scales.
-        const raw = f
-          ? tf.sum(tf.mul(tf.matMul(Xs, f.B), tf.matMul(Vs, f.A)), 1)
-          : tf.sum(tf.mul(tf.matMul(Xs, tf.transpose(this.whitened(PT, m))), Vs), 1); // [C·k]
+        const raw = f ? tf.sum(tf.mul(tf.matMul(Xs, f.B), tf.matMul(Vs, f.A)), 1) : tf.sum(tf.mul(tf.matMul(Xs, tf.transpose(this.whitened(PT, m))), Vs), 1); // [C·k]
         const perFactor = tf.mul(raw, tf.tensor1d(scales));
         sum = tf.add(sum, tf.sum(tf.reshape(perFactor, [C, k]), 1));
       });

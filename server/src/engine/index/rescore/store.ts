@@ -63,7 +63,9 @@ export class RescoreReader {
       this.fds.set(c.file, fd);
       if (size !== c.count * settings.rowBytes) {
         this.close();
-        throw new InfluenceLensError('INDEX_CORRUPT', `${c.file} holds ${size} bytes; the manifest says ${c.count} rows of ${settings.rowBytes}`, { file: join(dir, c.file) });
+        throw new InfluenceLensError('INDEX_CORRUPT', `${c.file} holds ${size} bytes; the manifest says ${c.count} rows of ${settings.rowBytes}`, {
+          file: join(dir, c.file),
+        });
       }
     }
   }
@@ -77,7 +79,9 @@ export class RescoreReader {
       const row = new Uint8Array(n);
       const got = readSync(this.fds.get(c.file)!, row, 0, n, (p - c.first) * size);
       if (got !== n || !rowIntact(row, p, this.settings)) {
-        throw new InfluenceLensError('INDEX_CORRUPT', `row ${p - c.first} of ${c.file} is damaged (checksum or row number wrong): rebuild the index`, { file: join(this.dir, c.file) });
+        throw new InfluenceLensError('INDEX_CORRUPT', `row ${p - c.first} of ${c.file} is damaged (checksum or row number wrong): rebuild the index`, {
+          file: join(this.dir, c.file),
+        });
       }
       return row;
     });

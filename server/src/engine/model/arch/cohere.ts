@@ -10,7 +10,15 @@ import { LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots } from './llamaSty
 import type { Family } from './family';
 import { refuseAttentionBias } from './llama';
 
-const SPEC: DecoderSpec = { norm: 'layerNoBias', block: 'shared', mlp: 'gated', attnBias: 'none', mlpBias: false, qkNorm: 'none', modules: ['gate', 'up', 'down'] };
+const SPEC: DecoderSpec = {
+  norm: 'layerNoBias',
+  block: 'shared',
+  mlp: 'gated',
+  attnBias: 'none',
+  mlpBias: false,
+  qkNorm: 'none',
+  modules: ['gate', 'up', 'down'],
+};
 
 function configFrom(r: ConfigReader): ModelConfig {
   refuseAttentionBias(r);

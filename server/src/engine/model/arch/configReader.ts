@@ -30,7 +30,8 @@ export class ConfigReader {
 
   num(key: string, fallback: number): number {
     const v = this.json[key] ?? fallback;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw this.fail('MODEL_FORMAT', `"${key}" must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+      throw this.fail('MODEL_FORMAT', `"${key}" must be a positive number, got ${JSON.stringify(v)}`);
     return v;
   }
 

@@ -69,8 +69,16 @@ function rope(m: TfModel, L: number, offset: number) {
   const tables = () => (made ??= ropeTables(n, hd, ropeInverseFrequencies(rotaryDim(c), c.ropeTheta, c.ropeScaling)));
   return {
     // Sliced per call: only the custom-gradient closures (R, RT) must outlive the forward pass.
-    cos: tf.slice(m.constant(`rope.cos.${n}`, () => tf.tensor4d(tables().cos, [1, n, 1, hd])), [0, offset, 0, 0], [1, L, 1, hd]),
-    sin: tf.slice(m.constant(`rope.sin.${n}`, () => tf.tensor4d(tables().sin, [1, n, 1, hd])), [0, offset, 0, 0], [1, L, 1, hd]),
+    cos: tf.slice(
+      m.constant(`rope.cos.${n}`, () => tf.tensor4d(tables().cos, [1, n, 1, hd])),
+      [0, offset, 0, 0],
+      [1, L, 1, hd],
+    ),
+    sin: tf.slice(
+      m.constant(`rope.sin.${n}`, () => tf.tensor4d(tables().sin, [1, n, 1, hd])),
+      [0, offset, 0, 0],
+      [1, L, 1, hd],
+    ),
     R: m.constant('rope.R', () => tf.tensor2d(ropeRotation(hd, false), [hd, hd])),
     RT: m.constant('rope.RT', () => tf.tensor2d(ropeRotation(hd, true), [hd, hd])),
   };

@@ -67,7 +67,8 @@ function slots(c: ModelConfig, tied: boolean): Slot[] {
   for (let i = 0; i < c.nLayers; i++) {
     const g = `gpt_neox.layers.${i}`;
     const L = `layers.${i}`;
-    const slot = (canonical: string, hf: string, hfShape: number[], transform = NONE) => out.push({ canonical: `${L}.${canonical}`, hf: `${g}.${hf}`, hfShape, transform });
+    const slot = (canonical: string, hf: string, hfShape: number[], transform = NONE) =>
+      out.push({ canonical: `${L}.${canonical}`, hf: `${g}.${hf}`, hfShape, transform });
     slot('attn_norm', 'input_layernorm.weight', [d]);
     slot('attn_norm.bias', 'input_layernorm.bias', [d]);
     slot('mlp_norm', 'post_attention_layernorm.weight', [d]);

@@ -9,7 +9,15 @@ import { DECODER_LINEARS, decoderForward, decoderTrackedModules, headDim, type D
 import { LLAMA_STYLE_LAYERS, llamaLikeConfig, llamaStyleSlots } from './llamaStyle';
 import { TORCH_DTYPE, type Family } from './family';
 
-export const LLAMA_SPEC: DecoderSpec = { norm: 'rms', block: 'sequential', mlp: 'gated', attnBias: 'none', mlpBias: false, qkNorm: 'none', modules: ['gate', 'up', 'down'] };
+export const LLAMA_SPEC: DecoderSpec = {
+  norm: 'rms',
+  block: 'sequential',
+  mlp: 'gated',
+  attnBias: 'none',
+  mlpBias: false,
+  qkNorm: 'none',
+  modules: ['gate', 'up', 'down'],
+};
 
 /** The config fields Llama and the families built like it refuse. */
 export function refuseAttentionBias(r: ConfigReader): void {
@@ -40,7 +48,13 @@ function hfConfig(c: ModelConfig, tied: boolean, dtype: FloatDtype): Json {
       ? null
       : s.kind === 'linear'
         ? { rope_type: 'linear', factor: s.factor }
-        : { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions },
+        : {
+            rope_type: 'llama3',
+            factor: s.factor,
+            low_freq_factor: s.lowFreqFactor,
+            high_freq_factor: s.highFreqFactor,
+            original_max_position_embeddings: s.originalMaxPositions,
+          },
     hidden_act: 'silu',
     attention_bias: false,
     mlp_bias: false,

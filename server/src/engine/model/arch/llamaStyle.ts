@@ -37,7 +37,8 @@ export function llamaStyleSlots(c: ModelConfig, tied: boolean, layout: LlamaLayo
   for (let i = 0; i < c.nLayers; i++) {
     const l = `model.layers.${i}`;
     const L = `layers.${i}`;
-    const slot = (canonical: string, hf: string, hfShape: number[], transform: Transform = NONE) => out.push({ canonical: `${L}.${canonical}`, hf: `${l}.${hf}`, hfShape, transform });
+    const slot = (canonical: string, hf: string, hfShape: number[], transform: Transform = NONE) =>
+      out.push({ canonical: `${L}.${canonical}`, hf: `${l}.${hf}`, hfShape, transform });
     if (layout.postNorms) {
       slot('attn_norm', 'post_attention_layernorm.weight', [c.dim]);
       slot('mlp_norm', 'post_feedforward_layernorm.weight', [c.dim]);
@@ -47,9 +48,24 @@ export function llamaStyleSlots(c: ModelConfig, tied: boolean, layout: LlamaLayo
     }
     if (layout.fused) {
       const shape = [qDim + 2 * kvDim, c.dim];
-      slot('wq', 'self_attn.qkv_proj.weight', shape, rows(() => headRows(c.nHeads, hd, { rot })));
-      slot('wk', 'self_attn.qkv_proj.weight', shape, rows(() => headRows(c.nKvHeads, hd, { first: qDim, rot })));
-      slot('wv', 'self_attn.qkv_proj.weight', shape, rows(() => rowRange(qDim + kvDim, kvDim)));
+      slot(
+        'wq',
+        'self_attn.qkv_proj.weight',
+        shape,
+        rows(() => headRows(c.nHeads, hd, { rot })),
+      );
+      slot(
+        'wk',
+        'self_attn.qkv_proj.weight',
+        shape,
+        rows(() => headRows(c.nKvHeads, hd, { first: qDim, rot })),
+      );
+      slot(
+        'wv',
+        'self_attn.qkv_proj.weight',
+        shape,
+        rows(() => rowRange(qDim + kvDim, kvDim)),
+      );
     } else {
       slot('wq', 'self_attn.q_proj.weight', [qDim, c.dim], ropeRows(c.nHeads));
       slot('wk', 'self_attn.k_proj.weight', [kvDim, c.dim], ropeRows(c.nKvHeads));
@@ -69,8 +85,18 @@ export function llamaStyleSlots(c: ModelConfig, tied: boolean, layout: LlamaLayo
     }
     slot('wo', 'self_attn.o_proj.weight', [c.dim, qDim]);
     if (layout.fused) {
-      slot('w1', 'mlp.gate_up_proj.weight', [2 * I, c.dim], rows(() => rowRange(0, I)));
-      slot('w3', 'mlp.gate_up_proj.weight', [2 * I, c.dim], rows(() => rowRange(I, I)));
+      slot(
+        'w1',
+        'mlp.gate_up_proj.weight',
+        [2 * I, c.dim],
+        rows(() => rowRange(0, I)),
+      );
+      slot(
+        'w3',
+        'mlp.gate_up_proj.weight',
+        [2 * I, c.dim],
+        rows(() => rowRange(I, I)),
+      );
     } else {
       slot('w1', 'mlp.gate_proj.weight', [I, c.dim]);
       slot('w3', 'mlp.up_proj.weight', [I, c.dim]);
@@ -134,6 +160,7 @@ export function partialRotary(r: ConfigReader, c: ModelConfig, key: string, fall
   const f = r.num(key, fallback);
   const hd = headDim(c);
   const rot = Math.floor(hd * f);
-  if (f > 1 || rot % 2 !== 0 || rot === 0) throw r.fail('MODEL_FORMAT', `"${key}" ${f} gives ${rot} rotary dims of a ${hd}-dim head (must be even, 2 to ${hd})`);
+  if (f > 1 || rot % 2 !== 0 || rot === 0)
+    throw r.fail('MODEL_FORMAT', `"${key}" ${f} gives ${rot} rotary dims of a ${hd}-dim head (must be even, 2 to ${hd})`);
   if (rot !== hd) c.rotaryDim = rot;
 }

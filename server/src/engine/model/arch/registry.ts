@@ -30,7 +30,11 @@ export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.values(FAMILIES)
 export function familyForModelType(modelType: unknown, file: string): Family {
   const f = Object.values(FAMILIES).find((x) => typeof modelType === 'string' && x.modelTypes.includes(modelType));
   if (!f) {
-    throw new InfluenceLensError('UNSUPPORTED', `${file}: model_type ${JSON.stringify(modelType)} is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`, { file });
+    throw new InfluenceLensError(
+      'UNSUPPORTED',
+      `${file}: model_type ${JSON.stringify(modelType)} is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
+      { file },
+    );
   }
   return f;
 }
