@@ -29,6 +29,7 @@ import { isRescoreChunk, RescoreWriter } from './rescore/store';
 import { whiteningMessages } from './rescore/basis';
 import { LEXICAL_FILE, writeLexicalIndex } from './lexical';
 import { INDEX_VERSION, type IndexFactors, type IndexManifest, type IndexModule, type RowLayout, type SketchSettings } from './types';
+import { resultsDocument } from '../results/document';
 
 /** Seed of the random projections when none is given. */
 export const DEFAULT_SKETCH_SEED = 0;
@@ -163,8 +164,7 @@ export class IndexBuilder {
     for (const { item, row, rescore } of this.held) {
       this.writer.push(row);
       if (this.rescoreWriter) this.rescoreWriter.push(rescore!);
-      const { index, id, source, file, line, row: fileRow } = item.doc;
-      this.documents.push({ index, id, source, tokens: item.sequence.tokens.length, file, line, ...(fileRow === undefined ? {} : { row: fileRow }) });
+      this.documents.push(resultsDocument({ ...item.doc, tokens: item.sequence.tokens.length }));
       this.tokens += item.sequence.tokens.length;
     }
     this.held = [];

@@ -27,6 +27,7 @@ import type { RunHooks } from './progress';
 import { queryOptions } from './queries';
 import { snippetFor } from '../report/snippet';
 import type { Snippet } from '../report/types';
+import { resultsDocument } from '../results/document';
 
 export interface InfluenceRequest {
   prompt: string;
@@ -335,15 +336,7 @@ export class InfluenceSession {
     });
     return {
       scores: exact.scores,
-      documents: exact.documents.map(({ index, id, source, tokens, file, line, row }) => ({
-        index,
-        id,
-        source,
-        tokens,
-        file,
-        line,
-        ...(row === undefined ? {} : { row }),
-      })),
+      documents: exact.documents.map(resultsDocument),
       nllNats: exact.queries[0].nllNats,
     };
   }

@@ -20,6 +20,7 @@ import type { ModelRun } from './modelRun';
 import { describeIssues, type RunHooks } from './progress';
 import { prepareQueries, type SkippedQuery } from './queries';
 import { artefactTime } from '../util/clock';
+import { resultsDocument } from '../results/document';
 
 export interface ScoreRequest {
   corpus: CorpusOptions;
@@ -137,16 +138,7 @@ async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks
       shard: r.shard ? `${r.shard.index}/${r.shard.count}` : null,
       ...(indexInfo ? { index: indexInfo, rerank: r.index?.rerank ?? 0 } : {}),
     },
-    documents: output.documents.map(({ index, id, source, tokens, file, line, row, exact }) => ({
-      index,
-      id,
-      source,
-      tokens,
-      file,
-      line,
-      ...(row === undefined ? {} : { row }),
-      ...(indexInfo ? { exact: exact === true } : {}),
-    })),
+    documents: output.documents.map((d) => ({ ...resultsDocument(d), ...(indexInfo ? { exact: d.exact === true } : {}) })),
     queries: output.queries.map((q) => resultsQuery(q, q.nllNats)),
     ...(skipped.length > 0 ? { skippedQueries: skipped } : {}),
   };
