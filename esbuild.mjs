@@ -30,6 +30,8 @@ const builds = [
       server: 'server/src/server.ts',
       cli: 'server/src/cli.ts',
       worker: 'server/src/engine/backend/worker.ts',
+      // Open Demo's corpus generator, run as a program by the server (never bundled into it).
+      demoCorpus: 'demo/src/corpus/editorCorpus.ts',
     },
     outdir: 'dist',
   },
