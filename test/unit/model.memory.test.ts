@@ -93,10 +93,10 @@ test('a config whose weights cannot fit is refused naming config.json before a t
 test('activations of full-length batches are stated when they may not fit, with what to change', () => {
   const pythia = configOf(PYTHIA_160M);
   // Logits alone: 2 threads × 8 × 512 tokens × 50304 × 4 bytes is 1.6 GB per copy, and tfjs keeps many.
-  const warning = activationWarning(pythia, undefined, { threads: 2, batch: 8, length: 512 }, 21e9);
+  const warning = activationWarning(pythia, { threads: 2, batch: 8, length: 512 }, 21e9);
   assert.match(
     warning ?? '',
     /^warning: batches of 8 sequences of 512 tokens on 2 thread\(s\) may need up to \d+\.\d GB of activations, 21\.0 GB available; .*--batch-size.*--max-len/,
   );
-  assert.equal(activationWarning(pythia, undefined, { threads: 1, batch: 1, length: 64 }, 21e9), undefined);
+  assert.equal(activationWarning(pythia, { threads: 1, batch: 1, length: 64 }, 21e9), undefined);
 });

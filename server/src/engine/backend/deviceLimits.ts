@@ -6,6 +6,7 @@
  * is 2 GiB unless INFLUENCE_LENS_GPU_MEMORY_GIB says more. The native and CPU backends have no such
  * per-buffer limit.
  */
+import { activationBytesPerToken } from '../model/memory';
 import type { ModelConfig } from '../model/types';
 import { tf } from '../tf';
 
@@ -50,14 +51,9 @@ export function largestPerSequence(model: ModelShape, L: number): { bytes: numbe
   return { bytes: top.elements * BYTES, what: top.what };
 }
 
-/**
- * What one token of a capture pass holds at its peak: tfjs keeps every intermediate of the gradient
- * computation until it ends. Fitted to tf.profile's peakBytes of covariance and per-document-gradient
- * tasks (Llamas of width 256 and 512, 4 layers, 128 tokens: 0.77 and 1.48 MB per token, both within 1%).
- */
+/** What one token of a capture pass holds at its peak (model/memory.ts, where the model's memory is stated). */
 export function workingBytesPerToken(model: ModelShape, L: number): number {
-  const c = model.config;
-  return BYTES * (c.nLayers * 5 * (12 * c.dim + 6 * c.hiddenDim + 3 * c.nHeads * L) + 17 * c.vocabSize);
+  return activationBytesPerToken(model.config, L);
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0)} MiB`;

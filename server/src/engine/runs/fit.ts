@@ -92,7 +92,7 @@ function checkFitMemory(run: ModelRun, r: FitRequest, hooks: RunHooks): void {
   checkFactorMemory(run.checkpoint.config, r.modules, run.options.model);
   if (run.backend.gpu) return;
   const length = r.maxLen ?? defaultMaxLen(run.context);
-  const warning = activationWarning(run.checkpoint.config, r.modules, { threads: run.pool.size, batch: r.batchSize ?? run.pool.batchSize, length });
+  const warning = activationWarning(run.checkpoint.config, { threads: run.pool.size, batch: r.batchSize ?? run.pool.batchSize, length });
   if (warning) hooks.log?.(warning);
 }
 
