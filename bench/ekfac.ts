@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openFactorSet } from '../server/src/engine/runs/factors';
 import { runFit } from '../server/src/engine/runs/fit';
 import { runScore } from '../server/src/engine/runs/score';
-import { openStories260K, openStories260KRun, sharedFixtures, tinyStoriesSequences } from './fixtures';
+import { openStories260KRun, sharedFixtures, tinyStoriesSequences } from './fixtures';
 import { runTorchBaseline } from './torchBaseline';
 import { benchIndex } from './index';
 
@@ -86,7 +86,8 @@ async function pytorchSideBySide(
   score: StageFigure,
   log: (s: string) => void,
 ) {
-  const m = await openStories260K();
+  // The run holds the checkpoint and tokenizer the engine used: the baseline gets the very same.
+  const m = run;
   const sequences = tinyStoriesSequences(m, maxLen);
   const queries = PROMPTS.map((p) => [m.tokenizer.bosId, ...m.tokenizer.encode(p)]);
   const baseline = runTorchBaseline(m.checkpoint, sequences, queries, threads);

@@ -50,13 +50,9 @@ export async function runBatched<Item, T extends Task>(
   };
   /** Cuts the held items into batches (sorted by length first when bucketing) and submits them. */
   const submitWindow = async () => {
-    const held = pending;
+    // Array.prototype.sort is stable: equal lengths keep their input order.
+    const held = bucket ? pending.sort((x, y) => bucket.lengthOf(x) - bucket.lengthOf(y)) : pending;
     pending = [];
-    if (bucket) {
-      const lengths = held.map(bucket.lengthOf);
-      const order = held.map((_, i) => i).sort((x, y) => lengths[x] - lengths[y] || x - y);
-      held.splice(0, held.length, ...order.map((i) => held[i]));
-    }
     for (let i = 0; i < held.length; i += batchSize) await submit(held.slice(i, i + batchSize), i + batchSize >= held.length);
   };
   const drainOne = async () => {

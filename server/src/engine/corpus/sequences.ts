@@ -1,4 +1,5 @@
 /** Corpus documents as capture sequences: [BOS] + tokens truncated to maxLen, keyed by document index. */
+import type { Bucketing } from '../backend/batched';
 import type { CaptureSequence } from '../capture/types';
 import { InfluenceLensError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';
@@ -12,6 +13,9 @@ export interface CorpusItem {
   doc: DocumentMeta;
   sequence: CaptureSequence;
 }
+
+/** Corpus passes batch documents by token count within windows (runBatched's bucketing): less padding. */
+export const BY_TOKEN_COUNT: Bucketing<CorpusItem> = { lengthOf: (it) => it.sequence.tokens.length };
 
 /** Documents i with i mod count = index belong to shard index/count. */
 export interface Shard {

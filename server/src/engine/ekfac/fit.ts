@@ -8,7 +8,7 @@ import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
 import { join } from 'node:path';
 import { readCorpus } from '../corpus/corpus';
-import { corpusItems, inShard, type CorpusItem, type Shard } from '../corpus/sequences';
+import { BY_TOKEN_COUNT, corpusItems, inShard, type CorpusItem, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusIssue, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import { symmetricEigen } from '../linalg/eigh';
@@ -176,8 +176,6 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
   /** Documents and tokens that count in the stage (the Λ pass may also read documents past the sample, for the index). */
   const sampled = { documents: 0, tokens: 0 };
   const seqTokens = (batch: CorpusItem[]) => batch.reduce((n, it) => n + it.sequence.tokens.length, 0);
-  // Stages are sums, so batches may be formed from length-sorted windows: far less padding (runBatched).
-  const byLength = { lengthOf: (it: CorpusItem) => it.sequence.tokens.length };
 
   if (stage === 'covariance') {
     await runBatched<CorpusItem, TaskOf<'covariance'>>(
@@ -194,7 +192,8 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
       },
       o.signal,
       {},
-      byLength,
+      // Stages are sums, so batches may be formed from length-sorted windows: far less padding.
+      BY_TOKEN_COUNT,
     );
   } else {
     const rotate = STRATEGY_SPECS[settings.strategy].lambdaInEigenbases;
@@ -229,7 +228,7 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
       },
       o.signal,
       {},
-      { ...byLength, onWindow: () => index?.endWindow() },
+      { ...BY_TOKEN_COUNT, onWindow: () => index?.endWindow() },
     );
   }
   if (report.skippedCount > 0) o.onSkipped?.(report.skipped, report.skippedCount);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ComputePool } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
-import { corpusItems, type CorpusItem, type Shard } from '../corpus/sequences';
+import { BY_TOKEN_COUNT, corpusItems, type CorpusItem, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
@@ -76,7 +76,6 @@ export class IndexBuilder {
   private readonly documents: ResultsDocument[] = [];
   private readonly writer: ChunkWriter;
   private readonly rescoreWriter: RescoreWriter | undefined;
-  private tokens = 0;
   /** Rows pushed but not yet written (the current window's). */
   private held: { item: CorpusItem; row: PackedRow; rescore: Uint8Array | undefined }[] = [];
 
@@ -128,14 +127,6 @@ export class IndexBuilder {
     return new IndexBuilder(t, settings, modules, rowLayout(t.sketch, modules), factors.dir, rescore);
   }
 
-  get documentCount(): number {
-    return this.documents.length;
-  }
-
-  get tokenCount(): number {
-    return this.tokens;
-  }
-
   /**
    * One batch's rows. Batches may come sorted by length within a window (runBatched's bucketing): rows are
    * held until `endWindow` and written in corpus order, which the documents list, shard merges and the
@@ -165,7 +156,6 @@ export class IndexBuilder {
       this.writer.push(row);
       if (this.rescoreWriter) this.rescoreWriter.push(rescore!);
       this.documents.push(resultsDocument({ ...item.doc, tokens: item.sequence.tokens.length }));
-      this.tokens += item.sequence.tokens.length;
     }
     this.held = [];
   }
@@ -289,7 +279,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
     },
     o.signal,
     {},
-    { lengthOf: (it) => it.sequence.tokens.length, onWindow: () => builder.endWindow() },
+    { ...BY_TOKEN_COUNT, onWindow: () => builder.endWindow() },
   );
   return builder.finish(o.factors.manifest, o.signal);
 }

@@ -5,7 +5,7 @@
 import type { ComputePool, Priority } from '../backend/pool';
 import { runBatched } from '../backend/batched';
 import type { TaskOf } from '../backend/tasks';
-import { corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
+import { BY_TOKEN_COUNT, corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusHooks, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
@@ -145,7 +145,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     },
     o.signal,
     { priority: o.priority },
-    { lengthOf: (it) => it.sequence.tokens.length },
+    BY_TOKEN_COUNT,
   );
   scored.sort((x, y) => x.doc.index - y.doc.index);
   const documents = scored.map((s) => s.doc);
