@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../server/src/engine/backend/backend';
+import { BACKEND_NAMES, initBackend, type BackendName } from '../server/src/engine/device/backend';
 import { benchCaptures, type CaptureFigure } from './captures';
 import { openStories260K, tinyStoriesSequences } from './fixtures';
 import { benchEkfac } from './ekfac';

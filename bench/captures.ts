@@ -1,6 +1,6 @@
 /** Per-token capture throughput (forward + backward, a_t and g_t of every tracked module) per backend and worker count. */
-import { ComputePool } from '../server/src/engine/backend/pool';
-import type { BackendName, BackendRequest } from '../server/src/engine/backend/backend';
+import { ComputePool } from '../server/src/engine/worker/pool';
+import type { BackendName, BackendRequest } from '../server/src/engine/device/backend';
 import { captureStream } from '../server/src/engine/capture/stream';
 import type { Checkpoint } from '../server/src/engine/model/types';
 

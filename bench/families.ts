@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseBackendRequest, type BackendRequest } from '../server/src/engine/backend/backend';
+import { parseBackendRequest, type BackendRequest } from '../server/src/engine/device/backend';
 import { loadCheckpoint } from '../server/src/engine/model/load';
 import { FAMILY_CONFIGS, randomHfTensors, writeHfCheckpoint } from '../test/helpers/hfCheckpoint';
 import { benchCaptures, type CaptureFigure } from './captures';

@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chooseBackend } from '../server/src/engine/backend/backend';
-import { readback, type Readback } from '../server/src/engine/backend/readback';
+import { chooseBackend } from '../server/src/engine/device/backend';
+import { readback, type Readback } from '../server/src/engine/device/readback';
 import { withDeviceCaptures, type DeviceCaptures } from '../server/src/engine/capture/deviceCaptures';
 import { covarianceSums, ekfacLambdaSums } from '../server/src/engine/ekfac/reductions';
 import { openModel, type OpenedModel } from '../server/src/engine/model/openModel';

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { spearman } from '../server/src/engine/analysis/stats';
 import { topK } from '../server/src/engine/util/topK';
 import { parseQueries } from '../server/src/engine/queries/read';
-import { bytesPerRow, DEFAULT_SKETCH } from '../server/src/engine/index/sketch';
+import { bytesPerRow, DEFAULT_SKETCH } from '../server/src/engine/gradindex/sketch';
 import { runIndexBuild } from '../server/src/engine/runs/buildIndex';
 import { openFactorSet, type FactorSet } from '../server/src/engine/runs/factors';
 import { runFit } from '../server/src/engine/runs/fit';

@@ -4,8 +4,8 @@
 import wabtInit from 'wabt';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const SOURCE = 'server/src/engine/index/kernel/scan.wat';
-const TARGET = 'server/src/engine/index/kernel/scanWasm.ts';
+const SOURCE = 'server/src/engine/gradindex/kernel/scan.wat';
+const TARGET = 'server/src/engine/gradindex/kernel/scanWasm.ts';
 
 export async function compileKernel() {
   const wabt = await wabtInit();

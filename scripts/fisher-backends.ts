@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, parseBackendRequest } from '../server/src/engine/backend/backend';
+import { initBackend, parseBackendRequest } from '../server/src/engine/device/backend';
 import { captureBatch } from '../server/src/engine/capture/captureBatch';
 import { hostTargets } from '../server/src/engine/capture/targets';
 import type { CaptureSequence } from '../server/src/engine/capture/types';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ComputePool } from '../../server/src/engine/backend/pool';
+import { ComputePool } from '../../server/src/engine/worker/pool';
 import { heldOutLoss, packRows } from '../../server/src/engine/train/train';
 import { openModel, bosId, stopIds } from '../../server/src/engine/model/openModel';
 import { readQueries } from '../../server/src/engine/queries/read';

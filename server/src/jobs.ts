@@ -1,7 +1,7 @@
 /**
  * Background jobs (batch runs, fits, index builds): one runs at a time, in order; each reports progress
  * (percentage, tokens/s, ETA) and can be cancelled. Hovers are not jobs: they run at once, at interactive
- * priority on the compute threads (engine/backend/pool.ts), while a job keeps its place.
+ * priority on the compute threads (engine/worker/pool.ts), while a job keeps its place.
  */
 import type { RunProgress } from './engine/runs/progress';
 import type { JobStatus } from './protocol';

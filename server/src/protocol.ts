@@ -5,8 +5,8 @@
  * bundle pulls in the other side (or vscode).
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { AdapterInfo } from './engine/backend/backend';
-import type { BackendName } from './engine/backend/names';
+import type { AdapterInfo } from './engine/device/backend';
+import type { BackendName } from './engine/device/names';
 import type { Architecture } from './engine/model/types';
 import type { BatchView, CardPage, QueryView, Side } from './engine/report/types';
 
@@ -15,7 +15,7 @@ import type { BatchView, CardPage, QueryView, Side } from './engine/report/types
  * one list, kept in a module of its own that imports nothing (the engine's compute worker and the CLI
  * use it without this file's protocol library), offered here to the client.
  */
-export { BACKENDS, BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './engine/backend/names';
+export { BACKENDS, BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './engine/device/names';
 
 /** The README's section on what a score means (hovers link to it, the panel opens it). */
 export { SCORE_SECTION, scoreSectionLine } from './engine/report/scoreMeaning';

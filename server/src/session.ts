@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { describeBackend, initBackend, type BackendInfo } from './engine/backend/backend';
+import { describeBackend, initBackend, type BackendInfo } from './engine/device/backend';
 import { corpusInput } from './engine/corpus/corpus';
 import { corpusFingerprint } from './engine/corpus/fingerprint';
 import { isInfluenceLensError } from './engine/errors';

@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { existsSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
-import { parseBackendRequest, type BackendRequest } from './engine/backend/backend';
+import { parseBackendRequest, type BackendRequest } from './engine/device/backend';
 import { STRATEGIES, type Strategy } from './engine/ekfac/types';
 import { InfluenceLensError } from './engine/errors';
 import { hubRepoDir, parseHubReference } from './engine/model/hubCache';

@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BackendRequest } from '../../server/src/engine/backend/backend';
-import { ComputePool } from '../../server/src/engine/backend/pool';
+import type { BackendRequest } from '../../server/src/engine/device/backend';
+import { ComputePool } from '../../server/src/engine/worker/pool';
 import { corpusFingerprint } from '../../server/src/engine/corpus/fingerprint';
 import { fitFactors } from '../../server/src/engine/ekfac/fit';
 import { loadFactors, type LoadedFactors } from '../../server/src/engine/ekfac/load';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PanelBatchRequest, PanelQueryRequest } from '../../server/src/protocol';
 import { readAnalysis } from '../../server/src/engine/analysis/analyze';
-import { readManifest as readIndexManifest } from '../../server/src/engine/index/store';
+import { readManifest as readIndexManifest } from '../../server/src/engine/gradindex/store';
 import { readResults } from '../../server/src/engine/results/io';
 import type { ReportData } from '../../server/src/engine/report/types';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';

@@ -8,7 +8,7 @@ import { corpusJsonl, generateCorpus, DEFAULT_SEED } from '../../demo/src/corpus
 import { DEMO_PATHS, runDemo } from '../../demo/src/run';
 import { readResults } from '../../server/src/engine/results/io';
 import { readAnalysis } from '../../server/src/engine/analysis/analyze';
-import { readManifest } from '../../server/src/engine/index/store';
+import { readManifest } from '../../server/src/engine/gradindex/store';
 
 test('reduced demo: corpus → fit (with the index) → score → analyses', { timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-demo-run-'));

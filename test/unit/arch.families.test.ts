@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../server/src/engine/backend/backend';
+import { initBackend } from '../../server/src/engine/device/backend';
 import { captureBatch } from '../../server/src/engine/capture/captureBatch';
 import { generateGreedy, generateGreedyUncached } from '../../server/src/engine/inference/generate';
 import type { CaptureSequence } from '../../server/src/engine/capture/types';

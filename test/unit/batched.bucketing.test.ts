@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ComputePool } from '../../server/src/engine/backend/pool';
-import { runBatched } from '../../server/src/engine/backend/batched';
-import type { TaskOf } from '../../server/src/engine/backend/tasks';
+import { ComputePool } from '../../server/src/engine/worker/pool';
+import { runBatched } from '../../server/src/engine/worker/batched';
+import type { TaskOf } from '../../server/src/engine/worker/taskTable';
 import type { CaptureSequence } from '../../server/src/engine/capture/types';
 import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 

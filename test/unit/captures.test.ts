@@ -5,8 +5,8 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../../server/src/engine/backend/backend';
-import { ComputePool } from '../../server/src/engine/backend/pool';
+import { initBackend } from '../../server/src/engine/device/backend';
+import { ComputePool } from '../../server/src/engine/worker/pool';
 import { captureBatch } from '../../server/src/engine/capture/captureBatch';
 import { captureStream } from '../../server/src/engine/capture/stream';
 import type { CaptureSequence, LabelMode } from '../../server/src/engine/capture/types';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ComputePool } from '../../server/src/engine/backend/pool';
+import { ComputePool } from '../../server/src/engine/worker/pool';
 import { openModel } from '../../server/src/engine/model/openModel';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../../demo/src/corpus/generate';
 import { DEMO_MODEL, demoHeldOutLoss } from '../../demo/src/evaluate';

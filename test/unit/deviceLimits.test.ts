@@ -14,7 +14,7 @@ import {
   gpuWorkingBytes,
   largestPerSequence,
   workingBytesPerToken,
-} from '../../server/src/engine/backend/deviceLimits';
+} from '../../server/src/engine/device/deviceLimits';
 import { trackedModules } from '../../server/src/engine/model/tfModel';
 import type { ModelConfig } from '../../server/src/engine/model/types';
 import { tinyLlamaConfig } from '../helpers/randomCheckpoint';

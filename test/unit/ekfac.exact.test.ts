@@ -30,7 +30,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../server/src/engine/backend/backend';
+import { initBackend } from '../../server/src/engine/device/backend';
 import type { FisherMode } from '../../server/src/engine/ekfac/types';
 import type { ModuleFactors } from '../../server/src/engine/ekfac/types';
 import type { OpenedModel } from '../../server/src/engine/model/openModel';

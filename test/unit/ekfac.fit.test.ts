@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { initBackend } from '../../server/src/engine/backend/backend';
+import { initBackend } from '../../server/src/engine/device/backend';
 import { mergeShards } from '../../server/src/engine/ekfac/fit';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { readStage, readManifest } from '../../server/src/engine/ekfac/store';

@@ -6,7 +6,7 @@ import { test, before } from 'node:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../server/src/engine/backend/backend';
+import { initBackend } from '../../server/src/engine/device/backend';
 import { TfModel } from '../../server/src/engine/model/tfModel';
 import { openModel, type OpenedModel } from '../../server/src/engine/model/openModel';
 import { writeHuggingFaceFolder } from '../../server/src/engine/model/huggingface';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { download, type Readback } from '../../server/src/engine/backend/readback';
+import { download, type Readback } from '../../server/src/engine/device/readback';
 import type { DeviceCaptures } from '../../server/src/engine/capture/deviceCaptures';
 import { ekfacLambdaSums, type ModuleSum } from '../../server/src/engine/ekfac/reductions';
 import type { TrackedModule } from '../../server/src/engine/model/tfModel';

@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { initBackend } from '../../server/src/engine/backend/backend';
+import { initBackend } from '../../server/src/engine/device/backend';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
 import { kfacModules, scoreGradientMethods } from '../../server/src/engine/eval/gradientScores';
 import { bosId, openModel, stopIds, type OpenedModel } from '../../server/src/engine/model/openModel';

@@ -7,7 +7,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { initBackend } from '../../server/src/engine/backend/backend';
+import { initBackend } from '../../server/src/engine/device/backend';
 import { generateGreedy, generateGreedyUncached } from '../../server/src/engine/inference/generate';
 import { KvCache } from '../../server/src/engine/model/kvCache';
 import { openModel } from '../../server/src/engine/model/openModel';

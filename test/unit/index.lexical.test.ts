@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LexicalIndex, writeLexicalIndex } from '../../server/src/engine/index/lexical';
+import { LexicalIndex, writeLexicalIndex } from '../../server/src/engine/gradindex/lexical';
 import { candidateRows, candidateCounts } from '../../server/src/engine/runs/candidates';
 import { isInfluenceLensError } from '../../server/src/engine/errors';
 

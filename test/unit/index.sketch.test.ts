@@ -6,15 +6,15 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../../server/src/engine/backend/backend';
-import { download } from '../../server/src/engine/backend/readback';
+import { initBackend } from '../../server/src/engine/device/backend';
+import { download } from '../../server/src/engine/device/readback';
 import type { DeviceCaptures } from '../../server/src/engine/capture/deviceCaptures';
 import type { ModuleFactors } from '../../server/src/engine/ekfac/types';
 import { symmetricEigen } from '../../server/src/engine/linalg/eigh';
-import { sketchBasis } from '../../server/src/engine/index/projection';
-import { queryFinish } from '../../server/src/engine/index/queryVectors';
-import { DeviceSketch } from '../../server/src/engine/index/reductions';
-import { parseSketch, rowLayout, sketchModules } from '../../server/src/engine/index/sketch';
+import { sketchBasis } from '../../server/src/engine/gradindex/projection';
+import { queryFinish } from '../../server/src/engine/gradindex/queryVectors';
+import { DeviceSketch } from '../../server/src/engine/gradindex/reductions';
+import { parseSketch, rowLayout, sketchModules } from '../../server/src/engine/gradindex/sketch';
 import { tf } from '../../server/src/engine/tf';
 import { Rng } from '../../server/src/engine/util/random';
 

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChunkScanner, quantizeQuery, querySegments } from '../../server/src/engine/index/scan';
-import { queryLength, rowLayout, sketchModules, type SketchChoice } from '../../server/src/engine/index/sketch';
-import { ChunkWriter, packBlocksRow, packDenseRow, readChunk, rowOf } from '../../server/src/engine/index/store';
-import { SCAN_WASM_BASE64 } from '../../server/src/engine/index/kernel/scanWasm';
-import { checksumOf, ScanMemory } from '../../server/src/engine/index/kernel/scanMemory';
-import { BLOCK, INDEX_VERSION, type IndexManifest } from '../../server/src/engine/index/types';
+import { ChunkScanner, quantizeQuery, querySegments } from '../../server/src/engine/gradindex/scan';
+import { queryLength, rowLayout, sketchModules, type SketchChoice } from '../../server/src/engine/gradindex/sketch';
+import { ChunkWriter, packBlocksRow, packDenseRow, readChunk, rowOf } from '../../server/src/engine/gradindex/store';
+import { SCAN_WASM_BASE64 } from '../../server/src/engine/gradindex/kernel/scanWasm';
+import { checksumOf, ScanMemory } from '../../server/src/engine/gradindex/kernel/scanMemory';
+import { BLOCK, INDEX_VERSION, type IndexManifest } from '../../server/src/engine/gradindex/types';
 import { Rng } from '../../server/src/engine/util/random';
 
 test('the committed kernel bytes are what scan.wat compiles to', async () => {

@@ -7,7 +7,7 @@ import { test, before } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../server/src/engine/backend/backend';
+import { initBackend } from '../../server/src/engine/device/backend';
 import { writeHuggingFaceFolder } from '../../server/src/engine/model/huggingface';
 import { openModel } from '../../server/src/engine/model/openModel';
 import { loadCheckpoint } from '../../server/src/engine/model/load';

@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ComputePool } from '../../server/src/engine/backend/pool';
-import type { Task } from '../../server/src/engine/backend/tasks';
+import { ComputePool } from '../../server/src/engine/worker/pool';
+import type { Task } from '../../server/src/engine/worker/taskTable';
 import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 
 const ckpt = randomCheckpoint(tinyLlamaConfig({ maxSeqLen: 256 }), 1);

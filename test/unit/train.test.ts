@@ -4,11 +4,11 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../../server/src/engine/backend/backend';
-import { ComputePool } from '../../server/src/engine/backend/pool';
+import { initBackend } from '../../server/src/engine/device/backend';
+import { ComputePool } from '../../server/src/engine/worker/pool';
 import { TfModel } from '../../server/src/engine/model/tfModel';
 import { initLlama } from '../../server/src/engine/train/init';
-import { ParamSet, trainGradients } from '../../server/src/engine/train/tasks';
+import { ParamSet, trainGradients } from '../../server/src/engine/train/gradients';
 import { packRows, train, type TrainOptions } from '../../server/src/engine/train/train';
 import type { Checkpoint } from '../../server/src/engine/model/types';
 import { tinyLlamaConfig } from '../helpers/randomCheckpoint';

@@ -1,5 +1,5 @@
 /** What every model-running command shares: the opened model run, progress on stderr, notes and Ctrl-C. */
-import { describeAdapter, describeBackend, parseBackendRequest } from '../engine/backend/backend';
+import { describeAdapter, describeBackend, parseBackendRequest } from '../engine/device/backend';
 import type { CorpusOptions } from '../engine/corpus/types';
 import { openFactorSet, type FactorSet } from '../engine/runs/factors';
 import { ModelRun } from '../engine/runs/modelRun';

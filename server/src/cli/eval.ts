@@ -9,7 +9,7 @@ import { runLds } from '../engine/eval/lds';
 import { DEFAULT_LDS_TRAINING, type LdsTraining } from '../engine/eval/ldsTrain';
 import { METHODS, parseMethods, type Method } from '../engine/eval/methods';
 import { factsMarkdown, ldsMarkdown } from '../engine/eval/report';
-import { parseBackendRequest } from '../engine/backend/backend';
+import { parseBackendRequest } from '../engine/device/backend';
 import { checkMaxLen } from '../engine/runs/defaults';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError, type Values } from './args';
 import { corpusOptions, withModel } from './context';

@@ -3,7 +3,7 @@ import { mergeShards } from '../engine/ekfac/fit';
 import { readManifest, stageIsValid, stagesFor, STAGES, type StageName } from '../engine/ekfac/store';
 import { FISHER_MODES, STRATEGIES } from '../engine/ekfac/types';
 import { mergeResults } from '../engine/results/merge';
-import { mergeIndexes } from '../engine/index/merge';
+import { mergeIndexes } from '../engine/gradindex/merge';
 import { runFit } from '../engine/runs/fit';
 import { prepareOutput } from '../engine/util/output';
 import { safeForTerminal } from '../engine/util/terminal';
@@ -11,7 +11,7 @@ import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, pars
 import { corpusOptions, withModel } from './context';
 import { describeIndex, SKETCH_OPTIONS } from './indexCommand';
 import { resolveShard, SHARD_OPTIONS } from './shardEnv';
-import { DEFAULT_SKETCH, parseSketch } from '../engine/index/sketch';
+import { DEFAULT_SKETCH, parseSketch } from '../engine/gradindex/sketch';
 
 export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {

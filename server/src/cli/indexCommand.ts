@@ -1,6 +1,6 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
-import { bytesPerRow, parseSketch, sketchName } from '../engine/index/sketch';
-import type { IndexManifest } from '../engine/index/types';
+import { bytesPerRow, parseSketch, sketchName } from '../engine/gradindex/sketch';
+import type { IndexManifest } from '../engine/gradindex/types';
 import { runIndexBuild } from '../engine/runs/buildIndex';
 import { prepareOutput } from '../engine/util/output';
 import { checkDamping } from '../engine/score/precondition';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readManifest as readFactorManifest, stageIsValid, type FactorManifest, type StageName } from '../engine/ekfac/store';
 import { InfluenceLensError } from '../engine/errors';
-import { readManifest as readIndexManifest } from '../engine/index/store';
+import { readManifest as readIndexManifest } from '../engine/gradindex/store';
 import { readResults } from '../engine/results/io';
 import { FILE_LIMITS, readJsonBounded } from '../engine/util/files';
 import { sha256File } from '../engine/util/hash';

@@ -1,5 +1,5 @@
 /** Per-token captures copied to the host: a_t and g_t of every tracked module for every real token. */
-import { readback } from '../backend/readback';
+import { readback } from '../device/readback';
 import type { TfModel } from '../model/tfModel';
 import { withDeviceCaptures } from './deviceCaptures';
 import { labelsPerSequence, lossPerSequence } from './targets';

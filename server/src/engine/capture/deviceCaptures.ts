@@ -6,8 +6,8 @@
  * the same tidy scope and names the tensors to read back; only those reach the host, after every op of
  * the batch has been queued (docs/GPU.md).
  */
-import { checkBatchFits } from '../backend/deviceLimits';
-import { download, readback, type Readback } from '../backend/readback';
+import { checkBatchFits } from '../device/deviceLimits';
+import { download, readback, type Readback } from '../device/readback';
 import { tf, type Tensor, type Tensor1D, type Tensor2D } from '../tf';
 import type { TfModel, TrackedModule } from '../model/tfModel';
 import { deviceLabels, hostTargets, lossPerSequence } from './targets';

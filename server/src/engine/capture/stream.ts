@@ -1,7 +1,7 @@
 /** Captures over a long stream of sequences (see runBatched for batching, ordering and cancellation). */
-import type { ComputePool } from '../backend/pool';
-import { runBatched } from '../backend/batched';
-import type { TaskOf } from '../backend/tasks';
+import type { ComputePool } from '../worker/pool';
+import { runBatched } from '../worker/batched';
+import type { TaskOf } from '../worker/taskTable';
 import type { CaptureOptions, CaptureResult, CaptureSequence } from './types';
 
 export interface StreamOptions extends CaptureOptions {

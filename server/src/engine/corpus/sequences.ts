@@ -1,5 +1,5 @@
 /** Corpus documents as capture sequences: [BOS] + tokens truncated to maxLen, keyed by document index. */
-import type { Bucketing } from '../backend/batched';
+import type { Bucketing } from '../worker/batched';
 import type { CaptureSequence } from '../capture/types';
 import { InfluenceLensError } from '../errors';
 import type { Tokenizer } from '../tokenizer/types';

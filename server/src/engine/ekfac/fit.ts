@@ -3,9 +3,9 @@
  * eigendecompositions, and the eigenvalue correction. Each corpus pass is a sum over documents, so a
  * stage can be split into shards (documents i with i mod n = k) whose sums `mergeShards` adds.
  */
-import type { ComputePool } from '../backend/pool';
-import { runBatched } from '../backend/batched';
-import type { TaskOf } from '../backend/tasks';
+import type { ComputePool } from '../worker/pool';
+import { runBatched } from '../worker/batched';
+import type { TaskOf } from '../worker/taskTable';
 import { join } from 'node:path';
 import { readCorpus } from '../corpus/corpus';
 import { BY_TOKEN_COUNT, corpusItems, inShard, type CorpusItem, type Shard } from '../corpus/sequences';
@@ -70,7 +70,7 @@ export interface FitOptions {
 }
 
 /**
- * An index written during the eigenvalue-correction pass (index/build.ts's IndexBuilder behind fit --index).
+ * An index written during the eigenvalue-correction pass (gradindex/build.ts's IndexBuilder behind fit --index).
  * That pass reads every document of the shard, the fit's sample (maxDocs) only adding to Λ.
  */
 export interface PassIndex {

@@ -5,15 +5,15 @@
  * Fisher over the same documents (then one capture serves both). The rows come from a hook the index
  * supplies (PassRows), so ekfac/ never imports index/.
  */
-import type { StageState, ThreadState } from '../backend/deviceState';
-import { joinReadbacks, mapReadback, type Readback } from '../backend/readback';
+import type { StageState, ThreadState } from '../device/deviceState';
+import { joinReadbacks, mapReadback, type Readback } from '../device/readback';
 import type { Tensor2D } from '../tf';
 import type { TfModel } from '../model/tfModel';
 import { withDeviceCaptures, type DeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureOptions, type CaptureSequence } from '../capture/types';
 import { diagonalSums, ekfacLambdaSums, type ModuleSum } from './reductions';
 
-/** Rows another stage computes from the pass's captures (index/handlers.ts supplies the index's); opaque here. */
+/** Rows another stage computes from the pass's captures (gradindex/tasks.ts supplies the index's); opaque here. */
 export interface PassRows {
   rows(c: DeviceCaptures): Readback<unknown>;
 }

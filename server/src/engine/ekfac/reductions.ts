@@ -2,7 +2,7 @@
  * Device-side reductions of one batch of captures for the fitting stages. Each returns sums over the
  * batch (float32, summed into float64 by the caller), so stages are sums and shards simply add.
  */
-import { readback, type Readback } from '../backend/readback';
+import { readback, type Readback } from '../device/readback';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
 import { batchMatMul } from '../model/ops';
 import type { DeviceCaptures, DeviceModuleCapture } from '../capture/deviceCaptures';

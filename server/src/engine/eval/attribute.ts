@@ -10,7 +10,7 @@ import { corpusFingerprint } from '../corpus/fingerprint';
 import { readCorpusAll } from '../corpus/corpus';
 import type { CorpusOptions } from '../corpus/types';
 import { scoreWithIndex } from '../runs/scoreWithIndex';
-import { readManifest as readIndexManifest } from '../index/store';
+import { readManifest as readIndexManifest } from '../gradindex/store';
 import { runIndexBuild } from '../runs/buildIndex';
 import { openFactorSet, type FactorSet } from '../runs/factors';
 import { runFit } from '../runs/fit';

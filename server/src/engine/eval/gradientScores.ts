@@ -4,9 +4,9 @@
  * differently (docs/EKFAC.md), so the queries of all methods are stacked as one set of M×Q queries:
  * the corpus is read, and every document's gradient computed, once instead of M times.
  */
-import type { ComputePool } from '../backend/pool';
-import { runBatched } from '../backend/batched';
-import type { TaskOf } from '../backend/tasks';
+import type { ComputePool } from '../worker/pool';
+import { runBatched } from '../worker/batched';
+import type { TaskOf } from '../worker/taskTable';
 import { corpusItems, type CorpusItem, type DocumentMeta } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import { precondition } from '../ekfac/strategies';

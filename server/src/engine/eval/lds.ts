@@ -14,8 +14,8 @@
 import { cpus } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ComputePool } from '../backend/pool';
-import type { BackendRequest } from '../backend/backend';
+import { ComputePool } from '../worker/pool';
+import type { BackendRequest } from '../device/backend';
 import { corpusFingerprint } from '../corpus/fingerprint';
 import { readCorpusAll } from '../corpus/corpus';
 import { InfluenceLensError } from '../errors';

@@ -4,12 +4,12 @@
  * the training documents are the only thing that differs between two models. Query losses are measured
  * on the compute threads right after training, with the parameters the trainer last sent them.
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool } from '../worker/pool';
 import type { Checkpoint, ModelConfig } from '../model/types';
 import type { Tokenizer } from '../tokenizer/types';
 import { initLlama } from '../train/init';
 import { packRows, train } from '../train/train';
-import type { ParamMessage } from '../train/tasks';
+import type { ParamMessage } from '../train/gradients';
 
 export interface LdsTraining {
   dim: number;

@@ -1,6 +1,6 @@
 /** Next-token losses of one sequence, forward pass only. */
 import { tf, type Tensor2D } from '../tf';
-import { download, readback } from '../backend/readback';
+import { download, readback } from '../device/readback';
 import type { TfModel } from '../model/tfModel';
 
 /** Cross-entropy (nats) of predicting tokens[t+1] from the prefix, for t = 0 … n−2. */

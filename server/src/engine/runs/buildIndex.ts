@@ -2,8 +2,8 @@
 import { corpusFingerprint } from '../corpus/fingerprint';
 import type { Shard } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
-import { buildIndex, sketchChoice } from '../index/build';
-import type { IndexManifest } from '../index/types';
+import { buildIndex, sketchChoice } from '../gradindex/build';
+import type { IndexManifest } from '../gradindex/types';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
 import { stageProgress, type RunHooks } from './progress';

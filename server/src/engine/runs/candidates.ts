@@ -4,7 +4,7 @@
  * state the answer, which a sketch of a flat spectrum ranks poorly). Counts measured in docs/INDEX.md.
  */
 import { bottomK, topK } from '../util/topK';
-import type { LexicalIndex } from '../index/lexical';
+import type { LexicalIndex } from '../gradindex/lexical';
 
 export interface CandidateCounts {
   /** The sketch's best (most helpful). */

@@ -11,7 +11,7 @@ export const MAX_LEN_CAP = 512;
 /** New tokens of a greedy completion when the query has none. */
 export const DEFAULT_MAX_NEW_TOKENS = 64;
 // Documents per compute task (results never depend on it): the pool's batchSize, 8 on CPUs and what the
-// adapter holds on a GPU (backend/deviceLimits.ts).
+// adapter holds on a GPU (device/deviceLimits.ts).
 
 /** Tokens per document ([BOS] included) when fitting without --max-len. */
 export function defaultMaxLen(context: number): number {

@@ -2,10 +2,10 @@
  * Opening a gradient index for instant queries (the language server's hovers): the index is checked
  * against the model and factors, its rows spread over the compute threads, and the query engine made.
  */
-import { IndexQueryEngine } from '../index/queryEngine';
-import { IndexSearcher } from '../index/search';
-import { LexicalIndex } from '../index/lexical';
-import { RescoreReader } from '../index/rescore/store';
+import { IndexQueryEngine } from '../gradindex/queryEngine';
+import { IndexSearcher } from '../gradindex/search';
+import { LexicalIndex } from '../gradindex/lexical';
+import { RescoreReader } from '../gradindex/rescore/store';
 import { DEFAULT_MAX_NEW_TOKENS } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';

@@ -5,7 +5,7 @@
  * document (a full pass, said so in the result). The documents shown are scored token by token, which
  * gives both their exact score and the span that carried it.
  */
-import type { RunOptions } from '../backend/pool';
+import type { RunOptions } from '../worker/pool';
 import { bottomK, topK } from '../util/topK';
 import { tokenizeDocument } from '../corpus/tokenize';
 import type { CorpusOptions } from '../corpus/types';
@@ -15,7 +15,7 @@ import type { ResultsDocument } from '../results/types';
 import { prepareQuery, type PreparedQuery } from '../score/queries';
 import { scoreCorpus } from '../score/score';
 import { TokenScorer, type ScorerTurn } from '../score/tokenScoring';
-import type { RescoreReader } from '../index/rescore/store';
+import type { RescoreReader } from '../gradindex/rescore/store';
 import type { CaptureSequence } from '../capture/types';
 import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts, type CandidateSources } from './candidates';
 import { tokenPieces } from '../tokenizer/pieces';

@@ -2,8 +2,8 @@
  * A model ready to run: checkpoint, tokenizer and the compute pool that holds it, plus the identity that
  * keys every cache built from it. Every command and the language server start here.
  */
-import type { BackendInfo, BackendRequest } from '../backend/backend';
-import { ComputePool } from '../backend/pool';
+import type { BackendInfo, BackendRequest } from '../device/backend';
+import { ComputePool } from '../worker/pool';
 import type { LineEndTokens } from '../inference/generate';
 import { resolveModelPath } from '../model/hubCache';
 import { fingerprintCheckpoint } from '../model/load';

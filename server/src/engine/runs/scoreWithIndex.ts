@@ -4,10 +4,10 @@
  */
 import { bottomK, topK } from '../util/topK';
 import { scoreCorpus, type ScoreOptions, type ScoreOutput } from '../score/score';
-import { IndexQueryEncoder } from '../index/queryVectors';
-import { IndexSearcher } from '../index/search';
+import { IndexQueryEncoder } from '../gradindex/queryVectors';
+import { IndexSearcher } from '../gradindex/search';
 import { dampingFor } from '../score/precondition';
-import { bytesPerRow, sketchName } from '../index/sketch';
+import { bytesPerRow, sketchName } from '../gradindex/sketch';
 
 export interface IndexScoreOutput extends ScoreOutput {
   index: { path: string; sketch: string; bytesPerDocument: number };

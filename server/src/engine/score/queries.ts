@@ -3,7 +3,7 @@
  * on its own (docs/EKFAC.md). A query without a completion gets the model's own greedy one, as in the paper,
  * ended by the one completion rule every caller shares (CompletionRule).
  */
-import type { ComputePool, Priority } from '../backend/pool';
+import type { ComputePool, Priority } from '../worker/pool';
 import type { CaptureSequence } from '../capture/types';
 import type { LineEndTokens } from '../inference/generate';
 import { InfluenceLensError } from '../errors';

@@ -2,9 +2,9 @@
  * Scoring: every query's preconditioned gradient against every corpus document, in one streaming pass
  * over the corpus that scores all queries together (docs/EKFAC.md, "Scoring").
  */
-import type { ComputePool, Priority } from '../backend/pool';
-import { runBatched } from '../backend/batched';
-import type { TaskOf } from '../backend/tasks';
+import type { ComputePool, Priority } from '../worker/pool';
+import { runBatched } from '../worker/batched';
+import type { TaskOf } from '../worker/taskTable';
 import { BY_TOKEN_COUNT, corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusHooks, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';

@@ -5,7 +5,7 @@
  * eigenbases and 1/(Λ+λ) uploaded once), so scoring a few documents costs their capture pass only: the
  * hover's exact rerank and its "most influential span" come from the same pass.
  */
-import type { ComputePool, RunOptions } from '../backend/pool';
+import type { ComputePool, RunOptions } from '../worker/pool';
 import type { CaptureSequence } from '../capture/types';
 import type { LoadedFactors } from '../ekfac/load';
 import { inverseDamped, STRATEGY_SPECS } from '../ekfac/strategies';

@@ -4,12 +4,12 @@
  * added in micro-batch order, and AdamW updates the host copy of the weights, which is then sent to
  * every thread. Results therefore do not depend on the number of workers.
  */
-import type { ComputePool } from '../backend/pool';
+import type { ComputePool } from '../worker/pool';
 import type { Checkpoint, Weights } from '../model/types';
 import { Rng } from '../util/random';
 import { AdamW, clipGlobalNorm } from './adamw';
 import { isTied } from './init';
-import type { ParamMessage } from './tasks';
+import type { ParamMessage } from './gradients';
 
 export interface TrainOptions {
   pool: ComputePool;

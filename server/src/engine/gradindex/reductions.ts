@@ -3,7 +3,7 @@
  * captures. Kronecker sketches (eigen, kron) come straight from the tokens, (g W_S)ᵀ (a W_A), without
  * forming G; count and blocks rotate every document's gradient into the eigenbasis first.
  */
-import { joinReadbacks, readback, type Readback } from '../backend/readback';
+import { joinReadbacks, readback, type Readback } from '../device/readback';
 import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D } from '../tf';
 import type { DeviceCaptures, DeviceModuleCapture } from '../capture/deviceCaptures';
 import { perSequenceGradients, rotateTransposed } from '../ekfac/reductions';

@@ -1,7 +1,7 @@
 /** Entry point of a compute worker thread: its own tfjs backend, its own copy of the model. */
 import { parentPort } from 'node:worker_threads';
-import { initBackend, type BackendRequest } from './backend';
-import { TaskRunner, transferables, type Task } from './tasks';
+import { initBackend, type BackendRequest } from '../device/backend';
+import { TaskRunner, transferables, type Task } from './taskTable';
 import type { Checkpoint } from '../model/types';
 
 export type WorkerMessage = { type: 'init'; backend: BackendRequest; checkpoint: Checkpoint; modules?: string[] } | { type: 'task'; task: Task };

@@ -2,7 +2,7 @@
  * The fitting stages' device side: covariance sums, and the eigenvalue correction in uploaded eigenbases
  * (with the index's rows when fit --index writes them in the same pass).
  */
-import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
+import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../device/deviceState';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
 import type { CaptureOptions, CaptureSequence } from '../capture/types';
 import type { Tensor2D } from '../tf';

@@ -6,7 +6,7 @@
  * P̂ = N_S P_q N_Aᵀ (N = D^½ Qᵀ), the query's preconditioned gradient in the same coordinates, one 2-D
  * product per module for all candidates.
  */
-import { download, readback, type Readback } from '../../backend/readback';
+import { download, readback, type Readback } from '../../device/readback';
 import type { DeviceCaptures, DeviceModuleCapture } from '../../capture/deviceCaptures';
 import { batchMatMul } from '../../model/ops';
 import { tf, type Tensor2D, type Tensor3D } from '../../tf';

@@ -47,7 +47,7 @@ export class ThreadState {
 
 /**
  * One handler per task kind of a stage: `(thread state, task) → plain result` (no tensors leave a handler).
- * Handlers that read the device are async: they queue all their work first, then read (backend/readback.ts).
+ * Handlers that read the device are async: they queue all their work first, then read (device/readback.ts).
  */
 export type StageHandlers<T extends { kind: string }, R extends { [K in T['kind']]: unknown }> = {
   [K in T['kind']]: (state: ThreadState, task: Extract<T, { kind: K }>) => R[K] | Promise<R[K]>;

@@ -3,9 +3,9 @@
  * threads (tfjs), preconditioned by EK-FAC's 1 / (Λ + λ) there (eigen, kron) or here (count, blocks, which
  * need the query's whole rotation), then quantized for the kernel (quantizeQuery).
  */
-import type { ComputePool, Priority } from '../backend/pool';
-import { runBatched } from '../backend/batched';
-import type { TaskOf } from '../backend/tasks';
+import type { ComputePool, Priority } from '../worker/pool';
+import { runBatched } from '../worker/batched';
+import type { TaskOf } from '../worker/taskTable';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ModuleFactors } from '../ekfac/types';
 import { dampingFor } from '../score/precondition';

@@ -4,9 +4,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComputePool } from '../backend/pool';
-import { runBatched } from '../backend/batched';
-import type { TaskOf } from '../backend/tasks';
+import type { ComputePool } from '../worker/pool';
+import { runBatched } from '../worker/batched';
+import type { TaskOf } from '../worker/taskTable';
 import { BY_TOKEN_COUNT, corpusItems, type CorpusItem, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';

@@ -1,5 +1,5 @@
 /** The capture stage's device side: per-token captures of a batch, copied to the host. */
-import type { StageHandlers } from '../backend/deviceState';
+import type { StageHandlers } from '../device/deviceState';
 import { captureBatch } from './captureBatch';
 import type { CaptureOptions, CaptureResult, CaptureSequence } from './types';
 

@@ -12,7 +12,7 @@
  * (the index's rows) can restore it per window.
  */
 import type { ComputePool, RunOptions } from './pool';
-import type { Task, TaskResult } from './tasks';
+import type { Task, TaskResult } from './taskTable';
 
 export interface Bucketing<Item> {
   /** The item's length in tokens (what its batch is padded to). */

@@ -1,5 +1,5 @@
 /** Inference's device side: greedy generation and per-token losses of one sequence. */
-import type { StageHandlers } from '../backend/deviceState';
+import type { StageHandlers } from '../device/deviceState';
 import { generateGreedy, type LineEndTokens } from './generate';
 import { tokenLosses } from './loss';
 

@@ -2,7 +2,7 @@
  * The in-process API a long-lived host (the language server) calls: everything loaded once, then one
  * query at a time — its own forward/backward pass plus one product over the index — with cancellation.
  */
-import type { ComputePool, Priority } from '../backend/pool';
+import type { ComputePool, Priority } from '../worker/pool';
 import { bottomK, topK } from '../util/topK';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';

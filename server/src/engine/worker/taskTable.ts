@@ -1,17 +1,17 @@
 /**
  * The work a compute thread does, as plain messages. Each stage owns its device-side handlers (its
- * `handlers.ts`); this module only composes them into one dispatcher, which runs the same way in a worker
+ * `tasks.ts`); this module only composes them into one dispatcher, which runs the same way in a worker
  * thread or in the calling thread, so results never depend on where a task ran.
  */
 import type { Checkpoint } from '../model/types';
-import { captureHandlers, type CaptureResults, type CaptureTask } from '../capture/handlers';
-import { ekfacHandlers, type EkfacResults, type EkfacTask } from '../ekfac/handlers';
-import { indexHandlers, type IndexResults, type IndexTask } from '../index/handlers';
-import { inferenceHandlers, type InferenceResults, type InferenceTask } from '../inference/handlers';
-import { scoreHandlers, type ScoreResults, type ScoreTask } from '../score/handlers';
-import { trainHandlers, type TrainResults, type TrainTask } from '../train/handlers';
+import { captureHandlers, type CaptureResults, type CaptureTask } from '../capture/tasks';
+import { ekfacHandlers, type EkfacResults, type EkfacTask } from '../ekfac/tasks';
+import { indexHandlers, type IndexResults, type IndexTask } from '../gradindex/tasks';
+import { inferenceHandlers, type InferenceResults, type InferenceTask } from '../inference/tasks';
+import { scoreHandlers, type ScoreResults, type ScoreTask } from '../score/tasks';
+import { trainHandlers, type TrainResults, type TrainTask } from '../train/tasks';
 import { tf } from '../tf';
-import { ThreadState, type StageHandlers } from './deviceState';
+import { ThreadState, type StageHandlers } from '../device/deviceState';
 
 type MemoryTask = { kind: 'memory' };
 interface MemoryResults {

@@ -1,6 +1,6 @@
 /** The scoring stage's device side: per-document gradients, and scores against uploaded queries. */
-import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../backend/deviceState';
-import { mapReadback, readback } from '../backend/readback';
+import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../device/deviceState';
+import { mapReadback, readback } from '../device/readback';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';

@@ -8,7 +8,7 @@ import { totalmem } from 'node:os';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
-import type { ComputePool, Priority } from '../backend/pool';
+import type { ComputePool, Priority } from '../worker/pool';
 import { SCAN_MEMORY_LIMIT } from './kernel/scanMemory';
 import { readDocuments, readManifest } from './store';
 import { ChunkScanner, chunksOfPart, scannerBytes, type IndexQuery } from './scan';

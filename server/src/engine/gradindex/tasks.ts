@@ -2,9 +2,9 @@
  * The index's device side: each document's sketch in the EK-FAC eigenbasis (build), query sketches
  * (search), and the part of an open index this thread holds and scans.
  */
-import type { StageHandlers, ThreadState } from '../backend/deviceState';
-import { joinReadbacks } from '../backend/readback';
-import { tokenQueryTransposed } from '../score/handlers';
+import type { StageHandlers, ThreadState } from '../device/deviceState';
+import { joinReadbacks } from '../device/readback';
+import { tokenQueryTransposed } from '../score/tasks';
 import { passRowsSlot } from '../ekfac/lambdaTask';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
