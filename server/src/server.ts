@@ -48,7 +48,7 @@ import {
   type StatusParams,
 } from './protocol';
 import { AnswerStore } from './refs';
-import { describeError, Session, type ProgressHandle, type SessionHost } from './session';
+import { describeError, Session, type ProgressHandle, type SessionHost } from './session/session';
 import { createSettingsSource, type SettingsContext, type SettingsSource } from './settings';
 import { prepareDemo } from './handlers/demo';
 import { documentView } from './handlers/documentView';

@@ -18,7 +18,7 @@ import type { ResultsMeta } from '../../server/src/engine/results/types';
 import { Rng } from '../../server/src/engine/util/random';
 import { PanelHandler } from '../../server/src/handlers/panel';
 import { AnswerStore } from '../../server/src/refs';
-import { Session } from '../../server/src/session';
+import { Session } from '../../server/src/session/session';
 
 const N = 200_000; // 4 queries × 200,000 documents: 3.2 MB of scores
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Session, type SessionHost } from '../../server/src/session';
+import { Session, type SessionHost } from '../../server/src/session/session';
 import { parseSettings, type InfluenceLensSettings } from '../../server/src/settings';
 import type { StatusParams } from '../../server/src/protocol';
 import { REPO } from '../helpers/cli';

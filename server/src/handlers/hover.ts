@@ -11,7 +11,7 @@ import type { InfluenceRequest, InfluenceResult, RankedDocument } from '../engin
 import type { QueryRecord } from '../engine/queries/types';
 import type { HoverAnswer, InfluenceHoverResult, Range } from '../protocol';
 import type { AnswerStore } from '../refs';
-import { describeError, type Session } from '../session';
+import { describeError, type Session } from '../session/session';
 import { influenceMarkdown, missingMarkdown, offerMarkdown, waitingMarkdown } from './hoverView';
 import { text } from './markdown';
 

@@ -5,7 +5,7 @@
  */
 import type { InfluenceResult, RankedDocument } from '../engine/runs/influence';
 import type { Snippet } from '../engine/report/types';
-import type { Missing } from '../session';
+import type { Missing } from '../session/session';
 import { SCORE_SECTION, scoreMeaning } from '../engine/report/scoreMeaning';
 import { commandLink, score, text } from './markdown';
 

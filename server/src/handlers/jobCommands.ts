@@ -16,7 +16,7 @@ import { runScore } from '../engine/runs/score';
 import { CancelledError, type JobContext, type JobQueue, type ProgressSink } from '../jobs';
 import type { BatchResult, RefArgs, RunBatchArgs } from '../protocol';
 import type { AnswerStore } from '../refs';
-import type { Session, Warm } from '../session';
+import type { Session, Warm } from '../session/session';
 import { storageRoot } from '../session/paths';
 import { batchFolder, documentPath, localFilePath } from './queryFiles';
 

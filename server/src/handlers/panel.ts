@@ -19,7 +19,7 @@ import { scoredCorpusPath } from '../engine/runs/analyze';
 import { CorpusTexts } from '../engine/runs/documents';
 import type { InfluenceResult } from '../engine/runs/influence';
 import type { AnswerStore, StoredAnswer } from '../refs';
-import type { Session } from '../session';
+import type { Session } from '../session/session';
 
 export class PanelHandler {
   private readonly inputs = new WeakMap<StoredAnswer, QueryViewInput>();

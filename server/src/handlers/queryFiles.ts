@@ -13,7 +13,7 @@ import { InfluenceLensError } from '../engine/errors';
 import { blockAt, parseInfq, type ParsedQueryFile, type QueryBlock } from '../engine/queries/infq';
 import { defaultMaxLen } from '../engine/runs/defaults';
 import { QUERY_LANGUAGE } from '../protocol';
-import type { Session } from '../session';
+import type { Session } from '../session/session';
 
 export function isQueryFile(doc: { uri: string; languageId?: string }): boolean {
   return doc.languageId === QUERY_LANGUAGE || doc.uri.toLowerCase().endsWith('.infq');
