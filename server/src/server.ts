@@ -24,7 +24,7 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { isInfluenceLensError } from './engine/errors';
+import { describeError, isInfluenceLensError } from './engine/errors';
 import { parseQueries } from './engine/queries/read';
 import { formatInfq } from './engine/queries/infq';
 import { parseQueryText } from './engine/queries/read';
@@ -48,7 +48,7 @@ import {
   type StatusParams,
 } from './protocol';
 import { AnswerStore } from './refs';
-import { describeError, Session, type ProgressHandle, type SessionHost } from './session/session';
+import { Session, type ProgressHandle, type SessionHost } from './session/session';
 import { createSettingsSource, type SettingsContext, type SettingsSource } from './settings';
 import { prepareDemo } from './handlers/demo';
 import { documentView } from './handlers/documentView';

@@ -36,3 +36,22 @@ export class InfluenceLensError extends Error {
 export function isInfluenceLensError(e: unknown, code?: ErrorCode): e is InfluenceLensError {
   return e instanceof InfluenceLensError && (code === undefined || e.code === code);
 }
+
+/** What an adapter shows of an error: one sentence, and the code and place it can point the user at. */
+export interface ErrorDescription {
+  message: string;
+  error: { code: ErrorCode; file?: string; line?: number };
+}
+
+/** The user-facing sentence (always naming the file when the engine knows it) and its location; anything else is INTERNAL. */
+export function describeError(e: unknown): ErrorDescription {
+  if (isInfluenceLensError(e)) {
+    const where = e.file === undefined ? '' : e.line === undefined ? e.file : `${e.file}:${e.line}`;
+    const message = where && !e.message.includes(e.file as string) ? `${where}: ${e.message}` : e.message;
+    const error: ErrorDescription['error'] = { code: e.code };
+    if (e.file !== undefined) error.file = e.file;
+    if (e.line !== undefined) error.line = e.line;
+    return { message, error };
+  }
+  return { message: e instanceof Error ? e.message : String(e), error: { code: 'INTERNAL' } };
+}

@@ -5,13 +5,13 @@
  */
 import { corpusInput } from '../engine/corpus/corpus';
 import { candidateCounts } from '../engine/runs/candidates';
-import { isInfluenceLensError } from '../engine/errors';
+import { describeError, isInfluenceLensError } from '../engine/errors';
 import { CancelledError } from '../jobs';
 import type { InfluenceRequest, InfluenceResult, RankedDocument } from '../engine/runs/influence';
 import type { QueryRecord } from '../engine/queries/types';
 import type { HoverAnswer, InfluenceHoverResult, Range } from '../protocol';
 import type { AnswerStore } from '../refs';
-import { describeError, type Session } from '../session/session';
+import type { Session } from '../session/session';
 import { influenceMarkdown, missingMarkdown, offerMarkdown, waitingMarkdown } from './hoverView';
 import { text } from './markdown';
 

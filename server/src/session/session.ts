@@ -14,7 +14,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { describeBackend, initBackend, type BackendInfo } from '../engine/device/backend';
 import { corpusInput } from '../engine/corpus/corpus';
 import { corpusFingerprint } from '../engine/corpus/fingerprint';
-import { isInfluenceLensError } from '../engine/errors';
+import { describeError } from '../engine/errors';
 import { readManifest as readFactorManifest } from '../engine/ekfac/store';
 import type { Checkpoint } from '../engine/model/types';
 import { openFactorSet, type FactorSet } from '../engine/runs/factors';
@@ -22,7 +22,7 @@ import { InfluenceSession } from '../engine/runs/influence';
 import { openIndexQueries, type OpenIndex } from '../engine/runs/indexQueries';
 import { hubLabel } from '../engine/model/hubCache';
 import { ModelRun } from '../engine/runs/modelRun';
-import type { ArtefactStatus, ErrorStatus, ModelStatus, StatusParams } from '../protocol';
+import type { ArtefactStatus, ModelStatus, StatusParams } from '../protocol';
 import type { InfluenceLensSettings } from '../settings';
 import { storageRoot } from './paths';
 
@@ -498,19 +498,6 @@ async function corpusStatus(path: string): Promise<ArtefactStatus> {
   } catch (e) {
     return { state: 'error', path, detail: describeError(e).message };
   }
-}
-
-/** The user-facing sentence (always naming the file when the engine knows it) and its location. */
-export function describeError(e: unknown): { message: string; error: ErrorStatus } {
-  if (isInfluenceLensError(e)) {
-    const where = e.file === undefined ? '' : e.line === undefined ? e.file : `${e.file}:${e.line}`;
-    const message = where && !e.message.includes(e.file as string) ? `${where}: ${e.message}` : e.message;
-    const error: ErrorStatus = { code: e.code };
-    if (e.file !== undefined) error.file = e.file;
-    if (e.line !== undefined) error.line = e.line;
-    return { message, error };
-  }
-  return { message: e instanceof Error ? e.message : String(e), error: { code: 'INTERNAL' } };
 }
 
 export function modelStatus(checkpoint: Checkpoint): ModelStatus {
