@@ -6,7 +6,7 @@
  */
 
 // Errors: one error type with a code, for every layer to throw and every adapter to describe.
-export { InfluenceLensError, isInfluenceLensError, type ErrorCode } from './errors';
+export { describeError, InfluenceLensError, isInfluenceLensError, type ErrorCode, type ErrorDescription } from './errors';
 
 // Backend choice: which tfjs backend computes (auto, cpu, wasm, node, gpu, webgpu), and what it found.
 export { BACKEND_CHOICES } from './device/names';
