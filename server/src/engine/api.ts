@@ -79,7 +79,8 @@ export { headlineTable } from './analysis/headline';
 
 // Report views: the panel's query and batch views, the HTML report, what a score means.
 export { buildBatchView } from './report/batchView';
-export { buildQueryView, documentPage } from './report/queryView';
+export { buildQueryView, documentPage, type QueryViewInput } from './report/queryView';
+export { answerViewInput, resultsAnswer, scoredCorpusTexts, scoredWithFactors, withSnippets } from './runs/answerViews';
 export { reportHtml, type WebviewAssets } from './report/html';
 export { DEFAULT_REPORT_CARDS, documentsOf, reportViews, withTexts } from './report/reportData';
 // The report's texts are checked against results.json (runs/documents' readDocumentTexts against one document each).
