@@ -2,10 +2,7 @@
  * The `influence-lens` command line: a thin adapter over the engine. Results go to stdout and files,
  * progress and diagnostics to stderr; Ctrl-C aborts the running command and keeps what was completed.
  */
-import { BACKEND_CHOICES } from './engine/device/names';
-import { isInfluenceLensError } from './engine/errors';
-import { safeForTerminal } from './engine/util/terminal';
-import { releaseAllOutputs } from './engine/util/output';
+import { BACKEND_CHOICES, isInfluenceLensError, releaseAllOutputs, safeForTerminal } from './engine/api';
 import { UsageError } from './cli/args';
 import { generate, loss } from './cli/basic';
 import { fit, merge } from './cli/fit';

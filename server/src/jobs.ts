@@ -3,9 +3,8 @@
  * (percentage, tokens/s, ETA) and can be cancelled. Hovers are not jobs: they run at once, at interactive
  * priority on the compute threads (engine/worker/pool.ts), while a job keeps its place.
  */
-import type { RunProgress } from './engine/runs/progress';
+import { formatDuration, type RunProgress } from './engine/api';
 import type { JobStatus } from './protocol';
-import { formatDuration } from './engine/util/duration';
 
 /** Where a job's progress goes (LSP work-done progress, or nothing). */
 export interface ProgressSink {

@@ -4,8 +4,7 @@
  * recent ones are kept.
  */
 import { randomBytes } from 'node:crypto';
-import type { CorpusTexts } from './engine/runs/documents';
-import type { InfluenceRequest, InfluenceResult, InfluenceSession } from './engine/runs/influence';
+import type { CorpusTexts, InfluenceRequest, InfluenceResult, InfluenceSession } from './engine/api';
 
 export interface StoredAnswer {
   /** The request, kept so that it can be scored again (exactly, or in the panel). */

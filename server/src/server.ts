@@ -24,10 +24,7 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { describeError, isInfluenceLensError } from './engine/errors';
-import { parseQueries } from './engine/queries/read';
-import { formatInfq } from './engine/queries/infq';
-import { parseQueryText } from './engine/queries/read';
+import { describeError, formatInfq, isInfluenceLensError, parseQueries, parseQueryText } from './engine/api';
 import { CancelledError, JobQueue, type ProgressSink } from './jobs';
 import {
   BackendInfoRequest,

@@ -11,13 +11,18 @@ import { homedir } from 'node:os';
 import { existsSync, readlinkSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
-import { parseBackendRequest, type BackendRequest } from './engine/device/backend';
-import { STRATEGIES, type Strategy } from './engine/ekfac/types';
-import { InfluenceLensError } from './engine/errors';
-import { hubRepoDir, parseHubReference } from './engine/model/hubCache';
+import {
+  type BackendRequest,
+  DEFAULT_CANDIDATE_TOTAL,
+  DEFAULT_RERANK,
+  hubRepoDir,
+  InfluenceLensError,
+  parseBackendRequest,
+  parseHubReference,
+  STRATEGIES,
+  type Strategy,
+} from './engine/api';
 import { CONFIGURATION_SECTION } from './protocol';
-import { DEFAULT_CANDIDATE_TOTAL } from './engine/runs/candidates';
-import { DEFAULT_RERANK } from './engine/runs/influence';
 
 export interface HoverSettings {
   /** Most helpful documents shown. */

@@ -1,8 +1,5 @@
 /** `analyze`: the paper's analyses of a results folder → RESULTS/analysis.json and a headline table on stdout. */
-import type { AnalysisReport } from '../engine/analysis/analyze';
-import { headlineTable } from '../engine/analysis/headline';
-import { runAnalysis } from '../engine/runs/analyze';
-import { safeForTerminal } from '../engine/util/terminal';
+import { type AnalysisReport, headlineTable, runAnalysis, safeForTerminal } from '../engine/api';
 import { COMMON_OPTIONS, int, optStr, parse, str, UsageError, type Values } from './args';
 
 export interface AnalyzeIo {

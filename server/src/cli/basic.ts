@@ -1,6 +1,5 @@
 /** `generate` and `loss`: run the model on text. */
-import { generateText, textLoss } from '../engine/runs/text';
-import { safeForTerminal } from '../engine/util/terminal';
+import { generateText, safeForTerminal, textLoss } from '../engine/api';
 import { COMMON_OPTIONS, MODEL_OPTIONS, int, parse, str } from './args';
 import { withModel } from './context';
 

@@ -1,8 +1,7 @@
 /** `cluster plan`: a run folder for Slurm or Kubernetes (docs/CLUSTER.md); `status RUN_DIR`: what is done. */
 import { realpathSync } from 'node:fs';
 import { basename, isAbsolute, relative, resolve } from 'node:path';
-import { readQueries } from '../engine/queries/read';
-import { safeForTerminal } from '../engine/util/terminal';
+import { readQueries, safeForTerminal } from '../engine/api';
 import { writePlan, type Engine } from '../cluster/plan';
 import { runStatus, type StageStatus } from '../cluster/status';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, oneOf, optStr, parse, str, UsageError } from './args';

@@ -1,12 +1,17 @@
 /** What every model-running command shares: the opened model run, progress on stderr, notes and Ctrl-C. */
-import { describeAdapter, describeBackend, parseBackendRequest } from '../engine/device/backend';
-import type { CorpusOptions } from '../engine/corpus/types';
-import { openFactorSet, type FactorSet } from '../engine/runs/factors';
-import { ModelRun } from '../engine/runs/modelRun';
-import { plausibilityWarning } from '../engine/runs/plausibility';
-import type { RunHooks } from '../engine/runs/progress';
+import {
+  type CorpusOptions,
+  describeAdapter,
+  describeBackend,
+  type FactorSet,
+  ModelRun,
+  openFactorSet,
+  parseBackendRequest,
+  plausibilityWarning,
+  type RunHooks,
+  safeForTerminal,
+} from '../engine/api';
 import { int, optStr, str, type Values } from './args';
-import { safeForTerminal } from '../engine/util/terminal';
 import { ProgressBar } from './progress';
 
 export interface CliRun {

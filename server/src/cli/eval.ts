@@ -3,14 +3,20 @@
  *   eval facts — fact tracing against ground-truth labels, every method in one table
  *   eval lds   — the linear datamodeling score, by retraining small models on random subsets
  */
-import { readQueries } from '../engine/queries/read';
-import { runFactTracing } from '../engine/eval/factsRun';
-import { runLds } from '../engine/eval/lds';
-import { DEFAULT_LDS_TRAINING, type LdsTraining } from '../engine/eval/ldsTrain';
-import { METHODS, parseMethods, type Method } from '../engine/eval/methods';
-import { factsMarkdown, ldsMarkdown } from '../engine/eval/report';
-import { parseBackendRequest } from '../engine/device/backend';
-import { checkMaxLen } from '../engine/runs/defaults';
+import {
+  checkMaxLen,
+  DEFAULT_LDS_TRAINING,
+  factsMarkdown,
+  ldsMarkdown,
+  type LdsTraining,
+  type Method,
+  METHODS,
+  parseBackendRequest,
+  parseMethods,
+  readQueries,
+  runFactTracing,
+  runLds,
+} from '../engine/api';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError, type Values } from './args';
 import { corpusOptions, withModel } from './context';
 import { ProgressBar } from './progress';

@@ -1,17 +1,25 @@
 /** `fit`: EK-FAC factors for a model and corpus, stage by stage, cached and resumable; `merge` for shards. */
-import { mergeShards } from '../engine/ekfac/fit';
-import { readManifest, stageIsValid, stagesFor, STAGES, type StageName } from '../engine/ekfac/store';
-import { FISHER_MODES, STRATEGIES } from '../engine/ekfac/types';
-import { mergeResults } from '../engine/results/merge';
-import { mergeIndexes } from '../engine/gradindex/merge';
-import { runFit } from '../engine/runs/fit';
-import { prepareOutput } from '../engine/util/output';
-import { safeForTerminal } from '../engine/util/terminal';
+import {
+  DEFAULT_SKETCH,
+  FISHER_MODES,
+  mergeIndexes,
+  mergeResults,
+  mergeShards,
+  parseSketch,
+  prepareOutput,
+  readFactorManifest,
+  runFit,
+  safeForTerminal,
+  stageIsValid,
+  type StageName,
+  STAGES,
+  stagesFor,
+  STRATEGIES,
+} from '../engine/api';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, oneOf, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withModel } from './context';
 import { describeIndex, SKETCH_OPTIONS } from './indexCommand';
 import { resolveShard, SHARD_OPTIONS } from './shardEnv';
-import { DEFAULT_SKETCH, parseSketch } from '../engine/gradindex/sketch';
 
 export async function fit(argv: string[], signal: AbortSignal): Promise<void> {
   const v = parse(argv, {
@@ -102,7 +110,7 @@ export async function merge(argv: string[]): Promise<void> {
   } else if (factors) {
     // --stage: a retried merge job whose stage is already merged has nothing to do (docs/CLUSTER.md).
     const wanted = optStr(v, 'stage') === undefined ? undefined : oneOf<StageName>(v, 'stage', STAGES, 'covariance');
-    const manifest = wanted && readManifest(factors);
+    const manifest = wanted && readFactorManifest(factors);
     if (wanted && manifest) {
       if (await stageIsValid(factors, manifest, wanted)) {
         say(`the ${wanted} stage is already merged in ${factors}`);

@@ -1,9 +1,5 @@
 /** `index`: the gradient index for fast queries (docs/INDEX.md). */
-import { bytesPerRow, parseSketch, sketchName } from '../engine/gradindex/sketch';
-import type { IndexManifest } from '../engine/gradindex/types';
-import { runIndexBuild } from '../engine/runs/buildIndex';
-import { prepareOutput } from '../engine/util/output';
-import { checkDamping } from '../engine/score/precondition';
+import { bytesPerRow, checkDamping, type IndexManifest, parseSketch, prepareOutput, runIndexBuild, sketchName } from '../engine/api';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str } from './args';
 import { corpusOptions, withFactors } from './context';
 import { resolveShard, SHARD_OPTIONS } from './shardEnv';

@@ -1,8 +1,7 @@
 /**
  * A progress bar on stderr: redrawn in place on a terminal, a line every few seconds otherwise (logs, CI).
  */
-import type { RunProgress } from '../engine/runs/progress';
-import { formatDuration } from '../engine/util/duration';
+import { formatDuration, type RunProgress } from '../engine/api';
 
 export class ProgressBar {
   private lastDraw = 0;

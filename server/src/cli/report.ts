@@ -7,15 +7,24 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { readAnalysis, type AnalysisReport } from '../engine/analysis/analyze';
-import { InfluenceLensError, isInfluenceLensError } from '../engine/errors';
-import { reportHtml, type WebviewAssets } from '../engine/report/html';
-import { DEFAULT_REPORT_CARDS, documentsOf, reportViews, withTexts } from '../engine/report/reportData';
-import { locateCorpus, readDocumentTexts } from '../engine/report/texts';
-import { readResults } from '../engine/results/io';
-import { writeTextAtomically } from '../engine/util/atomic';
-import { prepareOutputFile } from '../engine/util/output';
-import { safeForTerminal } from '../engine/util/terminal';
+import {
+  type AnalysisReport,
+  DEFAULT_REPORT_CARDS,
+  documentsOf,
+  InfluenceLensError,
+  isInfluenceLensError,
+  locateCorpus,
+  prepareOutputFile,
+  readAnalysis,
+  readReportTexts,
+  readResults,
+  reportHtml,
+  reportViews,
+  safeForTerminal,
+  type WebviewAssets,
+  withTexts,
+  writeTextAtomically,
+} from '../engine/api';
 import { COMMON_OPTIONS, int, optStr, parse, str } from './args';
 
 /**
@@ -70,7 +79,7 @@ export async function report(argv: string[], signal: AbortSignal): Promise<void>
   const need = documentsOf(views);
   const corpus = locateCorpus(loaded, optStr(v, 'corpus'));
   log(`reading the text of ${need.size} documents from ${corpus ?? '(no corpus)'}`);
-  const { texts, problem } = await readDocumentTexts(
+  const { texts, problem } = await readReportTexts(
     loaded,
     { path: corpus, textField: optStr(v, 'text-field'), idField: optStr(v, 'id-field'), sourceField: optStr(v, 'source-field') },
     need,

@@ -1,11 +1,5 @@
 /** `score`: influence of every corpus document on every query, written as a results folder. */
-import type { CorpusOptions } from '../engine/corpus/types';
-import { readQueries } from '../engine/queries/read';
-import { readDocumentTexts } from '../engine/runs/documents';
-import { runScore, type ScoreRun } from '../engine/runs/score';
-import { prepareOutput } from '../engine/util/output';
-import { checkDamping } from '../engine/score/precondition';
-import { safeForTerminal } from '../engine/util/terminal';
+import { checkDamping, type CorpusOptions, prepareOutput, readDocumentTexts, readQueries, runScore, safeForTerminal, type ScoreRun } from '../engine/api';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withFactors } from './context';
 import { resolveShard, SHARD_OPTIONS } from './shardEnv';

@@ -6,7 +6,7 @@
  * over all of them (every sbatch job carries SLURM_PROCID=0, SLURM_NTASKS=1); a flag that contradicts
  * the environment is refused, naming both.
  */
-import { parseShard, type Shard } from '../engine/corpus/sequences';
+import { parseShard, type Shard } from '../engine/api';
 import { UsageError } from './args';
 
 /** The shard and where it came from ("SLURM_ARRAY_TASK_ID=2 − SLURM_ARRAY_TASK_MIN=0 of SLURM_ARRAY_TASK_COUNT=4"). */

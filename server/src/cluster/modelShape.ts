@@ -4,8 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InfluenceLensError } from '../engine/errors';
-import { FILE_LIMITS, readJsonBounded } from '../engine/util/files';
+import { FILE_LIMITS, InfluenceLensError, readJsonBounded } from '../engine/api';
 
 export interface ModelShape {
   dim: number;

@@ -5,9 +5,7 @@
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCorpus } from '../engine/corpus/corpus';
-import type { CorpusOptions } from '../engine/corpus/types';
-import { writeTextAtomically } from '../engine/util/atomic';
+import { type CorpusOptions, readCorpus, writeTextAtomically } from '../engine/api';
 import { CHARS_PER_TOKEN, estimate, type CorpusSize, type Estimate } from './estimate';
 import { applyScript, jobManifest, type KubernetesOptions } from './kubernetes';
 import { readModelShape } from './modelShape';

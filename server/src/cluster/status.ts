@@ -5,13 +5,19 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest as readFactorManifest, stageIsValid, type FactorManifest, type StageName } from '../engine/ekfac/store';
-import { InfluenceLensError } from '../engine/errors';
-import { readManifest as readIndexManifest } from '../engine/gradindex/store';
-import { readResults } from '../engine/results/io';
-import { FILE_LIMITS, readJsonBounded } from '../engine/util/files';
-import { sha256File } from '../engine/util/hash';
-import { verifySeal } from '../engine/util/seal';
+import {
+  type FactorManifest,
+  FILE_LIMITS,
+  InfluenceLensError,
+  readFactorManifest,
+  readIndexManifest,
+  readJsonBounded,
+  readResults,
+  sha256File,
+  stageIsValid,
+  type StageName,
+  verifySeal,
+} from '../engine/api';
 import { PLAN_FILE, PLAN_VERSION, type PlanFile } from './plan';
 import { runPaths } from './pipeline';
 

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InfluenceLensError } from '../engine/errors';
+import { InfluenceLensError } from '../engine/api';
 import type { DemoSettings } from '../protocol';
 import { storageRoot } from '../session/paths';
 

@@ -2,7 +2,7 @@
  * The document view: a corpus document (from a hover's answer) with each token's influence on that
  * answer's query, as read-only text plus per-token values the client draws as colours.
  */
-import { InfluenceLensError } from '../engine/errors';
+import { InfluenceLensError } from '../engine/api';
 import type { DocumentArgs, DocumentInfluenceView } from '../protocol';
 import type { AnswerStore } from '../refs';
 import { visibleControls } from './markdown';

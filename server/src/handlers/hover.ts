@@ -3,12 +3,17 @@
  * paragraph under the cursor of a text or Markdown file (plain LSP hover), and on a query block of an .infq file. The selected text is the prompt; a separator line (default `---`) splits
  * off a completion, else the model's own greedy completion is used. A new hover cancels the one before.
  */
-import { corpusInput } from '../engine/corpus/corpus';
-import { candidateCounts } from '../engine/runs/candidates';
-import { describeError, isInfluenceLensError } from '../engine/errors';
+import {
+  candidateCounts,
+  corpusInput,
+  describeError,
+  type InfluenceRequest,
+  type InfluenceResult,
+  isInfluenceLensError,
+  type QueryRecord,
+  type RankedDocument,
+} from '../engine/api';
 import { CancelledError } from '../jobs';
-import type { InfluenceRequest, InfluenceResult, RankedDocument } from '../engine/runs/influence';
-import type { QueryRecord } from '../engine/queries/types';
 import type { HoverAnswer, InfluenceHoverResult, Range } from '../protocol';
 import type { AnswerStore } from '../refs';
 import type { Session } from '../session/session';

@@ -3,10 +3,8 @@
  * harmful documents (per-nat score, source, id, a snippet with the most influential span in bold), how
  * the answer was computed and how long it took, and links to the panel and the document view.
  */
-import type { InfluenceResult, RankedDocument } from '../engine/runs/influence';
-import type { Snippet } from '../engine/report/types';
+import { type InfluenceResult, type RankedDocument, SCORE_SECTION, scoreMeaning, type Snippet } from '../engine/api';
 import type { Missing } from '../session/session';
-import { SCORE_SECTION, scoreMeaning } from '../engine/report/scoreMeaning';
 import { commandLink, score, text } from './markdown';
 
 const TITLE = '**Influence Lens**';

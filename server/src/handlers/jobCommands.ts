@@ -4,15 +4,18 @@
  * exactly when the corpus is too large for a hover without an index.
  */
 import { basename, join } from 'node:path';
-import { InfluenceLensError } from '../engine/errors';
-import { FILE_LIMITS, readTextBoundedAsync } from '../engine/util/files';
-import { parseQueryText } from '../engine/queries/read';
-import type { QueryRecord } from '../engine/queries/types';
-import { runAnalysis } from '../engine/runs/analyze';
-import { runIndexBuild } from '../engine/runs/buildIndex';
-import { runFit } from '../engine/runs/fit';
-import type { InfluenceResult } from '../engine/runs/influence';
-import { runScore } from '../engine/runs/score';
+import {
+  FILE_LIMITS,
+  InfluenceLensError,
+  type InfluenceResult,
+  parseQueryText,
+  type QueryRecord,
+  readTextBoundedAsync,
+  runAnalysis,
+  runFit,
+  runIndexBuild,
+  runScore,
+} from '../engine/api';
 import { CancelledError, type JobContext, type JobQueue, type ProgressSink } from '../jobs';
 import type { BatchResult, RefArgs, RunBatchArgs } from '../protocol';
 import type { AnswerStore } from '../refs';

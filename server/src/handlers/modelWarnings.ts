@@ -3,8 +3,7 @@
  * chance is almost always loaded wrongly (engine/runs/plausibility.ts names the likely causes). Each model
  * the session loads is probed once, after it is ready, and the warning is shown to the user.
  */
-import { plausibilityWarning } from '../engine/runs/plausibility';
-import type { ModelRun } from '../engine/runs/modelRun';
+import { type ModelRun, plausibilityWarning } from '../engine/api';
 
 export class ModelWarnings {
   /** Runs already probed (a reload of the same settings keeps its run and must not warn twice). */

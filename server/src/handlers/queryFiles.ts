@@ -9,9 +9,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InfluenceLensError } from '../engine/errors';
-import { blockAt, parseInfq, type ParsedQueryFile, type QueryBlock } from '../engine/queries/infq';
-import { defaultMaxLen } from '../engine/runs/defaults';
+import { blockAt, defaultMaxLen, InfluenceLensError, type ParsedQueryFile, parseInfq, type QueryBlock } from '../engine/api';
 import { QUERY_LANGUAGE } from '../protocol';
 import type { Session } from '../session/session';
 

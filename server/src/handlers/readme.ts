@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { scoreSectionLine } from '../engine/report/scoreMeaning';
-import { FILE_LIMITS, readTextBounded } from '../engine/util/files';
+import { FILE_LIMITS, readTextBounded, scoreSectionLine } from '../engine/api';
 
 const cache = new Map<string, string | undefined>();
 
