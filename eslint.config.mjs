@@ -21,6 +21,12 @@ const ENGINE_IMPORTS = {
   ],
 };
 
+// The adapters import the engine only through engine/api.ts, its public surface.
+const ENGINE_SURFACE = {
+  group: ['**/engine/*', '!**/engine/api'],
+  message: 'outside the engine, import it only through server/src/engine/api.ts (its public surface)',
+};
+
 /**
  * The engine's folders from the lowest layer to the highest (docs/ARCHITECTURE.md): a folder may import
  * the folders before it, never one after it.
@@ -83,6 +89,19 @@ export default defineConfig(
     files: ['server/src/**/*.ts'],
     ignores: ['server/src/engine/**'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [DEMO_TOOLS] }] },
+  },
+  {
+    // The adapters (language server, CLI, cluster planner) reach the engine only through its public surface.
+    files: ['server/src/**/*.ts'],
+    ignores: [
+      'server/src/engine/**',
+      // The wire types still live in engine/report (issue 25 moves them to server/src/common).
+      'server/src/protocol.ts',
+      // until the session split lands
+      'server/src/session.ts',
+      'server/src/session/**',
+    ],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [DEMO_TOOLS, ENGINE_SURFACE] }] },
   },
   ...ENGINE_LAYERS.map(layer),
   {
