@@ -5,26 +5,23 @@
  * once: each change starts a new generation, a load of an older generation stops at its next step and
  * its failure is dropped (it read settings half-written, e.g. a new model with the old tokenizer).
  * Failures of the newest settings become an 'error' status and a message, never a crash. It knows nothing of LSP: the
- * server wires a SessionHost to the connection.
+ * server wires a SessionHost to the connection. Where the artefacts live and the words of their status are
+ * artefacts.ts's, the status sentence statusText.ts's, watching their files watch.ts's.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { describeBackend, initBackend, type BackendInfo } from '../engine/device/backend';
-import { corpusInput } from '../engine/corpus/corpus';
 import { corpusFingerprint } from '../engine/corpus/fingerprint';
 import { describeError } from '../engine/errors';
-import { readManifest as readFactorManifest } from '../engine/ekfac/store';
-import type { Checkpoint } from '../engine/model/types';
 import { openFactorSet, type FactorSet } from '../engine/runs/factors';
 import { InfluenceSession } from '../engine/runs/influence';
 import { openIndexQueries, type OpenIndex } from '../engine/runs/indexQueries';
-import { hubLabel } from '../engine/model/hubCache';
 import { ModelRun } from '../engine/runs/modelRun';
-import type { ArtefactStatus, ModelStatus, StatusParams } from '../protocol';
+import type { ArtefactStatus, StatusParams } from '../protocol';
 import type { InfluenceLensSettings } from '../settings';
-import { storageRoot } from './paths';
+import * as artefacts from './artefacts';
+import { modelStatus, readyMessage } from './statusText';
+import { PathWatcher } from './watch';
 
 export interface ProgressHandle {
   report(message: string): void;
@@ -71,15 +68,15 @@ export class Session {
   private index: { open: OpenIndex; key: string } | undefined;
   private corpusPrint: { key: string; fingerprint: Promise<string> } | undefined;
   private influence: { session: InfluenceSession; key: string } | undefined;
-  private artefacts: { corpus?: ArtefactStatus; factors?: ArtefactStatus; index?: ArtefactStatus } = {};
+  private artefactStatus: { corpus?: ArtefactStatus; factors?: ArtefactStatus; index?: ArtefactStatus } = {};
   private applied: InfluenceLensSettings | undefined;
   private appliedKey: string | undefined;
   private latest: Promise<InfluenceLensSettings> | undefined;
   /** Bumped by every apply(): work of an older generation is stale. */
   private generation = 0;
   private queue: Promise<void> = Promise.resolve();
-  private watchers: FSWatcher[] = [];
-  private watchTimer: NodeJS.Timeout | undefined;
+  /** A change to a file the warm state was built from reconciles again. */
+  private readonly watcher = new PathWatcher(() => void this.refresh());
   private disposed = false;
   /** Extra status fields owned by the server (the running job, trust). */
   private extra: Partial<StatusParams> = {};
@@ -112,13 +109,13 @@ export class Session {
     if (!this.model)
       return { what: `the model ${s.model} is not loaded (${this.current.message})`, fix: { title: 'Show output', command: 'influenceLens.showOutput' } };
     if (!s.corpus) return { what: 'no corpus is configured', fix: { title: 'Select a corpus', command: 'influenceLens.selectCorpus' } };
-    if (this.artefacts.corpus?.state !== 'ready')
+    if (this.artefactStatus.corpus?.state !== 'ready')
       return {
-        what: this.artefacts.corpus?.detail ?? `the corpus ${s.corpus} is not readable`,
+        what: this.artefactStatus.corpus?.detail ?? `the corpus ${s.corpus} is not readable`,
         fix: { title: 'Select a corpus', command: 'influenceLens.selectCorpus' },
       };
     if (!this.factors || !this.influence) {
-      const f = this.artefacts.factors;
+      const f = this.artefactStatus.factors;
       return {
         what: f?.state === 'working' ? 'the factors are being fitted' : (f?.detail ?? 'the factors are not fitted'),
         fix: f?.state === 'working' ? undefined : { title: 'Fit factors', command: 'influenceLens.fitFactors' },
@@ -129,20 +126,15 @@ export class Session {
 
   /** The default cache folder for these settings (keyed by model, tokenizer and corpus). */
   cacheDir(s: InfluenceLensSettings): string {
-    const root = storageRoot(this.storage.storageDir);
-    const key = createHash('sha256')
-      .update(JSON.stringify([s.model, s.tokenizer, s.corpus, s.strategy, s.fitMaxDocuments, s.maxLength]))
-      .digest('hex')
-      .slice(0, 16);
-    return join(root, 'caches', key);
+    return artefacts.cacheDir(this.storage.storageDir, s);
   }
 
   factorsDir(s: InfluenceLensSettings): string {
-    return s.factors || join(this.cacheDir(s), 'factors');
+    return artefacts.factorsDir(this.storage.storageDir, s);
   }
 
   indexDir(s: InfluenceLensSettings): string {
-    return s.index || join(s.factors ? dirname(s.factors) : this.cacheDir(s), s.factors ? `${basename(s.factors)}-index` : 'index');
+    return artefacts.indexDir(this.storage.storageDir, s);
   }
 
   /** Server-owned status fields (job, trust), merged into every status. */
@@ -192,14 +184,14 @@ export class Session {
 
   /** Marks an artefact as being made (a job runs) and republishes. */
   working(which: 'factors' | 'index', detail: string): void {
-    this.artefacts[which] = { ...this.artefacts[which], state: 'working', detail };
+    this.artefactStatus[which] = { ...this.artefactStatus[which], state: 'working', detail };
     this.publishReady();
   }
 
   /** Releases the model and its worker threads once any running reconcile has finished. */
   dispose(): Promise<void> {
     this.disposed = true;
-    this.unwatch();
+    this.watcher.close();
     this.queue = this.queue.then(() => this.release('model'));
     return this.queue;
   }
@@ -247,7 +239,7 @@ export class Session {
       this.host.log(`backend: ${describeBackend(this.backend)}`);
       current();
     }
-    const modelKey = JSON.stringify([s.model, s.tokenizer, s.workers, this.backend.name, this.fileStamp(s.model)]);
+    const modelKey = JSON.stringify([s.model, s.tokenizer, s.workers, this.backend.name, artefacts.fileStamp(s.model)]);
     if (this.model?.key !== modelKey) {
       await this.release('model');
       if (s.model) await this.loadModel(s, modelKey);
@@ -282,59 +274,54 @@ export class Session {
   /** Corpus, factors, index and the influence session, each kept while its inputs are unchanged. */
   private async loadArtefacts(s: InfluenceLensSettings, current: () => void): Promise<void> {
     const run = this.model?.run;
-    this.artefacts.corpus = await corpusStatus(s.corpus);
+    this.artefactStatus.corpus = await artefacts.corpusStatus(s.corpus);
     current();
     const factorsDir = this.factorsDir(s);
-    const factorsKey = JSON.stringify([this.model?.key, factorsDir, s.maxLength, this.fileStamp(join(factorsDir, 'manifest.json'))]);
+    const factorsKey = JSON.stringify([this.model?.key, factorsDir, s.maxLength, artefacts.fileStamp(artefacts.manifestOf(factorsDir))]);
     if (this.factors?.key !== factorsKey) {
       await this.release('factors');
-      if (run && readFactorManifestSafe(factorsDir) !== undefined) {
+      if (run && artefacts.hasFactors(factorsDir)) {
         try {
           const set = await openFactorSet(run, factorsDir);
           this.factors = { set, key: factorsKey };
-          const m = set.factors.manifest;
-          this.artefacts.factors = {
-            state: 'ready',
-            path: factorsDir,
-            detail: `${m.settings.strategy} factors fitted on ${m.stages.lambda?.documents ?? m.stages.covariance?.documents ?? '?'} documents (maximum length ${set.maxLen})`,
-          };
+          this.artefactStatus.factors = artefacts.factorsReady(factorsDir, set);
         } catch (e) {
-          this.artefacts.factors = { state: 'error', path: factorsDir, detail: describeError(e).message };
+          this.artefactStatus.factors = artefacts.factorsFailed(factorsDir, e);
         }
         current();
-      } else if (this.artefacts.factors?.state !== 'working') {
-        this.artefacts.factors = { state: s.model ? 'missing' : 'none', path: factorsDir, detail: 'not fitted yet (Influence Lens: Fit Factors)' };
+      } else if (this.artefactStatus.factors?.state !== 'working') {
+        this.artefactStatus.factors = artefacts.factorsMissing(factorsDir, Boolean(s.model));
       }
     }
     const indexDir = this.indexDir(s);
     // The index is opened only over the corpus it was built on (hovers read that corpus by its document numbers).
-    const corpusReady = this.artefacts.corpus.state === 'ready';
+    const corpusReady = this.artefactStatus.corpus.state === 'ready';
     const indexKey = JSON.stringify([
       factorsKey,
       indexDir,
-      this.fileStamp(join(indexDir, 'manifest.json')),
-      corpusReady ? [s.corpus, this.fileStamp(s.corpus)] : null,
+      artefacts.fileStamp(artefacts.manifestOf(indexDir)),
+      corpusReady ? [s.corpus, artefacts.fileStamp(s.corpus)] : null,
     ]);
     if (this.index?.key !== indexKey) {
       await this.release('index');
-      if (run && this.factors && existsSync(join(indexDir, 'manifest.json'))) {
+      if (run && this.factors && artefacts.hasIndex(indexDir)) {
         try {
           const corpus = corpusReady ? { path: s.corpus, fingerprint: await this.corpusFingerprint(s.corpus) } : undefined;
           const open = await openIndexQueries(run, this.factors.set, indexDir, { damping: s.damping ?? undefined, maxNewTokens: s.maxNewTokens, corpus });
           this.index = { open, key: indexKey };
-          this.artefacts.index = { state: 'ready', path: indexDir, detail: `${open.searcher.documents.length.toLocaleString('en-US')} documents` };
+          this.artefactStatus.index = artefacts.indexReady(indexDir, open);
         } catch (e) {
-          this.artefacts.index = { state: 'error', path: indexDir, detail: `${describeError(e).message} (hovers score exactly; Influence Lens: Build Index)` };
+          this.artefactStatus.index = artefacts.indexFailed(indexDir, e);
         }
         current();
-      } else if (this.artefacts.index?.state !== 'working') {
-        this.artefacts.index = { state: this.factors ? 'missing' : 'none', path: indexDir, detail: 'not built yet (Influence Lens: Build Index)' };
+      } else if (this.artefactStatus.index?.state !== 'working') {
+        this.artefactStatus.index = artefacts.indexMissing(indexDir, Boolean(this.factors));
       }
     }
-    const influenceKey = JSON.stringify([indexKey, s.corpus, s.damping, s.maxNewTokens, s.completion, this.artefacts.corpus.state]);
+    const influenceKey = JSON.stringify([indexKey, s.corpus, s.damping, s.maxNewTokens, s.completion, this.artefactStatus.corpus.state]);
     if (this.influence?.key !== influenceKey) {
       this.influence = undefined;
-      if (run && this.factors && this.artefacts.corpus.state === 'ready') {
+      if (run && this.factors && this.artefactStatus.corpus.state === 'ready') {
         const session = await InfluenceSession.create(run, this.factors.set, {
           corpus: { path: s.corpus },
           index: this.index?.open,
@@ -363,7 +350,7 @@ export class Session {
 
   /** The corpus's fingerprint (a full read), computed once per mtime and size of its path. */
   corpusFingerprint(path: string): Promise<string> {
-    const key = JSON.stringify([path, this.fileStamp(path)]);
+    const key = JSON.stringify([path, artefacts.fileStamp(path)]);
     if (this.corpusPrint?.key !== key) {
       const fingerprint = corpusFingerprint({ path });
       const entry = { key, fingerprint };
@@ -373,53 +360,13 @@ export class Session {
     return this.corpusPrint.fingerprint;
   }
 
-  /** mtime and size of a file or folder (0 when absent): a changed file reloads what was built from it. */
-  private fileStamp(path: string): string {
-    try {
-      const st = statSync(path);
-      return `${st.mtimeMs}:${st.size}`;
-    } catch {
-      return '0';
-    }
-  }
-
   private fileStamps(s: InfluenceLensSettings): string[] {
-    return [s.model, s.corpus, join(this.factorsDir(s), 'manifest.json'), join(this.indexDir(s), 'manifest.json')].map((p) => (p ? this.fileStamp(p) : ''));
+    return [s.model, s.corpus, artefacts.manifestOf(this.factorsDir(s)), artefacts.manifestOf(this.indexDir(s))].map((p) => (p ? artefacts.fileStamp(p) : ''));
   }
 
-  /**
-   * Watches the model, corpus, factor and index paths: a change reconciles again (debounced). Each
-   * path is watched through its parent folder too, so a file deleted and put back (a new inode) or
-   * created after an error is still seen; folders are watched for changes inside them.
-   */
+  /** Watches the files these settings' warm state is built from: a change reconciles again. */
   private watch(s: InfluenceLensSettings): void {
-    this.unwatch();
-    const names = new Map<string, Set<string>>(); // folder → the entries of interest ('' = any)
-    const add = (dir: string, name: string) => names.set(dir, (names.get(dir) ?? new Set()).add(name));
-    for (const p of [s.model, s.corpus, this.factorsDir(s), this.indexDir(s)]) {
-      if (!p) continue;
-      add(dirname(p), basename(p));
-      if (isFolder(p)) add(p, '');
-    }
-    for (const [dir, wanted] of names) {
-      if (!isFolder(dir)) continue;
-      try {
-        const w = watch(dir, { persistent: false }, (_event, name) => {
-          if (!wanted.has('') && name && !wanted.has(String(name))) return;
-          clearTimeout(this.watchTimer);
-          this.watchTimer = setTimeout(() => void this.refresh(), 500);
-        });
-        w.on('error', () => undefined);
-        this.watchers.push(w);
-      } catch {
-        // not watchable (a special file system): changes are seen at the next settings change
-      }
-    }
-  }
-
-  private unwatch(): void {
-    clearTimeout(this.watchTimer);
-    for (const w of this.watchers.splice(0)) w.close();
+    this.watcher.watch([s.model, s.corpus, this.factorsDir(s), this.indexDir(s)]);
   }
 
   private fail(e: unknown, settings: InfluenceLensSettings | undefined): void {
@@ -433,7 +380,7 @@ export class Session {
       modelPath: settings?.model || undefined,
       model: this.model && modelStatus(this.model.run.checkpoint),
       error,
-      ...this.artefacts,
+      ...this.artefactStatus,
     });
     this.host.showError(`Influence Lens: ${message}`);
   }
@@ -446,13 +393,11 @@ export class Session {
     const what = 'influence' in w ? (w.index ? 'hovers answer from the index' : 'hovers score exactly (no index)') : w.what;
     this.publish({
       state: 'ready',
-      message: model
-        ? `Ready on ${this.backend.name} with ${modelName(model)} (${model.architecture}, ${formatCount(model.parameters)} parameters): ${what}`
-        : `Ready on ${this.backend.name}; no model configured (set influenceLens.model, or run "Influence Lens: Open Demo")`,
+      message: readyMessage(this.backend.name, model, what),
       backend: this.backendStatus(),
       modelPath: s?.model || undefined,
       model,
-      ...this.artefacts,
+      ...this.artefactStatus,
     });
   }
 
@@ -472,68 +417,4 @@ class Superseded extends Error {
   constructor() {
     super('superseded by newer settings');
   }
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function readFactorManifestSafe(dir: string): unknown {
-  try {
-    return readFactorManifest(dir);
-  } catch {
-    return null; // unreadable: openFactorSet reports it
-  }
-}
-
-async function corpusStatus(path: string): Promise<ArtefactStatus> {
-  if (!path) return { state: 'none', detail: 'no corpus configured (influenceLens.corpus)' };
-  try {
-    const input = await corpusInput(path);
-    return { state: 'ready', path, detail: `${input.format}, ${input.files.length} file(s), ${formatBytes(input.totalBytes)}` };
-  } catch (e) {
-    return { state: 'error', path, detail: describeError(e).message };
-  }
-}
-
-export function modelStatus(checkpoint: Checkpoint): ModelStatus {
-  const distinct = new Set<Float32Array>();
-  for (const t of checkpoint.weights.values()) distinct.add(t.data);
-  let parameters = 0;
-  for (const data of distinct) parameters += data.length;
-  const c = checkpoint.config;
-  return {
-    path: checkpoint.source.path,
-    format: checkpoint.source.kind,
-    architecture: c.architecture,
-    parameters,
-    layers: c.nLayers,
-    dim: c.dim,
-    hiddenDim: c.hiddenDim,
-    vocabSize: c.vocabSize,
-    maxSeqLen: c.maxSeqLen,
-  };
-}
-
-/** A checkpoint by its file name; a Hugging Face model by its folder and the one above ("demo/model", "org/name"), or from the cache by its id ("org/name@1a2b3c4"). */
-function modelName(m: ModelStatus): string {
-  if (m.format === 'huggingface') return hubLabel(m.path) ?? `${basename(dirname(m.path))}/${basename(m.path)}`;
-  return basename(m.path);
-}
-
-function formatCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${Math.round(n / 1e3)}K`;
-  return String(n);
-}
-
-function formatBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
-  return `${Math.max(1, Math.round(n / 1024))} KiB`;
 }
