@@ -10,13 +10,19 @@
  */
 import { basename } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { describeBackend, initBackend, type BackendInfo } from '../engine/device/backend';
-import { corpusFingerprint } from '../engine/corpus/fingerprint';
-import { describeError } from '../engine/errors';
-import { openFactorSet, type FactorSet } from '../engine/runs/factors';
-import { InfluenceSession } from '../engine/runs/influence';
-import { openIndexQueries, type OpenIndex } from '../engine/runs/indexQueries';
-import { ModelRun } from '../engine/runs/modelRun';
+import {
+  corpusFingerprint,
+  describeBackend,
+  describeError,
+  initBackend,
+  InfluenceSession,
+  ModelRun,
+  openFactorSet,
+  openIndexQueries,
+  type BackendInfo,
+  type FactorSet,
+  type OpenIndex,
+} from '../engine/api';
 import type { ArtefactStatus, StatusParams } from '../protocol';
 import type { InfluenceLensSettings } from '../settings';
 import * as artefacts from './artefacts';
