@@ -18,6 +18,8 @@ const ENGINE_IMPORTS = {
       message: 'the engine does not import its adapters',
     },
     DEMO_TOOLS,
+    // server/src/common is the wire types neither side owns: types only, so no code crosses through it.
+    { group: ['**/common/*'], allowTypeImports: true, message: 'server/src/common holds types only: import type' },
   ],
 };
 
@@ -95,10 +97,42 @@ export default defineConfig(
     files: ['server/src/**/*.ts'],
     ignores: [
       'server/src/engine/**',
-      // The wire types still live in engine/report (issue 25 moves them to server/src/common).
+      // protocol.ts has a rule of its own (below).
       'server/src/protocol.ts',
     ],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [DEMO_TOOLS, ENGINE_SURFACE] }] },
+  },
+  {
+    // The protocol is bundled into the client: from the engine, only types (through api.ts) and the two
+    // modules that import nothing (the backend names, the README's score section); its view types come
+    // from server/src/common.
+    files: ['server/src/protocol.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            DEMO_TOOLS,
+            ...[
+              ['**/engine/*', '!**/engine/api', '!**/engine/device', '!**/engine/report'],
+              ['**/engine/device/*', '!**/engine/device/names'],
+              ['**/engine/report/*', '!**/engine/report/scoreMeaning'],
+            ].map((group) => ({
+              group,
+              message: 'protocol.ts takes from the engine only types through engine/api.ts (and the backend names, the score section)',
+            })),
+            { group: ['**/engine/api'], allowTypeImports: true, message: 'protocol.ts takes only types from engine/api.ts (the client bundles protocol.ts)' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The wire types neither side owns import nothing of either side.
+    files: ['server/src/common/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../*'], message: 'server/src/common imports nothing outside itself' }] }],
+    },
   },
   ...ENGINE_LAYERS.map(layer),
   {

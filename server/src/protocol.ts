@@ -5,10 +5,8 @@
  * bundle pulls in the other side (or vscode).
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { AdapterInfo } from './engine/device/backend';
-import type { BackendName } from './engine/device/names';
-import type { Architecture } from './engine/model/types';
-import type { BatchView, CardPage, QueryView, Side } from './engine/report/types';
+import type { AdapterInfo, Architecture, BackendName } from './engine/api';
+import type { BatchView, CardPage, QueryView, Side } from './common/views';
 
 /**
  * The compute backends with their descriptions, and what the `backend` setting offers (auto first): the
@@ -328,8 +326,8 @@ export namespace PrepareDemoRequest {
   export const type = new RequestType<{ documents?: number }, DemoSettings, void>(method);
 }
 
-/** The panel's view models (built by engine/report; the webview renders them, the client forwards them). */
-export type { BatchQuery, BatchView, CardPage, DocumentCard, HeatmapGroup, QueryView, ReportData, Side, Snippet } from './engine/report/types';
+/** The panel's view models (server/src/common/views.ts; engine/report builds them, the webview renders them, the client forwards them). */
+export type { BatchQuery, BatchView, CardPage, DocumentCard, HeatmapGroup, QueryView, ReportData, Side, Snippet } from './common/views';
 
 // ---- The panel -------------------------------------------------------------------------------------------------
 

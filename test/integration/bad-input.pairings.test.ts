@@ -14,7 +14,7 @@ import { PanelBatchRequest, PanelQueryRequest } from '../../server/src/protocol'
 import { readAnalysis } from '../../server/src/engine/analysis/analyze';
 import { readManifest as readIndexManifest } from '../../server/src/engine/gradindex/store';
 import { readResults } from '../../server/src/engine/results/io';
-import type { ReportData } from '../../server/src/engine/report/types';
+import type { ReportData } from '../../server/src/common/views';
 import { SKIP_NO_SHARED, STORIES260K, TOK512 } from '../helpers/fixtures';
 import { assertRefused, FAST, fitTiny, modelArgs, runBounded, scoreTiny, storyLines, writeCorpus, writeQueries } from '../helpers/badInput';
 import { changeSettings, initialize, startServer } from '../helpers/lsp';

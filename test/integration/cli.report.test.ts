@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReportData } from '../../server/src/engine/report/types';
+import type { ReportData } from '../../server/src/common/views';
 import { REPO, runCli, runNode } from '../helpers/cli';
 import { makeResultsFixture } from '../helpers/reportFixture';
 

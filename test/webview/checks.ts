@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { AnalysisReport } from '../../server/src/engine/analysis/analyze';
-import type { BatchView } from '../../server/src/engine/report/types';
+import type { BatchView } from '../../server/src/common/views';
 import { fixed, MISSING, percent, pValue } from '../../webview/src/format';
 
 interface Shown {

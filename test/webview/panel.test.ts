@@ -16,7 +16,7 @@ import { readAnalysis, type AnalysisReport } from '../../server/src/engine/analy
 import { buildBatchView } from '../../server/src/engine/report/batchView';
 import { buildQueryView, documentPage, queryViewInput } from '../../server/src/engine/report/queryView';
 import { snippetFor } from '../../server/src/engine/report/snippet';
-import type { BatchView, CardPage, QueryView } from '../../server/src/engine/report/types';
+import type { BatchView, CardPage, QueryView } from '../../server/src/common/views';
 import { readResults } from '../../server/src/engine/results/io';
 import type { LoadedResults } from '../../server/src/engine/results/types';
 import type { StatusParams } from '../../server/src/protocol';

@@ -25,7 +25,7 @@ export {
 export { ModelRun } from './runs/modelRun';
 export { plausibilityWarning } from './runs/plausibility';
 export { hubLabel, hubRepoDir, parseHubReference } from './model/hubCache';
-export type { Checkpoint } from './model/types';
+export type { Architecture, Checkpoint } from './model/types';
 
 // Progress and cancellation hooks every run takes.
 export type { RunHooks, RunProgress } from './runs/progress';
@@ -86,7 +86,7 @@ export { DEFAULT_REPORT_CARDS, documentsOf, reportViews, withTexts } from './rep
 // The report's texts are checked against results.json (runs/documents' readDocumentTexts against one document each).
 export { locateCorpus, readDocumentTexts as readReportTexts } from './report/texts';
 export { SCORE_SECTION, scoreMeaning, scoreSectionLine } from './report/scoreMeaning';
-export type { BatchView, CardPage, QueryView, Side, Snippet } from './report/types';
+export type { BatchView, CardPage, QueryView, Side, Snippet } from '../common/views';
 
 // Evaluation: LDS and fact tracing over the pipeline, and their Markdown reports.
 export { runFactTracing } from './eval/factsRun';

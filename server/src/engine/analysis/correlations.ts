@@ -24,7 +24,8 @@
  */
 import { Rng } from '../util/random';
 import { fisherZ, studentTTwoSided } from './stats';
-import { finite, kindOf, orderedKinds, queriesOf, tasksOf, type QueryLabel, type TestResult } from './groups';
+import type { TestResult } from '../../common/views';
+import { finite, kindOf, orderedKinds, queriesOf, tasksOf, type QueryLabel } from './groups';
 
 /**
  * Pearson's r for every pair of rows (each a query's scores over the same documents), computed in

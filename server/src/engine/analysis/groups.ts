@@ -2,6 +2,7 @@
  * What the analyses share: query labels (kind, task), the order kinds are reported in, and
  * JSON-safe summaries (NaN and ±∞ become null, since JSON has no such numbers).
  */
+import type { Summary, TestResult } from '../../common/views';
 import { mean, sd } from './stats';
 
 /** The labels of a query that the analyses group by. */
@@ -55,25 +56,10 @@ export function finite(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
-export interface Summary {
-  /** Values summarized (non-finite ones are left out). */
-  n: number;
-  mean: number | null;
-  /** Sample standard deviation (n − 1); null for n < 2. */
-  sd: number | null;
-}
-
 /** Mean and sample sd of the finite values. */
 export function summarize(values: readonly number[]): Summary {
   const v = values.filter(Number.isFinite);
   return { n: v.length, mean: finite(mean(v)), sd: finite(sd(v)) };
-}
-
-/** JSON-safe form of a t-test. */
-export interface TestResult {
-  t: number | null;
-  df: number | null;
-  p: number | null;
 }
 
 export function testResult(t: { t: number; df: number; p: number }): TestResult {

@@ -1,6 +1,6 @@
 /** The compact plain-text headline table of an analysis report (printed by `influence-lens analyze` and the demo). */
 import type { AnalysisReport } from './analyze';
-import type { Summary } from './groups';
+import type { Summary } from '../../common/views';
 import { findingsText } from './findingsTable';
 import { formatP, pEquals } from './pValues';
 

@@ -5,7 +5,8 @@
  * slightly steeper for reasoning). α does not depend on the per-nat scaling (it shifts c only).
  */
 import { linearFit, welchT } from './stats';
-import { finite, kindOf, orderedKinds, summarize, taskKey, testResult, type QueryLabel, type Summary, type TestResult } from './groups';
+import type { Summary, TestResult } from '../../common/views';
+import { finite, kindOf, orderedKinds, summarize, taskKey, testResult, type QueryLabel } from './groups';
 
 export interface PowerLawFit {
   alpha: number;

@@ -5,6 +5,7 @@
  * a source making up 10% of the corpus but all of the top 10 has a multiplier of 10. The paper:
  * code and math/StackExchange over-represented for reasoning, wiki for factual.
  */
+import type { SourceShare } from '../../common/views';
 import { kindOf, orderedKinds, taskKey, type QueryLabel } from './groups';
 
 /** Label used for documents without a source. */
@@ -20,12 +21,6 @@ export const SOURCE_KS: readonly number[] = [10, 50, 500, 5000];
 export function sourceLadder(documents: number): number[] {
   const ks = [...SOURCE_KS, Math.max(1, Math.ceil(documents / 100)), Math.max(1, Math.ceil(documents / 20))];
   return [...new Set(ks)].filter((k) => k < documents).sort((a, b) => a - b);
-}
-
-export interface SourceShare {
-  source: string;
-  documents: number;
-  share: number;
 }
 
 /** Each source's count and share of the documents, largest first (ties by name). */

@@ -5,7 +5,8 @@
  * the total positive influence per nat of reasoning queries.
  */
 import { welchT } from './stats';
-import { finite, kindOf, orderedKinds, summarize, testResult, type QueryLabel, type Summary, type TestResult } from './groups';
+import type { Summary, TestResult } from '../../common/views';
+import { finite, kindOf, orderedKinds, summarize, testResult, type QueryLabel } from './groups';
 
 /** Percentiles of documents (x axis of the curve). */
 export const PERCENT_GRID: readonly number[] = [0, 1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];

@@ -11,7 +11,7 @@ import { kindOf, orderedKinds, tasksOf } from '../analysis/groups';
 import { InfluenceLensError } from '../errors';
 import type { LoadedResults } from '../results/types';
 import { boundedSources } from './otherSources';
-import type { BatchQuery, BatchView, Heatmap, HeatmapGroup } from './types';
+import type { BatchQuery, BatchView, Heatmap, HeatmapGroup } from '../../common/views';
 
 export interface BatchViewOptions {
   /** The ref of query q (default `query:q`): what openQuery / openQueries name. */

@@ -5,7 +5,7 @@
  */
 import { fitPowerLaw } from '../analysis/powerLaw';
 import { finite } from '../analysis/groups';
-import type { CurveFit, RankCurve, TopKCurve } from './types';
+import type { CurveFit, RankCurve, TopKCurve } from '../../common/views';
 
 /** Every rank up to `dense`, then about `perDecade` ranks per factor of ten, and always `count`. */
 export function sampleRanks(count: number, dense = 50, perDecade = 40): number[] {

@@ -3,7 +3,7 @@
  * that 0 is an edge and every bin is all-helpful or all-harmful (the panel colours them apart and
  * draws counts on a log axis, where the few documents of the far tails stay visible).
  */
-import type { Histogram } from './types';
+import type { Histogram } from '../../common/views';
 
 export const DEFAULT_BINS = 60;
 

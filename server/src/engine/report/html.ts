@@ -5,7 +5,7 @@
  * close that element or open another.
  */
 import { randomBytes } from 'node:crypto';
-import type { ReportData } from './types';
+import type { ReportData } from '../../common/views';
 
 /** The built webview (dist/webview): main.js, styles.css and themes.css (the --vscode-* variables outside VS Code). */
 export interface WebviewAssets {

@@ -3,8 +3,8 @@
  * "N other sources" entry. A corpus with thousands of distinct labels otherwise puts a line, a bar and a
  * table row per label into the panel and the report (30,000 labels: a page that never finished loading).
  */
-import type { SourceGroup, SourceReport, SourceShare } from '../analysis/sources';
-import type { BatchView } from './types';
+import type { SourceGroup, SourceReport } from '../analysis/sources';
+import type { BatchView, SourceShare } from '../../common/views';
 
 /** Sources shown at most (the largest by corpus share); the rest are one "other" entry. */
 export const MAX_SOURCES = 20;

@@ -11,7 +11,7 @@ import { DEFAULT_BINS, histogram } from './histogram';
 import { rankingOf } from './ranking';
 import { SCORE_SECTION, scoreMeaning } from './scoreMeaning';
 import { sourceLadder } from './sourceLadder';
-import type { CardPage, DocumentCard, QueryMethod, QueryView, ScoreUnit, Side, ViewQuery } from './types';
+import type { CardPage, DocumentCard, QueryMethod, QueryView, ScoreUnit, Side, ViewQuery } from '../../common/views';
 
 export const DEFAULT_PAGE_SIZE = 10;
 /** Percent of the documents whose share of the positive influence the summary gives. */

@@ -9,7 +9,7 @@ import { TOOL_VERSION } from '../version';
 import { buildBatchView, defaultQueryRef } from './batchView';
 import { buildQueryView, documentPage, queryViewInput } from './queryView';
 import { snippetFor } from './snippet';
-import type { DocumentCard, ReportData } from './types';
+import type { DocumentCard, ReportData } from '../../common/views';
 
 /** Cards per side and query a report inlines by default. */
 export const DEFAULT_REPORT_CARDS = 30;

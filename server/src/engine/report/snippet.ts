@@ -2,7 +2,7 @@
  * Short snippets of (untrusted) document text for the cards: plain strings only, the most influential
  * span apart so that the renderer can bold it with a DOM node (never by building HTML).
  */
-import type { Side, Snippet } from './types';
+import type { Side, Snippet } from '../../common/views';
 
 /** A token of the document: its characters [start, end) in the text and its influence g_tᵀ P_q a_t. */
 export interface TokenSpan {

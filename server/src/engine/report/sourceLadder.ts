@@ -4,11 +4,11 @@
  * for the batch (one query instead of a kind's mean). One walk down each ranking counts the sources of
  * every prefix, so a million documents and k up to N/2 cost milliseconds.
  */
-import { NO_SOURCE, type SourceShare } from '../analysis/sources';
+import { NO_SOURCE } from '../analysis/sources';
 import { finite } from '../analysis/groups';
 import type { ResultsDocument } from '../results/types';
 import { MAX_SOURCES, otherShare } from './otherSources';
-import type { SourceLadder } from './types';
+import type { SourceLadder, SourceShare } from '../../common/views';
 
 /** 10, 20, 50, 100, 200, 500, … and 1% and 5% of N (at least 1), each below N. */
 export function kLadder(documents: number): number[] {

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import type { QueryViewInput } from '../report/queryView';
 import { snippetFor } from '../report/snippet';
-import type { CardPage } from '../report/types';
+import type { CardPage } from '../../common/views';
 import { scoredCorpusProblem } from '../results/scoredCorpus';
 import type { LoadedResults } from '../results/types';
 import { resultsQuery } from '../score/queries';

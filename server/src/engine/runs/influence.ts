@@ -26,7 +26,7 @@ import type { ModelRun } from './modelRun';
 import type { RunHooks } from './progress';
 import { queryOptions } from './queries';
 import { snippetFor } from '../report/snippet';
-import type { Snippet } from '../report/types';
+import type { Snippet } from '../../common/views';
 import { resultsDocument } from '../results/document';
 
 export interface InfluenceRequest {

@@ -1,10 +1,32 @@
 /**
  * The view models the panel and the HTML report render: plain JSON, small whatever the corpus size
- * (histograms and curves are binned here, document lists come in pages). Built by ./queryView.ts and
- * ./batchView.ts; re-exported through server/src/protocol.ts for the client and the webview.
+ * (histograms and curves are binned here, document lists come in pages). Neither side owns them: the
+ * engine builds them (engine/report/queryView.ts, batchView.ts; the few analysis records they carry are
+ * here too), server/src/protocol.ts re-exports them for the client and the webview. Types only.
  */
-import type { SourceShare } from '../analysis/sources';
-import type { Summary, TestResult } from '../analysis/groups';
+
+/** Mean and sample sd of a group's values (analysis/groups.ts summarize). */
+export interface Summary {
+  /** Values summarized (non-finite ones are left out). */
+  n: number;
+  mean: number | null;
+  /** Sample standard deviation (n − 1); null for n < 2. */
+  sd: number | null;
+}
+
+/** JSON-safe form of a t-test. */
+export interface TestResult {
+  t: number | null;
+  df: number | null;
+  p: number | null;
+}
+
+/** A source's count and share of a set of documents (analysis/sources.ts). */
+export interface SourceShare {
+  source: string;
+  documents: number;
+  share: number;
+}
 
 /** Which end of a query's ranking: the most helpful (top) or the most harmful (bottom) documents. */
 export type Side = 'top' | 'bottom';
