@@ -20,6 +20,8 @@ const ENGINE_IMPORTS = {
     DEMO_TOOLS,
     // server/src/common is the wire types neither side owns: types only, so no code crosses through it.
     { group: ['**/common/*'], allowTypeImports: true, message: 'server/src/common holds types only: import type' },
+    // engine/api.ts is the adapters' way in; engine modules import each other directly (no cycle through it).
+    { group: ['./api', '../api', '../../api'], message: "engine/api.ts is the adapters' surface: import the engine module itself" },
   ],
 };
 
