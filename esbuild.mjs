@@ -29,7 +29,7 @@ const builds = [
     entryPoints: {
       server: 'server/src/server.ts',
       cli: 'server/src/cli.ts',
-      worker: 'server/src/engine/worker/worker.ts',
+      worker: 'server/src/engine/compute/computeThread.ts',
       // Open Demo's corpus generator, run as a program by the server (never bundled into it).
       demoCorpus: 'demo/src/corpus/editorCorpus.ts',
     },

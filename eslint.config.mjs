@@ -51,6 +51,8 @@ const ENGINE_LAYERS = [
   'ekfac',
   'score',
   'gradindex',
+  // The engine's task table, its pool and the worker thread's entry: above every stage's tasks.ts.
+  'compute',
   'analysis',
   'report',
   'runs',
@@ -62,8 +64,6 @@ function layer(folder, i) {
   const above = ENGINE_LAYERS.slice(i + 1);
   return {
     files: [`server/src/engine/${folder}/**/*.ts`],
-    // The task table composes every stage's device half; it moves above the stages in issue 25.
-    ignores: ['server/src/engine/worker/taskTable.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -1,5 +1,5 @@
 /** Per-token capture throughput (forward + backward, a_t and g_t of every tracked module) per backend and worker count. */
-import { ComputePool } from '../server/src/engine/worker/pool';
+import { openComputePool } from '../server/src/engine/compute/computePool';
 import type { BackendName, BackendRequest } from '../server/src/engine/device/backend';
 import { captureStream } from '../server/src/engine/capture/stream';
 import type { Checkpoint } from '../server/src/engine/model/types';
@@ -23,7 +23,7 @@ export async function benchCaptures(
   batchSize: number,
   log: (s: string) => void,
 ): Promise<CaptureFigure> {
-  const pool = await ComputePool.create(m.checkpoint, { backend, workers });
+  const pool = await openComputePool(m.checkpoint, { backend, workers });
   try {
     const seqs = sequences.map((tokens) => ({ tokens }));
     // Warm-up: compile kernels and fill caches on every thread, outside the timing.

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseBackend, type BackendName } from '../server/src/engine/device/backend';
 import { gpuWorkingBytes, maxBufferBytes } from '../server/src/engine/device/deviceLimits';
-import { ComputePool } from '../server/src/engine/worker/pool';
+import { openComputePool, type ComputePool } from '../server/src/engine/compute/computePool';
 import { corpusFingerprint } from '../server/src/engine/corpus/fingerprint';
 import { fitFactors } from '../server/src/engine/ekfac/fit';
 import { loadFactors, type LoadedFactors } from '../server/src/engine/ekfac/load';
@@ -191,7 +191,7 @@ async function benchModel(
   // wasm: a worker per core (at most 8 for the large model: each holds its own copy of the weights).
   const workers = backend === 'wasm' ? Math.min(availableParallelism(), key === 'synthetic' ? 8 : 16) : 0;
   const t0 = Date.now();
-  const pool = await ComputePool.create(m.checkpoint, { backend, workers });
+  const pool = await openComputePool(m.checkpoint, { backend, workers });
   Object.assign(out, { workers: pool.size, batchSize: pool.batchSize, loadSeconds: (Date.now() - t0) / 1000 });
   try {
     const corpusOf = (n: number, name: string) => {

@@ -8,7 +8,7 @@ import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ComputePool } from '../server/src/engine/worker/pool';
+import type { ComputePool } from '../server/src/engine/compute/computePool';
 import type { LoadedFactors } from '../server/src/engine/ekfac/load';
 import { invalidateFrom, readManifest as readFactorManifest } from '../server/src/engine/ekfac/store';
 import { factorStages } from '../server/src/engine/gradindex/build';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool, type ComputePool } from '../../server/src/engine/compute/computePool';
 import { heldOutLoss, packRows } from '../../server/src/engine/train/train';
 import { openModel, bosId, stopIds } from '../../server/src/engine/model/openModel';
 import { readQueries } from '../../server/src/engine/queries/read';
@@ -43,7 +43,7 @@ async function main() {
   const modelDir = at > 0 ? resolve(process.argv[at + 1]) : DEMO_MODEL;
   const m = await openModel(modelDir);
   const queries = await readQueries(join(ROOT, 'demo', 'queries.jsonl'));
-  const pool = await ComputePool.create(m.checkpoint, {});
+  const pool = await openComputePool(m.checkpoint, {});
   try {
     const results = await Promise.all(
       queries.map(async (q) => {

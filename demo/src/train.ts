@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool } from '../../server/src/engine/compute/computePool';
 import { parseBackendRequest } from '../../server/src/engine/device/backend';
 import { writeHuggingFaceFolder } from '../../server/src/engine/model/huggingface';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
@@ -84,7 +84,7 @@ async function main() {
   const init = v.init ? loadCheckpoint(v.init) : initLlama(config, seed);
   const previous = v.init ? (JSON.parse(readFileSync(join(v.init, 'training.json'), 'utf8')) as { tokens: number; stages?: unknown[] }) : undefined;
   const workers = v.workers !== undefined ? Number(v.workers) : undefined;
-  const pool = await ComputePool.create(init, { backend: parseBackendRequest(v.backend), workers });
+  const pool = await openComputePool(init, { backend: parseBackendRequest(v.backend), workers });
   const log = (s: string) => process.stderr.write(`demo:train: ${s}\n`);
   log(
     `${all} documents (${heldDocs.length} held out), ${rows.length} training rows of ${rowLength} tokens, ${steps} steps, backend ${pool.backend.name} × ${pool.size}`,

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseBackend, describeBackend, type BackendName } from '../../server/src/engine/device/backend';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool, type ComputePool } from '../../server/src/engine/compute/computePool';
 import { download, readback } from '../../server/src/engine/device/readback';
 import type { CaptureResult, CaptureSequence } from '../../server/src/engine/capture/types';
 import { loadFactors } from '../../server/src/engine/ekfac/load';
@@ -74,7 +74,7 @@ const setup = (backend: BackendName): Setup => ({ model, corpus, settings: { max
 
 /** Runs fn on a fresh in-thread pool of the backend (one backend at a time: tensors belong to one). */
 async function onPool<T>(backend: BackendName, fn: (pool: ComputePool) => Promise<T>): Promise<T> {
-  const pool = await ComputePool.create(model.checkpoint, { backend, workers: 0 });
+  const pool = await openComputePool(model.checkpoint, { backend, workers: 0 });
   try {
     return await fn(pool);
   } finally {

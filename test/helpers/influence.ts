@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendRequest } from '../../server/src/engine/device/backend';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool, type ComputePool } from '../../server/src/engine/compute/computePool';
 import { corpusFingerprint } from '../../server/src/engine/corpus/fingerprint';
 import { fitFactors } from '../../server/src/engine/ekfac/fit';
 import { loadFactors, type LoadedFactors } from '../../server/src/engine/ekfac/load';
@@ -56,7 +56,7 @@ export async function identityFor(s: Setup, strategy: Strategy): Promise<FactorI
 }
 
 export async function withPool<T>(s: Setup, fn: (pool: ComputePool) => Promise<T>): Promise<T> {
-  const pool = await ComputePool.create(s.model.checkpoint, { backend: s.backend ?? 'wasm', workers: s.workers ?? 1, modules: s.modules });
+  const pool = await openComputePool(s.model.checkpoint, { backend: s.backend ?? 'wasm', workers: s.workers ?? 1, modules: s.modules });
   try {
     return await fn(pool);
   } finally {

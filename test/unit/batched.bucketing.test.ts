@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool } from '../../server/src/engine/compute/computePool';
 import { runBatched } from '../../server/src/engine/worker/batched';
-import type { TaskOf } from '../../server/src/engine/worker/taskTable';
+import type { TaskOf, TaskResults } from '../../server/src/engine/compute/taskTable';
 import type { CaptureSequence } from '../../server/src/engine/capture/types';
 import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 
@@ -16,12 +16,12 @@ const lengths = [40, 3, 77, 12, 9, 60, 25, 5, 33, 71, 8, 50, 17, 2, 64, 29, 11];
 const items = lengths.map((n, i) => ({ id: i, sequence: { tokens: Array.from({ length: n }, (_, t) => ((t * 7 + i) % 60) + 1) } as CaptureSequence }));
 
 async function covariance(workers: number, window: number | undefined) {
-  const pool = await ComputePool.create(ckpt, { backend: 'wasm', workers });
+  const pool = await openComputePool(ckpt, { backend: 'wasm', workers });
   const batches: number[][] = [];
   const events: string[] = [];
   const sums = new Map<string, Float64Array>();
   try {
-    await runBatched<(typeof items)[number], TaskOf<'covariance'>>(
+    await runBatched<(typeof items)[number], TaskOf<'covariance'>, TaskResults>(
       pool,
       items,
       3,

@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../server/src/engine/device/backend';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool } from '../../server/src/engine/compute/computePool';
 import { captureBatch } from '../../server/src/engine/capture/captureBatch';
 import { captureStream } from '../../server/src/engine/capture/stream';
 import type { CaptureSequence, LabelMode } from '../../server/src/engine/capture/types';
@@ -99,7 +99,7 @@ test('sampled labels: same seed, same labels whatever the batch; another seed di
 });
 
 async function streamAll(ckpt: Checkpoint, workers: number, batchSize: number, seqs: CaptureSequence[]) {
-  const pool = await ComputePool.create(ckpt, { backend: 'wasm', workers });
+  const pool = await openComputePool(ckpt, { backend: 'wasm', workers });
   const losses: number[] = [];
   const grads = new Map<string, Float64Array>();
   try {

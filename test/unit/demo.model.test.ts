@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool } from '../../server/src/engine/compute/computePool';
 import { openModel } from '../../server/src/engine/model/openModel';
 import { corpusJsonl, generateCorpus, DEFAULT_SEED, DEFAULT_SIZE } from '../../demo/src/corpus/generate';
 import { DEMO_MODEL, demoHeldOutLoss } from '../../demo/src/evaluate';
@@ -17,7 +17,7 @@ test('the demo model reproduces its recorded held-out loss', { timeout: 300_000 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const corpus = join(dir, 'corpus.jsonl');
   writeFileSync(corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
-  const pool = await ComputePool.create(m.checkpoint, { backend: 'wasm', workers: 2 });
+  const pool = await openComputePool(m.checkpoint, { backend: 'wasm', workers: 2 });
   try {
     const loss = await demoHeldOutLoss(pool, DEMO_MODEL, corpus);
     console.log(`# demo held-out loss ${loss.toFixed(5)} nats/token (recorded ${recorded.heldOutLoss.toFixed(5)})`);

@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ComputePool } from '../../server/src/engine/worker/pool';
-import type { Task } from '../../server/src/engine/worker/taskTable';
+import { openComputePool } from '../../server/src/engine/compute/computePool';
+import type { Task } from '../../server/src/engine/compute/taskTable';
 import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 
 const ckpt = randomCheckpoint(tinyLlamaConfig({ maxSeqLen: 256 }), 1);
@@ -18,7 +18,7 @@ const slow: Task = {
 const quick: Task = { kind: 'memory' };
 
 test('interactive tasks overtake waiting background tasks', { timeout: 120_000 }, async () => {
-  const pool = await ComputePool.create(ckpt, { backend: 'wasm', workers: 1 });
+  const pool = await openComputePool(ckpt, { backend: 'wasm', workers: 1 });
   try {
     const order: string[] = [];
     const background = Array.from({ length: 4 }, (_, i) => pool.run(slow).then(() => order.push(`b${i}`)));
@@ -32,7 +32,7 @@ test('interactive tasks overtake waiting background tasks', { timeout: 120_000 }
 });
 
 test('a foreground lease holds background tasks back; aborted waiting tasks never run', { timeout: 120_000 }, async () => {
-  const pool = await ComputePool.create(ckpt, { backend: 'wasm', workers: 2 });
+  const pool = await openComputePool(ckpt, { backend: 'wasm', workers: 2 });
   try {
     const order: string[] = [];
     const release = pool.foreground();
@@ -54,7 +54,7 @@ test('a foreground lease holds background tasks back; aborted waiting tasks neve
 });
 
 test('in this thread (a GPU, tfjs-node, workers 0): the same queue, leases and aborts', { timeout: 120_000 }, async () => {
-  const pool = await ComputePool.create(ckpt, { backend: 'wasm', workers: 0 });
+  const pool = await openComputePool(ckpt, { backend: 'wasm', workers: 0 });
   try {
     assert.equal(pool.size, 1);
     const order: string[] = [];

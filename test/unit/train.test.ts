@@ -5,7 +5,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../server/src/engine/device/backend';
-import { ComputePool } from '../../server/src/engine/worker/pool';
+import { openComputePool } from '../../server/src/engine/compute/computePool';
 import { TfModel } from '../../server/src/engine/model/tfModel';
 import { initLlama } from '../../server/src/engine/train/init';
 import { ParamSet, trainGradients } from '../../server/src/engine/train/gradients';
@@ -73,7 +73,7 @@ test('weight gradients match finite differences of the float64 reference loss', 
 
 async function run(workers: number, steps: number, lr = 1e-2) {
   const init = initLlama(config, 2);
-  const pool = await ComputePool.create(init, { backend: 'wasm', workers });
+  const pool = await openComputePool(init, { backend: 'wasm', workers });
   try {
     const o: TrainOptions = {
       pool,

@@ -1,7 +1,7 @@
 /** Captures over a long stream of sequences (see runBatched for batching, ordering and cancellation). */
-import type { ComputePool } from '../worker/pool';
+import type { CapturePool, CaptureResults, CaptureTask } from './tasks';
+import type { TaskOf } from '../worker/taskPool';
 import { runBatched } from '../worker/batched';
-import type { TaskOf } from '../worker/taskTable';
 import type { CaptureOptions, CaptureResult, CaptureSequence } from './types';
 
 export interface StreamOptions extends CaptureOptions {
@@ -10,13 +10,13 @@ export interface StreamOptions extends CaptureOptions {
 }
 
 export function captureStream(
-  pool: ComputePool,
+  pool: CapturePool,
   sequences: Iterable<CaptureSequence> | AsyncIterable<CaptureSequence>,
   options: StreamOptions,
   onBatch: (result: CaptureResult, batch: CaptureSequence[]) => void | Promise<void>,
 ): Promise<void> {
   const capture = { labels: options.labels, seed: options.seed };
-  return runBatched<CaptureSequence, TaskOf<'capture'>>(
+  return runBatched<CaptureSequence, TaskOf<CaptureTask, 'capture'>, CaptureResults>(
     pool,
     sequences,
     options.batchSize,

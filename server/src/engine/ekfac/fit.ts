@@ -3,9 +3,9 @@
  * eigendecompositions, and the eigenvalue correction. Each corpus pass is a sum over documents, so a
  * stage can be split into shards (documents i with i mod n = k) whose sums `mergeShards` adds.
  */
-import type { ComputePool } from '../worker/pool';
+import type { EkfacPool, EkfacResults, EkfacTask } from './tasks';
+import type { TaskOf } from '../worker/taskPool';
 import { runBatched } from '../worker/batched';
-import type { TaskOf } from '../worker/taskTable';
 import { join } from 'node:path';
 import { readCorpus } from '../corpus/corpus';
 import { BY_TOKEN_COUNT, corpusItems, inShard, type CorpusItem, type Shard } from '../corpus/sequences';
@@ -45,7 +45,7 @@ export interface FitProgress {
 }
 
 export interface FitOptions {
-  pool: ComputePool;
+  pool: EkfacPool;
   tokenizer: Tokenizer;
   bos: number;
   corpus: CorpusOptions;
@@ -178,7 +178,7 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
   const seqTokens = (batch: CorpusItem[]) => batch.reduce((n, it) => n + it.sequence.tokens.length, 0);
 
   if (stage === 'covariance') {
-    await runBatched<CorpusItem, TaskOf<'covariance'>>(
+    await runBatched<CorpusItem, TaskOf<EkfacTask, 'covariance'>, EkfacResults>(
       o.pool,
       items,
       batchSize,
@@ -209,7 +209,7 @@ async function corpusPass(o: FitOptions, manifest: FactorManifest, stage: StageN
       lambdaItems = corpusItems(all, o.tokenizer, o.bos, settings.maxLen, { shard: o.shard, report, signal: o.signal });
     }
     const inSample = (it: CorpusItem) => it.doc.index < settings.maxDocs;
-    await runBatched<CorpusItem, TaskOf<'lambda'>>(
+    await runBatched<CorpusItem, TaskOf<EkfacTask, 'lambda'>, EkfacResults>(
       o.pool,
       lambdaItems,
       batchSize,

@@ -5,6 +5,8 @@
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../device/deviceState';
 import { withDeviceCaptures } from '../capture/deviceCaptures';
 import type { CaptureOptions, CaptureSequence } from '../capture/types';
+import type { CaptureResults, CaptureTask } from '../capture/tasks';
+import type { TaskPool } from '../worker/taskPool';
 import type { Tensor2D } from '../tf';
 import { lambdaTask, passRowsSlot, type LambdaResult, type LambdaTask } from './lambdaTask';
 import { covarianceSums, type ModuleSum } from './reductions';
@@ -28,6 +30,9 @@ export interface EkfacResults {
   setBases: null;
   lambda: LambdaResult;
 }
+
+/** A pool that runs the fit's tasks (and the capture its probe runs). */
+export type EkfacPool = TaskPool<EkfacTask | CaptureTask, EkfacResults & CaptureResults>;
 
 class Bases {
   byModule = new Map<string, { QA: Tensor2D; QS: Tensor2D }>();

@@ -4,9 +4,9 @@
  * differently (docs/EKFAC.md), so the queries of all methods are stacked as one set of M×Q queries:
  * the corpus is read, and every document's gradient computed, once instead of M times.
  */
-import type { ComputePool } from '../worker/pool';
+import type { ComputePool } from '../compute/computePool';
 import { runBatched } from '../worker/batched';
-import type { TaskOf } from '../worker/taskTable';
+import type { TaskOf, TaskResults } from '../compute/taskTable';
 import { corpusItems, type CorpusItem, type DocumentMeta } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import { precondition } from '../ekfac/strategies';
@@ -112,7 +112,7 @@ async function corpusPass(
   const columns: Float32Array[] = [];
   const docNorms: number[] = [];
   let tokens = 0;
-  await runBatched<CorpusItem, TaskOf<'score'>>(
+  await runBatched<CorpusItem, TaskOf<'score'>, TaskResults>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { signal: o.signal }),
     o.batchSize ?? o.pool.batchSize,

@@ -14,7 +14,7 @@
 import { cpus } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ComputePool } from '../worker/pool';
+import { openComputePool, type ComputePool } from '../compute/computePool';
 import type { BackendRequest } from '../device/backend';
 import { corpusFingerprint } from '../corpus/fingerprint';
 import { readCorpusAll } from '../corpus/corpus';
@@ -133,7 +133,7 @@ export async function runLds(r: LdsRequest, hooks: RunHooks = {}): Promise<LdsRe
   const init = ldsInit(r.training, tokenizer);
   const fullDir = join(dir, 'full');
   let pool: ComputePool | undefined;
-  const getPool = async () => (pool ??= await ComputePool.create(init, { backend: r.backend, workers: r.workers }));
+  const getPool = async () => (pool ??= await openComputePool(init, { backend: r.backend, workers: r.workers }));
   const trainTimed = async (documents: number[][], label: string): Promise<{ checkpoint: Checkpoint; record: TrainRecord }> => {
     const p = await getPool();
     const wall = Date.now();

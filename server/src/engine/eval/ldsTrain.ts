@@ -4,7 +4,7 @@
  * the training documents are the only thing that differs between two models. Query losses are measured
  * on the compute threads right after training, with the parameters the trainer last sent them.
  */
-import type { ComputePool } from '../worker/pool';
+import type { ComputePool } from '../compute/computePool';
 import type { Checkpoint, ModelConfig } from '../model/types';
 import type { Tokenizer } from '../tokenizer/types';
 import { initLlama } from '../train/init';

@@ -4,9 +4,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ComputePool } from '../worker/pool';
+import type { IndexPool, IndexResults, IndexTask } from './tasks';
+import type { TaskOf } from '../worker/taskPool';
 import { runBatched } from '../worker/batched';
-import type { TaskOf } from '../worker/taskTable';
 import { BY_TOKEN_COUNT, corpusItems, type CorpusItem, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
@@ -95,7 +95,7 @@ export class IndexBuilder {
    * Clears `out` of a previous build's files and uploads the sketch to the pool's threads. `factors` needs
    * the eigenbases only, except for blocks (Λ too): the fit calls this before its Λ pass.
    */
-  static async start(pool: ComputePool, factors: { dir: string; modules: ModuleFactors[] }, t: IndexTarget): Promise<IndexBuilder> {
+  static async start(pool: IndexPool, factors: { dir: string; modules: ModuleFactors[] }, t: IndexTarget): Promise<IndexBuilder> {
     checkFactors(factors.modules, t.sketch, factors.dir);
     assertOutputKind(t.out, 'index'); // never clear a folder that holds factors or results
     mkdirSync(t.out, { recursive: true });
@@ -195,7 +195,7 @@ export class PassIndexWriter implements PassIndex {
   manifest: IndexManifest | undefined;
 
   constructor(
-    private readonly pool: ComputePool,
+    private readonly pool: IndexPool,
     private readonly factorsDir: string,
     private readonly target: IndexTarget,
   ) {}
@@ -246,7 +246,7 @@ export function currentIndex(t: IndexTarget, factors: FactorManifest): IndexMani
 }
 
 export interface BuildIndexOptions extends IndexTarget {
-  pool: ComputePool;
+  pool: IndexPool;
   tokenizer: Tokenizer;
   bos: number;
   factors: LoadedFactors;
@@ -266,7 +266,7 @@ export async function buildIndex(o: BuildIndexOptions): Promise<IndexManifest> {
   const builder = await IndexBuilder.start(o.pool, o.factors, o);
   const started = Date.now();
   const done = { documents: 0, tokens: 0 };
-  await runBatched<CorpusItem, TaskOf<'indexRows'>>(
+  await runBatched<CorpusItem, TaskOf<IndexTask, 'indexRows'>, IndexResults>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, report: newCorpusReport(), signal: o.signal }),
     o.batchSize ?? o.pool.batchSize,

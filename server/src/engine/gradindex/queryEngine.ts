@@ -2,7 +2,8 @@
  * The in-process API a long-lived host (the language server) calls: everything loaded once, then one
  * query at a time — its own forward/backward pass plus one product over the index — with cancellation.
  */
-import type { ComputePool, Priority } from '../worker/pool';
+import type { IndexPool } from './tasks';
+import type { Priority } from '../worker/taskPool';
 import { bottomK, topK } from '../util/topK';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
@@ -33,7 +34,7 @@ export interface IndexQueryResult {
 }
 
 export interface QueryEngineOptions {
-  pool: ComputePool;
+  pool: IndexPool;
   tokenizer: Tokenizer;
   bos: number;
   stopIds: number[];

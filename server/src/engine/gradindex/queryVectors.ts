@@ -3,9 +3,9 @@
  * threads (tfjs), preconditioned by EK-FAC's 1 / (Λ + λ) there (eigen, kron) or here (count, blocks, which
  * need the query's whole rotation), then quantized for the kernel (quantizeQuery).
  */
-import type { ComputePool, Priority } from '../worker/pool';
+import type { IndexPool, IndexResults, IndexTask } from './tasks';
+import type { Priority, TaskOf } from '../worker/taskPool';
 import { runBatched } from '../worker/batched';
-import type { TaskOf } from '../worker/taskTable';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ModuleFactors } from '../ekfac/types';
 import { dampingFor } from '../score/precondition';
@@ -26,7 +26,7 @@ export type Finish = (v: Float32Array) => Float32Array;
 
 export class IndexQueryEncoder {
   private constructor(
-    private readonly pool: ComputePool,
+    private readonly pool: IndexPool,
     private readonly manifest: IndexManifest,
     /** Entries a thread returns per query. */
     private readonly width: number,
@@ -34,7 +34,7 @@ export class IndexQueryEncoder {
   ) {}
 
   /** Uploads the index's sketch to every compute thread; `damping` as score's (default 0.1 × mean Λ). */
-  static async create(pool: ComputePool, manifest: IndexManifest, factors: LoadedFactors, damping?: number): Promise<IndexQueryEncoder> {
+  static async create(pool: IndexPool, manifest: IndexManifest, factors: LoadedFactors, damping?: number): Promise<IndexQueryEncoder> {
     const fs = manifest.modules.map((m) => factors.modules.find((x) => x.name === m.name)!);
     const lambdas = fs.map((f) => dampingFor(f, damping));
     const messages = fs.map((f, i) => sketchBasis(f, manifest.modules[i], i, manifest.sketch, lambdas[i]));
@@ -50,7 +50,7 @@ export class IndexQueryEncoder {
   ): Promise<EncodedQueries> {
     const out: EncodedQueries = { queries: [], nll: [] };
     const P = this.width;
-    await runBatched<PreparedQuery, TaskOf<'indexQuery'>>(
+    await runBatched<PreparedQuery, TaskOf<IndexTask, 'indexQuery'>, IndexResults>(
       this.pool,
       queries,
       o.batchSize ?? this.pool.batchSize,

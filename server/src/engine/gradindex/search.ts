@@ -8,7 +8,8 @@ import { totalmem } from 'node:os';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
 import type { ResultsDocument } from '../results/types';
-import type { ComputePool, Priority } from '../worker/pool';
+import type { IndexPool } from './tasks';
+import type { Priority } from '../worker/taskPool';
 import { SCAN_MEMORY_LIMIT } from './kernel/scanMemory';
 import { readDocuments, readManifest } from './store';
 import { ChunkScanner, chunksOfPart, scannerBytes, type IndexQuery } from './scan';
@@ -40,7 +41,7 @@ export class IndexSearcher {
     /** Every chunk loaded here, or undefined when streaming from disk or held by the pool's threads. */
     private readonly scanner: ChunkScanner | undefined,
     /** The pool whose threads hold the rows, part by part (or stream them). */
-    private readonly pool?: ComputePool,
+    private readonly pool?: IndexPool,
     /** Whether the pool's threads stream their chunks from disk at every query. */
     private readonly streamed = false,
   ) {}
@@ -59,7 +60,7 @@ export class IndexSearcher {
    * Opens an index with its rows split over the pool's threads (each loads and checks its own chunks); one
    * over the memory budget is split alike, each thread streaming its chunks from disk at every query.
    */
-  static async openOnPool(dir: string, o: OpenIndexOptions, pool: ComputePool): Promise<IndexSearcher> {
+  static async openOnPool(dir: string, o: OpenIndexOptions, pool: IndexPool): Promise<IndexSearcher> {
     const { manifest, documents } = IndexSearcher.check(dir, o);
     const stream = !IndexSearcher.fits(manifest, pool.size, o);
     await pool.each((part, parts) => ({ kind: 'openIndexPart', dir, part, parts, stream }));

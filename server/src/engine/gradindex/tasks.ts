@@ -4,7 +4,9 @@
  */
 import type { StageHandlers, ThreadState } from '../device/deviceState';
 import { joinReadbacks } from '../device/readback';
-import { tokenQueryTransposed } from '../score/tasks';
+import { tokenQueryTransposed, type RescoreRowsResults, type RescoreRowsTask, type ScoreResults, type ScoreTask } from '../score/tasks';
+import type { InferenceResults, InferenceTask } from '../inference/tasks';
+import type { TaskPool } from '../worker/taskPool';
 import { passRowsSlot } from '../ekfac/lambdaTask';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
@@ -19,9 +21,9 @@ export type IndexTask =
   | { kind: 'openIndexPart'; dir: string; part: number; parts: number; stream?: boolean }
   | { kind: 'scanIndexPart'; query: IndexQuery }
   | { kind: 'closeIndexPart' }
-  | { kind: 'rescoreRows'; rows: Uint8Array[]; queryRank: number };
+  | RescoreRowsTask;
 
-export interface IndexResults {
+export interface IndexResults extends RescoreRowsResults {
   setIndexBasis: null;
   indexRows: SketchRows;
   /** Per sequence its completion loss and its sketch (eigen, kron) or R_q (count, blocks; transposed, padded), module after module. */
@@ -31,9 +33,10 @@ export interface IndexResults {
   /** Scores of this thread's documents, its chunks in order. */
   scanIndexPart: Float32Array;
   closeIndexPart: null;
-  /** Per row, its score against the token query (rescoring tier). */
-  rescoreRows: Float32Array;
 }
+
+/** A pool that runs the index's tasks and the scoring ones its queries need (query completions, rescoring). */
+export type IndexPool = TaskPool<IndexTask | ScoreTask | InferenceTask, IndexResults & ScoreResults & InferenceResults>;
 
 class IndexDevice {
   sketch: DeviceSketch | undefined;

@@ -5,7 +5,7 @@
  * document (a full pass, said so in the result). The documents shown are scored token by token, which
  * gives both their exact score and the span that carried it.
  */
-import type { RunOptions } from '../worker/pool';
+import type { RunOptions } from '../worker/taskPool';
 import { bottomK, topK } from '../util/topK';
 import { tokenizeDocument } from '../corpus/tokenize';
 import type { CorpusOptions } from '../corpus/types';

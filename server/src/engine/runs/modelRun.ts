@@ -3,7 +3,7 @@
  * keys every cache built from it. Every command and the language server start here.
  */
 import type { BackendInfo, BackendRequest } from '../device/backend';
-import { ComputePool } from '../worker/pool';
+import { openComputePool, type ComputePool } from '../compute/computePool';
 import type { LineEndTokens } from '../inference/generate';
 import { resolveModelPath } from '../model/hubCache';
 import { fingerprintCheckpoint } from '../model/load';
@@ -48,7 +48,7 @@ export class ModelRun implements OpenedModel {
     const o = { ...options, model: resolveModelPath(options.model) };
     const opened = await openModel(o.model, o.tokenizer);
     checkModuleNames(opened.checkpoint.config, o.modules);
-    const pool = await ComputePool.create(opened.checkpoint, { backend: o.backend, workers: o.workers, modules: o.modules });
+    const pool = await openComputePool(opened.checkpoint, { backend: o.backend, workers: o.workers, modules: o.modules });
     return new ModelRun(o, opened.checkpoint, opened.tokenizer, pool, o.modules);
   }
 
@@ -106,7 +106,7 @@ export class ModelRun implements OpenedModel {
   /** Tracks these modules from now on (restarting the compute threads only when the set changes). */
   async track(modules: string[] | undefined): Promise<void> {
     if (sameSet(modules ?? this.allModules, this.modules)) return;
-    const next = await ComputePool.create(this.checkpoint, { backend: this.options.backend, workers: this.options.workers, modules });
+    const next = await openComputePool(this.checkpoint, { backend: this.options.backend, workers: this.options.workers, modules });
     const old = this.currentPool;
     this.currentPool = next;
     this.currentModules = modules;

@@ -6,6 +6,7 @@ import { bottomK, topK } from '../util/topK';
 import { scoreCorpus, type ScoreOptions, type ScoreOutput } from '../score/score';
 import { IndexQueryEncoder } from '../gradindex/queryVectors';
 import { IndexSearcher } from '../gradindex/search';
+import type { IndexPool } from '../gradindex/tasks';
 import { dampingFor } from '../score/precondition';
 import { bytesPerRow, sketchName } from '../gradindex/sketch';
 
@@ -14,7 +15,13 @@ export interface IndexScoreOutput extends ScoreOutput {
 }
 
 export async function scoreWithIndex(
-  o: Omit<ScoreOptions, 'shard' | 'only' | 'selfInfluence'> & { indexDir: string; modelFingerprint: string; corpusFingerprint: string; rerank: number },
+  o: Omit<ScoreOptions, 'shard' | 'only' | 'selfInfluence' | 'pool'> & {
+    pool: IndexPool;
+    indexDir: string;
+    modelFingerprint: string;
+    corpusFingerprint: string;
+    rerank: number;
+  },
 ): Promise<IndexScoreOutput> {
   // The rerank reads o.corpus by the index's document numbers: the index must have been built on it.
   const searcher = await IndexSearcher.openOnPool(

@@ -3,7 +3,8 @@
  * on its own (docs/EKFAC.md). A query without a completion gets the model's own greedy one, as in the paper,
  * ended by the one completion rule every caller shares (CompletionRule).
  */
-import type { ComputePool, Priority } from '../worker/pool';
+import type { ScorePool } from './tasks';
+import type { Priority } from '../worker/taskPool';
 import type { CaptureSequence } from '../capture/types';
 import type { LineEndTokens } from '../inference/generate';
 import { InfluenceLensError } from '../errors';
@@ -63,7 +64,7 @@ export function resultsQuery(q: PreparedQuery, nllNats: number): ResultsQuery {
 }
 
 export interface ResolveOptions {
-  pool: ComputePool;
+  pool: ScorePool;
   tokenizer: Tokenizer;
   bos: number;
   stopIds: number[];

@@ -2,9 +2,9 @@
  * Scoring: every query's preconditioned gradient against every corpus document, in one streaming pass
  * over the corpus that scores all queries together (docs/EKFAC.md, "Scoring").
  */
-import type { ComputePool, Priority } from '../worker/pool';
+import type { ScorePool, ScoreResults, ScoreTask } from './tasks';
+import type { Priority, TaskOf } from '../worker/taskPool';
 import { runBatched } from '../worker/batched';
-import type { TaskOf } from '../worker/taskTable';
 import { BY_TOKEN_COUNT, corpusItems, type CorpusItem, type DocumentMeta, type Shard } from '../corpus/sequences';
 import { newCorpusReport, type CorpusHooks, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
@@ -24,7 +24,7 @@ export interface ScoreProgress {
 }
 
 export interface ScoreOptions {
-  pool: ComputePool;
+  pool: ScorePool;
   tokenizer: Tokenizer;
   bos: number;
   corpus: CorpusOptions;
@@ -131,7 +131,7 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
   // back in corpus order at the end.
   const scored: { doc: ScoredDocument; column: Float32Array; self?: number }[] = [];
   let tokens = 0;
-  await runBatched<CorpusItem, TaskOf<'score'>>(
+  await runBatched<CorpusItem, TaskOf<ScoreTask, 'score'>, ScoreResults>(
     o.pool,
     corpusItems(o.corpus, o.tokenizer, o.bos, o.maxLen, { shard: o.shard, only: o.only, report, signal: o.signal, hooks: o.corpusHooks }),
     o.batchSize ?? o.pool.batchSize,
@@ -178,7 +178,7 @@ export interface QueryGradients {
 
 /** Each query's gradient of its completion loss, in batches of queries. */
 export async function queryGradients(
-  pool: ComputePool,
+  pool: ScorePool,
   queries: PreparedQuery[],
   batchSize: number,
   signal?: AbortSignal,
@@ -188,7 +188,7 @@ export async function queryGradients(
   const gradients: Map<string, Float64Array>[] = [];
   const dims = new Map<string, [number, number]>();
   const nll: number[] = [];
-  await runBatched<PreparedQuery, TaskOf<'sequenceGradients'>>(
+  await runBatched<PreparedQuery, TaskOf<ScoreTask, 'sequenceGradients'>, ScoreResults>(
     pool,
     queries,
     batchSize,

@@ -8,6 +8,8 @@ import { perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
 import { tf, type Tensor2D } from '../tf';
 import { keptTokenQuery, pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from './reductions';
 import type { PreparedQueries, SelfPreconditioner } from './types';
+import type { InferenceResults, InferenceTask } from '../inference/tasks';
+import type { TaskPool } from '../worker/taskPool';
 
 export type ScoreTask =
   | { kind: 'sequenceGradients'; sequences: CaptureSequence[] }
@@ -32,6 +34,19 @@ export interface ScoreResults {
   /** Per-token influence [B × L] (row b: sequence b, zero past its length), L the padded length. */
   tokenScores: { L: number; values: Float32Array };
 }
+
+/**
+ * Stored index rows scored against the token query (TokenScorer's rescoring tier). The index's sketch
+ * decodes the rows, so gradindex/tasks.ts runs it; it is declared here, below both, for TokenScorer to submit.
+ */
+export type RescoreRowsTask = { kind: 'rescoreRows'; rows: Uint8Array[]; queryRank: number };
+export interface RescoreRowsResults {
+  /** Per row, its score against the token query. */
+  rescoreRows: Float32Array;
+}
+
+/** A pool that runs the scoring tasks, the generation of query completions, and the rescoring tier's rows. */
+export type ScorePool = TaskPool<ScoreTask | InferenceTask | RescoreRowsTask, ScoreResults & InferenceResults & RescoreRowsResults>;
 
 class Prepared {
   queries = new Map<string, DeviceQueryModule>();

@@ -5,7 +5,8 @@
  * eigenbases and 1/(Λ+λ) uploaded once), so scoring a few documents costs their capture pass only: the
  * hover's exact rerank and its "most influential span" come from the same pass.
  */
-import type { ComputePool, RunOptions } from '../worker/pool';
+import type { ScorePool } from './tasks';
+import type { RunOptions } from '../worker/taskPool';
 import type { CaptureSequence } from '../capture/types';
 import type { LoadedFactors } from '../ekfac/load';
 import { inverseDamped, STRATEGY_SPECS } from '../ekfac/strategies';
@@ -31,10 +32,10 @@ export class TokenScorer {
   /** The last step queued: a query is set and its documents scored as one step, steps one after another. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly pool: ComputePool) {}
+  private constructor(private readonly pool: ScorePool) {}
 
   /** Uploads the preconditioner (eigenbases and 1/(Λ+λ) per module) to every compute thread. */
-  static async create(pool: ComputePool, factors: LoadedFactors, damping?: number, o: RunOptions = {}): Promise<TokenScorer> {
+  static async create(pool: ScorePool, factors: LoadedFactors, damping?: number, o: RunOptions = {}): Promise<TokenScorer> {
     const { strategy } = factors.manifest.settings;
     const rotating = STRATEGY_SPECS[strategy].eigenbases;
     const modules: SelfPreconditioner[] = factors.modules.map((f) => ({
@@ -152,7 +153,7 @@ export function lengthBatches(lengths: number[], parts: number, most: number): n
 
 /** One document's per-token influence on one query (sets up a scorer for the occasion). */
 export async function tokenInfluence(
-  pool: ComputePool,
+  pool: ScorePool,
   factors: LoadedFactors,
   query: PreparedQuery,
   document: CaptureSequence,

@@ -1,5 +1,6 @@
 /** Training's device side: the thread's parameters, their gradients and losses over packed rows. */
 import type { StageHandlers, ThreadState } from '../device/deviceState';
+import type { TaskPool } from '../worker/taskPool';
 import { evalLoss, ParamSet, trainGradients, type ParamMessage } from './gradients';
 
 export type TrainTask =
@@ -10,6 +11,9 @@ export interface TrainResults {
   trainGrads: { lossSum: number; tokens: number; grads: ParamMessage[] };
   evalLoss: { lossSum: number; tokens: number };
 }
+
+/** A pool that runs the training tasks. */
+export type TrainPool = TaskPool<TrainTask, TrainResults>;
 
 class Params {
   set: ParamSet | undefined;

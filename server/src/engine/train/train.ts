@@ -4,7 +4,7 @@
  * added in micro-batch order, and AdamW updates the host copy of the weights, which is then sent to
  * every thread. Results therefore do not depend on the number of workers.
  */
-import type { ComputePool } from '../worker/pool';
+import type { TrainPool } from './tasks';
 import type { Checkpoint, Weights } from '../model/types';
 import { Rng } from '../util/random';
 import { AdamW, clipGlobalNorm } from './adamw';
@@ -12,7 +12,7 @@ import { isTied } from './init';
 import type { ParamMessage } from './gradients';
 
 export interface TrainOptions {
-  pool: ComputePool;
+  pool: TrainPool;
   init: Checkpoint;
   /** Packed token rows of equal length. */
   train: number[][];
@@ -122,7 +122,7 @@ export async function train(o: TrainOptions): Promise<{ checkpoint: Checkpoint; 
 }
 
 /** Mean next-token loss (nats) over held-out rows, with the parameters last sent to the threads. */
-export async function heldOutLoss(pool: ComputePool, rows: number[][], perBatch: number): Promise<number> {
+export async function heldOutLoss(pool: TrainPool, rows: number[][], perBatch: number): Promise<number> {
   const parts = [];
   for (let i = 0; i < rows.length; i += perBatch) parts.push(pool.run({ kind: 'evalLoss', rows: rows.slice(i, i + perBatch) }));
   const done = await Promise.all(parts);

@@ -11,8 +11,7 @@
  * `onWindow` runs once all of a window's results have been delivered, so a consumer that needs input order
  * (the index's rows) can restore it per window.
  */
-import type { ComputePool, RunOptions } from './pool';
-import type { Task, TaskResult } from './taskTable';
+import type { AnyTask, ResultsByKind, RunOptions, TaskPool } from './taskPool';
 
 export interface Bucketing<Item> {
   /** The item's length in tokens (what its batch is padded to). */
@@ -26,19 +25,24 @@ export interface Bucketing<Item> {
 /** Batches per sorted window: 16 keeps padding under 5% on the demo corpus with ≤ 128 items held. */
 export const WINDOW_BATCHES = 16;
 
-export async function runBatched<Item, T extends Task>(
-  pool: ComputePool,
+/**
+ * `makeTask` makes tasks T (of one kind), which `pool` runs with the results R: a pool of more tasks is one
+ * of these. Callers name T and R (`runBatched<Item, TaskOf<EkfacTask, 'covariance'>, EkfacResults>`):
+ * TypeScript cannot infer a task's kind from the pool and an object literal together.
+ */
+export async function runBatched<Item, T extends AnyTask, R extends ResultsByKind<T>>(
+  pool: TaskPool<T, R>,
   items: Iterable<Item> | AsyncIterable<Item>,
   batchSize: number,
   makeTask: (batch: Item[]) => T,
-  onResult: (result: TaskResult<T>, batch: Item[]) => void | Promise<void>,
+  onResult: (result: R[T['kind']], batch: Item[]) => void | Promise<void>,
   signal?: AbortSignal,
   run: Omit<RunOptions, 'signal'> = {},
   bucket?: Bucketing<Item>,
 ): Promise<void> {
   if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1, got ${batchSize}`);
   const maxInFlight = pool.size * 2;
-  const inFlight: { batch: Item[]; result: Promise<TaskResult<T>>; endsWindow: boolean }[] = [];
+  const inFlight: { batch: Item[]; result: Promise<R[T['kind']]>; endsWindow: boolean }[] = [];
   const windowSize = bucket ? batchSize * (bucket.window ?? WINDOW_BATCHES) : batchSize;
   let pending: Item[] = [];
   const submit = async (b: Item[], endsWindow: boolean) => {

@@ -3,15 +3,18 @@
  * through worker_threads, one backend each; native backends (tfjs-node) and GPUs run in this thread, a GPU
  * with large batches. Callers split work into tasks that do not depend on the number of threads or the
  * batch size, so results never do either (beyond float32 rounding for the batch size).
+ *
+ * The pool is generic in its tasks: it is given a task table (the handlers, and the worker entry that holds
+ * the same ones) by whoever composes one — the engine's is compute/computePool.ts, above the stages.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { initBackend, type BackendInfo, type BackendRequest } from '../device/backend';
 import { defaultBatchSize } from '../device/deviceLimits';
-import { TaskRunner, type Task, type TaskResult } from './taskTable';
-import type { WorkerMessage, WorkerReply } from './worker';
+import type { StageHandlers } from '../device/deviceState';
+import { TaskRunner } from './taskRunner';
+import type { AnyTask, Priority, ResultsByKind, RunOptions, TaskPool } from './taskPool';
+import type { WorkerMessage, WorkerReply } from './serveTasks';
 import type { Checkpoint } from '../model/types';
 import { trackedModules } from '../model/tfModel';
 import { availableBytes, checkMemory, threadBytes } from '../model/memory';
@@ -24,27 +27,25 @@ export interface PoolOptions {
   modules?: string[];
 }
 
+/** What a pool runs: the handlers, for tasks run in this thread, and the worker entry that serves the same ones. */
+export interface TaskTable<T extends AnyTask, R extends ResultsByKind<T>> {
+  handlers: StageHandlers<T, R>;
+  /** A module that calls serveTasks with the same handlers (a .ts file runs through tsx). */
+  workerScript: string;
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
 
-/** interactive: a person waits (hovers); background: batch runs, fits, index builds. */
-export type Priority = 'interactive' | 'background';
-
-export interface RunOptions {
-  priority?: Priority;
-  /** Aborting drops the task if it has not started (a started task runs to its end; its result is dropped). */
-  signal?: AbortSignal;
-}
-
 /** Where tasks run: a worker thread, or this thread (tfjs-node, a GPU, or workers 0). */
-interface ComputeThread {
+interface ComputeThread<T extends AnyTask> {
   /** Tasks started and not yet answered. */
   readonly busy: number;
   /** Tasks it may have started at once. */
   readonly capacity: number;
-  runTask(task: Task): Promise<unknown>;
+  runTask(task: T): Promise<unknown>;
   close(): Promise<unknown>;
 }
 
@@ -53,16 +54,16 @@ interface ComputeThread {
  * while the first one's results travel back from a GPU (two at most: an interactive task then waits for
  * at most two tasks' remaining work).
  */
-class LocalThread implements ComputeThread {
+class LocalThread<T extends AnyTask, R extends ResultsByKind<T>> implements ComputeThread<T> {
   busy = 0;
   readonly capacity = 2;
 
   constructor(
-    private readonly runner: TaskRunner,
+    private readonly runner: TaskRunner<T, R>,
     private readonly onIdle: () => void,
   ) {}
 
-  runTask(task: Task): Promise<unknown> {
+  runTask(task: T): Promise<unknown> {
     this.busy++;
     return this.runner.run(task).finally(() => {
       this.busy--;
@@ -75,7 +76,7 @@ class LocalThread implements ComputeThread {
   }
 }
 
-class ComputeWorker implements ComputeThread {
+class ComputeWorker<T extends AnyTask> implements ComputeThread<T> {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
@@ -102,11 +103,11 @@ class ComputeWorker implements ComputeThread {
     this.worker.on('exit', (code) => this.failAll(new Error(`compute worker exited (code ${code})`)));
   }
 
-  runTask(task: Task): Promise<unknown> {
+  runTask(task: T): Promise<unknown> {
     return this.request({ type: 'task', task });
   }
 
-  request(msg: WorkerMessage): Promise<unknown> {
+  request(msg: WorkerMessage<T>): Promise<unknown> {
     const id = this.nextId++;
     this.busy++;
     return new Promise<unknown>((resolve, reject) => {
@@ -133,20 +134,14 @@ class ComputeWorker implements ComputeThread {
 }
 
 /** A task waiting for a thread: for any thread, or for one (broadcast, each). */
-interface Queued {
-  task: Task;
-  thread?: ComputeThread;
+interface Queued<T extends AnyTask> {
+  task: T;
+  thread?: ComputeThread<T>;
   priority: Priority;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
-}
-
-/** The worker script beside this module: worker.ts when running from source, worker.js in the bundles. */
-function workerScript(): string {
-  const ts = join(__dirname, 'worker.ts');
-  return __filename.endsWith('.ts') && existsSync(ts) ? ts : join(__dirname, 'worker.js');
 }
 
 /**
@@ -155,10 +150,10 @@ function workerScript(): string {
  * foreground lease is held, background tasks are not started at all (a hover's several steps then run
  * back to back instead of interleaving with a batch).
  */
-export class ComputePool {
-  private readonly queue: Queued[] = [];
+export class ThreadPool<T extends AnyTask, R extends ResultsByKind<T>> implements TaskPool<T, R> {
+  private readonly queue: Queued<T>[] = [];
   private leases = 0;
-  private threads: ComputeThread[] = [];
+  private threads: ComputeThread<T>[] = [];
 
   private constructor(
     readonly backend: BackendInfo,
@@ -168,7 +163,11 @@ export class ComputePool {
     readonly cappedFrom?: number,
   ) {}
 
-  static async create(checkpoint: Checkpoint, options: PoolOptions = {}): Promise<ComputePool> {
+  static async create<T extends AnyTask, R extends ResultsByKind<T>>(
+    table: TaskTable<T, R>,
+    checkpoint: Checkpoint,
+    options: PoolOptions = {},
+  ): Promise<ThreadPool<T, R>> {
     const backend = await initBackend(options.backend ?? 'auto');
     // Each worker holds a copy of the model: more than one per core only costs memory. A GPU computes in this thread.
     const cores = availableParallelism();
@@ -184,14 +183,14 @@ export class ComputePool {
         remedy: 'use fewer --workers or a GPU',
       });
     if (count === 0) {
-      const local = new TaskRunner();
+      const local = new TaskRunner(table.handlers);
       local.load(checkpoint, options.modules);
-      const pool = new ComputePool(backend, batchSize);
+      const pool = new ThreadPool<T, R>(backend, batchSize);
       pool.threads = [new LocalThread(local, () => pool.dispatch())];
       return pool;
     }
-    const pool = new ComputePool(backend, batchSize, cappedFrom);
-    const workers = Array.from({ length: count }, () => new ComputeWorker(workerScript(), () => pool.dispatch()));
+    const pool = new ThreadPool<T, R>(backend, batchSize, cappedFrom);
+    const workers = Array.from({ length: count }, () => new ComputeWorker<T>(table.workerScript, () => pool.dispatch()));
     try {
       await Promise.all(workers.map((w) => w.request({ type: 'init', backend: backend.name, checkpoint, modules: options.modules })));
     } catch (e) {
@@ -207,19 +206,19 @@ export class ComputePool {
   }
 
   /** Runs one task on the first free thread. */
-  async run<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>> {
-    return (await this.enqueue(task, undefined, o)) as TaskResult<T>;
+  async run<K extends T>(task: K, o: RunOptions = {}): Promise<R[K['kind']]> {
+    return (await this.enqueue(task, undefined, o)) as R[K['kind']];
   }
 
   /** Runs a task on every thread (e.g. memory checks). */
-  async broadcast<T extends Task>(task: T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
-    return (await Promise.all(this.threads.map((w) => this.enqueue(task, w, o)))) as TaskResult<T>[];
+  async broadcast<K extends T>(task: K, o: RunOptions = {}): Promise<R[K['kind']][]> {
+    return (await Promise.all(this.threads.map((w) => this.enqueue(task, w, o)))) as R[K['kind']][];
   }
 
   /** Runs one task per thread, made for that thread's part (part i of `parts`), in thread order. */
-  async each<T extends Task>(make: (part: number, parts: number) => T, o: RunOptions = {}): Promise<TaskResult<T>[]> {
+  async each<K extends T>(make: (part: number, parts: number) => K, o: RunOptions = {}): Promise<R[K['kind']][]> {
     const n = this.threads.length;
-    return (await Promise.all(this.threads.map((w, i) => this.enqueue(make(i, n), w, o)))) as TaskResult<T>[];
+    return (await Promise.all(this.threads.map((w, i) => this.enqueue(make(i, n), w, o)))) as R[K['kind']][];
   }
 
   /**
@@ -242,10 +241,10 @@ export class ComputePool {
     return this.queue.length;
   }
 
-  private enqueue(task: Task, thread: ComputeThread | undefined, o: RunOptions): Promise<unknown> {
+  private enqueue(task: T, thread: ComputeThread<T> | undefined, o: RunOptions): Promise<unknown> {
     o.signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const item: Queued = { task, thread, priority: o.priority ?? 'background', resolve, reject, signal: o.signal };
+      const item: Queued<T> = { task, thread, priority: o.priority ?? 'background', resolve, reject, signal: o.signal };
       if (o.signal) {
         item.onAbort = () => {
           const i = this.queue.indexOf(item);
