@@ -39,7 +39,7 @@ export function fileStamp(path: string): string {
   }
 }
 
-/** The file a fit or an index build writes last: its stamp tells a refit or a rebuild. */
+/** The manifest a fit or an index build writes in its folder: its stamp tells a refit or a rebuild. */
 export function manifestOf(dir: string): string {
   return join(dir, 'manifest.json');
 }
