@@ -28,6 +28,8 @@ import { agreement, benchQueries, exactScores, fittedDemo, sketchAccuracy } from
 import type { ScoreOutput } from '../server/src/engine/score/score';
 import type { PreparedQuery } from '../server/src/engine/score/queries';
 import { startedAs } from './entry';
+import { lexicalQueries, syntheticLexical, timeLexical } from './lexical';
+import { candidateRows, DEFAULT_CANDIDATES } from '../server/src/engine/runs/candidates';
 
 /** Wall and CPU seconds (every thread of the process) of `fn`. */
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
@@ -302,6 +304,17 @@ export async function syntheticIndex(
       times.push(performance.now() - t0);
       cpu.push(cpuSince(c));
     }
+    // A hover's candidates at this size: the sketch's scan, then BM25's best 800 of the prompt and answer
+    // and the union (runs/candidates.ts), one query after another.
+    const lex = await syntheticLexical(dir, D);
+    const bm25 = timeLexical(lex.lexical);
+    const candidateMs: number[] = [];
+    for (const text of lexicalQueries()) {
+      const t0 = performance.now();
+      candidateRows(await searcher.scan(q), lex.lexical, text, DEFAULT_CANDIDATES);
+      candidateMs.push(performance.now() - t0);
+    }
+    lex.lexical.close();
     const inMemory = searcher.inMemory;
     await searcher.close();
     // The same index over the memory budget: every thread reads its chunks from disk at every query (here
@@ -325,11 +338,20 @@ export async function syntheticIndex(
       scanMs: { cold: times[0], warmP50: percentile(times.slice(1), 50), warmP95: percentile(times.slice(1), 95) },
       scanCpuMsP50: percentile(cpu.slice(1), 50),
       streamedScanMs: { cold: streamedMs[0], warmP50: percentile(streamedMs.slice(1), 50) },
+      lexical: {
+        buildSeconds: lex.buildSeconds,
+        bytesPerDocument: lex.bytes / D,
+        searchMs: { p50: percentile(bm25.wallMs, 50), p95: percentile(bm25.wallMs, 95) },
+        searchCpuMs: { p50: percentile(bm25.cpuMs, 50), p95: percentile(bm25.cpuMs, 95) },
+      },
+      candidatesMs: { p50: percentile(candidateMs, 50), p95: percentile(candidateMs, 95) },
     };
     log(
       `index ${D} synthetic documents (${DEFAULT_SKETCH}, ${out.bytesPerDocument} B each, ${pool.size} threads): load ${loadSeconds.toFixed(2)} s (CPU ${loadCpuSeconds.toFixed(2)} s), ` +
         `scan cold ${times[0].toFixed(0)} ms, warm p50 ${out.scanMs.warmP50.toFixed(0)} / p95 ${out.scanMs.warmP95.toFixed(0)} ms (CPU p50 ${out.scanCpuMsP50.toFixed(0)} ms); ` +
-        `streamed from disk (over the memory budget): first ${streamedMs[0].toFixed(0)} ms, then p50 ${out.streamedScanMs.warmP50.toFixed(0)} ms`,
+        `streamed from disk (over the memory budget): first ${streamedMs[0].toFixed(0)} ms, then p50 ${out.streamedScanMs.warmP50.toFixed(0)} ms; ` +
+        `BM25 (lexical.bin, ${out.lexical.bytesPerDocument.toFixed(0)} B/doc, built in ${lex.buildSeconds.toFixed(0)} s): search p50 ${out.lexical.searchMs.p50.toFixed(0)} / p95 ${out.lexical.searchMs.p95.toFixed(0)} ms; ` +
+        `a hover's candidates (scan + BM25 + union) p50 ${out.candidatesMs.p50.toFixed(0)} / p95 ${out.candidatesMs.p95.toFixed(0)} ms`,
     );
     return out;
   } finally {

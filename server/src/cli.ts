@@ -49,8 +49,10 @@ commands:
       EK-FAC eigenbasis; KIND:SIZE is eigen:KSxKA (default eigen:16x24, the top eigen-subspace of each
       module), kron:KSxKA (seeded Kronecker projection), count:DIMS (count-sketch of all modules), or
       blocks:50%|K (each document's heaviest blocks of 8 entries per module; --damping weighs them)
-  score … --index INDEX [--rerank N]
-      score from the index instead of a corpus pass; --rerank rescores the top and bottom N exactly
+  score … --index INDEX [--rerank N] [--candidates N]
+      score from the index instead of a corpus pass, ranked as hovers rank: each query's N candidates
+      (default 1350: the sketch's best and worst, BM25's best) rescored from the index's rescoring tier;
+      --rerank scores the tier's top and bottom N exactly; --candidates 0: the sketch's estimates alone
   cluster plan --engine slurm|kubernetes --out RUN --shards N --model PATH --corpus C --queries Q
       [--max-len L] [--max-docs N] [--modules a,b] [--index] [--gpus-per-shard G] [--cpus C] [--memory 16G]
       [--parallel P] [--partition P] [--image IMAGE --volume CLAIM:/mount] [--retries R] [--tokens-per-second T]

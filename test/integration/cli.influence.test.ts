@@ -96,6 +96,20 @@ test('fit then score writes results.json + scores.f32 and prints the top documen
     const e = r.results.documents.findIndex((x) => x.index === d.index);
     for (let q = 0; q < 2; q++) assert.ok(Math.abs(ri.scores[q * 40 + j] - r.scores[q * 40 + e]) <= 1e-4 * Math.abs(r.scores[q * 40 + e]) + 1e-6);
   }
+  // Ranked as a hover ranks (candidates rescored from the rescoring tier, its best and worst exact): each
+  // query's top 3 and bottom 3 are the exact ones, with the exact scores.
+  assert.equal(ri.results.method.index?.candidatesPerQuery, 40, 'every document of the small corpus is a candidate');
+  const order = (scores: Float32Array, q: number, docs: { index: number }[]) =>
+    docs
+      .map((d, j) => ({ index: d.index, s: scores[q * 40 + j] }))
+      .sort((a, b) => b.s - a.s)
+      .map((x) => x.index);
+  for (let q = 0; q < 2; q++) {
+    const want = order(r.scores, q, r.results.documents);
+    const got = order(ri.scores, q, ri.results.documents);
+    assert.deepEqual(got.slice(0, 3), want.slice(0, 3), `query ${q}: the exact top 3`);
+    assert.deepEqual(got.slice(-3), want.slice(-3), `query ${q}: the exact bottom 3`);
+  }
   const bad = await runCli(['score', ...model, '--corpus', corpus, '--factors', factors, '--queries', queries, '--out', viaIndex, '--index', index, '--self']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--self needs a pass over the corpus/);

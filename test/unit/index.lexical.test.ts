@@ -1,16 +1,23 @@
 /**
  * Lexical candidates and their union with the sketch's, on small fixtures with hand-computed answers: the
  * BM25 index written beside an index ranks documents as Okapi BM25 computed here by hand; it is refused
- * when its file changed; candidateRows unites the sketch's best and worst with BM25's best, once each.
+ * when its file changed; it ranks the demo corpus exactly as MiniSearch's BM25 (the first format, which
+ * still opens) did; candidateRows unites the sketch's best and worst with BM25's best, once each.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LexicalIndex, writeLexicalIndex } from '../../server/src/engine/gradindex/lexical';
+import { join, resolve } from 'node:path';
+import MiniSearch from 'minisearch';
+import { corpusJsonl, DEFAULT_SEED, DEFAULT_SIZE, generateCorpus } from '../../demo/src/corpus/generate';
+import { LexicalIndex } from '../../server/src/engine/gradindex/lexical';
+import { writeLexicalIndex } from '../../server/src/engine/gradindex/lexicalBuild';
 import { candidateRows, candidateCounts } from '../../server/src/engine/runs/candidates';
 import { isInfluenceLensError } from '../../server/src/engine/errors';
+
+const ROOT = resolve(__dirname, '..', '..');
 
 const TEXTS = [
   'The capital of Japan is Tokyo.',
@@ -92,6 +99,42 @@ test('candidates: the sketch’s best and worst united with BM25’s best, each 
     assert.deepEqual(wider.rows, [1, 3, 2, 0]);
     assert.deepEqual(candidateCounts(1350), { top: 250, bottom: 300, lexical: 800 });
     assert.deepEqual(candidateCounts(100), { top: 19, bottom: 22, lexical: 59 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lexical.bin ranks the demo corpus as the first format (MiniSearch’s lexical.json) did, which still opens', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'il-lexical-'));
+  try {
+    const corpus = join(dir, 'corpus.jsonl');
+    writeFileSync(corpus, corpusJsonl(generateCorpus({ seed: DEFAULT_SEED, size: DEFAULT_SIZE })));
+    const texts = readFileSync(corpus, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { text: string }).text);
+    // Rows in reverse corpus order: ids are row positions, lengths and averages follow the corpus's order.
+    const documents = texts.map((_, i) => ({ index: texts.length - 1 - i, id: `d${texts.length - 1 - i}`, source: '', tokens: 10, file: corpus }));
+    const binary = LexicalIndex.load(dir, await writeLexicalIndex(dir, { path: corpus }, documents));
+    // The first format, written as layout 8 wrote it: MiniSearch over the rows' texts in corpus order.
+    const mini = new MiniSearch<{ id: number; text: string }>({ fields: ['text'], storeFields: [] });
+    mini.addAll(texts.map((text, index) => ({ id: texts.length - 1 - index, text })));
+    const json = Buffer.from(JSON.stringify(mini));
+    writeFileSync(join(dir, 'lexical.json'), json);
+    const legacy = LexicalIndex.load(dir, { file: 'lexical.json', sha256: createHash('sha256').update(json).digest('hex') });
+    const queries = readFileSync(join(ROOT, 'demo', 'queries.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { prompt: string; answer?: string })
+      .map((q) => `${q.prompt} ${q.answer ?? ''}`);
+    let compared = 0;
+    for (const q of [...queries, ...texts.filter((_, i) => i % 97 === 0).map((t) => t.slice(0, 80))]) {
+      const want = legacy.search(q, 800);
+      assert.deepEqual(binary.search(q, 800), want, q);
+      compared += want.length;
+    }
+    assert.ok(compared > 50_000, `${compared} ranked rows compared`);
+    binary.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,15 @@
 /** `score`: influence of every corpus document on every query, written as a results folder. */
-import { checkDamping, type CorpusOptions, prepareOutput, readDocumentTexts, readQueries, runScore, safeForTerminal, type ScoreRun } from '../engine/api';
+import {
+  candidateCounts,
+  checkDamping,
+  type CorpusOptions,
+  prepareOutput,
+  readDocumentTexts,
+  readQueries,
+  runScore,
+  safeForTerminal,
+  type ScoreRun,
+} from '../engine/api';
 import { COMMON_OPTIONS, CORPUS_OPTIONS, MODEL_OPTIONS, int, num, optStr, parse, str, UsageError } from './args';
 import { corpusOptions, withFactors } from './context';
 import { resolveShard, SHARD_OPTIONS } from './shardEnv';
@@ -22,10 +32,13 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     ...SHARD_OPTIONS,
     index: { type: 'string' },
     rerank: { type: 'string' },
+    candidates: { type: 'string' },
   });
   const indexDir = optStr(v, 'index');
   const rerank = int(v, 'rerank', { min: 0 });
   if (rerank !== undefined && !indexDir) throw new UsageError('--rerank needs --index');
+  const candidates = int(v, 'candidates', { min: 0 });
+  if (candidates !== undefined && !indexDir) throw new UsageError('--candidates needs --index');
   if (indexDir && (optStr(v, 'shard') || optStr(v, 'shards'))) throw new UsageError('--shard applies to corpus passes; an index is sharded when it is built');
   // Scoring from an index reads no corpus: a scheduler's shard variables do not apply to it.
   const { shard, from } = indexDir ? { shard: undefined, from: '' } : resolveShard(optStr(v, 'shard'), optStr(v, 'shards'));
@@ -45,7 +58,7 @@ export async function score(argv: string[], signal: AbortSignal): Promise<void> 
     batchSize: int(v, 'batch-size'),
     maxNewTokens: int(v, 'max-new-tokens'),
     completion: v['full-completions'] === true ? ('full' as const) : ('firstLine' as const),
-    index: indexDir ? { dir: indexDir, rerank: rerank ?? 0 } : undefined,
+    index: indexDir ? { dir: indexDir, rerank: rerank ?? 0, ...(candidates !== undefined ? { candidates: candidateCounts(candidates) } : {}) } : undefined,
     out,
   };
   // Every option is checked before the query file is read (a usage error wins over a bad file).

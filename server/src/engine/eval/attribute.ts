@@ -148,6 +148,9 @@ export async function attribute(run: ModelRun, r: AttributionRequest, hooks: Run
       modelFingerprint: model,
       corpusFingerprint: corpusFp,
       rerank,
+      // The methods as docs/EVALUATION.md measured them: the sketch's estimates, and its best and worst scored
+      // exactly; `score --index` ranks by the rescoring tier's candidates by default.
+      candidates: { top: 0, bottom: 0, lexical: 0 },
       onProgress: (p) => hooks.onProgress?.({ stage: `${m} ${p.phase}`, done: p.done, total: p.total, tokens: p.tokens, elapsedMs: p.elapsedMs }),
     });
     out.scores.set(m, s.scores);

@@ -27,7 +27,8 @@ import { ChunkWriter, MANIFEST, packBlocksRow, packDenseRow, readManifest, write
 import { DEFAULT_RESCORE_RANK, rescoreSettings, type RescoreSettings } from './rescore/layout';
 import { isRescoreChunk, RescoreWriter } from './rescore/store';
 import { whiteningMessages } from './rescore/basis';
-import { LEXICAL_FILE, writeLexicalIndex } from './lexical';
+import { LEXICAL_FILES } from './lexical';
+import { writeLexicalIndex } from './lexicalBuild';
 import { INDEX_VERSION, type IndexFactors, type IndexManifest, type IndexModule, type RowLayout, type SketchSettings } from './types';
 import { resultsDocument } from '../results/document';
 
@@ -101,7 +102,7 @@ export class IndexBuilder {
     mkdirSync(t.out, { recursive: true });
     // A previous, unfinished build may have left chunks: start clean (the manifest goes first).
     for (const f of readdirSync(t.out)) {
-      if (f === MANIFEST || f.startsWith('chunk-') || isRescoreChunk(f) || f === 'documents.json' || f === LEXICAL_FILE)
+      if (f === MANIFEST || f.startsWith('chunk-') || isRescoreChunk(f) || f === 'documents.json' || LEXICAL_FILES.includes(f))
         rmSync(join(t.out, f), { force: true });
     }
     const modules = sketchModules(

@@ -9,7 +9,7 @@ import { assertNotInput, assertOutputKind } from '../util/output';
 import { completeShardCount } from '../util/shardSet';
 import { ChunkWriter, readChunk, readDocuments, readManifest, rowOf, writeDocuments, writeManifest, type IndexRows, type PackedRow } from './store';
 import { RescoreReader, RescoreWriter } from './rescore/store';
-import { writeLexicalIndex } from './lexical';
+import { writeLexicalIndex } from './lexicalBuild';
 import type { IndexManifest } from './types';
 
 /** The rescoring tier's settings without its chunks: what the parts must share. */

@@ -14,7 +14,7 @@ import { checksumOf, ScanMemory } from './kernel/scanMemory';
 import { writeFileAtomically, writeTextAtomically } from '../util/atomic';
 import { FILE_LIMITS, openRegularFile, readFileBounded, readJsonBounded } from '../util/files';
 import { seal, verifySeal } from '../util/seal';
-import { LEXICAL_FILE } from './lexical';
+import { LEXICAL_FILES } from './lexical';
 import { rescorePrefixBytes, rescoreRowBytes } from './rescore/layout';
 import { isRescoreChunk } from './rescore/store';
 import { bytesPerRow, parseSketch, positionBytes, rowLayout, sketchModules } from './sketch';
@@ -229,7 +229,7 @@ function layoutProblem(m: IndexManifest): string | undefined {
   if (first !== m.documents) return 'the chunks listed do not cover its documents';
   if (typeof m.documentsFile !== 'string' || !/^[\w.-]+$/.test(m.documentsFile) || m.documentsFile.startsWith('.'))
     return 'the documents file is not a file in the index folder';
-  if (m.lexical !== null && (typeof m.lexical !== 'object' || m.lexical.file !== LEXICAL_FILE || typeof m.lexical.sha256 !== 'string'))
+  if (m.lexical !== null && (typeof m.lexical !== 'object' || !LEXICAL_FILES.includes(m.lexical.file) || typeof m.lexical.sha256 !== 'string'))
     return 'its lexical index is not described';
   return m.rescore === null ? undefined : rescoreProblem(m);
 }

@@ -66,7 +66,8 @@ export interface ResultsFile {
     shard: string | null;
     /** Set by merge --results: the number of shards joined (all of them: a merged folder is complete). */
     mergedShards?: number;
-    index?: { path: string; sketch: string; bytesPerDocument: number };
+    /** The index scored from; `candidatesPerQuery`: documents per query rescored from its rescoring tier (mean). */
+    index?: { path: string; sketch: string; bytesPerDocument: number; candidatesPerQuery?: number };
     /** Top and bottom N per query rescored exactly. */
     rerank?: number;
   };

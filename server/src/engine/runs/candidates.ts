@@ -4,7 +4,7 @@
  * state the answer, which a sketch of a flat spectrum ranks poorly). Counts measured in docs/INDEX.md.
  */
 import { bottomK, topK } from '../util/topK';
-import type { LexicalIndex } from '../gradindex/lexical';
+import type { LexicalSearch } from '../gradindex/lexical';
 
 export interface CandidateCounts {
   /** The sketch's best (most helpful). */
@@ -41,7 +41,7 @@ export interface CandidateSources {
 /** Row positions of the candidates (each once, sketch's first) and where they came from. */
 export function candidateRows(
   estimates: Float32Array,
-  lexical: LexicalIndex | undefined,
+  lexical: LexicalSearch | undefined,
   text: string,
   n: CandidateCounts,
 ): { rows: number[]; sources: CandidateSources } {

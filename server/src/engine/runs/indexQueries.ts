@@ -4,8 +4,9 @@
  */
 import { IndexQueryEngine } from '../gradindex/queryEngine';
 import { IndexSearcher } from '../gradindex/search';
-import { LexicalIndex } from '../gradindex/lexical';
+import { LexicalIndex, type LexicalSearch } from '../gradindex/lexical';
 import { RescoreReader } from '../gradindex/rescore/store';
+import type { IndexManifest } from '../gradindex/types';
 import { DEFAULT_MAX_NEW_TOKENS } from './defaults';
 import type { FactorSet } from './factors';
 import type { ModelRun } from './modelRun';
@@ -16,7 +17,7 @@ export interface OpenIndex {
   /** The rescoring tier's rows, read for a query's candidates (absent: the index has none). */
   rescore?: RescoreReader;
   /** BM25 over the documents' text, for candidates (absent: the index has none). */
-  lexical?: LexicalIndex;
+  lexical?: LexicalSearch;
   /** Releases the rows the compute threads hold. */
   close(): Promise<void>;
 }
@@ -45,9 +46,7 @@ export async function openIndexQueries(
       maxNewTokens: o.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
       damping: o.damping,
     });
-    const { manifest } = searcher;
-    const rescore = manifest.rescore ? new RescoreReader(dir, manifest.rescore, manifest.rescore.chunks) : undefined;
-    const lexical = manifest.lexical ? LexicalIndex.load(dir, manifest.lexical) : undefined;
+    const { rescore, lexical } = openIndexTiers(dir, searcher.manifest);
     return {
       engine,
       searcher,
@@ -55,11 +54,23 @@ export async function openIndexQueries(
       lexical,
       close: async () => {
         rescore?.close();
+        lexical?.close();
         await searcher.close();
       },
     };
   } catch (e) {
     await searcher.close();
+    throw e;
+  }
+}
+
+/** The index's rescoring tier and BM25 index, where it was built with them (both checked against the manifest). */
+export function openIndexTiers(dir: string, manifest: IndexManifest): { rescore?: RescoreReader; lexical?: LexicalSearch } {
+  const rescore = manifest.rescore ? new RescoreReader(dir, manifest.rescore, manifest.rescore.chunks) : undefined;
+  try {
+    return { rescore, lexical: manifest.lexical ? LexicalIndex.load(dir, manifest.lexical) : undefined };
+  } catch (e) {
+    rescore?.close();
     throw e;
   }
 }

@@ -20,6 +20,7 @@ import type { CaptureSequence } from '../capture/types';
 import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts, type CandidateSources } from './candidates';
 import { tokenPieces } from '../tokenizer/pieces';
 import { CorpusTexts } from './documents';
+import { rescoreCandidates } from './tierRescore';
 import type { FactorSet } from './factors';
 import type { OpenIndex } from './indexQueries';
 import type { ModelRun } from './modelRun';
@@ -49,16 +50,6 @@ export interface InfluenceRequest {
   /** With an index: candidates rescored from the rescoring tier (default DEFAULT_CANDIDATES). */
   candidates?: CandidateCounts;
 }
-
-/** Candidates per side the second rescoring step scores with every factor (the first, with the rows' prefixes). */
-const SECOND_STEP = { top: 80, bottom: 50 };
-
-/**
- * The query's rank in each rescoring step (0: the query itself): its spectrum falls fast, so rank 8 keeps
- * the first step's best and worst as the query itself does, at half the cost; the second step, which
- * orders the documents to show, takes the query whole (docs/INDEX.md, "Two tiers").
- */
-const QUERY_RANK = { first: 8, second: 0 };
 
 /** Documents per side scored token by token beyond those shown: a margin for the rescoring tier's small errors. */
 export const DEFAULT_RERANK = 3;
@@ -229,17 +220,11 @@ export class InfluenceSession {
     }
   }
 
-  /**
-   * The candidates' scores from the rescoring tier, in two steps: every candidate by its rows' prefixes (the
-   * first factors), then the best and worst of them by whole rows (docs/INDEX.md, "Two tiers").
-   */
+  /** The candidates' scores from the rescoring tier (tierRescore.ts), in place of the sketch's estimates. */
   private async rescore(turn: ScorerTurn, reader: RescoreReader, found: Found & { rows: Uint8Array[]; candidates: number[] }): Promise<void> {
     const { rows, candidates, scores } = found;
-    const first = await turn.rescore(rows, QUERY_RANK.first);
-    candidates.forEach((j, c) => (scores[j] = first[c]));
-    const keep = [...new Set([...topK(first, SECOND_STEP.top), ...bottomK(first, SECOND_STEP.bottom)])];
-    const second = await turn.rescore(reader.read(keep.map((c) => candidates[c])), QUERY_RANK.second);
-    keep.forEach((c, k) => (scores[candidates[c]] = second[k]));
+    const tier = await rescoreCandidates(turn, reader, candidates, rows);
+    candidates.forEach((j, c) => (scores[j] = tier[c]));
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Shard } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import { scoreWithIndex } from './scoreWithIndex';
+import type { CandidateCounts } from './candidates';
 import type { QueryRecord } from '../queries/types';
 import { writeResults } from '../results/io';
 import type { ResultsFile, ResultsMeta } from '../results/types';
@@ -37,7 +38,8 @@ export interface ScoreRequest {
   /** Where greedy completions end (default `firstLine`, the model's answer: score/queries.ts CompletionRule). */
   completion?: CompletionRule;
   /** Score from this gradient index instead of a corpus pass, rescoring the top and bottom `rerank` exactly. */
-  index?: { dir: string; rerank: number };
+  /** Score from this index: `rerank` documents per side exactly, `candidates` per query from its rescoring tier (default DEFAULT_CANDIDATES). */
+  index?: { dir: string; rerank: number; candidates?: CandidateCounts };
   /** The results folder to write (checked before any computing). */
   out?: string;
 }
@@ -61,6 +63,9 @@ export async function runScore(run: ModelRun, f: FactorSet, r: ScoreRequest, hoo
     scorePrepared(run, f, r, hooks),
   );
 }
+
+/** What the progress shows for each phase of scoring. */
+const STAGES: Record<ScoreProgress['phase'], string> = { queries: 'query gradients', candidates: 'rescoring candidates', corpus: 'scoring corpus' };
 
 async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks: RunHooks): Promise<ScoreRun> {
   const { queries, skipped } = await prepareQueries(run, r.queries, { maxLen: f.maxLen, maxNewTokens: r.maxNewTokens, completion: r.completion }, hooks);
@@ -88,7 +93,7 @@ async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks
     signal: hooks.signal,
     onProgress: (p: ScoreProgress) =>
       hooks.onProgress?.({
-        stage: p.phase === 'queries' ? 'query gradients' : 'scoring corpus',
+        stage: STAGES[p.phase],
         done: p.done,
         total: p.total,
         tokens: p.tokens,
@@ -100,7 +105,14 @@ async function scorePrepared(run: ModelRun, f: FactorSet, r: ScoreRequest, hooks
   const fingerprinter = new CorpusFingerprinter(r.corpus);
   const indexCorpus = r.index ? await corpusFingerprint(r.corpus, hooks.signal) : undefined;
   const output: ScoreOutput = r.index
-    ? await scoreWithIndex({ ...base, indexDir: r.index.dir, modelFingerprint: modelId.fingerprint, corpusFingerprint: indexCorpus!, rerank: r.index.rerank })
+    ? await scoreWithIndex({
+        ...base,
+        indexDir: r.index.dir,
+        modelFingerprint: modelId.fingerprint,
+        corpusFingerprint: indexCorpus!,
+        rerank: r.index.rerank,
+        candidates: r.index.candidates,
+      })
     : await scoreCorpus({ ...base, selfInfluence: r.selfInfluence === true, shard: r.shard, corpusHooks: fingerprinter.hooks });
   warnIfAllZero(output, r.damping, hooks);
   if (output.skipped > 0) {

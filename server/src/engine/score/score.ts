@@ -16,7 +16,8 @@ import { querySequence, type PreparedQuery } from './queries';
 import type { PreparedQueries, QueryModule, SelfPreconditioner } from './types';
 
 export interface ScoreProgress {
-  phase: 'queries' | 'corpus';
+  /** candidates: rescoring an index's candidates from its tier (scoreWithIndex). */
+  phase: 'queries' | 'candidates' | 'corpus';
   done: number;
   total?: number;
   tokens: number;

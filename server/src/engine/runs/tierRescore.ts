@@ -1,0 +1,35 @@
+/**
+ * The rescoring tier's two steps over one query's candidates (docs/INDEX.md, "Two tiers"): every candidate
+ * by its rows' prefixes (the first factors) against the query's rank-8 factors, then the best and worst of
+ * those by whole rows against the query itself. Hovers and `score --index` rank with it alike.
+ */
+import { bottomK, topK } from '../util/topK';
+import type { RescoreReader } from '../gradindex/rescore/store';
+import type { ScorerTurn } from '../score/tokenScoring';
+
+/** Candidates per side the second step scores with every factor. */
+export const SECOND_STEP = { top: 80, bottom: 50 };
+
+/**
+ * The query's rank in each step (0: the query itself): its spectrum falls fast, so rank 8 keeps the first
+ * step's best and worst as the query itself does, at half the cost; the second step, which orders the
+ * documents to show, takes the query whole.
+ */
+export const QUERY_RANK = { first: 8, second: 0 };
+
+/**
+ * The candidates' scores (in the order of `candidates`, index row positions) against the query set on the
+ * threads; `prefixes` are their rows' prefixes, already read (reading them may overlap other work).
+ */
+export async function rescoreCandidates(
+  turn: Pick<ScorerTurn, 'rescore'>,
+  reader: RescoreReader,
+  candidates: number[],
+  prefixes: Uint8Array[],
+): Promise<Float32Array> {
+  const scores = await turn.rescore(prefixes, QUERY_RANK.first);
+  const keep = [...new Set([...topK(scores, SECOND_STEP.top), ...bottomK(scores, SECOND_STEP.bottom)])];
+  const second = await turn.rescore(reader.read(keep.map((c) => candidates[c])), QUERY_RANK.second);
+  keep.forEach((c, k) => (scores[c] = second[k]));
+  return scores;
+}
