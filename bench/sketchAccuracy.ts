@@ -99,7 +99,16 @@ export async function sketchAccuracy(
       const b0 = Date.now();
       const manifest = await runIndexBuild(run, factors, { corpus: { path: corpus }, out: dir, sketch });
       const s0 = Date.now();
-      const scored = await scoreWithIndex({ ...common, indexDir: dir, modelFingerprint, corpusFingerprint: manifest.corpus.fingerprint, rerank: 0 });
+      // The sketch's own estimates (no candidates rescored from the tier): what this figure is about.
+      const candidates = { top: 0, bottom: 0, lexical: 0 };
+      const scored = await scoreWithIndex({
+        ...common,
+        indexDir: dir,
+        modelFingerprint,
+        corpusFingerprint: manifest.corpus.fingerprint,
+        rerank: 0,
+        candidates,
+      });
       const { spearmanMin, spearmanMean, topTenFound: found } = agreement(scored.scores, exact.scores, Q, o.rerank);
       const figure: SketchFigure = {
         sketch,

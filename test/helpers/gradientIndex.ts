@@ -36,8 +36,11 @@ export async function buildTestIndex(s: Setup, factorsDir: string, out: string, 
   );
 }
 
-/** Scores every query from the index (greedy completions of up to 16 tokens where a query has none, as score()). */
-export async function indexScores(s: Setup, factorsDir: string, dir: string, queries: QueryRecord[], rerank = 0) {
+/**
+ * Scores every query from the index (greedy completions of up to 16 tokens where a query has none, as
+ * score()): by the sketch alone unless `candidates` asks for the rescoring tier (score --index's default).
+ */
+export async function indexScores(s: Setup, factorsDir: string, dir: string, queries: QueryRecord[], rerank = 0, candidates = SKETCH_ALONE) {
   const identity = await identityFor(s, 'ekfac');
   const factors = await loadFactors(factorsDir, { model: identity.model });
   return withPool(s, async (pool) => {
@@ -52,9 +55,13 @@ export async function indexScores(s: Setup, factorsDir: string, dir: string, que
       modelFingerprint: identity.model.fingerprint,
       corpusFingerprint: identity.corpus.fingerprint,
       rerank,
+      candidates,
     });
   });
 }
+
+/** No candidates for the rescoring tier: the sketch's estimates (and its best and worst for the rerank). */
+export const SKETCH_ALONE = { top: 0, bottom: 0, lexical: 0 };
 
 export interface Accuracy {
   sketch: string;

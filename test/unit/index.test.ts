@@ -183,7 +183,7 @@ test('a sharded build (n = 3) merged equals a single build; corrupt or truncated
   };
   assert.ok(a.manifest.rescore!.chunks.length > 1, 'the tier of the single build spans several chunks');
   assert.deepEqual(tierRows(merged, b.manifest), tierRows(whole, a.manifest));
-  assert.equal(readFileSync(join(merged, 'lexical.json'), 'utf8'), readFileSync(join(whole, 'lexical.json'), 'utf8'));
+  assert.deepEqual(readFileSync(join(merged, 'lexical.bin')), readFileSync(join(whole, 'lexical.bin')));
   // Over the memory budget, each query streams the chunks from disk: the same scores.
   const streamed = IndexSearcher.open(merged, { modelFingerprint: identity.model.fingerprint, factors, memoryBudgetBytes: 0 });
   assert.equal(streamed.inMemory, false);
