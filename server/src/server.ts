@@ -1,7 +1,7 @@
 /**
  * The language server's wiring: the connection (stdio, IPC or socket, chosen from argv), the documents it
- * tracks, the settings, the warm Session, the job queue, and the handlers of every request
- * (protocol.ts and docs/PROTOCOL.md). Behaviour lives in session.ts, jobs.ts and handlers/.
+ * tracks, the settings, the warm state (session/warmState.ts), the job queue, and the handlers of every request
+ * (protocol.ts and docs/PROTOCOL.md). Behaviour lives in session/, jobs.ts and handlers/.
  */
 import { fileURLToPath } from 'node:url';
 import {
@@ -45,7 +45,7 @@ import {
   type StatusParams,
 } from './protocol';
 import { AnswerStore } from './refs';
-import { Session, type ProgressHandle, type SessionHost } from './session/session';
+import { WarmState, type ProgressHandle, type WarmStateHost } from './session/warmState';
 import { createSettingsSource, type SettingsContext, type SettingsSource } from './settings';
 import { prepareDemo } from './handlers/demo';
 import { documentView } from './handlers/documentView';
@@ -66,13 +66,13 @@ let init: InitializationOptions = {};
 let context: SettingsContext = {};
 let lastStatus: StatusParams | undefined;
 
-const host: SessionHost = {
+const host: WarmStateHost = {
   status: (params) => {
     const modelChanged = lastStatus?.model?.path !== params.model?.path || lastStatus?.factors?.state !== params.factors?.state;
     lastStatus = params;
     void connection.sendNotification(StatusNotification.type, params).catch(logFailure);
     if (modelChanged) validateAll(); // prompt lengths are checked against the loaded model
-    if (params.model) void modelWarnings.check(session.run);
+    if (params.model) void modelWarnings.check(state.run);
   },
   // The notification, not window.showErrorMessage (a request the client must answer).
   showError: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message }).catch(logFailure),
@@ -90,18 +90,18 @@ const host: SessionHost = {
   },
 };
 
-let session = new Session(host);
+let state = new WarmState(host);
 const modelWarnings = new ModelWarnings(
   (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(logFailure),
   (message) => host.log(message),
 );
 const answers = new AnswerStore();
-const jobs = new JobQueue(() => session.setExtra({ job: jobs.current }));
-const queryFiles = () => new QueryFiles(session);
+const jobs = new JobQueue(() => state.setExtra({ job: jobs.current }));
+const queryFiles = () => new QueryFiles(state);
 let queries = queryFiles();
-let hovers = new HoverHandler(session, answers);
+let hovers = new HoverHandler(state, answers);
 let commands: JobCommands;
-let panel = new PanelHandler(session, answers);
+let panel = new PanelHandler(state, answers);
 let settings: SettingsSource | undefined;
 let dynamicConfiguration = false;
 
@@ -113,19 +113,19 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
     .map((u) => fileURLToPath(u));
   const root = folders[0] ?? (params.rootUri?.startsWith('file:') ? fileURLToPath(params.rootUri) : undefined);
   context = { baseDir: root, workspaceDirs: root ? [root, ...folders] : folders, trusted: init.trusted !== false };
-  session = new Session(host, { storageDir: init.storageDir });
+  state = new WarmState(host, { storageDir: init.storageDir });
   queries = queryFiles();
-  hovers = new HoverHandler(session, answers, scoreSectionLink(init.extensionDir));
-  panel = new PanelHandler(session, answers);
+  hovers = new HoverHandler(state, answers, scoreSectionLink(init.extensionDir));
+  panel = new PanelHandler(state, answers);
   commands = new JobCommands(
-    session,
+    state,
     jobs,
     answers,
     init.storageDir,
     (uri) => documents.get(uri)?.getText(),
     (line) => host.log(line),
   );
-  session.setExtra({ trusted: context.trusted });
+  state.setExtra({ trusted: context.trusted });
   settings = createSettingsSource(connection, () => context);
   dynamicConfiguration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
   return {
@@ -144,7 +144,7 @@ connection.onInitialized(() => {
   if (dynamicConfiguration) {
     connection.client.register(DidChangeConfigurationNotification.type, { section: CONFIGURATION_SECTION }).catch(logFailure);
   }
-  host.status(session.status);
+  host.status(state.status);
   reload();
 });
 
@@ -155,12 +155,12 @@ connection.onDidChangeConfiguration(() => {
 
 connection.onNotification(TrustNotification.type, ({ trusted }) => {
   context = { ...context, trusted };
-  session.setExtra({ trusted });
+  state.setExtra({ trusted });
   settings?.invalidate();
   reload();
 });
 
-connection.onRequest(BackendInfoRequest.type, () => session.status);
+connection.onRequest(BackendInfoRequest.type, () => state.status);
 
 // ---- hovers -----------------------------------------------------------------------------------------------
 
@@ -315,7 +315,7 @@ connection.onRequest(
 
 connection.onRequest(MemoryRequest.type, async () => {
   const m = process.memoryUsage();
-  const run = session.run;
+  const run = state.run;
   const tensors = run ? (await run.pool.broadcast({ kind: 'memory' }, { priority: 'interactive' })).map((r) => r.numTensors) : [];
   return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, tensors };
 });
@@ -327,12 +327,12 @@ connection.onRequest(
 
 connection.onShutdown(async () => {
   jobs.dispose();
-  await session.dispose();
+  await state.dispose();
 });
 
 function reload(): void {
   if (!settings) return;
-  void session.apply(settings.get());
+  void state.apply(settings.get());
 }
 
 function signalOf(token: CancellationToken): AbortSignal {

@@ -18,7 +18,7 @@ import type { ResultsMeta } from '../../server/src/engine/results/types';
 import { Rng } from '../../server/src/engine/util/random';
 import { PanelHandler } from '../../server/src/handlers/panel';
 import { AnswerStore } from '../../server/src/refs';
-import { Session } from '../../server/src/session/session';
+import { WarmState } from '../../server/src/session/warmState';
 
 const N = 200_000; // 4 queries × 200,000 documents: 3.2 MB of scores
 
@@ -61,7 +61,7 @@ function resultsFolder(dir: string): string {
 }
 
 function panel(): PanelHandler {
-  const session = new Session({
+  const session = new WarmState({
     status: () => {},
     showError: () => {},
     log: () => {},

@@ -1,5 +1,5 @@
 /**
- * The server's Session under a burst of settings changes (issue 21): "Open Demo" used to write the model and
+ * The server's WarmState under a burst of settings changes (issue 21): "Open Demo" used to write the model and
  * then the tokenizer, and the server loaded the demo model with the old llama2.c tokenizer in between, showing
  * an error. A load whose settings were replaced while it ran must end quietly; only the newest settings'
  * failure reaches the user, and apply() resolves once the newest settings are applied. Real models: the
@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Session, type SessionHost } from '../../server/src/session/session';
+import { WarmState, type WarmStateHost } from '../../server/src/session/warmState';
 import { parseSettings, type InfluenceLensSettings } from '../../server/src/settings';
 import type { StatusParams } from '../../server/src/protocol';
 import { REPO } from '../helpers/cli';
@@ -23,7 +23,7 @@ function settings(model: string, tokenizer: string): InfluenceLensSettings {
 /** A host that records what the user would see; `onLoad` runs when a model load begins. */
 function recorder(onLoad: (title: string) => void = () => undefined) {
   const seen = { errors: [] as string[], statuses: [] as StatusParams[], loads: 0, log: [] as string[] };
-  const host: SessionHost = {
+  const host: WarmStateHost = {
     status: (s) => void seen.statuses.push(s),
     showError: (m) => void seen.errors.push(m),
     log: (m) => void seen.log.push(m),
@@ -36,18 +36,18 @@ function recorder(onLoad: (title: string) => void = () => undefined) {
   return { host, seen };
 }
 
-const sessions: Session[] = [];
+const sessions: WarmState[] = [];
 after(() => Promise.all(sessions.map((s) => s.dispose())));
 
 test('a model load that fails on settings replaced while it ran shows no error; the newest settings end ready', { skip: SKIP_NO_SHARED }, async () => {
-  const late: { session?: Session } = {};
+  const late: { session?: WarmState } = {};
   let replaced: Promise<void> | undefined;
   // Open Demo's old order: the demo model with the previous (llama2.c) tokenizer, then the tokenizer cleared,
   // which arrives while the first load runs (and fails: tok512.bin is not a tokenizer.json).
   const { host, seen } = recorder(() => {
     replaced ??= late.session!.apply(Promise.resolve(settings(DEMO_MODEL, '')));
   });
-  const session = (late.session = new Session(host));
+  const session = (late.session = new WarmState(host));
   sessions.push(session);
   await session.apply(Promise.resolve(settings(DEMO_MODEL, TOK512())));
   await replaced;
@@ -63,7 +63,7 @@ test('a model load that fails on settings replaced while it ran shows no error; 
 
 test('a burst of changes loads only the newest settings, and apply() resolves once they are applied', { skip: SKIP_NO_SHARED }, async () => {
   const { host, seen } = recorder();
-  const session = new Session(host);
+  const session = new WarmState(host);
   sessions.push(session);
   const first = session.apply(Promise.resolve(settings(DEMO_MODEL, TOK512())));
   session.apply(Promise.resolve(settings(STORIES260K(), ''))).catch(() => undefined);
@@ -78,7 +78,7 @@ test('a burst of changes loads only the newest settings, and apply() resolves on
 
 test('switching between two models and back ends ready on each, with no error', { skip: SKIP_NO_SHARED }, async () => {
   const { host, seen } = recorder();
-  const session = new Session(host);
+  const session = new WarmState(host);
   sessions.push(session);
   for (const [model, tokenizer] of [
     [STORIES260K(), TOK512()],
@@ -94,7 +94,7 @@ test('switching between two models and back ends ready on each, with no error', 
 
 test('the newest settings still report their own failure, once', { skip: SKIP_NO_SHARED }, async () => {
   const { host, seen } = recorder();
-  const session = new Session(host);
+  const session = new WarmState(host);
   sessions.push(session);
   session.apply(Promise.resolve(settings(STORIES260K(), TOK512()))).catch(() => undefined);
   await session.apply(Promise.resolve(settings(DEMO_MODEL, TOK512())));

@@ -16,7 +16,7 @@ import {
 import { CancelledError } from '../jobs';
 import type { HoverAnswer, InfluenceHoverResult, Range } from '../protocol';
 import type { AnswerStore } from '../refs';
-import type { Session } from '../session/session';
+import type { WarmState } from '../session/warmState';
 import { influenceMarkdown, missingMarkdown, offerMarkdown, waitingMarkdown } from './hoverView';
 import { text } from './markdown';
 
@@ -27,7 +27,7 @@ export class HoverHandler {
   private current: AbortController | undefined;
 
   constructor(
-    private readonly session: Session,
+    private readonly state: WarmState,
     private readonly answers: AnswerStore,
     /** The README's section on scores, linked from every answer (a file URL), when there is a README. */
     private readonly readme?: string,
@@ -36,7 +36,7 @@ export class HoverHandler {
   /** A selection's influence, or null for a blank selection. */
   async selection(selected: string, range: Range, where: { file: string; line: number }, cancel?: AbortSignal): Promise<InfluenceHoverResult | null> {
     if (selected.trim() === '') return null;
-    const settings = this.session.settings;
+    const settings = this.state.settings;
     const { prompt, completion } = splitSelection(selected, settings?.separator ?? '---');
     if (prompt.trim() === '') return null;
     return this.answer({ prompt, completion, id: 'selection', file: where.file, line: where.line }, range, `selection at ${where.file}:${where.line}`, cancel);
@@ -55,9 +55,9 @@ export class HoverHandler {
     const onCancel = () => abort.abort(new CancelledError('the hover was cancelled'));
     cancel?.addEventListener('abort', onCancel, { once: true });
     try {
-      const warm = this.session.warm();
+      const warm = this.state.warm();
       if (!('influence' in warm)) {
-        const busy = this.session.status.factors?.state === 'working';
+        const busy = this.state.status.factors?.state === 'working';
         return { markdown: busy ? waitingMarkdown('the factors are being fitted') : missingMarkdown(warm), range };
       }
       const s = warm.settings;
@@ -67,7 +67,7 @@ export class HoverHandler {
         const tokens = Math.round(bytes / BYTES_PER_TOKEN);
         if (tokens > s.exactHoverTokens) {
           const ref = this.answers.add({ result: undefined, session: warm.influence, label, request: r });
-          const building = this.session.status.index?.state === 'working';
+          const building = this.state.status.index?.state === 'working';
           return { markdown: building ? waitingMarkdown('the index is being built') : offerMarkdown(s.corpus, tokens, ref), range, ref };
         }
       }

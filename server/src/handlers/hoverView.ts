@@ -4,7 +4,7 @@
  * the answer was computed and how long it took, and links to the panel and the document view.
  */
 import { type InfluenceResult, type RankedDocument, SCORE_SECTION, scoreMeaning, type Snippet } from '../engine/api';
-import type { Missing } from '../session/session';
+import type { Missing } from '../session/warmState';
 import { commandLink, score, text } from './markdown';
 
 const TITLE = '**Influence Lens**';

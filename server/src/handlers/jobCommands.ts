@@ -19,7 +19,7 @@ import {
 import { CancelledError, type JobContext, type JobQueue, type ProgressSink } from '../jobs';
 import type { BatchResult, RefArgs, RunBatchArgs } from '../protocol';
 import type { AnswerStore } from '../refs';
-import type { Session, Warm } from '../session/session';
+import type { WarmState, Warm } from '../session/warmState';
 import { storageRoot } from '../session/paths';
 import { batchFolder, documentPath, localFilePath } from './queryFiles';
 
@@ -30,7 +30,7 @@ const QUERY_READ_MS = 30_000;
 
 export class JobCommands {
   constructor(
-    private readonly session: Session,
+    private readonly state: WarmState,
     private readonly jobs: JobQueue,
     private readonly answers: AnswerStore,
     private readonly storageDir: string | undefined,
@@ -102,12 +102,12 @@ export class JobCommands {
       'Influence Lens: fit factors',
       sink,
       async (ctx) => {
-        const s = this.session.settings;
-        const run = this.session.run;
+        const s = this.state.settings;
+        const run = this.state.run;
         if (!s?.model || !run) throw new InfluenceLensError('NOT_READY', 'no model is loaded (set influenceLens.model, or run "Influence Lens: Open Demo")');
         if (!s.corpus) throw new InfluenceLensError('NOT_READY', 'no corpus is configured (influenceLens.corpus)');
-        const out = this.session.factorsDir(s);
-        this.session.working('factors', 'fitting');
+        const out = this.state.factorsDir(s);
+        this.state.working('factors', 'fitting');
         try {
           await runFit(
             run,
@@ -115,7 +115,7 @@ export class JobCommands {
             { signal: ctx.signal, onProgress: ctx.progress, log: (line) => (this.log(line), ctx.say(line)) },
           );
         } finally {
-          await this.session.refresh();
+          await this.state.refresh();
         }
         return { factors: out };
       },
@@ -128,14 +128,14 @@ export class JobCommands {
       'Influence Lens: build index',
       sink,
       async (ctx) => {
-        const s = this.session.settings;
-        const run = this.session.run;
-        const factors = this.session.factorSet;
+        const s = this.state.settings;
+        const run = this.state.run;
+        const factors = this.state.factorSet;
         if (!s || !run || !factors) throw new InfluenceLensError('NOT_READY', 'fit the factors first ("Influence Lens: Fit Factors")');
-        const out = this.session.indexDir(s);
+        const out = this.state.indexDir(s);
         // The compute threads hold the open index; it goes before the new one is written.
-        await this.session.closeIndex();
-        this.session.working('index', 'building');
+        await this.state.closeIndex();
+        this.state.working('index', 'building');
         try {
           await runIndexBuild(
             run,
@@ -144,7 +144,7 @@ export class JobCommands {
             { signal: ctx.signal, onProgress: ctx.progress, log: this.log },
           );
         } finally {
-          await this.session.refresh();
+          await this.state.refresh();
         }
         return { index: out };
       },
@@ -172,7 +172,7 @@ export class JobCommands {
   }
 
   private requireWarm(): Warm {
-    const w = this.session.warm();
+    const w = this.state.warm();
     if (!('influence' in w)) throw new InfluenceLensError('NOT_READY', `cannot run: ${w.what}`);
     return w;
   }

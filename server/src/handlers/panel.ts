@@ -25,13 +25,13 @@ import {
   type Side,
 } from '../engine/api';
 import type { AnswerStore, StoredAnswer } from '../refs';
-import type { Session } from '../session/session';
+import type { WarmState } from '../session/warmState';
 
 export class PanelHandler {
   private readonly inputs = new WeakMap<StoredAnswer, QueryViewInput>();
 
   constructor(
-    private readonly session: Session,
+    private readonly state: WarmState,
     private readonly answers: AnswerStore,
   ) {}
 
@@ -86,13 +86,13 @@ export class PanelHandler {
 
   /** The warm influence session when the results were scored with its model and factors, on its corpus as it is now. */
   private async compatibleSession(loaded: LoadedResults) {
-    const w = this.session.warm();
+    const w = this.state.warm();
     if (!('influence' in w)) return undefined;
     const model = await w.run.modelId();
     const sameFactors = scoredWithFactors(loaded, w.factors);
     if (model.fingerprint !== loaded.results.model.fingerprint || !sameFactors) return undefined;
     // Its documents are read from the session's corpus by number: only the corpus scored, unchanged, will do.
-    const corpus = await this.session.corpusFingerprint(w.settings.corpus).catch(() => undefined);
+    const corpus = await this.state.corpusFingerprint(w.settings.corpus).catch(() => undefined);
     return corpus === loaded.results.corpus.fingerprint ? w.influence : undefined;
   }
 }

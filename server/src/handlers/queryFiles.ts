@@ -11,7 +11,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blockAt, defaultMaxLen, InfluenceLensError, type ParsedQueryFile, parseInfq, type QueryBlock } from '../engine/api';
 import { QUERY_LANGUAGE } from '../protocol';
-import type { Session } from '../session/session';
+import type { WarmState } from '../session/warmState';
 
 export function isQueryFile(doc: { uri: string; languageId?: string }): boolean {
   return doc.languageId === QUERY_LANGUAGE || doc.uri.toLowerCase().endsWith('.infq');
@@ -69,7 +69,7 @@ export function batchFolder(resultsDir: string, file: string): string {
 export class QueryFiles {
   private readonly cache = new Map<string, { version: number; parsed: ParsedQueryFile }>();
 
-  constructor(private readonly session: Session) {}
+  constructor(private readonly state: WarmState) {}
 
   parse(doc: TextDocument): ParsedQueryFile {
     const hit = this.cache.get(doc.uri);
@@ -97,9 +97,9 @@ export class QueryFiles {
       code: d.code,
       source: 'influence-lens',
     }));
-    const run = this.session.run;
+    const run = this.state.run;
     if (!run) return out;
-    const maxLen = this.session.factorSet?.maxLen ?? defaultMaxLen(run.context);
+    const maxLen = this.state.factorSet?.maxLen ?? defaultMaxLen(run.context);
     for (const b of parsed.blocks) {
       const prompt = 1 + run.tokenizer.encode(b.record.prompt).length;
       const completion = b.record.completion === undefined ? 0 : run.tokenizer.encode(b.record.completion).length;

@@ -5,7 +5,7 @@
  * once: each change starts a new generation, a load of an older generation stops at its next step and
  * its failure is dropped (it read settings half-written, e.g. a new model with the old tokenizer).
  * Failures of the newest settings become an 'error' status and a message, never a crash. It knows nothing of LSP: the
- * server wires a SessionHost to the connection. Where the artefacts live and the words of their status are
+ * server wires a WarmStateHost to the connection. Where the artefacts live and the words of their status are
  * artefacts.ts's, the status sentence statusText.ts's, watching their files watch.ts's.
  */
 import { basename } from 'node:path';
@@ -34,7 +34,7 @@ export interface ProgressHandle {
   done(): void;
 }
 
-export interface SessionHost {
+export interface WarmStateHost {
   /** Publishes a new status (the server sends the status notification). */
   status(params: StatusParams): void;
   /** Shows a problem the user must act on (window/showMessage). */
@@ -65,7 +65,7 @@ export interface Missing {
   fix?: { title: string; command: string };
 }
 
-export class Session {
+export class WarmState {
   private current: StatusParams = { state: 'starting', message: 'Influence Lens is starting' };
   private backend: BackendInfo | undefined;
   private backendRequest: string | undefined;
@@ -88,7 +88,7 @@ export class Session {
   private extra: Partial<StatusParams> = {};
 
   constructor(
-    private readonly host: SessionHost,
+    private readonly host: WarmStateHost,
     private readonly storage: StoragePaths = {},
   ) {}
 
