@@ -14,8 +14,7 @@ import type { QueryKind } from '../queries/types';
 import type { ResultsDocument } from '../results/types';
 import { prepareQuery, type PreparedQuery } from '../score/queries';
 import { scoreCorpus } from '../score/score';
-import { TokenScorer, type ScorerTurn } from '../score/tokenScoring';
-import type { RescoreReader } from '../gradindex/rescore/store';
+import { TokenScorer } from '../score/tokenScoring';
 import type { CaptureSequence } from '../capture/types';
 import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts, type CandidateSources } from './candidates';
 import { tokenPieces } from '../tokenizer/pieces';
@@ -187,15 +186,20 @@ export class InfluenceSession {
       }
       const index = this.o.index;
       const t1 = performance.now();
-      const found = await this.search(index, query, r, interactive);
+      const found: Found = await this.search(index, query, interactive);
       const searchMs = performance.now() - t1;
       // One turn on the compute threads: the candidates rescored against this query, then the documents to show
-      // (and `rerank` more per side) scored token by token, which makes their totals exact.
+      // (and `rerank` more per side) scored token by token, which makes their totals exact. BM25 and reading the
+      // candidates' rows run here while the threads take the query.
       return await this.scorer.withQuery(
         query,
-        async (turn) => {
+        async (turn, tier) => {
           const t2 = performance.now();
-          if (found.rows && found.candidates) await this.rescore(turn, index.rescore!, found as Found & { rows: Uint8Array[]; candidates: number[] });
+          if (tier) {
+            Object.assign(found, { candidates: tier.candidates, sources: tier.sources });
+            const scores = await rescoreCandidates(turn, index.rescore!, tier.candidates, tier.rows);
+            tier.candidates.forEach((j, c) => (found.scores[j] = scores[c]));
+          }
           const t3 = performance.now();
           const margin = r.rerank ?? DEFAULT_RERANK;
           const among = found.candidates;
@@ -214,17 +218,11 @@ export class InfluenceSession {
           return this.present(query, found, { shown, perToken, top, bottom, exactAll: false, timings, t0 });
         },
         interactive,
+        () => this.candidates(index, found.scores, query, r),
       );
     } finally {
       release();
     }
-  }
-
-  /** The candidates' scores from the rescoring tier (tierRescore.ts), in place of the sketch's estimates. */
-  private async rescore(turn: ScorerTurn, reader: RescoreReader, found: Found & { rows: Uint8Array[]; candidates: number[] }): Promise<void> {
-    const { rows, candidates, scores } = found;
-    const tier = await rescoreCandidates(turn, reader, candidates, rows);
-    candidates.forEach((j, c) => (scores[j] = tier[c]));
   }
 
   /**
@@ -282,18 +280,26 @@ export class InfluenceSession {
     };
   }
 
-  /**
-   * With an index: the sketch's estimate of every document (one query pass and a scan), and the candidates
-   * — the sketch's best and worst and BM25's best for the prompt and completion — with their rows of the
-   * rescoring tier, to be scored in the query's turn.
-   */
-  private async search(index: OpenIndex, query: PreparedQuery, r: InfluenceRequest, o: RunOptions): Promise<Found & { rows?: Uint8Array[] }> {
+  /** With an index: the sketch's estimate of every document (one query pass and a scan). */
+  private async search(index: OpenIndex, query: PreparedQuery, o: RunOptions): Promise<Found> {
     const found = await index.engine.search(query, o);
-    const base = { scores: Float32Array.from(found.scores), documents: index.searcher.documents, nllNats: found.nllNats };
+    return { scores: Float32Array.from(found.scores), documents: index.searcher.documents, nllNats: found.nllNats };
+  }
+
+  /**
+   * The candidates to rescore from the tier — the sketch's best and worst and BM25's best for the prompt and
+   * completion — with their rows' prefixes; undefined without a tier or candidates.
+   */
+  private candidates(
+    index: OpenIndex,
+    estimates: Float32Array,
+    query: PreparedQuery,
+    r: InfluenceRequest,
+  ): { candidates: number[]; sources: CandidateSources; rows: Uint8Array[] } | undefined {
     const counts = r.candidates ?? DEFAULT_CANDIDATES;
-    if (!index.rescore || counts.top + counts.bottom + counts.lexical === 0) return base;
-    const { rows: candidates, sources } = candidateRows(base.scores, index.lexical, `${query.record.prompt}${query.completion}`, counts);
-    return { ...base, candidates, sources, rows: index.rescore.read(candidates, { prefix: true }) };
+    if (!index.rescore || counts.top + counts.bottom + counts.lexical === 0) return undefined;
+    const { rows: candidates, sources } = candidateRows(estimates, index.lexical, `${query.record.prompt}${query.completion}`, counts);
+    return { candidates, sources, rows: index.rescore.read(candidates, { prefix: true }) };
   }
 
   /** Without an index: every document scored exactly (a pass over the corpus). */

@@ -61,16 +61,33 @@ export class TokenScorer {
 
   /**
    * Sets `query` on every thread and runs `work` in the same turn: any number of rescoring and per-token
-   * steps against that query, none interleaved with another caller's.
+   * steps against that query, none interleaved with another caller's. `meanwhile` runs on this thread while
+   * the compute threads set the query (reading what `work` will score), and `work` gets its answer.
    */
-  withQuery<R>(query: PreparedQuery, work: (turn: ScorerTurn) => Promise<R>, o: RunOptions & { batchSize?: number } = {}): Promise<R> {
+  withQuery<R, M = undefined>(
+    query: PreparedQuery,
+    work: (turn: ScorerTurn, prepared: M) => Promise<R>,
+    o: RunOptions & { batchSize?: number } = {},
+    meanwhile?: () => M,
+  ): Promise<R> {
     const step = this.queue.then(async () => {
-      const loss = await this.setQuery(query, o);
-      return work({
-        loss,
-        tokens: (documents) => this.score(documents, o),
-        rescore: (rows, queryRank = 0) => this.rescore(rows, queryRank, o),
-      });
+      const setting = this.setQuery(query, o);
+      let prepared: M;
+      try {
+        prepared = meanwhile ? meanwhile() : (undefined as M);
+      } catch (e) {
+        await setting.catch(() => undefined);
+        throw e;
+      }
+      const loss = await setting;
+      return work(
+        {
+          loss,
+          tokens: (documents) => this.score(documents, o),
+          rescore: (rows, queryRank = 0) => this.rescore(rows, queryRank, o),
+        },
+        prepared,
+      );
     });
     this.queue = step.catch(() => undefined);
     return step;
