@@ -5,7 +5,8 @@
  * bundle pulls in the other side (or vscode).
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { AdapterInfo, Architecture, BackendName } from './engine/api';
+import type { AdapterInfo, BackendName } from './common/backends';
+import type { Architecture } from './common/models';
 import type { BatchView, CardPage, QueryView, Side } from './common/views';
 
 /**
@@ -13,10 +14,10 @@ import type { BatchView, CardPage, QueryView, Side } from './common/views';
  * one list, kept in a module of its own that imports nothing (the engine's compute worker and the CLI
  * use it without this file's protocol library), offered here to the client.
  */
-export { BACKENDS, BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './engine/device/names';
+export { BACKENDS, BACKEND_CHOICES, BACKEND_NAMES, type BackendName, type BackendRequest } from './common/backends';
 
 /** The README's section on what a score means (hovers link to it, the panel opens it). */
-export { SCORE_SECTION, scoreSectionLine } from './engine/report/scoreMeaning';
+export { SCORE_SECTION, scoreSectionLine } from './common/scoreMeaning';
 
 /** The settings section both sides exchange through workspace/configuration. */
 export const CONFIGURATION_SECTION = 'influenceLens';

@@ -12,7 +12,7 @@ import { sampleRanks } from '../../server/src/engine/report/curve';
 import { histogram } from '../../server/src/engine/report/histogram';
 import { buildQueryView, documentPage, type QueryViewInput } from '../../server/src/engine/report/queryView';
 import { rankingOf } from '../../server/src/engine/report/ranking';
-import { scoreMeaning } from '../../server/src/engine/report/scoreMeaning';
+import { scoreMeaning } from '../../server/src/common/scoreMeaning';
 import { kLadder } from '../../server/src/engine/report/sourceLadder';
 import type { ResultsDocument } from '../../server/src/engine/results/types';
 import { Rng } from '../../server/src/engine/util/random';

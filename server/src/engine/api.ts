@@ -9,7 +9,7 @@
 export { describeError, InfluenceLensError, isInfluenceLensError, type ErrorCode, type ErrorDescription } from './errors';
 
 // Backend choice: which tfjs backend computes (auto, cpu, wasm, node, gpu, webgpu), and what it found.
-export { BACKEND_CHOICES } from './device/names';
+export { BACKEND_CHOICES } from '../common/backends';
 export {
   describeAdapter,
   describeBackend,
@@ -85,7 +85,7 @@ export { reportHtml, type WebviewAssets } from './report/html';
 export { DEFAULT_REPORT_CARDS, documentsOf, reportViews, withTexts } from './report/reportData';
 // The report's texts are checked against results.json (runs/documents' readDocumentTexts against one document each).
 export { locateCorpus, readDocumentTexts as readReportTexts } from './report/texts';
-export { SCORE_SECTION, scoreMeaning, scoreSectionLine } from './report/scoreMeaning';
+export { SCORE_SECTION, scoreMeaning, scoreSectionLine } from '../common/scoreMeaning';
 export type { BatchView, CardPage, QueryView, Side, Snippet } from '../common/views';
 
 // Evaluation: LDS and fact tracing over the pipeline, and their Markdown reports.

@@ -1,14 +1,6 @@
 /** One backend's initialisation attempt: what the chooser passes in and gets back. */
+import type { AdapterInfo } from '../../common/backends';
 import type { ModuleLoader } from './loader';
-
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** A CPU implementation (lavapipe, llvmpipe, SwiftShader): never chosen by auto. */
-  software: boolean;
-}
 
 export interface AttemptContext {
   load: ModuleLoader;

@@ -6,16 +6,17 @@
  */
 import { tf } from '../tf';
 import { InfluenceLensError } from '../errors';
-import type { AdapterInfo, AttemptContext, AttemptResult } from './attempt';
+import type { AdapterInfo } from '../../common/backends';
+import type { AttemptContext, AttemptResult } from './attempt';
 import { requireModule, type ModuleLoader } from './loader';
 import { tryNative, TFJS_NODE, TFJS_NODE_GPU } from './native';
 import { tryWasm } from './wasm';
 import { tryWebGpu } from './webgpu';
-import { BACKEND_NAMES, type BackendName, type BackendRequest } from './names';
+import { BACKEND_NAMES, type BackendName, type BackendRequest } from '../../common/backends';
 
-/** The list and its types live in names.ts (one list for the engine, the server, the CLI and the client). */
-export { BACKEND_NAMES, type BackendName, type BackendRequest } from './names';
-export type { AdapterInfo } from './attempt';
+/** The list and its types live in server/src/common/backends.ts (one list for the engine, the server, the CLI and the client). */
+export { BACKEND_NAMES, type BackendName, type BackendRequest } from '../../common/backends';
+export type { AdapterInfo } from '../../common/backends';
 
 export interface BackendInfo {
   name: BackendName;

@@ -6,7 +6,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { tf } from '../tf';
-import type { AdapterInfo, AttemptContext, AttemptResult } from './attempt';
+import type { AdapterInfo } from '../../common/backends';
+import type { AttemptContext, AttemptResult } from './attempt';
 import { firstLine, type ModuleLoader } from './loader';
 
 export const WEBGPU_PACKAGE = 'webgpu';

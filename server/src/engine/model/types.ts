@@ -3,8 +3,10 @@
  * Loaders translate their files into this; forward passes read only this.
  */
 
-/** The families of arch/registry.ts (one file each under arch/). */
-export type Architecture = 'llama' | 'gpt2' | 'qwen2' | 'mistral' | 'gpt_neox' | 'qwen3' | 'phi3' | 'olmo2' | 'cohere';
+import type { Architecture } from '../../common/models';
+
+/** The families of arch/registry.ts (one file each under arch/), named in server/src/common/models.ts. */
+export type { Architecture };
 
 /** RoPE frequency scaling (transformers' rope_scaling): Llama 3's by wavelength band, or positions divided by a factor. */
 export type RopeScaling =

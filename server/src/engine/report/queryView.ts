@@ -9,7 +9,7 @@ import type { LoadedResults, ResultsDocument, ResultsQuery } from '../results/ty
 import { topKCurve } from './curve';
 import { DEFAULT_BINS, histogram } from './histogram';
 import { rankingOf } from './ranking';
-import { SCORE_SECTION, scoreMeaning } from './scoreMeaning';
+import { SCORE_SECTION, scoreMeaning } from '../../common/scoreMeaning';
 import { sourceLadder } from './sourceLadder';
 import type { CardPage, DocumentCard, QueryMethod, QueryView, ScoreUnit, Side, ViewQuery } from '../../common/views';
 

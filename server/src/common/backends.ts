@@ -24,3 +24,13 @@ export const BACKEND_CHOICES: readonly { name: BackendRequest; description: stri
   { name: 'auto', description: `the first that works here, in this order: ${BACKEND_NAMES.join(', ')} (webgpu only on a hardware adapter)` },
   ...BACKENDS,
 ];
+
+/** The GPU adapter a WebGPU backend runs on, as the picker and the status show it. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A CPU implementation (lavapipe, llvmpipe, SwiftShader): never chosen by auto. */
+  software: boolean;
+}
