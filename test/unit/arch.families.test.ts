@@ -18,7 +18,7 @@ import { InfluenceLensError } from '../../server/src/engine/errors';
 import { loadCheckpoint } from '../../server/src/engine/model/load';
 import { SUPPORTED_MODEL_TYPES } from '../../server/src/engine/model/huggingface';
 import type { Family } from '../../server/src/engine/model/arch/family';
-import { FAMILIES } from '../../server/src/engine/model/arch/registry';
+import { FAMILIES, family } from '../../server/src/engine/model/arch/registry';
 import type { Architecture } from '../../server/src/engine/model/types';
 import { TfModel } from '../../server/src/engine/model/tfModel';
 import { tf } from '../../server/src/engine/tf';
@@ -77,6 +77,8 @@ for (const [name, cfg] of Object.entries(FAMILY_CONFIGS)) {
       let worst = 0;
       for (const m of model.tracked)
         worst = Math.max(worst, assertRelClose(gradientFromCaptures(result, m.name), reference.get(m.name)!, 1e-5, `${name} ${m.name}`));
+      // What the cluster planner counts per layer without loading a model is what the model tracks.
+      assert.equal(model.tracked.length, model.config.nLayers * family(model.config.architecture).mlpLinears, `${name}: mlpLinears`);
       t.diagnostic(
         `${name}: ${model.tracked
           .map((m) => m.name.replace(/^layers\.\d+\.mlp\./, ''))

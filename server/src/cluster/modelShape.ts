@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILE_LIMITS, InfluenceLensError, readJsonBounded } from '../engine/api';
+import { familyForModelType, FILE_LIMITS, InfluenceLensError, readJsonBounded } from '../engine/api';
 
 export interface ModelShape {
   dim: number;
@@ -13,11 +13,10 @@ export interface ModelShape {
   context: number;
   /** Parameters (from the weight files' bytes and dtype). */
   parameters: number;
-  /** MLP linears per layer, the modules fitted by default: 3 for gated MLPs (Llama family), 2 for GPT-2/NeoX. */
+  /** MLP linears per layer, the modules fitted by default (the family's `mlpLinears`). */
   mlpLinears: number;
 }
 
-const GATED = new Set(['llama', 'qwen2', 'mistral', 'qwen3', 'phi3', 'olmo2', 'cohere']);
 const BYTES_PER_PARAM: Record<string, number> = { float32: 4, float16: 2, bfloat16: 2 };
 
 export function readModelShape(path: string): ModelShape {
@@ -42,7 +41,7 @@ function huggingFace(dir: string): ModelShape {
     layers,
     context: n('max_position_embeddings', 'n_positions', 'n_ctx') ?? 2048,
     parameters: Math.round(weightBytes / bytes),
-    mlpLinears: GATED.has(String(c.model_type)) ? 3 : 2,
+    mlpLinears: familyForModelType(c.model_type, file).mlpLinears,
   };
 }
 

@@ -26,6 +26,7 @@ export { ModelRun } from './runs/modelRun';
 export { plausibilityWarning } from './runs/plausibility';
 export { hubLabel, hubRepoDir, parseHubReference } from './model/hubCache';
 export type { Architecture, Checkpoint } from './model/types';
+export { familyForModelType } from './model/arch/registry';
 
 // Progress and cancellation hooks every run takes.
 export type { RunHooks, RunProgress } from './runs/progress';

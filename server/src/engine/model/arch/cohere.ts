@@ -37,6 +37,7 @@ export const cohere: Family = {
   tiedByDefault: true,
   slots: (c, tied) => llamaStyleSlots(c, tied, { sharedNorm: true, interleaved: true }),
   linears: DECODER_LINEARS,
+  mlpLinears: 3,
   trackedModules: (c) => decoderTrackedModules(c, SPEC),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, SPEC),
 };

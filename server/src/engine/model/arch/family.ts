@@ -25,6 +25,8 @@ export interface Family {
   hfConfig?(c: ModelConfig, tied: boolean, dtype: FloatDtype): Json;
   /** Canonical weights used as linears (uploaded transposed as well), matched as a name or a name's last part. */
   linears: readonly string[];
+  /** MLP linears per layer that influence tracks (3 for a gated MLP, 2 for GPT-2's): the cluster planner's estimate, read without loading a model. */
+  mlpLinears: number;
   /** The MLP linears influence tracks, in layer order. */
   trackedModules(c: ModelConfig): TrackedModule[];
   /** ids [B, L] → logits [B·L, vocab]. */

@@ -141,6 +141,7 @@ export const gpt2: Family = {
     };
   },
   linears: ['qkv.weight', 'proj.weight', 'fc.weight', 'fc_proj.weight', 'lm_head'],
+  mlpLinears: 2,
   trackedModules,
   forward,
 };

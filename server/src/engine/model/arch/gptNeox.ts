@@ -94,6 +94,7 @@ export const gptNeox: Family = {
   tiedByDefault: false,
   slots,
   linears: DECODER_LINEARS,
+  mlpLinears: 2,
   trackedModules: (c) => decoderTrackedModules(c, spec(c)),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, spec(m.config)),
 };

@@ -73,6 +73,7 @@ export const llama: Family = {
   slots: (c, tied) => llamaStyleSlots(c, tied, {}),
   hfConfig,
   linears: DECODER_LINEARS,
+  mlpLinears: 3,
   trackedModules: (c) => decoderTrackedModules(c, LLAMA_SPEC),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, LLAMA_SPEC),
 };

@@ -22,6 +22,7 @@ export const mistral: Family = {
   tiedByDefault: false,
   slots: (c, tied) => llamaStyleSlots(c, tied, {}),
   linears: DECODER_LINEARS,
+  mlpLinears: 3,
   trackedModules: (c) => decoderTrackedModules(c, LLAMA_SPEC),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, LLAMA_SPEC),
 };

@@ -23,6 +23,7 @@ export const olmo2: Family = {
   tiedByDefault: false,
   slots: (c, tied) => llamaStyleSlots(c, tied, { postNorms: true, qkNorm: 'whole' }),
   linears: DECODER_LINEARS,
+  mlpLinears: 3,
   trackedModules: (c) => decoderTrackedModules(c, SPEC),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, SPEC),
 };

@@ -24,6 +24,7 @@ export const phi3: Family = {
   tiedByDefault: false,
   slots: (c, tied) => llamaStyleSlots(c, tied, { fused: true }),
   linears: DECODER_LINEARS,
+  mlpLinears: 3,
   trackedModules: (c) => decoderTrackedModules(c, LLAMA_SPEC),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, LLAMA_SPEC),
 };

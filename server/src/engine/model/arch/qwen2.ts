@@ -19,6 +19,7 @@ export const qwen2: Family = {
   tiedByDefault: false,
   slots: (c, tied) => llamaStyleSlots(c, tied, { qkvBias: true }),
   linears: DECODER_LINEARS,
+  mlpLinears: 3,
   trackedModules: (c) => decoderTrackedModules(c, SPEC),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, SPEC),
 };

@@ -21,6 +21,7 @@ export const qwen3: Family = {
   tiedByDefault: false,
   slots: (c, tied) => llamaStyleSlots(c, tied, { qkNorm: 'head' }),
   linears: DECODER_LINEARS,
+  mlpLinears: 3,
   trackedModules: (c) => decoderTrackedModules(c, SPEC),
   forward: (m, ids, hooks, cache) => decoderForward(m, ids, hooks, cache, SPEC),
 };
