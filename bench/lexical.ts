@@ -13,6 +13,7 @@ import { corpusJsonl, DEFAULT_SEED, DEFAULT_SIZE, generateCorpus } from '../demo
 import { LexicalIndex, type LexicalSearch } from '../server/src/engine/gradindex/lexical';
 import { writeLexicalIndex } from '../server/src/engine/gradindex/lexicalBuild';
 import { DEFAULT_CANDIDATES } from '../server/src/engine/runs/candidates';
+import { startedAs } from './entry';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -63,7 +64,7 @@ export function timeLexical(lexical: LexicalSearch): { wallMs: number[]; cpuMs: 
   return { wallMs, cpuMs, hits };
 }
 
-/** `node --import tsx bench/lexical.ts [D]`: the synthetic BM25 index alone. */
+/** `npm run bench:lexical -- [D]`: the synthetic BM25 index alone (D documents, default 1,000,000). */
 async function main() {
   const D = Number(process.argv[2] ?? 1_000_000);
   const dir = mkdtempSync(join(tmpdir(), 'il-bench-lexical-'));
@@ -84,4 +85,4 @@ async function main() {
   }
 }
 
-if (require.main === module) main();
+if (startedAs('lexical')) main();
