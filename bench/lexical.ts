@@ -4,11 +4,10 @@
  * written as an index build writes it, and the search the hover runs (the demo queries' prompts and
  * answers, BM25's best 800) timed, wall and CPU. Part of `npm run bench:scan` (the million-document index).
  */
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { corpusJsonl, DEFAULT_SEED, DEFAULT_SIZE, generateCorpus } from '../demo/src/corpus/generate';
 import { LexicalIndex, type LexicalSearch } from '../server/src/engine/gradindex/lexical';
 import { writeLexicalIndex } from '../server/src/engine/gradindex/lexicalBuild';
@@ -44,8 +43,7 @@ export async function syntheticLexical(dir: string, D: number): Promise<{ lexica
   const file = await writeLexicalIndex(dir, { path: corpus }, documents);
   const buildSeconds = (performance.now() - t0) / 1000;
   rmSync(corpus);
-  const { size } = await import('node:fs').then((fs) => fs.statSync(join(dir, file.file)));
-  return { lexical: LexicalIndex.load(dir, file), buildSeconds, bytes: size };
+  return { lexical: LexicalIndex.load(dir, file), buildSeconds, bytes: statSync(join(dir, file.file)).size };
 }
 
 /** BM25's best for each demo query over a lexical index: wall and CPU milliseconds per search. */

@@ -15,10 +15,10 @@
  * Indexes of layout 8 carry MiniSearch's lexical.json instead (lexicalJson.ts), which still opens.
  */
 import { closeSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InfluenceLensError } from '../errors';
 import { openRegularFile } from '../util/files';
+import { sha256OfOpen } from '../util/hash';
 import { topK } from '../util/topK';
 import { inverseDocumentFrequency, lengthNorm, queryTerms, termScore } from './lexicalTerms';
 import { LEGACY_LEXICAL_FILE, MiniSearchLexicalIndex } from './lexicalJson';
@@ -78,7 +78,7 @@ class BinaryLexicalIndex implements LexicalSearch {
     const { fd, size } = openRegularFile(path, 'lexical index');
     try {
       const corrupt = (why: string) => new InfluenceLensError('INDEX_CORRUPT', `${path} ${why}: rebuild the index`, { file: path });
-      if (sha256Of(fd, size) !== file.sha256) throw corrupt('does not match the index manifest (changed or damaged)');
+      if (sha256OfOpen(fd, size) !== file.sha256) throw corrupt('does not match the index manifest (changed or damaged)');
       const read = (at: number, bytes: number): ArrayBuffer => {
         const out = new Uint8Array(bytes);
         if (readSync(fd, out, 0, bytes, at) !== bytes) throw corrupt('is cut short');
@@ -156,17 +156,4 @@ class BinaryLexicalIndex implements LexicalSearch {
     if (got !== 6 * count) throw new InfluenceLensError('INDEX_CORRUPT', `${this.path} is cut short: rebuild the index`, { file: this.path });
     return { docs, tfs };
   }
-}
-
-/** The sha256 of an open file, read in pieces (the file may exceed what one read or one string holds). */
-function sha256Of(fd: number, size: number): string {
-  const hash = createHash('sha256');
-  const piece = new Uint8Array(Math.min(size, 8 * 2 ** 20) || 1);
-  for (let at = 0; at < size;) {
-    const got = readSync(fd, piece, 0, Math.min(piece.length, size - at), at);
-    if (got === 0) break;
-    hash.update(piece.subarray(0, got));
-    at += got;
-  }
-  return hash.digest('hex');
 }

@@ -10,6 +10,7 @@ import MiniSearch from 'minisearch';
 import { InfluenceLensError } from '../errors';
 import { FILE_LIMITS, readFileBounded } from '../util/files';
 import type { LexicalFile, LexicalSearch } from './lexical';
+import { BM25 } from './lexicalTerms';
 
 export const LEGACY_LEXICAL_FILE = 'lexical.json';
 
@@ -19,8 +20,8 @@ interface Entry {
 }
 
 const OPTIONS = { fields: ['text'], storeFields: [] as string[] };
-/** Okapi BM25's usual constants; MiniSearch's BM25+ term d = 0 makes it plain BM25. */
-const BM25 = { k: 1.2, b: 0.75, d: 0 };
+/** lexical.bin's constants; MiniSearch's BM25+ term d = 0 makes it plain BM25. */
+const PARAMS = { ...BM25, d: 0 };
 
 export class MiniSearchLexicalIndex implements LexicalSearch {
   private constructor(private readonly index: MiniSearch<Entry>) {}
@@ -42,7 +43,7 @@ export class MiniSearchLexicalIndex implements LexicalSearch {
    */
   search(text: string, n: number): number[] {
     return this.index
-      .search(text, { bm25: BM25 })
+      .search(text, { bm25: PARAMS })
       .map((hit) => ({ id: hit.id as number, score: hit.score / Math.max(1, hit.queryTerms.length) }))
       .sort((a, b) => b.score - a.score || a.id - b.id)
       .slice(0, n)

@@ -19,7 +19,7 @@ import type { CaptureSequence } from '../capture/types';
 import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts, type CandidateSources } from './candidates';
 import { tokenPieces } from '../tokenizer/pieces';
 import { CorpusTexts } from './documents';
-import { rescoreCandidates } from './tierRescore';
+import { bestAndWorst, rescoreCandidates } from './tierRescore';
 import type { FactorSet } from './factors';
 import type { OpenIndex } from './indexQueries';
 import type { ModelRun } from './modelRun';
@@ -174,7 +174,7 @@ export class InfluenceSession {
       const bottom = r.bottom ?? 3;
       if (!this.o.index) {
         const found = await this.scoreAll(query, signal, hooks);
-        const shown = [...new Set([...topK(found.scores, top), ...bottomK(found.scores, bottom)])];
+        const shown = bestAndWorst(found.scores, undefined, top, bottom);
         const t1 = performance.now();
         const perToken = await this.scoredTexts(
           query,
@@ -202,13 +202,7 @@ export class InfluenceSession {
           }
           const t3 = performance.now();
           const margin = r.rerank ?? DEFAULT_RERANK;
-          const among = found.candidates;
-          const pick = (k: number, side: 'top' | 'bottom') => {
-            const values = among ? Float32Array.from(among, (j) => found.scores[j]) : found.scores;
-            const at = side === 'top' ? topK(values, k) : bottomK(values, k);
-            return among ? at.map((c) => among[c]) : at;
-          };
-          const shown = [...new Set([...pick(top + margin, 'top'), ...pick(bottom + margin, 'bottom')])];
+          const shown = bestAndWorst(found.scores, found.candidates, top + margin, bottom + margin);
           const perToken = await this.tokenScores(
             shown.map((j) => found.documents[j]),
             interactive,

@@ -5,7 +5,6 @@
  * worst `rerank` of those scored exactly in one corpus pass for all queries (marked exact). An index built
  * without a tier, or `candidates` of 0, falls back to the sketch's best and worst for the exact pass.
  */
-import { bottomK, topK } from '../util/topK';
 import { scoreCorpus, type ScoreOptions, type ScoreOutput } from '../score/score';
 import { TokenScorer } from '../score/tokenScoring';
 import { IndexQueryEncoder } from '../gradindex/queryVectors';
@@ -15,7 +14,7 @@ import { dampingFor } from '../score/precondition';
 import { bytesPerRow, sketchName } from '../gradindex/sketch';
 import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts } from './candidates';
 import { openIndexTiers } from './indexQueries';
-import { rescoreCandidates } from './tierRescore';
+import { bestAndWorst, rescoreCandidates } from './tierRescore';
 
 export interface IndexScoreOutput extends ScoreOutput {
   index: {
@@ -73,10 +72,7 @@ export async function scoreWithIndex(o: IndexScoreOptions): Promise<IndexScoreOu
   const damping: Record<string, number> = Object.fromEntries(o.factors.modules.map((f) => [f.name, dampingFor(f, o.damping)]));
   const rerank = new Set<number>();
   for (let q = 0; q < Q && o.rerank > 0; q++) {
-    const among = tiered?.candidates[q];
-    const row = scores.subarray(q * D, (q + 1) * D);
-    const values = among ? Float32Array.from(among, (j) => row[j]) : row;
-    for (const c of [...topK(values, o.rerank), ...bottomK(values, o.rerank)]) rerank.add(among ? among[c] : c);
+    for (const j of bestAndWorst(scores.subarray(q * D, (q + 1) * D), tiered?.candidates[q], o.rerank, o.rerank)) rerank.add(j);
   }
   let contraction: ScoreOutput['contraction'] = {};
   if (rerank.size > 0) {

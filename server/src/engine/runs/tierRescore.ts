@@ -18,6 +18,16 @@ export const SECOND_STEP = { top: 80, bottom: 50 };
 export const QUERY_RANK = { first: 8, second: 0 };
 
 /**
+ * Positions of the `top` best and `bottom` worst by `scores`, among `candidates` when given (else among all),
+ * each once, the best first: the documents a hover and `score --rerank` score exactly.
+ */
+export function bestAndWorst(scores: ArrayLike<number>, candidates: number[] | undefined, top: number, bottom: number): number[] {
+  const values = candidates ? Float32Array.from(candidates, (j) => scores[j]) : scores;
+  const at = [...topK(values, top), ...bottomK(values, bottom)];
+  return [...new Set(candidates ? at.map((c) => candidates[c]) : at)];
+}
+
+/**
  * The candidates' scores (in the order of `candidates`, index row positions) against the query set on the
  * threads; `prefixes` are their rows' prefixes, already read (reading them may overlap other work).
  */
