@@ -35,6 +35,12 @@ const CANDIDATES = Number(process.env.IL_HOVER_CANDIDATES ?? DEFAULT_CANDIDATE_T
  * instead of fitting and indexing through the server: for measuring other hover settings quickly.
  */
 const REUSE = process.env.IL_HOVER_REUSE;
+/** IL_HOVER_FIRST_ONLY=1: stop after the first two hovers of a fresh server (their phases are printed), for work on cold costs. */
+const FIRST_ONLY = process.env.IL_HOVER_FIRST_ONLY === '1';
+const phaseLine = (t: Record<string, number>) =>
+  Object.entries(t)
+    .map(([k, v]) => `${k.replace(/Ms$/, '')} ${v.toFixed(0)}`)
+    .join(', ');
 /** Prompts drawn from the corpus besides the demo queries (IL_HOVER_OPENINGS). */
 const OPENINGS = Number(process.env.IL_HOVER_OPENINGS ?? 100);
 /** Hovers in the memory check (IL_HOVER_REPEATS lowers it for a quick latency run). */
@@ -246,6 +252,13 @@ export async function benchHover(log: (s: string) => void) {
     const first = await hover('Q: What is the capital of Japan?\nA:');
     const firstHoverSeconds = (performance.now() - lsp.startedAt) / 1000;
     log(`first hover: ${firstHoverSeconds.toFixed(2)} s after the server started (ready at ${ready.toFixed(2)} s; the hover itself ${first.ms.toFixed(0)} ms)`);
+    log(`first hover's phases (ms): ${phaseLine(first.answer.timings)}`);
+    const second = await hover('Q: What is the capital of France?\nA:');
+    log(`second hover: ${second.ms.toFixed(0)} ms; phases (ms): ${phaseLine(second.answer.timings)}`);
+    if (FIRST_ONLY) {
+      await lsp.stop();
+      return { firstHoverSeconds, serverReadySeconds: ready, firstHoverMs: first.ms, firstPhasesMs: first.answer.timings, secondHoverMs: second.ms };
+    }
 
     const ps = prompts(corpus);
     const demoQueries = ps.length - Math.min(OPENINGS, ps.length);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { tf } from '../tf';
 import type { AttemptResult } from './attempt';
 import { firstLine } from './loader';
+import { registerWasmKernels } from './wasmKernels';
 
 let wasmConfigured = false;
 
@@ -18,6 +19,7 @@ export async function tryWasm(): Promise<AttemptResult> {
       const beside = join(__dirname, 'tfjs-backend-wasm-simd.wasm');
       if (existsSync(beside)) wasm.setWasmPaths(__dirname + '/');
       wasmConfigured = true;
+      registerWasmKernels();
     }
     return (await tf.setBackend('wasm')) ? {} : { failure: 'the wasm backend failed to initialise' };
   } catch (e) {

@@ -157,9 +157,40 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, nHeads: number, nKvHe
   const qg = tf.reshape(tf.transpose(tf.mul(q, 1 / Math.sqrt(hd)), [0, 2, 1, 3]), [Z, rep * L, hd]) as Tensor3D;
   const kT = tf.reshape(tf.transpose(k, [0, 2, 3, 1]), [Z, hd, S]) as Tensor3D;
   const vh = tf.reshape(tf.transpose(v, [0, 2, 1, 3]), [Z, S, hd]) as Tensor3D;
-  const scores = tf.add(bmm(qg, kT), mask);
-  const out = bmm(tf.softmax(scores) as Tensor3D, vh);
+  const out = attend(qg, kT, vh, mask);
   return tf.reshape(tf.transpose(tf.reshape(out, [B, nHeads, L, hd]), [0, 2, 1, 3]), [B * L, nHeads * hd]) as Tensor2D;
+}
+
+/**
+ * softmax(q kᵀ + mask) v for each slice z, with q [Z, M, hd], kT [Z, hd, S], v [Z, S, hd], mask [M, S] (a
+ * constant). One op with its own gradient: the backward pass keeps only the probabilities [Z, M, S] of each
+ * layer, and frees its own [Z, M, S] intermediates as soon as the layer's gradients are made; composed
+ * from tfjs ops, every intermediate of every layer (scores, masked scores, their gradients) stayed alive
+ * to the end of the backward pass, several times the memory of everything else in a capture pass.
+ */
+function attend(q: Tensor3D, kT: Tensor3D, v: Tensor3D, mask: Tensor2D): Tensor3D {
+  const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => {
+    const [qq, kk, vv] = args.slice(0, 3) as Tensor3D[];
+    const p = tf.softmax(tf.add(batchMatMul(qq, kk), mask)) as Tensor3D;
+    (args[3] as tf.GradSaveFunc)([qq, kk, vv, p]);
+    return {
+      value: batchMatMul(p, vv),
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sq, sk, sv, sp] = saved as Tensor3D[];
+          const d = dy as Tensor3D;
+          const dp = batchMatMul(d, tf.transpose(sv, [0, 2, 1]) as Tensor3D);
+          // Softmax's gradient: p ⊙ (dp − Σ_j dp_j p_j) along each row.
+          const ds = tf.mul(sp, tf.sub(dp, tf.sum(tf.mul(dp, sp), -1, true))) as Tensor3D;
+          return [
+            batchMatMul(ds, tf.transpose(sk, [0, 2, 1]) as Tensor3D),
+            batchMatMul(tf.transpose(sq, [0, 2, 1]) as Tensor3D, ds),
+            batchMatMul(tf.transpose(sp, [0, 2, 1]) as Tensor3D, d),
+          ];
+        }),
+    };
+  });
+  return op(q, kT, v) as Tensor3D;
 }
 
 /**
