@@ -1,11 +1,13 @@
 /**
  * The compute pool's scheduling: interactive tasks overtake waiting background ones, a foreground lease
- * holds background tasks back until released, and a waiting task whose signal aborts never runs.
+ * holds background tasks back until released, a waiting task whose signal aborts never runs, and a
+ * run hands its buffers over without a copy.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openComputePool } from '../../server/src/engine/compute/computePool';
 import type { Task } from '../../server/src/engine/compute/taskTable';
+import { packRows, unpackRows } from '../../server/src/engine/score/tasks';
 import { randomCheckpoint, tinyLlamaConfig } from '../helpers/randomCheckpoint';
 
 const ckpt = randomCheckpoint(tinyLlamaConfig({ maxSeqLen: 256 }), 1);
@@ -76,4 +78,30 @@ test('in this thread (a GPU, tfjs-node, workers 0): the same queue, leases and a
   } finally {
     await pool.dispose();
   }
+});
+
+test("a run's transferred buffers go to the worker thread without a copy; a broadcast never detaches them", { timeout: 120_000 }, async () => {
+  const pool = await openComputePool(ckpt, { backend: 'wasm', workers: 2 });
+  try {
+    const given = new ArrayBuffer(1024);
+    await pool.run(quick, { transfer: [given] });
+    assert.equal(given.byteLength, 0, 'the buffer was handed over (detached here)');
+    const kept = new ArrayBuffer(1024);
+    await pool.broadcast(quick, { transfer: [kept] });
+    assert.equal(kept.byteLength, 1024);
+  } finally {
+    await pool.dispose();
+  }
+});
+
+test('rows packed for a thread come back as the same bytes, each 8-byte aligned', () => {
+  const rows = [5, 13, 21].map((seed) => Uint8Array.from({ length: 37 }, (_, i) => (seed * i) & 255));
+  const packed = packRows(rows);
+  const back = unpackRows(packed);
+  assert.deepEqual(
+    back.map((r) => [...r]),
+    rows.map((r) => [...r]),
+  );
+  assert.ok(back.every((r) => r.byteOffset % 8 === 0));
+  assert.throws(() => packRows([rows[0], rows[1].subarray(1)]), /differ in size/);
 });

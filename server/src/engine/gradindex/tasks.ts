@@ -4,7 +4,7 @@
  */
 import type { StageHandlers, ThreadState } from '../device/deviceState';
 import { joinReadbacks } from '../device/readback';
-import { tokenQueryTransposed, type RescoreRowsResults, type RescoreRowsTask, type ScoreResults, type ScoreTask } from '../score/tasks';
+import { tokenQueryTransposed, unpackRows, type RescoreRowsResults, type RescoreRowsTask, type ScoreResults, type ScoreTask } from '../score/tasks';
 import type { InferenceResults, InferenceTask } from '../inference/tasks';
 import type { TaskPool } from '../worker/taskPool';
 import { passRowsSlot } from '../ekfac/lambdaTask';
@@ -85,5 +85,5 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     device(s).part = undefined;
     return null;
   },
-  rescoreRows: (s, task) => indexSketch(s).rescoring.scores(task.rows, tokenQueryTransposed(s), task.queryRank),
+  rescoreRows: (s, task) => indexSketch(s).rescoring.scores(unpackRows(task.rows), tokenQueryTransposed(s), task.queryRank),
 };

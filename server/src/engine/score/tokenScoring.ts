@@ -5,7 +5,7 @@
  * eigenbases and 1/(Λ+λ) uploaded once), so scoring a few documents costs their capture pass only: the
  * hover's exact rerank and its "most influential span" come from the same pass.
  */
-import type { ScorePool } from './tasks';
+import { packRows, type ScorePool } from './tasks';
 import type { RunOptions } from '../worker/taskPool';
 import type { CaptureSequence } from '../capture/types';
 import type { LoadedFactors } from '../ekfac/load';
@@ -104,7 +104,10 @@ export class TokenScorer {
     const parts = this.pool.backend.gpu ? 1 : this.pool.size;
     const per = Math.ceil(rows.length / parts);
     const runs: Promise<Float32Array>[] = [];
-    for (let i = 0; i < rows.length; i += per) runs.push(this.pool.run({ kind: 'rescoreRows', rows: rows.slice(i, i + per), queryRank }, o));
+    for (let i = 0; i < rows.length; i += per) {
+      const part = packRows(rows.slice(i, i + per));
+      runs.push(this.pool.run({ kind: 'rescoreRows', rows: part, queryRank }, { ...o, transfer: [part.bytes.buffer as ArrayBuffer] }));
+    }
     const out = new Float32Array(rows.length);
     (await Promise.all(runs)).forEach((scores, k) => out.set(scores, k * per));
     return out;

@@ -45,7 +45,7 @@ interface ComputeThread<T extends AnyTask> {
   readonly busy: number;
   /** Tasks it may have started at once. */
   readonly capacity: number;
-  runTask(task: T): Promise<unknown>;
+  runTask(task: T, transfer?: ArrayBuffer[]): Promise<unknown>;
   close(): Promise<unknown>;
 }
 
@@ -103,16 +103,16 @@ class ComputeWorker<T extends AnyTask> implements ComputeThread<T> {
     this.worker.on('exit', (code) => this.failAll(new Error(`compute worker exited (code ${code})`)));
   }
 
-  runTask(task: T): Promise<unknown> {
-    return this.request({ type: 'task', task });
+  runTask(task: T, transfer?: ArrayBuffer[]): Promise<unknown> {
+    return this.request({ type: 'task', task }, transfer);
   }
 
-  request(msg: WorkerMessage<T>): Promise<unknown> {
+  request(msg: WorkerMessage<T>, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const id = this.nextId++;
     this.busy++;
     return new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...msg, id });
+      this.worker.postMessage({ ...msg, id }, transfer);
     }).finally(() => {
       this.busy--;
       this.onIdle();
@@ -142,6 +142,7 @@ interface Queued<T extends AnyTask> {
   reject: (e: unknown) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
+  transfer?: ArrayBuffer[];
 }
 
 /**
@@ -207,7 +208,7 @@ export class ThreadPool<T extends AnyTask, R extends ResultsByKind<T>> implement
 
   /** Runs one task on the first free thread. */
   async run<K extends T>(task: K, o: RunOptions = {}): Promise<R[K['kind']]> {
-    return (await this.enqueue(task, undefined, o)) as R[K['kind']];
+    return (await this.enqueue(task, undefined, o, o.transfer)) as R[K['kind']];
   }
 
   /** Runs a task on every thread (e.g. memory checks). */
@@ -241,10 +242,10 @@ export class ThreadPool<T extends AnyTask, R extends ResultsByKind<T>> implement
     return this.queue.length;
   }
 
-  private enqueue(task: T, thread: ComputeThread<T> | undefined, o: RunOptions): Promise<unknown> {
+  private enqueue(task: T, thread: ComputeThread<T> | undefined, o: RunOptions, transfer?: ArrayBuffer[]): Promise<unknown> {
     o.signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const item: Queued<T> = { task, thread, priority: o.priority ?? 'background', resolve, reject, signal: o.signal };
+      const item: Queued<T> = { task, thread, priority: o.priority ?? 'background', resolve, reject, signal: o.signal, transfer };
       if (o.signal) {
         item.onAbort = () => {
           const i = this.queue.indexOf(item);
@@ -269,7 +270,7 @@ export class ThreadPool<T extends AnyTask, R extends ResultsByKind<T>> implement
         if (i < 0) break;
         const [item] = this.queue.splice(i, 1);
         if (item.onAbort) item.signal!.removeEventListener('abort', item.onAbort);
-        w.runTask(item.task).then(item.resolve, item.reject);
+        w.runTask(item.task, item.transfer).then(item.resolve, item.reject);
       }
     }
   }

@@ -23,6 +23,11 @@ export interface RunOptions {
   priority?: Priority;
   /** Aborting drops the task if it has not started (a started task runs to its end; its result is dropped). */
   signal?: AbortSignal;
+  /**
+   * Buffers of the task that `run` hands to a worker thread without copying them (the caller gives them
+   * up: they are detached once the task starts). Ignored by `broadcast` and `each`, and in this thread.
+   */
+  transfer?: ArrayBuffer[];
 }
 
 /**
