@@ -117,10 +117,11 @@ export class DeviceRescore {
   async scores(rows: Uint8Array[], PT: Map<string, Tensor2D>, queryRank = 0): Promise<Float32Array> {
     const low = queryRank > 0 ? await this.queryFactors(PT, queryRank) : undefined;
     const C = rows.length;
-    // Called outside a capture's tidy scope (a task of its own): every intermediate goes with this one.
-    const total = tf.tidy(() => {
-      let sum: tf.Tensor = tf.zeros([C]);
-      this.settings.shapes.forEach(([outDim, inDim], m) => {
+    // Called outside a capture's tidy scope (a task of its own). One module at a time: its candidates'
+    // factors are freed before the next module's are made (all twelve at once took ~100 MB more memory).
+    let total: tf.Tensor = tf.zeros([C]);
+    this.settings.shapes.forEach(([outDim, inDim], m) => {
+      const next = tf.tidy(() => {
         const { X, V, scales, k } = gatherModule(rows, this.settings, m);
         const Xs = tf.tensor2d(X, [C * k, outDim]);
         const Vs = tf.tensor2d(V, [C * k, inDim]);
@@ -128,9 +129,10 @@ export class DeviceRescore {
         // Per factor: x̂_kᵀ P̂ v̂_k = (X̂ P̂ ⊙ V̂) summed over in, or (X̂ B ⊙ V̂ A) summed over the query's rank; then its scales.
         const raw = f ? tf.sum(tf.mul(tf.matMul(Xs, f.B), tf.matMul(Vs, f.A)), 1) : tf.sum(tf.mul(tf.matMul(Xs, tf.transpose(this.whitened(PT, m))), Vs), 1); // [C·k]
         const perFactor = tf.mul(raw, tf.tensor1d(scales));
-        sum = tf.add(sum, tf.sum(tf.reshape(perFactor, [C, k]), 1));
+        return tf.add(total, tf.sum(tf.reshape(perFactor, [C, k]), 1));
       });
-      return sum;
+      total.dispose();
+      total = next;
     });
     return download(readback([total], ([scores]) => scores as Float32Array));
   }
