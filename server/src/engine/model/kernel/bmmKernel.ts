@@ -1,0 +1,58 @@
+/**
+ * Batched products of small slices in one WebAssembly call (bmm.wat), for the wasm backend: c[z] = a[z]·b[z].
+ * The operands are copied into the kernel's own memory (tfjs's heap is not ours to write), N padded to a
+ * multiple of 4 with zero columns; the result is read from there.
+ */
+import { BMM_WASM_BASE64 } from './bmmWasm';
+
+const PAGE = 65_536;
+
+interface BmmExports {
+  bmm(Z: number, M: number, K: number, N: number, a: number, b: number, c: number): void;
+}
+
+/** Calls, FLOPs and time of the kernel in this thread so far (tf.profile cannot see it: bench/profile.ts reads these). */
+export const bmmKernelCounters = { calls: 0, flops: 0, ms: 0 };
+
+let compiled: WebAssembly.Module | undefined;
+let kernel: { memory: WebAssembly.Memory; exports: BmmExports } | undefined;
+
+function instance(bytes: number): { memory: WebAssembly.Memory; exports: BmmExports } {
+  if (!kernel) {
+    compiled ??= new WebAssembly.Module(Buffer.from(BMM_WASM_BASE64, 'base64'));
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536 });
+    kernel = { memory, exports: new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as BmmExports };
+  }
+  const have = kernel.memory.buffer.byteLength;
+  if (bytes > have) kernel.memory.grow(Math.ceil((bytes - have) / PAGE));
+  return kernel;
+}
+
+/**
+ * [Z, M, K] · [Z, K, N] → [Z, M, N] (row-major float32). The result is a view of the kernel's memory,
+ * valid until the next call: copy it (making a tensor of it does) before calling again.
+ */
+export function smallBatchMatMul(a: Float32Array, b: Float32Array, Z: number, M: number, K: number, N: number): Float32Array {
+  const Np = Math.ceil(N / 4) * 4;
+  const aAt = 0;
+  const bAt = aAt + 4 * Z * M * K;
+  const cAt = bAt + 4 * Z * K * Np;
+  const { memory, exports } = instance(cAt + 4 * Z * M * Np);
+  const heap = new Float32Array(memory.buffer);
+  heap.set(a.subarray(0, Z * M * K), aAt / 4);
+  if (Np === N) heap.set(b.subarray(0, Z * K * N), bAt / 4);
+  else
+    for (let r = 0; r < Z * K; r++) {
+      heap.set(b.subarray(r * N, (r + 1) * N), bAt / 4 + r * Np);
+      heap.fill(0, bAt / 4 + r * Np + N, bAt / 4 + (r + 1) * Np);
+    }
+  const t0 = performance.now();
+  exports.bmm(Z, M, K, Np, aAt, bAt, cAt);
+  bmmKernelCounters.ms += performance.now() - t0;
+  bmmKernelCounters.calls++;
+  bmmKernelCounters.flops += 2 * Z * M * K * N;
+  if (Np === N) return heap.subarray(cAt / 4, cAt / 4 + Z * M * N);
+  const out = new Float32Array(Z * M * N);
+  for (let r = 0; r < Z * M; r++) out.set(heap.subarray(cAt / 4 + r * Np, cAt / 4 + r * Np + N), r * N);
+  return out;
+}
