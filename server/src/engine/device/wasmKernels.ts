@@ -13,11 +13,8 @@ interface RefCountingBackend {
   incRef(dataId: object): void;
 }
 
-let registered = false;
-
+/** Replaces tfjs's kernels by ours; called once, when the wasm backend is first configured (wasm.ts). */
 export function registerWasmKernels(): void {
-  if (registered) return;
-  registered = true;
   tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({
     kernelName: 'Identity',

@@ -40,18 +40,6 @@ export function matMul2(a: Tensor2D, b: Tensor2D): Tensor2D {
   ) as Tensor2D;
 }
 
-/** Batched a [B, M, K] · b [B, K, N] with explicitly transposed gradients. */
-export function bmm(a: Tensor3D, b: Tensor3D): Tensor3D {
-  return customOp(
-    [a, b],
-    (aa, bb) => batchMatMul(aa as Tensor3D, bb as Tensor3D),
-    (dy, [aa, bb]) => [
-      batchMatMul(dy as Tensor3D, tf.transpose(bb, [0, 2, 1]) as Tensor3D),
-      batchMatMul(tf.transpose(aa, [0, 2, 1]) as Tensor3D, dy as Tensor3D),
-    ],
-  ) as Tensor3D;
-}
-
 /** Operands and result of a batched product, in bytes, up to which wasm runs it in our own kernel. */
 const KERNEL_PRODUCT_BYTES = 64 * 2 ** 20;
 

@@ -52,20 +52,21 @@ export interface PackedRows {
   size: number;
 }
 
-const stride = (size: number) => Math.ceil(size / 8) * 8;
+/** Where consecutive rows of `size` bytes start when packed: at multiples of 8. */
+export const rowStride = (size: number) => Math.ceil(size / 8) * 8;
 
 export function packRows(rows: Uint8Array[]): PackedRows {
   const size = rows[0]?.byteLength ?? 0;
-  const bytes = new Uint8Array(stride(size) * rows.length);
+  const bytes = new Uint8Array(rowStride(size) * rows.length);
   rows.forEach((r, i) => {
     if (r.byteLength !== size) throw new Error(`rows to pack differ in size (${r.byteLength} and ${size} bytes)`);
-    bytes.set(r, i * stride(size));
+    bytes.set(r, i * rowStride(size));
   });
   return { bytes, count: rows.length, size };
 }
 
 export function unpackRows({ bytes, count, size }: PackedRows): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) => bytes.subarray(i * stride(size), i * stride(size) + size));
+  return Array.from({ length: count }, (_, i) => bytes.subarray(i * rowStride(size), i * rowStride(size) + size));
 }
 export interface RescoreRowsResults {
   /** Per row, its score against the token query. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { InfluenceLensError } from '../../errors';
 import { writeFileAtomically } from '../../util/atomic';
 import { openRegularFile } from '../../util/files';
+import { rowStride } from '../../score/tasks';
 import { rowIntact, sealRescoreRow, type RescoreChunk, type RescoreSettings } from './layout';
 
 /** Rows per chunk file when no size is asked for (~64 MiB). */
@@ -74,8 +75,8 @@ export class RescoreReader {
   read(positions: number[], o: { prefix?: boolean } = {}): Uint8Array[] {
     const size = this.settings.rowBytes;
     const n = o.prefix ? this.settings.prefixBytes : size;
-    // One allocation for all of them (a hover reads a thousand prefixes), each row 8-byte aligned.
-    const stride = Math.ceil(n / 8) * 8;
+    // One allocation for all of them (a hover reads a thousand prefixes), laid out as packed rows are.
+    const stride = rowStride(n);
     const all = new Uint8Array(stride * positions.length);
     return positions.map((p, i) => {
       const c = this.chunkOf(p);
