@@ -1,10 +1,11 @@
 /**
  * The batched small-product kernel (model/kernel/bmm.wat) against a float64 reference, on shapes whose rows
- * and columns are and are not multiples of its 4 × 4 blocks; and the committed bytes are what bmm.wat compiles to.
+ * and columns are and are not multiples of its 4 × 4 blocks; its Gram matrices (upper triangle computed,
+ * mirrored) likewise; and the committed bytes are what bmm.wat compiles to.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { smallBatchMatMul } from '../../server/src/engine/model/kernel/bmmKernel';
+import { smallBatchMatMul, symmetricGram } from '../../server/src/engine/model/kernel/bmmKernel';
 import { BMM_WASM_BASE64 } from '../../server/src/engine/model/kernel/bmmWasm';
 import { Rng } from '../../server/src/engine/util/random';
 
@@ -53,4 +54,32 @@ test('a later call does not change an earlier result once copied, and a larger p
   assert.deepEqual([...first], [1, 2, 3, 4]);
   assert.equal(second[0], big);
   assert.equal(second[second.length - 1], big);
+});
+
+test('xᵀx from the upper triangle equals a float64 reference everywhere, mirrored exactly, for widths in and off its 4 × 8 blocks', () => {
+  const rng = new Rng(7, 2);
+  for (const [K, N] of [
+    [1, 1],
+    [5, 3],
+    [9, 8],
+    [33, 13],
+    [17, 40],
+    [64, 67],
+    [3, 130],
+  ]) {
+    const x = Float32Array.from({ length: K * N }, () => rng.normal());
+    const c = symmetricGram(x, K, N);
+    assert.equal(c.length, N * N);
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++) {
+        let want = 0;
+        let scale = 0;
+        for (let k = 0; k < K; k++) {
+          want += x[k * N + i] * x[k * N + j];
+          scale += Math.abs(x[k * N + i] * x[k * N + j]);
+        }
+        assert.ok(Math.abs(c[i * N + j] - want) <= 1e-6 * (scale + 1), `[${K},${N}] at (${i},${j}): ${c[i * N + j]} against ${want}`);
+        assert.equal(c[i * N + j], c[j * N + i], `[${K},${N}]: (${i},${j}) mirrors (${j},${i})`);
+      }
+  }
 });

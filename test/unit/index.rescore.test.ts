@@ -214,7 +214,7 @@ test('the tier refuses a damaged row, a misplaced row and a truncated file, nami
     assert.ok(settings.prefixRank < settings.rank && settings.prefixBytes < settings.rowBytes);
     const rows = Array.from({ length: 5 }, () =>
       packRescoreRow(
-        SHAPES.map(([O, I]) => ({ X: randn(O * 12), V: randn(I * 12), rank: 12 })),
+        SHAPES.map(([O, I]) => ({ Xt: randn(12 * O), Vt: randn(12 * I) })),
         settings,
       ),
     );

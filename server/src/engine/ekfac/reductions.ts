@@ -4,7 +4,7 @@
  */
 import { readback, type Readback } from '../device/readback';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
-import { batchMatMul } from '../model/ops';
+import { batchMatMul, gramMatrix } from '../model/ops';
 import type { DeviceCaptures, DeviceModuleCapture } from '../capture/deviceCaptures';
 
 export interface ModuleSum {
@@ -14,9 +14,8 @@ export interface ModuleSum {
 
 /** Σ a_t a_tᵀ and Σ g_t g_tᵀ over the real tokens (padding rows are zero). */
 export function covarianceSums(c: DeviceCaptures): Readback<{ A: ModuleSum[]; S: ModuleSum[]; tokens: number }> {
-  const gram = (x: Tensor2D) => tf.matMul(tf.transpose(x), x);
   const n = c.modules.length;
-  return readback([...c.modules.map((m) => gram(m.a)), ...c.modules.map((m) => gram(m.g))], (data) => ({
+  return readback([...c.modules.map((m) => gramMatrix(m.a)), ...c.modules.map((m) => gramMatrix(m.g))], (data) => ({
     A: c.modules.map((m, i) => ({ name: m.module.name, data: data[i] as Float32Array })),
     S: c.modules.map((m, i) => ({ name: m.module.name, data: data[n + i] as Float32Array })),
     tokens: c.tokenCounts.reduce((x, y) => x + y, 0),

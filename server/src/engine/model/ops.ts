@@ -4,7 +4,7 @@
  * explicit tf.transpose first (docs/ENVIRONMENT.md), and tfjs's own matMul gradient uses those flags.
  */
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
-import { smallBatchMatMul } from './kernel/bmmKernel';
+import { smallBatchMatMul, symmetricGram } from './kernel/bmmKernel';
 import type { RopeScaling } from './types';
 
 /**
@@ -69,6 +69,17 @@ export function batchMatMul(a: Tensor3D, b: Tensor3D): Tensor3D {
     }
     return tf.reshape(tf.concat(products), [Z, M, N]) as Tensor3D;
   });
+}
+
+/**
+ * xᵀx for x [K × N]. On wasm (float32, within the kernel's size) by our kernel, which computes the upper
+ * triangle only and reads x as it is: half the products of matMul(xᵀ, x) and no transposed copy
+ * (1.3–4× XNNPACK's full product on the fit's shapes, docs/PERFORMANCE.md). Elsewhere the full product.
+ */
+export function gramMatrix(x: Tensor2D): Tensor2D {
+  const [K, N] = x.shape;
+  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || 4 * (K * N + N * N) > KERNEL_PRODUCT_BYTES) return tf.matMul(tf.transpose(x), x);
+  return tf.tensor2d(symmetricGram(x.dataSync() as Float32Array, K, N), [N, N]);
 }
 
 /**

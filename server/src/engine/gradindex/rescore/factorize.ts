@@ -7,6 +7,7 @@
  * G within range(Q). Cost O((out + in)·ℓ²) per module and document, for ℓ = r + oversampling columns.
  */
 import { symmetricEigen } from '../../linalg/eigh';
+import { matmul, matmulTransA } from '../../linalg/matrix';
 
 /** Rank-r factors of G ≈ X Vᵀ: X [out × r] with orthonormal columns, V [in × r] (column k has norm σ_k). */
 export interface LowRankFactors {
@@ -22,32 +23,45 @@ export interface LowRankFactors {
 const RELATIVE_FLOOR = 1e-9;
 
 /**
- * Y [out × ℓ] and Z [in × ℓ] row-major (Z = Gᵀ Y), to G's rank-r factors. A zero gradient (a document of
- * one token) gives zero factors. C = RᵀR by Cholesky when C is well conditioned (one small eigenproblem in
- * all: W = R⁻¹), else by its eigendecomposition, dropping near-null directions (a gradient of rank < ℓ).
+ * Y [out × ℓ] and Z [in × ℓ] row-major (Z = Gᵀ Y), to G's rank-r factors, all in float64 (a query's
+ * factors; documents go through the same rotation with their products batched, rescore/reductions.ts).
  */
 export function factorsFromSketches(Yin: ArrayLike<number>, Zin: ArrayLike<number>, outDim: number, inDim: number, l: number, r: number): LowRankFactors {
-  const Y = Float64Array.from(Yin);
-  const Z = Float64Array.from(Zin);
+  const Y = new Float64Array(Yin);
+  const Z = new Float64Array(Zin);
   const X = new Float64Array(outDim * r);
   const V = new Float64Array(inDim * r);
-  const C = symmetric(gram(Y, outDim, l), l); // read, not changed, by both factorisations
-  const whiten = choleskyInverse(C, l) ?? eigenInverseSqrt(C, l);
-  if (!whiten) return { X, V, rank: 0 };
-  const { W, k } = whiten;
-  // B Bᵀ = Wᵀ (ZᵀZ) W = U s² Uᵀ (k × k), formed without Bᵀ = Z W itself.
-  const ZW = times(symmetric(gram(Z, inDim, l), l), W, l, l, k);
-  const me = symmetricEigen(times(transpose(W, l, k), ZW, k, l, k), k);
-  const rank = Math.min(r, k);
-  // X = Q U_r = Y (W U_r), V = Bᵀ U_r = Z (W U_r): one small product, then one pass over Y and Z.
-  const U = new Float64Array(k * rank);
-  for (let i = 0; i < k; i++) for (let j = 0; j < rank; j++) U[i * rank + j] = me.vectors[i * k + j];
-  const T = times(W, U, l, k, rank);
-  const Xr = times(Y, T, outDim, l, rank);
-  const Vr = times(Z, T, inDim, l, rank);
+  const rot = sketchRotation(matmulTransA(Y, Y, l, outDim, l), matmulTransA(Z, Z, l, inDim, l), l, r);
+  if (!rot) return { X, V, rank: 0 };
+  const { T, rank } = rot;
+  const Xr = matmul(Y, T, outDim, l, rank);
+  const Vr = matmul(Z, T, inDim, l, rank);
+  if (rank === r) return { X: Xr, V: Vr, rank };
   for (let p = 0; p < outDim; p++) for (let j = 0; j < rank; j++) X[p * r + j] = Xr[p * rank + j];
   for (let p = 0; p < inDim; p++) for (let j = 0; j < rank; j++) V[p * r + j] = Vr[p * rank + j];
   return { X, V, rank };
+}
+
+/**
+ * The small step of the factorisation: from C = YᵀY and D = ZᵀZ (ℓ × ℓ, row-major), T [ℓ × rank] with
+ * X = Y T and V = Z T, rank ≤ r (undefined for a zero gradient: a document of one token). C = RᵀR by
+ * Cholesky when C is well conditioned (W = R⁻¹), else by its eigendecomposition, dropping near-null
+ * directions (a gradient of rank < ℓ). C must be float64 from the sketches (its conditioning is Y's
+ * squared); D may come in float32: an error of 1e-7·‖D‖ moves only the order of factors that weigh
+ * less than that.
+ */
+export function sketchRotation(C: Float64Array, D: ArrayLike<number>, l: number, r: number): { T: Float64Array; rank: number } | undefined {
+  const whiten = choleskyInverse(C, l) ?? eigenInverseSqrt(C, l);
+  if (!whiten) return undefined;
+  const { W, k } = whiten;
+  // B Bᵀ = Wᵀ (ZᵀZ) W = U s² Uᵀ (k × k), formed without Bᵀ = Z W itself.
+  const ZW = matmul(D instanceof Float64Array ? D : new Float64Array(D), W, l, l, k);
+  const me = symmetricEigen(matmulTransA(W, ZW, k, l, k), k);
+  const rank = Math.min(r, k);
+  // X = Q U_r = Y (W U_r), V = Bᵀ U_r = Z (W U_r).
+  const U = new Float64Array(k * rank);
+  for (let i = 0; i < k; i++) for (let j = 0; j < rank; j++) U[i * rank + j] = me.vectors[i * k + j];
+  return { T: matmul(W, U, l, k, rank), rank };
 }
 
 /** C's inverse Cholesky factor W = R⁻¹ (C = RᵀR, W upper triangular), or undefined when C is not safely positive definite. */
@@ -90,43 +104,4 @@ function eigenInverseSqrt(C: Float64Array, l: number): { W: Float64Array; k: num
   const W = new Float64Array(l * k);
   for (let i = 0; i < l; i++) for (let j = 0; j < k; j++) W[i * k + j] = ce.vectors[i * l + j] / Math.sqrt(ce.values[j]);
   return { W, k };
-}
-
-/** The lower triangle of Mᵀ M for M [rows × cols] row-major (see symmetric). */
-function gram(M: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(cols * cols);
-  for (let p = 0; p < rows; p++) {
-    const at = p * cols;
-    for (let i = 0; i < cols; i++) {
-      const x = M[at + i];
-      if (x === 0) continue;
-      for (let j = 0; j <= i; j++) out[i * cols + j] += x * M[at + j];
-    }
-  }
-  return out;
-}
-
-/** Fills the upper triangle from the lower one, in place. */
-function symmetric(M: Float64Array, n: number): Float64Array {
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) M[j * n + i] = M[i * n + j];
-  return M;
-}
-
-function transpose(M: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = M[i * cols + j];
-  return out;
-}
-
-/** A [rows × inner] row-major times B [inner × cols] row-major. */
-function times(A: Float64Array, B: Float64Array, rows: number, inner: number, cols: number): Float64Array {
-  const out = new Float64Array(rows * cols);
-  for (let p = 0; p < rows; p++) {
-    for (let i = 0; i < inner; i++) {
-      const x = A[p * inner + i];
-      if (x === 0) continue;
-      for (let j = 0; j < cols; j++) out[p * cols + j] += x * B[i * cols + j];
-    }
-  }
-  return out;
 }

@@ -12,7 +12,9 @@ import { batchMatMul } from '../../model/ops';
 import { tf, type Tensor2D, type Tensor3D } from '../../tf';
 import { Rng } from '../../util/random';
 import type { WhiteningMessage } from './basis';
-import { factorsFromSketches } from './factorize';
+import { factorsFromSketches, sketchRotation } from './factorize';
+import { matmulTransB } from '../../linalg/matrix';
+import { smallBatchMatMul } from '../../model/kernel/bmmKernel';
 import { gatherModule, packRescoreRow, RESCORE_OVERSAMPLE, type RescoreSettings } from './layout';
 
 /** The seeded Gaussian test matrix Ω [in × ℓ] of module `m` (row-major). */
@@ -86,25 +88,47 @@ export class DeviceRescore {
     );
   }
 
-  /** Every document's packed row (unsealed: the builder writes its number and checksum). */
+  /**
+   * Every document's packed row (unsealed: the builder writes its number and checksum). Per module, the
+   * device gives each document's Yᵀ, Zᵀ and ZᵀZ; the host forms YᵀY in float64 and the small rotation T
+   * (factorize.ts), then Xᵀ = Tᵀ Yᵀ and Vᵀ = Tᵀ Zᵀ for the whole batch in one call of the SIMD kernel each:
+   * factor-major, as the row stores them.
+   */
   rows(c: DeviceCaptures): Readback<Uint8Array[]> {
     const l = this.settings.sketchColumns;
+    const r = this.settings.rank;
+    const B = c.B;
     const parts = this.modules.flatMap((d) => {
       const x = c.modules.find((k) => k.module.name === d.name);
       if (!x) throw new Error(`module ${d.name} is not tracked in this compute thread`);
       return rangeSketches(c, x, d);
     });
-    return readback(parts, (data) =>
-      Array.from({ length: c.B }, (_, b) => {
-        const factors = this.settings.shapes.map(([outDim, inDim], m) => {
-          // Both sketches come as [rows, B·ℓ]: document b's are its ℓ columns.
-          const Y = columns(data[2 * m], outDim, c.B * l, b * l, l);
-          const Z = columns(data[2 * m + 1], inDim, c.B * l, b * l, l);
-          return factorsFromSketches(Y, Z, outDim, inDim, l, this.settings.rank);
-        });
-        return packRescoreRow(factors, this.settings);
-      }),
-    );
+    const bytes = this.settings.rowBytes;
+    return readback(parts, (data) => {
+      const modules = this.settings.shapes.map(([outDim, inDim], m) => {
+        const [Yt, Zt, D] = [data[3 * m], data[3 * m + 1], data[3 * m + 2]] as Float32Array[];
+        const Tt = new Float32Array(B * r * l); // per document Tᵀ [r × ℓ], zero past its rank
+        for (let b = 0; b < B; b++) {
+          const y = new Float64Array(Yt.subarray(b * l * outDim, (b + 1) * l * outDim));
+          const rot = sketchRotation(matmulTransB(y, y, l, outDim, l), D.subarray(b * l * l, (b + 1) * l * l), l, r);
+          if (!rot) continue;
+          for (let i = 0; i < l; i++) for (let j = 0; j < rot.rank; j++) Tt[b * r * l + j * l + i] = rot.T[i * rot.rank + j];
+        }
+        // The kernel's result is a view of its memory until the next call: copied.
+        const Xt = smallBatchMatMul(Tt, Yt, B, r, l, outDim).slice();
+        const Vt = smallBatchMatMul(Tt, Zt, B, r, l, inDim).slice();
+        return { Xt, Vt, outDim, inDim };
+      });
+      // The batch's rows in one buffer: one transfer to the main thread instead of one copy per row.
+      const all = new Uint8Array(B * bytes);
+      return Array.from({ length: B }, (_, b) => {
+        const factors = modules.map(({ Xt, Vt, outDim, inDim }) => ({
+          Xt: Xt.subarray(b * r * outDim, (b + 1) * r * outDim),
+          Vt: Vt.subarray(b * r * inDim, (b + 1) * r * inDim),
+        }));
+        return packRescoreRow(factors, this.settings, all.subarray(b * bytes, (b + 1) * bytes));
+      });
+    });
   }
 
   /**
@@ -172,30 +196,29 @@ export class DeviceRescore {
   }
 }
 
-/** Columns [from, from + n) of a row-major [rows × cols] array, as [rows × n]. */
-function columns(data: ArrayLike<number>, rows: number, cols: number, from: number, n: number): Float32Array {
-  const out = new Float32Array(rows * n);
-  for (let p = 0; p < rows; p++) for (let k = 0; k < n; k++) out[p * n + k] = data[p * cols + from + k];
-  return out;
-}
-
-/** Y = W Ω and Z = Wᵀ Y for every sequence of the batch, as [out, B·ℓ] and [in, B·ℓ]. */
-function rangeSketches(c: DeviceCaptures, m: DeviceModuleCapture, d: DeviceModule): [Tensor2D, Tensor2D] {
+/**
+ * Per document of the batch, its sketches transposed, Yᵀ = (W Ω)ᵀ [B·ℓ × out] and Zᵀ = (Wᵀ Y)ᵀ [B·ℓ × in]
+ * (document b's in rows [b·ℓ, (b + 1)·ℓ)), and ZᵀZ [B, ℓ, ℓ]. Transposed, the products transpose the
+ * small [L × ℓ] operands instead of the tokens' activations.
+ */
+function rangeSketches(c: DeviceCaptures, m: DeviceModuleCapture, d: DeviceModule): [Tensor2D, Tensor2D, Tensor3D] {
   const inDim = m.a.shape[1];
   const outDim = m.g.shape[1];
   const l = d.omega.shape[1];
   const { B, L } = c;
   const g3 = tf.reshape(m.g, [B, L, outDim]) as Tensor3D;
-  const T = tf.reshape(tf.matMul(m.a, d.omega), [B, L, l]) as Tensor3D;
+  const a3 = tf.reshape(m.a, [B, L, inDim]) as Tensor3D;
   // Explicit transposes: wasm's matMul with a transposed operand is 10–30× slower.
-  const wide = (x: Tensor3D, rows: number) => tf.reshape(tf.transpose(x, [1, 0, 2]), [rows, B * l]) as Tensor2D;
-  const batched = (x: Tensor2D, rows: number) => tf.transpose(tf.reshape(x, [rows, B, l]), [1, 0, 2]) as Tensor3D;
-  let Y = wide(batchMatMul(tf.transpose(g3, [0, 2, 1]) as Tensor3D, T), outDim); // G Ω'
-  if (d.whitening) Y = tf.matMul(d.whitening.MS, Y); // M_S G M_Aᵀ Ω
-  // Gᵀ (M_Sᵀ Y), then M_A in front: Wᵀ Y.
-  const back = d.whitening ? (tf.matMul(tf.transpose(d.whitening.MS), Y) as Tensor2D) : Y;
-  const U = batchMatMul(g3, batched(back, outDim)); // [B, L, ℓ]
-  let Z = wide(batchMatMul(tf.transpose(tf.reshape(m.a, [B, L, inDim]), [0, 2, 1]) as Tensor3D, U), inDim);
-  if (d.whitening) Z = tf.matMul(d.whitening.MA, Z);
-  return [Y, Z];
+  const flip = (x: Tensor3D) => tf.transpose(x, [0, 2, 1]) as Tensor3D;
+  const T = tf.reshape(tf.matMul(m.a, d.omega), [B, L, l]) as Tensor3D; // a Ω'
+  let Yt = tf.reshape(batchMatMul(flip(T), g3), [B * l, outDim]) as Tensor2D; // (G Ω')ᵀ
+  const w = d.whitening;
+  if (w) Yt = tf.matMul(Yt, tf.transpose(w.MS)) as Tensor2D; // (M_S G M_Aᵀ Ω)ᵀ
+  // Gᵀ (M_Sᵀ Y), then M_A in front: Wᵀ Y, transposed.
+  const backT = w ? (tf.matMul(Yt, w.MS) as Tensor2D) : Yt;
+  const U = batchMatMul(g3, flip(tf.reshape(backT, [B, l, outDim]) as Tensor3D)); // [B, L, ℓ]
+  let Zt = tf.reshape(batchMatMul(flip(U), a3), [B * l, inDim]) as Tensor2D;
+  if (w) Zt = tf.matMul(Zt, tf.transpose(w.MA)) as Tensor2D;
+  const Z3 = tf.reshape(Zt, [B, l, inDim]) as Tensor3D;
+  return [Yt, Zt, batchMatMul(Z3, flip(Z3))];
 }
