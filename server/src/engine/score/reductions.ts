@@ -1,5 +1,5 @@
 /** Device-side scoring of one batch of captured documents against prepared queries: score tensors, left on the device. */
-import { tf, type Tensor2D } from '../tf';
+import { tf, type Tensor2D, type Tensor3D } from '../tf';
 import type { DeviceCaptures } from '../capture/deviceCaptures';
 import { perSequenceGradients, rotateTransposed } from '../ekfac/reductions';
 
@@ -44,6 +44,20 @@ export function selfScores(c: DeviceCaptures, pre: Map<string, DeviceSelfModule>
     total = tf.add(total, tf.sum(tf.mul(tf.square(rotated), p.inverseDamped), [1, 2]));
   }
   return total;
+}
+
+/**
+ * Preconditioned gradients of a batch of queries for one module, G [Q, out, in] → P [Q·out, in]:
+ * P = Q_S [(Q_Sᵀ G Q_A) ⊘ (Λ + λ)] Q_Aᵀ when rotating, else G ⊘ (Λ + λ). Four 2-D products over the whole
+ * batch, transposes explicit (wasm's matMul with a transposed operand is slow).
+ */
+export function preconditionedGradients(G: Tensor3D, p: DeviceSelfModule): Tensor2D {
+  const [Q, outDim, inDim] = G.shape;
+  if (!p.QA || !p.QS) return tf.reshape(tf.mul(G, p.inverseDamped), [Q * outDim, inDim]) as Tensor2D;
+  const scaled = tf.mul(tf.reshape(rotateTransposed(G, p.QA, p.QS), [Q, inDim, outDim]), p.inverseDamped); // R̃ᵀ per query
+  const back = tf.matMul(tf.reshape(scaled, [Q * inDim, outDim]) as Tensor2D, tf.transpose(p.QS)); // R̃ᵀ Q_Sᵀ
+  const flipped = tf.reshape(tf.transpose(tf.reshape(back, [Q, inDim, outDim]), [0, 2, 1]), [Q * outDim, inDim]) as Tensor2D; // Q_S R̃
+  return tf.matMul(flipped, tf.transpose(p.QA)) as Tensor2D;
 }
 
 /**

@@ -1,12 +1,12 @@
 /** The scoring stage's device side: per-document gradients, and scores against uploaded queries. */
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../device/deviceState';
-import { mapReadback, readback } from '../device/readback';
+import { download, mapReadback, readback } from '../device/readback';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
 import { perSequenceGradients, type ModuleSum } from '../ekfac/reductions';
 import { tf, type Tensor2D } from '../tf';
-import { keptTokenQuery, pairwiseScores, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from './reductions';
+import { keptTokenQuery, pairwiseScores, preconditionedGradients, selfScores, tokenScores, type DeviceQueryModule, type DeviceSelfModule } from './reductions';
 import type { PreparedQueries, SelfPreconditioner } from './types';
 import type { InferenceResults, InferenceTask } from '../inference/tasks';
 import type { TaskPool } from '../worker/taskPool';
@@ -19,6 +19,8 @@ export type ScoreTask =
   | { kind: 'score'; sequences: CaptureSequence[]; self: boolean; slot?: string }
   | { kind: 'setSelf'; modules: SelfPreconditioner[]; slot?: string }
   | { kind: 'setPreconditioner'; modules: SelfPreconditioner[] }
+  // Stateless: the module's factors travel with each task (a thread never holds every module's at once).
+  | { kind: 'precondition'; module: SelfPreconditioner; gradients: Float32Array; count: number }
   | { kind: 'setTokenQuery'; sequence: CaptureSequence }
   | { kind: 'tokenScores'; sequences: CaptureSequence[] };
 
@@ -29,6 +31,8 @@ export interface ScoreResults {
   score: { pairwise: Float32Array; self?: Float32Array };
   setSelf: null;
   setPreconditioner: null;
+  /** P [count × out × in] (each query's row-major [out × in]). */
+  precondition: Float32Array;
   /** The query's completion loss (nats). */
   setTokenQuery: { loss: number };
   /** Per-token influence [B × L] (row b: sequence b, zero past its length), L the padded length. */
@@ -151,6 +155,16 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
     );
     t.PT = replaceTensors(t.PT, []);
     return null;
+  },
+  precondition: async (_s, task) => {
+    const m = task.module;
+    const module = uploadSelf(m);
+    try {
+      const P = tf.tidy(() => preconditionedGradients(tf.tensor3d(task.gradients, [task.count, m.outDim, m.inDim]), module));
+      return await download(readback([P], ([data]) => data as Float32Array));
+    } finally {
+      tf.dispose([module.QA, module.QS, module.inverseDamped].filter((t): t is Tensor2D => t !== undefined));
+    }
   },
   setTokenQuery: (s, task) => {
     const t = tokenQuery(s);
