@@ -9,11 +9,10 @@ import { runBatched } from '../worker/batched';
 import type { TaskOf, TaskResults } from '../compute/taskTable';
 import { corpusItems, type CorpusItem, type DocumentMeta } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
-import { precondition } from '../ekfac/strategies';
 import type { ModuleFactors, Strategy } from '../ekfac/types';
 import { dampingFor } from '../score/precondition';
 import type { PreparedQuery } from '../score/queries';
-import { queryGradients } from '../score/score';
+import { modulePreconditioner, preconditionOnThreads, queryGradients } from '../score/score';
 import type { QueryModule, SelfPreconditioner } from '../score/types';
 import type { Tokenizer } from '../tokenizer/types';
 
@@ -88,17 +87,23 @@ async function corpusPass(
   const Q = gradients.length;
   const M = sides.length;
   const names = [...dims.keys()];
-  const modules: QueryModule[] = names.map((name) => {
+  const modules: QueryModule[] = [];
+  for (const name of names) {
     const [outDim, inDim] = dims.get(name)!;
     const size = outDim * inDim;
     const P = new Float32Array(M * Q * size);
-    sides.forEach((side, m) => {
+    for (const [m, side] of sides.entries()) {
       const f = side.factors?.find((x) => x.name === name) ?? { name, outDim, inDim };
-      const lambda = dampingFor(f, undefined);
-      gradients.forEach((g, q) => P.set(precondition(g.get(name)!, f, side.strategy, lambda), (m * Q + q) * size));
-    });
-    return { name, kind: 'dense', outDim, inDim, P };
-  });
+      const preconditioner = modulePreconditioner(f, side.strategy, dampingFor(f, undefined), outDim, inDim);
+      const sideP = await preconditionOnThreads(
+        o.pool,
+        preconditioner,
+        gradients.map((g) => g.get(name)!),
+      );
+      sideP.forEach((p, q) => P.set(p, (m * Q + q) * size));
+    }
+    modules.push({ name, kind: 'dense', outDim, inDim, P });
+  }
   await o.pool.broadcast({ kind: 'setQueries', queries: { count: M * Q, modules } });
   if (norms) {
     // Self-influence without preconditioning: ‖g_d‖².
