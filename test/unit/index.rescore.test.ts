@@ -207,7 +207,7 @@ for (const whitening of [0, 0.1])
     }
   });
 
-test('the tier refuses a damaged row, a misplaced row and a truncated file, naming the file', () => {
+test('the tier refuses a damaged row, a misplaced row and a truncated file, naming the file; reads in flight read the same', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'il-rescore-'));
   try {
     const settings = rescoreSettings(12, 0, SHAPES);
@@ -244,7 +244,14 @@ test('the tier refuses a damaged row, a misplaced row and a truncated file, nami
       const k0 = settings.prefixRank;
       for (let o = 0; o < O; o++) for (let k = 0; k < k0; k++) assert.equal(leading[m].X[o * k0 + k], whole[m].X[o * settings.rank + k]);
     });
+    // Read with reads in flight, the same rows and prefixes; closing while they run waits for them.
+    const again = reader.readAsync([4, 0, 3, 1, 2]);
     reader.close();
+    assert.deepEqual(
+      (await again).map((x) => Buffer.from(x)),
+      [4, 0, 3, 1, 2].map((p) => Buffer.from(rows[p])), // sealed in place when pushed
+    );
+    assert.throws(() => reader.read([0]), /closed/);
     // One flipped byte in row 3 (second row of the second chunk), past its prefix: a prefix read cannot
     // see it, a whole read refuses it; then one in its prefix, which both refuse.
     const file = join(dir, writer.chunks[1].file);
@@ -264,6 +271,7 @@ test('the tier refuses a damaged row, a misplaced row and a truncated file, nami
       () => damaged.read([3], { prefix: true }),
       (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file,
     );
+    await assert.rejects(damaged.readAsync([2, 3, 4]), (e) => isInfluenceLensError(e, 'INDEX_CORRUPT') && e.file === file);
     damaged.close();
     // Rows swapped between chunks: intact checksums, wrong numbers.
     const first = readFileSync(join(dir, writer.chunks[0].file));

@@ -284,16 +284,16 @@ export class InfluenceSession {
    * The candidates to rescore from the tier — the sketch's best and worst and BM25's best for the prompt and
    * completion — with their rows' prefixes; undefined without a tier or candidates.
    */
-  private candidates(
+  private async candidates(
     index: OpenIndex,
     estimates: Float32Array,
     query: PreparedQuery,
     r: InfluenceRequest,
-  ): { candidates: number[]; sources: CandidateSources; rows: Uint8Array[] } | undefined {
+  ): Promise<{ candidates: number[]; sources: CandidateSources; rows: Uint8Array[] } | undefined> {
     const counts = r.candidates ?? DEFAULT_CANDIDATES;
     if (!index.rescore || counts.top + counts.bottom + counts.lexical === 0) return undefined;
     const { rows: candidates, sources } = candidateRows(estimates, index.lexical, `${query.record.prompt}${query.completion}`, counts);
-    return { candidates, sources, rows: index.rescore.read(candidates, { prefix: true }) };
+    return { candidates, sources, rows: await index.rescore.readAsync(candidates, { prefix: true }) };
   }
 
   /** Without an index: every document scored exactly (a pass over the corpus). */

@@ -127,7 +127,12 @@ async function rescoreFromTier(
     for (const [q, query] of o.queries.entries()) {
       const row = scores.subarray(q * D, (q + 1) * D);
       const { rows } = candidateRows(row, lexical, `${query.record.prompt}${query.completion}`, counts);
-      const tier = await scorer.withQuery(query, (turn) => rescoreCandidates(turn, rescore, rows, rescore.read(rows, { prefix: true })), { signal: o.signal });
+      const tier = await scorer.withQuery(
+        query,
+        (turn, prefixes) => rescoreCandidates(turn, rescore, rows, prefixes),
+        { signal: o.signal },
+        () => rescore.readAsync(rows, { prefix: true }),
+      );
       rows.forEach((j, c) => (row[j] = tier[c]));
       candidates.push(rows);
       o.onProgress?.({ phase: 'candidates', done: q + 1, total: o.queries.length, tokens: 0, elapsedMs: Date.now() - started });

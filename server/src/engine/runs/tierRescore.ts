@@ -39,7 +39,7 @@ export async function rescoreCandidates(
 ): Promise<Float32Array> {
   const scores = await turn.rescore(prefixes, QUERY_RANK.first);
   const keep = [...new Set([...topK(scores, SECOND_STEP.top), ...bottomK(scores, SECOND_STEP.bottom)])];
-  const second = await turn.rescore(reader.read(keep.map((c) => candidates[c])), QUERY_RANK.second);
+  const second = await turn.rescore(await reader.readAsync(keep.map((c) => candidates[c])), QUERY_RANK.second);
   keep.forEach((c, k) => (scores[c] = second[k]));
   return scores;
 }

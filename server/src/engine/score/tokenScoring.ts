@@ -68,13 +68,13 @@ export class TokenScorer {
     query: PreparedQuery,
     work: (turn: ScorerTurn, prepared: M) => Promise<R>,
     o: RunOptions & { batchSize?: number } = {},
-    meanwhile?: () => M,
+    meanwhile?: () => M | Promise<M>,
   ): Promise<R> {
     const step = this.queue.then(async () => {
       const setting = this.setQuery(query, o);
       let prepared: M;
       try {
-        prepared = meanwhile ? meanwhile() : (undefined as M);
+        prepared = meanwhile ? await meanwhile() : (undefined as M);
       } catch (e) {
         await setting.catch(() => undefined);
         throw e;

@@ -46,16 +46,16 @@ export function factorsFromSketches(Yin: ArrayLike<number>, Zin: ArrayLike<numbe
  * The small step of the factorisation: from C = YᵀY and D = ZᵀZ (ℓ × ℓ, row-major), T [ℓ × rank] with
  * X = Y T and V = Z T, rank ≤ r (undefined for a zero gradient: a document of one token). C = RᵀR by
  * Cholesky when C is well conditioned (W = R⁻¹), else by its eigendecomposition, dropping near-null
- * directions (a gradient of rank < ℓ). C must be float64 from the sketches (its conditioning is Y's
- * squared); D may come in float32: an error of 1e-7·‖D‖ moves only the order of factors that weigh
- * less than that.
+ * directions (a gradient of rank < ℓ). Both Grams must be float64 sums of the sketches: W = R⁻¹ is as
+ * large as C is ill-conditioned (documents of about ℓ tokens), and a float32 ZᵀZ's rounding, multiplied
+ * by it, outweighed the gradient's leading directions (a demo document scored 8.5 for an exact 465).
  */
-export function sketchRotation(C: Float64Array, D: ArrayLike<number>, l: number, r: number): { T: Float64Array; rank: number } | undefined {
+export function sketchRotation(C: Float64Array, D: Float64Array, l: number, r: number): { T: Float64Array; rank: number } | undefined {
   const whiten = choleskyInverse(C, l) ?? eigenInverseSqrt(C, l);
   if (!whiten) return undefined;
   const { W, k } = whiten;
   // B Bᵀ = Wᵀ (ZᵀZ) W = U s² Uᵀ (k × k), formed without Bᵀ = Z W itself.
-  const ZW = matmul(D instanceof Float64Array ? D : new Float64Array(D), W, l, l, k);
+  const ZW = matmul(D, W, l, l, k);
   const me = symmetricEigen(matmulTransA(W, ZW, k, l, k), k);
   const rank = Math.min(r, k);
   // X = Q U_r = Y (W U_r), V = Bᵀ U_r = Z (W U_r).

@@ -90,7 +90,7 @@ export class DeviceRescore {
 
   /**
    * Every document's packed row (unsealed: the builder writes its number and checksum). Per module, the
-   * device gives each document's Yᵀ, Zᵀ and ZᵀZ; the host forms YᵀY in float64 and the small rotation T
+   * device gives each document's Yᵀ and Zᵀ; the host forms YᵀY and ZᵀZ in float64 and the small rotation T
    * (factorize.ts), then Xᵀ = Tᵀ Yᵀ and Vᵀ = Tᵀ Zᵀ for the whole batch in one call of the SIMD kernel each:
    * factor-major, as the row stores them.
    */
@@ -106,11 +106,12 @@ export class DeviceRescore {
     const bytes = this.settings.rowBytes;
     return readback(parts, (data) => {
       const modules = this.settings.shapes.map(([outDim, inDim], m) => {
-        const [Yt, Zt, D] = [data[3 * m], data[3 * m + 1], data[3 * m + 2]] as Float32Array[];
+        const [Yt, Zt] = [data[2 * m], data[2 * m + 1]] as Float32Array[];
         const Tt = new Float32Array(B * r * l); // per document Tᵀ [r × ℓ], zero past its rank
         for (let b = 0; b < B; b++) {
           const y = new Float64Array(Yt.subarray(b * l * outDim, (b + 1) * l * outDim));
-          const rot = sketchRotation(matmulTransB(y, y, l, outDim, l), D.subarray(b * l * l, (b + 1) * l * l), l, r);
+          const z = new Float64Array(Zt.subarray(b * l * inDim, (b + 1) * l * inDim));
+          const rot = sketchRotation(matmulTransB(y, y, l, outDim, l), matmulTransB(z, z, l, inDim, l), l, r);
           if (!rot) continue;
           for (let i = 0; i < l; i++) for (let j = 0; j < rot.rank; j++) Tt[b * r * l + j * l + i] = rot.T[i * rot.rank + j];
         }
@@ -198,10 +199,10 @@ export class DeviceRescore {
 
 /**
  * Per document of the batch, its sketches transposed, Yᵀ = (W Ω)ᵀ [B·ℓ × out] and Zᵀ = (Wᵀ Y)ᵀ [B·ℓ × in]
- * (document b's in rows [b·ℓ, (b + 1)·ℓ)), and ZᵀZ [B, ℓ, ℓ]. Transposed, the products transpose the
- * small [L × ℓ] operands instead of the tokens' activations.
+ * (document b's in rows [b·ℓ, (b + 1)·ℓ)). Transposed, the products transpose the small [L × ℓ] operands
+ * instead of the tokens' activations.
  */
-function rangeSketches(c: DeviceCaptures, m: DeviceModuleCapture, d: DeviceModule): [Tensor2D, Tensor2D, Tensor3D] {
+function rangeSketches(c: DeviceCaptures, m: DeviceModuleCapture, d: DeviceModule): [Tensor2D, Tensor2D] {
   const inDim = m.a.shape[1];
   const outDim = m.g.shape[1];
   const l = d.omega.shape[1];
@@ -219,6 +220,5 @@ function rangeSketches(c: DeviceCaptures, m: DeviceModuleCapture, d: DeviceModul
   const U = batchMatMul(g3, flip(tf.reshape(backT, [B, l, outDim]) as Tensor3D)); // [B, L, ℓ]
   let Zt = tf.reshape(batchMatMul(flip(U), a3), [B * l, inDim]) as Tensor2D;
   if (w) Zt = tf.matMul(Zt, tf.transpose(w.MA)) as Tensor2D;
-  const Z3 = tf.reshape(Zt, [B, l, inDim]) as Tensor3D;
-  return [Yt, Zt, batchMatMul(Z3, flip(Z3))];
+  return [Yt, Zt];
 }
