@@ -10,9 +10,9 @@ import type { TaskOf, TaskResults } from '../compute/taskTable';
 import { corpusItems, type CorpusItem, type DocumentMeta } from '../corpus/sequences';
 import type { CorpusOptions } from '../corpus/types';
 import type { ModuleFactors, Strategy } from '../ekfac/types';
-import { dampingFor } from '../score/precondition';
+import { dampingFor, modulePreconditioner, preconditionOnThreads } from '../score/precondition';
 import type { PreparedQuery } from '../score/queries';
-import { modulePreconditioner, preconditionOnThreads, queryGradients } from '../score/score';
+import { queryGradients } from '../score/score';
 import type { QueryModule, SelfPreconditioner } from '../score/types';
 import type { Tokenizer } from '../tokenizer/types';
 

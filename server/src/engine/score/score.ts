@@ -9,10 +9,8 @@ import { BY_TOKEN_COUNT, corpusItems, type CorpusItem, type DocumentMeta, type S
 import { newCorpusReport, type CorpusHooks, type CorpusOptions } from '../corpus/types';
 import { InfluenceLensError } from '../errors';
 import type { LoadedFactors } from '../ekfac/load';
-import type { ModuleFactors, Strategy } from '../ekfac/types';
-import { inverseDamped, STRATEGY_SPECS } from '../ekfac/strategies';
 import type { Tokenizer } from '../tokenizer/types';
-import { dampingFor, lowRank } from './precondition';
+import { dampingFor, lowRank, modulePreconditioner, preconditionOnThreads } from './precondition';
 import { querySequence, type PreparedQuery } from './queries';
 import type { PreparedQueries, QueryModule, SelfPreconditioner } from './types';
 
@@ -164,43 +162,6 @@ export async function scoreCorpus(o: ScoreOptions): Promise<ScoreOutput> {
     skipped: report.skippedCount,
     skippedIssues: report.skipped,
   };
-}
-
-/** What the threads need to precondition a module's gradients (or score self-influence): eigenbases when the strategy rotates, 1/(Λ+λ). */
-export function modulePreconditioner(f: ModuleFactors, strategy: Strategy, lambda: number, outDim: number, inDim: number): SelfPreconditioner {
-  const rotate = STRATEGY_SPECS[strategy].eigenbases && f.eigen !== undefined;
-  return {
-    name: f.name,
-    outDim,
-    inDim,
-    QA: rotate ? Float32Array.from(f.eigen!.QA) : undefined,
-    QS: rotate ? Float32Array.from(f.eigen!.QS) : undefined,
-    inverseDamped: Float32Array.from(inverseDamped(f, strategy, lambda, outDim * inDim)),
-  };
-}
-
-/**
- * Each query's preconditioned gradient of one module, P = Q_S [(Q_Sᵀ G Q_A) ⊘ (Λ + λ)] Q_Aᵀ, on the compute
- * threads (float32 products: ~4 GFLOP per query and module on the demo model, which in float64 on the
- * main thread took 24 s for its 103 queries while the threads waited), the queries split among them.
- */
-export async function preconditionOnThreads(
-  pool: ScorePool,
-  module: SelfPreconditioner,
-  gradients: Float64Array[],
-  priority?: Priority,
-): Promise<Float64Array[]> {
-  const size = module.outDim * module.inDim;
-  const per = Math.ceil(gradients.length / Math.max(1, pool.size));
-  const chunks = Array.from({ length: Math.ceil(gradients.length / per) }, (_, i) => gradients.slice(i * per, (i + 1) * per));
-  const results = await Promise.all(
-    chunks.map((chunk) => {
-      const data = new Float32Array(chunk.length * size);
-      chunk.forEach((g, q) => data.set(g, q * size));
-      return pool.run({ kind: 'precondition', module, gradients: data, count: chunk.length }, { priority, transfer: [data.buffer] });
-    }),
-  );
-  return results.flatMap((P, i) => chunks[i].map((_, q) => Float64Array.from(P.subarray(q * size, (q + 1) * size))));
 }
 
 export interface QueryGradients {

@@ -9,10 +9,8 @@ import { packRows, type ScorePool } from './tasks';
 import type { RunOptions } from '../worker/taskPool';
 import type { CaptureSequence } from '../capture/types';
 import type { LoadedFactors } from '../ekfac/load';
-import { inverseDamped, STRATEGY_SPECS } from '../ekfac/strategies';
-import { dampingFor } from './precondition';
+import { dampingFor, modulePreconditioner } from './precondition';
 import { querySequence, type PreparedQuery } from './queries';
-import type { SelfPreconditioner } from './types';
 
 /** What a caller may do while its query is the one set on the threads (TokenScorer.withQuery). */
 export interface ScorerTurn {
@@ -37,15 +35,7 @@ export class TokenScorer {
   /** Uploads the preconditioner (eigenbases and 1/(Λ+λ) per module) to every compute thread. */
   static async create(pool: ScorePool, factors: LoadedFactors, damping?: number, o: RunOptions = {}): Promise<TokenScorer> {
     const { strategy } = factors.manifest.settings;
-    const rotating = STRATEGY_SPECS[strategy].eigenbases;
-    const modules: SelfPreconditioner[] = factors.modules.map((f) => ({
-      name: f.name,
-      outDim: f.outDim,
-      inDim: f.inDim,
-      QA: rotating ? Float32Array.from(f.eigen!.QA) : undefined,
-      QS: rotating ? Float32Array.from(f.eigen!.QS) : undefined,
-      inverseDamped: Float32Array.from(inverseDamped(f, strategy, dampingFor(f, damping), f.outDim * f.inDim)),
-    }));
+    const modules = factors.modules.map((f) => modulePreconditioner(f, strategy, dampingFor(f, damping), f.outDim, f.inDim));
     await pool.broadcast({ kind: 'setPreconditioner', modules }, o);
     return new TokenScorer(pool);
   }

@@ -84,7 +84,7 @@ export function symmetricGram(x: Float32Array, K: number, N: number): Float32Arr
   const out = new Float32Array(N * N);
   for (let i = 0; i < N; i++) {
     // Row i: from the block holding the diagonal on, the kernel's row i; left of it, column i of the rows above.
-    const from = Math.min(i & ~7, N);
+    const from = i & ~7;
     out.set(c.subarray(i * Np + from, i * Np + N), i * N + from);
     for (let j = 0; j < from; j++) out[i * N + j] = c[j * Np + i];
   }
