@@ -19,6 +19,12 @@ export const KERNELS = {
     constant: 'BMM_WASM_BASE64',
     what: 'The batched small-product kernel',
   },
+  lowRank: {
+    source: 'server/src/engine/gradindex/rescore/kernel/lowRank.wat',
+    target: 'server/src/engine/gradindex/rescore/kernel/lowRankWasm.ts',
+    constant: 'LOW_RANK_WASM_BASE64',
+    what: "The rescoring tier's low-rank kernel",
+  },
 };
 
 export async function compileKernel(name = 'scan') {

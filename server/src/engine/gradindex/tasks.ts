@@ -86,4 +86,8 @@ export const indexHandlers: StageHandlers<IndexTask, IndexResults> = {
     return null;
   },
   rescoreRows: (s, task) => indexSketch(s).rescoring.scores(unpackRows(task.rows), tokenQueryTransposed(s), task.queryRank),
+  prepareRescoreQuery: async (s) => {
+    await indexSketch(s).rescoring.prepareQuery(tokenQueryTransposed(s));
+    return null;
+  },
 };

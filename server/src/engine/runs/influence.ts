@@ -211,7 +211,7 @@ export class InfluenceSession {
           const timings = { prepareMs, searchMs, rescoreMs: t3 - t2, rerankMs: performance.now() - t3 };
           return this.present(query, found, { shown, perToken, top, bottom, exactAll: false, timings, t0 });
         },
-        interactive,
+        { ...interactive, rescoring: Boolean(index.rescore) },
         () => this.candidates(index, found.scores, query, r),
       );
     } finally {

@@ -130,7 +130,7 @@ async function rescoreFromTier(
       const tier = await scorer.withQuery(
         query,
         (turn, prefixes) => rescoreCandidates(turn, rescore, rows, prefixes),
-        { signal: o.signal },
+        { signal: o.signal, rescoring: true },
         () => rescore.readAsync(rows, { prefix: true }),
       );
       rows.forEach((j, c) => (row[j] = tier[c]));

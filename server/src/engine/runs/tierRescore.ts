@@ -5,17 +5,20 @@
  */
 import { bottomK, topK } from '../util/topK';
 import type { RescoreReader } from '../gradindex/rescore/store';
+import { QUERY_FACTOR_RANK } from '../gradindex/rescore/reductions';
 import type { ScorerTurn } from '../score/tokenScoring';
 
 /** Candidates per side the second step scores with every factor. */
 export const SECOND_STEP = { top: 80, bottom: 50 };
 
 /**
- * The query's rank in each step (0: the query itself): its spectrum falls fast, so rank 8 keeps the first
+ * The query's rank in each step (0: the query itself). Its spectrum falls fast: rank 8 keeps the first
  * step's best and worst as the query itself does, at half the cost; the second step, which orders the
- * documents to show, takes the query whole.
+ * documents to show, takes its rank-32 factors, made once per query (QUERY_FACTOR_RANK): on the CPU both
+ * steps then run in the low-rank kernel (lowRank.wat), several times faster than a product with the query
+ * itself (docs/INDEX.md, "Two tiers").
  */
-export const QUERY_RANK = { first: 8, second: 0 };
+export const QUERY_RANK = { first: 8, second: QUERY_FACTOR_RANK };
 
 /**
  * Positions of the `top` best and `bottom` worst by `scores`, among `candidates` when given (else among all),

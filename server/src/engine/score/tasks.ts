@@ -43,7 +43,10 @@ export interface ScoreResults {
  * Stored index rows scored against the token query (TokenScorer's rescoring tier). The index's sketch
  * decodes the rows, so gradindex/tasks.ts runs it; it is declared here, below both, for TokenScorer to submit.
  */
-export type RescoreRowsTask = { kind: 'rescoreRows'; rows: PackedRows; queryRank: number };
+export type RescoreRowsTask =
+  | { kind: 'rescoreRows'; rows: PackedRows; queryRank: number }
+  /** Makes the token query's low-rank factors ahead of its rescoring steps (while the main thread reads rows). */
+  | { kind: 'prepareRescoreQuery' };
 /**
  * Rows of one size back to back in one buffer: a few hundred rows of tens of kilobytes travel to a thread
  * as one transferred buffer instead of as many cloned ones (which cost the main thread 60 ms, and at times
@@ -75,6 +78,7 @@ export function unpackRows({ bytes, count, size }: PackedRows): Uint8Array[] {
 export interface RescoreRowsResults {
   /** Per row, its score against the token query. */
   rescoreRows: Float32Array;
+  prepareRescoreQuery: null;
 }
 
 /** A pool that runs the scoring tasks, the generation of query completions, and the rescoring tier's rows. */

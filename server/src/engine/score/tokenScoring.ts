@@ -57,19 +57,21 @@ export class TokenScorer {
   withQuery<R, M = undefined>(
     query: PreparedQuery,
     work: (turn: ScorerTurn, prepared: M) => Promise<R>,
-    o: RunOptions & { batchSize?: number } = {},
+    o: RunOptions & { batchSize?: number; rescoring?: boolean } = {},
     meanwhile?: () => M | Promise<M>,
   ): Promise<R> {
     const step = this.queue.then(async () => {
       const setting = this.setQuery(query, o);
+      // With `rescoring`, the threads make the query's low-rank factors for the tier right after it.
+      const preparing = o.rescoring ? this.pool.broadcast({ kind: 'prepareRescoreQuery' }, o) : undefined;
       let prepared: M;
       try {
         prepared = meanwhile ? await meanwhile() : (undefined as M);
       } catch (e) {
-        await setting.catch(() => undefined);
+        await Promise.all([setting, preparing]).catch(() => undefined);
         throw e;
       }
-      const loss = await setting;
+      const [loss] = await Promise.all([setting, preparing]);
       return work(
         {
           loss,

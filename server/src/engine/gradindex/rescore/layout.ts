@@ -50,7 +50,7 @@ export const RESCORE_PREFIX_RANK = 8;
 /** Oversampling of the range sketch beyond the rank. */
 export const RESCORE_OVERSAMPLE = 8;
 
-const HEADER = 16;
+export const HEADER = 16;
 
 const valuesPerColumn = (shapes: [number, number][]) => shapes.reduce((n, [o, i]) => n + o + i, 0);
 
@@ -232,28 +232,38 @@ export function gatherModule(rows: Uint8Array[], s: RescoreSettings, m: number):
   const X = new Float32Array(C * k * outDim);
   const V = new Float32Array(C * k * inDim);
   const scales = new Float32Array(C * k);
-  const groups: [number, number][] = [
-    [0, s.prefixRank],
-    [s.prefixRank, k],
-  ];
-  // Where module m's X and V start in each group.
-  const before = s.shapes.slice(0, m).reduce((n, [o, i]) => n + o + i, 0);
-  const columnValues = s.shapes.reduce((n, [o, i]) => n + o + i, 0);
+  const groups = groupsOf(s, k);
   const scaleAt = HEADER + 4 * 2 * r * m;
   rows.forEach((row, c) => {
     const view = new DataView(row.buffer, row.byteOffset, row.byteLength);
     const values = new Int8Array(row.buffer, row.byteOffset, row.byteLength);
     for (let j = 0; j < k; j++) scales[c * k + j] = view.getFloat32(scaleAt + 4 * j, true) * view.getFloat32(scaleAt + 4 * (r + j), true);
-    let groupAt = HEADER + 4 * 2 * r * s.shapes.length;
-    for (const [from, to] of groups) {
-      const width = from === 0 ? s.prefixRank : r - s.prefixRank;
-      if (to > from) {
-        const xAt = groupAt + before * width;
-        X.set(values.subarray(xAt, xAt + width * outDim), (c * k + from) * outDim);
-        V.set(values.subarray(xAt + width * outDim, xAt + width * (outDim + inDim)), (c * k + from) * inDim);
-      }
-      groupAt += columnValues * width;
+    for (const g of groups) {
+      const xAt = g.at + g.before(m);
+      X.set(values.subarray(xAt, xAt + g.width * outDim), (c * k + g.from) * outDim);
+      V.set(values.subarray(xAt + g.width * outDim, xAt + g.width * (outDim + inDim)), (c * k + g.from) * inDim);
     }
   });
   return { X, V, scales, k };
+}
+
+/** A group of a row's factors: factors [from, from + width), starting at byte `at` of the row. */
+export interface FactorGroup {
+  from: number;
+  width: number;
+  at: number;
+  /** Bytes in the group before module m's factors (its X̂ [width × out], then V̂ [width × in]). */
+  before(m: number): number;
+}
+
+/** The groups holding a row's first k factors (k: the prefix's or all). */
+export function groupsOf(s: RescoreSettings, k: number): FactorGroup[] {
+  const columnValues = valuesPerColumn(s.shapes);
+  const starts = s.shapes.map((_, m) => s.shapes.slice(0, m).reduce((n, [o, i]) => n + o + i, 0));
+  const first = HEADER + 4 * 2 * s.rank * s.shapes.length;
+  const groups = [
+    { from: 0, width: s.prefixRank, at: first },
+    { from: s.prefixRank, width: s.rank - s.prefixRank, at: first + columnValues * s.prefixRank },
+  ];
+  return groups.filter((g) => g.from < k && g.width > 0).map((g) => ({ ...g, before: (m: number) => starts[m] * g.width }));
 }

@@ -15,6 +15,7 @@ import type { WhiteningMessage } from './basis';
 import { factorsFromSketches, sketchRotation } from './factorize';
 import { matmulTransB } from '../../linalg/matrix';
 import { smallBatchMatMul } from '../../model/kernel/bmmKernel';
+import { lowRankScores, quantizeQueryModule, type QuantizedQueryModule } from './kernel/lowRankKernel';
 import { gatherModule, packRescoreRow, RESCORE_OVERSAMPLE, type RescoreSettings } from './layout';
 
 /** The seeded Gaussian test matrix Ω [in × ℓ] of module `m` (row-major). */
@@ -36,6 +37,8 @@ interface Whitening {
 interface QueryFactors {
   A: Tensor2D;
   B: Tensor2D;
+  /** The same for the CPU's kernel. */
+  quantized: QuantizedQueryModule;
 }
 
 interface DeviceModule {
@@ -44,6 +47,12 @@ interface DeviceModule {
   omega: Tensor2D;
   whitening?: Whitening;
 }
+
+/**
+ * The rank at which a query's factors are made, once per query: the largest a rescoring step asks for
+ * (runs/tierRescore.ts, QUERY_RANK); smaller ranks take their first factors.
+ */
+export const QUERY_FACTOR_RANK = 32;
 
 export class DeviceRescore {
   private readonly modules: DeviceModule[];
@@ -141,6 +150,13 @@ export class DeviceRescore {
    */
   async scores(rows: Uint8Array[], PT: Map<string, Tensor2D>, queryRank = 0): Promise<Float32Array> {
     const low = queryRank > 0 ? await this.queryFactors(PT, queryRank) : undefined;
+    // On the CPU the low-rank step reads the rows' int8 factors where they lie (lowRank.wat).
+    if (low && tf.getBackend() === 'wasm')
+      return lowRankScores(
+        rows,
+        this.settings,
+        low.map((f) => (f.A.shape[1] === queryRank ? f.quantized : firstQuantized(f.quantized, queryRank))),
+      );
     const C = rows.length;
     // Called outside a capture's tidy scope (a task of its own). One module at a time: its candidates'
     // factors are freed before the next module's are made (all twelve at once took ~100 MB more memory).
@@ -151,8 +167,11 @@ export class DeviceRescore {
         const Xs = tf.tensor2d(X, [C * k, outDim]);
         const Vs = tf.tensor2d(V, [C * k, inDim]);
         const f = low?.[m];
+        const first = (F: Tensor2D) => (F.shape[1] === queryRank ? F : tf.slice(F, [0, 0], [F.shape[0], queryRank]));
         // Per factor: x̂_kᵀ P̂ v̂_k = (X̂ P̂ ⊙ V̂) summed over in, or (X̂ B ⊙ V̂ A) summed over the query's rank; then its scales.
-        const raw = f ? tf.sum(tf.mul(tf.matMul(Xs, f.B), tf.matMul(Vs, f.A)), 1) : tf.sum(tf.mul(tf.matMul(Xs, tf.transpose(this.whitened(PT, m))), Vs), 1); // [C·k]
+        const raw = f
+          ? tf.sum(tf.mul(tf.matMul(Xs, first(f.B)), tf.matMul(Vs, first(f.A))), 1)
+          : tf.sum(tf.mul(tf.matMul(Xs, tf.transpose(this.whitened(PT, m))), Vs), 1); // [C·k]
         const perFactor = tf.mul(raw, tf.tensor1d(scales));
         return tf.add(total, tf.sum(tf.reshape(perFactor, [C, k]), 1));
       });
@@ -160,6 +179,11 @@ export class DeviceRescore {
       total = next;
     });
     return download(readback([total], ([scores]) => scores as Float32Array));
+  }
+
+  /** Makes the query's low-rank factors now (QUERY_FACTOR_RANK), for the rescoring steps that follow. */
+  async prepareQuery(PT: Map<string, Tensor2D>): Promise<void> {
+    await this.queryFactors(PT, QUERY_FACTOR_RANK);
   }
 
   /** Module m's P̂ᵀ = N_A Pᵀ N_Sᵀ (Pᵀ itself unwhitened), in the caller's tidy scope. */
@@ -171,13 +195,22 @@ export class DeviceRescore {
   }
 
   /**
-   * The query's rank-r factors per module, made once per query: a randomised range finder with one power
-   * iteration on the device (Y = P̂ᵀ P̂ Ω'... with Ω' Gaussian), factored on the host (factorize.ts).
+   * The query's rank-`rank` factors per module. Made once per query at QUERY_FACTOR_RANK (or `rank` when
+   * larger): a randomised range finder with one power iteration on the device (Y = P̂ᵀ P̂ Ω'... with Ω'
+   * Gaussian), factored on the host (factorize.ts). A lower rank takes their first factors (by singular
+   * value: the best approximation of that rank within the same range).
    */
-  private queryFactors(PT: Map<string, Tensor2D>, rank: number): Promise<QueryFactors[]> {
-    if (this.query?.key === PT && this.query.rank === rank) return this.query.factors;
-    this.dropQuery();
-    const factors = Promise.all(
+  private async queryFactors(PT: Map<string, Tensor2D>, rank: number): Promise<QueryFactors[]> {
+    if (this.query?.key !== PT || this.query.rank < rank) {
+      this.dropQuery();
+      const made = Math.max(rank, QUERY_FACTOR_RANK);
+      this.query = { key: PT, rank: made, factors: this.makeQueryFactors(PT, made) };
+    }
+    return this.query.factors;
+  }
+
+  private makeQueryFactors(PT: Map<string, Tensor2D>, rank: number): Promise<QueryFactors[]> {
+    return Promise.all(
       this.settings.shapes.map(async ([outDim, inDim], m) => {
         const l = rank + RESCORE_OVERSAMPLE;
         const [Y, Z] = tf.tidy(() => {
@@ -189,12 +222,22 @@ export class DeviceRescore {
         });
         const [y, z] = await download(readback([Y, Z], (data) => data));
         const f = factorsFromSketches(y, z, inDim, outDim, l, rank); // M ≈ A Bᵀ, A = f.X [in × r], B = f.V [out × r]
-        return { A: tf.tensor2d(Float32Array.from(f.X), [inDim, rank]), B: tf.tensor2d(Float32Array.from(f.V), [outDim, rank]) };
+        return {
+          A: tf.tensor2d(Float32Array.from(f.X), [inDim, rank]),
+          B: tf.tensor2d(Float32Array.from(f.V), [outDim, rank]),
+          quantized: quantizeQueryModule(f.V, f.X, outDim, inDim, rank),
+        };
       }),
     );
-    this.query = { key: PT, rank, factors };
-    return factors;
   }
+}
+
+/** The first `rank` of a query's factors for the kernel: its int16 rows are per factor, so a prefix of them. */
+function firstQuantized(f: QuantizedQueryModule, rank: number): QuantizedQueryModule {
+  const q = Math.ceil(rank / 4) * 4;
+  const keep = (x: Int16Array) => x.subarray(0, (x.length / f.q) * q);
+  // Factors past `rank` within its last group of four count for nothing through their scales.
+  return { bt: keep(f.bt), at: keep(f.at), scales: Float32Array.from(f.scales.subarray(0, q), (v, i) => (i < rank ? v : 0)), q };
 }
 
 /**
