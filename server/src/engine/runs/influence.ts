@@ -14,7 +14,7 @@ import type { QueryKind } from '../queries/types';
 import type { ResultsDocument } from '../results/types';
 import { prepareQuery, type PreparedQuery } from '../score/queries';
 import { scoreCorpus } from '../score/score';
-import { TokenScorer } from '../score/tokenScoring';
+import { perTokenPassHeapBytes, TokenScorer } from '../score/tokenScoring';
 import type { CaptureSequence } from '../capture/types';
 import { candidateRows, DEFAULT_CANDIDATES, type CandidateCounts, type CandidateSources } from './candidates';
 import { tokenPieces } from '../tokenizer/pieces';
@@ -126,12 +126,18 @@ export class InfluenceSession {
   }
 
   /**
-   * What a first hover would otherwise wait for, done ahead without the compute threads (so a hover in the
-   * meantime is not held up): the corpus texts read (small corpora are kept whole) and BM25's first search.
+   * What a first hover would otherwise wait for, done ahead: the corpus texts read (small corpora are kept
+   * whole), BM25's first search, and the compute threads' heaps made ready for a per-token pass.
    */
   async warm(): Promise<void> {
+    // The threads' heaps grown and written to the size a per-token pass needs: the first hover's pass took
+    // ~0.3 s longer writing fresh pages. In the background (~0.3 s on the demo): a hover queued meanwhile
+    // goes next. (In steps of 32 MB, the hover's own tasks ran between them and grew the heap further.)
+    const bytes = perTokenPassHeapBytes(this.run.checkpoint.config, this.factors.maxLen);
+    const heaps = this.run.pool.broadcast({ kind: 'warmHeap', bytes }, { priority: 'background' });
     await this.texts.get([]);
     this.o.index?.lexical?.search('warm up', 1);
+    await heaps;
   }
 
   get method(): 'index' | 'exact' {

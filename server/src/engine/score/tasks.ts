@@ -22,7 +22,9 @@ export type ScoreTask =
   // Stateless: the module's factors travel with each task (a thread never holds every module's at once).
   | { kind: 'precondition'; module: SelfPreconditioner; gradients: Float32Array; count: number }
   | { kind: 'setTokenQuery'; sequence: CaptureSequence }
-  | { kind: 'tokenScores'; sequences: CaptureSequence[] };
+  | { kind: 'tokenScores'; sequences: CaptureSequence[] }
+  /** Grows this thread's heap to `bytes` (WebAssembly only), its new pages written once. */
+  | { kind: 'warmHeap'; bytes: number };
 
 export interface ScoreResults {
   sequenceGradients: { losses: number[]; gradients: (ModuleSum & { outDim: number; inDim: number })[][] /* per sequence, per module [out×in] */ };
@@ -37,6 +39,8 @@ export interface ScoreResults {
   setTokenQuery: { loss: number };
   /** Per-token influence [B × L] (row b: sequence b, zero past its length), L the padded length. */
   tokenScores: { L: number; values: Float32Array };
+  /** The thread's WebAssembly heap now (bytes; 0 on other backends). */
+  warmHeap: number;
 }
 
 /**
@@ -105,6 +109,8 @@ class TokenQuery {
 }
 
 const prepared = (s: ThreadState, slot: string | undefined) => s.stage(slot ? `score:${slot}` : 'score', () => new Prepared());
+const wasmHeapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
+
 const tokenQuery = (s: ThreadState) => s.stage('tokenQuery', () => new TokenQuery());
 
 /** The query set for per-token scoring on this thread (setTokenQuery): P_qᵀ [in × out] per module. */
@@ -169,6 +175,16 @@ export const scoreHandlers: StageHandlers<ScoreTask, ScoreResults> = {
     } finally {
       tf.dispose([module.QA, module.QS, module.inverseDamped].filter((t): t is Tensor2D => t !== undefined));
     }
+  },
+  warmHeap: (_s, task) => {
+    if (tf.getBackend() !== 'wasm') return 0;
+    // Written, not only grown: a page costs ~3 µs the first time it is written (docs/INDEX.md); freed, the
+    // allocator reuses them. Held until the heap is large enough: free space inside it takes some first.
+    const held: tf.Tensor[] = [];
+    for (let missing = task.bytes - wasmHeapBytes(); missing > 0 && held.length < 8; missing = task.bytes - wasmHeapBytes())
+      held.push(tf.fill([Math.ceil(missing / 4)], 0));
+    tf.dispose(held);
+    return wasmHeapBytes();
   },
   setTokenQuery: (s, task) => {
     const t = tokenQuery(s);

@@ -11,6 +11,7 @@ import type { CaptureSequence } from '../capture/types';
 import type { LoadedFactors } from '../ekfac/load';
 import { dampingFor, modulePreconditioner } from './precondition';
 import { querySequence, type PreparedQuery } from './queries';
+import type { ModelConfig } from '../model/types';
 
 /** What a caller may do while its query is the one set on the threads (TokenScorer.withQuery). */
 export interface ScorerTurn {
@@ -129,6 +130,17 @@ export class TokenScorer {
 
 /** Most documents in one CPU batch of the per-token pass (its memory grows with batch × length). */
 const MAX_CPU_BATCH = 8;
+
+/**
+ * About the WebAssembly heap a per-token pass of MAX_CPU_BATCH documents of `maxLen` tokens takes, capped at
+ * 512 MiB: per token, the loss's few copies of the logits and, per layer, the activations and attention
+ * probabilities the backward pass keeps, half again for the allocator (demo model: ~370 MB estimated; its
+ * threads' heaps reached ~300 MB over a hover's pass of 7 documents).
+ */
+export function perTokenPassHeapBytes(c: ModelConfig, maxLen: number): number {
+  const floats = 4 * c.vocabSize + c.nLayers * (10 * c.dim + 6 * c.hiddenDim + 3 * c.nHeads * maxLen);
+  return Math.min(512 * 2 ** 20, 1.5 * 4 * MAX_CPU_BATCH * maxLen * floats);
+}
 
 /**
  * Documents (by token count) into batches of at most `most`, as many as there are threads (more when
