@@ -5,8 +5,7 @@
  * there.
  */
 import { BMM_WASM_BASE64 } from './bmmWasm';
-
-const PAGE = 65_536;
+import { growingKernel } from '../../util/wasmInstance';
 
 interface BmmExports {
   bmm(Z: number, M: number, K: number, N: number, a: number, b: number, c: number): void;
@@ -16,19 +15,7 @@ interface BmmExports {
 /** Calls, FLOPs and time of the kernel in this thread so far (tf.profile cannot see it: bench/profile.ts reads these). */
 export const bmmKernelCounters = { calls: 0, flops: 0, ms: 0 };
 
-let compiled: WebAssembly.Module | undefined;
-let kernel: { memory: WebAssembly.Memory; exports: BmmExports } | undefined;
-
-function instance(bytes: number): { memory: WebAssembly.Memory; exports: BmmExports } {
-  if (!kernel) {
-    compiled ??= new WebAssembly.Module(Buffer.from(BMM_WASM_BASE64, 'base64'));
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536 });
-    kernel = { memory, exports: new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as BmmExports };
-  }
-  const have = kernel.memory.buffer.byteLength;
-  if (bytes > have) kernel.memory.grow(Math.ceil((bytes - have) / PAGE));
-  return kernel;
-}
+const instance = growingKernel<BmmExports>(BMM_WASM_BASE64);
 
 /**
  * [Z, M, K] · [Z, K, N] → [Z, M, N] (row-major float32). The result is a view of the kernel's memory,

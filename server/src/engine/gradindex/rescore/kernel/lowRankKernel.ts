@@ -7,8 +7,7 @@
 import type { RescoreSettings } from '../layout';
 import { groupsOf, HEADER } from '../layout';
 import { LOW_RANK_WASM_BASE64 } from './lowRankWasm';
-
-const PAGE = 65_536;
+import { growingKernel } from '../../../util/wasmInstance';
 
 interface LowRankExports {
   lowRank(
@@ -67,19 +66,7 @@ export function quantizeQueryModule(B: ArrayLike<number>, A: ArrayLike<number>, 
   return { bt: b.values, at: a.values, scales: Float32Array.from(b.scales, (s, i) => s * a.scales[i]), q: q4 };
 }
 
-let compiled: WebAssembly.Module | undefined;
-let kernel: { memory: WebAssembly.Memory; exports: LowRankExports } | undefined;
-
-function instance(bytes: number): { memory: WebAssembly.Memory; exports: LowRankExports } {
-  if (!kernel) {
-    compiled ??= new WebAssembly.Module(Buffer.from(LOW_RANK_WASM_BASE64, 'base64'));
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536 });
-    kernel = { memory, exports: new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as LowRankExports };
-  }
-  const have = kernel.memory.buffer.byteLength;
-  if (bytes > have) kernel.memory.grow(Math.ceil((bytes - have) / PAGE));
-  return kernel;
-}
+const instance = growingKernel<LowRankExports>(LOW_RANK_WASM_BASE64);
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
