@@ -184,6 +184,19 @@ for (const whitening of [0, 0.1])
         densePrefixes.forEach((x, b) =>
           assert.ok(Math.abs(again[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `prefix ${b}: rank-4 query ${again[b]} vs the query ${x}`),
         );
+        // On the CPU the low-rank sums run in the tier's kernel (int16 query factors); elsewhere (a GPU) as tfjs
+        // products: the same scores within the tolerance above.
+        await tf.setBackend('cpu');
+        try {
+          const viaTensors = await device.scores(prefixes, PTlow, 4);
+          const wholeViaTensors = await device.scores(rows, PTlow, 4);
+          again.forEach((x, b) => assert.ok(Math.abs(viaTensors[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `prefix ${b}: tfjs ${viaTensors[b]} vs kernel ${x}`));
+          factored.forEach((x, b) =>
+            assert.ok(Math.abs(wholeViaTensors[b] - x) < 1e-3 * Math.abs(x) + 1e-3, `document ${b}: tfjs ${wholeViaTensors[b]} vs kernel ${x}`),
+          );
+        } finally {
+          await tf.setBackend('wasm');
+        }
         // A query of higher rank is not: its rank-1 factors leave a visible error (the test measures something).
         const rank1 = await device.scores(rows, PT, 1);
         assert.ok(
