@@ -136,6 +136,10 @@ interface Shown {
   completion: string;
   top: number[];
   bottom: number[];
+  /** The hover's own (exact) totals of its top documents. */
+  topScores: number[];
+  /** The tokens its completion was scored as (the model's own, for a generated one). */
+  completionTokens: number[];
 }
 
 /**
@@ -150,10 +154,12 @@ async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], 
     const records = shown.map((h, i) => ({ id: `h${i}`, prompt: h.prompt, completion: h.completion, file: 'bench', line: i + 1 }));
     const { queries } = await prepareQueries(run, records, { maxLen: factors.maxLen });
     if (queries.length !== shown.length) throw new Error(`${shown.length - queries.length} hover prompts cannot be scored exactly`);
+    // The tokens the hover scored: a greedy completion's own can differ from an encoding of its text.
+    queries.forEach((q, i) => (q.completionTokens = shown[i].completionTokens));
     const t0 = performance.now();
     // Exact scores are kept by the prompts and completions they are for (IL_HOVER_EXACT_CACHE names the folder).
     const key = createHash('sha256')
-      .update(JSON.stringify([factorsDir, corpus, shown.map((h) => [h.prompt, h.completion])]))
+      .update(JSON.stringify([factorsDir, corpus, shown.map((h) => [h.prompt, h.completionTokens])]))
       .digest('hex')
       .slice(0, 16);
     const cached = process.env.IL_HOVER_EXACT_CACHE && join(process.env.IL_HOVER_EXACT_CACHE, `exact-${key}.json`);
@@ -182,7 +188,28 @@ async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], 
       const top = topK(row, h.top.length).map((j) => ids[j]);
       const bottom = bottomK(row, h.bottom.length).map((j) => ids[j]);
       const hit = (a: number[], b: number[]) => (a.length === 0 ? 1 : a.filter((x) => b.includes(x)).length / a.length);
-      return { firstIsFirst: h.top[0] === top[0], firstShown: h.top.includes(top[0]), top: hit(h.top, top), bottom: hit(h.bottom, bottom) };
+      const exactOf = (index: number) => row[ids.indexOf(index)];
+      // A shown #1 whose exact score equals the exact maximum (to float32 rounding) is the exact #1: the demo
+      // corpus repeats some documents word for word, and which of two equal documents comes first is arbitrary.
+      const tied = h.top.length > 0 && exactOf(h.top[0]) >= exactOf(top[0]) - 1e-6 * Math.abs(exactOf(top[0]));
+      const firstIsFirst = h.top[0] === top[0] || tied;
+      // Where the exact #1 is not shown first: the exact scores of it and of what was, and the hover's own.
+      const miss = firstIsFirst
+        ? undefined
+        : {
+            prompt: h.prompt,
+            completion: h.completion,
+            exactFirst: { index: top[0], score: exactOf(top[0]), shownAs: h.topScores[h.top.indexOf(top[0])] },
+            shownFirst: { index: h.top[0], exactScore: exactOf(h.top[0]), shownAs: h.topScores[0] },
+          };
+      return {
+        firstIsFirst,
+        tied: tied && h.top[0] !== top[0],
+        firstShown: h.top.includes(top[0]) || tied,
+        top: hit(h.top, top),
+        bottom: hit(h.bottom, bottom),
+        miss,
+      };
     });
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const part = (which: (h: Shown) => boolean) => {
@@ -191,6 +218,8 @@ async function hoverQuality(corpus: string, factorsDir: string, shown: Shown[], 
         queries: p.length,
         exactFirstShownFirst: p.filter((x) => x.firstIsFirst).length,
         exactFirstShown: p.filter((x) => x.firstShown).length,
+        /** Of exactFirstShownFirst, those where a document with the same exact score (a duplicate) came first. */
+        exactFirstTied: p.filter((x) => x.tied).length,
         precisionTop5: +mean(p.map((x) => x.top)).toFixed(3),
         allFiveRight: p.filter((x) => x.top === 1).length,
         precisionBottom3: +mean(p.map((x) => x.bottom)).toFixed(3),
@@ -284,6 +313,8 @@ export async function benchHover(log: (s: string) => void) {
         completion: h.answer.completion,
         top: h.answer.top.map((d) => d.index),
         bottom: h.answer.bottom.map((d) => d.index),
+        topScores: h.answer.top.map((d) => d.perNat * h.answer.nllNats),
+        completionTokens: h.answer.completionTokens,
         demo: i < demoQueries,
       });
       if (h.answer.candidates) candidates.push(h.answer.candidates.union);
@@ -315,6 +346,7 @@ export async function benchHover(log: (s: string) => void) {
         corpusPrompts: quality.part((h) => !h.demo),
         all: quality.part(() => true),
         unanswered: unanswered.length,
+        exactFirstMissed: quality.per.flatMap((x) => (x.miss ? [x.miss] : [])),
       },
       rerank: RERANK,
       candidates: { setting: CANDIDATES, unionP50: candidates.length ? percentile(candidates, 50) : 0 },

@@ -169,6 +169,11 @@ export interface InfluenceHoverResult {
 export interface HoverAnswer {
   method: 'index' | 'index+rescore' | 'exact';
   completion: string;
+  /**
+   * The completion's tokens as scored: a generated completion keeps the model's own, which can differ from
+   * an encoding of its text (its scores are for these).
+   */
+  completionTokens: number[];
   generated: boolean;
   nllNats: number;
   promptTokens: number;

@@ -92,6 +92,7 @@ function hoverAnswer(r: InfluenceResult): HoverAnswer {
   return {
     method: r.method,
     completion: r.query.completion,
+    completionTokens: r.query.completionTokens,
     generated: r.query.generated,
     nllNats: r.nllNats,
     promptTokens: r.query.promptTokens.length - 1,
