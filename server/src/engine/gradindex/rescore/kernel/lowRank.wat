@@ -1,4 +1,4 @@
-;; The rescoring tier's first step in WebAssembly SIMD (docs/INDEX.md, "Two tiers"): candidates' int8 factors
+;; The rescoring tier's two steps in WebAssembly SIMD (docs/INDEX.md, "Two tiers"): candidates' int8 factors
 ;; against a query's low-rank factors, straight from the packed rows. Compiled into lowRankWasm.ts by
 ;; `npm run build:kernel`; test/unit/rescoreKernel.test.ts checks it against a float64 reference.
 ;;

@@ -1,5 +1,5 @@
 /**
- * The rescoring tier's first step on the CPU (lowRank.wat): packed rows' int8 factors against a query's
+ * The rescoring tier's two steps on the CPU (lowRank.wat): packed rows' int8 factors against a query's
  * low-rank factors, read where they lie in the rows. Through tfjs the same step converted every factor to
  * float32 on the host, copied it into tfjs's heap and ran two narrow products per module: ~200 ms for a
  * hover's ~1,100 prefixes, most of it copies (docs/INDEX.md, "Two tiers").
