@@ -43,3 +43,8 @@ function withoutNewFailureHandlers(): () => void {
       for (const l of emitter.listeners(e)) if (!before[i].has(l)) emitter.removeListener(e, l as (...a: unknown[]) => void);
     });
 }
+
+/** The wasm backend's heap now, in bytes (it only grows). */
+export function wasmHeapBytes(): number {
+  return (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
+}

@@ -1,6 +1,7 @@
 /** The scoring stage's device side: per-document gradients, and scores against uploaded queries. */
 import { replaceTensors, squareTensor, type StageHandlers, type ThreadState } from '../device/deviceState';
 import { download, mapReadback, readback } from '../device/readback';
+import { wasmHeapBytes } from '../device/wasm';
 import { sequenceLosses, withDeviceCaptures } from '../capture/deviceCaptures';
 import { lossPerSequence } from '../capture/targets';
 import { ACTUAL_LABELS, type CaptureSequence } from '../capture/types';
@@ -109,8 +110,6 @@ class TokenQuery {
 }
 
 const prepared = (s: ThreadState, slot: string | undefined) => s.stage(slot ? `score:${slot}` : 'score', () => new Prepared());
-const wasmHeapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength;
-
 const tokenQuery = (s: ThreadState) => s.stage('tokenQuery', () => new TokenQuery());
 
 /** The query set for per-token scoring on this thread (setTokenQuery): P_qᵀ [in × out] per module. */

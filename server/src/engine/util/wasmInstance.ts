@@ -4,6 +4,9 @@
  */
 const PAGE = 65_536;
 
+/** n rounded up to a multiple of 16 (a SIMD vector's bytes): where a kernel's operands start. */
+export const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
 export interface KernelInstance<E> {
   memory: WebAssembly.Memory;
   exports: E;

@@ -5,6 +5,7 @@
  */
 import { InfluenceLensError } from '../../errors';
 import { SCAN_WASM_BASE64 } from './scanWasm';
+import { align16 } from '../../util/wasmInstance';
 
 const PAGE = 65_536;
 /** WebAssembly memories (32-bit) end at 4 GiB. */
@@ -20,8 +21,6 @@ interface KernelExports {
 }
 
 let compiled: WebAssembly.Module | undefined;
-
-const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
 export class ScanMemory {
   private readonly memory: WebAssembly.Memory;

@@ -7,7 +7,7 @@
 import type { RescoreSettings } from '../layout';
 import { groupsOf, HEADER } from '../layout';
 import { LOW_RANK_WASM_BASE64 } from './lowRankWasm';
-import { growingKernel } from '../../../util/wasmInstance';
+import { align16, growingKernel } from '../../../util/wasmInstance';
 
 interface LowRankExports {
   lowRank(
@@ -67,8 +67,6 @@ export function quantizeQueryModule(B: ArrayLike<number>, A: ArrayLike<number>, 
 }
 
 const instance = growingKernel<LowRankExports>(LOW_RANK_WASM_BASE64);
-
-const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
 /**
  * Each row's Σ_m Σ_k (x_kᵀ B_m)(v_kᵀ A_m) over the factors it holds (whole rows or prefixes, all of one size):
